@@ -1,0 +1,13 @@
+// Hide the console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() -> std::process::ExitCode {
+    shotclock_lib::init_logging();
+    match shotclock_lib::run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("shotclock stopped: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Harness for system tests: the real `shotclock` binary in a real webview (WebKitWebDriver)
+//! driven over WebDriver through `tauri-driver`.
+//!
+//! Each test starts its own tauri-driver on free ports with its own app data directory, and stops
+//! it with SIGTERM (a SIGKILL would orphan WebKitWebDriver, and the next run would talk to it).
+#![allow(dead_code)]
+
+use anyhow::{Context, Result, bail};
+use fantoccini::{Client, ClientBuilder};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Absolute path of the app binary cargo built for this test run.
+pub fn app_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_shotclock"))
+}
+
+/// Where tests leave screenshots of the window (ignored by git).
+pub fn artifacts_dir() -> Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn tauri_driver_binary() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return Ok(PathBuf::from(p));
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/tauri-driver");
+    if local.is_file() {
+        return Ok(local);
+    }
+    bail!("tauri-driver not found: run the system tests through `cargo xtask test`")
+}
+
+/// A running tauri-driver; the app it launches inherits `envs`.
+pub struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    pub fn start(envs: &[(&str, &std::ffi::OsStr)]) -> Result<Self> {
+        if std::env::var_os("DISPLAY").is_none() {
+            bail!("DISPLAY is not set: run the system tests through `cargo xtask test`");
+        }
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let mut cmd = Command::new(tauri_driver_binary()?);
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().context("starting tauri-driver")?;
+        let driver = Driver { child, port };
+        // Ready when it accepts connections; poll with a deadline.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("tauri-driver did not listen on {port} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(driver)
+    }
+
+    /// Launches the app and returns a WebDriver session on its window.
+    pub async fn session(&self) -> Result<Client> {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app_binary() }),
+        );
+        let client = ClientBuilder::rustls()?
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .context("opening a WebDriver session on the app")?;
+        Ok(client)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns `Some` or `timeout` passes.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Saves a PNG of the window under `tests/artifacts/NAME.png` and checks it is a real PNG.
+pub async fn save_window_png(client: &Client, name: &str) -> Result<PathBuf> {
+    let png = client.screenshot().await?;
+    if !png.starts_with(b"\x89PNG\r\n\x1a\n") || png.len() < 1000 {
+        bail!("the window screenshot is not a PNG ({} bytes)", png.len());
+    }
+    let path = artifacts_dir()?.join(format!("{name}.png"));
+    std::fs::write(&path, png)?;
+    Ok(path)
+}
