@@ -1,0 +1,142 @@
+//! R24 forensic tests: after a final delete, a random marker written inside a thumbnail is in
+//! neither the database file nor the WAL. The same scan with `secure_delete` off must find the
+//! marker, proving the scan can fail. These live inside the crate because turning
+//! `secure_delete` off is deliberately not public API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use rstest::rstest;
+use shotclock_api::{EntryId, ScreenshotId};
+
+use crate::store::OpenOptions;
+use crate::{AttemptId, CaptureHealth, NewAttempt, NewScreenshot, Store, TimeEntry};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap()
+}
+
+#[derive(Debug, Clone, Copy)]
+enum How {
+    DeleteScreenshot,
+    DeleteScreenshotWithTombstone,
+    DeleteEntry,
+    PurgeExpired,
+}
+
+/// Bytes of `<db>` and `<db>-wal` (if present) concatenated.
+fn file_bytes(db: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(db).unwrap();
+    let wal = db.with_file_name(format!("{}-wal", db.file_name().unwrap().to_string_lossy()));
+    if let Ok(more) = std::fs::read(&wal) {
+        bytes.extend_from_slice(&more);
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Writes a screenshot carrying a fresh random marker, deletes it `how`, and reports whether
+/// the marker can still be found in the files (checked before the store is closed).
+fn marker_survives(
+    secure_delete: bool,
+    thumb_len: usize,
+    how: How,
+    checkpoint_first: bool,
+) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut store = Store::open_with(&data, OpenOptions { secure_delete }).unwrap();
+
+    let marker: [u8; 32] = rand::random();
+    let mut thumb = vec![0x5au8; thumb_len];
+    let at = thumb_len / 2;
+    thumb[at..at + 32].copy_from_slice(&marker);
+
+    let entry = TimeEntry {
+        id: EntryId::new(),
+        description: "forensics".into(),
+        start: t0(),
+        end: None,
+        deducted: TimeDelta::zero(),
+        synced: false,
+    };
+    let shot = NewScreenshot {
+        id: ScreenshotId::new(),
+        entry_id: entry.id,
+        captured_at: t0() + TimeDelta::minutes(2),
+        thumbnail: thumb,
+        width: 640,
+        height: 360,
+    };
+    let attempt = NewAttempt {
+        id: AttemptId::new(),
+        entry_id: entry.id,
+        window_index: 0,
+        at: shot.captured_at,
+        health: CaptureHealth::Ok,
+        detail: String::new(),
+    };
+    store.record_capture(&entry, &shot, &attempt).unwrap();
+    if checkpoint_first {
+        // The marker in the main database file, not only in the WAL.
+        store.checkpoint().unwrap();
+    }
+    assert!(
+        contains(&file_bytes(store.path()), &marker),
+        "the marker must be on disk before the delete, or the test proves nothing"
+    );
+
+    match how {
+        How::DeleteScreenshot => assert!(store.delete_screenshot(shot.id).unwrap()),
+        How::DeleteScreenshotWithTombstone => assert!(
+            store
+                .delete_screenshot_with_tombstone(
+                    shot.id,
+                    serde_json::json!({"screenshot_id": shot.id}),
+                    t0() + TimeDelta::hours(1),
+                )
+                .unwrap()
+        ),
+        How::DeleteEntry => assert!(store.delete_entry(entry.id).unwrap()),
+        How::PurgeExpired => {
+            assert_eq!(store.purge_expired(t0() + TimeDelta::days(8)).unwrap(), 1);
+        }
+    }
+    assert!(store.screenshot(shot.id).unwrap().is_none());
+    contains(&file_bytes(store.path()), &marker)
+}
+
+#[rstest]
+fn final_delete_leaves_no_copy(
+    #[values(200, 20_000)] thumb_len: usize,
+    #[values(
+        How::DeleteScreenshot,
+        How::DeleteScreenshotWithTombstone,
+        How::DeleteEntry,
+        How::PurgeExpired
+    )]
+    how: How,
+    #[values(false, true)] checkpoint_first: bool,
+) {
+    assert!(
+        !marker_survives(true, thumb_len, how, checkpoint_first),
+        "marker found after {how:?} of a {thumb_len}-byte thumbnail"
+    );
+}
+
+#[rstest]
+fn without_secure_delete_the_scan_finds_the_marker(
+    #[values(200, 20_000)] thumb_len: usize,
+    #[values(How::DeleteScreenshot, How::DeleteEntry, How::PurgeExpired)] how: How,
+    #[values(false, true)] checkpoint_first: bool,
+) {
+    assert!(
+        marker_survives(false, thumb_len, how, checkpoint_first),
+        "the scan must be able to fail: with secure_delete off the marker should survive"
+    );
+}
