@@ -41,7 +41,12 @@ async fn window_shows_heading_and_switches_sections() -> Result<()> {
                 let main = client.find(Locator::Css("main")).await.ok()?;
                 let at = main.attr("data-section").await.ok()??;
                 (at == *id).then_some(())?;
-                main.find(Locator::Css(".section-title")).await.ok()?.text().await.ok()
+                main.find(Locator::Css(".section-title"))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()
             })
             .await?;
             ensure!(shown == *title, "section {id} showed heading {shown:?}");

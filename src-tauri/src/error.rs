@@ -27,3 +27,17 @@ impl Serialize for ShellError {
         s.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ShellError;
+
+    #[test]
+    fn serializes_as_kind_and_message() {
+        let err = ShellError::Tauri(tauri::Error::WindowNotFound);
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["kind"], "runtime");
+        assert_eq!(json["message"], err.to_string());
+        assert_eq!(json.as_object().map(|o| o.len()), Some(2));
+    }
+}

@@ -40,13 +40,13 @@ pub fn run() -> Result<(), ShellError> {
             Ok(())
         })
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if window.label() == MAIN_WINDOW {
-                    // Keep running in the tray (R27).
-                    api.prevent_close();
-                    if let Err(err) = window.hide() {
-                        tracing::warn!("could not hide the window: {err}");
-                    }
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == MAIN_WINDOW
+            {
+                // Keep running in the tray (R27).
+                api.prevent_close();
+                if let Err(err) = window.hide() {
+                    tracing::warn!("could not hide the window: {err}");
                 }
             }
         })

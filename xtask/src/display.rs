@@ -38,11 +38,22 @@ pub fn ensure() -> Result<Display> {
     let name = format!(":{n}");
     println!("==> no DISPLAY: starting Xvfb {name} (1920x1080x24)");
     let child = Command::new("Xvfb")
-        .args([name.as_str(), "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"])
+        .args([
+            name.as_str(),
+            "-screen",
+            "0",
+            "1920x1080x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let display = Display { name, xvfb: Some(child) };
+    let display = Display {
+        name,
+        xvfb: Some(child),
+    };
     let socket = format!("/tmp/.X11-unix/X{n}");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !Path::new(&socket).exists() {

@@ -25,7 +25,14 @@ pub fn test_all(root: &Path, _args: &[String]) -> Result<()> {
     layers.push(check(
         "clippy",
         root,
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     ));
     layers.extend(rust_tests(root, &display.name)?);
     layers.push(ui_check(root));
@@ -35,9 +42,18 @@ pub fn test_all(root: &Path, _args: &[String]) -> Result<()> {
 
     println!("\n==> summary");
     for l in &layers {
-        println!("  {:<4} {:<22} {}", if l.ok { "ok" } else { "FAIL" }, l.name, l.detail);
+        println!(
+            "  {:<4} {:<22} {}",
+            if l.ok { "ok" } else { "FAIL" },
+            l.name,
+            l.detail
+        );
     }
-    let failed: Vec<&str> = layers.iter().filter(|l| !l.ok).map(|l| l.name.as_str()).collect();
+    let failed: Vec<&str> = layers
+        .iter()
+        .filter(|l| !l.ok)
+        .map(|l| l.name.as_str())
+        .collect();
     if failed.is_empty() {
         println!("all {} layers passed", layers.len());
         Ok(())
@@ -49,7 +65,11 @@ pub fn test_all(root: &Path, _args: &[String]) -> Result<()> {
 fn check(name: &str, root: &Path, args: &[&str]) -> Layer {
     println!("\n==> {name}: cargo {}", args.join(" "));
     let ok = sh::run(Command::new(sh::cargo_bin()).args(args).current_dir(root)).is_ok();
-    Layer { name: name.to_owned(), ok, detail: String::new() }
+    Layer {
+        name: name.to_owned(),
+        ok,
+        detail: String::new(),
+    }
 }
 
 /// Builds every test once, then runs each package's tests so the summary can say how many each
@@ -62,7 +82,11 @@ fn rust_tests(root: &Path, display: &str) -> Result<Vec<Layer>> {
             .current_dir(root),
     );
     if let Err(err) = built {
-        return Ok(vec![Layer { name: "rust build".into(), ok: false, detail: format!("{err:#}") }]);
+        return Ok(vec![Layer {
+            name: "rust build".into(),
+            ok: false,
+            detail: format!("{err:#}"),
+        }]);
     }
     let mut layers = Vec::new();
     for pkg in workspace_packages(root)? {
@@ -101,9 +125,17 @@ fn workspace_packages(root: &Path) -> Result<Vec<String>> {
 
 fn ui_check(root: &Path) -> Layer {
     println!("\n==> ui: type check (svelte-check)");
-    let ok = sh::run(Command::new("npm").args(["run", "--silent", "check"]).current_dir(root.join("ui")))
-        .is_ok();
-    Layer { name: "ui typecheck".into(), ok, detail: String::new() }
+    let ok = sh::run(
+        Command::new("npm")
+            .args(["run", "--silent", "check"])
+            .current_dir(root.join("ui")),
+    )
+    .is_ok();
+    Layer {
+        name: "ui typecheck".into(),
+        ok,
+        detail: String::new(),
+    }
 }
 
 fn ui_tests(root: &Path) -> Layer {
@@ -113,7 +145,13 @@ fn ui_tests(root: &Path) -> Layer {
     let _ = std::fs::remove_file(&report);
     let ok = sh::run(
         Command::new("npx")
-            .args(["vitest", "run", "--reporter=default", "--reporter=json", "--outputFile"])
+            .args([
+                "vitest",
+                "run",
+                "--reporter=default",
+                "--reporter=json",
+                "--outputFile",
+            ])
             .arg(&report)
             .current_dir(root.join("ui")),
     )
@@ -134,18 +172,20 @@ fn ui_tests(root: &Path) -> Layer {
 /// D-Bus session.
 fn system_tests(root: &Path, display: &str) -> Layer {
     println!("\n==> system tests (tauri-driver + WebKitWebDriver)");
-    let result = (|| -> Result<(bool, String)> {
-        let mut cmd = Command::new("dbus-run-session");
-        cmd.args(["--", &sh::cargo_bin(), "test", "-p", "shotclock", "--test", "e2e_*", "--"])
-            .args(["--ignored", "--test-threads=1"])
-            .env("DISPLAY", display)
-            .env("TAURI_DRIVER", setup::tauri_driver_path(root))
-            .current_dir(root);
-        sh::run_tee(&mut cmd)
-    })();
+    let mut cmd = Command::new("dbus-run-session");
+    cmd.args(["--", &sh::cargo_bin(), "test", "-p", "shotclock"])
+        .args(["--test", "e2e_*", "--", "--ignored", "--test-threads=1"])
+        .env("DISPLAY", display)
+        .env("TAURI_DRIVER", setup::tauri_driver_path(root))
+        .current_dir(root);
+    let result = sh::run_tee(&mut cmd);
     match result {
         Ok((ok, out)) => TestCounts::from_cargo_output(&out).layer("system".into(), ok),
-        Err(err) => Layer { name: "system".into(), ok: false, detail: format!("{err:#}") },
+        Err(err) => Layer {
+            name: "system".into(),
+            ok: false,
+            detail: format!("{err:#}"),
+        },
     }
 }
 
@@ -160,7 +200,10 @@ impl TestCounts {
     /// Sums every `test result: ok. 3 passed; 0 failed; 1 ignored; …` line.
     fn from_cargo_output(out: &str) -> Self {
         let mut c = TestCounts::default();
-        for line in out.lines().filter(|l| l.trim_start().starts_with("test result:")) {
+        for line in out
+            .lines()
+            .filter(|l| l.trim_start().starts_with("test result:"))
+        {
             for part in line.split(';') {
                 let words: Vec<&str> = part.split_whitespace().collect();
                 for pair in words.windows(2) {
@@ -201,7 +244,11 @@ mod tests {
                    test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n";
         assert_eq!(
             TestCounts::from_cargo_output(out),
-            TestCounts { passed: 5, failed: 1, ignored: 1 }
+            TestCounts {
+                passed: 5,
+                failed: 1,
+                ignored: 1
+            }
         );
     }
 
@@ -209,7 +256,11 @@ mod tests {
     fn zero_tests_fail_the_layer() {
         let none = TestCounts::from_cargo_output("test result: ok. 0 passed; 0 failed; 2 ignored");
         assert!(!none.layer("x".into(), true).ok);
-        let some = TestCounts { passed: 1, failed: 0, ignored: 0 };
+        let some = TestCounts {
+            passed: 1,
+            failed: 0,
+            ignored: 0,
+        };
         assert!(some.layer("x".into(), true).ok);
         assert!(!some.layer("x".into(), false).ok);
     }

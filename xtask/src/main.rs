@@ -55,7 +55,10 @@ fn repo_root() -> Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     match manifest.parent() {
         Some(p) => Ok(p.to_path_buf()),
-        None => bail!("cannot locate the repository root from {}", manifest.display()),
+        None => bail!(
+            "cannot locate the repository root from {}",
+            manifest.display()
+        ),
     }
 }
 
@@ -64,7 +67,11 @@ fn run(root: &std::path::Path) -> Result<()> {
     sh::cargo(root, &["build", "-p", "shotclock"])?;
     let display = display::ensure()?;
     let app = root.join("target/debug/shotclock");
-    println!("==> launching {} on DISPLAY={}", app.display(), display.name);
+    println!(
+        "==> launching {} on DISPLAY={}",
+        app.display(),
+        display.name
+    );
     sh::run(
         std::process::Command::new(&app)
             .env("DISPLAY", &display.name)
@@ -73,7 +80,10 @@ fn run(root: &std::path::Path) -> Result<()> {
 }
 
 /// Each benchmark is a `harness = false` bench target that prints its own comparison table.
-const BENCHES: &[(&str, &str)] = &[("capture", "shotclock-capture"), ("server", "shotclock-server")];
+const BENCHES: &[(&str, &str)] = &[
+    ("capture", "shotclock-capture"),
+    ("server", "shotclock-server"),
+];
 
 fn bench(root: &std::path::Path, which: &[String]) -> Result<()> {
     setup::all(root, setup::Need::Run)?;

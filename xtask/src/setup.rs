@@ -70,7 +70,11 @@ fn system_packages() -> Result<()> {
         println!("==> system packages: all {} present", APT_PACKAGES.len());
         return Ok(());
     }
-    println!("==> installing {} system packages: {}", missing.len(), missing.join(" "));
+    println!(
+        "==> installing {} system packages: {}",
+        missing.len(),
+        missing.join(" ")
+    );
     let sudo = !is_root()?;
     let apt = |args: &[&str]| -> Result<()> {
         let mut cmd = if sudo {
@@ -126,10 +130,18 @@ fn ui(root: &Path) -> Result<()> {
     let lock = root.join("package-lock.json");
     if is_older(&stamp, &lock) {
         println!("==> npm ci");
-        sh::run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root))?;
+        sh::run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(root),
+        )?;
     }
     println!("==> building the UI (ui/dist)");
-    sh::run(Command::new("npm").args(["run", "--silent", "build"]).current_dir(root.join("ui")))
+    sh::run(
+        Command::new("npm")
+            .args(["run", "--silent", "build"])
+            .current_dir(root.join("ui")),
+    )
 }
 
 /// True when `a` is missing or older than `b`.
@@ -154,7 +166,14 @@ fn tauri_driver(root: &Path) -> Result<()> {
     let tools = root.join(".tools");
     sh::run(
         Command::new(sh::cargo_bin())
-            .args(["install", "tauri-driver", "--version", "^2", "--locked", "--root"])
+            .args([
+                "install",
+                "tauri-driver",
+                "--version",
+                "^2",
+                "--locked",
+                "--root",
+            ])
             .arg(&tools)
             .current_dir(root),
     )

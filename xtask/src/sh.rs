@@ -61,7 +61,8 @@ pub fn run_tee(cmd: &mut Command) -> Result<(bool, String)> {
 /// Captures a command's output without echoing it.
 pub fn output(cmd: &mut Command) -> Result<Output> {
     let shown = format!("{cmd:?}");
-    cmd.output().with_context(|| format!("could not start {shown}"))
+    cmd.output()
+        .with_context(|| format!("could not start {shown}"))
 }
 
 /// `cargo ARGS` in the repository root.
@@ -76,7 +77,6 @@ pub fn cargo_bin() -> String {
 
 /// Whether `name` is an executable on PATH.
 pub fn on_path(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join(name).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
 }
