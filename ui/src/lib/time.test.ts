@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { formatClock, formatDuration, formatRemoved } from "./time";
+
+describe("formatDuration", () => {
+  it.each([
+    [0, "0 s"],
+    [42, "42 s"],
+    [60, "1 min"],
+    [252, "4 min 12 s"],
+    [3599, "59 min 59 s"],
+    [3600, "1 h"],
+    [3900, "1 h 5 min"],
+    [3959, "1 h 5 min"],
+    [-5, "0 s"],
+  ])("%d s → %s", (secs, text) => {
+    expect(formatDuration(secs)).toBe(text);
+  });
+});
+
+describe("formatClock", () => {
+  it.each([
+    [0, "0:00:00"],
+    [252, "0:04:12"],
+    [43205, "12:00:05"],
+    [59.9, "0:00:59"],
+  ])("%d s → %s", (secs, text) => {
+    expect(formatClock(secs)).toBe(text);
+  });
+});
+
+describe("formatRemoved", () => {
+  it("is empty without removed time", () => {
+    expect(formatRemoved(0)).toBe("");
+  });
+  it("names removed time", () => {
+    expect(formatRemoved(252)).toBe("−4 min 12 s removed");
+  });
+});

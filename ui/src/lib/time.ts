@@ -1,0 +1,26 @@
+/** Formatting of durations for people: "4 min 12 s", "1 h 5 min", and the ticking clock. */
+
+/** A human duration: seconds under a minute, min+s under an hour, h+min above. */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  if (s < 60) return `${s} s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h === 0) return sec === 0 ? `${m} min` : `${m} min ${sec} s`;
+  return m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+/** The running timer: "0:04:12", "12:00:05". */
+export function formatClock(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+}
+
+/** "−4 min 12 s removed", or nothing when no time was removed. */
+export function formatRemoved(removedSeconds: number): string {
+  return removedSeconds > 0 ? `−${formatDuration(removedSeconds)} removed` : "";
+}
