@@ -28,6 +28,8 @@
 
 #![warn(missing_docs)]
 
+pub mod dto;
+
 use std::fmt;
 use std::str::FromStr;
 

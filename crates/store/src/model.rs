@@ -67,6 +67,8 @@ text_enum! {
         Ok = "ok",
         /// The frame was entirely black (screen locked, DRM, compositor glitch).
         AllBlack = "all_black",
+        /// The frame was one flat colour (a blank or locked screen): nothing worth keeping.
+        SingleColour = "single_colour",
         /// No monitor was available.
         NoMonitor = "no_monitor",
         /// The OS refused screen capture (e.g. macOS Screen Recording permission).

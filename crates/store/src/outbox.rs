@@ -289,4 +289,18 @@ impl Store {
         )?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    /// How many timer changes (start, stop) are waiting to be sent: while any is, this
+    /// device's view of the running timer is newer than the service's.
+    ///
+    /// # Errors
+    /// SQLite failure.
+    pub fn pending_timer_changes(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND kind IN (?1, ?2)",
+            [OutboxKind::TimerStart.as_str(), OutboxKind::TimerStop.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }

@@ -187,6 +187,25 @@ impl Store {
         Ok(self.conn.query_row(&sql, [], attempt_from_row).optional()?)
     }
 
+    /// The latest attempt for one entry: the scheduler resumes after its window, so a restart
+    /// never takes a second screenshot in a window that already has one (R9).
+    ///
+    /// # Errors
+    /// SQLite failure or an unreadable row.
+    pub fn last_attempt_of_entry(
+        &self,
+        entry: EntryId,
+    ) -> Result<Option<CaptureAttempt>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM capture_attempts WHERE entry_id = ?1
+             ORDER BY window_index DESC, at DESC LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, [entry.to_string()], attempt_from_row)
+            .optional()?)
+    }
+
     /// Capture attempts made in `[from, to)`, oldest first.
     ///
     /// # Errors

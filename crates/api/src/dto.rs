@@ -1,0 +1,585 @@
+//! Request and response bodies of the workspace service's HTTP API (`/api/v1`).
+//!
+//! Shared by the service and the desktop client so both sides compile against one definition.
+//! Conventions: instants are RFC 3339 UTC strings; durations are whole seconds (`*_secs`);
+//! optional request fields default when absent; unknown fields are ignored (additive evolution,
+//! see the crate docs). With the `openapi` feature every type also derives `utoipa::ToSchema`
+//! (the service builds its OpenAPI document from them).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{EntryId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
+
+/// `Option<Option<T>>` for PATCH bodies: absent → `None`, `null` → `Some(None)`.
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    /// The workspace to sign in to; needed only when the email belongs to several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<WorkspaceId>,
+    /// Sign-in email (case-insensitive).
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /auth/signup`: creates a workspace and its owner (when the service allows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignupRequest {
+    /// Name of the new workspace.
+    pub workspace_name: String,
+    /// Owner's display name.
+    #[serde(default)]
+    pub name: String,
+    /// Owner's email.
+    pub email: String,
+    /// Owner's password (at least 10 characters).
+    pub password: String,
+}
+
+/// A signed-in session: the bearer token and who it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    /// Bearer token for `Authorization: Bearer …`. Shown once; the service stores only a hash.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The signed-in user and workspace.
+    pub me: Me,
+}
+
+/// `GET /me`: the signed-in user and their workspace's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Me {
+    /// The user.
+    pub user: Member,
+    /// Their workspace.
+    pub workspace: WorkspaceSettings,
+}
+
+/// A workspace member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Member {
+    /// User id.
+    pub id: UserId,
+    /// Workspace.
+    pub workspace_id: WorkspaceId,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// False once deactivated.
+    pub active: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberList {
+    /// Active members, by email.
+    pub members: Vec<Member>,
+}
+
+/// `POST /members` (admins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddMemberRequest {
+    /// Email.
+    pub email: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Initial password (at least 10 characters).
+    pub password: String,
+    /// `member` (default) or `admin`.
+    #[serde(default = "member_role")]
+    pub role: Role,
+}
+
+fn member_role() -> Role {
+    Role::Member
+}
+
+/// `PATCH /members/{id}` (admins). Absent fields stay unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateMemberRequest {
+    /// New role (`admin` or `member`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// `false` deactivates the member (revoking their sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// A workspace and its settings (`GET /workspace`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkspaceSettings {
+    /// Id.
+    pub id: WorkspaceId,
+    /// Name.
+    pub name: String,
+    /// Plan (read-only; set by the operator).
+    pub plan: Plan,
+    /// "Activate screenshot capturing" (R4).
+    pub screenshots_enabled: bool,
+    /// Whether screenshots are blurred (R11).
+    pub blur_enabled: bool,
+    /// Entries starting before this instant are locked (R14).
+    pub lock_date: Option<DateTime<Utc>>,
+    /// Length of a capture window in seconds (read-only service setting, R9).
+    pub capture_window_secs: u32,
+    /// When the one-time trial started, if ever.
+    pub trial_started_at: Option<DateTime<Utc>>,
+    /// When the trial ends (or ended).
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    /// Whether an admin may still start the trial.
+    pub trial_available: bool,
+    /// Whether capture is allowed right now (enabled and enterprise or active trial, R4–R5).
+    pub capture_allowed: bool,
+}
+
+/// `PATCH /workspace` (admins). Absent fields stay unchanged; `lock_date: null` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateSettingsRequest {
+    /// Turn capturing on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screenshots_enabled: Option<bool>,
+    /// Turn blur on or off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blur_enabled: Option<bool>,
+    /// Set (or with `null`, clear) the lock date.
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<DateTime<Utc>>))]
+    pub lock_date: Option<Option<DateTime<Utc>>>,
+}
+
+/// A persisted notification (R6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notification {
+    /// Id.
+    pub id: NotificationId,
+    /// Machine-readable kind, e.g. `screenshots_enabled`.
+    pub kind: String,
+    /// Text for the user.
+    pub message: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Whether the user marked it read.
+    pub read: bool,
+}
+
+/// `GET /notifications`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationList {
+    /// Newest first.
+    pub notifications: Vec<Notification>,
+}
+
+/// `POST /timer/start`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StartTimerRequest {
+    /// Client-generated id of the new entry (a retry with the same id is a no-op).
+    pub entry_id: EntryId,
+    /// What the user works on.
+    #[serde(default)]
+    pub description: String,
+    /// When it started (default: now). Not more than 5 minutes in the service's future.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<DateTime<Utc>>,
+}
+
+/// `POST /timer/stop`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StopTimerRequest {
+    /// The entry to stop (default: whatever runs). Stopping a stopped entry is a no-op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_id: Option<EntryId>,
+    /// When it ended (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// Timer answers: what runs now and what a start or stop stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimerState {
+    /// The running entry, if any.
+    pub running: Option<Entry>,
+    /// The entry this request stopped, if any.
+    pub stopped: Option<Entry>,
+}
+
+/// A half-open time span `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimeSpan {
+    /// First instant inside.
+    pub start: DateTime<Utc>,
+    /// First instant after.
+    pub end: DateTime<Utc>,
+}
+
+/// A time entry (R13).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Entry {
+    /// Client-generated id.
+    pub id: EntryId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Description.
+    pub description: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End; `null` while running.
+    pub end: Option<DateTime<Utc>>,
+    /// Spans removed by screenshot deletes (R21).
+    pub removed: Vec<TimeSpan>,
+    /// Seconds removed.
+    pub deducted_secs: i64,
+    /// end − start − deducted, in seconds (running entries: up to now).
+    pub duration_secs: i64,
+    /// Approved by an admin.
+    pub approved: bool,
+    /// Starts before the workspace's lock date.
+    pub locked: bool,
+}
+
+/// `GET /entries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EntryList {
+    /// Entries by start.
+    pub entries: Vec<Entry>,
+}
+
+/// Metadata of a stored screenshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Screenshot {
+    /// Client-generated id.
+    pub id: ScreenshotId,
+    /// Its entry.
+    pub entry_id: EntryId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Capture instant.
+    pub captured_at: DateTime<Utc>,
+    /// The entry's description.
+    pub entry_description: String,
+    /// Size in bytes.
+    pub size: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Lowercase hex SHA-256 of the image bytes.
+    pub sha256: String,
+    /// When retention deletes it (R18).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /screenshots?user=…&date=…&tz=…`: one member's day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScreenshotList {
+    /// Whose.
+    pub user_id: UserId,
+    /// The day (`YYYY-MM-DD`) in `time_zone`.
+    pub date: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Oldest first.
+    pub screenshots: Vec<Screenshot>,
+}
+
+/// `PUT /screenshots/{id}` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UploadReceipt {
+    /// The screenshot id.
+    pub id: ScreenshotId,
+    /// False when this exact upload was already stored (idempotent retry).
+    pub created: bool,
+    /// Lowercase hex SHA-256 of the stored bytes.
+    pub sha256: String,
+}
+
+/// One member's screenshot count for a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayCount {
+    /// Member.
+    pub user_id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Screenshots that day (not expired).
+    pub count: u64,
+}
+
+/// `GET /screenshots/counts?date=…&tz=…` (R17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayCounts {
+    /// The day (`YYYY-MM-DD`) in `time_zone`.
+    pub date: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Active members (a member sees only themself), by email.
+    pub members: Vec<DayCount>,
+}
+
+/// What deleting a screenshot does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteKind {
+    /// The screenshot goes; `removed_secs` leave the entry (0 for admins, R22).
+    DeleteScreenshot,
+    /// The member's last screenshot of the entry: the whole entry goes (R21).
+    DeleteEntry,
+}
+
+/// `DELETE /screenshots/{id}[?dry_run=true]`: what the delete did, or would do (R19).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeleteReport {
+    /// The screenshot.
+    pub screenshot_id: ScreenshotId,
+    /// Its entry.
+    pub entry_id: EntryId,
+    /// The entry's description.
+    pub entry_description: String,
+    /// The decision.
+    pub decision: DeleteKind,
+    /// Seconds of tracked time removed from the entry.
+    pub removed_secs: i64,
+    /// True when nothing was changed (preview).
+    pub dry_run: bool,
+}
+
+/// `POST /entries/{id}/approve` body (optional; default approves).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApproveRequest {
+    /// `false` withdraws the approval.
+    #[serde(default = "yes")]
+    pub approved: bool,
+}
+
+/// A live event on `GET /events` (Server-Sent Events; the SSE `event:` field carries `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A timer of this user started (from any device).
+    TimerStarted {
+        /// The running entry.
+        entry: Entry,
+    },
+    /// A timer of this user stopped.
+    TimerStopped {
+        /// The stopped entry.
+        entry: Entry,
+    },
+    /// The workspace settings changed.
+    SettingsChanged {
+        /// The new settings.
+        settings: WorkspaceSettings,
+    },
+    /// A new notification (R6).
+    Notification {
+        /// The notification.
+        notification: Notification,
+    },
+    /// A screenshot of this user was deleted (drop it from caches, R24).
+    ScreenshotDeleted {
+        /// The screenshot.
+        screenshot_id: ScreenshotId,
+        /// Its entry.
+        entry_id: EntryId,
+    },
+    /// An entry of this user was deleted (with its screenshots).
+    EntryDeleted {
+        /// The entry.
+        entry_id: EntryId,
+    },
+}
+
+impl Event {
+    /// The `type` tag, used as the SSE event name.
+    #[must_use]
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Event::TimerStarted { .. } => "timer_started",
+            Event::TimerStopped { .. } => "timer_stopped",
+            Event::SettingsChanged { .. } => "settings_changed",
+            Event::Notification { .. } => "notification",
+            Event::ScreenshotDeleted { .. } => "screenshot_deleted",
+            Event::EntryDeleted { .. } => "entry_deleted",
+        }
+    }
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The API version this service speaks.
+    pub api_version: u32,
+}
+
+#[cfg(feature = "openapi")]
+mod schemas {
+    //! Hand-written schemas for the core wire types defined in `lib.rs`.
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use crate::{
+        ApiError, EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+    };
+
+    macro_rules! uuid_schema {
+        ($($ty:ty),+) => {$(
+            impl PartialSchema for $ty {
+                fn schema() -> RefOr<Schema> {
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+                        .description(Some("UUIDv7"))
+                        .into()
+                }
+            }
+            impl ToSchema for $ty {}
+        )+};
+    }
+    uuid_schema!(UserId, WorkspaceId, EntryId, ScreenshotId, NotificationId);
+
+    fn string_enum(values: &[&'static str]) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values.iter().copied()))
+            .into()
+    }
+
+    impl PartialSchema for Role {
+        fn schema() -> RefOr<Schema> {
+            string_enum(&["owner", "admin", "member"])
+        }
+    }
+    impl ToSchema for Role {}
+
+    impl PartialSchema for Plan {
+        fn schema() -> RefOr<Schema> {
+            string_enum(&["free", "enterprise"])
+        }
+    }
+    impl ToSchema for Plan {}
+
+    impl PartialSchema for ErrorCode {
+        fn schema() -> RefOr<Schema> {
+            let names: Vec<&'static str> = ErrorCode::ALL
+                .iter()
+                .filter(|c| **c != ErrorCode::Unknown)
+                .map(ErrorCode::as_str)
+                .collect();
+            string_enum(&names)
+        }
+    }
+    impl ToSchema for ErrorCode {}
+
+    impl PartialSchema for ApiError {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .property("code", ErrorCode::schema())
+                .property("message", ObjectBuilder::new().schema_type(Type::String))
+                .required("code")
+                .required("message")
+                .into()
+        }
+    }
+    impl ToSchema for ApiError {}
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn patch_lock_date_distinguishes_absent_and_null() {
+        let absent: UpdateSettingsRequest = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(absent.lock_date, None);
+        let null: UpdateSettingsRequest =
+            serde_json::from_value(json!({"lock_date": null})).unwrap();
+        assert_eq!(null.lock_date, Some(None));
+        let set: UpdateSettingsRequest =
+            serde_json::from_value(json!({"lock_date": "2024-01-01T00:00:00Z"})).unwrap();
+        assert!(matches!(set.lock_date, Some(Some(_))));
+    }
+
+    #[test]
+    fn event_wire_form() {
+        let e = Event::EntryDeleted {
+            entry_id: EntryId::new(),
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "entry_deleted");
+        assert_eq!(e.kind(), "entry_deleted");
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), e);
+    }
+
+    #[test]
+    fn defaults() {
+        let add: AddMemberRequest =
+            serde_json::from_value(json!({"email": "a@b.c", "password": "x"})).unwrap();
+        assert_eq!(add.role, Role::Member);
+        let approve: ApproveRequest = serde_json::from_value(json!({})).unwrap();
+        assert!(approve.approved);
+        assert!(
+            serde_json::from_value::<AddMemberRequest>(
+                json!({"email": "a@b.c", "password": "x", "role": "superuser"})
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! `cargo bench -p shotclock-server --bench server` (harness = false): loopback, bounded.
+//!
+//! 1. Upload throughput: 32 concurrent clients PUT ~6 KB WebP screenshots for a fixed time
+//!    (every answer only after fsync + commit). Target ≥ 3,000 uploads/s at p99 < 50 ms.
+//! 2. Query latency on a seeded workspace (1,000 members × 7 days × 96 screenshots a day, rows
+//!    seeded through the store in big transactions): per-member day counts (target p95 ≤ 5 ms)
+//!    and one member's day list (target p95 ≤ 2 ms), each over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use serde_json::json;
+use shotclock_api::{EntryId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
+use shotclock_domain::entry::EntryTimes;
+use shotclock_server::store::{EntryRow, NewUser, ScreenshotRow};
+use shotclock_server::{App, Config, serve};
+
+const CLIENTS: usize = 32;
+const UPLOAD_SECS: u64 = 5;
+const MAX_UPLOADS: usize = 60_000;
+const MEMBERS: usize = 1_000;
+const DAYS: i64 = 7;
+const PER_DAY: i64 = 96;
+const QUERIES: usize = 300;
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "MISS" }
+}
+
+async fn start(dir: &std::path::Path) -> (App, String) {
+    let app = App::open(Config::new(dir)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, app.clone()));
+    (app, base)
+}
+
+async fn user(app: &App, ws: WorkspaceId, role: Role, i: usize) -> (UserId, String) {
+    let id = UserId::new();
+    app.store()
+        .add_user(
+            ws,
+            NewUser {
+                id,
+                email: format!("user{i}@bench.test"),
+                name: format!("User {i}"),
+                password_hash: "unused".into(),
+                role,
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (token, hash) = shotclock_server::auth::new_token();
+    app.store()
+        .create_session(hash, id, ws, Utc::now(), Utc::now() + TimeDelta::days(1))
+        .await
+        .unwrap();
+    (id, token)
+}
+
+async fn workspace(app: &App) -> (WorkspaceId, String) {
+    let ws = WorkspaceId::new();
+    let owner = NewUser {
+        id: UserId::new(),
+        email: "owner@bench.test".into(),
+        name: "Owner".into(),
+        password_hash: "unused".into(),
+        role: Role::Owner,
+    };
+    let owner_id = owner.id;
+    app.store()
+        .create_workspace(ws, "Bench".into(), owner, Utc::now())
+        .await
+        .unwrap();
+    app.store().set_plan(ws, Plan::Enterprise).await.unwrap();
+    let (token, hash) = shotclock_server::auth::new_token();
+    app.store()
+        .create_session(
+            hash,
+            owner_id,
+            ws,
+            Utc::now(),
+            Utc::now() + TimeDelta::days(1),
+        )
+        .await
+        .unwrap();
+    (ws, token)
+}
+
+async fn upload_bench() -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, base) = start(dir.path()).await;
+    let (ws, admin) = workspace(&app).await;
+    let client = reqwest::Client::new();
+    client
+        .patch(format!("{base}/api/v1/workspace"))
+        .bearer_auth(&admin)
+        .json(&json!({"screenshots_enabled": true}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    // One member per client, each with a running entry.
+    let mut members = Vec::new();
+    for i in 0..CLIENTS {
+        let (_, token) = user(&app, ws, Role::Member, i).await;
+        let entry = EntryId::new();
+        client
+            .post(format!("{base}/api/v1/timer/start"))
+            .bearer_auth(&token)
+            .json(&json!({"entry_id": entry, "start": (Utc::now() - TimeDelta::minutes(1)).to_rfc3339()}))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+        members.push((token, entry));
+    }
+    let image = shotclock_server::webp::synthetic(640, 360, 6 * 1024 - 30);
+    let deadline = Instant::now() + Duration::from_secs(UPLOAD_SECS);
+    let started = Instant::now();
+    let budget = Arc::new(std::sync::atomic::AtomicUsize::new(MAX_UPLOADS));
+    let mut tasks = Vec::new();
+    for (token, entry) in members {
+        let (client, base, image, budget) = (
+            reqwest::Client::new(),
+            base.clone(),
+            image.clone(),
+            budget.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0usize;
+            let mut marker = 0u64;
+            while Instant::now() < deadline
+                && budget.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 0
+            {
+                marker += 1;
+                let mut bytes = image.clone();
+                let at = bytes.len() - 16;
+                bytes[at..at + 8].copy_from_slice(&marker.to_le_bytes());
+                let captured = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let t = Instant::now();
+                let r = client
+                    .put(format!(
+                        "{base}/api/v1/screenshots/{}?entry_id={entry}&captured_at={captured}",
+                        ScreenshotId::new()
+                    ))
+                    .bearer_auth(&token)
+                    .body(bytes)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => lat.push(t.elapsed()),
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        lat.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    lat.sort();
+    let rate = lat.len() as f64 / elapsed.as_secs_f64();
+    let p50 = pct(&lat, 0.50);
+    let p99 = pct(&lat, 0.99);
+    let ok = rate >= 3000.0 && p99 < Duration::from_millis(50) && errors == 0;
+    println!(
+        "upload: {} uploads in {:.2} s by {CLIENTS} clients = {rate:.0} uploads/s, p50 {:.2} ms, \
+         p99 {:.2} ms, errors {errors}  [target >= 3000/s, p99 < 50 ms] {}",
+        lat.len(),
+        elapsed.as_secs_f64(),
+        ms(p50),
+        ms(p99),
+        verdict(ok)
+    );
+    ok
+}
+
+async fn query_bench() -> (bool, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, base) = start(dir.path()).await;
+    let (ws, admin) = workspace(&app).await;
+    let today = Utc::now().date_naive();
+    let day0: DateTime<Utc> = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap());
+    let seed_started = Instant::now();
+    let mut ids = Vec::with_capacity(MEMBERS);
+    let mut member_token = String::new();
+    for i in 0..MEMBERS {
+        let (id, token) = user(&app, ws, Role::Member, i).await;
+        if i == MEMBERS / 2 {
+            member_token = token;
+        }
+        ids.push(id);
+    }
+    let mut shots = Vec::new();
+    let mut entries = Vec::new();
+    let hash = [7u8; 32];
+    for &user in &ids {
+        for d in 0..DAYS {
+            // Entries run 00:00–24:00 of each of the last 7 days (today: until now).
+            let start = day0 - TimeDelta::days(d);
+            let entry = EntryId::new();
+            entries.push(EntryRow {
+                id: entry,
+                workspace_id: ws,
+                user_id: user,
+                description: format!("work {d}"),
+                times: EntryTimes::new(start, Some(start + TimeDelta::days(1))),
+                approved: false,
+                created_at: start,
+            });
+            for k in 0..PER_DAY {
+                let id = ScreenshotId::new();
+                shots.push(ScreenshotRow {
+                    id,
+                    workspace_id: ws,
+                    user_id: user,
+                    entry_id: entry,
+                    captured_at: start + TimeDelta::minutes(15 * k) + TimeDelta::seconds(7),
+                    sha256: hash,
+                    size: 6000,
+                    width: 640,
+                    height: 360,
+                    blob_key: format!("07/{id}-0707070707070707.webp"),
+                    uploaded_at: start,
+                });
+            }
+        }
+    }
+    app.store().bulk_insert_entries(entries).await.unwrap();
+    let total = shots.len();
+    while !shots.is_empty() {
+        let rest = shots.split_off(shots.len().saturating_sub(50_000));
+        app.store().bulk_insert_screenshots(rest).await.unwrap();
+    }
+    println!(
+        "seeded {MEMBERS} members x {DAYS} days x {PER_DAY} = {total} screenshots in {:.1} s",
+        seed_started.elapsed().as_secs_f64()
+    );
+    // Yesterday: a full day of 96 per member (UTC so the seeded day aligns).
+    let date = (today - TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+    let client = reqwest::Client::new();
+    let run = async |path: String, token: &str, check: &dyn Fn(&serde_json::Value)| {
+        let mut lat = Vec::new();
+        for i in 0..QUERIES + 20 {
+            let t = Instant::now();
+            let r = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let body = r.bytes().await.unwrap();
+            let el = t.elapsed();
+            if i == 0 {
+                check(&serde_json::from_slice(&body).unwrap());
+            }
+            if i >= 20 {
+                lat.push(el);
+            }
+        }
+        lat.sort();
+        lat
+    };
+    let counts = run(
+        format!("/api/v1/screenshots/counts?date={date}&tz=UTC"),
+        &admin,
+        &|v| {
+            let members = v["members"].as_array().unwrap();
+            assert_eq!(members.len(), MEMBERS + 1);
+            assert!(members.iter().filter(|m| m["count"] == PER_DAY).count() == MEMBERS);
+        },
+    )
+    .await;
+    let day = run(
+        format!("/api/v1/screenshots?date={date}&tz=UTC"),
+        &member_token,
+        &|v| assert_eq!(v["screenshots"].as_array().unwrap().len() as i64, PER_DAY),
+    )
+    .await;
+    let c_ok = pct(&counts, 0.95) <= Duration::from_millis(5);
+    let d_ok = pct(&day, 0.95) <= Duration::from_millis(2);
+    println!(
+        "day counts ({} members): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 5 ms] {}",
+        MEMBERS + 1,
+        ms(pct(&counts, 0.5)),
+        ms(pct(&counts, 0.95)),
+        verdict(c_ok)
+    );
+    println!(
+        "member day ({PER_DAY} screenshots): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 2 ms] {}",
+        ms(pct(&day, 0.5)),
+        ms(pct(&day, 0.95)),
+        verdict(d_ok)
+    );
+    (c_ok, d_ok)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is ignored.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let up = upload_bench().await;
+        let (c, d) = query_bench().await;
+        println!(
+            "summary: upload {} / day counts {} / member day {}",
+            verdict(up),
+            verdict(c),
+            verdict(d)
+        );
+    });
+}

@@ -1,0 +1,170 @@
+//! Sign-in, sign-out, sign-up and the caller's own account (`/auth/*`, `/me`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shotclock_api::dto::{LoginRequest, Me, SessionInfo, SignupRequest};
+use shotclock_api::{ApiError, Role, UserId, WorkspaceId};
+
+use super::{ApiJson, email, member_dto, settings_dto, text, workspace_of};
+use crate::App;
+use crate::auth::{Auth, check_password_policy, hash_password, new_token, verify_password};
+use crate::error::{Error, Result};
+use crate::maintenance::discard;
+use crate::store::{NewUser, UserRow};
+
+async fn open_session(app: &App, user: &UserRow) -> Result<SessionInfo> {
+    let (token, hash) = new_token();
+    let now = app.now();
+    let expires_at = now + app.config().session_ttl;
+    app.store()
+        .create_session(hash, user.id, user.workspace_id, now, expires_at)
+        .await?;
+    let ws = workspace_of(app, user).await?;
+    Ok(SessionInfo {
+        token,
+        expires_at,
+        me: Me {
+            user: member_dto(user),
+            workspace: settings_dto(app, &ws),
+        },
+    })
+}
+
+/// Signs in with email and password; answers a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = SessionInfo),
+        (status = 401, description = "wrong email or password", body = ApiError),
+        (status = 422, description = "invalid input, or the email needs a workspace", body = ApiError),
+        (status = 429, description = "too many failures; see Retry-After", body = ApiError),
+    ))]
+pub(super) async fn login(
+    State(app): State<App>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<SessionInfo>> {
+    let mail = req.email.trim().to_lowercase();
+    if req.password.len() > crate::auth::MAX_PASSWORD_LEN || mail.len() > 254 {
+        return Err(Error::validation("email or password too long"));
+    }
+    let key = format!(
+        "{}|{mail}",
+        req.workspace.map(|w| w.to_string()).unwrap_or_default()
+    );
+    app.limiter().check(&key)?;
+    let candidates: Vec<UserRow> = app
+        .store()
+        .users_by_email(mail)
+        .await?
+        .into_iter()
+        .filter(|u| u.active && req.workspace.is_none_or(|w| w == u.workspace_id))
+        .collect();
+    let mut matched = Vec::new();
+    if candidates.is_empty() {
+        verify_password(None, req.password.clone()).await?;
+    }
+    for user in candidates {
+        if verify_password(Some(user.password_hash.clone()), req.password.clone()).await? {
+            matched.push(user);
+        }
+    }
+    match matched.len() {
+        0 => {
+            app.limiter().failed(&key);
+            Err(Error::unauthorized("wrong email or password"))
+        }
+        1 => {
+            app.limiter().succeeded(&key);
+            let user = matched.remove(0);
+            Ok(Json(open_session(&app, &user).await?))
+        }
+        _ => Err(Error::validation(
+            "this account exists in several workspaces; say which one (\"workspace\")",
+        )),
+    }
+}
+
+/// Revokes the presented token at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ApiError)))]
+pub(super) async fn logout(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
+    app.store().delete_session(auth.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates a workspace and its owner (only when the service allows sign-up).
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, body = SessionInfo),
+        (status = 403, description = "sign-up is disabled", body = ApiError),
+        (status = 422, body = ApiError),
+    ))]
+pub(super) async fn signup(
+    State(app): State<App>,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> Result<(StatusCode, Json<SessionInfo>)> {
+    if !app.config().allow_signup {
+        return Err(Error::forbidden(
+            "sign-up is disabled on this service; ask its operator for a workspace",
+        ));
+    }
+    let name = text(&req.workspace_name, "workspace_name", 200)?;
+    if name.is_empty() {
+        return Err(Error::validation("workspace_name must not be empty"));
+    }
+    let (_, owner) = create_workspace(&app, name, &req.email, &req.name, req.password).await?;
+    Ok((StatusCode::CREATED, Json(open_session(&app, &owner).await?)))
+}
+
+/// Creates a workspace with its owner (sign-up and the operator CLI).
+pub async fn create_workspace(
+    app: &App,
+    name: String,
+    owner_email: &str,
+    owner_name: &str,
+    password: String,
+) -> Result<(WorkspaceId, UserRow)> {
+    let mail = email(owner_email)?;
+    let display = text(owner_name, "name", 200)?;
+    check_password_policy(&password)?;
+    let owner = NewUser {
+        id: UserId::new(),
+        email: mail,
+        name: display,
+        password_hash: hash_password(password).await?,
+        role: Role::Owner,
+    };
+    let id = WorkspaceId::new();
+    let (_, user) = app
+        .store()
+        .create_workspace(id, name, owner, app.now())
+        .await?;
+    Ok((id, user))
+}
+
+/// The signed-in user and their workspace.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = ApiError)))]
+pub(super) async fn me(State(app): State<App>, auth: Auth) -> Result<Json<Me>> {
+    let ws = workspace_of(&app, &auth.user).await?;
+    Ok(Json(Me {
+        user: member_dto(&auth.user),
+        workspace: settings_dto(&app, &ws),
+    }))
+}
+
+/// Deletes the caller's account with all their screenshots, entries, sessions and
+/// notifications (R23). The workspace owner cannot delete their account.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204),
+        (status = 401, body = ApiError),
+        (status = 409, description = "the owner cannot delete their account", body = ApiError),
+    ))]
+pub(super) async fn delete_me(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
+    let removed = app.store().delete_user(auth.user.id).await?;
+    discard(&app, &removed.blob_keys).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,89 @@
+//! Workspace members (admins manage; `GET /members` lists the active ones).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shotclock_api::dto::{AddMemberRequest, Member, MemberList, UpdateMemberRequest};
+use shotclock_api::{ApiError, Role, UserId};
+
+use super::{ApiJson, ApiPath, email, member_dto, text};
+use crate::App;
+use crate::auth::{Auth, check_password_policy, hash_password};
+use crate::error::{Error, Result};
+use crate::store::NewUser;
+
+/// The workspace's active members (admins).
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("bearer" = [])),
+    responses(
+        (status = 200, body = MemberList),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError),
+    ))]
+pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<MemberList>> {
+    auth.require_admin()?;
+    let members = app.store().members(auth.user.workspace_id, false).await?;
+    Ok(Json(MemberList {
+        members: members.iter().map(member_dto).collect(),
+    }))
+}
+
+/// Adds a member with an initial password (admins).
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", security(("bearer" = [])),
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, body = Member),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError),
+        (status = 409, description = "email already a member", body = ApiError),
+        (status = 422, body = ApiError),
+    ))]
+pub(super) async fn add(
+    State(app): State<App>,
+    auth: Auth,
+    ApiJson(req): ApiJson<AddMemberRequest>,
+) -> Result<(StatusCode, Json<Member>)> {
+    auth.require_admin()?;
+    if req.role == Role::Owner {
+        return Err(Error::validation("role must be admin or member"));
+    }
+    let mail = email(&req.email)?;
+    let name = text(&req.name, "name", 200)?;
+    check_password_policy(&req.password)?;
+    let user = NewUser {
+        id: UserId::new(),
+        email: mail,
+        name,
+        password_hash: hash_password(req.password).await?,
+        role: req.role,
+    };
+    let row = app
+        .store()
+        .add_user(auth.user.workspace_id, user, app.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(member_dto(&row))))
+}
+
+/// Changes a member's role or deactivates them (admins). Revokes their sessions at once.
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "member id")),
+    request_body = UpdateMemberRequest,
+    responses(
+        (status = 200, body = Member),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 422, body = ApiError),
+    ))]
+pub(super) async fn update(
+    State(app): State<App>,
+    auth: Auth,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(req): ApiJson<UpdateMemberRequest>,
+) -> Result<Json<Member>> {
+    auth.require_admin()?;
+    let row = app
+        .store()
+        .update_member(auth.user.workspace_id, id, req.role, req.active)
+        .await?;
+    Ok(Json(member_dto(&row)))
+}

@@ -1,0 +1,413 @@
+//! The HTTP surface: routes, extractors, wire conversions and the OpenAPI document.
+//!
+//! Every operation is declared once with `#[utoipa::path]` and registered through
+//! `utoipa_axum::OpenApiRouter`, so the served router and `/api/v1/openapi.json` cannot drift
+//! apart (the authorization-matrix test walks the document and fails on any operation without
+//! expectations).
+//!
+//! Cross-cutting behaviour:
+//! * every response carries the API-version header; a request that sends an incompatible version
+//!   is refused with `api_version` before any handler runs;
+//! * JSON bodies are limited to `Config::max_json_bytes` (413) and their rejections are mapped to
+//!   `{code, message}` (400 syntax, 422 data such as unknown enum values, 415 content type);
+//! * unknown routes answer exactly like missing objects (404 `not_found`).
+
+mod auth;
+pub use auth::create_workspace;
+mod entries;
+mod events;
+mod members;
+mod notifications;
+mod screenshots;
+mod timer;
+mod workspace;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+use shotclock_api::dto::{
+    Entry, Health, Member, Notification, Screenshot, TimeSpan, WorkspaceSettings,
+};
+use shotclock_api::{API_VERSION, API_VERSION_HEADER, ApiError, ErrorCode};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::App;
+use crate::error::{Error, Result};
+use crate::store::{EntryRow, NotificationRow, ScreenshotView, UserRow, WorkspaceRow};
+
+/// Largest clock difference accepted for client-supplied instants in the future.
+pub const MAX_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Shotclock workspace service",
+        description = "Time tracking with privacy-first screenshots. All endpoints except login, \
+                       signup and health need `Authorization: Bearer <token>`."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ApiError))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document describing them.
+pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::signup))
+        .routes(routes!(auth::me, auth::delete_me))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::update))
+        .routes(routes!(workspace::get, workspace::update))
+        .routes(routes!(workspace::start_trial))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(timer::current))
+        .routes(routes!(timer::start))
+        .routes(routes!(timer::stop))
+        .routes(routes!(entries::list))
+        .routes(routes!(entries::delete))
+        .routes(routes!(entries::approve))
+        .routes(routes!(screenshots::day))
+        .routes(routes!(screenshots::counts))
+        .routes(routes!(
+            screenshots::upload,
+            screenshots::meta,
+            screenshots::delete
+        ))
+        .routes(routes!(screenshots::image))
+        .routes(routes!(events::stream))
+        .split_for_parts()
+}
+
+/// The service's router (state included).
+pub fn router(app: App) -> Router {
+    let (routes, doc) = openapi_router();
+    let doc_json: Arc<str> = serde_json::to_string(&doc)
+        .unwrap_or_else(|_| "{}".to_owned())
+        .into();
+    let max_json = app.config().max_json_bytes;
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&doc_json);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
+        .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async {
+            Error::api(ErrorCode::BadRequest, "method not allowed on this path")
+        })
+        .layer(DefaultBodyLimit::max(max_json))
+        .layer(middleware::from_fn(api_version))
+        .with_state(app)
+}
+
+async fn api_version(req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get(API_VERSION_HEADER) {
+        let sent = v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok());
+        if sent != Some(API_VERSION) {
+            return Error::api(
+                ErrorCode::ApiVersion,
+                format!(
+                    "unsupported API version {:?}; this service speaks version {API_VERSION} — \
+                     update the app",
+                    v.to_str().unwrap_or("?")
+                ),
+            )
+            .into_response();
+        }
+    }
+    let mut res = next.run(req).await;
+    res.headers_mut()
+        .insert(API_VERSION_HEADER, HeaderValue::from(API_VERSION));
+    res
+}
+
+/// Liveness probe.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        api_version: API_VERSION,
+    })
+}
+
+// ---- extractors with `{code, message}` rejections --------------------------------------------
+
+/// JSON body extractor whose rejections are [`Error`]s.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(match rejection {
+                JsonRejection::JsonDataError(e) => Error::validation(e.body_text()),
+                JsonRejection::JsonSyntaxError(e) => Error::bad_request(e.body_text()),
+                JsonRejection::MissingJsonContentType(_) => Error::api(
+                    ErrorCode::UnsupportedMediaType,
+                    "expected Content-Type: application/json",
+                ),
+                JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    Error::api(ErrorCode::PayloadTooLarge, "request body too large")
+                }
+                other => Error::bad_request(other.body_text()),
+            }),
+        }
+    }
+}
+
+/// Query-string extractor whose rejections are [`Error`]s.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| Error::validation(e.body_text()))
+    }
+}
+
+/// Path extractor whose rejections are [`Error`]s.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e: PathRejection| Error::bad_request(e.body_text()))
+    }
+}
+
+// ---- conversions and shared checks -----------------------------------------------------------
+
+pub(crate) fn member_dto(u: &UserRow) -> Member {
+    Member {
+        id: u.id,
+        workspace_id: u.workspace_id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        role: u.role,
+        active: u.active,
+        created_at: u.created_at,
+    }
+}
+
+pub(crate) fn settings_dto(app: &App, ws: &WorkspaceRow) -> WorkspaceSettings {
+    let gate = ws.gate();
+    let now = app.now();
+    WorkspaceSettings {
+        id: ws.id,
+        name: ws.name.clone(),
+        plan: ws.plan,
+        screenshots_enabled: ws.screenshots_enabled,
+        blur_enabled: ws.blur_enabled,
+        lock_date: ws.lock_date,
+        capture_window_secs: app.config().capture_window_secs,
+        trial_started_at: ws.trial_started_at,
+        trial_ends_at: gate.trial_ends_at(),
+        trial_available: gate.can_start_trial(),
+        capture_allowed: gate.capture_allowed(now).is_ok(),
+    }
+}
+
+pub(crate) fn entry_dto(
+    e: &EntryRow,
+    lock_date: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Entry {
+    Entry {
+        id: e.id,
+        user_id: e.user_id,
+        description: e.description.clone(),
+        start: e.times.start,
+        end: e.times.end,
+        removed: e
+            .times
+            .removed
+            .spans()
+            .iter()
+            .map(|s| TimeSpan {
+                start: s.start,
+                end: s.end,
+            })
+            .collect(),
+        deducted_secs: e.times.deducted(now).num_seconds(),
+        duration_secs: e.times.duration(now).num_seconds(),
+        approved: e.approved,
+        locked: shotclock_domain::lock::is_locked(e.times.start, lock_date),
+    }
+}
+
+pub(crate) fn screenshot_dto(v: &ScreenshotView) -> Screenshot {
+    Screenshot {
+        id: v.row.id,
+        entry_id: v.row.entry_id,
+        user_id: v.row.user_id,
+        captured_at: v.row.captured_at,
+        entry_description: v.entry_description.clone(),
+        size: v.row.size,
+        width: v.row.width,
+        height: v.row.height,
+        sha256: hex::encode(v.row.sha256),
+        expires_at: shotclock_domain::retention::expires_at(v.row.captured_at),
+    }
+}
+
+pub(crate) fn notification_dto(n: &NotificationRow) -> Notification {
+    Notification {
+        id: n.id,
+        kind: n.kind.clone(),
+        message: n.message.clone(),
+        created_at: n.created_at,
+        read: n.read_at.is_some(),
+    }
+}
+
+/// The caller's workspace row (always exists for an authenticated user).
+pub(crate) async fn workspace_of(app: &App, user: &UserRow) -> Result<WorkspaceRow> {
+    app.store()
+        .workspace(user.workspace_id)
+        .await?
+        .ok_or_else(|| Error::Internal("user without workspace".into()))
+}
+
+/// Refuses client instants too far in the service's future.
+pub(crate) fn check_skew(app: &App, t: DateTime<Utc>, what: &str) -> Result<()> {
+    if t > app.now() + MAX_SKEW {
+        return Err(Error::api(
+            ErrorCode::ClockSkew,
+            format!(
+                "{what} {t} lies more than 5 minutes in the service's future (service time {}); \
+                 check the device clock",
+                app.now()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `[start, end)` in UTC of a calendar day in an IANA time zone.
+pub(crate) fn day_bounds(date: &str, tz: &str) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let tz: Tz = tz
+        .parse()
+        .map_err(|_| Error::validation(format!("unknown IANA time zone {tz:?}")))?;
+    let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| Error::validation(format!("date must be YYYY-MM-DD, got {date:?}")))?;
+    let next = day
+        .succ_opt()
+        .ok_or_else(|| Error::validation("date out of range"))?;
+    Ok((local_midnight(day, tz)?, local_midnight(next, tz)?))
+}
+
+fn local_midnight(day: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
+    let midnight = day
+        .and_hms_opt(0, 0, 0)
+        .ok_or_else(|| Error::validation("date out of range"))?;
+    // A DST gap may swallow midnight: the day then starts at the first valid local minute.
+    (0..=180)
+        .find_map(|m| {
+            tz.from_local_datetime(&(midnight + TimeDelta::minutes(m)))
+                .earliest()
+        })
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| Error::validation("no valid local midnight on that date"))
+}
+
+/// Trims and checks a free-text field.
+pub(crate) fn text(value: &str, field: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        return Err(Error::validation(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+/// Normalises and checks an email address.
+pub(crate) fn email(value: &str) -> Result<String> {
+    let v = value.trim().to_lowercase();
+    let ok = v.len() <= 254
+        && v.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
+        && !v.chars().any(char::is_whitespace);
+    if ok {
+        Ok(v)
+    } else {
+        Err(Error::validation(format!(
+            "not a valid email address: {value:?}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_bounds_follow_the_zone() {
+        let (a, b) = day_bounds("2024-03-31", "Europe/Berlin").unwrap();
+        assert_eq!(a.to_rfc3339(), "2024-03-30T23:00:00+00:00");
+        // DST starts that night: the day is 23 hours long.
+        assert_eq!(b - a, TimeDelta::hours(23));
+        let (a, _) = day_bounds("2024-01-10", "Asia/Kathmandu").unwrap();
+        assert_eq!(a.to_rfc3339(), "2024-01-09T18:15:00+00:00");
+        assert!(day_bounds("2024-01-10", "Mars/Olympus").is_err());
+        assert!(day_bounds("10.01.2024", "UTC").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        for bad in ["", "ann", "@x", "a@", "a b@c", "a@b@c"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+}

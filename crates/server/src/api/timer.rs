@@ -1,0 +1,109 @@
+//! The caller's timer (R13): start (idempotent by client entry id, stops the previous entry at
+//! the new start), stop, current. Every change is published to all the user's devices.
+
+use axum::Json;
+use axum::extract::State;
+use shotclock_api::ApiError;
+use shotclock_api::dto::{Event, StartTimerRequest, StopTimerRequest, TimerState};
+
+use super::{ApiJson, check_skew, entry_dto, text, workspace_of};
+use crate::App;
+use crate::auth::Auth;
+use crate::error::Result;
+
+/// The caller's running entry.
+#[utoipa::path(get, path = "/api/v1/timer", tag = "timer", security(("bearer" = [])),
+    responses((status = 200, body = TimerState), (status = 401, body = ApiError)))]
+pub(super) async fn current(State(app): State<App>, auth: Auth) -> Result<Json<TimerState>> {
+    let ws = workspace_of(&app, &auth.user).await?;
+    let running = app.store().running_entry(auth.user.id).await?;
+    let now = app.now();
+    Ok(Json(TimerState {
+        running: running.map(|e| entry_dto(&e, ws.lock_date, now)),
+        stopped: None,
+    }))
+}
+
+/// Starts a timer with a client-generated entry id.
+#[utoipa::path(post, path = "/api/v1/timer/start", tag = "timer", security(("bearer" = [])),
+    request_body = StartTimerRequest,
+    responses(
+        (status = 200, body = TimerState),
+        (status = 400, description = "clock skew", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 403, description = "start in a locked period", body = ApiError),
+        (status = 409, description = "entry id used by someone else", body = ApiError),
+        (status = 422, body = ApiError),
+    ))]
+pub(super) async fn start(
+    State(app): State<App>,
+    auth: Auth,
+    ApiJson(req): ApiJson<StartTimerRequest>,
+) -> Result<Json<TimerState>> {
+    let now = app.now();
+    let start = req.start.unwrap_or(now);
+    check_skew(&app, start, "start")?;
+    let description = text(&req.description, "description", 2000)?;
+    let outcome = app
+        .store()
+        .start_timer(&auth.user, req.entry_id, description, start, now)
+        .await?;
+    let ws = workspace_of(&app, &auth.user).await?;
+    let stopped = outcome.stopped.map(|e| entry_dto(&e, ws.lock_date, now));
+    let running = entry_dto(&outcome.entry, ws.lock_date, now);
+    if let Some(entry) = &stopped {
+        app.hub().publish(
+            auth.user.id,
+            Event::TimerStopped {
+                entry: entry.clone(),
+            },
+        );
+    }
+    if outcome.created {
+        app.hub().publish(
+            auth.user.id,
+            Event::TimerStarted {
+                entry: running.clone(),
+            },
+        );
+    }
+    let running = outcome.entry.times.end.is_none().then_some(running);
+    Ok(Json(TimerState { running, stopped }))
+}
+
+/// Stops the running timer (or the given entry; stopping a stopped entry is a no-op).
+#[utoipa::path(post, path = "/api/v1/timer/stop", tag = "timer", security(("bearer" = [])),
+    request_body = StopTimerRequest,
+    responses(
+        (status = 200, body = TimerState),
+        (status = 400, description = "clock skew", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+    ))]
+pub(super) async fn stop(
+    State(app): State<App>,
+    auth: Auth,
+    ApiJson(req): ApiJson<StopTimerRequest>,
+) -> Result<Json<TimerState>> {
+    let now = app.now();
+    let end = req.end.unwrap_or(now);
+    check_skew(&app, end, "end")?;
+    let stopped = app
+        .store()
+        .stop_timer(auth.user.id, req.entry_id, end)
+        .await?;
+    let ws = workspace_of(&app, &auth.user).await?;
+    let stopped = stopped.map(|e| entry_dto(&e, ws.lock_date, now));
+    if let Some(entry) = &stopped {
+        app.hub().publish(
+            auth.user.id,
+            Event::TimerStopped {
+                entry: entry.clone(),
+            },
+        );
+    }
+    Ok(Json(TimerState {
+        running: None,
+        stopped,
+    }))
+}

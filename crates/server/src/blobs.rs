@@ -1,0 +1,236 @@
+//! Image bytes behind the [`Blobs`] trait (local disk now; S3-compatible storage can follow).
+//!
+//! Keys are produced by [`blob_key`]: `<2 hex of the content hash>/<screenshot id>-<16 hex of the
+//! hash>.webp`. Including the hash means two different uploads racing for the same screenshot
+//! id can never overwrite each other's file: the loser's file is simply unreferenced and the
+//! sweeper removes it.
+//!
+//! Durability (local disk): `put` writes a temp file, fsyncs it, renames it into place and
+//! fsyncs the directory, so once `put` returns the file survives a crash or `kill -9`.
+//! `delete` is idempotent.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use shotclock_api::ScreenshotId;
+
+/// The blob key for a screenshot with this content hash.
+#[must_use]
+pub fn blob_key(id: ScreenshotId, sha256: &[u8; 32]) -> String {
+    let hex = hex::encode(sha256);
+    format!("{}/{}-{}.webp", &hex[..2], id, &hex[..16])
+}
+
+fn valid_key(key: &str) -> bool {
+    let mut parts = key.split('/');
+    let (Some(shard), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    shard.len() == 2
+        && shard.bytes().all(|b| b.is_ascii_hexdigit())
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !name.starts_with('.')
+}
+
+/// A stored blob seen by [`Blobs::list`].
+#[derive(Debug, Clone)]
+pub struct BlobInfo {
+    /// Its key.
+    pub key: String,
+    /// Last modification (used for the sweeper's grace period).
+    pub modified: SystemTime,
+}
+
+/// Storage for image files.
+#[async_trait::async_trait]
+pub trait Blobs: Send + Sync + 'static {
+    /// Stores `bytes` under `key`, durably, before returning.
+    async fn put(&self, key: &str, bytes: axum::body::Bytes) -> io::Result<()>;
+    /// The bytes under `key`, if any.
+    async fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Removes `key` (no error if it does not exist).
+    async fn delete(&self, key: &str) -> io::Result<()>;
+    /// Every stored blob (for the orphan sweeper).
+    async fn list(&self) -> io::Result<Vec<BlobInfo>>;
+    /// Removes leftovers of interrupted writes older than `older_than`.
+    async fn clean_temp(&self, older_than: SystemTime) -> io::Result<usize>;
+}
+
+/// Blobs in a local directory.
+#[derive(Debug)]
+pub struct LocalBlobs {
+    root: PathBuf,
+    counter: AtomicU64,
+}
+
+impl LocalBlobs {
+    /// Uses (and creates) `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(Self {
+            root,
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    /// The directory.
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, key: &str) -> io::Result<PathBuf> {
+        if valid_key(key) {
+            Ok(self.root.join(key))
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "invalid blob key",
+            ))
+        }
+    }
+}
+
+fn fsync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?
+}
+
+#[async_trait::async_trait]
+impl Blobs for LocalBlobs {
+    async fn put(&self, key: &str, bytes: axum::body::Bytes) -> io::Result<()> {
+        let dest = self.path_of(key)?;
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(format!("{}-{n}.tmp", std::process::id()));
+        let root = self.root.clone();
+        blocking(move || {
+            let dir = dest
+                .parent()
+                .ok_or_else(|| io::Error::other("blob path has no parent"))?
+                .to_path_buf();
+            if !dir.exists() {
+                std::fs::create_dir_all(&dir)?;
+                fsync_dir(&root)?;
+            }
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&tmp, &dest)?;
+            fsync_dir(&dir)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
+        let path = self.path_of(key)?;
+        match tokio::fs::read(path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        let path = self.path_of(key)?;
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list(&self) -> io::Result<Vec<BlobInfo>> {
+        let root = self.root.clone();
+        blocking(move || {
+            let mut out = Vec::new();
+            for shard in std::fs::read_dir(&root)? {
+                let shard = shard?;
+                let shard_name = shard.file_name().to_string_lossy().into_owned();
+                if shard_name == "tmp" || !shard.file_type()?.is_dir() {
+                    continue;
+                }
+                for file in std::fs::read_dir(shard.path())? {
+                    let file = file?;
+                    let key = format!("{shard_name}/{}", file.file_name().to_string_lossy());
+                    if !valid_key(&key) {
+                        continue;
+                    }
+                    let modified = file.metadata()?.modified()?;
+                    out.push(BlobInfo { key, modified });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn clean_temp(&self, older_than: SystemTime) -> io::Result<usize> {
+        let dir = self.root.join("tmp");
+        blocking(move || {
+            let mut n = 0;
+            for file in std::fs::read_dir(&dir)? {
+                let file = file?;
+                if file.metadata()?.modified()? < older_than {
+                    std::fs::remove_file(file.path())?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_validated() {
+        let key = blob_key(ScreenshotId::new(), &[0xab; 32]);
+        assert!(valid_key(&key), "{key}");
+        assert!(key.starts_with("ab/"));
+        for bad in [
+            "../x",
+            "ab/../x",
+            "ab/.hidden",
+            "zz/x",
+            "ab/x/y",
+            "abc/x",
+            "ab/",
+        ] {
+            assert!(!valid_key(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn put_get_delete_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let key = blob_key(ScreenshotId::new(), &[0x12; 32]);
+        blobs.put(&key, "hello".into()).await.unwrap();
+        assert_eq!(blobs.get(&key).await.unwrap().unwrap(), b"hello");
+        assert_eq!(blobs.list().await.unwrap().len(), 1);
+        blobs.delete(&key).await.unwrap();
+        blobs.delete(&key).await.unwrap();
+        assert!(blobs.get(&key).await.unwrap().is_none());
+        assert!(blobs.list().await.unwrap().is_empty());
+    }
+}

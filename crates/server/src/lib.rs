@@ -1,0 +1,191 @@
+//! The Shotclock workspace service.
+//!
+//! A multi-tenant HTTP API (axum) for the desktop app: accounts and sessions, workspace settings
+//! (R4–R6), timers and entries (R13–R15), screenshots with visibility, retention and the delete
+//! policy (R16–R24), idempotent sync (R25–R26) and a live event stream.
+//!
+//! Layout:
+//! * [`store`] — the [`store::Store`] trait (rows) and its embedded SQLite backend (a group-
+//!   committing writer actor plus reader connections).
+//! * [`blobs`] — the [`blobs::Blobs`] trait (image files) and its local-disk backend.
+//! * [`api`] — HTTP handlers, extractors, the OpenAPI document.
+//! * [`auth`] — passwords, tokens, throttling, the `Auth` extractor.
+//! * [`events`] — per-user live events (SSE).
+//! * [`maintenance`] — retention purge and the orphan-file sweeper.
+//! * [`webp`] — structural validation of uploaded images.
+//!
+//! Invariants: product rules come from `shotclock_domain` (the desktop app runs the same code);
+//! a write is acknowledged only after its transaction committed and its file was fsynced; the
+//! library never panics, prints or exits — failures are [`error::Error`], mapped to HTTP in one
+//! place.
+//!
+//! Entry points: [`App::open`] builds the state from a [`Config`], [`router`] gives the axum
+//! `Router`, [`serve`] runs it on a listener together with the background maintenance.
+
+pub mod api;
+pub mod auth;
+pub mod blobs;
+pub mod clock;
+pub mod error;
+pub mod events;
+pub mod maintenance;
+pub mod store;
+pub mod webp;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::auth::LoginLimiter;
+use crate::blobs::{Blobs, LocalBlobs};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::events::Hub;
+use crate::store::Store;
+use crate::store::sqlite::{SqliteOptions, SqliteStore};
+
+pub use crate::api::router;
+
+/// Service configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the database and image files live.
+    pub data_dir: PathBuf,
+    /// Capture window length (R9), published read-only in the workspace settings.
+    pub capture_window_secs: u32,
+    /// Whether anyone may create a workspace through the API (default off).
+    pub allow_signup: bool,
+    /// Session lifetime.
+    pub session_ttl: TimeDelta,
+    /// Largest accepted screenshot upload, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest accepted JSON body, in bytes.
+    pub max_json_bytes: usize,
+    /// How often retention and the sweeper run (also once at start).
+    pub maintenance_every: Duration,
+}
+
+impl Config {
+    /// Defaults with the data in `data_dir`.
+    #[must_use]
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            capture_window_secs: shotclock_domain::schedule::DEFAULT_WINDOW_SECS,
+            allow_signup: false,
+            session_ttl: TimeDelta::days(30),
+            max_upload_bytes: 2 * 1024 * 1024,
+            max_json_bytes: 64 * 1024,
+            maintenance_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+struct Inner {
+    config: Config,
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn Blobs>,
+    clock: Arc<dyn Clock>,
+    hub: Hub,
+    limiter: LoginLimiter,
+}
+
+/// The service's shared state: a cheap, cloneable handle.
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.0.config)
+            .finish()
+    }
+}
+
+impl App {
+    /// Opens the SQLite database and blob directory under `config.data_dir` with the system
+    /// clock.
+    pub fn open(config: Config) -> Result<Self, Error> {
+        let store = SqliteStore::open(&SqliteOptions::new(config.data_dir.join("shotclock.db")))?;
+        let blobs = LocalBlobs::open(config.data_dir.join("blobs"))?;
+        Ok(Self::from_parts(
+            config,
+            Arc::new(store),
+            Arc::new(blobs),
+            Arc::new(SystemClock),
+        ))
+    }
+
+    /// Builds the state from explicit parts (tests inject clocks and backends).
+    #[must_use]
+    pub fn from_parts(
+        config: Config,
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn Blobs>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            store,
+            blobs,
+            clock,
+            hub: Hub::default(),
+            limiter: LoginLimiter::default(),
+        }))
+    }
+
+    /// Configuration.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// Row storage.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// Image storage.
+    #[must_use]
+    pub fn blobs(&self) -> &Arc<dyn Blobs> {
+        &self.0.blobs
+    }
+
+    /// Live events.
+    #[must_use]
+    pub fn hub(&self) -> &Hub {
+        &self.0.hub
+    }
+
+    /// Sign-in throttle.
+    #[must_use]
+    pub fn limiter(&self) -> &LoginLimiter {
+        &self.0.limiter
+    }
+
+    /// Now, per the injected clock.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+}
+
+/// Serves the API on `listener` until the process ends, running maintenance (retention purge,
+/// orphan sweep) once at start and then every `config.maintenance_every`.
+pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    let every = app.config().maintenance_every;
+    let background = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = maintenance::run(&background, maintenance::SWEEP_GRACE).await {
+                tracing::warn!(error = %e, "maintenance failed");
+            }
+        }
+    });
+    axum::serve(listener, router(app)).await
+}

@@ -1,0 +1,171 @@
+//! `shotclock-server`: run the workspace service, or administer its data directory.
+//!
+//! `serve` prints `listening on ADDR` as its first stdout line, so scripts and tests can bind
+//! port 0 and read the real port.
+
+// A command-line tool's output is its interface.
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use shotclock_api::{Plan, Role, UserId, WorkspaceId};
+use shotclock_server::auth::{check_password_policy, hash_password};
+use shotclock_server::store::NewUser;
+use shotclock_server::{App, Config, serve};
+
+#[derive(Parser)]
+#[command(
+    name = "shotclock-server",
+    version,
+    about = "Shotclock workspace service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        /// Data directory (database and images).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Capture window length in seconds (R9).
+        #[arg(long, default_value_t = 300)]
+        capture_window_secs: u32,
+        /// Let anyone create a workspace through the API.
+        #[arg(long)]
+        allow_signup: bool,
+    },
+    /// Create a workspace with its owner; prints the workspace id.
+    CreateWorkspace {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        owner_password: String,
+        #[arg(long, default_value = "")]
+        owner_name: String,
+    },
+    /// Set a workspace's plan.
+    SetPlan {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        workspace: WorkspaceId,
+        /// `enterprise` or `free`.
+        plan: Plan,
+    },
+    /// Add a member to a workspace; prints the user id.
+    AddMember {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        workspace: WorkspaceId,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// `member` or `admin`.
+        #[arg(long, default_value = "member")]
+        role: Role,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            data_dir,
+            listen,
+            capture_window_secs,
+            allow_signup,
+        } => {
+            if capture_window_secs == 0 {
+                bail!("--capture-window-secs must be positive");
+            }
+            let mut config = Config::new(data_dir);
+            config.capture_window_secs = capture_window_secs;
+            config.allow_signup = allow_signup;
+            let app = App::open(config).context("opening the data directory")?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            println!("listening on {}", listener.local_addr()?);
+            serve(listener, app).await?;
+        }
+        Command::CreateWorkspace {
+            data_dir,
+            name,
+            owner_email,
+            owner_password,
+            owner_name,
+        } => {
+            let app = App::open(Config::new(data_dir))?;
+            let (id, _) = shotclock_server::api::create_workspace(
+                &app,
+                name,
+                &owner_email,
+                &owner_name,
+                owner_password,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
+            println!("{id}");
+        }
+        Command::SetPlan {
+            data_dir,
+            workspace,
+            plan,
+        } => {
+            let app = App::open(Config::new(data_dir))?;
+            let ws = app.store().set_plan(workspace, plan).await?;
+            println!("{} {}", ws.id, ws.plan);
+        }
+        Command::AddMember {
+            data_dir,
+            workspace,
+            email,
+            password,
+            name,
+            role,
+        } => {
+            if role == Role::Owner {
+                bail!("role must be admin or member");
+            }
+            check_password_policy(&password)
+                .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
+            let app = App::open(Config::new(data_dir))?;
+            let user = NewUser {
+                id: UserId::new(),
+                email: email.trim().to_lowercase(),
+                name,
+                password_hash: hash_password(password)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.to_string()))?,
+                role,
+            };
+            let row = app.store().add_user(workspace, user, app.now()).await?;
+            println!("{}", row.id);
+        }
+    }
+    Ok(())
+}

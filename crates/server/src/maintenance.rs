@@ -1,0 +1,102 @@
+//! Background upkeep: retention purge (R18), orphan-file sweep, and the post-delete scrub (R24).
+//!
+//! * **Purge**: deletes screenshots captured at or before `domain::retention::cutoff(now)` in
+//!   batches of [`PURGE_BATCH`] rows — each batch one transaction, then its files, then a WAL
+//!   checkpoint — so a large backlog never holds the writer for long. Serving code filters
+//!   expired rows itself, so nothing expired is shown even before the purge runs.
+//! * **Sweep**: image files that no row references (an upload that crashed between its fsync and
+//!   its commit, the loser of a same-id race, a delete that crashed between commit and unlink)
+//!   are removed once older than a grace period, so in-flight uploads are never touched.
+//! * **Discard**: after any row deletion, the freed files are unlinked and the database is
+//!   checkpointed so no deleted bytes stay readable in the WAL.
+
+use std::time::{Duration, SystemTime};
+
+use crate::App;
+use crate::error::Error;
+
+/// Rows per purge transaction.
+pub const PURGE_BATCH: u32 = 500;
+/// Age before an unreferenced file may be swept.
+pub const SWEEP_GRACE: Duration = Duration::from_secs(600);
+
+/// What one maintenance run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Expired screenshots deleted.
+    pub purged: usize,
+    /// Orphan files removed.
+    pub swept: usize,
+    /// Leftover temp files removed.
+    pub temp_removed: usize,
+}
+
+/// Removes files whose rows were deleted (after the commit) and scrubs the database.
+pub async fn discard(app: &App, keys: &[String]) -> Result<(), Error> {
+    for key in keys {
+        app.blobs().delete(key).await?;
+    }
+    if let Err(e) = app.store().scrub().await {
+        // A busy checkpoint is retried by the next delete or maintenance run; the delete
+        // itself has committed.
+        tracing::warn!(error = %e, "checkpoint after delete did not complete");
+    }
+    Ok(())
+}
+
+/// Deletes every expired screenshot (rows and files), in batches.
+pub async fn purge(app: &App) -> Result<usize, Error> {
+    let mut total = 0;
+    loop {
+        let cutoff = shotclock_domain::retention::cutoff(app.now());
+        let keys = app.store().purge_expired(cutoff, PURGE_BATCH).await?;
+        if keys.is_empty() {
+            break;
+        }
+        total += keys.len();
+        discard(app, &keys).await?;
+        if keys.len() < PURGE_BATCH as usize {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Removes unreferenced files older than `grace`.
+pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> {
+    let horizon = SystemTime::now()
+        .checked_sub(grace)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let temp_removed = app.blobs().clean_temp(horizon).await?;
+    let candidates: Vec<String> = app
+        .blobs()
+        .list()
+        .await?
+        .into_iter()
+        .filter(|b| b.modified <= horizon)
+        .map(|b| b.key)
+        .collect();
+    let mut swept = 0;
+    for chunk in candidates.chunks(1000) {
+        let referenced = app.store().referenced_blobs(chunk.to_vec()).await?;
+        for key in chunk.iter().filter(|k| !referenced.contains(*k)) {
+            app.blobs().delete(key).await?;
+            swept += 1;
+        }
+    }
+    Ok((swept, temp_removed))
+}
+
+/// One full maintenance pass.
+pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
+    let purged = purge(app).await?;
+    let (swept, temp_removed) = sweep(app, grace).await?;
+    if purged + swept > 0 {
+        tracing::info!(purged, swept, temp_removed, "maintenance");
+    }
+    Ok(Report {
+        purged,
+        swept,
+        temp_removed,
+    })
+}

@@ -1,0 +1,784 @@
+//! Protocol-level behaviour through `router().oneshot`: auth and sessions, bad input, upload
+//! idempotency and validation, version header, SSE, account deletion (R23), secure delete (R24).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::TimeDelta;
+use common::{Harness, PASSWORD, image, rfc, t0};
+use http_body_util::BodyExt;
+use serde_json::json;
+use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_server::store::Store;
+
+fn min(m: i64) -> TimeDelta {
+    TimeDelta::minutes(m)
+}
+
+#[tokio::test]
+async fn health_version_header_and_incompatible_versions() {
+    let h = Harness::new();
+    let r = h.call("GET", "/healthz", None, None).await;
+    r.expect(200);
+    assert_eq!(r.headers["x-shotclock-api-version"], "1");
+    let r = h.call("GET", "/api/v1/nope", None, None).await;
+    r.expect(404);
+    assert_eq!(r.headers["x-shotclock-api-version"], "1");
+    for bad in ["2", "0", "banana"] {
+        let req = Request::get("/api/v1/me")
+            .header("x-shotclock-api-version", bad)
+            .body(Body::empty())
+            .unwrap();
+        let r = h.send(req).await;
+        r.expect(400);
+        assert_eq!(r.code(), "api_version");
+        assert!(
+            r.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("update the app")
+        );
+    }
+    let req = Request::get("/healthz")
+        .header("x-shotclock-api-version", "1")
+        .body(Body::empty())
+        .unwrap();
+    h.send(req).await.expect(200);
+}
+
+#[tokio::test]
+async fn login_me_logout_and_revocations() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let login = |email: String, password: &'static str| {
+        let h = &h;
+        async move {
+            h.call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await
+        }
+    };
+    let r = login(team.alice.email.to_uppercase(), PASSWORD).await;
+    r.expect(200);
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()["me"]["user"]["role"], "member");
+    let me = h.get("/api/v1/me", &token).await;
+    me.expect(200);
+    assert_eq!(me.json()["user"]["email"], team.alice.email);
+    assert_eq!(me.json()["workspace"]["id"], team.ws.to_string());
+    // Only the hash is stored.
+    let raw = std::fs::read(h.dir.path().join("shotclock.db")).unwrap();
+    let wal = std::fs::read(h.dir.path().join("shotclock.db-wal")).unwrap_or_default();
+    let needle = token.as_bytes();
+    assert!(!raw.windows(needle.len()).any(|w| w == needle));
+    assert!(!wal.windows(needle.len()).any(|w| w == needle));
+
+    // Logout revokes at once.
+    h.call("POST", "/api/v1/auth/logout", Some(&token), None)
+        .await
+        .expect(204);
+    let r = h.get("/api/v1/me", &token).await;
+    r.expect(401);
+    assert_eq!(r.code(), "unauthorized");
+
+    // Role change revokes.
+    let t2 = login(team.bob.email.clone(), PASSWORD).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/members/{}", team.bob.id),
+            Some(&team.admin.token),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["role"], "admin");
+    h.get("/api/v1/me", &t2).await.expect(401);
+    h.get("/api/v1/me", &team.bob.token).await.expect(401);
+    // Deactivation revokes and blocks sign-in.
+    let t3 = login(team.bob.email.clone(), PASSWORD).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.call(
+        "PATCH",
+        &format!("/api/v1/members/{}", team.bob.id),
+        Some(&team.admin.token),
+        Some(json!({"active": false})),
+    )
+    .await
+    .expect(200);
+    h.get("/api/v1/me", &t3).await.expect(401);
+    login(team.bob.email.clone(), PASSWORD).await.expect(401);
+    let list = h.get("/api/v1/members", &team.admin.token).await;
+    assert_eq!(list.json()["members"].as_array().unwrap().len(), 3);
+    // The owner cannot be demoted.
+    h.call(
+        "PATCH",
+        &format!("/api/v1/members/{}", team.owner.id),
+        Some(&team.admin.token),
+        Some(json!({"role": "member"})),
+    )
+    .await
+    .expect(403);
+
+    // Expired sessions stop working.
+    let t4 = login(team.alice.email.clone(), PASSWORD).await.json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.clock.advance(TimeDelta::days(31));
+    h.get("/api/v1/me", &t4).await.expect(401);
+    // Garbage tokens.
+    h.get("/api/v1/me", "not-a-token").await.expect(401);
+    let req = Request::get("/api/v1/me")
+        .header("authorization", "Basic abc")
+        .body(Body::empty())
+        .unwrap();
+    h.send(req).await.expect(401);
+}
+
+#[tokio::test]
+async fn ten_wrong_passwords_answer_429_with_retry_after() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    for _ in 0..10 {
+        h.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": team.alice.email, "password": "wrong password!"})),
+        )
+        .await
+        .expect(401);
+    }
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": team.alice.email, "password": PASSWORD})),
+        )
+        .await;
+    r.expect(429);
+    assert_eq!(r.code(), "too_many_requests");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    // Another account is unaffected.
+    h.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": team.bob.email, "password": PASSWORD})),
+    )
+    .await
+    .expect(200);
+}
+
+#[tokio::test]
+async fn members_and_signup_validate_input() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let add = |body: serde_json::Value| {
+        let h = &h;
+        let token = team.admin.token.clone();
+        async move {
+            h.call("POST", "/api/v1/members", Some(&token), Some(body))
+                .await
+        }
+    };
+    let r = add(json!({"email": "new@acme.test", "password": "short"})).await;
+    r.expect(422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 10")
+    );
+    let r =
+        add(json!({"email": "new@acme.test", "password": "long enough pw", "role": "superuser"}))
+            .await;
+    r.expect(422);
+    add(json!({"email": "new@acme.test", "password": "long enough pw", "role": "owner"}))
+        .await
+        .expect(422);
+    add(json!({"email": "not-an-email", "password": "long enough pw"}))
+        .await
+        .expect(422);
+    let r = add(json!({"email": "New@Acme.test", "password": "long enough pw", "name": "Newbie"}))
+        .await;
+    r.expect(201);
+    assert_eq!(r.json()["email"], "new@acme.test");
+    add(json!({"email": "new@acme.test", "password": "long enough pw"}))
+        .await
+        .expect(409);
+    h.call(
+        "POST",
+        "/api/v1/members",
+        Some(&team.alice.token),
+        Some(json!({"email": "x@y.z", "password": "long enough pw"})),
+    )
+    .await
+    .expect(403);
+    // The new member can sign in with the password the admin set.
+    h.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": "new@acme.test", "password": "long enough pw"})),
+    )
+    .await
+    .expect(200);
+    // Sign-up is off by default.
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/auth/signup",
+            None,
+            Some(json!({"workspace_name": "x", "email": "a@b.c", "password": "long enough pw"})),
+        )
+        .await;
+    r.expect(403);
+}
+
+#[tokio::test]
+async fn signup_when_allowed() {
+    let h = Harness::build(|c| c.allow_signup = true, true);
+    let r = h
+        .call("POST", "/api/v1/auth/signup", None, Some(json!({"workspace_name": "Initech", "email": "peter@initech.test", "password": "short"})))
+        .await;
+    r.expect(422);
+    let r = h
+        .call("POST", "/api/v1/auth/signup", None, Some(json!({"workspace_name": "Initech", "name": "Peter", "email": "peter@initech.test", "password": "tps reports!"})))
+        .await;
+    r.expect(201);
+    assert_eq!(r.json()["me"]["user"]["role"], "owner");
+    assert_eq!(r.json()["me"]["workspace"]["plan"], "free");
+    let token = r.json()["token"].as_str().unwrap().to_owned();
+    h.get("/api/v1/members", &token).await.expect(200);
+}
+
+#[tokio::test]
+async fn malformed_oversized_and_mistyped_json() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let send_raw = |body: Vec<u8>, ct: &'static str| {
+        let h = &h;
+        let token = team.alice.token.clone();
+        async move {
+            let req = Request::post("/api/v1/timer/start")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", ct)
+                .body(Body::from(body))
+                .unwrap();
+            h.send(req).await
+        }
+    };
+    let r = send_raw(b"{not json".to_vec(), "application/json").await;
+    r.expect(400);
+    assert_eq!(r.code(), "bad_request");
+    let r = send_raw(b"{\"entry_id\": 5}".to_vec(), "application/json").await;
+    r.expect(422);
+    let r = send_raw(b"{}".to_vec(), "text/plain").await;
+    r.expect(415);
+    let mut big = b"{\"entry_id\":\"".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 100_000));
+    big.extend(b"\"}");
+    let r = send_raw(big, "application/json").await;
+    r.expect(413);
+    assert_eq!(r.code(), "payload_too_large");
+    // Unknown enum value.
+    let r = h
+        .call(
+            "PATCH",
+            &format!("/api/v1/members/{}", team.bob.id),
+            Some(&team.admin.token),
+            Some(json!({"role": "emperor"})),
+        )
+        .await;
+    r.expect(422);
+    assert!(r.json()["message"].as_str().unwrap().contains("emperor"));
+    // Bad ids in paths and queries.
+    h.get("/api/v1/screenshots/not-a-uuid", &team.alice.token)
+        .await
+        .expect(400);
+    h.get("/api/v1/screenshots?date=2025-06-02", &team.alice.token)
+        .await
+        .expect(422);
+}
+
+#[tokio::test]
+async fn upload_is_idempotent_by_id_and_hash() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    let id = ScreenshotId::new();
+    let bytes = image(42);
+    let first = h
+        .upload(&team.alice.token, id, entry, t0() - min(20), bytes.clone())
+        .await;
+    first.expect(201);
+    assert_eq!(first.json()["created"], true);
+    let again = h
+        .upload(&team.alice.token, id, entry, t0() - min(20), bytes.clone())
+        .await;
+    again.expect(200);
+    assert_eq!(again.json()["created"], false);
+    assert_eq!(again.json()["sha256"], first.json()["sha256"]);
+    let other = h
+        .upload(&team.alice.token, id, entry, t0() - min(20), image(43))
+        .await;
+    other.expect(409);
+    assert_eq!(other.code(), "conflict");
+    assert_eq!(h.blob_files().len(), 1);
+    let day = h
+        .get(
+            "/api/v1/screenshots?date=2025-06-02&tz=UTC",
+            &team.alice.token,
+        )
+        .await;
+    assert_eq!(day.json()["screenshots"].as_array().unwrap().len(), 1);
+    let img = h
+        .get(
+            &format!("/api/v1/screenshots/{id}/image"),
+            &team.alice.token,
+        )
+        .await;
+    img.expect(200);
+    assert_eq!(img.headers["content-type"], "image/webp");
+    assert_eq!(img.body.as_ref(), bytes.as_slice());
+    // Concurrent duplicates of one new id: exactly one row, every answer 2xx.
+    let id2 = ScreenshotId::new();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| h.upload(&team.alice.token, id2, entry, t0() - min(10), image(7)))
+        .collect();
+    let results = futures_util::future::join_all(tasks).await;
+    assert!(results.iter().all(|r| r.status == 200 || r.status == 201));
+    assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
+    assert_eq!(h.blob_files().len(), 2);
+}
+
+#[tokio::test]
+async fn upload_rejects_bad_images_bodies_and_times() {
+    let h = Harness::build(|c| c.max_upload_bytes = 64 * 1024, true);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    let at = t0() - min(20);
+    let up = |bytes: Vec<u8>| h.upload(&team.alice.token, ScreenshotId::new(), entry, at, bytes);
+
+    let r = up(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).await;
+    r.expect(415);
+    assert!(r.json()["message"].as_str().unwrap().contains("WebP"));
+    let good = image(1);
+    let r = up(good[..good.len() - 10].to_vec()).await;
+    r.expect(400);
+    assert!(r.json()["message"].as_str().unwrap().contains("truncated"));
+    // A header claiming 60000 x 60000.
+    let mut giant = b"RIFF".to_vec();
+    giant.extend_from_slice(&22u32.to_le_bytes());
+    giant.extend_from_slice(b"WEBPVP8X");
+    giant.extend_from_slice(&10u32.to_le_bytes());
+    giant.extend_from_slice(&[0, 0, 0, 0]);
+    giant.extend_from_slice(&59_999u32.to_le_bytes()[..3]);
+    giant.extend_from_slice(&59_999u32.to_le_bytes()[..3]);
+    let started = std::time::Instant::now();
+    let r = up(giant).await;
+    r.expect(422);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Too large, with and without Content-Length.
+    let big = shotclock_server::webp::synthetic(64, 64, 100 * 1024);
+    up(big.clone()).await.expect(413);
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.chunks(4096).map(|c| Ok(c.to_vec())).collect();
+    let req = Request::put(format!(
+        "/api/v1/screenshots/{}?entry_id={entry}&captured_at={}",
+        ScreenshotId::new(),
+        rfc(at)
+    ))
+    .header("authorization", format!("Bearer {}", team.alice.token))
+    .body(Body::from_stream(futures_util::stream::iter(chunks)))
+    .unwrap();
+    let r = h.send(req).await;
+    r.expect(413);
+    assert_eq!(r.code(), "payload_too_large");
+
+    // Time checks.
+    let r = h
+        .upload(
+            &team.alice.token,
+            ScreenshotId::new(),
+            entry,
+            t0() + min(6),
+            image(2),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(r.code(), "clock_skew");
+    let r = h
+        .upload(
+            &team.alice.token,
+            ScreenshotId::new(),
+            entry,
+            t0() - min(31),
+            image(3),
+        )
+        .await;
+    r.expect(422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside its entry")
+    );
+    let r = h
+        .upload(
+            &team.alice.token,
+            ScreenshotId::new(),
+            entry,
+            t0() - TimeDelta::days(8),
+            image(4),
+        )
+        .await;
+    r.expect(410);
+    // Someone else's entry, or no entry: 404.
+    h.upload(&team.bob.token, ScreenshotId::new(), entry, at, image(5))
+        .await
+        .expect(404);
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        EntryId::new(),
+        at,
+        image(6),
+    )
+    .await
+    .expect(404);
+    // A real encoder's WebP is accepted.
+    let mut real = Vec::new();
+    image::DynamicImage::new_rgb8(32, 20)
+        .write_to(
+            &mut std::io::Cursor::new(&mut real),
+            image::ImageFormat::WebP,
+        )
+        .unwrap();
+    let r = up(real).await;
+    r.expect(201);
+    assert!(h.blob_files().len() == 1);
+}
+
+#[tokio::test]
+async fn sse_streams_timer_notifications_and_deletes_live() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.store
+        .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+        .await
+        .unwrap();
+    let req = Request::get("/api/v1/events")
+        .header("authorization", format!("Bearer {}", team.alice.token))
+        .body(Body::empty())
+        .unwrap();
+    let res = tower::ServiceExt::oneshot(h.router.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.into_body();
+    let mut seen = String::new();
+    let mut next_frames = async |seen: &mut String, want: &str| {
+        while !seen.contains(want) {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+                .await
+                .expect("event in time")
+                .unwrap()
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                seen.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    };
+    next_frames(&mut seen, "event: ready").await;
+    // A timer started "from another device" (the API).
+    let entry = h.start(&team.alice, t0() - min(5), "from phone").await;
+    next_frames(&mut seen, "event: timer_started").await;
+    assert!(seen.contains(&entry.to_string()));
+    // Capture turned on: a notification arrives live.
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"screenshots_enabled": true})),
+    )
+    .await
+    .expect(200);
+    next_frames(&mut seen, "event: notification").await;
+    next_frames(&mut seen, "event: settings_changed").await;
+    let id = ScreenshotId::new();
+    h.upload(&team.alice.token, id, entry, t0() - min(1), image(1))
+        .await
+        .expect(201);
+    h.stop(&team.alice, t0()).await;
+    next_frames(&mut seen, "event: timer_stopped").await;
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{id}"),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(200);
+    next_frames(&mut seen, "event: screenshot_deleted").await;
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{entry}"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(204);
+    next_frames(&mut seen, "event: entry_deleted").await;
+}
+
+/// Tables with a `user_id` or `workspace_id` column, read from the schema itself.
+fn person_tables(db: &std::path::Path) -> Vec<(String, Vec<String>)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut tables = Vec::new();
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for name in names {
+        let cols: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{name}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let keys: Vec<String> = cols
+            .into_iter()
+            .filter(|c| c == "user_id" || c == "workspace_id")
+            .collect();
+        if !keys.is_empty() {
+            tables.push((name, keys));
+        }
+    }
+    tables
+}
+
+fn rows_of(db: &std::path::Path, table: &str, col: &str, id: uuid::Uuid) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE {col} = ?1"),
+        [id],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn r23_deleting_an_account_removes_everything_of_the_user_and_nothing_else() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    for who in [&team.alice, &team.bob] {
+        let entry = h.start(who, t0() - min(30), "work").await;
+        for i in 0..3 {
+            h.upload(
+                &who.token,
+                ScreenshotId::new(),
+                entry,
+                t0() - min(20 - i),
+                image(i as u64),
+            )
+            .await
+            .expect(201);
+        }
+        h.stop(who, t0()).await;
+        h.start(who, t0() - min(1), "still running").await;
+    }
+    assert_eq!(h.blob_files().len(), 6);
+    let db = h.dir.path().join("shotclock.db");
+    let tables = person_tables(&db);
+    let names: Vec<&str> = tables.iter().map(|(t, _)| t.as_str()).collect();
+    for expected in [
+        "users",
+        "sessions",
+        "entries",
+        "screenshots",
+        "notifications",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    let user_tables: Vec<&(String, Vec<String>)> = tables
+        .iter()
+        .filter(|(_, cols)| cols.iter().any(|c| c == "user_id"))
+        .collect();
+    for (table, _) in &user_tables {
+        if table != "users" {
+            // Every person-table holds something of both, so the test proves something.
+            assert!(
+                rows_of(&db, table, "user_id", *team.alice.id.as_uuid()) > 0,
+                "{table}"
+            );
+            assert!(
+                rows_of(&db, table, "user_id", *team.bob.id.as_uuid()) > 0,
+                "{table}"
+            );
+        }
+    }
+    let bob_before: Vec<i64> = user_tables
+        .iter()
+        .map(|(t, _)| rows_of(&db, t, "user_id", *team.bob.id.as_uuid()))
+        .collect();
+    let ws_before: Vec<i64> = tables
+        .iter()
+        .filter(|(_, c)| c.iter().any(|c| c == "workspace_id"))
+        .map(|(t, _)| rows_of(&db, t, "workspace_id", *team.ws.as_uuid()))
+        .collect();
+
+    h.call("DELETE", "/api/v1/me", Some(&team.alice.token), None)
+        .await
+        .expect(204);
+    h.get("/api/v1/me", &team.alice.token).await.expect(401);
+
+    for (table, _) in &user_tables {
+        assert_eq!(
+            rows_of(&db, table, "user_id", *team.alice.id.as_uuid()),
+            0,
+            "{table}"
+        );
+    }
+    let users: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM users WHERE id = ?1",
+            [*team.alice.id.as_uuid()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(users, 0);
+    let bob_after: Vec<i64> = user_tables
+        .iter()
+        .map(|(t, _)| rows_of(&db, t, "user_id", *team.bob.id.as_uuid()))
+        .collect();
+    assert_eq!(bob_before, bob_after, "nothing of a bystander is gone");
+    let ws_after: Vec<i64> = tables
+        .iter()
+        .filter(|(_, c)| c.iter().any(|c| c == "workspace_id"))
+        .map(|(t, _)| rows_of(&db, t, "workspace_id", *team.ws.as_uuid()))
+        .collect();
+    assert!(ws_after.iter().zip(&ws_before).all(|(a, b)| a <= b));
+    assert_eq!(
+        h.blob_files().len(),
+        3,
+        "alice's files are gone, bob's stay"
+    );
+    // The owner cannot delete their account (the workspace would be orphaned).
+    h.call("DELETE", "/api/v1/me", Some(&team.owner.token), None)
+        .await
+        .expect(409);
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Uploads a screenshot whose entry description carries a random marker, deletes it (the
+/// entry goes with it), and reports whether the marker or the image hash is still readable in
+/// the raw database + WAL files.
+async fn residue_after_delete(secure_delete: bool) -> bool {
+    let h = Harness::build(|_| {}, secure_delete);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let marker = format!("MARKER-{:016x}", rand::random::<u64>());
+    let entry = h.start(&team.alice, t0() - min(30), &marker).await;
+    h.stop(&team.alice, t0()).await;
+    let id = ScreenshotId::new();
+    let img = image(rand::random());
+    let hash: [u8; 32] =
+        sha2::Digest::finalize(sha2::Digest::chain_update(sha2::Sha256::default(), &img)).into();
+    h.upload(&team.alice.token, id, entry, t0() - min(20), img)
+        .await
+        .expect(201);
+    h.store.scrub().await.unwrap();
+    let db = std::fs::read(h.dir.path().join("shotclock.db")).unwrap();
+    assert!(
+        contains(&db, marker.as_bytes()) && contains(&db, &hash),
+        "marker is written"
+    );
+
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{id}"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(h.blob_files().is_empty());
+    let mut files = std::fs::read(h.dir.path().join("shotclock.db")).unwrap();
+    files.extend(std::fs::read(h.dir.path().join("shotclock.db-wal")).unwrap_or_default());
+    contains(&files, marker.as_bytes()) || contains(&files, &hash)
+}
+
+#[tokio::test]
+async fn r24_deleted_data_is_not_readable_in_the_database_files() {
+    assert!(
+        !residue_after_delete(true).await,
+        "secure_delete + checkpoint leave no copy"
+    );
+    assert!(
+        residue_after_delete(false).await,
+        "without secure_delete the same scan finds it"
+    );
+}
+
+#[tokio::test]
+async fn sweeper_removes_unreferenced_files_only() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        entry,
+        t0() - min(20),
+        image(1),
+    )
+    .await
+    .expect(201);
+    let orphan = shotclock_server::blobs::blob_key(ScreenshotId::new(), &[0xcd; 32]);
+    h.app
+        .blobs()
+        .put(&orphan, vec![1, 2, 3].into())
+        .await
+        .unwrap();
+    assert_eq!(h.blob_files().len(), 2);
+    // Within the grace period nothing is touched (it could be an upload in flight).
+    let r = shotclock_server::maintenance::run(&h.app, std::time::Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(r.swept, 0);
+    let r = shotclock_server::maintenance::run(&h.app, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(r.swept, 1);
+    assert_eq!(h.blob_files().len(), 1);
+    assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
+}

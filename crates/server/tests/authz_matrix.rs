@@ -1,0 +1,317 @@
+//! The authorization matrix: every operation of the served OpenAPI document × six actors.
+//!
+//! The table below is keyed by (method, path template). The test first loads
+//! `/api/v1/openapi.json` from the running router and fails if any documented operation has no
+//! row (or a row names an operation that does not exist), so a new endpoint cannot ship without
+//! deciding who may call it. Then every cell runs against a fresh service with the same
+//! fixtures: alice's stopped entry with two screenshots, her notification, and a second
+//! workspace whose admin is the "foreign admin".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::TimeDelta;
+use common::{Harness, PASSWORD, Team, image, rfc, t0};
+use serde_json::{Value, json};
+use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_server::store::Store;
+use tower::ServiceExt;
+
+#[derive(Clone, Copy, Debug)]
+enum Actor {
+    Anonymous,
+    BadToken,
+    Member,
+    OtherMember,
+    Admin,
+    ForeignAdmin,
+}
+
+const ACTORS: [Actor; 6] = [
+    Actor::Anonymous,
+    Actor::BadToken,
+    Actor::Member,
+    Actor::OtherMember,
+    Actor::Admin,
+    Actor::ForeignAdmin,
+];
+
+/// Expected status per actor, in [`ACTORS`] order.
+type Row = (&'static str, &'static str, [u16; 6]);
+
+const MATRIX: &[Row] = &[
+    ("GET", "/healthz", [200, 200, 200, 200, 200, 200]),
+    ("POST", "/api/v1/auth/login", [200, 200, 200, 200, 200, 200]),
+    (
+        "POST",
+        "/api/v1/auth/logout",
+        [401, 401, 204, 204, 204, 204],
+    ),
+    (
+        "POST",
+        "/api/v1/auth/signup",
+        [403, 403, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/v1/me", [401, 401, 200, 200, 200, 200]),
+    ("DELETE", "/api/v1/me", [401, 401, 204, 204, 204, 204]),
+    ("GET", "/api/v1/members", [401, 401, 403, 403, 200, 200]),
+    ("POST", "/api/v1/members", [401, 401, 403, 403, 201, 201]),
+    (
+        "PATCH",
+        "/api/v1/members/{id}",
+        [401, 401, 403, 403, 200, 404],
+    ),
+    ("GET", "/api/v1/workspace", [401, 401, 200, 200, 200, 200]),
+    ("PATCH", "/api/v1/workspace", [401, 401, 403, 403, 200, 200]),
+    // Workspace A is enterprise (no trial needed: 409); B is free (trial starts).
+    (
+        "POST",
+        "/api/v1/workspace/trial",
+        [401, 401, 403, 403, 409, 200],
+    ),
+    (
+        "GET",
+        "/api/v1/notifications",
+        [401, 401, 200, 200, 200, 200],
+    ),
+    (
+        "POST",
+        "/api/v1/notifications/{id}/read",
+        [401, 401, 200, 404, 404, 404],
+    ),
+    ("GET", "/api/v1/timer", [401, 401, 200, 200, 200, 200]),
+    (
+        "POST",
+        "/api/v1/timer/start",
+        [401, 401, 200, 200, 200, 200],
+    ),
+    ("POST", "/api/v1/timer/stop", [401, 401, 200, 200, 200, 200]),
+    ("GET", "/api/v1/entries", [401, 401, 200, 404, 200, 404]),
+    (
+        "DELETE",
+        "/api/v1/entries/{id}",
+        [401, 401, 204, 404, 204, 404],
+    ),
+    (
+        "POST",
+        "/api/v1/entries/{id}/approve",
+        [401, 401, 403, 403, 200, 404],
+    ),
+    ("GET", "/api/v1/screenshots", [401, 401, 200, 404, 200, 404]),
+    (
+        "GET",
+        "/api/v1/screenshots/counts",
+        [401, 401, 200, 200, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/screenshots/{id}",
+        [401, 401, 201, 404, 404, 404],
+    ),
+    (
+        "GET",
+        "/api/v1/screenshots/{id}",
+        [401, 401, 200, 404, 200, 404],
+    ),
+    (
+        "DELETE",
+        "/api/v1/screenshots/{id}",
+        [401, 401, 200, 404, 200, 404],
+    ),
+    (
+        "GET",
+        "/api/v1/screenshots/{id}/image",
+        [401, 401, 200, 404, 200, 404],
+    ),
+    ("GET", "/api/v1/events", [401, 401, 200, 200, 200, 200]),
+];
+
+struct Fixture {
+    h: Harness,
+    team: Team,
+    foreign: Team,
+    entry: EntryId,
+    shot: ScreenshotId,
+    notification: String,
+}
+
+async fn fixture() -> Fixture {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let foreign = h.team("globex").await;
+    h.enable_capture(&team).await;
+    let start = t0() - TimeDelta::minutes(30);
+    let entry = h.start(&team.alice, start, "fixture").await;
+    let shot = ScreenshotId::new();
+    h.upload(
+        &team.alice.token,
+        shot,
+        entry,
+        start + TimeDelta::minutes(10),
+        image(1),
+    )
+    .await
+    .expect(201);
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        entry,
+        start + TimeDelta::minutes(20),
+        image(2),
+    )
+    .await
+    .expect(201);
+    h.stop(&team.alice, t0()).await;
+    let notes = h.get("/api/v1/notifications", &team.alice.token).await;
+    let notification = notes.json()["notifications"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Fixture {
+        h,
+        team,
+        foreign,
+        entry,
+        shot,
+        notification,
+    }
+}
+
+fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<Body> {
+    let id = match template {
+        "/api/v1/members/{id}" => f.team.alice.id.to_string(),
+        "/api/v1/notifications/{id}/read" => f.notification.clone(),
+        t if t.starts_with("/api/v1/entries/") => f.entry.to_string(),
+        "/api/v1/screenshots/{id}" if method == "PUT" => ScreenshotId::new().to_string(),
+        t if t.starts_with("/api/v1/screenshots/") => f.shot.to_string(),
+        _ => String::new(),
+    };
+    let mut uri = template.replace("{id}", &id);
+    let day = "date=2025-06-02&tz=UTC";
+    match (method, template) {
+        ("GET", "/api/v1/entries") => uri += &format!("?user_id={}", f.team.alice.id),
+        ("GET", "/api/v1/screenshots") => uri += &format!("?user_id={}&{day}", f.team.alice.id),
+        ("GET", "/api/v1/screenshots/counts") => uri += &format!("?{day}"),
+        ("PUT", _) => {
+            uri += &format!(
+                "?entry_id={}&captured_at={}",
+                f.entry,
+                rfc(t0() - TimeDelta::minutes(5))
+            );
+        }
+        _ => {}
+    }
+    let body: Option<Value> = match (method, template) {
+        ("POST", "/api/v1/auth/login") => {
+            Some(json!({"email": f.team.alice.email, "password": PASSWORD}))
+        }
+        ("POST", "/api/v1/auth/signup") => {
+            Some(json!({"workspace_name": "x", "email": "x@x.test", "password": "long enough pw"}))
+        }
+        ("POST", "/api/v1/members") => {
+            Some(json!({"email": "new@x.test", "password": "long enough pw"}))
+        }
+        ("PATCH", "/api/v1/members/{id}") => Some(json!({"role": "member"})),
+        ("PATCH", "/api/v1/workspace") => Some(json!({"blur_enabled": false})),
+        ("POST", "/api/v1/timer/start") => Some(json!({"entry_id": EntryId::new()})),
+        ("POST", "/api/v1/timer/stop") => Some(json!({})),
+        _ => None,
+    };
+    let mut req = Request::builder().method(method).uri(uri);
+    let token = match actor {
+        Actor::Anonymous => None,
+        Actor::BadToken => Some("0".repeat(64)),
+        Actor::Member => Some(f.team.alice.token.clone()),
+        Actor::OtherMember => Some(f.team.bob.token.clone()),
+        Actor::Admin => Some(f.team.admin.token.clone()),
+        Actor::ForeignAdmin => Some(f.foreign.admin.token.clone()),
+    };
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let body = if method == "PUT" {
+        Body::from(image(99))
+    } else if let Some(v) = body {
+        req = req.header("content-type", "application/json");
+        Body::from(serde_json::to_vec(&v).unwrap())
+    } else {
+        Body::empty()
+    };
+    req.body(body).unwrap()
+}
+
+#[tokio::test]
+async fn every_documented_operation_has_a_row_for_every_actor() {
+    let f = fixture().await;
+    let doc = f.h.call("GET", "/api/v1/openapi.json", None, None).await;
+    doc.expect(200);
+    let doc = doc.json();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let in_table: BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    let missing: Vec<_> = documented.difference(&in_table).collect();
+    let stale: Vec<_> = in_table.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "operations without an authorization row: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for operations that do not exist: {stale:?}"
+    );
+    assert!(documented.len() >= 25);
+}
+
+#[tokio::test]
+async fn every_cell_of_the_matrix_holds() {
+    let mut failures = Vec::new();
+    for (method, template, expected) in MATRIX {
+        for (actor, want) in ACTORS.iter().zip(expected) {
+            // A fresh fixture per cell: cells may delete or change things.
+            let f = fixture().await;
+            let req = request(&f, *actor, method, template);
+            let res = f.h.router.clone().oneshot(req).await.unwrap();
+            let got = res.status().as_u16();
+            if got != *want {
+                failures.push(format!(
+                    "{method} {template} as {actor:?}: got {got}, want {want}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn fixture_is_what_the_matrix_assumes() {
+    let f = fixture().await;
+    assert!(
+        f.h.store
+            .entry(f.entry)
+            .await
+            .unwrap()
+            .unwrap()
+            .times
+            .end
+            .is_some()
+    );
+    assert_eq!(f.h.blob_files().len(), 2);
+}

@@ -1,0 +1,303 @@
+//! Shared test harness: an `App` on a temp dir with a manual clock, driven through
+//! `router().oneshot`, plus a ready-made team (owner, admin, two members) per workspace.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shotclock_api::{EntryId, Role, ScreenshotId, UserId, WorkspaceId};
+use shotclock_server::blobs::LocalBlobs;
+use shotclock_server::clock::ManualClock;
+use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
+use shotclock_server::store::{NewUser, Store};
+use shotclock_server::{App, Config, router};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// 2025-06-02 12:00:00 UTC, a Monday.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 2, 12, 0, 0).unwrap()
+}
+
+pub fn rfc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One argon2 hash of [`PASSWORD`], shared by all test users (hashing is slow in debug builds).
+pub async fn shared_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(h) = HASH.get() {
+        return h.clone();
+    }
+    let h = shotclock_server::auth::hash_password(PASSWORD.into())
+        .await
+        .unwrap();
+    HASH.get_or_init(|| h).clone()
+}
+
+pub struct Harness {
+    pub app: App,
+    pub router: Router,
+    pub clock: ManualClock,
+    pub dir: tempfile::TempDir,
+    pub store: Arc<SqliteStore>,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::build(|_| {}, true)
+    }
+
+    pub fn build(configure: impl FnOnce(&mut Config), secure_delete: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        configure(&mut config);
+        let mut opts = SqliteOptions::new(dir.path().join("shotclock.db"));
+        opts.secure_delete = secure_delete;
+        let store = Arc::new(SqliteStore::open(&opts).unwrap());
+        let blobs = LocalBlobs::open(dir.path().join("blobs")).unwrap();
+        let clock = ManualClock::new(t0());
+        let app = App::from_parts(
+            config,
+            store.clone(),
+            Arc::new(blobs),
+            Arc::new(clock.clone()),
+        );
+        let router = router(app.clone());
+        Self {
+            app,
+            router,
+            clock,
+            dir,
+            store,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(&v).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        id: ScreenshotId,
+        entry: EntryId,
+        captured_at: DateTime<Utc>,
+        bytes: Vec<u8>,
+    ) -> Resp {
+        let req = Request::builder()
+            .method("PUT")
+            .uri(format!(
+                "/api/v1/screenshots/{id}?entry_id={entry}&captured_at={}",
+                rfc(captured_at)
+            ))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "image/webp")
+            .body(Body::from(bytes))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Starts a timer for `who` at `start`; returns the entry id.
+    pub async fn start(&self, who: &Person, start: DateTime<Utc>, description: &str) -> EntryId {
+        let id = EntryId::new();
+        self.call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&who.token),
+            Some(serde_json::json!({"entry_id": id, "description": description, "start": rfc(start)})),
+        )
+        .await
+        .expect(200);
+        id
+    }
+
+    pub async fn stop(&self, who: &Person, end: DateTime<Utc>) {
+        self.call(
+            "POST",
+            "/api/v1/timer/stop",
+            Some(&who.token),
+            Some(serde_json::json!({"end": rfc(end)})),
+        )
+        .await
+        .expect(200);
+    }
+
+    /// Creates a workspace with owner, admin, and members alice and bob (sessions made directly).
+    pub async fn team(&self, name: &str) -> Team {
+        let hash = shared_hash().await;
+        let ws = WorkspaceId::new();
+        let now = self.app.now();
+        let owner_user = NewUser {
+            id: UserId::new(),
+            email: format!("owner@{name}.test"),
+            name: format!("Owner of {name}"),
+            password_hash: hash.clone(),
+            role: Role::Owner,
+        };
+        self.store
+            .create_workspace(ws, name.into(), owner_user.clone(), now)
+            .await
+            .unwrap();
+        let owner = self.person(ws, owner_user).await;
+        let mut others = Vec::new();
+        for (who, role) in [
+            ("admin", Role::Admin),
+            ("alice", Role::Member),
+            ("bob", Role::Member),
+        ] {
+            let user = NewUser {
+                id: UserId::new(),
+                email: format!("{who}@{name}.test"),
+                name: who.into(),
+                password_hash: hash.clone(),
+                role,
+            };
+            self.store.add_user(ws, user.clone(), now).await.unwrap();
+            others.push(self.person(ws, user).await);
+        }
+        let bob = others.pop().unwrap();
+        let alice = others.pop().unwrap();
+        let admin = others.pop().unwrap();
+        Team {
+            ws,
+            owner,
+            admin,
+            alice,
+            bob,
+        }
+    }
+
+    pub async fn person(&self, ws: WorkspaceId, user: NewUser) -> Person {
+        let (token, hash) = shotclock_server::auth::new_token();
+        let now = self.app.now();
+        self.store
+            .create_session(hash, user.id, ws, now, now + chrono::TimeDelta::days(365))
+            .await
+            .unwrap();
+        Person {
+            id: user.id,
+            email: user.email,
+            token,
+        }
+    }
+
+    /// Makes the workspace enterprise with capture on.
+    pub async fn enable_capture(&self, team: &Team) {
+        self.store
+            .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+            .await
+            .unwrap();
+        self.call(
+            "PATCH",
+            "/api/v1/workspace",
+            Some(&team.admin.token),
+            Some(serde_json::json!({"screenshots_enabled": true})),
+        )
+        .await
+        .expect(200);
+    }
+
+    pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        let root = self.dir.path().join("blobs");
+        for shard in std::fs::read_dir(&root).unwrap() {
+            let shard = shard.unwrap();
+            if shard.file_name() == "tmp" {
+                continue;
+            }
+            for f in std::fs::read_dir(shard.path()).unwrap() {
+                out.push(f.unwrap().path());
+            }
+        }
+        out
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub id: UserId,
+    pub email: String,
+    pub token: String,
+}
+
+pub struct Team {
+    pub ws: WorkspaceId,
+    pub owner: Person,
+    pub admin: Person,
+    pub alice: Person,
+    pub bob: Person,
+}
+
+/// A small valid WebP (synthetic header + filler) with a unique marker in its payload.
+pub fn image(marker: u64) -> Vec<u8> {
+    let mut bytes = shotclock_server::webp::synthetic(64, 36, 200);
+    let at = bytes.len() - 16;
+    bytes[at..at + 8].copy_from_slice(&marker.to_le_bytes());
+    bytes
+}

@@ -1,0 +1,361 @@
+//! The service on a real port with a real HTTP client (reqwest): the library's `serve` on
+//! port 0, and the `shotclock-server` binary killed with SIGKILL mid-upload (R26).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{SecondsFormat, TimeDelta, Utc};
+use futures_util::StreamExt;
+use rand::Rng;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_server::{App, Config, serve};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Every upload attempt: id → (bytes, captured_at).
+type Attempts = Arc<Mutex<HashMap<ScreenshotId, (Vec<u8>, String)>>>;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shotclock-server");
+const PW: &str = "crash test password";
+
+fn now_rfc(offset: TimeDelta) -> String {
+    (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn image(marker: u64) -> Vec<u8> {
+    let mut bytes = shotclock_server::webp::synthetic(640, 360, 6000);
+    let at = bytes.len() - 16;
+    bytes[at..at + 8].copy_from_slice(&marker.to_le_bytes());
+    bytes
+}
+
+async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn library_serves_on_port_zero_with_a_real_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(Config::new(dir.path())).unwrap();
+    let (ws, _) =
+        shotclock_server::api::create_workspace(&app, "Acme".into(), "o@acme.test", "O", PW.into())
+            .await
+            .unwrap();
+    app.store()
+        .set_plan(ws, shotclock_api::Plan::Enterprise)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, app));
+
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.headers()["x-shotclock-api-version"], "1");
+    let token = login(&client, &base, "o@acme.test").await;
+    let auth = format!("Bearer {token}");
+
+    // Live events over a real socket.
+    let events = client
+        .get(format!("{base}/api/v1/events"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let mut stream = events.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("event: ready") {
+        seen.push_str(&String::from_utf8_lossy(
+            &stream.next().await.unwrap().unwrap(),
+        ));
+    }
+    client
+        .patch(format!("{base}/api/v1/workspace"))
+        .header("authorization", &auth)
+        .json(&json!({"screenshots_enabled": true}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let entry = EntryId::new();
+    client
+        .post(format!("{base}/api/v1/timer/start"))
+        .header("authorization", &auth)
+        .json(&json!({"entry_id": entry, "description": "real", "start": now_rfc(TimeDelta::minutes(-5))}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !(seen.contains("event: notification") && seen.contains("event: timer_started")) {
+            seen.push_str(&String::from_utf8_lossy(
+                &stream.next().await.unwrap().unwrap(),
+            ));
+        }
+    })
+    .await
+    .expect("live events");
+
+    let id = ScreenshotId::new();
+    let bytes = image(1);
+    let r = client
+        .put(format!(
+            "{base}/api/v1/screenshots/{id}?entry_id={entry}&captured_at={}",
+            now_rfc(TimeDelta::seconds(-1))
+        ))
+        .header("authorization", &auth)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let img = client
+        .get(format!("{base}/api/v1/screenshots/{id}/image"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(img.status(), 200);
+    assert_eq!(img.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    // An over-limit body streamed without Content-Length over a real socket.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..700).map(|_| Ok(vec![0u8; 4096])).collect();
+    let r = client
+        .put(format!(
+            "{base}/api/v1/screenshots/{}?entry_id={entry}&captured_at={}",
+            ScreenshotId::new(),
+            now_rfc(TimeDelta::seconds(-1))
+        ))
+        .header("authorization", &auth)
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), 413);
+    }
+}
+
+async fn start_server(dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("server printed its address")
+        .unwrap()
+        .unwrap();
+    let addr = first
+        .strip_prefix("listening on ")
+        .expect("first line")
+        .to_owned();
+    (child, format!("http://{addr}"))
+}
+
+fn run_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let ws = run_cli(&[
+        "create-workspace",
+        "--data-dir",
+        d,
+        "--name",
+        "Acme",
+        "--owner-email",
+        "o@acme.test",
+        "--owner-password",
+        PW,
+    ]);
+    run_cli(&[
+        "set-plan",
+        "--data-dir",
+        d,
+        "--workspace",
+        &ws,
+        "enterprise",
+    ]);
+    let member = run_cli(&[
+        "add-member",
+        "--data-dir",
+        d,
+        "--workspace",
+        &ws,
+        "--email",
+        "m@acme.test",
+        "--password",
+        PW,
+    ]);
+    assert!(member.parse::<uuid::Uuid>().is_ok());
+
+    let (mut child, base) = start_server(dir.path()).await;
+    let client = reqwest::Client::new();
+    let owner = login(&client, &base, "o@acme.test").await;
+    client
+        .patch(format!("{base}/api/v1/workspace"))
+        .bearer_auth(&owner)
+        .json(&json!({"screenshots_enabled": true}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let token = login(&client, &base, "m@acme.test").await;
+    let entry = EntryId::new();
+    client
+        .post(format!("{base}/api/v1/timer/start"))
+        .bearer_auth(&token)
+        .json(&json!({"entry_id": entry, "start": now_rfc(TimeDelta::minutes(-10))}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // Every attempt is recorded before it is sent; acknowledgements after the 2xx.
+    let attempts: Attempts = Arc::default();
+    let acked: Arc<Mutex<HashMap<ScreenshotId, String>>> = Arc::default();
+    let mut workers = Vec::new();
+    for w in 0..12u64 {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (attempts, acked) = (attempts.clone(), acked.clone());
+        workers.push(tokio::spawn(async move {
+            for i in 0..10_000u64 {
+                let id = ScreenshotId::new();
+                let bytes = image(w << 32 | i);
+                let hash = hex::encode(Sha256::digest(&bytes));
+                let at = now_rfc(TimeDelta::seconds(-1));
+                attempts
+                    .lock()
+                    .unwrap()
+                    .insert(id, (bytes.clone(), at.clone()));
+                let r = client
+                    .put(format!(
+                        "{base}/api/v1/screenshots/{id}?entry_id={entry}&captured_at={at}"
+                    ))
+                    .bearer_auth(&token)
+                    .body(bytes)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().is_success() => {
+                        let body: Value = r.json().await.unwrap_or_default();
+                        assert_eq!(body["sha256"], hash.as_str());
+                        acked.lock().unwrap().insert(id, hash);
+                    }
+                    Ok(r) => panic!("unexpected status {}", r.status()),
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    let delay = rand::rng().random_range(300..1200);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
+    child.start_kill().unwrap(); // SIGKILL
+    child.wait().await.unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let attempts = attempts.lock().unwrap().clone();
+    eprintln!(
+        "killed after {delay} ms: {} acknowledged of {} attempted",
+        acked.len(),
+        attempts.len()
+    );
+    assert!(!acked.is_empty(), "some uploads finished before the kill");
+
+    let (_child, base) = start_server(dir.path()).await;
+    let token = login(&client, &base, "m@acme.test").await;
+    for (id, hash) in &acked {
+        let r = client
+            .get(format!("{base}/api/v1/screenshots/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "acknowledged {id} survived");
+        assert_eq!(r.json::<Value>().await.unwrap()["sha256"], hash.as_str());
+    }
+    let day = |base: String, token: String| {
+        let client = client.clone();
+        async move {
+            let date = Utc::now().format("%Y-%m-%d");
+            let r: Value = client
+                .get(format!("{base}/api/v1/screenshots?date={date}&tz=UTC"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["screenshots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let listed = day(base.clone(), token.clone()).await;
+    let unique: std::collections::HashSet<_> = listed.iter().collect();
+    assert_eq!(unique.len(), listed.len(), "nothing listed twice");
+    assert!(listed.len() >= acked.len() && listed.len() <= attempts.len());
+    // The client's retry of every attempt (acknowledged or not) converges without conflicts.
+    for (id, (bytes, at)) in &attempts {
+        let r = client
+            .put(format!(
+                "{base}/api/v1/screenshots/{id}?entry_id={entry}&captured_at={at}"
+            ))
+            .bearer_auth(&token)
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status() == 200 || r.status() == 201,
+            "retry of {id}: {}",
+            r.status()
+        );
+    }
+    assert_eq!(day(base, token).await.len(), attempts.len());
+}

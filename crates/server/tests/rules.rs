@@ -1,0 +1,899 @@
+//! Product rules through the HTTP API (`router().oneshot`): R4–R6, R13–R16, R18, R20–R22.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::TimeDelta;
+use common::{Harness, image, rfc, t0};
+use serde_json::json;
+use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_server::store::Store;
+
+fn min(m: i64) -> TimeDelta {
+    TimeDelta::minutes(m)
+}
+
+// ---- R4–R6: settings, gate, notifications ----------------------------------------------------
+
+#[tokio::test]
+async fn r4_only_admins_change_settings() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let r = h
+        .call(
+            "PATCH",
+            "/api/v1/workspace",
+            Some(&team.alice.token),
+            Some(json!({"blur_enabled": false})),
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "forbidden");
+    // Everyone reads; screenshots are off by default.
+    let s = h.get("/api/v1/workspace", &team.alice.token).await;
+    s.expect(200);
+    assert_eq!(s.json()["screenshots_enabled"], false);
+    assert_eq!(s.json()["blur_enabled"], true);
+    assert_eq!(s.json()["capture_window_secs"], 300);
+    let r = h
+        .call(
+            "PATCH",
+            "/api/v1/workspace",
+            Some(&team.admin.token),
+            Some(json!({"blur_enabled": false})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["blur_enabled"], false);
+    // The owner is an admin too; plan stays read-only.
+    let r = h
+        .call(
+            "PATCH",
+            "/api/v1/workspace",
+            Some(&team.owner.token),
+            Some(json!({"plan": "enterprise"})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["plan"], "free");
+}
+
+#[tokio::test]
+async fn r5_capture_needs_enterprise_or_a_one_time_trial() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let enable = json!({"screenshots_enabled": true});
+    let r = h
+        .call(
+            "PATCH",
+            "/api/v1/workspace",
+            Some(&team.admin.token),
+            Some(enable.clone()),
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "feature_unavailable");
+
+    // Members cannot start the trial; admins can, once.
+    h.call(
+        "POST",
+        "/api/v1/workspace/trial",
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(403);
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/workspace/trial",
+            Some(&team.admin.token),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["trial_available"], false);
+    h.call(
+        "POST",
+        "/api/v1/workspace/trial",
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(409);
+    let r = h
+        .call(
+            "PATCH",
+            "/api/v1/workspace",
+            Some(&team.admin.token),
+            Some(enable),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["capture_allowed"], true);
+
+    // Uploads work during the trial…
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        entry,
+        t0() - min(20),
+        image(1),
+    )
+    .await
+    .expect(201);
+    // …and stop when it ends (screenshots already taken stay visible).
+    h.clock.advance(TimeDelta::days(7) + min(1));
+    let s = h.get("/api/v1/workspace", &team.alice.token).await;
+    assert_eq!(s.json()["capture_allowed"], false);
+    let late = h.start(&team.alice, h.app.now() - min(10), "late").await;
+    // (A screenshot taken before the end but uploaded later is still accepted: offline sync.)
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        late,
+        h.app.now() - min(5),
+        image(4),
+    )
+    .await
+    .expect(201);
+    let r = h
+        .upload(
+            &team.alice.token,
+            ScreenshotId::new(),
+            late,
+            h.app.now(),
+            image(2),
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "feature_unavailable");
+
+    // Enterprise needs no trial.
+    h.store
+        .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+        .await
+        .unwrap();
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        late,
+        h.app.now(),
+        image(3),
+    )
+    .await
+    .expect(201);
+}
+
+#[tokio::test]
+async fn r6_enabling_notifies_every_member_persistently() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.store
+        .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+        .await
+        .unwrap();
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"screenshots_enabled": true})),
+    )
+    .await
+    .expect(200);
+    for who in [&team.owner, &team.admin, &team.alice, &team.bob] {
+        let r = h.get("/api/v1/notifications", &who.token).await;
+        r.expect(200);
+        let list = r.json()["notifications"].as_array().unwrap().clone();
+        assert_eq!(list.len(), 1, "{}", who.email);
+        assert_eq!(list[0]["kind"], "screenshots_enabled");
+        assert_eq!(list[0]["read"], false);
+    }
+    // Re-sending "enabled" while already on does not notify again.
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"screenshots_enabled": true})),
+    )
+    .await
+    .expect(200);
+    let r = h.get("/api/v1/notifications", &team.bob.token).await;
+    let list = r.json()["notifications"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    // Mark read; someone else's notification is a 404.
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    h.call(
+        "POST",
+        &format!("/api/v1/notifications/{id}/read"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(404);
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/notifications/{id}/read"),
+            Some(&team.bob.token),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["read"], true);
+}
+
+// ---- R13–R15: timer and entries ---------------------------------------------------------------
+
+#[tokio::test]
+async fn r13_one_running_entry_and_start_stops_the_previous() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let first = h.start(&team.alice, t0() - min(60), "first").await;
+    let second_id = EntryId::new();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": second_id, "description": "second", "start": rfc(t0() - min(10))})),
+        )
+        .await;
+    r.expect(200);
+    let body = r.json();
+    assert_eq!(body["stopped"]["id"], first.to_string());
+    assert_eq!(
+        body["stopped"]["end"],
+        rfc(t0() - min(10)).replace(".000", "")
+    );
+    assert_eq!(body["stopped"]["duration_secs"], 50 * 60);
+    assert_eq!(body["running"]["id"], second_id.to_string());
+    // Idempotent retry: same id, no new entry, nothing stopped.
+    let again = h
+        .call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": second_id, "description": "second", "start": rfc(t0() - min(10))})),
+        )
+        .await;
+    again.expect(200);
+    assert!(again.json()["stopped"].is_null());
+    let cur = h.get("/api/v1/timer", &team.alice.token).await;
+    assert_eq!(cur.json()["running"]["id"], second_id.to_string());
+    let list = h.get("/api/v1/entries", &team.alice.token).await;
+    assert_eq!(list.json()["entries"].as_array().unwrap().len(), 2);
+    // Someone else's entry id cannot be reused.
+    h.call(
+        "POST",
+        "/api/v1/timer/start",
+        Some(&team.bob.token),
+        Some(json!({"entry_id": second_id})),
+    )
+    .await
+    .expect(409);
+    // Stop, and stop again (no-op).
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/stop",
+            Some(&team.alice.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.json()["stopped"]["id"], second_id.to_string());
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/stop",
+            Some(&team.alice.token),
+            Some(json!({})),
+        )
+        .await;
+    r.expect(200);
+    assert!(r.json()["stopped"].is_null());
+    // Clock skew on start.
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": EntryId::new(), "start": rfc(t0() + min(6))})),
+        )
+        .await;
+    r.expect(400);
+    assert_eq!(r.code(), "clock_skew");
+}
+
+#[tokio::test]
+async fn r14_locked_and_approved_entries_refuse_member_edits() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let old = h.start(&team.alice, t0() - TimeDelta::days(2), "old").await;
+    h.stop(&team.alice, t0() - TimeDelta::days(2) + min(30))
+        .await;
+    let approved = h.start(&team.alice, t0() - min(90), "approved").await;
+    h.stop(&team.alice, t0() - min(60)).await;
+    // Approve: members may not; admins may.
+    h.call(
+        "POST",
+        &format!("/api/v1/entries/{approved}/approve"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(403);
+    let r = h
+        .call(
+            "POST",
+            &format!("/api/v1/entries/{approved}/approve"),
+            Some(&team.admin.token),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["approved"], true);
+    // Lock everything before yesterday.
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"lock_date": rfc(t0() - TimeDelta::days(1))})),
+    )
+    .await
+    .expect(200);
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/entries/{old}"),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "entry_locked");
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/entries/{approved}"),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "entry_approved");
+    // Members cannot start an entry inside the locked period either.
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": EntryId::new(), "start": rfc(t0() - TimeDelta::days(3))})),
+        )
+        .await;
+    assert_eq!(r.code(), "entry_locked");
+    // Admins can.
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{old}"),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(204);
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{approved}"),
+        Some(&team.owner.token),
+        None,
+    )
+    .await
+    .expect(204);
+}
+
+#[tokio::test]
+async fn r15_deleting_an_entry_deletes_its_screenshots_and_files() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    let shots: Vec<ScreenshotId> = (0..3).map(|_| ScreenshotId::new()).collect();
+    for (i, id) in shots.iter().enumerate() {
+        h.upload(
+            &team.alice.token,
+            *id,
+            entry,
+            t0() - min(25 - 5 * i as i64),
+            image(i as u64),
+        )
+        .await
+        .expect(201);
+    }
+    assert_eq!(h.blob_files().len(), 3);
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{entry}"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(204);
+    assert!(h.blob_files().is_empty());
+    for id in shots {
+        h.get(&format!("/api/v1/screenshots/{id}"), &team.alice.token)
+            .await
+            .expect(404);
+    }
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{entry}"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(404);
+}
+
+// ---- R16: visibility --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn r16_forbidden_answers_exactly_like_missing() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    let other = h.team("globex").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "secret").await;
+    let id = ScreenshotId::new();
+    h.upload(&team.alice.token, id, entry, t0() - min(20), image(7))
+        .await
+        .expect(201);
+
+    let missing = ScreenshotId::new();
+    let reference = h
+        .get(&format!("/api/v1/screenshots/{missing}"), &team.bob.token)
+        .await;
+    reference.expect(404);
+    for (who, path) in [
+        (&team.bob.token, format!("/api/v1/screenshots/{id}")),
+        (&team.bob.token, format!("/api/v1/screenshots/{id}/image")),
+        (&other.admin.token, format!("/api/v1/screenshots/{id}")),
+        (
+            &other.owner.token,
+            format!("/api/v1/screenshots/{id}/image"),
+        ),
+    ] {
+        let r = h.get(&path, who).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, reference.body, "byte-identical to a missing id");
+    }
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{id}"),
+            Some(&team.bob.token),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.body.clone()), (404, reference.body.clone()));
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{id}"),
+            Some(&other.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.body.clone()), (404, reference.body.clone()));
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/entries/{entry}"),
+            Some(&team.bob.token),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.body.clone()), (404, reference.body.clone()));
+    // Lists: a member may not ask for someone else's day; an admin of another workspace neither.
+    let day = format!(
+        "/api/v1/screenshots?user_id={}&date=2025-06-02&tz=UTC",
+        team.alice.id
+    );
+    assert_eq!(h.get(&day, &team.bob.token).await.body, reference.body);
+    assert_eq!(h.get(&day, &other.admin.token).await.body, reference.body);
+    // The owner, the admin and alice herself see it.
+    for who in [&team.owner, &team.admin, &team.alice] {
+        let r = h.get(&day, &who.token).await;
+        r.expect(200);
+        assert_eq!(r.json()["screenshots"].as_array().unwrap().len(), 1);
+        assert_eq!(r.json()["screenshots"][0]["entry_description"], "secret");
+        h.get(&format!("/api/v1/screenshots/{id}/image"), &who.token)
+            .await
+            .expect(200);
+    }
+    // Counts: admins see all active members, members only themselves.
+    let c = h
+        .get(
+            "/api/v1/screenshots/counts?date=2025-06-02&tz=UTC",
+            &team.admin.token,
+        )
+        .await;
+    let members = c.json()["members"].as_array().unwrap().clone();
+    assert_eq!(members.len(), 4);
+    let alice = members
+        .iter()
+        .find(|m| m["user_id"] == team.alice.id.to_string())
+        .unwrap();
+    assert_eq!(alice["count"], 1);
+    let c = h
+        .get(
+            "/api/v1/screenshots/counts?date=2025-06-02&tz=UTC",
+            &team.bob.token,
+        )
+        .await;
+    let members = c.json()["members"].as_array().unwrap().clone();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["count"], 0);
+}
+
+#[tokio::test]
+async fn day_list_uses_the_viewers_time_zone() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    // 2025-06-01 23:30 UTC is already 2025-06-02 in Berlin (UTC+2) but still 06-01 in UTC.
+    let start = t0() - TimeDelta::hours(13);
+    let entry = h.start(&team.alice, start, "late night").await;
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        entry,
+        start + min(30),
+        image(1),
+    )
+    .await
+    .expect(201);
+    let count = |date: &'static str, tz: &'static str| {
+        let h = &h;
+        let token = team.alice.token.clone();
+        async move {
+            let r = h
+                .get(&format!("/api/v1/screenshots?date={date}&tz={tz}"), &token)
+                .await;
+            r.expect(200);
+            r.json()["screenshots"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(count("2025-06-01", "UTC").await, 1);
+    assert_eq!(count("2025-06-02", "UTC").await, 0);
+    assert_eq!(count("2025-06-02", "Europe/Berlin").await, 1);
+    assert_eq!(count("2025-06-01", "Europe/Berlin").await, 0);
+    let r = h
+        .get(
+            "/api/v1/screenshots?date=2025-06-02&tz=Mars/Olympus",
+            &team.alice.token,
+        )
+        .await;
+    r.expect(422);
+    assert!(r.json()["message"].as_str().unwrap().contains("time zone"));
+}
+
+// ---- R18: retention --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn r18_expired_screenshots_are_never_served_and_are_purged() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    let id = ScreenshotId::new();
+    h.upload(&team.alice.token, id, entry, t0() - min(20), image(1))
+        .await
+        .expect(201);
+    h.stop(&team.alice, t0()).await;
+
+    h.clock.advance(TimeDelta::days(7) - min(21));
+    h.get(
+        &format!("/api/v1/screenshots/{id}/image"),
+        &team.alice.token,
+    )
+    .await
+    .expect(200);
+    h.clock.advance(min(2));
+    // Expired but not yet purged: invisible everywhere.
+    assert_eq!(h.blob_files().len(), 1);
+    h.get(&format!("/api/v1/screenshots/{id}"), &team.alice.token)
+        .await
+        .expect(404);
+    h.get(
+        &format!("/api/v1/screenshots/{id}/image"),
+        &team.admin.token,
+    )
+    .await
+    .expect(404);
+    let r = h
+        .get(
+            "/api/v1/screenshots?date=2025-06-02&tz=UTC",
+            &team.alice.token,
+        )
+        .await;
+    assert!(r.json()["screenshots"].as_array().unwrap().is_empty());
+    let r = h
+        .get(
+            "/api/v1/screenshots/counts?date=2025-06-02&tz=UTC",
+            &team.admin.token,
+        )
+        .await;
+    assert!(
+        r.json()["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["count"] == 0)
+    );
+    // Uploading something already expired is 410.
+    let r = h
+        .upload(
+            &team.alice.token,
+            ScreenshotId::new(),
+            entry,
+            t0() - min(25),
+            image(2),
+        )
+        .await;
+    r.expect(410);
+    assert_eq!(r.code(), "gone");
+
+    let report = shotclock_server::maintenance::run(&h.app, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(report.purged, 1);
+    assert!(h.blob_files().is_empty());
+    assert!(h.store.screenshot(id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn purge_works_in_batches() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h
+        .start(&team.alice, t0() - TimeDelta::hours(3), "long")
+        .await;
+    let n = shotclock_server::maintenance::PURGE_BATCH as i64 + 7;
+    for i in 0..n {
+        h.upload(
+            &team.alice.token,
+            ScreenshotId::new(),
+            entry,
+            t0() - TimeDelta::hours(3) + TimeDelta::seconds(i),
+            image(i as u64),
+        )
+        .await
+        .expect(201);
+    }
+    h.clock.advance(TimeDelta::days(8));
+    let purged = shotclock_server::maintenance::purge(&h.app).await.unwrap();
+    assert_eq!(purged as i64, n);
+    assert!(h.blob_files().is_empty());
+}
+
+// ---- R20–R22: deleting screenshots ------------------------------------------------------------
+
+async fn entry_json(h: &Harness, token: &str, id: EntryId) -> Option<serde_json::Value> {
+    let r = h.get("/api/v1/entries", token).await;
+    r.json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id.to_string())
+        .cloned()
+}
+
+#[tokio::test]
+async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let start = t0() - min(60);
+    let entry = h.start(&team.alice, start, "report").await;
+    // Screenshots at +10, +20, +30 minutes.
+    let ids: Vec<ScreenshotId> = (0..3).map(|_| ScreenshotId::new()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        h.upload(
+            &team.alice.token,
+            *id,
+            entry,
+            start + min(10 * (i as i64 + 1)),
+            image(i as u64),
+        )
+        .await
+        .expect(201);
+    }
+    // R20: running entry.
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{}", ids[1]),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    r.expect(409);
+    assert_eq!(r.code(), "stop_timer_first");
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{}", ids[1]),
+            Some(&team.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "stop_timer_first");
+    h.stop(&team.alice, start + min(40)).await;
+
+    // Dry run = the real thing, minus the effect.
+    let path = format!("/api/v1/screenshots/{}", ids[1]);
+    let preview = h
+        .call(
+            "DELETE",
+            &format!("{path}?dry_run=true"),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    preview.expect(200);
+    let p = preview.json();
+    assert_eq!(p["decision"], "delete_screenshot");
+    assert_eq!(p["removed_secs"], 600);
+    assert_eq!(p["entry_description"], "report");
+    assert_eq!(p["dry_run"], true);
+    assert_eq!(h.blob_files().len(), 3);
+    assert_eq!(
+        entry_json(&h, &team.alice.token, entry).await.unwrap()["duration_secs"],
+        2400
+    );
+
+    let done = h.call("DELETE", &path, Some(&team.alice.token), None).await;
+    done.expect(200);
+    let mut d = done.json();
+    d["dry_run"] = json!(true);
+    assert_eq!(d, p, "the preview said exactly what the delete did");
+    let e = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    assert_eq!(e["duration_secs"], 1800);
+    assert_eq!(e["deducted_secs"], 600);
+    assert_eq!(h.blob_files().len(), 2);
+
+    // Deleting the +30 screenshot removes (+10, +30] minus nothing already removed... the span
+    // from the previous remaining screenshot (+10) to +30; [+10, +20) is already gone.
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{}", ids[2]),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["removed_secs"], 600, "time is never removed twice");
+    let e = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    assert_eq!(e["deducted_secs"], 1200);
+    assert_eq!(e["removed"].as_array().unwrap().len(), 1);
+
+    // The last remaining screenshot takes the entry with it.
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{}?dry_run=true", ids[0]),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.json()["decision"], "delete_entry");
+    assert!(entry_json(&h, &team.alice.token, entry).await.is_some());
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{}", ids[0]),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["decision"], "delete_entry");
+    assert!(entry_json(&h, &team.alice.token, entry).await.is_none());
+    assert!(h.blob_files().is_empty());
+}
+
+#[tokio::test]
+async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let start = t0() - min(60);
+    let entry = h.start(&team.alice, start, "approved work").await;
+    let a = ScreenshotId::new();
+    let b = ScreenshotId::new();
+    h.upload(&team.alice.token, a, entry, start + min(10), image(1))
+        .await
+        .expect(201);
+    h.upload(&team.alice.token, b, entry, start + min(20), image(2))
+        .await
+        .expect(201);
+    h.stop(&team.alice, start + min(30)).await;
+    h.call(
+        "POST",
+        &format!("/api/v1/entries/{entry}/approve"),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(200);
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{b}"),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "entry_approved");
+    let before = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    // Admin deletes: no time removed, even the last screenshot keeps the entry.
+    for id in [b, a] {
+        let r = h
+            .call(
+                "DELETE",
+                &format!("/api/v1/screenshots/{id}"),
+                Some(&team.admin.token),
+                None,
+            )
+            .await;
+        r.expect(200);
+        assert_eq!(r.json()["removed_secs"], 0);
+        assert_eq!(r.json()["decision"], "delete_screenshot");
+    }
+    let after = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    assert_eq!(before, after, "an approved entry never changes");
+    assert!(h.blob_files().is_empty());
+}
+
+#[tokio::test]
+async fn r21_locked_entries_refuse_member_deletes() {
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let start = t0() - TimeDelta::days(2);
+    let entry = h.start(&team.alice, start, "old").await;
+    let id = ScreenshotId::new();
+    h.upload(&team.alice.token, id, entry, start + min(5), image(1))
+        .await
+        .expect(201);
+    h.stop(&team.alice, start + min(10)).await;
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"lock_date": rfc(t0())})),
+    )
+    .await
+    .expect(200);
+    let r = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{id}"),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.code(), "entry_locked");
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{id}"),
+        Some(&team.owner.token),
+        None,
+    )
+    .await
+    .expect(200);
+}

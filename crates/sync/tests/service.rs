@@ -1,0 +1,435 @@
+//! The client against the real service on a real port.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{SubsecRound, TimeDelta, Utc};
+use common::{PASSWORD, TestServer, webp};
+use shotclock_api::dto::{DeleteKind, Event, UpdateSettingsRequest};
+use shotclock_api::{API_VERSION, EntryId, ErrorCode, Role, ScreenshotId};
+use shotclock_sync::{
+    BackoffPolicy, EventStream, EventsOptions, ScreenshotUpload, StreamItem, SyncError,
+};
+
+/// Waits for the next stream item, failing the test after a generous deadline.
+async fn next(stream: &mut EventStream) -> StreamItem {
+    tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .expect("no stream item within 30 s")
+        .expect("the stream ended")
+}
+
+/// Skips `Disconnected` reports (reconnect attempts) and returns the next other item.
+async fn next_significant(stream: &mut EventStream) -> StreamItem {
+    loop {
+        match next(stream).await {
+            StreamItem::Disconnected { error, .. } => assert!(error.is_retryable(), "{error}"),
+            other => return other,
+        }
+    }
+}
+
+fn fast_reconnects() -> EventsOptions {
+    EventsOptions {
+        backoff: BackoffPolicy::new(Duration::from_millis(20), Duration::from_millis(200)),
+        healthy_after: Duration::from_secs(1),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_me_logout_round_trip() {
+    let server = TestServer::start();
+    let team = server.team("acme", &[("alice", Role::Member)]).await;
+    let alice = &team.people[1];
+    let anon = server.client();
+
+    let health = anon.health().await.unwrap();
+    assert_eq!(health.api_version, API_VERSION);
+
+    // Wrong password: a final rejection carrying the service's code, not a lost session.
+    let err = anon
+        .login(&alice.email, "not the password", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 401, error } if error.code == ErrorCode::Unauthorized),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+
+    // Signed-in calls without a token fail locally.
+    assert!(matches!(anon.me().await, Err(SyncError::Unauthorized)));
+
+    let session = anon
+        .login(&alice.email.to_uppercase(), PASSWORD, Some(team.ws))
+        .await
+        .unwrap();
+    assert_eq!(session.me.user.id, alice.id);
+    assert!(session.expires_at > Utc::now());
+    let client = anon.with_token(&session.token);
+    assert!(client.has_token() && !anon.has_token());
+    // Debug output never shows the token.
+    assert!(!format!("{client:?}").contains(&session.token));
+
+    let me = client.me().await.unwrap();
+    assert_eq!(me.user.email, alice.email);
+    assert_eq!(me.user.role, Role::Member);
+    assert_eq!(me.workspace.id, team.ws);
+
+    client.logout().await.unwrap();
+    let err = client.me().await.unwrap_err();
+    assert!(matches!(err, SyncError::Unauthorized), "{err:?}");
+    assert!(!err.is_retryable());
+    // Logging out again is harmless.
+    client.logout().await.unwrap();
+    // A made-up token is refused the same way.
+    let forged = anon.with_token(&"ab".repeat(32));
+    assert!(matches!(forged.me().await, Err(SyncError::Unauthorized)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_trial_notifications_and_members() {
+    let server = TestServer::start();
+    let team = server.team("beta", &[("bob", Role::Member)]).await;
+    let owner = server.sign_in(team.owner()).await;
+    let bob = server.sign_in(&team.people[1]).await;
+
+    let ws = bob.workspace().await.unwrap();
+    assert!(!ws.screenshots_enabled && ws.trial_available && !ws.capture_allowed);
+
+    // Only admins change settings: a final 403.
+    let enable = UpdateSettingsRequest {
+        screenshots_enabled: Some(true),
+        ..UpdateSettingsRequest::default()
+    };
+    let err = bob.update_workspace(&enable).await.unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 403, error } if error.code == ErrorCode::Forbidden),
+        "{err:?}"
+    );
+
+    let trial = owner.start_trial().await.unwrap();
+    assert!(trial.trial_started_at.is_some() && !trial.trial_available);
+    let err = owner.start_trial().await.unwrap_err();
+    assert_eq!(err.status(), Some(409));
+    assert!(!err.is_retryable());
+
+    let on = owner.update_workspace(&enable).await.unwrap();
+    assert!(on.screenshots_enabled && on.capture_allowed);
+
+    // Every member was told (R6), and can mark it read.
+    let notes = bob.notifications().await.unwrap().notifications;
+    assert_eq!(notes.len(), 1);
+    assert!(!notes[0].read);
+    let read = bob.mark_notification_read(notes[0].id).await.unwrap();
+    assert!(read.read);
+    assert!(bob.notifications().await.unwrap().notifications[0].read);
+
+    let members = owner.members().await.unwrap().members;
+    assert_eq!(members.len(), 2);
+    let err = bob.members().await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timer_round_trip_and_entries() {
+    let server = TestServer::start();
+    let team = server.team("gamma", &[("carol", Role::Member)]).await;
+    let carol = server.sign_in(&team.people[1]).await;
+
+    assert!(carol.timer().await.unwrap().running.is_none());
+    let id = EntryId::new();
+    let started = carol
+        .start_timer(id, "Writing the client", None)
+        .await
+        .unwrap();
+    let running = started.running.unwrap();
+    assert_eq!(running.id, id);
+    assert_eq!(running.description, "Writing the client");
+    assert!(running.end.is_none());
+    // A retried start with the same id is a no-op.
+    let again = carol
+        .start_timer(id, "Writing the client", None)
+        .await
+        .unwrap();
+    assert_eq!(again.running.unwrap().id, id);
+    assert_eq!(carol.timer().await.unwrap().running.unwrap().id, id);
+
+    let stopped = carol.stop_timer(Some(id), None).await.unwrap();
+    assert!(stopped.running.is_none());
+    assert_eq!(stopped.stopped.as_ref().unwrap().id, id);
+    assert!(stopped.stopped.unwrap().end.is_some());
+    // Stopping again is a no-op, not an error (safe to retry).
+    carol.stop_timer(Some(id), None).await.unwrap();
+    assert!(carol.timer().await.unwrap().running.is_none());
+
+    let now = Utc::now();
+    let list = carol
+        .entries(
+            Some(now - TimeDelta::hours(1)),
+            Some(now + TimeDelta::hours(1)),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(list.entries.len(), 1);
+    assert_eq!(list.entries[0].id, id);
+
+    // A start in the future beyond the allowed skew is a final clock_skew rejection.
+    let err = carol
+        .start_timer(EntryId::new(), "", Some(now + TimeDelta::hours(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::ClockSkew));
+    assert!(!err.is_retryable());
+
+    carol.delete_entry(id).await.unwrap();
+    let err = carol.delete_entry(id).await.unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 404, error } if error.code == ErrorCode::NotFound),
+        "{err:?}"
+    );
+    assert!(
+        carol
+            .entries(None, None, None)
+            .await
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+
+    // A range the service refuses is a final validation error.
+    let err = carol
+        .entries(Some(now), Some(now - TimeDelta::hours(1)), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(422));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshot_upload_is_idempotent_and_conflicts_are_final() {
+    let server = TestServer::start();
+    let team = server.team("delta", &[("dave", Role::Member)]).await;
+    let owner = server.sign_in(team.owner()).await;
+    let dave = server.sign_in(&team.people[1]).await;
+    owner.start_trial().await.unwrap();
+    owner
+        .update_workspace(&UpdateSettingsRequest {
+            screenshots_enabled: Some(true),
+            ..UpdateSettingsRequest::default()
+        })
+        .await
+        .unwrap();
+
+    // The service keeps instants to the millisecond.
+    let start = (Utc::now() - TimeDelta::minutes(10)).trunc_subsecs(3);
+    let entry = EntryId::new();
+    dave.start_timer(entry, "Design review", Some(start))
+        .await
+        .unwrap();
+
+    let bytes = webp(1);
+    let upload = ScreenshotUpload {
+        id: ScreenshotId::new(),
+        entry_id: entry,
+        captured_at: start + TimeDelta::minutes(3),
+        bytes: bytes.clone().into(),
+    };
+    let first = dave.upload_screenshot(&upload).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.id, upload.id);
+    // The retry of an acknowledged upload is a success that says it was already there.
+    let second = dave.upload_screenshot(&upload).await.unwrap();
+    assert!(!second.created);
+    assert_eq!(second.sha256, first.sha256);
+    // Debug output never shows the bytes.
+    assert!(format!("{upload:?}").contains("len: "));
+
+    // Same id, other bytes: final conflict.
+    let other = ScreenshotUpload {
+        bytes: webp(2).into(),
+        ..upload.clone()
+    };
+    let err = dave.upload_screenshot(&other).await.unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 409, error } if error.code == ErrorCode::Conflict),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+
+    // Not a WebP: final.
+    let junk = ScreenshotUpload {
+        id: ScreenshotId::new(),
+        bytes: b"GIF89a".as_slice().into(),
+        ..upload.clone()
+    };
+    let err = dave.upload_screenshot(&junk).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::UnsupportedMediaType));
+    assert!(!err.is_retryable());
+
+    // Reading it back: metadata, the day, the counts, the bytes.
+    let meta = dave.screenshot(upload.id).await.unwrap();
+    assert_eq!(meta.entry_id, entry);
+    assert_eq!((meta.width, meta.height), (64, 36));
+    assert_eq!(meta.captured_at, upload.captured_at);
+    let day = upload.captured_at.date_naive();
+    let list = dave.screenshots_of_day(None, day, "UTC").await.unwrap();
+    assert_eq!(list.screenshots.len(), 1);
+    assert_eq!(list.screenshots[0].entry_description, "Design review");
+    let as_admin = owner
+        .screenshots_of_day(Some(team.people[1].id), day, "UTC")
+        .await
+        .unwrap();
+    assert_eq!(as_admin.screenshots.len(), 1);
+    let counts = owner.screenshot_counts(day, "UTC").await.unwrap();
+    let dave_count = counts
+        .members
+        .iter()
+        .find(|m| m.user_id == team.people[1].id)
+        .unwrap();
+    assert_eq!(dave_count.count, 1);
+    assert_eq!(dave.screenshot_image(upload.id).await.unwrap(), bytes);
+    let err = dave
+        .screenshots_of_day(None, day, "Mars/Olympus")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Validation));
+
+    // Deleting while the entry runs is refused (R20); after the stop, a dry run reports, then
+    // the delete removes the entry (its only screenshot, R21).
+    let err = dave.delete_screenshot(upload.id, false).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::StopTimerFirst));
+    dave.stop_timer(None, None).await.unwrap();
+    let preview = dave.delete_screenshot(upload.id, true).await.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.decision, DeleteKind::DeleteEntry);
+    assert_eq!(dave.screenshot(upload.id).await.unwrap().id, upload.id);
+    let done = dave.delete_screenshot(upload.id, false).await.unwrap();
+    assert!(!done.dry_run);
+    let err = dave.screenshot_image(upload.id).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NotFound));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_follows_another_device_and_survives_a_restart() {
+    let mut server = TestServer::start();
+    let team = server.team("epsilon", &[("erin", Role::Member)]).await;
+    let erin = &team.people[1];
+    let desktop = server.sign_in(erin).await;
+    let phone = server.sign_in(erin).await;
+
+    let mut stream = desktop.events_with(fast_reconnects());
+    assert!(matches!(next(&mut stream).await, StreamItem::Connected));
+
+    // A timer started and stopped on another device reaches this one.
+    let id = EntryId::new();
+    phone.start_timer(id, "On the phone", None).await.unwrap();
+    match next(&mut stream).await {
+        StreamItem::Event(Event::TimerStarted { entry }) => {
+            assert_eq!(entry.id, id);
+            assert_eq!(entry.description, "On the phone");
+        }
+        other => panic!("expected timer_started, got {other:?}"),
+    }
+    phone.stop_timer(Some(id), None).await.unwrap();
+    match next(&mut stream).await {
+        StreamItem::Event(Event::TimerStopped { entry }) => assert_eq!(entry.id, id),
+        other => panic!("expected timer_stopped, got {other:?}"),
+    }
+
+    // The service dies and comes back on the same port with the same data.
+    server.stop();
+    match next(&mut stream).await {
+        StreamItem::Disconnected { error, retry_in } => {
+            assert!(error.is_retryable(), "{error}");
+            assert!(retry_in <= Duration::from_millis(200));
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    server.restart();
+    assert!(matches!(
+        next_significant(&mut stream).await,
+        StreamItem::Connected
+    ));
+
+    // Sessions survived (they are in the database); events flow again.
+    let id2 = EntryId::new();
+    phone
+        .start_timer(id2, "After the restart", None)
+        .await
+        .unwrap();
+    match next_significant(&mut stream).await {
+        StreamItem::Event(Event::TimerStarted { entry }) => assert_eq!(entry.id, id2),
+        other => panic!("expected timer_started, got {other:?}"),
+    }
+    phone.stop_timer(None, None).await.unwrap();
+    match next_significant(&mut stream).await {
+        StreamItem::Event(Event::TimerStopped { entry }) => assert_eq!(entry.id, id2),
+        other => panic!("expected timer_stopped, got {other:?}"),
+    }
+
+    // Revoking the session ends the stream for good after the next reconnect.
+    desktop.logout().await.unwrap();
+    server.restart();
+    loop {
+        match next(&mut stream).await {
+            StreamItem::Disconnected { .. } => {}
+            StreamItem::Unauthorized => break,
+            other => panic!("expected Unauthorized, got {other:?}"),
+        }
+    }
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_with_a_refused_token_ends_at_once() {
+    let server = TestServer::start();
+    let stranger = server.client().with_token("not-a-session");
+    let mut stream = stranger.events_with(fast_reconnects());
+    assert!(matches!(next(&mut stream).await, StreamItem::Unauthorized));
+    assert!(stream.next().await.is_none());
+    // And without any token.
+    let mut stream = server.client().events();
+    assert!(matches!(next(&mut stream).await, StreamItem::Unauthorized));
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changes_reach_every_member_live() {
+    let server = TestServer::start();
+    let team = server.team("zeta", &[("zoe", Role::Member)]).await;
+    let owner = server.sign_in(team.owner()).await;
+    let zoe = server.sign_in(&team.people[1]).await;
+    let mut stream = zoe.events_with(fast_reconnects());
+    assert!(matches!(next(&mut stream).await, StreamItem::Connected));
+
+    owner.start_trial().await.unwrap();
+    assert!(matches!(
+        next(&mut stream).await,
+        StreamItem::Event(Event::SettingsChanged { .. })
+    ));
+    owner
+        .update_workspace(&UpdateSettingsRequest {
+            screenshots_enabled: Some(true),
+            ..UpdateSettingsRequest::default()
+        })
+        .await
+        .unwrap();
+    let mut saw_notification = false;
+    let mut saw_settings = false;
+    while !(saw_notification && saw_settings) {
+        match next(&mut stream).await {
+            StreamItem::Event(Event::Notification { notification }) => {
+                assert_eq!(notification.kind, "screenshots_enabled");
+                saw_notification = true;
+            }
+            StreamItem::Event(Event::SettingsChanged { settings }) => {
+                assert!(settings.screenshots_enabled);
+                saw_settings = true;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
