@@ -464,6 +464,9 @@ pub struct Health {
     pub status: String,
     /// The API version this service speaks.
     pub api_version: u32,
+    /// The service's clock when it answered: clients stamp captures in service time (R9).
+    #[serde(default)]
+    pub server_time: Option<DateTime<Utc>>,
 }
 
 #[cfg(feature = "openapi")]

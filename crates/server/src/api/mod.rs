@@ -25,7 +25,7 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -160,10 +160,11 @@ async fn api_version(req: Request, next: Next) -> Response {
 /// Liveness probe.
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, body = Health)))]
-async fn health() -> Json<Health> {
+async fn health(State(app): State<App>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         api_version: API_VERSION,
+        server_time: Some(app.now()),
     })
 }
 
