@@ -298,7 +298,10 @@ impl Store {
     pub fn pending_timer_changes(&self) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND kind IN (?1, ?2)",
-            [OutboxKind::TimerStart.as_str(), OutboxKind::TimerStop.as_str()],
+            [
+                OutboxKind::TimerStart.as_str(),
+                OutboxKind::TimerStop.as_str(),
+            ],
             |row| row.get(0),
         )?;
         Ok(u64::try_from(n).unwrap_or(0))
