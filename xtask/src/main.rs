@@ -64,16 +64,14 @@ fn repo_root() -> Result<PathBuf> {
 
 fn run(root: &std::path::Path) -> Result<()> {
     setup::all(root, setup::Need::Run)?;
-    sh::cargo(root, &["build", "-p", "shotclock"])?;
     let display = display::ensure()?;
-    let app = root.join("target/debug/shotclock");
     println!(
-        "==> launching {} on DISPLAY={}",
-        app.display(),
+        "==> building and launching the app on DISPLAY={}",
         display.name
     );
     sh::run(
-        std::process::Command::new(&app)
+        std::process::Command::new(sh::cargo_bin())
+            .args(["run", "--quiet", "-p", "shotclock"])
             .env("DISPLAY", &display.name)
             .current_dir(root),
     )
