@@ -9,9 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use shotclock_api::dto::{ApproveRequest, Entry, EntryList, Event};
 use shotclock_api::{ApiError, EntryId, UserId};
-use shotclock_domain::visibility::{Owner, can_view};
 
-use super::{ApiPath, ApiQuery, entry_dto, workspace_of};
+use super::{ApiPath, ApiQuery, entry_dto, visible_member, workspace_of};
 use crate::App;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
@@ -51,23 +50,7 @@ pub(super) async fn list(
             "the range must be non-empty and at most 92 days",
         ));
     }
-    let actor = auth.user.actor();
-    let user = q.user_id.unwrap_or(auth.user.id);
-    let owner = Owner {
-        user,
-        workspace: auth.user.workspace_id,
-    };
-    if !can_view(&actor, &owner) {
-        return Err(Error::NotFound);
-    }
-    if user != auth.user.id {
-        // Admins: the member must be in the workspace (R16: else exactly like missing).
-        app.store()
-            .user(user)
-            .await?
-            .filter(|u| u.workspace_id == auth.user.workspace_id)
-            .ok_or(Error::NotFound)?;
-    }
+    let user = visible_member(&app, &auth, q.user_id).await?;
     let ws = workspace_of(&app, &auth.user).await?;
     let rows = app
         .store()

@@ -16,9 +16,11 @@ use shotclock_api::dto::{
 };
 use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId, UserId};
 use shotclock_domain::retention;
-use shotclock_domain::visibility::{Owner, can_view};
+use shotclock_domain::visibility::can_view;
 
-use super::{ApiPath, ApiQuery, check_skew, day_bounds, screenshot_dto, workspace_of};
+use super::{
+    ApiPath, ApiQuery, check_skew, day_bounds, screenshot_dto, visible_member, workspace_of,
+};
 use crate::App;
 use crate::auth::Auth;
 use crate::blobs::blob_key;
@@ -263,22 +265,7 @@ pub(super) async fn day(
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> Result<Json<ScreenshotList>> {
     let (from, to) = day_bounds(&q.date, &q.tz)?;
-    let user = q.user_id.unwrap_or(auth.user.id);
-    let owner = Owner {
-        user,
-        workspace: auth.user.workspace_id,
-    };
-    if !can_view(&auth.user.actor(), &owner) {
-        return Err(Error::NotFound);
-    }
-    if user != auth.user.id {
-        // Admins: the member must be in the workspace.
-        app.store()
-            .user(user)
-            .await?
-            .filter(|u| u.workspace_id == auth.user.workspace_id)
-            .ok_or(Error::NotFound)?;
-    }
+    let user = visible_member(&app, &auth, q.user_id).await?;
     let from = from.max(retention::cutoff(app.now()) + TimeDelta::milliseconds(1));
     let rows = if from < to {
         app.store().screenshots_of_user(user, from, to).await?
