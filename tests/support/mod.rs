@@ -66,13 +66,16 @@ impl Driver {
         }
         let child = cmd.spawn().context("starting tauri-driver")?;
         let driver = Driver { child, port };
-        // Ready when it accepts connections; poll with a deadline.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("tauri-driver did not listen on {port} within 30 s");
+        // Ready when both tauri-driver and the WebKitWebDriver it starts accept connections;
+        // poll with a deadline (a loaded machine can take many seconds).
+        for p in [port, native_port] {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while TcpStream::connect(("127.0.0.1", p)).is_err() {
+                if Instant::now() > deadline {
+                    bail!("the WebDriver chain did not listen on {p} within 60 s");
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
         Ok(driver)
     }

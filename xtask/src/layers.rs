@@ -95,6 +95,7 @@ fn rust_tests(root: &Path, display: &str) -> Result<Vec<Layer>> {
             Command::new(sh::cargo_bin())
                 .args(["test", "-p", &pkg, "--no-fail-fast"])
                 .env("DISPLAY", display)
+                .env_remove("WAYLAND_DISPLAY")
                 .current_dir(root),
         )?;
         let counts = TestCounts::from_cargo_output(&out);
@@ -176,6 +177,7 @@ fn system_tests(root: &Path, display: &str) -> Layer {
     cmd.args(["--", &sh::cargo_bin(), "test", "-p", "shotclock"])
         .args(["--test", "e2e_*", "--", "--ignored", "--test-threads=1"])
         .env("DISPLAY", display)
+        .env_remove("WAYLAND_DISPLAY")
         .env("TAURI_DRIVER", setup::tauri_driver_path(root))
         .current_dir(root);
     let result = sh::run_tee(&mut cmd);

@@ -65,12 +65,6 @@ pub fn output(cmd: &mut Command) -> Result<Output> {
         .with_context(|| format!("could not start {shown}"))
 }
 
-/// `cargo ARGS` in the repository root.
-pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
-    println!("==> cargo {}", args.join(" "));
-    run(Command::new(cargo_bin()).args(args).current_dir(root))
-}
-
 pub fn cargo_bin() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
