@@ -1,0 +1,295 @@
+//! Starting the engine and the handle the shell drives it through.
+
+use crate::clock::{Clock, ServiceTime};
+use crate::error::AgentError;
+use crate::service::{Service, StartPayload, StopPayload};
+use crate::state::{AgentEvent, RunningTimer, Shared};
+use crate::{events, retention, scheduler, uploader};
+use shotclock_api::EntryId;
+use shotclock_api::dto::Me;
+use shotclock_capture::ScreenSource;
+use shotclock_store::{
+    CachedAccount, CaptureAttempt, NewOutboxItem, OutboxItem, OutboxKind, StoreHandle, TimeEntry,
+};
+use shotclock_sync::Client;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::task::JoinSet;
+
+/// Where the engine keeps its data and what time it is.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The local buffer lives here (0700; files 0600).
+    pub data_dir: PathBuf,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A signed-in session. The token is the caller's to keep safe (OS keyring, R3); the engine
+/// never writes it anywhere.
+#[derive(Clone)]
+pub struct Session {
+    pub server_url: String,
+    pub token: String,
+    pub me: Me,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server_url", &self.server_url)
+            .field("user", &self.me.user.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Signs in with email and password (R2).
+    pub async fn sign_in(
+        server_url: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Self, AgentError> {
+        let client = Client::new(server_url)?;
+        let info = client.login(email, password, None).await?;
+        Ok(Session {
+            server_url: client.base_url().to_string(),
+            token: info.token,
+            me: info.me,
+        })
+    }
+
+    /// Resumes a session from a stored token; fails if the service refuses it.
+    pub async fn resume(server_url: &str, token: &str) -> Result<Self, AgentError> {
+        let client = Client::new(server_url)?.with_token(token);
+        let me = client.me().await?;
+        Ok(Session {
+            server_url: client.base_url().to_string(),
+            token: token.to_owned(),
+            me,
+        })
+    }
+}
+
+/// The engine. [`Agent::start`] returns its handle.
+#[derive(Debug)]
+pub struct Agent;
+
+/// A cheap, cloneable handle on the running engine.
+#[derive(Debug, Clone)]
+pub struct AgentHandle {
+    shared: Arc<Shared>,
+    tasks: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+}
+
+impl Agent {
+    /// Opens the local buffer and starts the engine's tasks for `session`, capturing with
+    /// `source`.
+    pub async fn start<S>(
+        config: AgentConfig,
+        session: Session,
+        source: S,
+    ) -> Result<AgentHandle, AgentError>
+    where
+        S: ScreenSource + Send + 'static,
+    {
+        let store = StoreHandle::open(config.data_dir.clone()).await?;
+        let client = Client::new(&session.server_url)?.with_token(&session.token);
+        let account = CachedAccount {
+            server_url: session.server_url.clone(),
+            user_id: session.me.user.id,
+            workspace_id: session.me.workspace.id,
+            role: session.me.user.role,
+            email: session.me.user.email.clone(),
+        };
+        let acct = account.clone();
+        store.call(move |s| s.set_account(&acct)).await?;
+        let settings = store.call(|s| s.settings()).await?.unwrap_or_default();
+        let running = store.call(|s| s.running_entry()).await?;
+
+        let (timer, _) = watch::channel(running);
+        let (settings_tx, _) = watch::channel(settings);
+        let (events, _) = broadcast::channel(256);
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            store,
+            service: Service { client },
+            time: ServiceTime::new(config.clock.clone()),
+            account,
+            timer,
+            settings: settings_tx,
+            kick: Notify::new(),
+            events,
+            shutdown,
+        });
+        // Settings and timer from the sign-in answer, before the event stream connects.
+        events::adopt_settings(&shared, &session.me.workspace).await;
+        events::sync_clock(&shared).await;
+
+        let mut tasks = JoinSet::new();
+        tasks.spawn(events::run(shared.clone()));
+        tasks.spawn(uploader::run(shared.clone()));
+        tasks.spawn(retention::run(shared.clone()));
+        tasks.spawn(scheduler::run(shared.clone(), source));
+        Ok(AgentHandle {
+            shared,
+            tasks: Arc::new(tokio::sync::Mutex::new(tasks)),
+        })
+    }
+}
+
+impl AgentHandle {
+    /// Events for the UI (timer, capture state, notifications, refused items).
+    pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The service client of this session, for the UI's queries (screenshot lists, deletes).
+    pub fn client(&self) -> &Client {
+        &self.shared.service.client
+    }
+
+    /// The signed-in account.
+    pub fn account(&self) -> &CachedAccount {
+        &self.shared.account
+    }
+
+    /// The running timer, as this device knows it.
+    pub fn running(&self) -> Option<RunningTimer> {
+        self.shared.timer.borrow().as_ref().map(RunningTimer::from)
+    }
+
+    /// Starts a timer (R13): works offline; the change is queued and sent in order. A timer
+    /// already running stops at the new start.
+    pub async fn start_timer(&self, description: String) -> Result<RunningTimer, AgentError> {
+        let description = description.trim().to_owned();
+        if description.chars().count() > 500 {
+            return Err(AgentError::Invalid(
+                "the description is longer than 500 characters".into(),
+            ));
+        }
+        let now = self.shared.time.now();
+        let previous = self.shared.timer.borrow().clone();
+        if let Some(prev) = previous {
+            self.record_stop(prev, now).await?;
+        }
+        let entry = TimeEntry {
+            id: EntryId::new(),
+            description: description.clone(),
+            start: now,
+            end: None,
+            deducted: chrono::TimeDelta::zero(),
+            synced: false,
+        };
+        let payload = serde_json::to_value(StartPayload {
+            entry_id: entry.id,
+            description,
+            start: now,
+        })
+        .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let item = NewOutboxItem {
+            kind: OutboxKind::TimerStart,
+            item_id: *entry.id.as_uuid(),
+            entry_id: Some(entry.id),
+            payload,
+        };
+        let to_store = entry.clone();
+        let local_now = self.shared.time.local_now();
+        self.shared
+            .store
+            .call(move |s| s.record_timer_change(&to_store, &item, local_now))
+            .await?;
+        self.shared.kick.notify_one();
+        let running = RunningTimer::from(&entry);
+        self.shared.set_timer(Some(entry));
+        Ok(running)
+    }
+
+    /// Stops the running timer.
+    pub async fn stop_timer(&self) -> Result<(), AgentError> {
+        let running = self.shared.timer.borrow().clone();
+        let Some(entry) = running else {
+            return Err(AgentError::NoTimer);
+        };
+        self.record_stop(entry, self.shared.time.now()).await?;
+        self.shared.set_timer(None);
+        Ok(())
+    }
+
+    async fn record_stop(
+        &self,
+        entry: TimeEntry,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AgentError> {
+        let end = end.max(entry.start);
+        let stopped = TimeEntry {
+            end: Some(end),
+            ..entry
+        };
+        let payload = serde_json::to_value(StopPayload {
+            entry_id: stopped.id,
+            end,
+        })
+        .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let item = NewOutboxItem {
+            kind: OutboxKind::TimerStop,
+            item_id: uuid::Uuid::now_v7(),
+            entry_id: Some(stopped.id),
+            payload,
+        };
+        let local_now = self.shared.time.local_now();
+        self.shared
+            .store
+            .call(move |s| s.record_timer_change(&stopped, &item, local_now))
+            .await?;
+        self.shared.kick.notify_one();
+        Ok(())
+    }
+
+    /// Items the service refused for good, with their reasons (R25).
+    pub async fn rejected_items(&self) -> Result<Vec<OutboxItem>, AgentError> {
+        Ok(self.shared.store.call(|s| s.rejected_items()).await?)
+    }
+
+    /// How many changes wait to be sent.
+    pub async fn pending_count(&self) -> Result<u64, AgentError> {
+        Ok(self.shared.store.call(|s| s.pending_count()).await?)
+    }
+
+    /// The most recent capture attempt: "why is there no screenshot at 10:05" (R12).
+    pub async fn last_attempt(&self) -> Result<Option<CaptureAttempt>, AgentError> {
+        Ok(self.shared.store.call(|s| s.last_attempt()).await?)
+    }
+
+    /// The local buffer (for the shell's image protocol and for tests).
+    pub fn store(&self) -> &StoreHandle {
+        &self.shared.store
+    }
+
+    /// Runs one retention pass now; returns how many local screenshots went.
+    pub async fn purge_expired(&self) -> usize {
+        retention::purge(&self.shared).await
+    }
+
+    /// Re-reads the timer and settings from the service now.
+    pub async fn refresh(&self) {
+        events::refresh(&self.shared).await;
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+        let mut tasks = self.tasks.lock().await;
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Signs out: ends the session on the service, stops the engine and forgets the account.
+    /// Unsent items stay queued for the next sign-in of the same account.
+    pub async fn sign_out(&self) -> Result<(), AgentError> {
+        let logout = self.shared.service.client.logout().await;
+        self.shutdown().await;
+        self.shared.store.call(|s| s.clear_account()).await?;
+        self.shared.emit(AgentEvent::SignedOut);
+        logout.map_err(AgentError::from)
+    }
+}

@@ -1,0 +1,111 @@
+//! `shotclock-agent`: the engine without a window, for Linux users without a desktop session
+//! and for tests that run it as a process.
+//!
+//! ```text
+//! shotclock-agent --server URL --data-dir DIR [--token-file FILE]
+//! ```
+//! Signs in with the token in FILE (default DIR/session-token) if it is still valid, else with
+//! `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD`, and saves the new token to FILE (mode 0600).
+//! Runs until SIGTERM or Ctrl-C.
+
+use anyhow::{Context, Result, bail};
+use shotclock_agent::{Agent, AgentConfig, Session, SystemClock};
+use shotclock_capture::XcapSource;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+struct Args {
+    server: String,
+    data_dir: PathBuf,
+    token_file: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut server = None;
+    let mut data_dir = None;
+    let mut token_file = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--server" => server = Some(value()?),
+            "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
+            "--token-file" => token_file = Some(PathBuf::from(value()?)),
+            "-h" | "--help" => {
+                bail!("usage: shotclock-agent --server URL --data-dir DIR [--token-file FILE]")
+            }
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    Ok(Args {
+        server: server.context("--server URL is required")?,
+        data_dir: data_dir.context("--data-dir DIR is required")?,
+        token_file,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = parse_args()?;
+    let token_file = args
+        .token_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("session-token"));
+    let session = sign_in(&args.server, &token_file).await?;
+    let config = AgentConfig {
+        data_dir: args.data_dir,
+        clock: Arc::new(SystemClock),
+    };
+    let agent = Agent::start(config, session, XcapSource::new()).await?;
+    tracing::info!("agent running");
+
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    agent.shutdown().await;
+    Ok(())
+}
+
+async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
+    if let Ok(token) = std::fs::read_to_string(token_file) {
+        match Session::resume(server, token.trim()).await {
+            Ok(session) => return Ok(session),
+            Err(err) => tracing::info!("stored session not usable ({err}); signing in again"),
+        }
+    }
+    let email = std::env::var("SHOTCLOCK_EMAIL").context("no valid token: set SHOTCLOCK_EMAIL")?;
+    let password =
+        std::env::var("SHOTCLOCK_PASSWORD").context("no valid token: set SHOTCLOCK_PASSWORD")?;
+    let session = Session::sign_in(server, &email, &password).await?;
+    write_private(token_file, session.token.as_bytes())?;
+    Ok(session)
+}
+
+/// Writes a file only the user can read (0600), atomically.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}

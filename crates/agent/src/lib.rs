@@ -1,0 +1,37 @@
+//! The Shotclock engine: everything the desktop app does besides drawing, testable without Tauri.
+//!
+//! ```text
+//!             ┌──────────── event stream (SSE) ◄──── service
+//!             ▼
+//!   timer mirror ──► scheduler ──► capture ──► store (screenshot + outbox row, one tx)
+//!   settings    ──►    (R8, R9)      (R10–R12)        │
+//!                                                      ▼
+//!                                   uploader ──► service (idempotent by client id)
+//!   retention: purges local screenshots older than 7 days, sent or not (R18)
+//! ```
+//!
+//! [`Agent::start`] spawns four tokio tasks and returns a cheap cloneable [`AgentHandle`]; the
+//! shell (or the headless `shotclock-agent` binary) drives the engine only through it.
+//!
+//! Invariants:
+//! - a capture is acknowledged (to the UI, to the uploader) only after its transaction
+//!   committed; an outbox row is cleared only after the service acknowledged it (R25);
+//! - one capture per window (R9), even across restarts: the last attempted window of the
+//!   running entry is read back from the store;
+//! - nothing is dropped because of retries; an item the service refuses for good is set aside
+//!   with its reason and never blocks the items behind it.
+
+mod agent;
+mod clock;
+mod error;
+mod events;
+mod retention;
+mod scheduler;
+mod service;
+mod state;
+mod uploader;
+
+pub use agent::{Agent, AgentConfig, AgentHandle, Session};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::AgentError;
+pub use state::{AgentEvent, CaptureStatus};

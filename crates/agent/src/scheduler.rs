@@ -1,0 +1,240 @@
+//! The capture scheduler (R8, R9, R12).
+//!
+//! While a timer runs, capture is allowed (R4, R5) and we are signed in, it draws one uniformly
+//! random moment in each window of the running entry (`domain::schedule`), sleeps until then —
+//! no polling: it wakes only at that moment or when the timer, the settings or the shutdown
+//! flag change — captures every monitor, and records the attempt. A useful frame is stored with
+//! its outbox row in one transaction; anything else is recorded with its reason.
+//!
+//! The last attempted window of the running entry is read back from the store at start, so a
+//! restart never takes a second screenshot in a window that already has one. A moment missed
+//! while the machine slept is recorded as `missed` and not made up.
+
+use crate::state::{AgentEvent, CaptureStatus, Shared};
+use chrono::{DateTime, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use shotclock_api::ScreenshotId;
+use shotclock_capture::{CaptureOptions, Capturer, Health, Pipeline, ScreenSource};
+use shotclock_domain::schedule::{CaptureSlot, CaptureWindow, SlotStatus, next_capture_after};
+use shotclock_store::{AttemptId, CaptureHealth, NewAttempt, NewScreenshot, TimeEntry};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How late a moment may be acted on before it counts as missed (the machine slept through
+/// it, or the process was not running).
+const GRACE: Duration = Duration::from_secs(30);
+
+pub(crate) async fn run<S>(shared: Arc<Shared>, source: S)
+where
+    S: ScreenSource + Send + 'static,
+{
+    let mut capturer = Capturer::new(Pipeline::new(CaptureOptions::default()), source);
+    let mut rng = StdRng::from_os_rng();
+    let mut timer_rx = shared.timer.subscribe();
+    let mut settings_rx = shared.settings.subscribe();
+    let mut shutdown_rx = shared.shutdown.subscribe();
+    // (entry, last window attempted)
+    let mut done: Option<(shotclock_api::EntryId, u64)> = None;
+    let mut last_status: Option<CaptureStatus> = None;
+
+    loop {
+        if shared.is_shutdown() {
+            return;
+        }
+        let entry = timer_rx.borrow_and_update().clone();
+        let settings = settings_rx.borrow_and_update().clone();
+        let now = shared.time.now();
+
+        let plan = match (&entry, settings.gate().capture_allowed(now)) {
+            (None, _) => Err("no timer is running".to_owned()),
+            (Some(_), Err(reason)) => Err(reason.to_string()),
+            (Some(e), Ok(())) => {
+                if done.is_none_or(|(id, _)| id != e.id) {
+                    done = last_window_done(&shared, e).await.map(|w| (e.id, w));
+                }
+                let last = done.filter(|(id, _)| *id == e.id).map(|(_, w)| w);
+                CaptureWindow::from_secs(settings.capture_window_secs)
+                    .and_then(|window| next_capture_after(e.start, window, now, last, &mut rng))
+                    .map(|slot| (e.clone(), slot))
+                    .map_err(|err| format!("cannot schedule: {err}"))
+            }
+        };
+
+        let status = match &plan {
+            Ok((e, slot)) => CaptureStatus::Active {
+                entry_id: e.id,
+                next_at: Some(slot.at),
+            },
+            Err(reason) => CaptureStatus::Off {
+                reason: reason.clone(),
+            },
+        };
+        if last_status.as_ref() != Some(&status) {
+            shared.emit(AgentEvent::CaptureChanged {
+                status: status.clone(),
+            });
+            last_status = Some(status);
+        }
+
+        let wait = match &plan {
+            Ok((_, slot)) => (slot.at - now).to_std().unwrap_or(Duration::ZERO),
+            Err(_) => Duration::MAX,
+        };
+        let sleep = tokio::time::sleep(wait.min(Duration::from_secs(86_400 * 365)));
+        tokio::select! {
+            _ = sleep => {}
+            r = timer_rx.changed() => { if r.is_err() { return; } continue; }
+            r = settings_rx.changed() => { if r.is_err() { return; } continue; }
+            _ = shutdown_rx.changed() => return,
+        }
+        let Ok((entry, slot)) = plan else { continue };
+        // The timer or settings may have changed at the very moment we woke.
+        if timer_rx.has_changed().unwrap_or(true) || settings_rx.has_changed().unwrap_or(true) {
+            continue;
+        }
+        // Woke before the moment by the engine's clock (the sleep runs on the monotonic clock;
+        // the wall clock may have stepped back, the service-offset estimate may have moved, or
+        // an injected clock stands still): the moment has not come. Plan again with `done`
+        // unchanged (`domain::schedule`: "Pending => continue") rather than capture early —
+        // an early capture is stamped before its moment, possibly in a window that already
+        // has its screenshot (R9).
+        if slot.status(shared.time.now()) == SlotStatus::Pending {
+            continue;
+        }
+        done = Some((entry.id, slot.window_index));
+        let late = shared.time.now() - slot.at;
+        if late.to_std().is_ok_and(|l| l > GRACE)
+            || slot.status(shared.time.now()) == SlotStatus::Missed
+        {
+            record_failure(
+                &shared,
+                &entry,
+                &slot,
+                CaptureHealth::Missed,
+                "the moment passed while the app was not running or the machine slept".into(),
+            )
+            .await;
+            continue;
+        }
+        if let Some(pipeline) = capturer.pipeline_mut() {
+            let options = CaptureOptions::default().with_blur(settings.blur);
+            pipeline.set_options(options);
+        }
+        capture_once(&shared, &mut capturer, &entry, &slot).await;
+    }
+}
+
+async fn last_window_done(shared: &Shared, entry: &TimeEntry) -> Option<u64> {
+    let id = entry.id;
+    shared
+        .store
+        .call(move |s| s.last_attempt_of_entry(id))
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.window_index)
+}
+
+async fn capture_once<S>(
+    shared: &Shared,
+    capturer: &mut Capturer<S>,
+    entry: &TimeEntry,
+    slot: &CaptureSlot,
+) where
+    S: ScreenSource + Send + 'static,
+{
+    let at = shared.time.now();
+    let result = capturer.capture().await;
+    let health = Health::of(&result);
+    let thumb = match result {
+        Ok(t) if health.is_useful() => t,
+        Ok(_) | Err(_) => {
+            let detail = match &health {
+                Health::Backend(text) => text.clone(),
+                other => other.code().replace('_', " "),
+            };
+            let code = health_code(&health);
+            record_failure(shared, entry, slot, code, detail).await;
+            return;
+        }
+    };
+    let shot = NewScreenshot {
+        id: ScreenshotId::new(),
+        entry_id: entry.id,
+        captured_at: at,
+        thumbnail: thumb.webp,
+        width: thumb.width,
+        height: thumb.height,
+    };
+    let attempt = NewAttempt {
+        id: AttemptId::new(),
+        entry_id: entry.id,
+        window_index: slot.window_index,
+        at,
+        health: CaptureHealth::Ok,
+        detail: String::new(),
+    };
+    let e = entry.clone();
+    match shared
+        .store
+        .call(move |s| s.record_capture(&e, &shot, &attempt))
+        .await
+    {
+        Ok(info) => {
+            tracing::info!(window = slot.window_index, "screenshot captured");
+            shared.kick.notify_one();
+            shared.emit(AgentEvent::Captured {
+                screenshot_id: info.id,
+                captured_at: info.captured_at,
+            });
+        }
+        Err(err) => tracing::error!("could not store a screenshot: {err}"),
+    }
+}
+
+fn health_code(health: &Health) -> CaptureHealth {
+    match health {
+        Health::Ok => CaptureHealth::Ok,
+        Health::AllBlack => CaptureHealth::AllBlack,
+        Health::SingleColour => CaptureHealth::SingleColour,
+        Health::NoMonitor => CaptureHealth::NoMonitor,
+        Health::PermissionDenied => CaptureHealth::PermissionDenied,
+        Health::Backend(_) => CaptureHealth::BackendError,
+    }
+}
+
+async fn record_failure(
+    shared: &Shared,
+    entry: &TimeEntry,
+    slot: &CaptureSlot,
+    health: CaptureHealth,
+    detail: String,
+) {
+    let at: DateTime<Utc> = shared.time.now();
+    let attempt = NewAttempt {
+        id: AttemptId::new(),
+        entry_id: entry.id,
+        window_index: slot.window_index,
+        at,
+        health,
+        detail: detail.clone(),
+    };
+    tracing::warn!(
+        window = slot.window_index,
+        health = health.as_str(),
+        "no screenshot this window"
+    );
+    if let Err(err) = shared
+        .store
+        .call(move |s| s.record_failed_attempt(&attempt))
+        .await
+    {
+        tracing::error!("could not record a capture attempt: {err}");
+    }
+    shared.emit(AgentEvent::CaptureFailed {
+        health: health.as_str().to_owned(),
+        detail,
+        at,
+    });
+}

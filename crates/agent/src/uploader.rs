@@ -1,0 +1,112 @@
+//! The uploader (R25, R26): sends the outbox to the service in order, one item at a time.
+//!
+//! - success → the outbox row is cleared (only now: the service answered after its commit);
+//! - a retryable failure (network, 5xx, 429) → the item is retried later with exponential
+//!   backoff and full jitter, without limit, and the whole queue pauses for that delay;
+//! - a final refusal (4xx) → the item is set aside with its reason, shown in the UI, and the
+//!   queue goes on with the next item.
+//!
+//! It sleeps until the earliest retry is due or something new is queued: no polling.
+
+use crate::service::SendOutcome;
+use crate::state::{AgentEvent, Shared};
+use chrono::TimeDelta;
+use shotclock_store::OutboxItem;
+use shotclock_sync::{Backoff, BackoffPolicy};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut backoff = Backoff::new(BackoffPolicy::default());
+    let mut shutdown_rx = shared.shutdown.subscribe();
+    loop {
+        if shared.is_shutdown() {
+            return;
+        }
+        let now = shared.time.local_now();
+        let next = shared.store.call(move |s| s.next_due(now)).await;
+        let item = match next {
+            Ok(Some(item)) => item,
+            Ok(None) => {
+                let until = shared.store.call(|s| s.earliest_due()).await.ok().flatten();
+                let wait = until
+                    .and_then(|t| (t - shared.time.local_now()).to_std().ok())
+                    .unwrap_or(Duration::from_secs(3600));
+                tokio::select! {
+                    _ = shared.kick.notified() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown_rx.changed() => return,
+                }
+                continue;
+            }
+            Err(err) => {
+                tracing::error!("outbox unreadable: {err}");
+                pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;
+                continue;
+            }
+        };
+        match shared.service.send(&shared, &item).await {
+            SendOutcome::Done => {
+                backoff.reset();
+                let seq = item.seq;
+                if let Err(err) = shared.store.call(move |s| s.ack(seq)).await {
+                    tracing::error!("could not clear an acknowledged item: {err}");
+                }
+            }
+            SendOutcome::Retry { error, after } => {
+                let delay = backoff.next_delay_after(after);
+                tracing::info!(
+                    kind = item.kind.as_str(),
+                    "will retry in {delay:?}: {error}"
+                );
+                retry_later(&shared, &item, delay, error).await;
+                pause(&shared, &mut shutdown_rx, delay).await;
+            }
+            SendOutcome::Reject { reason } => {
+                backoff.reset();
+                tracing::warn!(kind = item.kind.as_str(), "refused for good: {reason}");
+                let seq = item.seq;
+                let why = reason.clone();
+                if let Err(err) = shared.store.call(move |s| s.reject(seq, &why)).await {
+                    tracing::error!("could not set a refused item aside: {err}");
+                }
+                shared.emit(AgentEvent::Rejected {
+                    kind: item.kind.as_str().to_owned(),
+                    reason,
+                });
+            }
+            SendOutcome::Gone => {
+                // The thing was deleted meanwhile (locally or on the service): nothing to send.
+                let seq = item.seq;
+                let _ = shared.store.call(move |s| s.ack(seq)).await;
+            }
+        }
+    }
+}
+
+async fn retry_later(shared: &Shared, item: &OutboxItem, delay: Duration, error: String) {
+    let seq = item.seq;
+    let at = shared.time.local_now() + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(60));
+    if let Err(err) = shared
+        .store
+        .call(move |s| s.retry_later(seq, at, &error))
+        .await
+    {
+        tracing::error!("could not reschedule an item: {err}");
+    }
+}
+
+/// Waits `delay` or until shutdown.
+async fn pause(
+    shared: &Shared,
+    shutdown_rx: &mut tokio::sync::watch::Receiver<bool>,
+    delay: Duration,
+) {
+    if shared.is_shutdown() {
+        return;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = shutdown_rx.changed() => {}
+    }
+}

@@ -1,0 +1,240 @@
+//! The engine under an injected clock (`ManualClock`), offline:
+//! - local retention (R18): a screenshot older than 7 days leaves the device even though it was
+//!   never uploaded, and it is never uploaded afterwards; a younger one stays and is uploaded;
+//! - the capture moment (R9) is the injected clock's: no screenshot before the moment drawn.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeDelta, Utc};
+use common::{
+    DEADLINE, Events, Screen, TestServer, eventually, local_shots, pending, service_shots, session,
+    start_agent, start_agent_with_clock,
+};
+use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, Session};
+use shotclock_api::ScreenshotId;
+use shotclock_store::{OutboxKind, ScreenshotState};
+
+/// Starts a timer at the clock's time, moves the clock to the scheduler's drawn moment, and
+/// returns the screenshot taken then; stops the timer one second later.
+async fn one_screenshot(
+    agent: &AgentHandle,
+    events: &Events,
+    clock: &ManualClock,
+    what: &str,
+) -> ScreenshotId {
+    let t = Instant::now();
+    let running = agent.start_timer(what.into()).await.unwrap();
+    // The scheduler sleeps (in real time) until the moment it drew; move the clock to the
+    // latest moment drawn so that, when it wakes, the clock says the moment has come.
+    let (id, at) = eventually("a capture at the drawn moment", DEADLINE, || {
+        let all = events.since(t);
+        let captured = all.iter().find_map(|e| match e {
+            AgentEvent::Captured {
+                screenshot_id,
+                captured_at,
+            } => Some((*screenshot_id, *captured_at)),
+            _ => None,
+        });
+        if captured.is_none()
+            && let Some(next_at) = all.iter().rev().find_map(|e| match e {
+                AgentEvent::CaptureChanged {
+                    status:
+                        CaptureStatus::Active {
+                            entry_id,
+                            next_at: Some(at),
+                        },
+                } if *entry_id == running.entry_id => Some(*at),
+                _ => None,
+            })
+        {
+            clock.set(next_at);
+        }
+        async move { captured }
+    })
+    .await;
+    assert!(at >= running.start, "captured before the entry started");
+    clock.set(at + TimeDelta::seconds(1));
+    agent.stop_timer().await.unwrap();
+    id
+}
+
+/// A session whose service address nobody listens on: the engine is offline and its estimate
+/// of the service's clock stays at zero offset.
+fn offline(sess: &Session) -> Session {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut offline = sess.clone();
+    offline.server_url = format!("http://{closed}/");
+    offline
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
+    let server = TestServer::start(1);
+    let ws = server.workspace("moment", &["alice"], true).await;
+    let sess = offline(&session(&server.url(), ws.member(0)).await);
+    let t0 = Utc::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent_with_clock(data.path(), sess, screen.clone(), clock.clone()).await;
+    let events = Events::record(&agent);
+
+    let t = Instant::now();
+    let running = agent.start_timer("frozen time".into()).await.unwrap();
+    let drawn = |e: &AgentEvent| match e {
+        AgentEvent::CaptureChanged {
+            status:
+                CaptureStatus::Active {
+                    entry_id,
+                    next_at: Some(at),
+                },
+        } if *entry_id == running.entry_id => Some(*at),
+        _ => None,
+    };
+    let (_, first) = events.wait_for("a moment to be drawn", t, drawn).await;
+    assert!(first >= t0 && first < t0 + TimeDelta::seconds(1), "{first}");
+    // The clock stands still: however long the engine sleeps, its moment has not come.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let early: Vec<_> = events
+        .since(t)
+        .into_iter()
+        .filter(|e| matches!(e, AgentEvent::Captured { .. }))
+        .collect();
+    assert!(early.is_empty(), "captured before the moment: {early:?}");
+    assert_eq!(screen.captures(), 0);
+
+    // The clock reaches the (latest) moment drawn: the capture happens, stamped then.
+    let (at, moments) = eventually("the capture at its moment", DEADLINE, || {
+        let all = events.since(t);
+        let moments: Vec<_> = all.iter().filter_map(drawn).collect();
+        let captured = all.iter().find_map(|e| match e {
+            AgentEvent::Captured { captured_at, .. } => Some(*captured_at),
+            _ => None,
+        });
+        if captured.is_none()
+            && let Some(latest) = moments.last()
+        {
+            clock.set(*latest);
+        }
+        async move { captured.map(|c| (c, moments)) }
+    })
+    .await;
+    assert!(
+        moments
+            .iter()
+            .any(|m| (*m - at).num_milliseconds().abs() <= 1),
+        "captured at {at}, not at a moment drawn ({moments:?})"
+    );
+    assert!(
+        at >= t0 && at < t0 + TimeDelta::seconds(1),
+        "outside window 0: {at}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploaded() {
+    let server = TestServer::start(2);
+    let ws = server.workspace("retention", &["alice"], true).await;
+    let alice = ws.member(0);
+    let sess = session(&server.url(), alice).await;
+
+    // The engine cannot reach the service.
+    let offline = offline(&sess);
+    let now = Utc::now();
+    let t0 = now - TimeDelta::days(8);
+    let clock = Arc::new(ManualClock::new(t0));
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent_with_clock(data.path(), offline, Screen::new(), clock.clone()).await;
+    let events = Events::record(&agent);
+
+    // Eight days ago: one screenshot, never sent.
+    let old = one_screenshot(&agent, &events, &clock, "eight days ago").await;
+    // A day ago: another, also unsent.
+    clock.set(now - TimeDelta::days(1));
+    let young = one_screenshot(&agent, &events, &clock, "yesterday").await;
+    for id in [old, young] {
+        let shot = agent
+            .store()
+            .call(move |s| s.screenshot(id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(shot.info.state, ScreenshotState::Pending);
+    }
+    // 2 timer starts, 2 stops, 2 uploads.
+    assert_eq!(pending(&agent).await, 6);
+
+    // Today, by the injected clock: the old one is past retention.
+    clock.set(now);
+    let t = Instant::now();
+    assert_eq!(agent.purge_expired().await, 1);
+    events
+        .wait_for("the UI to hear of the purge", t, |e| {
+            matches!(e, AgentEvent::Deleted).then_some(())
+        })
+        .await;
+    let gone = agent
+        .store()
+        .call(move |s| s.screenshot(old))
+        .await
+        .unwrap();
+    assert!(gone.is_none(), "the expired screenshot is still stored");
+    assert!(
+        agent
+            .store()
+            .call(move |s| s.screenshot(young))
+            .await
+            .unwrap()
+            .is_some(),
+        "retention took a screenshot younger than 7 days"
+    );
+    // Its upload went with it; the timer changes stay queued.
+    assert_eq!(pending(&agent).await, 5);
+    assert!(agent.rejected_items().await.unwrap().is_empty());
+    // A second pass finds nothing more.
+    assert_eq!(agent.purge_expired().await, 0);
+    agent.shutdown().await;
+
+    // Back online with the real clock: the queue drains; the expired screenshot is not sent
+    // (had it been, the service would have refused it for good as too old — a rejected
+    // screenshot item — or stored it).
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let rejected = agent.rejected_items().await.unwrap();
+    assert!(
+        rejected.iter().all(|i| i.kind != OutboxKind::Screenshot),
+        "a screenshot upload was attempted and refused: {rejected:#?}"
+    );
+    assert!(
+        server
+            .app()
+            .store()
+            .screenshot(old)
+            .await
+            .unwrap()
+            .is_none(),
+        "the expired screenshot reached the service"
+    );
+    let member = server.sign_in(alice).await;
+    let remote = service_shots(&member, now - TimeDelta::days(9), now).await;
+    let ids: Vec<_> = remote.iter().map(|s| s.id).collect();
+    assert_eq!(
+        ids,
+        vec![young],
+        "only the younger screenshot is at the service"
+    );
+    let young_entry = remote[0].entry_id;
+    let local = local_shots(&agent, young_entry).await;
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0].state, ScreenshotState::Uploaded);
+}

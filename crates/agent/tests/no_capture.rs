@@ -1,0 +1,345 @@
+//! When the engine must NOT take screenshots (R4, R5, R8), and what it records when a capture
+//! yields nothing usable (R12). Each negative case has a positive control in the same setup —
+//! capture does happen once the one missing condition is met — so a test cannot pass merely
+//! because capture never works.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
+use common::{
+    DEADLINE, Events, Screen, TestServer, eventually, local_attempts, local_shots, pending,
+    service_shots_of, session, set_screenshots, start_agent,
+};
+use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus};
+use shotclock_api::{EntryId, Plan, Role};
+use shotclock_capture::{FakeSource, Rect, synthetic};
+use shotclock_store::CaptureHealth;
+use shotclock_sync::{Client, SyncError};
+
+const WINDOW_SECS: u32 = 1;
+
+/// Watches for three windows and asserts that nothing was captured, attempted, stored or
+/// uploaded for `entry` meanwhile.
+async fn assert_nothing_captured(
+    agent: &AgentHandle,
+    screen: &Screen,
+    member: &Client,
+    entry: EntryId,
+) {
+    let captures = screen.captures();
+    let attempts = local_attempts(agent, entry).await.len();
+    let shots = local_shots(agent, entry).await.len();
+    let remote = service_shots_of(member, entry).await.len();
+    tokio::time::sleep(Duration::from_secs(3 * u64::from(WINDOW_SECS))).await;
+    assert_eq!(screen.captures(), captures, "the screen was captured");
+    assert_eq!(
+        local_attempts(agent, entry).await.len(),
+        attempts,
+        "capture was attempted"
+    );
+    assert_eq!(
+        local_shots(agent, entry).await.len(),
+        shots,
+        "a screenshot was stored"
+    );
+    assert_eq!(
+        service_shots_of(member, entry).await.len(),
+        remote,
+        "a screenshot was uploaded"
+    );
+}
+
+fn off_reason(e: &AgentEvent) -> Option<String> {
+    match e {
+        AgentEvent::CaptureChanged {
+            status: CaptureStatus::Off { reason },
+        } => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+/// Capture is off for a reason other than "no timer".
+fn gated(e: &AgentEvent) -> Option<String> {
+    off_reason(e).filter(|r| !r.contains("no timer"))
+}
+
+fn active(e: &AgentEvent) -> Option<()> {
+    matches!(
+        e,
+        AgentEvent::CaptureChanged {
+            status: CaptureStatus::Active { .. }
+        }
+    )
+    .then_some(())
+}
+
+async fn wait_for_a_capture(agent: &AgentHandle, entry: EntryId, at_least: usize) {
+    eventually("a capture", DEADLINE, || async {
+        (local_shots(agent, entry).await.len() >= at_least).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled() {
+    let server = TestServer::start(WINDOW_SECS);
+    let ws = server.workspace("disabled", &["alice"], false).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        screen.clone(),
+    )
+    .await;
+    let events = Events::record(&agent);
+    let t = Instant::now();
+    let entry = agent
+        .start_timer("not watched".into())
+        .await
+        .unwrap()
+        .entry_id;
+    let (_, reason) = events
+        .wait_for("capture off while disabled", t, gated)
+        .await;
+    eprintln!("disabled: {reason}");
+    assert_nothing_captured(&agent, &screen, &member, entry).await;
+    assert_eq!(screen.captures(), 0);
+
+    // Control: the admin turns it on → capture starts (R4, R8), without a restart.
+    let t = Instant::now();
+    set_screenshots(&ws.owner, true).await;
+    events.wait_for("capture on", t, active).await;
+    wait_for_a_capture(&agent, entry, 2).await;
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+
+    // The admin turns it off again → capture stops.
+    let t = Instant::now();
+    set_screenshots(&ws.owner, false).await;
+    let (_, reason) = events.wait_for("capture off again", t, gated).await;
+    eprintln!("disabled again: {reason}");
+    assert_nothing_captured(&agent, &screen, &member, entry).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_captured_once_the_trial_has_ended() {
+    let server = TestServer::start(WINDOW_SECS);
+    let team = server.team("trial", &[("alice", Role::Member)]).await;
+    // Nine days ago the owner started the 7-day trial and enabled screenshots (R5).
+    server.clock.shift(-TimeDelta::days(9));
+    let owner = server.sign_in(team.owner()).await;
+    let trial = owner.start_trial().await.unwrap();
+    assert!(trial.trial_started_at.is_some());
+    set_screenshots(&owner, true).await;
+    server.clock.shift(TimeDelta::zero());
+
+    let alice = &team.people[1];
+    let sess = session(&server.url(), alice).await;
+    assert!(sess.me.workspace.screenshots_enabled);
+    assert!(
+        !sess.me.workspace.capture_allowed,
+        "the trial should be over"
+    );
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent(data.path(), sess, screen.clone()).await;
+    let events = Events::record(&agent);
+    let t = Instant::now();
+    let entry = agent
+        .start_timer("after the trial".into())
+        .await
+        .unwrap()
+        .entry_id;
+    let (_, reason) = events
+        .wait_for("capture off after the trial", t, gated)
+        .await;
+    eprintln!("trial ended: {reason}");
+    assert_nothing_captured(&agent, &screen, &member, entry).await;
+    assert_eq!(screen.captures(), 0);
+
+    // Control: the workspace buys the plan → once the app re-reads the settings, it captures.
+    server
+        .app()
+        .store()
+        .set_plan(team.ws, Plan::Enterprise)
+        .await
+        .unwrap();
+    let t = Instant::now();
+    agent.refresh().await;
+    events.wait_for("capture on with the plan", t, active).await;
+    wait_for_a_capture(&agent, entry, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_captured_after_signing_out() {
+    let server = TestServer::start(WINDOW_SECS);
+    let ws = server.workspace("signout", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let sess = session(&server.url(), alice).await;
+    let token = sess.token.clone();
+    let agent = start_agent(data.path(), sess, screen.clone()).await;
+    let events = Events::record(&agent);
+    let entry = agent
+        .start_timer("then sign out".into())
+        .await
+        .unwrap()
+        .entry_id;
+    wait_for_a_capture(&agent, entry, 1).await;
+
+    let t = Instant::now();
+    agent.sign_out().await.unwrap();
+    events
+        .wait_for("signed out", t, |e| {
+            matches!(e, AgentEvent::SignedOut).then_some(())
+        })
+        .await;
+    let account = agent.store().call(|s| s.account()).await.unwrap();
+    assert!(account.is_none(), "the account is still cached");
+    let revoked = server.client().with_token(&token).me().await;
+    assert!(
+        matches!(revoked, Err(SyncError::Unauthorized)),
+        "{revoked:?}"
+    );
+    // The timer still runs at the service: only the sign-out stands between it and capture.
+    let timer = member.timer().await.unwrap();
+    assert_eq!(timer.running.map(|e| e.id), Some(entry));
+    assert_nothing_captured(&agent, &screen, &member, entry).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_captured_once_the_service_refuses_the_session() {
+    let mut server = TestServer::start(WINDOW_SECS);
+    let ws = server.workspace("revoked", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let sess = session(&server.url(), &alice).await;
+    let token = sess.token.clone();
+    let agent = start_agent(data.path(), sess, screen.clone()).await;
+    let events = Events::record(&agent);
+    let entry = agent
+        .start_timer("then revoked".into())
+        .await
+        .unwrap()
+        .entry_id;
+    wait_for_a_capture(&agent, entry, 1).await;
+
+    // The session is revoked elsewhere (signed out on another device with the same token);
+    // the engine learns it when its event stream reconnects (the service restarts).
+    server.client().with_token(&token).logout().await.unwrap();
+    let t = Instant::now();
+    server.restart();
+    events
+        .wait_for("the engine to notice the revoked session", t, |e| {
+            matches!(e, AgentEvent::SignedOut).then_some(())
+        })
+        .await;
+    let member = server.sign_in(&alice).await;
+    // The timer still runs at the service: only the refused session stands between it and
+    // capture (R8: "signed in").
+    let timer = member.timer().await.unwrap();
+    assert_eq!(timer.running.map(|e| e.id), Some(entry));
+    // A capture already under way when the answer came may still land; then nothing.
+    tokio::time::sleep(Duration::from_secs(u64::from(WINDOW_SECS))).await;
+    assert_nothing_captured(&agent, &screen, &member, entry).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_captured_once_the_timer_stops() {
+    let server = TestServer::start(WINDOW_SECS);
+    let ws = server.workspace("stopped", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        screen.clone(),
+    )
+    .await;
+    let events = Events::record(&agent);
+    let entry = agent
+        .start_timer("then stop".into())
+        .await
+        .unwrap()
+        .entry_id;
+    wait_for_a_capture(&agent, entry, 1).await;
+
+    let t = Instant::now();
+    agent.stop_timer().await.unwrap();
+    let (_, reason) = events.wait_for("capture off", t, off_reason).await;
+    assert!(reason.contains("no timer"), "{reason}");
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    assert_nothing_captured(&agent, &screen, &member, entry).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_that_yields_nothing_usable_is_recorded_with_its_reason() {
+    let server = TestServer::start(WINDOW_SECS);
+    let ws = server
+        .workspace("useless", &["nomonitor", "black"], true)
+        .await;
+    let cases = [
+        (ws.member(0), FakeSource::new(), CaptureHealth::NoMonitor),
+        (
+            ws.member(1),
+            FakeSource::new()
+                .with_frame(synthetic::solid_frame(Rect::new(0, 0, 1280, 720), [0, 0, 0]).unwrap()),
+            CaptureHealth::AllBlack,
+        ),
+    ];
+    for (who, source, expected) in cases {
+        let data = tempfile::tempdir().unwrap();
+        let agent = start_agent(data.path(), session(&server.url(), who).await, source).await;
+        let events = Events::record(&agent);
+        let t = Instant::now();
+        let entry = agent
+            .start_timer("useless frames".into())
+            .await
+            .unwrap()
+            .entry_id;
+        let attempts = eventually("3 recorded attempts", DEADLINE, || async {
+            let a = local_attempts(&agent, entry).await;
+            (a.len() >= 3).then_some(a)
+        })
+        .await;
+        for a in &attempts {
+            // A window may be missed on a loaded machine; every other attempt says why.
+            if a.health != CaptureHealth::Missed {
+                assert_eq!(a.health, expected, "{a:?}");
+                assert!(!a.detail.is_empty(), "no detail: {a:?}");
+            }
+            assert!(a.screenshot_id.is_none());
+        }
+        let last = agent.last_attempt().await.unwrap().unwrap();
+        assert_eq!(last.entry_id, entry);
+        let failures = events
+            .since(t)
+            .into_iter()
+            .filter(|e| {
+                matches!(e, AgentEvent::CaptureFailed { health, .. } if health == expected.as_str())
+            })
+            .count();
+        assert!(failures >= 1, "the UI was not told");
+        assert!(local_shots(&agent, entry).await.is_empty());
+        let member = server.sign_in(who).await;
+        assert!(service_shots_of(&member, entry).await.is_empty());
+        agent.shutdown().await;
+    }
+}
