@@ -1,7 +1,6 @@
 //! Small helpers for running commands and reporting what runs.
 
 use anyhow::{Context, Result, bail};
-use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs a command with inherited stdio; fails unless it exits 0.
