@@ -4,7 +4,7 @@
 
 use crate::state::{AgentEvent, Shared};
 use shotclock_api::dto::{Entry, Event, WorkspaceSettings};
-use shotclock_store::{CachedSettings, TimeEntry};
+use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
 use shotclock_sync::StreamItem;
 use std::sync::Arc;
 
@@ -53,10 +53,77 @@ pub(crate) async fn refresh(shared: &Shared) {
         Ok(state) => mirror_running(shared, state.running.as_ref()).await,
         Err(err) => tracing::info!("could not read the timer: {err}"),
     }
+    reconcile_deletes(shared).await;
     if let Ok(list) = shared.service.client.notifications().await {
         for notification in list.notifications.into_iter().filter(|n| !n.read) {
             shared.emit(AgentEvent::Notification { notification });
         }
+    }
+}
+
+/// Drops local copies of uploaded screenshots the service no longer has: deleted (or purged)
+/// while this device was not listening (R24). Lists the service's days that hold local
+/// screenshots; on any error it deletes nothing.
+async fn reconcile_deletes(shared: &Shared) {
+    let now = shared.time.now();
+    let from = shotclock_domain::retention::cutoff(now);
+    let to = now + chrono::TimeDelta::days(1);
+    let Ok(local) = shared
+        .store
+        .call(move |s| s.screenshots_between(from, to))
+        .await
+    else {
+        return;
+    };
+    let uploaded: Vec<_> = local
+        .into_iter()
+        .filter(|s| s.state == ScreenshotState::Uploaded)
+        .collect();
+    let mut days: Vec<chrono::NaiveDate> = uploaded
+        .iter()
+        .map(|s| s.captured_at.date_naive())
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut on_service = std::collections::HashSet::new();
+    for day in days {
+        match shared
+            .service
+            .client
+            .screenshots_of_day(None, day, "UTC")
+            .await
+        {
+            Ok(list) => on_service.extend(list.screenshots.into_iter().map(|s| s.id)),
+            Err(err) => {
+                tracing::info!("could not compare screenshots with the service: {err}");
+                return;
+            }
+        }
+    }
+    let gone: Vec<_> = uploaded
+        .into_iter()
+        .map(|s| s.id)
+        .filter(|id| !on_service.contains(id))
+        .collect();
+    if gone.is_empty() {
+        return;
+    }
+    let n = gone.len();
+    let dropped = shared
+        .store
+        .call(move |s| {
+            for id in gone {
+                s.delete_screenshot(id)?;
+            }
+            Ok(())
+        })
+        .await;
+    match dropped {
+        Ok(()) => {
+            tracing::info!("dropped {n} screenshots deleted on the service");
+            shared.emit(AgentEvent::Deleted);
+        }
+        Err(err) => tracing::error!("could not drop deleted screenshots: {err}"),
     }
 }
 

@@ -355,3 +355,68 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
             .all(|s| s.id != victim)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_deleted_while_the_app_was_closed_leaves_on_the_next_start() {
+    let server = TestServer::start(WINDOW_SECS);
+    let ws = server.workspace("offline-delete", &["bob"], true).await;
+    let bob = ws.member(0);
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), bob).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent
+        .start_timer("closed app".into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("2 local screenshots", DEADLINE, || async {
+        (local_shots(&agent, entry).await.len() >= 2).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let local = local_shots(&agent, entry).await;
+    let victim = local[0].id;
+    // The app closes; meanwhile an admin deletes one of the screenshots.
+    agent.shutdown().await;
+    drop(agent);
+    ws.owner.delete_screenshot(victim, false).await.unwrap();
+
+    // Next start: the reconnect re-reads what it missed, and the local copy goes (R24).
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), bob).await,
+        Screen::new(),
+    )
+    .await;
+    eventually(
+        "the deleted screenshot to leave the local store",
+        DEADLINE,
+        || async {
+            let gone = agent
+                .store()
+                .call(move |s| s.screenshot(victim))
+                .await
+                .unwrap()
+                .is_none();
+            gone.then_some(())
+        },
+    )
+    .await;
+    // The others stay.
+    let kept = local_shots(&agent, entry).await;
+    assert_eq!(
+        kept.len(),
+        local.len() - 1,
+        "only the deleted screenshot may go"
+    );
+    assert!(kept.iter().all(|s| s.id != victim));
+    agent.shutdown().await;
+}
