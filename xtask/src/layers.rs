@@ -72,39 +72,70 @@ fn check(name: &str, root: &Path, args: &[&str]) -> Layer {
     }
 }
 
-/// Builds every test once, then runs each package's tests so the summary can say how many each
-/// package ran. The system tests are `#[ignore]`d here and run in their own layer.
+/// Builds and runs every Rust test in ONE `cargo test --workspace` (per-package runs would
+/// rebuild dependencies with other feature sets), then attributes each test binary's results to
+/// its package so the summary says how many each package ran. The system tests are `#[ignore]`d
+/// here and run in their own layer.
 fn rust_tests(root: &Path, display: &str) -> Result<Vec<Layer>> {
     println!("\n==> rust tests: building");
-    let built = sh::run(
-        Command::new(sh::cargo_bin())
-            .args(["test", "--workspace", "--no-run"])
-            .current_dir(root),
-    );
-    if let Err(err) = built {
+    let meta = metadata(root)?;
+    let built = Command::new(sh::cargo_bin())
+        .args([
+            "test",
+            "--workspace",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("building the tests")?;
+    if !built.status.success() {
         return Ok(vec![Layer {
             name: "rust build".into(),
             ok: false,
-            detail: format!("{err:#}"),
+            detail: "the tests did not build".into(),
         }]);
     }
-    let mut layers = Vec::new();
-    for pkg in workspace_packages(root)? {
-        println!("\n==> rust tests: {pkg}");
-        let (ok, out) = sh::run_tee(
-            Command::new(sh::cargo_bin())
-                .args(["test", "-p", &pkg, "--no-fail-fast"])
-                .env("DISPLAY", display)
-                .env_remove("WAYLAND_DISPLAY")
-                .current_dir(root),
-        )?;
-        let counts = TestCounts::from_cargo_output(&out);
-        layers.push(counts.layer(format!("rust {pkg}"), ok));
+    let owners = executable_owners(&String::from_utf8_lossy(&built.stdout), &meta);
+
+    println!("\n==> rust tests: running");
+    let (ok, out) = sh::run_tee(
+        Command::new(sh::cargo_bin())
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .env("DISPLAY", display)
+            .env_remove("WAYLAND_DISPLAY")
+            .current_dir(root),
+    )?;
+    let per_package = attribute(&out, &owners, &meta);
+    let mut layers: Vec<Layer> = meta
+        .packages
+        .iter()
+        .map(|pkg| {
+            let counts = per_package.get(pkg).cloned().unwrap_or_default();
+            counts.layer(format!("rust {pkg}"), true)
+        })
+        .collect();
+    if !ok && layers.iter().all(|l| l.ok) {
+        layers.push(Layer {
+            name: "rust tests".into(),
+            ok: false,
+            detail: "cargo test failed outside any test binary".into(),
+        });
     }
     Ok(layers)
 }
 
-fn workspace_packages(root: &Path) -> Result<Vec<String>> {
+/// The workspace's packages, their manifests and their library names (for doc-tests).
+struct Metadata {
+    packages: Vec<String>,
+    /// (manifest path, package)
+    manifests: Vec<(String, String)>,
+    /// (lib crate name, package)
+    libs: Vec<(String, String)>,
+}
+
+fn metadata(root: &Path) -> Result<Metadata> {
     let out = sh::output(
         Command::new(sh::cargo_bin())
             .args(["metadata", "--no-deps", "--format-version", "1"])
@@ -112,16 +143,92 @@ fn workspace_packages(root: &Path) -> Result<Vec<String>> {
     )?;
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).context("reading `cargo metadata`")?;
-    let mut names: Vec<String> = meta["packages"]
-        .as_array()
-        .map(|pkgs| {
-            pkgs.iter()
-                .filter_map(|p| p["name"].as_str().map(str::to_owned))
-                .collect()
+    let mut m = Metadata {
+        packages: Vec::new(),
+        manifests: Vec::new(),
+        libs: Vec::new(),
+    };
+    for p in meta["packages"].as_array().into_iter().flatten() {
+        let Some(name) = p["name"].as_str() else {
+            continue;
+        };
+        m.packages.push(name.to_owned());
+        if let Some(manifest) = p["manifest_path"].as_str() {
+            m.manifests.push((manifest.to_owned(), name.to_owned()));
+        }
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let is_lib = t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "lib" || k == "rlib"));
+            if let (true, Some(lib)) = (is_lib, t["name"].as_str()) {
+                m.libs.push((lib.replace('-', "_"), name.to_owned()));
+            }
+        }
+    }
+    m.packages.sort();
+    Ok(m)
+}
+
+/// Test executable file name → package, from cargo's JSON build messages.
+fn executable_owners(json: &str, meta: &Metadata) -> Vec<(String, String)> {
+    json.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|msg| {
+            let exe = msg["executable"].as_str()?;
+            let file = Path::new(exe).file_name()?.to_str()?.to_owned();
+            let manifest = msg["manifest_path"].as_str()?;
+            let pkg = meta
+                .manifests
+                .iter()
+                .find(|(m, _)| m == manifest)?
+                .1
+                .clone();
+            Some((file, pkg))
         })
-        .unwrap_or_default();
-    names.sort();
-    Ok(names)
+        .collect()
+}
+
+/// Splits `cargo test` output at each `Running …(path)` / `Doc-tests NAME` header and sums
+/// each section's results into its package.
+fn attribute(
+    out: &str,
+    owners: &[(String, String)],
+    meta: &Metadata,
+) -> std::collections::BTreeMap<String, TestCounts> {
+    let mut totals = std::collections::BTreeMap::<String, TestCounts>::new();
+    let mut current: Option<String> = None;
+    for line in out.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("Running ") {
+            let exe = rest
+                .rsplit_once('(')
+                .map(|(_, p)| p.trim_end_matches(')'))
+                .unwrap_or("");
+            let file = Path::new(exe)
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or("");
+            current = owners
+                .iter()
+                .find(|(f, _)| f == file)
+                .map(|(_, p)| p.clone());
+        } else if let Some(lib) = t.strip_prefix("Doc-tests ") {
+            current = meta
+                .libs
+                .iter()
+                .find(|(l, _)| l == lib.trim())
+                .map(|(_, p)| p.clone());
+        } else if t.starts_with("test result:")
+            && let Some(pkg) = &current
+        {
+            let c = TestCounts::from_cargo_output(t);
+            let e = totals.entry(pkg.clone()).or_default();
+            e.passed += c.passed;
+            e.failed += c.failed;
+            e.ignored += c.ignored;
+        }
+    }
+    totals
 }
 
 fn ui_check(root: &Path) -> Layer {
@@ -174,7 +281,7 @@ fn ui_tests(root: &Path) -> Layer {
 fn system_tests(root: &Path, display: &str) -> Layer {
     println!("\n==> system tests (tauri-driver + WebKitWebDriver)");
     let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", &sh::cargo_bin(), "test", "-p", "shotclock"])
+    cmd.args(["--", &sh::cargo_bin(), "test", "--workspace"])
         .args(["--test", "e2e_*", "--", "--ignored", "--test-threads=1"])
         .env("DISPLAY", display)
         .env_remove("WAYLAND_DISPLAY")
@@ -191,7 +298,7 @@ fn system_tests(root: &Path, display: &str) -> Layer {
     }
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct TestCounts {
     passed: u64,
     failed: u64,
@@ -250,6 +357,49 @@ mod tests {
                 passed: 5,
                 failed: 1,
                 ignored: 1
+            }
+        );
+    }
+
+    #[test]
+    fn attributes_each_binary_to_its_package() {
+        use super::{Metadata, attribute};
+        let meta = Metadata {
+            packages: vec!["shotclock-domain".into(), "shotclock-sync".into()],
+            manifests: vec![],
+            libs: vec![("shotclock_sync".into(), "shotclock-sync".into())],
+        };
+        let owners = vec![
+            (
+                "shotclock_domain-1a2b".to_owned(),
+                "shotclock-domain".to_owned(),
+            ),
+            ("uniformity-3c4d".to_owned(), "shotclock-domain".to_owned()),
+            ("service-5e6f".to_owned(), "shotclock-sync".to_owned()),
+        ];
+        let out = "     Running unittests src/lib.rs (target/debug/deps/shotclock_domain-1a2b)\n\
+                   test result: ok. 5 passed; 0 failed; 0 ignored\n\
+                   \x20    Running tests/uniformity.rs (/abs/target/debug/deps/uniformity-3c4d)\n\
+                   test result: ok. 2 passed; 0 failed; 1 ignored\n\
+                   \x20    Running tests/service.rs (target/debug/deps/service-5e6f)\n\
+                   test result: FAILED. 3 passed; 1 failed; 0 ignored\n\
+                   \x20  Doc-tests shotclock_sync\n\
+                   test result: ok. 1 passed; 0 failed; 0 ignored\n";
+        let t = attribute(out, &owners, &meta);
+        assert_eq!(
+            t["shotclock-domain"],
+            TestCounts {
+                passed: 7,
+                failed: 0,
+                ignored: 1
+            }
+        );
+        assert_eq!(
+            t["shotclock-sync"],
+            TestCounts {
+                passed: 4,
+                failed: 1,
+                ignored: 0
             }
         );
     }
