@@ -119,6 +119,7 @@ impl Agent {
             timer,
             settings: settings_tx,
             kick: Notify::new(),
+            reconnected: Notify::new(),
             events,
             shutdown,
         });

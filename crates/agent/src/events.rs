@@ -18,7 +18,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         match item {
             None => return,
-            Some(StreamItem::Connected | StreamItem::Lagged { .. }) => refresh(&shared).await,
+            Some(StreamItem::Connected) => {
+                shared.reconnected.notify_one();
+                refresh(&shared).await;
+            }
+            Some(StreamItem::Lagged { .. }) => refresh(&shared).await,
             Some(StreamItem::Event(event)) => apply(&shared, event).await,
             Some(StreamItem::Disconnected { error, retry_in }) => {
                 tracing::info!("event stream lost ({error}); reconnecting in {retry_in:?}");

@@ -82,6 +82,9 @@ pub(crate) struct Shared {
     pub settings: watch::Sender<CachedSettings>,
     /// Wakes the uploader when something was queued.
     pub kick: Notify,
+    /// Wakes the uploader from a retry pause: the event stream (re)connected, so the service
+    /// is reachable again.
+    pub reconnected: Notify,
     pub events: broadcast::Sender<AgentEvent>,
     /// Set once to stop every task.
     pub shutdown: watch::Sender<bool>,

@@ -41,7 +41,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
             Err(err) => {
                 tracing::error!("outbox unreadable: {err}");
-                pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;
+                let _ = pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -60,7 +60,18 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     "will retry in {delay:?}: {error}"
                 );
                 retry_later(&shared, &item, delay, error).await;
-                pause(&shared, &mut shutdown_rx, delay).await;
+                if pause(&shared, &mut shutdown_rx, delay).await == Woken::Reconnected {
+                    // The service is back: resend now instead of waiting out the backoff.
+                    backoff.reset();
+                    let seq = item.seq;
+                    let now = shared.time.local_now();
+                    let _ = shared
+                        .store
+                        .call(move |s| {
+                            s.retry_later(seq, now, "resent: the service is reachable again")
+                        })
+                        .await;
+                }
             }
             SendOutcome::Reject { reason } => {
                 backoff.reset();
@@ -96,17 +107,25 @@ async fn retry_later(shared: &Shared, item: &OutboxItem, delay: Duration, error:
     }
 }
 
-/// Waits `delay` or until shutdown.
+#[derive(Debug, PartialEq, Eq)]
+enum Woken {
+    Elapsed,
+    Reconnected,
+    Shutdown,
+}
+
+/// Waits `delay`, until the event stream reconnects, or until shutdown.
 async fn pause(
     shared: &Shared,
     shutdown_rx: &mut tokio::sync::watch::Receiver<bool>,
     delay: Duration,
-) {
+) -> Woken {
     if shared.is_shutdown() {
-        return;
+        return Woken::Shutdown;
     }
     tokio::select! {
-        _ = tokio::time::sleep(delay) => {}
-        _ = shutdown_rx.changed() => {}
+        _ = tokio::time::sleep(delay) => Woken::Elapsed,
+        _ = shared.reconnected.notified() => Woken::Reconnected,
+        _ = shutdown_rx.changed() => Woken::Shutdown,
     }
 }
