@@ -1,18 +1,31 @@
 //! The Shotclock desktop shell.
 //!
-//! This crate is deliberately thin: it builds the window, the tray and the plugins, and (as the
-//! engine lands) forwards each Tauri command to one method of the engine handle. Product rules
-//! live in `shotclock-domain`; nothing here decides policy.
+//! Deliberately thin: it builds the window, the tray, the plugins and the `shotclock:` image
+//! scheme, keeps the session ([`session`]) and forwards each Tauri command ([`commands`]) to one
+//! method of the engine (`shotclock-agent`). Product rules live in `shotclock-domain` and the
+//! service; nothing here decides policy.
 //!
 //! Invariants:
 //! - one instance per user session (a second launch focuses the first window);
-//! - closing the window hides it, the app keeps running in the tray; only "Quit" exits.
+//! - closing the window hides it, the app keeps running in the tray; only "Quit" exits;
+//! - the session token lives in the OS keyring or a user-only file ([`vault`]), never in the
+//!   webview, SQLite or logs; images reach the webview by URI scheme, never over IPC.
+//!
+//! Environment: `SHOTCLOCK_DATA_DIR` overrides the data folder (tests, the demo);
+//! `SHOTCLOCK_SERVER_URL`, `SHOTCLOCK_EMAIL`, `SHOTCLOCK_PASSWORD` sign in at start when no
+//! session is stored (the demo).
 
+mod commands;
 mod error;
+mod notify;
+mod protocol;
+mod session;
 mod tray;
+mod vault;
 
-pub use error::ShellError;
+pub use error::{CommandError, ShellError};
 
+use std::path::PathBuf;
 use tauri::{Manager, WindowEvent};
 
 /// Label of the one main window (also named in `src-tauri/capabilities/`).
@@ -35,10 +48,37 @@ pub fn run() -> Result<(), ShellError> {
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             show_main_window(app);
         }))
+        .plugin(tauri_plugin_notification::init())
+        .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, |ctx, request, responder| {
+            protocol::handle(ctx.app_handle(), request, responder);
+        })
         .setup(|app| {
+            let data_dir = data_dir(app.handle())?;
+            vault::create_private_dir(&data_dir)?;
+            app.manage(session::AppState::new(data_dir));
+            app.manage(notify::Shown::default());
             tray::install(app.handle())?;
+            tauri::async_runtime::spawn(session::bootstrap(app.handle().clone()));
             Ok(())
         })
+        .invoke_handler(tauri::generate_handler![
+            commands::session_state,
+            commands::sign_in,
+            commands::sign_out,
+            commands::running_timer,
+            commands::start_timer,
+            commands::stop_timer,
+            commands::entries,
+            commands::capture_state,
+            commands::notifications,
+            commands::mark_notification_read,
+            commands::day_counts,
+            commands::screenshots_of_day,
+            commands::delete_screenshot,
+            commands::workspace_settings,
+            commands::update_settings,
+            commands::start_trial,
+        ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event
                 && window.label() == MAIN_WINDOW
@@ -52,6 +92,14 @@ pub fn run() -> Result<(), ShellError> {
         })
         .run(tauri::generate_context!())
         .map_err(ShellError::from)
+}
+
+/// `SHOTCLOCK_DATA_DIR`, else the platform's app data folder.
+fn data_dir(app: &tauri::AppHandle) -> Result<PathBuf, ShellError> {
+    match std::env::var_os("SHOTCLOCK_DATA_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => Ok(app.path().app_data_dir()?),
+    }
 }
 
 /// Shows, un-minimises and focuses the main window.

@@ -3,10 +3,10 @@
 use crate::clock::{Clock, ServiceTime};
 use crate::error::AgentError;
 use crate::service::{Service, StartPayload, StopPayload};
-use crate::state::{AgentEvent, RunningTimer, Shared};
+use crate::state::{AgentEvent, CaptureStatus, RunningTimer, Shared};
 use crate::{events, retention, scheduler, uploader};
-use shotclock_api::EntryId;
-use shotclock_api::dto::Me;
+use shotclock_api::dto::{DeleteReport, Me};
+use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_capture::ScreenSource;
 use shotclock_store::{
     CachedAccount, CaptureAttempt, NewOutboxItem, OutboxItem, OutboxKind, StoreHandle, TimeEntry,
@@ -109,6 +109,9 @@ impl Agent {
 
         let (timer, _) = watch::channel(running);
         let (settings_tx, _) = watch::channel(settings);
+        let (capture, _) = watch::channel(CaptureStatus::Off {
+            reason: "starting".into(),
+        });
         let (events, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -118,6 +121,7 @@ impl Agent {
             account,
             timer,
             settings: settings_tx,
+            capture,
             kick: Notify::new(),
             reconnected: Notify::new(),
             events,
@@ -153,6 +157,16 @@ impl AgentHandle {
     /// The signed-in account.
     pub fn account(&self) -> &CachedAccount {
         &self.shared.account
+    }
+
+    /// Whether `other` is a handle on this same engine (not another session's).
+    pub fn same_engine(&self, other: &AgentHandle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Whether screenshots are being taken now, and if not, why (R7).
+    pub fn capture_status(&self) -> CaptureStatus {
+        self.shared.capture.borrow().clone()
     }
 
     /// The running timer, as this device knows it.
@@ -245,6 +259,30 @@ impl AgentHandle {
             .await?;
         self.shared.kick.notify_one();
         Ok(())
+    }
+
+    /// Deletes a screenshot on the service (R19–R22) — or, with `dry_run`, only answers what the
+    /// delete would do. After a real delete the local copy goes at once, without waiting for the
+    /// service's event (R24), and the UI hears [`AgentEvent::Deleted`].
+    pub async fn delete_screenshot(
+        &self,
+        id: ScreenshotId,
+        dry_run: bool,
+    ) -> Result<DeleteReport, AgentError> {
+        let report = self
+            .shared
+            .service
+            .client
+            .delete_screenshot(id, dry_run)
+            .await?;
+        if !dry_run {
+            self.shared
+                .store
+                .call(move |s| s.delete_screenshot(id))
+                .await?;
+            self.shared.emit(AgentEvent::Deleted);
+        }
+        Ok(report)
     }
 
     /// Items the service refused for good, with their reasons (R25).

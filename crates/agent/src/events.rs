@@ -251,4 +251,7 @@ pub(crate) async fn adopt_settings(shared: &Shared, s: &WorkspaceSettings) {
         *current = cached;
         changed
     });
+    shared.emit(AgentEvent::SettingsChanged {
+        settings: s.clone(),
+    });
 }

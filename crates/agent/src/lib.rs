@@ -34,4 +34,4 @@ mod uploader;
 pub use agent::{Agent, AgentConfig, AgentHandle, Session};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AgentError;
-pub use state::{AgentEvent, CaptureStatus};
+pub use state::{AgentEvent, CaptureStatus, RunningTimer};

@@ -71,6 +71,7 @@ where
             },
         };
         if last_status.as_ref() != Some(&status) {
+            shared.capture.send_replace(status.clone());
             shared.emit(AgentEvent::CaptureChanged {
                 status: status.clone(),
             });

@@ -6,7 +6,7 @@ use crate::clock::ServiceTime;
 use crate::service::Service;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use shotclock_api::dto::Notification;
+use shotclock_api::dto::{Notification, WorkspaceSettings};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_store::{CachedAccount, CachedSettings, StoreHandle, TimeEntry};
 use tokio::sync::{Notify, broadcast, watch};
@@ -49,6 +49,9 @@ pub enum AgentEvent {
     Notification { notification: Notification },
     /// The service refused an item for good; it is kept aside with this reason (R25).
     Rejected { kind: String, reason: String },
+    /// The workspace settings as the service last told them (R4, R5): the shell and the UI
+    /// follow an admin's change without asking.
+    SettingsChanged { settings: WorkspaceSettings },
     /// The session ended (signed out, or the token was revoked).
     SignedOut,
 }
@@ -80,6 +83,8 @@ pub(crate) struct Shared {
     /// The running entry (None when no timer runs).
     pub timer: watch::Sender<Option<TimeEntry>>,
     pub settings: watch::Sender<CachedSettings>,
+    /// Whether the scheduler is capturing now (R7), for the UI's indicator and the tray.
+    pub capture: watch::Sender<CaptureStatus>,
     /// Wakes the uploader when something was queued.
     pub kick: Notify,
     /// Wakes the uploader from a retry pause: the event stream (re)connected, so the service

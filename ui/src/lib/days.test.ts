@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addDays, canGoBack, canGoForward, dayBounds, dayOf, stepDay } from "./days";
+import { addDays, canGoBack, canGoForward, dayBounds, dayLabel, dayOf, stepDay } from "./days";
 
 describe("day navigation (R17)", () => {
   const today = "2026-11-25";
@@ -49,5 +49,21 @@ describe("time-zone day boundaries", () => {
   it("handles zones east of UTC with half hours", () => {
     const { start } = dayBounds("2026-11-25", "Asia/Kolkata");
     expect(start.toISOString()).toBe("2026-11-24T18:30:00.000Z");
+  });
+});
+
+describe("day label", () => {
+  const today = "2026-11-25";
+  it("names today and yesterday", () => {
+    expect(dayLabel(today, today)).toBe("Today");
+    expect(dayLabel("2026-11-24", today)).toBe("Yesterday");
+  });
+  it("shows weekday, day and month further back", () => {
+    expect(dayLabel("2026-11-23", today)).toBe("Mon 23 Nov");
+    expect(dayLabel("2026-11-18", today)).toBe("Wed 18 Nov");
+  });
+  it("adds the year across new year", () => {
+    expect(dayLabel("2026-12-30", "2027-01-02")).toBe("Wed 30 Dec 2026");
+    expect(dayLabel("2026-12-31", "2027-01-01")).toBe("Yesterday");
   });
 });

@@ -75,3 +75,16 @@ export function stepDay(day: string, step: number, today: string): string {
   if (next > today) return today;
   return next;
 }
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "Today", "Yesterday", or "Mon 23 Nov" (with the year when it is not today's year). */
+export function dayLabel(day: string, today: string): string {
+  if (day === today) return "Today";
+  if (day === addDays(today, -1)) return "Yesterday";
+  const [y, m, d] = day.split("-").map(Number);
+  const weekday = WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
+  const text = `${weekday} ${d} ${MONTHS[m - 1]}`;
+  return day.slice(0, 4) === today.slice(0, 4) ? text : `${text} ${y}`;
+}

@@ -1,4 +1,4 @@
-/** The sidebar's sections, in order. `adminOnly` sections are shown read-only to members. */
+/** The sidebar's sections, in order. Everyone sees Settings; members see it read-only. */
 export type SectionId = "timer" | "screenshots" | "settings";
 
 export interface Section {

@@ -1,0 +1,253 @@
+//! The Tauri commands: each parses its input, calls the engine (or its service client) once and
+//! maps the error to `{kind, message, code?}`. No policy lives here — the service and
+//! `shotclock-domain` decide; `ui/src/lib/api.ts` is the other side of this file.
+
+use crate::error::CommandError;
+use crate::session::{self, AppState, SessionView};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use shotclock_agent::{CaptureStatus, RunningTimer};
+use shotclock_api::dto::{
+    DayCounts, DeleteReport, Entry, Notification, ScreenshotList, UpdateSettingsRequest,
+    WorkspaceSettings,
+};
+use shotclock_api::{NotificationId, ScreenshotId, UserId};
+use tauri::{AppHandle, State};
+
+type Answer<T> = Result<T, CommandError>;
+
+#[tauri::command]
+pub async fn session_state(state: State<'_, AppState>) -> Answer<SessionView> {
+    Ok(state.view().await)
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    app: AppHandle,
+    server_url: String,
+    email: String,
+    password: String,
+) -> Answer<SessionView> {
+    session::sign_in(&app, &server_url, &email, &password).await
+}
+
+#[tauri::command]
+pub async fn sign_out(app: AppHandle) -> Answer<SessionView> {
+    session::sign_out(&app).await
+}
+
+#[tauri::command]
+pub async fn running_timer(state: State<'_, AppState>) -> Answer<Option<RunningTimer>> {
+    Ok(state.agent().await?.running())
+}
+
+#[tauri::command]
+pub async fn start_timer(state: State<'_, AppState>, description: String) -> Answer<RunningTimer> {
+    Ok(state.agent().await?.start_timer(description).await?)
+}
+
+#[tauri::command]
+pub async fn stop_timer(state: State<'_, AppState>) -> Answer<()> {
+    Ok(state.agent().await?.stop_timer().await?)
+}
+
+#[tauri::command]
+pub async fn entries(state: State<'_, AppState>, from: String, to: String) -> Answer<Vec<Entry>> {
+    let (from, to) = (instant(&from, "from")?, instant(&to, "to")?);
+    if to <= from {
+        return Err(CommandError::invalid("`to` must be after `from`"));
+    }
+    let agent = state.agent().await?;
+    Ok(agent
+        .client()
+        .entries(Some(from), Some(to), None)
+        .await?
+        .entries)
+}
+
+/// The capture indicator's data (R7, R12, R25).
+#[derive(Debug, Serialize)]
+pub struct CaptureView {
+    status: CaptureStatus,
+    last_attempt: Option<AttemptView>,
+    rejected: Vec<RejectedView>,
+    pending: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AttemptView {
+    at: DateTime<Utc>,
+    health: String,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectedView {
+    kind: String,
+    reason: String,
+    created_at: DateTime<Utc>,
+}
+
+#[tauri::command]
+pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
+    let agent = state.agent().await?;
+    let last_attempt = agent.last_attempt().await?.map(|a| AttemptView {
+        at: a.at,
+        health: a.health.as_str().to_owned(),
+        detail: a.detail,
+    });
+    let rejected = agent
+        .rejected_items()
+        .await?
+        .into_iter()
+        .map(|item| RejectedView {
+            kind: item.kind.as_str().to_owned(),
+            reason: item.rejected_reason.unwrap_or_default(),
+            created_at: item.created_at,
+        });
+    Ok(CaptureView {
+        status: agent.capture_status(),
+        last_attempt,
+        rejected: rejected.collect(),
+        pending: agent.pending_count().await?,
+    })
+}
+
+#[tauri::command]
+pub async fn notifications(state: State<'_, AppState>) -> Answer<Vec<Notification>> {
+    let list = state.agent().await?.client().notifications().await?;
+    Ok(list.notifications.into_iter().filter(|n| !n.read).collect())
+}
+
+#[tauri::command]
+pub async fn mark_notification_read(state: State<'_, AppState>, id: String) -> Answer<()> {
+    let id: NotificationId = parse_id(&id, "notification id")?;
+    state
+        .agent()
+        .await?
+        .client()
+        .mark_notification_read(id)
+        .await?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn day_counts(state: State<'_, AppState>, date: String, tz: String) -> Answer<DayCounts> {
+    let (date, tz) = (day(&date)?, zone(&tz)?);
+    Ok(state
+        .agent()
+        .await?
+        .client()
+        .screenshot_counts(date, tz)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn screenshots_of_day(
+    state: State<'_, AppState>,
+    user_id: String,
+    date: String,
+    tz: String,
+) -> Answer<ScreenshotList> {
+    let user: UserId = parse_id(&user_id, "user id")?;
+    let (date, tz) = (day(&date)?, zone(&tz)?);
+    let client = state.agent().await?;
+    Ok(client
+        .client()
+        .screenshots_of_day(Some(user), date, tz)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn delete_screenshot(
+    state: State<'_, AppState>,
+    id: String,
+    dry_run: bool,
+) -> Answer<DeleteReport> {
+    let id: ScreenshotId = parse_id(&id, "screenshot id")?;
+    Ok(state.agent().await?.delete_screenshot(id, dry_run).await?)
+}
+
+#[tauri::command]
+pub async fn workspace_settings(state: State<'_, AppState>) -> Answer<WorkspaceSettings> {
+    Ok(state.agent().await?.client().workspace().await?)
+}
+
+#[tauri::command]
+pub async fn update_settings(
+    state: State<'_, AppState>,
+    patch: UpdateSettingsRequest,
+) -> Answer<WorkspaceSettings> {
+    Ok(state
+        .agent()
+        .await?
+        .client()
+        .update_workspace(&patch)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn start_trial(state: State<'_, AppState>) -> Answer<WorkspaceSettings> {
+    Ok(state.agent().await?.client().start_trial().await?)
+}
+
+// ---- input parsing ----------------------------------------------------------------------------
+
+fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Answer<T> {
+    s.trim()
+        .parse()
+        .map_err(|_| CommandError::invalid(format!("not a valid {what}: {s:?}")))
+}
+
+fn instant(s: &str, what: &str) -> Answer<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| CommandError::invalid(format!("`{what}` must be an RFC 3339 instant")))
+}
+
+fn day(s: &str) -> Answer<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| CommandError::invalid(format!("the date must be YYYY-MM-DD, got {s:?}")))
+}
+
+/// An IANA zone name; the service checks that it exists.
+fn zone(s: &str) -> Answer<&str> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+    if ok {
+        Ok(s)
+    } else {
+        Err(CommandError::invalid(format!(
+            "not a time zone name: {s:?}"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_checked_before_they_leave_the_app() {
+        assert!(day("2026-11-25").is_ok());
+        for bad in ["", "25/11/2026", "2026-13-01", "2026-11-25T00:00:00Z"] {
+            assert_eq!(day(bad).unwrap_err().kind, "invalid", "{bad:?}");
+        }
+        assert!(zone("Europe/Paris").is_ok());
+        assert!(zone("America/Argentina/Buenos_Aires").is_ok());
+        assert!(zone("Etc/GMT+5").is_ok());
+        for bad in ["", "Europe/Paris&x=1", "../../etc", &"A".repeat(65)] {
+            assert_eq!(zone(bad).unwrap_err().kind, "invalid", "{bad:?}");
+        }
+        assert!(instant("2026-11-25T10:00:00+01:00", "from").is_ok());
+        assert_eq!(instant("yesterday", "from").unwrap_err().kind, "invalid");
+        let id = ScreenshotId::new();
+        assert_eq!(parse_id::<ScreenshotId>(&id.to_string(), "id").unwrap(), id);
+        assert_eq!(
+            parse_id::<ScreenshotId>("42", "id").unwrap_err().kind,
+            "invalid"
+        );
+    }
+}

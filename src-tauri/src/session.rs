@@ -1,0 +1,312 @@
+//! The session's life in the shell: signed out → signed in (the engine runs) → signed out, with
+//! "connecting" in between when a stored session waits for the service.
+//!
+//! [`AppState`] is built once and managed by Tauri; it holds the one engine handle. Every change
+//! of state is announced to the webview as the `session` event, and the engine's own events are
+//! forwarded as `agent` events (plus the tray and OS notifications, see [`forward`]).
+//!
+//! Start-up: a stored session (keyring or user-only file, [`Vault`]) is resumed, retrying with
+//! backoff while the service is unreachable; without one, `SHOTCLOCK_SERVER_URL`,
+//! `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD` (set by `cargo xtask run` for the demo) sign in.
+
+use crate::error::CommandError;
+use crate::vault::{LastAccount, TokenStorage, Vault};
+use crate::{notify, tray};
+use serde::Serialize;
+use shotclock_agent::{Agent, AgentConfig, AgentEvent, AgentHandle, Session, SystemClock};
+use shotclock_api::dto::{Member, WorkspaceSettings};
+use shotclock_capture::XcapSource;
+use shotclock_sync::{Backoff, BackoffPolicy};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager};
+use tokio::sync::RwLock;
+
+/// What the UI is told about the session (`SessionView` in `ui/src/lib/api.ts`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SessionView {
+    SignedOut {
+        last_server_url: Option<String>,
+        last_email: Option<String>,
+    },
+    Connecting {
+        server_url: String,
+        error: String,
+    },
+    SignedIn {
+        server_url: String,
+        user: Member,
+        workspace: WorkspaceSettings,
+        token_storage: TokenStorage,
+    },
+}
+
+enum Slot {
+    SignedOut,
+    Connecting { server_url: String, error: String },
+    SignedIn(Box<Live>),
+}
+
+struct Live {
+    agent: AgentHandle,
+    account: LastAccount,
+    user: Member,
+    workspace: WorkspaceSettings,
+    token_storage: TokenStorage,
+}
+
+/// The shell's state: the data folder, the token vault and the session.
+pub struct AppState {
+    data_dir: PathBuf,
+    vault: Vault,
+    slot: RwLock<Slot>,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf) -> Self {
+        AppState {
+            vault: Vault::new(&data_dir),
+            data_dir,
+            slot: RwLock::new(Slot::SignedOut),
+        }
+    }
+
+    /// The running engine, or `signed_out`.
+    pub async fn agent(&self) -> Result<AgentHandle, CommandError> {
+        match &*self.slot.read().await {
+            Slot::SignedIn(live) => Ok(live.agent.clone()),
+            _ => Err(CommandError::signed_out()),
+        }
+    }
+
+    /// The session as the UI shows it.
+    pub async fn view(&self) -> SessionView {
+        match &*self.slot.read().await {
+            Slot::SignedOut => {
+                let last = self.vault.last_account();
+                SessionView::SignedOut {
+                    last_server_url: last.as_ref().map(|a| a.server_url.clone()),
+                    last_email: last.map(|a| a.email),
+                }
+            }
+            Slot::Connecting { server_url, error } => SessionView::Connecting {
+                server_url: server_url.clone(),
+                error: error.clone(),
+            },
+            Slot::SignedIn(live) => SessionView::SignedIn {
+                server_url: live.account.server_url.clone(),
+                user: live.user.clone(),
+                workspace: live.workspace.clone(),
+                token_storage: live.token_storage,
+            },
+        }
+    }
+
+    async fn set(&self, app: &AppHandle, slot: Slot) {
+        *self.slot.write().await = slot;
+        announce(app, self.view().await);
+    }
+}
+
+fn announce(app: &AppHandle, view: SessionView) {
+    if let Err(err) = app.emit("session", view) {
+        tracing::warn!("could not tell the window about the session: {err}");
+    }
+}
+
+fn state(app: &AppHandle) -> tauri::State<'_, AppState> {
+    app.state::<AppState>()
+}
+
+/// Signs in with email and password (R2) and starts the engine.
+pub async fn sign_in(
+    app: &AppHandle,
+    server_url: &str,
+    email: &str,
+    password: &str,
+) -> Result<SessionView, CommandError> {
+    let email = email.trim();
+    if email.is_empty() || password.is_empty() {
+        return Err(CommandError::invalid("Enter your email and password."));
+    }
+    let session = Session::sign_in(server_url.trim(), email, password)
+        .await
+        .map_err(CommandError::from_sign_in)?;
+    let account = LastAccount {
+        server_url: session.server_url.clone(),
+        email: session.me.user.email.clone(),
+    };
+    let vault = state(app).vault.clone();
+    let storage = vault
+        .save(&account, &session.token)
+        .await
+        .map_err(|e| CommandError::new("storage", format!("could not keep the session: {e}")))?;
+    start_engine(app, session, account, storage).await
+}
+
+/// Signs out: ends the session on the service and here; queued items wait for the next sign-in.
+pub async fn sign_out(app: &AppHandle) -> Result<SessionView, CommandError> {
+    let st = state(app);
+    let previous = std::mem::replace(&mut *st.slot.write().await, Slot::SignedOut);
+    if let Slot::SignedIn(live) = previous {
+        let ended = live.agent.sign_out().await;
+        if let Err(err) = st.vault.forget(&live.account).await {
+            tracing::warn!("could not forget the session token: {err}");
+        }
+        if let Err(err) = ended {
+            tracing::info!("the service did not confirm the sign-out: {err}");
+        }
+    }
+    tray::show_session(app, false);
+    let view = st.view().await;
+    announce(app, view.clone());
+    Ok(view)
+}
+
+async fn start_engine(
+    app: &AppHandle,
+    session: Session,
+    account: LastAccount,
+    token_storage: TokenStorage,
+) -> Result<SessionView, CommandError> {
+    let st = state(app);
+    // One engine at a time: a previous one (another account) stops first.
+    if let Slot::SignedIn(old) = std::mem::replace(&mut *st.slot.write().await, Slot::SignedOut) {
+        old.agent.shutdown().await;
+    }
+    let config = AgentConfig {
+        data_dir: st.data_dir.clone(),
+        clock: Arc::new(SystemClock),
+    };
+    let user = session.me.user.clone();
+    let workspace = session.me.workspace.clone();
+    let agent = Agent::start(config, session, XcapSource::new()).await?;
+    tauri::async_runtime::spawn(forward(app.clone(), agent.clone()));
+    tray::show_session(app, true);
+    tray::show_timer(app, agent.running().is_some());
+    st.set(
+        app,
+        Slot::SignedIn(Box::new(Live {
+            agent,
+            account,
+            user,
+            workspace,
+            token_storage,
+        })),
+    )
+    .await;
+    Ok(st.view().await)
+}
+
+/// Resumes the stored session at start-up, or signs in from the environment (the demo).
+pub async fn bootstrap(app: AppHandle) {
+    let st = state(&app);
+    if let Some(account) = st.vault.last_account()
+        && let Some((token, storage)) = st.vault.load(&account).await
+    {
+        resume(&app, account, token, storage).await;
+        return;
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(url), Some(email), Some(password)) = (
+        env("SHOTCLOCK_SERVER_URL"),
+        env("SHOTCLOCK_EMAIL"),
+        env("SHOTCLOCK_PASSWORD"),
+    ) {
+        if let Err(err) = sign_in(&app, &url, &email, &password).await {
+            tracing::warn!("automatic sign-in failed: {}", err.message);
+        }
+        return;
+    }
+    announce(&app, st.view().await);
+}
+
+/// Resumes a stored session; while the service is unreachable, says "connecting" and retries.
+async fn resume(app: &AppHandle, account: LastAccount, token: String, storage: TokenStorage) {
+    let st = state(app);
+    let mut backoff = Backoff::new(BackoffPolicy::default());
+    loop {
+        match Session::resume(&account.server_url, &token).await {
+            Ok(session) => {
+                if let Err(err) = start_engine(app, session, account, storage).await {
+                    tracing::warn!("could not start the engine: {}", err.message);
+                    st.set(app, Slot::SignedOut).await;
+                }
+                return;
+            }
+            Err(shotclock_agent::AgentError::Sync(e)) if e.is_retryable() => {
+                let error = CommandError::from(e).message;
+                st.set(
+                    app,
+                    Slot::Connecting {
+                        server_url: account.server_url.clone(),
+                        error,
+                    },
+                )
+                .await;
+                tokio::time::sleep(backoff.next_delay()).await;
+                // The user may have signed in elsewhere meanwhile.
+                if !matches!(*st.slot.read().await, Slot::Connecting { .. }) {
+                    return;
+                }
+            }
+            Err(err) => {
+                tracing::info!("the stored session is no longer valid: {err}");
+                if let Err(err) = st.vault.forget(&account).await {
+                    tracing::warn!("could not forget the session token: {err}");
+                }
+                st.set(app, Slot::SignedOut).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Forwards the engine's events to the webview, the tray and the OS until the engine stops.
+async fn forward(app: AppHandle, agent: AgentHandle) {
+    let mut events = agent.subscribe();
+    tray::show_capture(app.clone(), agent.capture_status());
+    loop {
+        let event = match events.recv().await {
+            Ok(event) => event,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        match &event {
+            AgentEvent::TimerChanged { running } => tray::show_timer(&app, running.is_some()),
+            AgentEvent::CaptureChanged { status } => {
+                tray::show_capture(app.clone(), status.clone())
+            }
+            AgentEvent::Notification { notification } => notify::show(&app, notification),
+            AgentEvent::SettingsChanged { settings } => {
+                if let Slot::SignedIn(live) = &mut *state(&app).slot.write().await {
+                    live.workspace = settings.clone();
+                }
+            }
+            AgentEvent::SignedOut => revoked(&app, &agent).await,
+            _ => {}
+        }
+        if let Err(err) = app.emit("agent", &event) {
+            tracing::warn!("could not forward an engine event: {err}");
+        }
+    }
+}
+
+/// The service ended the session (revoked, expired): back to sign-in, token forgotten.
+async fn revoked(app: &AppHandle, agent: &AgentHandle) {
+    let st = state(app);
+    let mut slot = st.slot.write().await;
+    let ours = matches!(&*slot, Slot::SignedIn(live) if live.agent.same_engine(agent));
+    if !ours {
+        return;
+    }
+    if let Slot::SignedIn(live) = std::mem::replace(&mut *slot, Slot::SignedOut) {
+        drop(slot);
+        if let Err(err) = st.vault.forget(&live.account).await {
+            tracing::warn!("could not forget the session token: {err}");
+        }
+        tray::show_session(app, false);
+        announce(app, st.view().await);
+    }
+}

@@ -1,0 +1,225 @@
+//! Where the session token lives (R3): the OS keyring (Keychain, Credential Manager, Secret
+//! Service). Where no keyring answers — a bare Linux session without a Secret Service — the token
+//! goes to a file only this user can read (0600, in the 0700 data folder) and the UI says so.
+//! Never in SQLite, logs or the webview.
+//!
+//! Beside it, `account.json` remembers which service and email were used last (not secret): it
+//! names the keyring entry and pre-fills the sign-in form.
+//!
+//! Keyring calls block (D-Bus) and a misconfigured Secret Service can hang on an unlock prompt,
+//! so each runs on a blocking thread with a deadline; a timeout counts as "no keyring".
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const KEYRING_SERVICE: &str = "app.shotclock.desktop";
+const TOKEN_FILE: &str = "session-token";
+const ACCOUNT_FILE: &str = "account.json";
+const KEYRING_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Where a token was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStorage {
+    Keyring,
+    File,
+}
+
+/// The last account signed in on this device (not secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastAccount {
+    pub server_url: String,
+    pub email: String,
+}
+
+impl LastAccount {
+    fn keyring_user(&self) -> String {
+        format!("{} @ {}", self.email, self.server_url)
+    }
+}
+
+/// The token store of one data folder.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    dir: PathBuf,
+}
+
+impl Vault {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Vault { dir: dir.into() }
+    }
+
+    /// The account used last, if any.
+    pub fn last_account(&self) -> Option<LastAccount> {
+        let bytes = std::fs::read(self.dir.join(ACCOUNT_FILE)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Keeps `token` for `account`: in the keyring if one answers, else in the user-only file.
+    pub async fn save(&self, account: &LastAccount, token: &str) -> std::io::Result<TokenStorage> {
+        let bytes = serde_json::to_vec_pretty(account).map_err(std::io::Error::other)?;
+        write_private(&self.dir.join(ACCOUNT_FILE), &bytes)?;
+        let user = account.keyring_user();
+        let secret = token.to_owned();
+        match keyring_call(move || entry(&user)?.set_password(&secret)).await {
+            Ok(()) => {
+                remove_if_present(&self.dir.join(TOKEN_FILE))?;
+                Ok(TokenStorage::Keyring)
+            }
+            Err(err) => {
+                tracing::warn!("no OS keyring ({err}); keeping the session in a user-only file");
+                write_private(&self.dir.join(TOKEN_FILE), token.as_bytes())?;
+                Ok(TokenStorage::File)
+            }
+        }
+    }
+
+    /// The stored token of `account`, and where it was found.
+    pub async fn load(&self, account: &LastAccount) -> Option<(String, TokenStorage)> {
+        let user = account.keyring_user();
+        match keyring_call(move || entry(&user)?.get_password()).await {
+            Ok(token) => return Some((token, TokenStorage::Keyring)),
+            Err(KeyringFailure::Keyring(keyring::Error::NoEntry)) => {}
+            Err(err) => tracing::info!("keyring unavailable ({err}); looking for the file"),
+        }
+        let token = std::fs::read_to_string(self.dir.join(TOKEN_FILE)).ok()?;
+        let token = token.trim().to_owned();
+        (!token.is_empty()).then_some((token, TokenStorage::File))
+    }
+
+    /// Forgets the token of `account` everywhere (the account line stays, to pre-fill sign-in).
+    pub async fn forget(&self, account: &LastAccount) -> std::io::Result<()> {
+        let user = account.keyring_user();
+        match keyring_call(move || entry(&user)?.delete_credential()).await {
+            Ok(()) | Err(KeyringFailure::Keyring(keyring::Error::NoEntry)) => {}
+            Err(err) => tracing::info!("could not clear the keyring entry: {err}"),
+        }
+        remove_if_present(&self.dir.join(TOKEN_FILE))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum KeyringFailure {
+    #[error("{0}")]
+    Keyring(#[from] keyring::Error),
+    #[error("the keyring did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("keyring thread failed")]
+    Join,
+}
+
+fn entry(user: &str) -> keyring::Result<keyring::Entry> {
+    keyring::Entry::new(KEYRING_SERVICE, user)
+}
+
+async fn keyring_call<T, F>(f: F) -> Result<T, KeyringFailure>
+where
+    F: FnOnce() -> keyring::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::time::timeout(KEYRING_DEADLINE, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(result)) => result.map_err(KeyringFailure::from),
+        Ok(Err(_)) => Err(KeyringFailure::Join),
+        Err(_) => Err(KeyringFailure::Timeout(KEYRING_DEADLINE)),
+    }
+}
+
+/// Writes `bytes` to `path` readable by this user only, replacing it atomically.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Creates the data folder readable by this user only.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account() -> LastAccount {
+        LastAccount {
+            server_url: "https://acme.example/".into(),
+            email: "ada@acme.example".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_keyring_the_token_goes_to_a_user_only_file_and_back() {
+        keyring::set_default_credential_builder(Box::new(Unavailable));
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::new(dir.path());
+        assert_eq!(vault.load(&account()).await, None);
+
+        let stored = vault.save(&account(), "secret-token").await.unwrap();
+        assert_eq!(stored, TokenStorage::File);
+        assert_eq!(vault.last_account(), Some(account()));
+        assert_eq!(
+            vault.load(&account()).await,
+            Some(("secret-token".to_owned(), TokenStorage::File))
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(TOKEN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        vault.forget(&account()).await.unwrap();
+        assert_eq!(vault.load(&account()).await, None);
+        assert!(!dir.path().join(TOKEN_FILE).exists());
+        // The account line stays to pre-fill the sign-in form; it holds no secret.
+        let line = std::fs::read_to_string(dir.path().join(ACCOUNT_FILE)).unwrap();
+        assert!(!line.contains("secret-token"));
+    }
+
+    /// A credential store whose every call fails like a session without a Secret Service.
+    #[derive(Debug)]
+    struct Unavailable;
+
+    impl keyring::credential::CredentialBuilderApi for Unavailable {
+        fn build(
+            &self,
+            _target: Option<&str>,
+            _service: &str,
+            _user: &str,
+        ) -> keyring::Result<Box<keyring::credential::Credential>> {
+            Err(keyring::Error::NoStorageAccess(Box::new(
+                std::io::Error::other("no Secret Service on this bus"),
+            )))
+        }
+
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the app says about capturing (R7, R12, R25): the indicator's text, why a window has no
+ * screenshot, and the sync backlog. The next capture moment is deliberately never shown: it is
+ * random so that nobody can time their work around it.
+ */
+import type { CaptureAttempt, CaptureStatus } from "./api";
+import { sentenceCase, timeOfDay } from "./format";
+
+export interface Indicator {
+  active: boolean;
+  /** "Capturing screenshots" or "Screenshots off". */
+  label: string;
+  /** Why capture is off (empty when active). */
+  reason: string;
+}
+
+/** The indicator for a capture status. */
+export function indicatorFor(status: CaptureStatus | null): Indicator {
+  if (status?.state === "active") return { active: true, label: "Capturing screenshots", reason: "" };
+  const reason = status ? sentenceCase(status.reason) : "";
+  return { active: false, label: "Screenshots off", reason };
+}
+
+const REASONS: Record<string, string> = {
+  all_black: "the screen was all black",
+  single_colour: "the screen showed a single colour (locked or blank)",
+  no_monitor: "no monitor was found",
+  permission_denied: "the system did not allow screen capture",
+  backend_error: "capturing failed",
+  missed: "the computer was asleep or the app was not running",
+};
+
+const HINTS: Record<string, string> = {
+  permission_denied: "Allow Shotclock to record the screen in your system's privacy settings.",
+  no_monitor: "Check that a display is connected and switched on.",
+};
+
+/** Why a capture attempt produced no screenshot, in words. */
+export function healthReason(health: string, detail: string): string {
+  const known = REASONS[health];
+  if (!known) return detail.trim() || health.replace(/_/g, " ");
+  if (health === "backend_error" && detail.trim()) return `${known} (${detail.trim()})`;
+  return known;
+}
+
+export interface CaptureProblem {
+  health: string;
+  /** "No screenshot at 10:05: the screen was all black." */
+  text: string;
+  /** What the user can do about it, when there is something. */
+  hint: string;
+}
+
+/** The last attempt's problem, or null when it went fine (or there was none). */
+export function captureProblem(attempt: CaptureAttempt | null, timeZone: string): CaptureProblem | null {
+  if (!attempt || attempt.health === "ok") return null;
+  const at = timeOfDay(attempt.at, timeZone);
+  return {
+    health: attempt.health,
+    text: `No screenshot at ${at}: ${healthReason(attempt.health, attempt.detail)}.`,
+    hint: HINTS[attempt.health] ?? "",
+  };
+}
+
+/** "3 changes waiting to sync", or "" when nothing waits. */
+export function pendingText(pending: number): string {
+  if (pending <= 0) return "";
+  return pending === 1 ? "1 change waiting to sync" : `${pending} changes waiting to sync`;
+}
+
+/** A rejected outbox item's kind for people ("screenshot" → "Screenshot", "timer_start" → "Timer start"). */
+export function itemKindLabel(kind: string): string {
+  return sentenceCase(kind.replace(/_/g, " "));
+}

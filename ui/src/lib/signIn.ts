@@ -1,0 +1,33 @@
+/** The sign-in form (R2): tidying the workspace address and saying clearly why sign-in failed. */
+import type { CommandError } from "./api";
+
+/** Trims the address and assumes https:// when no scheme was typed ("acme.example" → "https://acme.example"). */
+export function normalizeServerUrl(input: string): string {
+  const t = input.trim();
+  if (!t) return t;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(t) ? t : `https://${t}`;
+}
+
+/** What the form says when signing in failed. */
+export function signInErrorText(err: CommandError, serverUrl: string): string {
+  switch (err.kind) {
+    case "wrong_password":
+      return "The email or password is wrong.";
+    case "unreachable":
+      return `Could not reach ${serverUrl || "the workspace"}. Check the address and your connection, then try again.`;
+    case "incompatible":
+      return "This workspace runs a different version of Shotclock. Please update the app.";
+    case "invalid_url":
+      return "Use an https:// address (http only for this computer).";
+    default:
+      return err.message || "Signing in failed.";
+  }
+}
+
+/** Fields missing before anything is sent, or null when the form is complete. */
+export function missingField(serverUrl: string, email: string, password: string): string | null {
+  if (!serverUrl.trim()) return "Enter your workspace address.";
+  if (!email.trim()) return "Enter your email.";
+  if (!password) return "Enter your password.";
+  return null;
+}
