@@ -43,8 +43,13 @@ pub enum SessionView {
 }
 
 enum Slot {
+    /// Until start-up has looked for a stored session (shown as "connecting").
+    Starting,
     SignedOut,
-    Connecting { server_url: String, error: String },
+    Connecting {
+        server_url: String,
+        error: String,
+    },
     SignedIn(Box<Live>),
 }
 
@@ -68,7 +73,7 @@ impl AppState {
         AppState {
             vault: Vault::new(&data_dir),
             data_dir,
-            slot: RwLock::new(Slot::SignedOut),
+            slot: RwLock::new(Slot::Starting),
         }
     }
 
@@ -90,6 +95,14 @@ impl AppState {
                     last_email: last.map(|a| a.email),
                 }
             }
+            Slot::Starting => SessionView::Connecting {
+                server_url: self
+                    .vault
+                    .last_account()
+                    .map(|a| a.server_url)
+                    .unwrap_or_default(),
+                error: String::new(),
+            },
             Slot::Connecting { server_url, error } => SessionView::Connecting {
                 server_url: server_url.clone(),
                 error: error.clone(),
@@ -216,10 +229,11 @@ pub async fn bootstrap(app: AppHandle) {
     ) {
         if let Err(err) = sign_in(&app, &url, &email, &password).await {
             tracing::warn!("automatic sign-in failed: {}", err.message);
+            st.set(&app, Slot::SignedOut).await;
         }
         return;
     }
-    announce(&app, st.view().await);
+    st.set(&app, Slot::SignedOut).await;
 }
 
 /// Resumes a stored session; while the service is unreachable, says "connecting" and retries.
