@@ -1,19 +1,21 @@
 //! `cargo xtask` — the project's two commands and its benchmarks.
 //!
 //! - `cargo xtask run`: set up a Debian/Ubuntu machine (system packages, npm packages, UI build),
-//!   build the desktop app and launch it.
+//!   build the service and the desktop app, start a local service with a demo workspace (see
+//!   [`demo`]) and launch the app signed in to it.
 //! - `cargo xtask test`: the same set-up, then every check and test layer, with a summary per
 //!   layer; fails when any layer fails or runs zero tests.
 //!
 //! This is a binary for people at a terminal, so it prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod demo;
 mod display;
 mod layers;
 mod setup;
 mod sh;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
 fn main() -> std::process::ExitCode {
@@ -30,7 +32,10 @@ fn real_main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = repo_root()?;
     match args.first().map(String::as_str) {
-        Some("run") => run(&root),
+        Some("run") => run(&root, &args[1..]),
+        // The second half of `run`, in this binary built with the `demo` feature.
+        #[cfg(feature = "demo")]
+        Some(demo::LAUNCH_COMMAND) => demo::launch::main(&root, &args[1..]),
         Some("test") => layers::test_all(&root, &args[1..]),
         Some("bench") => bench(&root, &args[1..]),
         Some("setup") => setup::all(&root, setup::Need::Test),
@@ -44,7 +49,10 @@ fn real_main() -> Result<()> {
 
 const USAGE: &str = "usage: cargo xtask <command>
 
-  run     install what is missing, build the app and launch it
+  run [--reset] [--port N]
+          install what is missing, build the service and the app, start a local service
+          with a demo workspace under .demo/ (seeded on the first run, reused afterwards;
+          --reset starts over), print the sign-in details and launch the app signed in
   test    install what is missing, then fmt, clippy, Rust tests, UI checks and system tests
   bench [capture|server]
           release-build benchmarks that run our code and a baseline side by side
@@ -62,19 +70,81 @@ fn repo_root() -> Result<PathBuf> {
     }
 }
 
-fn run(root: &std::path::Path) -> Result<()> {
+/// `cargo xtask run`, first half: install what is missing and build the service, the app and
+/// this binary with the `demo` feature (whose native libraries the set-up just installed), then
+/// hand over to that binary (`demo::launch`).
+fn run(root: &std::path::Path, args: &[String]) -> Result<()> {
+    // A typo should not wait for a build.
+    let options = demo::RunOptions::parse(args).map_err(anyhow::Error::msg)?;
     setup::all(root, setup::Need::Run)?;
-    let display = display::ensure()?;
-    println!(
-        "==> building and launching the app on DISPLAY={}",
-        display.name
-    );
-    sh::run(
-        std::process::Command::new(sh::cargo_bin())
-            .args(["run", "--quiet", "-p", "shotclock"])
-            .env("DISPLAY", &display.name)
-            .current_dir(root),
-    )
+    println!("==> building the service, the app and the demo tools");
+    let built = build_bins(
+        root,
+        &[
+            "-p",
+            "shotclock-server",
+            "-p",
+            "shotclock",
+            "-p",
+            "xtask",
+            "--features",
+            "xtask/demo",
+        ],
+    )?;
+    let bin = |name: &str| match built.iter().find(|(n, _)| n == name) {
+        Some((_, path)) => Ok(path.clone()),
+        None => bail!("cargo built no `{name}` executable"),
+    };
+    let mut next = std::process::Command::new(bin("xtask")?);
+    next.arg(demo::LAUNCH_COMMAND)
+        .arg(bin("shotclock-server")?)
+        .arg(bin("shotclock")?)
+        .args(options.to_args())
+        .current_dir(root);
+    hand_over(next)
+}
+
+/// `cargo build ARGS`, returning each executable built as (target name, path).
+fn build_bins(root: &std::path::Path, args: &[&str]) -> Result<Vec<(String, PathBuf)>> {
+    let out = std::process::Command::new(sh::cargo_bin())
+        .arg("build")
+        .args(args)
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo build")?;
+    if !out.status.success() {
+        bail!("cargo build failed ({})", out.status);
+    }
+    Ok(executables(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The executables in cargo's JSON messages, as (target name, path).
+fn executables(json_lines: &str) -> Vec<(String, PathBuf)> {
+    json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact")
+        .filter_map(|msg| {
+            let name = msg["target"]["name"].as_str()?.to_owned();
+            let path = msg["executable"].as_str()?;
+            Some((name, PathBuf::from(path)))
+        })
+        .collect()
+}
+
+/// Replaces this process with `cmd` (so Ctrl-C and the exit status are the next one's).
+#[cfg(unix)]
+fn hand_over(mut cmd: std::process::Command) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec();
+    Err(anyhow::Error::new(err).context(format!("could not start {cmd:?}")))
+}
+
+#[cfg(not(unix))]
+fn hand_over(mut cmd: std::process::Command) -> Result<()> {
+    sh::run(&mut cmd)
 }
 
 /// Each benchmark is a `harness = false` bench target that prints its own comparison table.
@@ -103,4 +173,26 @@ fn bench(root: &std::path::Path, which: &[String]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::executables;
+    use std::path::PathBuf;
+
+    #[test]
+    fn finds_the_built_executables() {
+        let json = concat!(
+            r#"{"reason":"compiler-artifact","target":{"name":"shotclock_lib","kind":["rlib"]},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"name":"shotclock","kind":["bin"]},"executable":"/t/debug/shotclock"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+            "\nnot json\n",
+        );
+        assert_eq!(
+            executables(json),
+            vec![("shotclock".to_owned(), PathBuf::from("/t/debug/shotclock"))]
+        );
+    }
 }
