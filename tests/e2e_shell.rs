@@ -1,11 +1,14 @@
-//! System test of the desktop shell: the real app binary, a real webview, real WebDriver.
+//! System test of the desktop shell: the real app binary, a real webview, real WebDriver — the
+//! window's title, the sidebar, and each section it opens (signed in to a real service).
 
 mod support;
 
 use anyhow::{Result, ensure};
 use fantoccini::Locator;
 use std::time::Duration;
-use support::{Driver, save_window_png, wait_for};
+use support::service::Service;
+use support::ui::DesktopApp;
+use support::{save_window_png, wait_for};
 
 const SECTIONS: &[(&str, &str)] = &[
     ("timer", "Timer"),
@@ -16,9 +19,10 @@ const SECTIONS: &[(&str, &str)] = &[
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
 async fn window_shows_heading_and_switches_sections() -> Result<()> {
-    let data = tempfile::tempdir()?;
-    let driver = Driver::start(&[("SHOTCLOCK_DATA_DIR", data.path().as_os_str())])?;
-    let client = driver.session().await?;
+    let service = Service::start()?;
+    let team = service.team("shell", false).await?;
+    let app = DesktopApp::signed_in(&service, &team.owner).await?;
+    let client = &app.client;
 
     let outcome = async {
         let title = client.title().await?;
@@ -50,12 +54,11 @@ async fn window_shows_heading_and_switches_sections() -> Result<()> {
             })
             .await?;
             ensure!(shown == *title, "section {id} showed heading {shown:?}");
-            save_window_png(&client, &format!("shell-{id}")).await?;
+            save_window_png(client, &format!("shell-{id}")).await?;
         }
         Ok(())
     }
     .await;
 
-    client.close().await?;
-    outcome
+    app.finish("shell", outcome).await
 }

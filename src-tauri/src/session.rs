@@ -184,8 +184,17 @@ async fn start_engine(
     token_storage: TokenStorage,
 ) -> Result<SessionView, CommandError> {
     let st = state(app);
-    // One engine at a time: a previous one (another account) stops first.
-    if let Slot::SignedIn(old) = std::mem::replace(&mut *st.slot.write().await, Slot::SignedOut) {
+    // One engine at a time: a previous one (another account) stops first. Any other state stays
+    // as it is until the new engine runs, so the UI never reads a "signed out" in between.
+    let previous = {
+        let mut slot = st.slot.write().await;
+        if matches!(*slot, Slot::SignedIn(_)) {
+            Some(std::mem::replace(&mut *slot, Slot::Starting))
+        } else {
+            None
+        }
+    };
+    if let Some(Slot::SignedIn(old)) = previous {
         old.agent.shutdown().await;
     }
     let config = AgentConfig {

@@ -3,7 +3,15 @@
 //!
 //! Each test starts its own tauri-driver on free ports with its own app data directory, and stops
 //! it with SIGTERM (a SIGKILL would orphan WebKitWebDriver, and the next run would talk to it).
+//!
+//! - [`service`]: the real workspace service in this process on a real port, seeded with a team.
+//! - [`ui`]: the app under test and the selector contract (`data-testid`) it is driven through.
+//! - [`notify`]: OS notifications observed through a `dunst` on the test's D-Bus session.
 #![allow(dead_code)]
+
+pub mod notify;
+pub mod service;
+pub mod ui;
 
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder};
@@ -125,7 +133,32 @@ where
 }
 
 /// Saves a PNG of the window under `tests/artifacts/NAME.png` and checks it is a real PNG.
+///
+/// First lets the page settle: the images on screen loaded (at most 10 s) and two frames
+/// painted, so the PNG shows what the DOM already says.
 pub async fn save_window_png(client: &Client, name: &str) -> Result<PathBuf> {
+    let settle = r#"
+        const done = arguments[arguments.length - 1];
+        const onScreen = (img) => {
+          const r = img.getBoundingClientRect();
+          return r.width > 0 && r.bottom > 0 && r.top < innerHeight;
+        };
+        const loads = [...document.images]
+          .filter((img) => !img.complete && onScreen(img))
+          .map((img) => new Promise((ok) => {
+            img.addEventListener("load", ok, { once: true });
+            img.addEventListener("error", ok, { once: true });
+          }));
+        const capped = Promise.race([
+          Promise.all(loads),
+          new Promise((ok) => setTimeout(ok, 10000)),
+        ]);
+        capped.then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));
+    "#;
+    client
+        .execute_async(settle, vec![])
+        .await
+        .context("letting the page settle")?;
     let png = client.screenshot().await?;
     if !png.starts_with(b"\x89PNG\r\n\x1a\n") || png.len() < 1000 {
         bail!("the window screenshot is not a PNG ({} bytes)", png.len());

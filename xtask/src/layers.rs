@@ -296,7 +296,8 @@ fn system_tests(root: &Path, display: &str) -> Layer {
     println!("\n==> system tests (tauri-driver + WebKitWebDriver)");
     let mut cmd = Command::new("dbus-run-session");
     cmd.args(["--", &sh::cargo_bin(), "test", "--workspace"])
-        .args(["--test", "e2e_*", "--", "--ignored", "--test-threads=1"])
+        .args(["--no-fail-fast", "--test", "e2e_*"])
+        .args(["--", "--ignored", "--test-threads=1"])
         .env("DISPLAY", display)
         .env_remove("WAYLAND_DISPLAY")
         .env("TAURI_DRIVER", setup::tauri_driver_path(root))

@@ -518,7 +518,7 @@ fn print_details(url: &str, marker: &Marker, trial: &str) {
     }
     println!("    password   {} (all three)", marker.password);
     println!(
-        "    seeded     {} entries and {} screenshots on {}; screenshots are kept 7 days",
+        "    seeded     {} entries and {} screenshots over the days before {}; kept 7 days",
         marker.entries,
         marker.screenshots,
         marker.seeded_at.with_timezone(&Local).format("%Y-%m-%d")

@@ -1,0 +1,621 @@
+//! System tests of the desktop app: the real `shotclock` binary in a real webview, driven over
+//! WebDriver (tauri-driver), against the real workspace service on a real `127.0.0.1` port with
+//! a 4-second capture window. Each test has its own service, team and app data directory.
+//!
+//! What they prove, end to end:
+//! 1. a member signs in through the form, starts a timer (the capture indicator turns on), and
+//!    the screenshots the app takes show in Activity › Screenshots with the count the service
+//!    holds (and none the day before); the gallery opens and steps with its buttons and the
+//!    arrow keys, and Esc closes it (R2, R7, R8, R17);
+//! 2. a member's delete of a screenshot of a stopped entry states the time it removes before
+//!    anything happens, and the entry shrinks by exactly that; deleting its last screenshot
+//!    deletes the entry (R19, R21);
+//! 3. a screenshot of the running timer cannot be deleted: "stop the timer first" (R20);
+//! 4. an admin sees every member with their count, and deletes a member's screenshot without
+//!    touching the member's time (R16, R17, R22);
+//! 5. a member sees only themself, and the image of another member's screenshot answers 404
+//!    exactly like a missing one (R16);
+//! 6. when an admin turns capture on, a signed-in member's app shows the banner and the OS
+//!    notification is delivered (R6).
+//!
+//! Everything is selected through the selector contract (`data-testid`); every wait polls with a
+//! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session`, dunst, tauri-driver).
+
+mod support;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::Locator;
+use fantoccini::key::Key;
+use shotclock_api::ErrorCode;
+use shotclock_api::dto::DeleteKind;
+use support::service::{
+    self, Service, entry, now_secs, record_entry, screenshots_today, set_screenshots, today,
+};
+use support::ui::{DesktopApp, LONG, MEDIUM, SHORT, tid};
+use support::{notify::Dunst, save_window_png, wait_for};
+
+/// `[data-testid=member-row]` of `user`.
+fn member_row(user: &service::Person) -> String {
+    format!("{}[data-user-id='{}']", tid("member-row"), user.id)
+}
+
+/// `[data-testid=thumb]` of screenshot `id`.
+fn thumb(id: impl std::fmt::Display) -> String {
+    format!("{}[data-screenshot-id='{id}']", tid("thumb"))
+}
+
+/// `[data-testid=entry]` of entry `id` in the Timer view.
+fn entry_row(id: impl std::fmt::Display) -> String {
+    format!("{}[data-entry-id='{id}']", tid("entry"))
+}
+
+/// Opens Activity › Screenshots and expands `user`'s row; returns the row's selector.
+async fn show_screenshots_of(app: &DesktopApp, user: &service::Person) -> Result<String> {
+    app.open_section("screenshots").await?;
+    app.wait_attr(&tid("day-label"), "data-date", &today().to_string(), SHORT)
+        .await?;
+    let row = member_row(user);
+    app.click(&format!("{row} {}", tid("member-toggle")))
+        .await?;
+    Ok(row)
+}
+
+/// Hovers screenshot `id`'s thumbnail, clicks its trash button and waits for the confirmation.
+async fn ask_to_delete(app: &DesktopApp, id: impl std::fmt::Display) -> Result<String> {
+    let thumb_css = thumb(id);
+    let thumb = app.wait_element(&thumb_css, MEDIUM).await?;
+    let trash = thumb
+        .find(Locator::Css(&tid("thumb-delete")))
+        .await
+        .context("the thumbnail has no trash button")?;
+    app.hover_then_click(&thumb, &trash).await?;
+    let dialog = tid("confirm-delete");
+    app.wait_element(&dialog, MEDIUM).await?;
+    Ok(dialog)
+}
+
+/// Waits until the gallery shows screenshot `i` of `ids`, and says so ("2 / 5").
+async fn gallery_at(app: &DesktopApp, ids: &[String], i: usize) -> Result<()> {
+    app.wait_attr(&tid("gallery"), "data-screenshot-id", &ids[i], SHORT)
+        .await?;
+    let pos = app.text(&tid("gallery-position")).await;
+    let want = format!("{} / {}", i + 1, ids.len());
+    ensure!(
+        pos.as_deref() == Some(want.as_str()),
+        "the gallery says {pos:?} at screenshot {want}"
+    );
+    Ok(())
+}
+
+// ---- 1 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn member_signs_in_tracks_time_and_browses_the_screenshots() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("gallery", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let app = DesktopApp::signed_out().await?;
+
+    let outcome = async {
+        // Sign in through the form (R2).
+        let form = tid("sign-in");
+        app.wait_element(&form, MEDIUM).await?;
+        app.type_into(&format!("{form} input[name=server_url]"), &service.url())
+            .await?;
+        app.type_into(&format!("{form} input[name=email]"), &team.ana.email)
+            .await?;
+        app.type_into(&format!("{form} input[name=password]"), service::PASSWORD)
+            .await?;
+        save_window_png(&app.client, "sign-in").await?;
+        app.click(&format!("{form} button[type=submit]")).await?;
+        app.wait_signed_in(&team.ana).await?;
+
+        // Start a timer; it runs in the app and at the service.
+        let description = "Quarterly report";
+        app.open_section("timer").await?;
+        app.type_into(&tid("timer-description"), description)
+            .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "true", MEDIUM)
+            .await?;
+        // Capture is on and plainly shown while the timer runs (R7).
+        app.wait_attr(&tid("capture-indicator"), "data-state", "active", MEDIUM)
+            .await?;
+        let running = wait_for(MEDIUM, "the service to see the running timer", || async {
+            ana.timer().await.ok()?.running
+        })
+        .await?;
+        ensure!(
+            running.description == description,
+            "the service runs {:?}",
+            running.description
+        );
+        let first = app.text(&tid("timer-elapsed")).await.unwrap_or_default();
+        wait_for(SHORT, "the running time to tick", || async {
+            let now = app.text(&tid("timer-elapsed")).await?;
+            (now != first && now != "0:00:00").then_some(())
+        })
+        .await?;
+        save_window_png(&app.client, "timer").await?;
+
+        // The app captures while the timer runs (R8); two screenshots make a gallery to step in.
+        wait_for(
+            LONG,
+            "two screenshots of the running entry at the service",
+            || async {
+                let shots = screenshots_today(&ana, &team.ana).await.ok()?;
+                (shots.iter().filter(|s| s.entry_id == running.id).count() >= 2).then_some(())
+            },
+        )
+        .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "false", MEDIUM)
+            .await?;
+        app.wait_attr(&tid("capture-indicator"), "data-state", "off", MEDIUM)
+            .await?;
+        wait_for(MEDIUM, "the service to see the timer stopped", || async {
+            ana.timer().await.ok()?.running.is_none().then_some(())
+        })
+        .await?;
+
+        // Activity › Screenshots, a day at a time (R17): yesterday she has none; back to today,
+        // whose count is the one the service holds.
+        app.open_section("screenshots").await?;
+        let row = member_row(&team.ana);
+        let count_css = format!("{row} {}", tid("member-count"));
+        let yesterday = today().pred_opt().context("no day before today")?;
+        app.click(&tid("day-prev")).await?;
+        app.wait_attr(
+            &tid("day-label"),
+            "data-date",
+            &yesterday.to_string(),
+            SHORT,
+        )
+        .await?;
+        app.wait_attr(&count_css, "data-count", "0", MEDIUM).await?;
+        app.click(&tid("day-next")).await?;
+        app.wait_attr(&tid("day-label"), "data-date", &today().to_string(), SHORT)
+            .await?;
+        let next = app.wait_element(&tid("day-next"), SHORT).await?;
+        ensure!(!next.is_enabled().await?, "`>` goes past today");
+        let shots = wait_for(MEDIUM, "the shown count to match the service's", || async {
+            let shots = screenshots_today(&ana, &team.ana).await.ok()?;
+            let shown = app.int_attr(&count_css, "data-count").await.ok()?;
+            (shown == shots.len() as i64 && shots.len() >= 2).then_some(shots)
+        })
+        .await?;
+        let count_text = app.text(&count_css).await.unwrap_or_default();
+        ensure!(
+            count_text.trim() == shots.len().to_string(),
+            "the count reads {count_text:?}, the service holds {}",
+            shots.len()
+        );
+
+        // Expanded: every screenshot, oldest first, each image served to the page.
+        app.click(&format!("{row} {}", tid("member-toggle")))
+            .await?;
+        let ids = wait_for(MEDIUM, "the thumbnails", || async {
+            let mut ids = Vec::new();
+            for el in app.find_all(&format!("{row} {}", tid("thumb"))).await {
+                ids.push(el.attr("data-screenshot-id").await.ok()??);
+            }
+            (ids.len() == shots.len()).then_some(ids)
+        })
+        .await?;
+        let want: Vec<String> = shots.iter().map(|s| s.id.to_string()).collect();
+        ensure!(ids == want, "thumbnails {ids:?}, service {want:?}");
+        let src = app
+            .attr(&format!("{} img", thumb(&ids[0])), "src")
+            .await
+            .context("the thumbnail has no image")?;
+        ensure!(
+            app.fetch_status(&src).await? == 200,
+            "the thumbnail image {src} is not served"
+        );
+
+        // The gallery: opens on the clicked screenshot, steps with buttons and arrow keys.
+        let gallery = tid("gallery");
+        let at = |i: usize| gallery_at(&app, &ids, i);
+        app.click(&thumb(&ids[0])).await?;
+        at(0).await?;
+        save_window_png(&app.client, "gallery").await?;
+        app.click(&tid("gallery-next")).await?;
+        at(1).await?;
+        app.click(&tid("gallery-prev")).await?;
+        at(0).await?;
+        app.press(Key::Right).await?;
+        at(1).await?;
+        app.press(Key::Left).await?;
+        at(0).await?;
+        app.press(Key::Escape).await?;
+        app.wait_gone(&gallery, SHORT).await?;
+        Ok(())
+    }
+    .await;
+    app.finish("member-browses", outcome).await
+}
+
+// ---- 2 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn member_deletes_screenshots_of_a_stopped_entry() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("deletes", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    // A stopped entry of 120 s with screenshots at +30 s and +75 s, made as a device would.
+    let rec = record_entry(&ana, "Client call notes", 120, &[30, 75]).await?;
+    let (earlier, later) = (rec.shots[0], rec.shots[1]);
+    // R21: a member's delete removes the time back to the screenshot before it.
+    let full = (rec.end - rec.start).num_seconds();
+    let removed = (later.1 - earlier.1).num_seconds();
+    let dry = ana.delete_screenshot(later.0, true).await?;
+    ensure!(
+        dry.removed_secs == removed && dry.decision == DeleteKind::DeleteScreenshot,
+        "the service's dry run says {dry:?}; R21 says {removed} s"
+    );
+
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let outcome = async {
+        let row = entry_row(rec.entry);
+        let duration = format!("{row} {}", tid("entry-duration"));
+        let removed_css = format!("{row} {}", tid("entry-removed"));
+        app.wait_attr(&duration, "data-seconds", &full.to_string(), MEDIUM)
+            .await?;
+        ensure!(
+            app.find(&removed_css).await.is_none(),
+            "nothing was removed yet"
+        );
+
+        // Ask to delete the later screenshot: the dialog says how much time goes, from where.
+        show_screenshots_of(&app, &team.ana).await?;
+        let dialog = ask_to_delete(&app, later.0).await?;
+        app.wait_attr(&dialog, "data-allowed", "true", SHORT)
+            .await?;
+        let shown = app.int_attr(&dialog, "data-removed-secs").await?;
+        ensure!(
+            shown == removed,
+            "the dialog removes {shown} s, R21 says {removed} s"
+        );
+        app.wait_attr(&dialog, "data-decision", "delete_screenshot", SHORT)
+            .await?;
+        let effect = app.text(&tid("confirm-effect")).await.unwrap_or_default();
+        ensure!(
+            effect.contains(&format!("{removed} s")) && effect.contains("Client call notes"),
+            "the dialog says {effect:?}"
+        );
+        let warning = app.text(&tid("confirm-warning")).await.unwrap_or_default();
+        ensure!(
+            warning.to_lowercase().contains("permanent"),
+            "no warning that it is permanent: {warning:?}"
+        );
+        save_window_png(&app.client, "delete-confirmation").await?;
+        app.click(&tid("confirm-ok")).await?;
+        app.wait_gone(&dialog, MEDIUM).await?;
+        app.wait_gone(&thumb(later.0), MEDIUM).await?;
+
+        // The entry is shorter by exactly that, at the service and in the Timer view.
+        let after = entry(&ana, rec.entry, None)
+            .await?
+            .context("the entry is gone after deleting one of two screenshots")?;
+        ensure!(
+            after.duration_secs == full - removed && after.deducted_secs == removed,
+            "the entry lasts {} s with {} s removed; expected {} s and {removed} s",
+            after.duration_secs,
+            after.deducted_secs,
+            full - removed
+        );
+        let gone = ana.screenshot(later.0).await;
+        ensure!(
+            matches!(&gone, Err(e) if e.code() == Some(ErrorCode::NotFound)),
+            "the deleted screenshot is still at the service: {gone:?}"
+        );
+        app.open_section("timer").await?;
+        app.wait_attr(
+            &duration,
+            "data-seconds",
+            &(full - removed).to_string(),
+            MEDIUM,
+        )
+        .await?;
+        app.wait_attr(&removed_css, "data-seconds", &removed.to_string(), SHORT)
+            .await?;
+
+        // Its last screenshot: deleting it deletes the whole entry.
+        show_screenshots_of(&app, &team.ana).await?;
+        let dialog = ask_to_delete(&app, earlier.0).await?;
+        app.wait_attr(&dialog, "data-allowed", "true", SHORT)
+            .await?;
+        app.wait_attr(&dialog, "data-decision", "delete_entry", SHORT)
+            .await?;
+        app.click(&tid("confirm-ok")).await?;
+        app.wait_gone(&dialog, MEDIUM).await?;
+        wait_for(MEDIUM, "the service to delete the entry", || async {
+            entry(&ana, rec.entry, None)
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        })
+        .await?;
+        app.open_section("timer").await?;
+        app.wait_gone(&row, MEDIUM).await?;
+        Ok(())
+    }
+    .await;
+    app.finish("member-deletes", outcome).await
+}
+
+// ---- 3 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn deleting_a_screenshot_of_the_running_timer_is_refused() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("running", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+
+    let outcome = async {
+        app.open_section("timer").await?;
+        app.type_into(&tid("timer-description"), "Still going")
+            .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "true", MEDIUM)
+            .await?;
+        let shot = wait_for(
+            LONG,
+            "a screenshot of the running timer at the service",
+            || async {
+                let running = ana.timer().await.ok()?.running?;
+                let shots = screenshots_today(&ana, &team.ana).await.ok()?;
+                shots.into_iter().find(|s| s.entry_id == running.id)
+            },
+        )
+        .await?;
+
+        show_screenshots_of(&app, &team.ana).await?;
+        let dialog = ask_to_delete(&app, shot.id).await?;
+        app.wait_attr(&dialog, "data-allowed", "false", SHORT)
+            .await?;
+        let effect = app.text(&tid("confirm-effect")).await.unwrap_or_default();
+        ensure!(
+            effect.to_lowercase().contains("stop the timer first"),
+            "the refusal says {effect:?}"
+        );
+        ensure!(
+            app.find(&tid("confirm-ok")).await.is_none(),
+            "a refused delete offers to confirm"
+        );
+        save_window_png(&app.client, "delete-refused").await?;
+        app.click(&tid("confirm-cancel")).await?;
+        app.wait_gone(&dialog, SHORT).await?;
+        ensure!(
+            ana.screenshot(shot.id).await.is_ok(),
+            "the screenshot of the running entry was deleted"
+        );
+
+        app.open_section("timer").await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "false", MEDIUM)
+            .await?;
+        Ok(())
+    }
+    .await;
+    app.finish("delete-refused", outcome).await
+}
+
+// ---- 4 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn admin_deletes_a_members_screenshot_and_the_time_stays() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("review", true).await?;
+    let (ana, ben) = (
+        service.sign_in(&team.ana).await?,
+        service.sign_in(&team.ben).await?,
+    );
+    let a = record_entry(&ana, "Design review", 100, &[20, 60]).await?;
+    let b = record_entry(&ben, "Bug triage", 80, &[40]).await?;
+    let ana_entry = entry(&ana, a.entry, None).await?.context("ana's entry")?;
+    let app = DesktopApp::signed_in(&service, &team.owner).await?;
+
+    let outcome = async {
+        // Everyone in the workspace, each with their count of the day (R16, R17).
+        app.open_section("screenshots").await?;
+        let count = |p: &service::Person| format!("{} {}", member_row(p), tid("member-count"));
+        app.wait_attr(
+            &count(&team.ana),
+            "data-count",
+            &a.shots.len().to_string(),
+            MEDIUM,
+        )
+        .await?;
+        app.wait_attr(
+            &count(&team.ben),
+            "data-count",
+            &b.shots.len().to_string(),
+            MEDIUM,
+        )
+        .await?;
+        app.wait_attr(&member_row(&team.ana), "data-email", &team.ana.email, SHORT)
+            .await?;
+        app.wait_attr(&member_row(&team.ben), "data-email", &team.ben.email, SHORT)
+            .await?;
+        save_window_png(&app.client, "admin-screenshots").await?;
+
+        // The admin deletes ana's later screenshot: an admin's delete removes no time (R22).
+        app.click(&format!(
+            "{} {}",
+            member_row(&team.ana),
+            tid("member-toggle")
+        ))
+        .await?;
+        let (gone, kept) = (a.shots[1].0, a.shots[0].0);
+        let dialog = ask_to_delete(&app, gone).await?;
+        app.wait_attr(&dialog, "data-allowed", "true", SHORT)
+            .await?;
+        app.wait_attr(&dialog, "data-removed-secs", "0", SHORT)
+            .await?;
+        app.wait_attr(&dialog, "data-decision", "delete_screenshot", SHORT)
+            .await?;
+        app.click(&tid("confirm-ok")).await?;
+        app.wait_gone(&dialog, MEDIUM).await?;
+        app.wait_gone(&thumb(gone), MEDIUM).await?;
+        app.wait_attr(&count(&team.ana), "data-count", "1", MEDIUM)
+            .await?;
+        app.wait_attr(&count(&team.ben), "data-count", "1", SHORT)
+            .await?;
+
+        // At the service: the screenshot is gone, ana's entry is exactly as it was.
+        let left: Vec<_> = screenshots_today(&ana, &team.ana)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        ensure!(left == vec![kept], "ana's screenshots now: {left:?}");
+        let after = entry(&ana, a.entry, None)
+            .await?
+            .context("ana's entry is gone")?;
+        ensure!(
+            after.duration_secs == ana_entry.duration_secs && after.deducted_secs == 0,
+            "ana's entry went from {} s to {} s ({} s removed)",
+            ana_entry.duration_secs,
+            after.duration_secs,
+            after.deducted_secs
+        );
+        Ok(())
+    }
+    .await;
+    app.finish("admin-deletes", outcome).await
+}
+
+// ---- 5 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn member_cannot_see_another_member() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("privacy", true).await?;
+    let (ana, ben) = (
+        service.sign_in(&team.ana).await?,
+        service.sign_in(&team.ben).await?,
+    );
+    let own = record_entry(&ana, "Own work", 60, &[30]).await?.shots[0].0;
+    let other = record_entry(&ben, "Private work", 60, &[30]).await?.shots[0].0;
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+
+    let outcome = async {
+        // Listed: only herself (R17).
+        let row = show_screenshots_of(&app, &team.ana).await?;
+        app.wait_attr(
+            &format!("{row} {}", tid("member-count")),
+            "data-count",
+            "1",
+            MEDIUM,
+        )
+        .await?;
+        let mut listed = Vec::new();
+        for el in app.find_all(&tid("member-row")).await {
+            listed.push(el.attr("data-email").await?.unwrap_or_default());
+        }
+        ensure!(
+            listed == vec![team.ana.email.clone()],
+            "a member is shown {listed:?}"
+        );
+
+        // Her own image is served; the other member's answers 404, exactly like a missing one.
+        let src = app
+            .wait_element(&format!("{} img", thumb(own)), MEDIUM)
+            .await?
+            .attr("src")
+            .await?
+            .context("the thumbnail has no image")?;
+        ensure!(src.contains(&own.to_string()), "image URL {src}");
+        ensure!(app.fetch_status(&src).await? == 200, "own image {src}");
+        let theirs = src.replace(&own.to_string(), &other.to_string());
+        let missing = src.replace(
+            &own.to_string(),
+            &shotclock_api::ScreenshotId::new().to_string(),
+        );
+        let (theirs_status, missing_status) = (
+            app.fetch_status(&theirs).await?,
+            app.fetch_status(&missing).await?,
+        );
+        ensure!(
+            theirs_status == 404 && missing_status == 404,
+            "another member's image answered {theirs_status}, a missing one {missing_status}"
+        );
+        save_window_png(&app.client, "member-screenshots").await?;
+        Ok(())
+    }
+    .await;
+    app.finish("member-privacy", outcome).await
+}
+
+// ---- 6 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn member_is_told_when_an_admin_turns_capture_on() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("notice", false).await?;
+    let (admin, ana) = (
+        service.sign_in(&team.owner).await?,
+        service.sign_in(&team.ana).await?,
+    );
+    // Before the app, so the app's notifications reach it.
+    let dunst = Dunst::start().await?;
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+
+    let outcome = async {
+        app.wait_attr(&tid("capture-indicator"), "data-state", "off", MEDIUM)
+            .await?;
+        ensure!(
+            app.find(&tid("banner")).await.is_none(),
+            "a banner shows before capture was turned on"
+        );
+
+        let turned_on = now_secs();
+        set_screenshots(&admin, true).await?;
+        // The persisted notification (R6): what the member is told.
+        let notes = ana.notifications().await?.notifications;
+        let note = notes
+            .iter()
+            .find(|n| !n.read && n.created_at >= turned_on - chrono::TimeDelta::seconds(1))
+            .with_context(|| format!("no new notification for the member: {notes:?}"))?;
+
+        let banner = wait_for(MEDIUM, "the banner with the notification", || async {
+            let text = app.text(&tid("banner")).await?;
+            text.contains(&note.message).then_some(text)
+        })
+        .await?;
+        ensure!(banner.contains(&note.message), "banner {banner:?}");
+        save_window_png(&app.client, "banner").await?;
+
+        // The OS notification, as the notification daemon recorded it.
+        if let Some(dunst) = &dunst {
+            dunst.wait_for_body(&note.message, MEDIUM).await?;
+        }
+
+        // Dismissed: gone from the window, read at the service.
+        app.click(&tid("banner-dismiss")).await?;
+        app.wait_gone(&tid("banner"), SHORT).await?;
+        wait_for(
+            MEDIUM,
+            "the notification to be read at the service",
+            || async {
+                let list = ana.notifications().await.ok()?.notifications;
+                list.iter().any(|n| n.id == note.id && n.read).then_some(())
+            },
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    let result = app.finish("capture-notice", outcome).await;
+    drop(dunst);
+    result
+}
