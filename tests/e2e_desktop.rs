@@ -16,10 +16,13 @@
 //! 5. a member sees only themself, and the image of another member's screenshot answers 404
 //!    exactly like a missing one (R16);
 //! 6. when an admin turns capture on, a signed-in member's app shows the banner and the OS
-//!    notification is delivered (R6).
+//!    notification is delivered (R6);
+//! 7. the session token lives in the OS keyring (a real Secret Service), survives a restart, and
+//!    signing out forgets it (R2, R3).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
-//! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session`, dunst, tauri-driver).
+//! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,
+//! dunst, tauri-driver).
 
 mod support;
 
@@ -618,4 +621,71 @@ async fn member_is_told_when_an_admin_turns_capture_on() -> Result<()> {
     let result = app.finish("capture-notice", outcome).await;
     drop(dunst);
     result
+}
+
+// ---- 7 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display, tauri-driver and a Secret Service; run by `cargo xtask test`"]
+async fn the_session_lives_in_the_keyring_and_survives_a_restart() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("session", true).await?;
+    let token_file = "session-token";
+
+    // Signed in: the token went to the OS keyring (R3), not to a file, and the app says nothing
+    // about a fallback.
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let outcome = async {
+        ensure!(
+            !app.data_dir().join(token_file).exists(),
+            "the token went to a file: no Secret Service answered in this D-Bus session \
+             (`cargo xtask test` starts an unlocked gnome-keyring for the system tests)"
+        );
+        ensure!(
+            app.find(&tid("token-storage-note")).await.is_none(),
+            "the app says the session is kept in a file"
+        );
+        Ok(())
+    }
+    .await;
+    if outcome.is_err() {
+        return app.finish("session-keyring", outcome).await;
+    }
+
+    // Restarted with nothing in its environment: the stored session signs it in again.
+    let app = app.restart().await?;
+    let outcome = async {
+        app.wait_signed_in(&team.ana).await?;
+        // Signing out forgets the session here.
+        app.click(&tid("sign-out")).await?;
+        app.wait_element(&tid("sign-in"), MEDIUM).await?;
+        Ok(())
+    }
+    .await;
+    if outcome.is_err() {
+        return app.finish("session-restart", outcome).await;
+    }
+
+    // Restarted after the sign-out: the sign-in form, with the address and email filled in.
+    let app = app.restart().await?;
+    let outcome = async {
+        let form = tid("sign-in");
+        app.wait_element(&form, MEDIUM).await?;
+        let email = app
+            .wait_element(&format!("{form} input[name=email]"), SHORT)
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(
+            email.as_deref() == Some(team.ana.email.as_str()),
+            "the email field holds {email:?}"
+        );
+        ensure!(
+            !app.data_dir().join(token_file).exists(),
+            "a token file appeared"
+        );
+        Ok(())
+    }
+    .await;
+    app.finish("session-signed-out", outcome).await
 }

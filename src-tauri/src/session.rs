@@ -100,6 +100,7 @@ impl AppState {
                     .vault
                     .last_account()
                     .map(|a| a.server_url)
+                    .or_else(|| std::env::var("SHOTCLOCK_SERVER_URL").ok())
                     .unwrap_or_default(),
                 error: String::new(),
             },
@@ -162,14 +163,21 @@ pub async fn sign_in(
 pub async fn sign_out(app: &AppHandle) -> Result<SessionView, CommandError> {
     let st = state(app);
     let previous = std::mem::replace(&mut *st.slot.write().await, Slot::SignedOut);
-    if let Slot::SignedIn(live) = previous {
-        let ended = live.agent.sign_out().await;
-        if let Err(err) = st.vault.forget(&live.account).await {
-            tracing::warn!("could not forget the session token: {err}");
+    let forget = match previous {
+        Slot::SignedIn(live) => {
+            if let Err(err) = live.agent.sign_out().await {
+                tracing::info!("the service did not confirm the sign-out: {err}");
+            }
+            Some(live.account)
         }
-        if let Err(err) = ended {
-            tracing::info!("the service did not confirm the sign-out: {err}");
-        }
+        // Still waiting for the service: the stored token goes all the same.
+        Slot::Connecting { .. } | Slot::Starting => st.vault.last_account(),
+        Slot::SignedOut => None,
+    };
+    if let Some(account) = forget
+        && let Err(err) = st.vault.forget(&account).await
+    {
+        tracing::warn!("could not forget the session token: {err}");
     }
     tray::show_session(app, false);
     let view = st.view().await;

@@ -25,6 +25,17 @@ pub fn app_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_shotclock"))
 }
 
+/// Whether a process of the app binary runs (from `/proc`, Linux only).
+pub fn app_is_running() -> bool {
+    let app = app_binary();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs
+        .flatten()
+        .any(|p| std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app))
+}
+
 /// Where tests leave screenshots of the window (ignored by git).
 pub fn artifacts_dir() -> Result<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");

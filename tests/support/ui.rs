@@ -58,8 +58,32 @@ impl DesktopApp {
     }
 
     async fn launch(extra: &[(&str, OsString)]) -> Result<Self> {
+        Self::launch_in(tempfile::tempdir()?, extra).await
+    }
+
+    /// Quits the app and starts it again on the same data directory, with no sign-in in its
+    /// environment: what it shows comes from what it stored (R3).
+    pub async fn restart(self) -> Result<Self> {
+        let DesktopApp {
+            client,
+            _driver,
+            data,
+        } = self;
+        client
+            .close()
+            .await
+            .context("closing the WebDriver session")?;
+        drop(_driver);
+        // One instance per session: the next launch would hand over to a lingering one.
+        wait_for(SHORT, "the previous app to exit", || async {
+            (!super::app_is_running()).then_some(())
+        })
+        .await?;
+        Self::launch_in(data, &[]).await
+    }
+
+    async fn launch_in(data: tempfile::TempDir, extra: &[(&str, OsString)]) -> Result<Self> {
         paint_desktop();
-        let data = tempfile::tempdir()?;
         let mut envs: Vec<(&str, OsString)> = vec![
             ("SHOTCLOCK_DATA_DIR", data.path().into()),
             ("TZ", service::time_zone().name.into()),

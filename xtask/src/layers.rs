@@ -290,17 +290,35 @@ fn ui_tests(root: &Path) -> Layer {
     counts.layer("ui unit".into(), ok)
 }
 
+/// Starts gnome-keyring's Secret Service unlocked in the D-Bus session, then runs the command.
+const WITH_UNLOCKED_KEYRING: &str = r#"
+mkdir -p "$XDG_DATA_HOME"
+if command -v gnome-keyring-daemon >/dev/null; then
+  eval "$(printf '%s' system-tests | gnome-keyring-daemon --unlock --components=secrets)"
+  export GNOME_KEYRING_CONTROL
+else
+  echo "gnome-keyring-daemon is missing: the session test will fail" >&2
+fi
+exec "$@"
+"#;
+
 /// The real app binary in a real webview, driven over WebDriver, on a private display and
 /// D-Bus session.
 fn system_tests(root: &Path, display: &str) -> Layer {
     println!("\n==> system tests (tauri-driver + WebKitWebDriver)");
+    // A keyring of the tests' own, unlocked, so the app keeps its session in a real Secret
+    // Service (R3) and never in the user's keyrings.
+    let keyrings = root.join("target/system-tests-keyring");
+    let _ = std::fs::remove_dir_all(&keyrings);
     let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", &sh::cargo_bin(), "test", "--workspace"])
+    cmd.args(["--", "sh", "-c", WITH_UNLOCKED_KEYRING, "sh"])
+        .args([&sh::cargo_bin(), "test", "--workspace"])
         .args(["--no-fail-fast", "--test", "e2e_*"])
         .args(["--", "--ignored", "--test-threads=1"])
         .env("DISPLAY", display)
         .env_remove("WAYLAND_DISPLAY")
         .env("TAURI_DRIVER", setup::tauri_driver_path(root))
+        .env("XDG_DATA_HOME", &keyrings)
         .current_dir(root);
     let result = sh::run_tee(&mut cmd);
     match result {

@@ -43,6 +43,9 @@ pub enum AgentEvent {
         detail: String,
         at: DateTime<Utc>,
     },
+    /// The service acknowledged a queued change: `kind` is `screenshot`, `timer_start`,
+    /// `timer_stop`, … — lists the service serves (day counts, today's entries) now include it.
+    Synced { kind: String },
     /// A screenshot or entry left this device (deleted here or elsewhere).
     Deleted,
     /// A new notification from the workspace (R6): show it in the app and the OS.

@@ -49,8 +49,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             SendOutcome::Done => {
                 backoff.reset();
                 let seq = item.seq;
-                if let Err(err) = shared.store.call(move |s| s.ack(seq)).await {
-                    tracing::error!("could not clear an acknowledged item: {err}");
+                match shared.store.call(move |s| s.ack(seq)).await {
+                    Ok(_) => shared.emit(AgentEvent::Synced {
+                        kind: item.kind.as_str().to_owned(),
+                    }),
+                    Err(err) => tracing::error!("could not clear an acknowledged item: {err}"),
                 }
             }
             SendOutcome::Retry { error, after } => {

@@ -87,6 +87,16 @@ async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
         })
         .collect();
     assert_eq!(unique(&captured), local_ids);
+    // ... and of each acknowledgement: one `synced` per screenshot (the views reload on it).
+    eventually("a `synced` event per screenshot", DEADLINE, || async {
+        let synced = events
+            .since(t0)
+            .into_iter()
+            .filter(|e| matches!(e, AgentEvent::Synced { kind } if kind == "screenshot"))
+            .count();
+        (synced == local_ids.len()).then_some(())
+    })
+    .await;
 
     // One per window (R9), within the entry.
     let times: Vec<_> = remote.iter().map(|s| s.captured_at).collect();

@@ -208,6 +208,8 @@ export type AgentEvent =
   | { type: "capture_changed"; status: CaptureStatus }
   | { type: "captured"; screenshot_id: string; captured_at: string }
   | { type: "capture_failed"; health: string; detail: string; at: string }
+  /** The service acknowledged a queued change (`screenshot`, `timer_start`, `timer_stop`, …). */
+  | { type: "synced"; kind: string }
   | { type: "deleted" }
   | { type: "notification"; notification: Notification }
   | { type: "rejected"; kind: string; reason: string }
