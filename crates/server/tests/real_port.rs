@@ -359,3 +359,100 @@ async fn kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates_nothing() {
     }
     assert_eq!(day(base, token).await.len(), attempts.len());
 }
+
+/// Reads `stream` until `needle` arrives (or the stream ends: then `false`).
+async fn read_until<S, B, E>(stream: &mut S, seen: &mut String, needle: &str) -> bool
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    while !seen.contains(needle) {
+        match stream.next().await {
+            Some(Ok(chunk)) => seen.push_str(&String::from_utf8_lossy(chunk.as_ref())),
+            _ => return false,
+        }
+    }
+    true
+}
+
+#[tokio::test]
+async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(Config::new(dir.path())).unwrap();
+    shotclock_server::api::create_workspace(&app, "Acme".into(), "o@acme.test", "O", PW.into())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, app));
+    let client = reqwest::Client::new();
+
+    // Two devices of the same person, each with its own session and stream.
+    let mut streams = Vec::new();
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let token = login(&client, &base, "o@acme.test").await;
+        let resp = client
+            .get(format!("{base}/api/v1/events"))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut stream = resp.bytes_stream();
+        let mut seen = String::new();
+        assert!(read_until(&mut stream, &mut seen, "event: ready").await);
+        streams.push(stream);
+        tokens.push(token);
+    }
+
+    let r = client
+        .post(format!("{base}/api/v1/auth/logout"))
+        .header("authorization", format!("Bearer {}", tokens[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    // The signed-out device's stream ends (keep-alives are 15 s apart: an end within 10 s is
+    // the close, not a timeout)...
+    let mut first = streams.remove(0);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(item) = first.next().await {
+            item.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of the ended session stayed open");
+    // ... and its reconnect is refused.
+    let again = client
+        .get(format!("{base}/api/v1/events"))
+        .header("authorization", format!("Bearer {}", tokens[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+
+    // The other device still hears its events.
+    let mut second = streams.remove(0);
+    client
+        .post(format!("{base}/api/v1/timer/start"))
+        .header("authorization", format!("Bearer {}", tokens[1]))
+        .json(&json!({"entry_id": EntryId::new(), "description": "still here"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let mut seen = String::new();
+    let heard = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut second, &mut seen, "event: timer_started"),
+    )
+    .await;
+    assert_eq!(
+        heard.ok(),
+        Some(true),
+        "the other session's stream: {seen:?}"
+    );
+}

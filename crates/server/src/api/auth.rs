@@ -10,6 +10,7 @@ use super::{ApiJson, email, member_dto, settings_dto, text, workspace_of};
 use crate::App;
 use crate::auth::{Auth, check_password_policy, hash_password, new_token, verify_password};
 use crate::error::{Error, Result};
+use crate::events::Ended;
 use crate::maintenance::discard;
 use crate::store::{NewUser, UserRow};
 
@@ -90,6 +91,7 @@ pub(super) async fn login(
     responses((status = 204), (status = 401, body = ApiError)))]
 pub(super) async fn logout(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     app.store().delete_session(auth.token_hash).await?;
+    app.hub().end(Ended::Session(auth.token_hash));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,6 +167,7 @@ pub(super) async fn me(State(app): State<App>, auth: Auth) -> Result<Json<Me>> {
     ))]
 pub(super) async fn delete_me(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     let removed = app.store().delete_user(auth.user.id).await?;
+    app.hub().end(Ended::User(auth.user.id));
     discard(&app, &removed.blob_keys).await?;
     Ok(StatusCode::NO_CONTENT)
 }

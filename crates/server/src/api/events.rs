@@ -1,4 +1,5 @@
-//! `GET /api/v1/events`: the caller's live events as Server-Sent Events, with keep-alive.
+//! `GET /api/v1/events`: the caller's live events as Server-Sent Events, with keep-alive; the
+//! stream closes when its session ends (see [`crate::events::Hub::end`]).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::StreamExt;
 use shotclock_api::ApiError;
+use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
@@ -27,6 +29,18 @@ pub(super) async fn stream(
     auth: Auth,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
     let rx = app.hub().subscribe(auth.user.id);
+    // Subscribed before the response starts, like the events: an ending cannot slip between.
+    let mut endings = app.hub().endings();
+    let (user, session) = (auth.user.id, auth.token_hash);
+    let ended = async move {
+        loop {
+            match endings.recv().await {
+                Ok(ending) if ending.ends(user, &session) => return,
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    };
     // The subscription exists before the response starts, so anything published after the
     // client sees the headers reaches it; the first frame confirms it.
     let ready = futures_util::stream::once(async {
@@ -43,8 +57,6 @@ pub(super) async fn stream(
             }
         })
     });
-    Ok(
-        Sse::new(ready.chain(events))
-            .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
-    )
+    Ok(Sse::new(ready.chain(events).take_until(ended))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -10,6 +10,7 @@ use super::{ApiJson, ApiPath, email, member_dto, text};
 use crate::App;
 use crate::auth::{Auth, check_password_policy, hash_password};
 use crate::error::{Error, Result};
+use crate::events::Ended;
 use crate::store::NewUser;
 
 /// The workspace's active members (admins).
@@ -85,5 +86,6 @@ pub(super) async fn update(
         .store()
         .update_member(auth.user.workspace_id, id, req.role, req.active)
         .await?;
+    app.hub().end(Ended::User(id));
     Ok(Json(member_dto(&row)))
 }
