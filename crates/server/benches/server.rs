@@ -296,6 +296,26 @@ async fn query_bench() -> (bool, bool) {
         },
     )
     .await;
+    // Where a day-counts request spends its time: its two store reads, each measured alone.
+    let (from, to) = (day0 - TimeDelta::days(1), day0);
+    let mut list_lat = Vec::new();
+    let mut count_lat = Vec::new();
+    for _ in 0..QUERIES {
+        let t = Instant::now();
+        let members = app.store().members(ws, false).await.unwrap();
+        list_lat.push(t.elapsed());
+        let t = Instant::now();
+        let ids = members.iter().map(|m| m.id).collect();
+        app.store().screenshot_counts(ids, from, to).await.unwrap();
+        count_lat.push(t.elapsed());
+    }
+    list_lat.sort();
+    count_lat.sort();
+    println!(
+        "  of which: member list p50 {:.2} ms, counts p50 {:.2} ms (store alone)",
+        ms(pct(&list_lat, 0.5)),
+        ms(pct(&count_lat, 0.5))
+    );
     let day = run(
         format!("/api/v1/screenshots?date={date}&tz=UTC"),
         &member_token,

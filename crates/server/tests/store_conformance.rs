@@ -186,6 +186,129 @@ async fn one_running_entry_per_user(store: Arc<dyn Store>) {
     assert_eq!(store.running_entry(user.id).await.unwrap().unwrap().id, b);
 }
 
+/// Two users of one workspace with screenshots spread over several hours, some deleted (one of
+/// them the last of its entry, which deletes the entry).
+async fn counted_team(store: &Arc<dyn Store>) -> (UserRow, UserRow, Vec<(UserId, DateTime<Utc>)>) {
+    let a = member(store).await;
+    let b = store
+        .add_user(
+            a.workspace_id,
+            NewUser {
+                id: UserId::new(),
+                email: "b@x.test".into(),
+                name: "b".into(),
+                password_hash: "h".into(),
+                role: Role::Member,
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let mut kept = Vec::new();
+    let record = async |user: &UserRow, start: i64, end: i64, mins: &[i64]| {
+        let entry = EntryId::new();
+        store
+            .start_timer(user, entry, "e".into(), t(start), t(start))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for (i, m) in mins.iter().enumerate() {
+            let row = shot(user, entry, t(*m), u8::try_from(i).unwrap());
+            store.insert_screenshot(row.clone()).await.unwrap();
+            ids.push((row.id, user.id, t(*m)));
+        }
+        store.stop_timer(user.id, None, t(end)).await.unwrap();
+        ids
+    };
+    let a_shots = record(
+        &a,
+        -200,
+        200,
+        &[-130, -61, -60, -59, -1, 0, 1, 29, 30, 31, 59, 60, 61, 125],
+    )
+    .await;
+    let b_shots = record(&b, -100, 100, &[-60, -60, 0, 45, 90]).await;
+    let b_single = record(&b, 150, 160, &[155]).await;
+    // A member's delete, and the last screenshot of an entry (the entry goes with it).
+    for (id, owner) in [(a_shots[8].0, &a), (b_single[0].0, &b)] {
+        store
+            .delete_screenshot(owner.actor(), id, t(300), false)
+            .await
+            .unwrap();
+    }
+    for (id, user, at) in a_shots.iter().chain(&b_shots) {
+        if *id != a_shots[8].0 {
+            kept.push((*user, *at));
+        }
+    }
+    (a, b, kept)
+}
+
+async fn day_counts_match_a_row_by_row_count(store: Arc<dyn Store>) {
+    let (a, b, kept) = counted_team(&store).await;
+    // On the hour (UTC, whole-hour zones), off the hour (+05:30), inside one hour, before and
+    // after everything, and around the deleted entry.
+    for (from, to) in [
+        (-120, 120),
+        (-90, 30),
+        (5, 40),
+        (-600, -300),
+        (140, 170),
+        (-1440, 1440),
+    ] {
+        let want: Vec<(UserId, u64)> = [a.id, b.id]
+            .into_iter()
+            .map(|user| {
+                let n = kept
+                    .iter()
+                    .filter(|(u, at)| *u == user && *at >= t(from) && *at < t(to))
+                    .count();
+                (user, n as u64)
+            })
+            .collect();
+        let got = store
+            .screenshot_counts(vec![a.id, b.id], t(from), t(to))
+            .await
+            .unwrap();
+        assert_eq!(got, want, "counts in [{from}, {to}) minutes from noon");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_day_counts_match_a_row_by_row_count() {
+    let (_dir, store) = sqlite();
+    day_counts_match_a_row_by_row_count(store).await;
+}
+
+/// A database from before the hourly counts (schema 1) gets them filled from its screenshots.
+#[tokio::test]
+async fn sqlite_hourly_counts_are_built_from_an_older_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let (a, b, kept) = {
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+        counted_team(&store).await
+    };
+    // Back to schema 1: no hourly table, no triggers.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER screenshot_hours_insert; DROP TRIGGER screenshot_hours_delete;
+         DROP TRIGGER screenshot_hours_no_move; DROP TABLE screenshot_hours;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&SqliteOptions::new(&path)).unwrap();
+    let got = store
+        .screenshot_counts(vec![a.id, b.id], t(-1440), t(1440))
+        .await
+        .unwrap();
+    let count = |user: UserId| kept.iter().filter(|(u, _)| *u == user).count() as u64;
+    assert_eq!(got, vec![(a.id, count(a.id)), (b.id, count(b.id))]);
+    assert!(count(a.id) > 0 && count(b.id) > 0);
+}
+
 #[tokio::test]
 async fn sqlite_insert_is_idempotent_by_id_and_hash() {
     let (_d, s) = sqlite();
@@ -225,7 +348,7 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let secure: i64 = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
         .map(|m| i64::from(m == "wal"))

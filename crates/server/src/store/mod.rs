@@ -462,7 +462,8 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<ScreenshotView>>;
-    /// Number of screenshots per user captured in `[from, to)`, for the given users.
+    /// Number of screenshots per user captured in `[from, to)`, for the given users (all of one
+    /// workspace: the first user's).
     async fn screenshot_counts(
         &self,
         users: Vec<UserId>,

@@ -13,6 +13,10 @@
 //! * Migrations are the plain SQL files in `migrations/`, applied in order at open, tracked by
 //!   `PRAGMA user_version`.
 //!
+//! * Day counts (R17) read `screenshot_hours`, per-(workspace, UTC hour, user) counts that
+//!   triggers keep in step with every insert and delete of a screenshot; only the partial hours
+//!   of a day in a zone off the hour are counted row by row.
+//!
 //! Ids are 16-byte UUID blobs and instants integer milliseconds (UTC).
 
 use std::collections::HashSet;
@@ -40,7 +44,13 @@ use super::{
 };
 
 /// The schema, in order. Append only; never edit a shipped migration.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_screenshot_hours.sql"),
+];
+
+/// The bucket of `screenshot_hours` (migration 0002).
+const HOUR_MS: i64 = 3_600_000;
 
 /// Most jobs one group commit takes.
 const MAX_GROUP: usize = 512;
@@ -320,6 +330,28 @@ fn finish(conn: &Connection, completions: &mut Vec<Completion>, failed: &mut Opt
 }
 
 // ---- row mapping ----------------------------------------------------------------------------
+
+/// Screenshots per user of a workspace in `[?2, ?3)` ms, row by row.
+const COUNT_ROWS: &str = "SELECT user_id, count(*) FROM screenshots
+     WHERE workspace_id = ?1 AND captured_ms >= ?2 AND captured_ms < ?3 GROUP BY user_id";
+
+/// Adds the `(user_id, count)` rows of `sql` to `counts`.
+fn add_counts(
+    c: &Connection,
+    counts: &mut std::collections::HashMap<Uuid, u64>,
+    sql: &str,
+    args: (Uuid, i64, i64),
+) -> StoreResult<()> {
+    let mut st = c.prepare_cached(sql)?;
+    let rows = st.query_map(params![args.0, args.1, args.2], |r| {
+        Ok((r.get::<_, Uuid>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (user, n) = row?;
+        *counts.entry(user).or_default() += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(())
+}
 
 fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -1173,17 +1205,43 @@ impl Store for SqliteStore {
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<(UserId, u64)>> {
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT count(*) FROM screenshots
-                 WHERE user_id = ?1 AND captured_ms >= ?2 AND captured_ms < ?3",
-            )?;
-            let (from, to) = (ms(from), ms(to));
-            let mut out = Vec::with_capacity(users.len());
-            for user in users {
-                let n: i64 = st.query_row(params![u(user), from, to], |r| r.get(0))?;
-                out.push((user, u64::try_from(n).unwrap_or(0)));
+            let Some(first) = users.first() else {
+                return Ok(Vec::new());
+            };
+            let workspace: Option<Uuid> = c
+                .prepare_cached("SELECT workspace_id FROM users WHERE id = ?1")?
+                .query_row([u(*first)], |r| r.get(0))
+                .optional()?;
+            let mut counts = std::collections::HashMap::<Uuid, u64>::new();
+            if let Some(ws) = workspace {
+                let (from, to) = (ms(from), ms(to));
+                // Whole UTC hours from the hourly table; the partial hours at either end (time
+                // zones off the hour, e.g. +05:30) counted row by row.
+                let first_hour = -(-from).div_euclid(HOUR_MS);
+                let end_hour = to.div_euclid(HOUR_MS);
+                if first_hour < end_hour {
+                    // Summed here rather than by GROUP BY: the rows come in (hour, user)
+                    // order, and sorting them by user costs more than the sum.
+                    add_counts(
+                        c,
+                        &mut counts,
+                        "SELECT user_id, n FROM screenshot_hours
+                         WHERE workspace_id = ?1 AND hour >= ?2 AND hour < ?3",
+                        (ws, first_hour, end_hour),
+                    )?;
+                    for (a, b) in [(from, first_hour * HOUR_MS), (end_hour * HOUR_MS, to)] {
+                        if a < b {
+                            add_counts(c, &mut counts, COUNT_ROWS, (ws, a, b))?;
+                        }
+                    }
+                } else {
+                    add_counts(c, &mut counts, COUNT_ROWS, (ws, from, to))?;
+                }
             }
-            Ok(out)
+            Ok(users
+                .into_iter()
+                .map(|user| (user, counts.get(&u(user)).copied().unwrap_or(0)))
+                .collect())
         })
         .await
     }
