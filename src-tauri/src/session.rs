@@ -150,6 +150,7 @@ pub async fn sign_in(
     let account = LastAccount {
         server_url: session.server_url.clone(),
         email: session.me.user.email.clone(),
+        me: Some(session.me.clone()),
     };
     let vault = state(app).vault.clone();
     let storage = vault
@@ -260,6 +261,13 @@ async fn resume(app: &AppHandle, account: LastAccount, token: String, storage: T
     loop {
         match Session::resume(&account.server_url, &token).await {
             Ok(session) => {
+                let account = LastAccount {
+                    me: Some(session.me.clone()),
+                    ..account
+                };
+                if let Err(err) = st.vault.remember(&account) {
+                    tracing::warn!("could not record the account: {err}");
+                }
                 if let Err(err) = start_engine(app, session, account, storage).await {
                     tracing::warn!("could not start the engine: {}", err.message);
                     st.set(app, Slot::SignedOut).await;
@@ -267,6 +275,22 @@ async fn resume(app: &AppHandle, account: LastAccount, token: String, storage: T
                 return;
             }
             Err(shotclock_agent::AgentError::Sync(e)) if e.is_retryable() => {
+                // Offline with a known account: work offline (R25). The engine queues timer
+                // changes and screenshots, reconnects on its own, and stops if the service then
+                // refuses the session.
+                if let Some(me) = account.me.clone() {
+                    tracing::info!("the service is unreachable ({e}); starting offline");
+                    let session = Session {
+                        server_url: account.server_url.clone(),
+                        token,
+                        me,
+                    };
+                    if let Err(err) = start_engine(app, session, account, storage).await {
+                        tracing::warn!("could not start the engine: {}", err.message);
+                        st.set(app, Slot::SignedOut).await;
+                    }
+                    return;
+                }
                 let error = CommandError::from(e).message;
                 st.set(
                     app,

@@ -3,8 +3,9 @@
 //! goes to a file only this user can read (0600, in the 0700 data folder) and the UI says so.
 //! Never in SQLite, logs or the webview.
 //!
-//! Beside it, `account.json` remembers which service and email were used last (not secret): it
-//! names the keyring entry and pre-fills the sign-in form.
+//! Beside it, `account.json` remembers which service and email were used last and what the
+//! service last said about the account and its workspace (not secret): it names the keyring
+//! entry, pre-fills the sign-in form, and lets the app start offline.
 //!
 //! Keyring calls block (D-Bus) and a misconfigured Secret Service can hang on an unlock prompt,
 //! so each runs on a blocking thread with a deadline; a timeout counts as "no keyring".
@@ -32,6 +33,9 @@ pub enum TokenStorage {
 pub struct LastAccount {
     pub server_url: String,
     pub email: String,
+    /// The account and workspace as of the last contact with the service.
+    #[serde(default)]
+    pub me: Option<shotclock_api::dto::Me>,
 }
 
 impl LastAccount {
@@ -57,10 +61,15 @@ impl Vault {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// Records `account` (without touching the token).
+    pub fn remember(&self, account: &LastAccount) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(account).map_err(std::io::Error::other)?;
+        write_private(&self.dir.join(ACCOUNT_FILE), &bytes)
+    }
+
     /// Keeps `token` for `account`: in the keyring if one answers, else in the user-only file.
     pub async fn save(&self, account: &LastAccount, token: &str) -> std::io::Result<TokenStorage> {
-        let bytes = serde_json::to_vec_pretty(account).map_err(std::io::Error::other)?;
-        write_private(&self.dir.join(ACCOUNT_FILE), &bytes)?;
+        self.remember(account)?;
         let user = account.keyring_user();
         let secret = token.to_owned();
         match keyring_call(move || entry(&user)?.set_password(&secret)).await {
@@ -168,6 +177,7 @@ mod tests {
         LastAccount {
             server_url: "https://acme.example/".into(),
             email: "ada@acme.example".into(),
+            me: None,
         }
     }
 
