@@ -20,20 +20,56 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Polls a condition until it yields a value; an error once the timeout has passed.
+pub use shotclock_testkit::wait_for;
+
 /// Absolute path of the app binary cargo built for this test run.
 pub fn app_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_shotclock"))
 }
 
-/// Whether a process of the app binary runs (from `/proc`, Linux only).
-pub fn app_is_running() -> bool {
+/// Processes of the app binary (from `/proc`, Linux only).
+fn app_pids() -> Vec<u32> {
     let app = app_binary();
     let Ok(procs) = std::fs::read_dir("/proc") else {
-        return false;
+        return Vec::new();
     };
     procs
         .flatten()
-        .any(|p| std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app))
+        .filter(|p| std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app))
+        .filter_map(|p| p.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Whether a process of the app binary runs.
+pub fn app_is_running() -> bool {
+    !app_pids().is_empty()
+}
+
+/// Waits up to `grace` for every app process to exit, then asks the stragglers to stop
+/// (SIGTERM) and waits as long again. The app is single-instance: a launch while an earlier
+/// one lingers would hand over to it, and the new WebDriver session would never get a window.
+pub fn stop_lingering_apps(grace: Duration) -> Result<()> {
+    let wait_gone = |limit: Duration| {
+        let deadline = Instant::now() + limit;
+        while app_is_running() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        !app_is_running()
+    };
+    if wait_gone(grace) {
+        return Ok(());
+    }
+    for pid in app_pids() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    if wait_gone(grace) {
+        Ok(())
+    } else {
+        bail!("an earlier app (pids {:?}) does not exit", app_pids())
+    }
 }
 
 /// Where tests leave screenshots of the window (ignored by git).
@@ -107,10 +143,14 @@ impl Driver {
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary() }),
         );
-        let client = ClientBuilder::rustls()?
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        stop_lingering_apps(Duration::from_secs(10))?;
+        let mut builder = ClientBuilder::rustls()?;
+        builder.capabilities(caps);
+        let url = format!("http://127.0.0.1:{}", self.port);
+        // Generous (a loaded machine), but never a hang.
+        let client = tokio::time::timeout(Duration::from_secs(120), builder.connect(&url))
             .await
+            .context("the app's window did not come up within 120 s")?
             .context("opening a WebDriver session on the app")?;
         Ok(client)
     }
@@ -122,24 +162,8 @@ impl Drop for Driver {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
-    }
-}
-
-/// Polls `f` until it returns `Some` or `timeout` passes.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            bail!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The app goes with its driver; one that lingers is stopped here, not by the next test.
+        let _ = stop_lingering_apps(Duration::from_secs(10));
     }
 }
 

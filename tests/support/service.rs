@@ -1,27 +1,23 @@
 //! The real workspace service for system tests, in this process on a real `127.0.0.1` port.
 //!
-//! [`Service`] runs `shotclock-server` (the library the binary runs) in a runtime of its own on a
-//! thread of its own, with a short capture window so the app under test takes screenshots within
-//! seconds. [`Team`] is a workspace on plan `enterprise` with an owner and two members, seeded
-//! through the service's store (there is no sign-up in the API) and configured through the API
-//! as its owner. Everything else a test needs from the service it does through the typed HTTP
-//! client ([`shotclock_sync::Client`]), as a real user would.
+//! [`Service`] is `shotclock-testkit`'s server (`shotclock-server`, the library the binary runs,
+//! in a runtime of its own on a thread of its own) with a short capture window so the app under
+//! test takes screenshots within seconds. [`Team`] is a workspace on plan `enterprise` with an
+//! owner and two members, seeded through the service's store (there is no sign-up in the API)
+//! and configured through the API as its owner. Everything else a test needs from the service it
+//! does through the typed HTTP client ([`shotclock_sync::Client`]), as a real user would.
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset, NaiveDate, SubsecRound, TimeDelta, Timelike, Utc};
-use shotclock_api::dto::{Entry, Screenshot, UpdateSettingsRequest};
-use shotclock_api::{EntryId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
+use shotclock_api::dto::{Entry, Screenshot};
+use shotclock_api::{EntryId, Plan, Role, ScreenshotId};
 use shotclock_capture::{Pipeline, synthetic};
-use shotclock_server::store::NewUser;
-use shotclock_server::{App, Config};
 use shotclock_sync::{Bytes, Client, ScreenshotUpload};
-use std::net::SocketAddr;
+use shotclock_testkit::TestServer;
 use std::sync::OnceLock;
-use std::time::Duration;
-use tokio::sync::oneshot;
 
-/// Every seeded user's password.
-pub const PASSWORD: &str = "correct horse battery staple";
+// Every seeded user's password, and a seeded user.
+pub use shotclock_testkit::{PASSWORD, Person};
 
 /// The capture window the service publishes (R9; the product default is 300 s): short, so a
 /// running timer yields a screenshot within seconds.
@@ -56,115 +52,37 @@ pub struct Zone {
     ahead_secs: i32,
 }
 
-/// A running service; stopped (every connection dropped) when dropped.
-pub struct Service {
-    _dir: tempfile::TempDir,
-    addr: SocketAddr,
-    app: App,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+/// A running service; stopped (every connection dropped) when dropped. What fails in starting
+/// or seeding it panics (the kit's way); its methods return `Result` for the tests' `?`.
+pub struct Service(TestServer);
 
 impl Service {
     /// Starts the service on a free port with its own data directory.
     pub fn start() -> Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let mut config = Config::new(dir.path());
-        config.capture_window_secs = WINDOW_SECS;
-        // Retention and the sweeper are the service's own business, not these tests'.
-        config.maintenance_every = Duration::from_secs(3600);
-        let app = App::open(config).map_err(|e| anyhow!("opening the service: {e}"))?;
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let served = app.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(anyhow!("service runtime: {e}")));
-                    return;
-                }
-            };
-            rt.block_on(async move {
-                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(anyhow!("binding the service: {e}")));
-                        return;
-                    }
-                };
-                let _ = ready_tx.send(listener.local_addr().map_err(Into::into));
-                tokio::select! {
-                    _ = shotclock_server::serve(listener, served) => {}
-                    _ = stop_rx => {}
-                }
-            });
-            rt.shutdown_background();
-        });
-        let addr = ready_rx
-            .recv_timeout(Duration::from_secs(60))
-            .context("the service did not start within 60 s")??;
-        Ok(Self {
-            _dir: dir,
-            addr,
-            app,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        })
+        Ok(Self(TestServer::with_window(WINDOW_SECS)))
     }
 
     /// The address the app signs in to.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// An anonymous client.
-    pub fn client(&self) -> Result<Client> {
-        Ok(Client::new(self.url())?)
+        self.0.url()
     }
 
     /// `who`, signed in through the API.
     pub async fn sign_in(&self, who: &Person) -> Result<Client> {
-        let anon = self.client()?;
-        let session = anon
-            .login(&who.email, PASSWORD, None)
-            .await
-            .with_context(|| format!("signing {} in", who.email))?;
-        Ok(anon.with_token(&session.token))
+        Ok(self.0.sign_in(who).await)
     }
 
-    /// A workspace `name` on plan `enterprise` with its owner and the members `ana` and `ben`;
-    /// its owner turned "Activate screenshot capturing" on (R4) when `screenshots` says so.
+    /// A workspace `name` on plan `enterprise` with its owner `olga` and the members `ana` and
+    /// `ben`; its owner turned "Activate screenshot capturing" on (R4) when `screenshots` says so.
     pub async fn team(&self, name: &str, screenshots: bool) -> Result<Team> {
-        let hash = shotclock_server::auth::hash_password(PASSWORD.into())
-            .await
-            .map_err(|e| anyhow!("hashing the password: {e}"))?;
-        let ws = WorkspaceId::new();
-        let now = self.app.now();
-        let user = |who: &str, role: Role| NewUser {
-            id: UserId::new(),
-            email: format!("{who}@{name}.test"),
-            name: capitalised(who),
-            password_hash: hash.clone(),
-            role,
-        };
-        let owner = user("olga", Role::Owner);
-        let store = self.app.store();
-        store
-            .create_workspace(ws, name.into(), owner.clone(), now)
+        let members = [("ana", Role::Member), ("ben", Role::Member)];
+        let seeded = self.0.team_owned_by(name, "olga", &members).await;
+        self.0
+            .app()
+            .store()
+            .set_plan(seeded.ws, Plan::Enterprise)
             .await?;
-        let mut people = vec![Person::from(&owner)];
-        for who in ["ana", "ben"] {
-            let member = user(who, Role::Member);
-            store.add_user(ws, member.clone(), now).await?;
-            people.push(Person::from(&member));
-        }
-        store.set_plan(ws, Plan::Enterprise).await?;
-        let [owner, ana, ben] = <[Person; 3]>::try_from(people)
+        let [owner, ana, ben] = <[Person; 3]>::try_from(seeded.people)
             .map_err(|_| anyhow!("the team should have three people"))?;
         let team = Team { owner, ana, ben };
         if screenshots {
@@ -172,42 +90,6 @@ impl Service {
             set_screenshots(&admin, true).await?;
         }
         Ok(team)
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
-/// A seeded user.
-#[derive(Debug, Clone)]
-pub struct Person {
-    pub id: UserId,
-    pub email: String,
-    pub name: String,
-}
-
-impl From<&NewUser> for Person {
-    fn from(u: &NewUser) -> Self {
-        Person {
-            id: u.id,
-            email: u.email.clone(),
-            name: u.name.clone(),
-        }
     }
 }
 
@@ -221,13 +103,8 @@ pub struct Team {
 
 /// An admin turns "Activate screenshot capturing" on or off through the API.
 pub async fn set_screenshots(admin: &Client, on: bool) -> Result<()> {
-    let settings = admin
-        .update_workspace(&UpdateSettingsRequest {
-            screenshots_enabled: Some(on),
-            ..UpdateSettingsRequest::default()
-        })
-        .await?;
-    if settings.screenshots_enabled != on || settings.capture_allowed != on {
+    let settings = shotclock_testkit::set_screenshots(admin, on).await;
+    if settings.capture_allowed != on {
         bail!("the workspace did not take screenshots_enabled = {on}: {settings:?}");
     }
     Ok(())

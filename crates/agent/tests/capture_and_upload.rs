@@ -11,18 +11,19 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    DEADLINE, Events, Screen, TestServer, assert_one_per_window, eventually, local_attempts,
-    local_shots, pending, service_shots_of, session, start_agent, unique, window_of,
+    DEADLINE, Events, Screen, assert_one_per_window, local_attempts, local_shots, pending,
+    service_shots_of, session, start_agent, unique, window_of,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus};
 use shotclock_api::EntryId;
 use shotclock_store::{CaptureHealth, DB_FILE_NAME, ScreenshotState};
+use shotclock_testkit::{TestServer, eventually};
 
 const WINDOW_SECS: u32 = 1;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("perwindow", &["alice"], true).await;
     let alice = ws.member(0);
     let data = tempfile::tempdir().unwrap();
@@ -145,7 +146,7 @@ async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_started_and_stopped_through_the_api_turns_capture_on_and_off() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("elsewhere", &["alice"], true).await;
     let alice = ws.member(0);
     let data = tempfile::tempdir().unwrap();
@@ -254,7 +255,7 @@ fn wal(db: &Path) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("forensic", &["alice"], true).await;
     let alice = ws.member(0);
     let data = tempfile::tempdir().unwrap();
@@ -368,7 +369,7 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screenshot_deleted_while_the_app_was_closed_leaves_on_the_next_start() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("offline-delete", &["bob"], true).await;
     let bob = ws.member(0);
     let data = tempfile::tempdir().unwrap();

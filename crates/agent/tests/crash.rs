@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 
 use common::process::{AgentProcess, paint_root, require_display};
 use common::proxy::{Fault, Proxy};
-use common::{
-    DEADLINE, TestServer, assert_one_per_window, eventually, service_shots_of, unique, window_of,
-};
+use common::{DEADLINE, assert_one_per_window, service_shots_of, unique, window_of};
 use rand::Rng;
 use shotclock_api::EntryId;
 use shotclock_store::{CaptureHealth, ScreenshotState, Store};
+use shotclock_testkit::{TestServer, eventually};
 
 /// Runs `f` on the agent's local buffer, opened as a second connection (the agent may be
 /// running: SQLite in WAL mode lets a reader in beside it).
@@ -44,7 +43,7 @@ const HOLD: Fault = Fault::Delay(Duration::from_millis(1500));
 async fn kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing() {
     let display = require_display();
     paint_root(&display);
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("crash", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
@@ -232,7 +231,7 @@ async fn kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing()
 async fn idle_cpu_with_a_running_timer() {
     let display = require_display();
     paint_root(&display);
-    let server = TestServer::start(300);
+    let server = TestServer::with_window(300);
     let ws = server.workspace("idle", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;

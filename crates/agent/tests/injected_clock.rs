@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use common::{
-    DEADLINE, Events, Screen, TestServer, eventually, local_shots, pending, service_shots, session,
-    start_agent, start_agent_with_clock,
+    DEADLINE, Events, Screen, local_shots, pending, service_shots, session, start_agent,
+    start_agent_with_clock,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, Session};
 use shotclock_api::ScreenshotId;
 use shotclock_store::{OutboxKind, ScreenshotState};
+use shotclock_testkit::{TestServer, eventually};
 
 /// Starts a timer at the clock's time, moves the clock to the scheduler's drawn moment, and
 /// returns the screenshot taken then; stops the timer one second later.
@@ -76,7 +77,7 @@ fn offline(sess: &Session) -> Session {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
-    let server = TestServer::start(1);
+    let server = TestServer::with_window(1);
     let ws = server.workspace("moment", &["alice"], true).await;
     let sess = offline(&session(&server.url(), ws.member(0)).await);
     let t0 = Utc::now();
@@ -140,7 +141,7 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploaded() {
-    let server = TestServer::start(2);
+    let server = TestServer::with_window(2);
     let ws = server.workspace("retention", &["alice"], true).await;
     let alice = ws.member(0);
     let sess = session(&server.url(), alice).await;

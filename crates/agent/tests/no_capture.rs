@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use common::{
-    DEADLINE, Events, Screen, TestServer, eventually, local_attempts, local_shots, pending,
-    service_shots_of, session, set_screenshots, start_agent,
+    DEADLINE, Events, Screen, local_attempts, local_shots, pending, service_shots_of, session,
+    start_agent,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus};
 use shotclock_api::{EntryId, Plan, Role};
 use shotclock_capture::{FakeSource, Rect, synthetic};
 use shotclock_store::CaptureHealth;
 use shotclock_sync::{Client, SyncError};
+use shotclock_testkit::{TestServer, eventually, set_screenshots};
 
 const WINDOW_SECS: u32 = 1;
 
@@ -85,7 +86,7 @@ async fn wait_for_a_capture(agent: &AgentHandle, entry: EntryId, at_least: usize
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("disabled", &["alice"], false).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
@@ -131,7 +132,7 @@ async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_once_the_trial_has_ended() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let team = server.team("trial", &[("alice", Role::Member)]).await;
     // Nine days ago the owner started the 7-day trial and enabled screenshots (R5).
     server.clock.shift(-TimeDelta::days(9));
@@ -181,7 +182,7 @@ async fn nothing_is_captured_once_the_trial_has_ended() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_after_signing_out() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("signout", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
@@ -220,7 +221,7 @@ async fn nothing_is_captured_after_signing_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_once_the_service_refuses_the_session() {
-    let mut server = TestServer::start(WINDOW_SECS);
+    let mut server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("revoked", &["alice"], true).await;
     let alice = ws.member(0).clone();
     let data = tempfile::tempdir().unwrap();
@@ -258,7 +259,7 @@ async fn nothing_is_captured_once_the_service_refuses_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_once_the_timer_stops() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("stopped", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
@@ -291,7 +292,7 @@ async fn nothing_is_captured_once_the_timer_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_that_yields_nothing_usable_is_recorded_with_its_reason() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server
         .workspace("useless", &["nomonitor", "black"], true)
         .await;

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use common::proxy::{Exchange, Fault, Proxy};
 use common::{
-    DEADLINE, Events, Screen, TestServer, assert_one_per_window, eventually, local_shots, pending,
-    service_shots_of, session, start_agent, unique,
+    DEADLINE, Events, Screen, assert_one_per_window, local_shots, pending, service_shots_of,
+    session, start_agent, unique,
 };
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
@@ -20,6 +20,7 @@ use shotclock_store::{
     AttemptId, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind, OutboxState,
     ScreenshotState,
 };
+use shotclock_testkit::{TestServer, eventually};
 
 const WINDOW_SECS: u32 = 1;
 const SCREENSHOTS: &str = "/api/v1/screenshots/";
@@ -34,7 +35,7 @@ fn upload_id(x: &Exchange) -> ScreenshotId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn captures_buffer_while_the_service_is_down_then_upload_once_in_order() {
-    let mut server = TestServer::start(WINDOW_SECS);
+    let mut server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("outage", &["alice"], true).await;
     let alice = ws.member(0).clone();
     // A recording relay: it tells the order in which uploads reached the service.
@@ -177,7 +178,7 @@ fn faulty() -> common::proxy::Policy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_faulty_network_loses_nothing_and_duplicates_nothing() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("faults", &["alice"], true).await;
     let alice = ws.member(0);
     let proxy = Proxy::start(server.addr, faulty()).await;
@@ -280,7 +281,7 @@ async fn a_faulty_network_loses_nothing_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing() {
-    let server = TestServer::start(WINDOW_SECS);
+    let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("poison", &["alice"], true).await;
     let alice = ws.member(0);
     let data = tempfile::tempdir().unwrap();

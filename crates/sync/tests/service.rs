@@ -1,17 +1,15 @@
 //! The client against the real service on a real port.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
-use common::{PASSWORD, TestServer, webp};
 use shotclock_api::dto::{DeleteKind, Event, UpdateSettingsRequest};
 use shotclock_api::{API_VERSION, EntryId, ErrorCode, Role, ScreenshotId};
 use shotclock_sync::{
     BackoffPolicy, EventStream, EventsOptions, ScreenshotUpload, StreamItem, SyncError,
 };
+use shotclock_testkit::{PASSWORD, TestServer};
 
 /// Waits for the next stream item, failing the test after a generous deadline.
 async fn next(stream: &mut EventStream) -> StreamItem {
@@ -29,6 +27,14 @@ async fn next_significant(stream: &mut EventStream) -> StreamItem {
             other => return other,
         }
     }
+}
+
+/// A small valid WebP (structurally; the service does not decode pixels) with a marker in it.
+fn webp(marker: u64) -> Vec<u8> {
+    let mut bytes = shotclock_server::webp::synthetic(64, 36, 200);
+    let at = bytes.len() - 16;
+    bytes[at..at + 8].copy_from_slice(&marker.to_le_bytes());
+    bytes
 }
 
 fn fast_reconnects() -> EventsOptions {

@@ -1,15 +1,10 @@
-//! Test harness of the engine's integration tests.
+//! Test harness of the engine's integration tests. The service they run against (with a short
+//! capture window and a clock they can shift), its teams and `eventually` are
+//! `shotclock-testkit`'s.
 //!
-//! - [`TestServer`]: the real workspace service on a real `127.0.0.1` port, in a runtime of its
-//!   own on a thread of its own, so stopping it drops every connection at once (like a killed
-//!   process) and it can be started again on the same port and data directory. Adapted from
-//!   `crates/sync/tests/common` (test crates may not depend on each other), with a short capture
-//!   window and an injectable service clock.
-//! - [`Workspace`]: a team whose screenshots are enabled by its owner through the API.
 //! - [`Screen`]: a synthetic desktop (`shotclock_capture::synthetic`) whose every capture is a
 //!   different frame, and which counts the captures it was asked for.
 //! - [`Events`]: records everything an [`AgentHandle`] emits, for polling.
-//! - [`eventually`]: polls a condition every 50 ms up to a deadline (never a bare sleep).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -21,303 +16,22 @@ pub mod process;
 pub mod proxy;
 
 use std::collections::{BTreeMap, HashSet};
-use std::future::Future;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shotclock_agent::{Agent, AgentConfig, AgentEvent, AgentHandle, Clock, Session, SystemClock};
-use shotclock_api::dto::{Screenshot, UpdateSettingsRequest};
-use shotclock_api::{EntryId, Plan, Role, UserId, WorkspaceId};
+use shotclock_api::EntryId;
+use shotclock_api::dto::Screenshot;
 use shotclock_capture::{CaptureError, Frame, ScreenSource, synthetic};
-use shotclock_server::blobs::LocalBlobs;
-use shotclock_server::clock::Clock as ServiceClock;
-use shotclock_server::store::NewUser;
-use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
-use shotclock_server::{App, Config};
 use shotclock_store::{CaptureAttempt, ScreenshotInfo};
 use shotclock_sync::Client;
-use tokio::sync::oneshot;
-
-pub const PASSWORD: &str = "correct horse battery";
+use shotclock_testkit::{PASSWORD, Person, eventually};
 
 /// Generous: the machine is shared and slow; a deadline only bounds a failure.
 pub const DEADLINE: Duration = Duration::from_secs(30);
-
-// ---- the service ------------------------------------------------------------------------------
-
-/// The system clock shifted by an adjustable offset: the service's "now" (trials, retention).
-#[derive(Debug, Clone, Default)]
-pub struct ShiftedClock(Arc<Mutex<TimeDelta>>);
-
-impl ShiftedClock {
-    pub fn shift(&self, by: TimeDelta) {
-        *self.0.lock().unwrap() = by;
-    }
-}
-
-impl ServiceClock for ShiftedClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now() + *self.0.lock().unwrap()
-    }
-}
-
-/// A running service.
-pub struct TestServer {
-    pub dir: tempfile::TempDir,
-    pub addr: SocketAddr,
-    pub clock: ShiftedClock,
-    window_secs: u32,
-    app: Option<App>,
-    running: Option<Running>,
-}
-
-struct Running {
-    stop: oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-/// Starts the service on `addr` (port 0: any) in a runtime of its own; returns the bound address
-/// once the listener is bound (bind first, then connect — no sleeping).
-fn launch(
-    dir: PathBuf,
-    addr: SocketAddr,
-    window_secs: u32,
-    clock: ShiftedClock,
-) -> (SocketAddr, App, Running) {
-    let mut config = Config::new(&dir);
-    config.capture_window_secs = window_secs;
-    // No maintenance while a test runs (retention is the service's own business).
-    config.maintenance_every = Duration::from_secs(3600);
-    let store = SqliteStore::open(&SqliteOptions::new(dir.join("shotclock.db"))).unwrap();
-    let blobs = LocalBlobs::open(dir.join("blobs")).unwrap();
-    let app = App::from_parts(config, Arc::new(store), Arc::new(blobs), Arc::new(clock));
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let served = app.clone();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-            ready_tx.send(listener.local_addr().unwrap()).unwrap();
-            tokio::select! {
-                r = shotclock_server::serve(listener, served) => r.unwrap(),
-                _ = stop_rx => {}
-            }
-        });
-        // Dropping the runtime cancels every connection task: open streams break like they
-        // would if the process died.
-        rt.shutdown_background();
-    });
-    let bound = ready_rx.recv().expect("service did not start");
-    (
-        bound,
-        app,
-        Running {
-            stop: stop_tx,
-            thread,
-        },
-    )
-}
-
-impl TestServer {
-    /// The service with a capture window of `window_secs` seconds, on any free port.
-    pub fn start(window_secs: u32) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = ShiftedClock::default();
-        let (addr, app, running) = launch(
-            dir.path().to_owned(),
-            "127.0.0.1:0".parse().unwrap(),
-            window_secs,
-            clock.clone(),
-        );
-        Self {
-            dir,
-            addr,
-            clock,
-            window_secs,
-            app: Some(app),
-            running: Some(running),
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn client(&self) -> Client {
-        Client::new(self.url()).unwrap()
-    }
-
-    pub fn app(&self) -> &App {
-        self.app.as_ref().expect("service stopped")
-    }
-
-    pub fn window(&self) -> Duration {
-        Duration::from_secs(u64::from(self.window_secs))
-    }
-
-    pub fn window_secs(&self) -> u32 {
-        self.window_secs
-    }
-
-    /// Stops the service: listener closed, every connection dropped, state released.
-    pub fn stop(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = r.stop.send(());
-            r.thread.join().unwrap();
-        }
-        self.app = None;
-    }
-
-    /// Starts the service again on the same port and data directory.
-    pub fn restart(&mut self) {
-        self.stop();
-        let (addr, app, running) = launch(
-            self.dir.path().to_owned(),
-            self.addr,
-            self.window_secs,
-            self.clock.clone(),
-        );
-        assert_eq!(addr, self.addr);
-        self.app = Some(app);
-        self.running = Some(running);
-    }
-
-    /// Creates a workspace with an owner and the given members (all with [`PASSWORD`]).
-    pub async fn team(&self, name: &str, members: &[(&str, Role)]) -> Team {
-        let hash = shared_hash().await;
-        let ws = WorkspaceId::new();
-        let now = self.app().now();
-        let owner = NewUser {
-            id: UserId::new(),
-            email: format!("owner@{name}.test"),
-            name: format!("Owner of {name}"),
-            password_hash: hash.clone(),
-            role: Role::Owner,
-        };
-        self.app()
-            .store()
-            .create_workspace(ws, name.into(), owner.clone(), now)
-            .await
-            .unwrap();
-        let mut people = vec![Person {
-            id: owner.id,
-            email: owner.email,
-        }];
-        for (who, role) in members {
-            let user = NewUser {
-                id: UserId::new(),
-                email: format!("{who}@{name}.test"),
-                name: (*who).into(),
-                password_hash: hash.clone(),
-                role: *role,
-            };
-            self.app()
-                .store()
-                .add_user(ws, user.clone(), now)
-                .await
-                .unwrap();
-            people.push(Person {
-                id: user.id,
-                email: user.email,
-            });
-        }
-        Team { ws, people }
-    }
-
-    /// Signs `who` in with a plain client; returns the signed-in client.
-    pub async fn sign_in(&self, who: &Person) -> Client {
-        let anon = self.client();
-        let session = anon.login(&who.email, PASSWORD, None).await.unwrap();
-        anon.with_token(&session.token)
-    }
-
-    /// A workspace on plan `enterprise` whose owner turned screenshots on (R4, R5) or left them
-    /// off, with the given members.
-    pub async fn workspace(&self, name: &str, members: &[&str], screenshots: bool) -> Workspace {
-        let list: Vec<(&str, Role)> = members.iter().map(|m| (*m, Role::Member)).collect();
-        let team = self.team(name, &list).await;
-        self.app()
-            .store()
-            .set_plan(team.ws, Plan::Enterprise)
-            .await
-            .unwrap();
-        let owner = self.sign_in(team.owner()).await;
-        if screenshots {
-            set_screenshots(&owner, true).await;
-        }
-        Workspace { team, owner }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// The owner turns "Activate screenshot capturing" on or off through the API.
-pub async fn set_screenshots(owner: &Client, on: bool) {
-    let settings = owner
-        .update_workspace(&UpdateSettingsRequest {
-            screenshots_enabled: Some(on),
-            ..UpdateSettingsRequest::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(settings.screenshots_enabled, on);
-}
-
-/// One argon2 hash of [`PASSWORD`] for all users (hashing is slow in debug builds).
-pub async fn shared_hash() -> String {
-    static HASH: OnceLock<String> = OnceLock::new();
-    if let Some(h) = HASH.get() {
-        return h.clone();
-    }
-    let h = shotclock_server::auth::hash_password(PASSWORD.into())
-        .await
-        .unwrap();
-    HASH.get_or_init(|| h).clone()
-}
-
-#[derive(Debug, Clone)]
-pub struct Person {
-    pub id: UserId,
-    pub email: String,
-}
-
-pub struct Team {
-    pub ws: WorkspaceId,
-    /// The owner first, then the members in the order given.
-    pub people: Vec<Person>,
-}
-
-impl Team {
-    pub fn owner(&self) -> &Person {
-        &self.people[0]
-    }
-}
-
-pub struct Workspace {
-    pub team: Team,
-    /// The owner, signed in (an admin).
-    pub owner: Client,
-}
-
-impl Workspace {
-    /// The `i`-th member (0-based, owner excluded).
-    pub fn member(&self, i: usize) -> &Person {
-        &self.team.people[i + 1]
-    }
-}
 
 // ---- the engine -------------------------------------------------------------------------------
 
@@ -450,25 +164,6 @@ impl Events {
             async move { found }
         })
         .await
-    }
-}
-
-/// Polls `check` every 50 ms until it yields a value; fails the test after `timeout`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -7,7 +7,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{DEADLINE, PASSWORD, eventually};
+use shotclock_testkit::{PASSWORD, eventually};
+
+use super::DEADLINE;
 
 /// The X display the tests capture. Fails with instructions when there is none: these tests
 /// must not pass by silently skipping.
