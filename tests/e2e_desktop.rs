@@ -18,7 +18,9 @@
 //! 6. when an admin turns capture on, a signed-in member's app shows the banner and the OS
 //!    notification is delivered (R6);
 //! 7. the session token lives in the OS keyring (a real Secret Service), survives a restart, and
-//!    signing out forgets it (R2, R3).
+//!    signing out forgets it (R2, R3);
+//! 8. the app starts signed in while the service is down, the timer works offline, and the entry
+//!    reaches the service once it is back (R25).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
 //! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,
@@ -688,4 +690,50 @@ async fn the_session_lives_in_the_keyring_and_survives_a_restart() -> Result<()>
     }
     .await;
     app.finish("session-signed-out", outcome).await
+}
+
+// ---- 8 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn the_app_starts_offline_and_catches_up() -> Result<()> {
+    let mut service = Service::start()?;
+    let team = service.team("offline", true).await?;
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+
+    // The service goes away, and the app starts again without it.
+    service.stop();
+    let app = app.restart().await?;
+    let description = "On the train";
+    let outcome = async {
+        // Signed in from what it kept, and the timer works offline (R25).
+        app.wait_signed_in(&team.ana).await?;
+        app.open_section("timer").await?;
+        app.type_into(&tid("timer-description"), description)
+            .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "true", MEDIUM)
+            .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "false", MEDIUM)
+            .await?;
+
+        // Back online: the entry made offline reaches the service, start and stop.
+        service.restart();
+        let ana = service.sign_in(&team.ana).await?;
+        wait_for(
+            std::time::Duration::from_secs(180),
+            "the offline entry at the service",
+            || async {
+                let entries = ana.entries(None, None, None).await.ok()?.entries;
+                entries
+                    .into_iter()
+                    .find(|e| e.description == description && e.end.is_some())
+            },
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    app.finish("offline", outcome).await
 }

@@ -67,6 +67,16 @@ impl Service {
         self.0.url()
     }
 
+    /// Stops the service (every connection dropped), as a network outage would.
+    pub fn stop(&mut self) {
+        self.0.stop();
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        self.0.restart();
+    }
+
     /// `who`, signed in through the API.
     pub async fn sign_in(&self, who: &Person) -> Result<Client> {
         Ok(self.0.sign_in(who).await)
