@@ -151,8 +151,8 @@ pub async fn screenshots_of_day(
 ) -> Answer<ScreenshotList> {
     let user: UserId = parse_id(&user_id, "user id")?;
     let (date, tz) = (day(&date)?, zone(&tz)?);
-    let client = state.agent().await?;
-    Ok(client
+    let agent = state.agent().await?;
+    Ok(agent
         .client()
         .screenshots_of_day(Some(user), date, tz)
         .await?)

@@ -42,7 +42,7 @@ fn app_pids() -> Vec<u32> {
 }
 
 /// Whether a process of the app binary runs.
-pub fn app_is_running() -> bool {
+fn app_is_running() -> bool {
     !app_pids().is_empty()
 }
 

@@ -73,12 +73,8 @@ impl DesktopApp {
             .close()
             .await
             .context("closing the WebDriver session")?;
+        // Dropping the driver waits for the app to exit (it is single-instance).
         drop(_driver);
-        // One instance per session: the next launch would hand over to a lingering one.
-        wait_for(SHORT, "the previous app to exit", || async {
-            (!super::app_is_running()).then_some(())
-        })
-        .await?;
         Self::launch_in(data, &[]).await
     }
 
