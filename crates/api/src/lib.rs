@@ -149,6 +149,9 @@ pub enum ErrorCode {
     Conflict,
     /// The object existed but is gone for good (e.g. expired by retention, R18).
     Gone,
+    /// The id belonged to a screenshot or entry that was deleted: it can never be created again
+    /// (R24–R26). A client drops the item instead of retrying it.
+    Deleted,
     /// The request body is too large.
     PayloadTooLarge,
     /// The request body has a media type the endpoint does not take.
@@ -176,7 +179,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (useful for exhaustive tests and generated bindings).
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         ErrorCode::BadRequest,
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
@@ -184,6 +187,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::Conflict,
         ErrorCode::Gone,
+        ErrorCode::Deleted,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::TooManyRequests,
@@ -208,6 +212,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Gone => "gone",
+            ErrorCode::Deleted => "deleted",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::TooManyRequests => "too_many_requests",
@@ -237,7 +242,7 @@ impl ErrorCode {
             | ErrorCode::FeatureUnavailable => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict | ErrorCode::StopTimerFirst => 409,
-            ErrorCode::Gone => 410,
+            ErrorCode::Gone | ErrorCode::Deleted => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Validation => 422,
@@ -481,6 +486,7 @@ mod tests {
     #[case(ErrorCode::NotFound, "not_found", 404, false)]
     #[case(ErrorCode::Conflict, "conflict", 409, false)]
     #[case(ErrorCode::Gone, "gone", 410, false)]
+    #[case(ErrorCode::Deleted, "deleted", 410, false)]
     #[case(ErrorCode::PayloadTooLarge, "payload_too_large", 413, false)]
     #[case(ErrorCode::UnsupportedMediaType, "unsupported_media_type", 415, false)]
     #[case(ErrorCode::TooManyRequests, "too_many_requests", 429, true)]
