@@ -89,8 +89,8 @@ impl Service {
         let seeded = self.0.team_owned_by(name, "olga", &members).await;
         self.0
             .app()
-            .store()
-            .set_plan(seeded.ws, Plan::Enterprise)
+            .intents()
+            .set_plan(seeded.ws, Plan::Enterprise, self.0.app().now())
             .await?;
         let [owner, ana, ben] = <[Person; 3]>::try_from(seeded.people)
             .map_err(|_| anyhow!("the team should have three people"))?;

@@ -219,8 +219,8 @@ async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploade
     assert!(
         server
             .app()
-            .store()
-            .screenshot(old)
+            .intents()
+            .stored_screenshot(old)
             .await
             .unwrap()
             .is_none(),

@@ -170,8 +170,8 @@ async fn nothing_is_captured_once_the_trial_has_ended() {
     // Control: the workspace buys the plan → once the app re-reads the settings, it captures.
     server
         .app()
-        .store()
-        .set_plan(team.ws, Plan::Enterprise)
+        .intents()
+        .set_plan(team.ws, Plan::Enterprise, server.app().now())
         .await
         .unwrap();
     let t = Instant::now();

@@ -11,6 +11,22 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// How long a screenshot stays viewable.
 pub const RETENTION: TimeDelta = TimeDelta::days(7);
 
+/// The longest a client keeps retrying one change: an outbox item lives until its screenshot
+/// expires locally, so at most one retention period.
+pub const RETRY_HORIZON: TimeDelta = RETENTION;
+
+/// How long the service remembers a deleted id (R24–R26): long enough that no retry of the
+/// original create can arrive after its tombstone is gone.
+pub const TOMBSTONE_KEEP: TimeDelta =
+    TimeDelta::days(RETENTION.num_days() + RETRY_HORIZON.num_days());
+
+/// Tombstones of deletes at or before this instant may be forgotten at `now`.
+#[must_use]
+pub fn tombstone_cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_sub_signed(TOMBSTONE_KEEP)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Screenshots captured at or before this instant are expired at `now`.
 #[must_use]
 pub fn cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
@@ -42,6 +58,17 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2024, 3, 10, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn tombstones_outlive_every_retry() {
+        // A screenshot captured just before its delete can be retried until it expires on the
+        // device; its tombstone must still be there then.
+        let deleted = now();
+        let last_retry = expires_at(deleted);
+        assert!(tombstone_cutoff(last_retry) < deleted);
+        assert_eq!(TOMBSTONE_KEEP, TimeDelta::days(14));
+        assert_eq!(tombstone_cutoff(now()), now() - TimeDelta::days(14));
     }
 
     #[rstest]

@@ -194,7 +194,7 @@ impl FromRequestParts<App> for Auth {
             .ok_or_else(|| Error::unauthorized("malformed Authorization header"))?;
         let hash = token_hash(token);
         let user = app
-            .store()
+            .intents()
             .session_user(hash, app.now())
             .await?
             .ok_or_else(|| Error::unauthorized("the session is invalid, expired or revoked"))?;

@@ -5,8 +5,10 @@
 //! policy (R16–R24), idempotent sync (R25–R26) and a live event stream.
 //!
 //! Layout:
-//! * [`store`] — the [`store::Store`] trait (rows) and its embedded SQLite backend (a group-
-//!   committing writer actor plus reader connections).
+//! * [`intents`] — the one backend-neutral layer: every intent is one transaction in which the
+//!   product rules of `shotclock_domain` decide.
+//! * [`store`] — the narrow storage interface ([`store::Backend`], rows only) and its embedded
+//!   SQLite backend (a group-committing writer actor plus reader connections).
 //! * [`blobs`] — the [`blobs::Blobs`] trait (image files) and its local-disk backend.
 //! * [`api`] — HTTP handlers, extractors, the OpenAPI document.
 //! * [`auth`] — passwords, tokens, throttling, the `Auth` extractor.
@@ -28,6 +30,7 @@ pub mod blobs;
 pub mod clock;
 pub mod error;
 pub mod events;
+pub mod intents;
 pub mod maintenance;
 pub mod store;
 pub mod webp;
@@ -43,7 +46,8 @@ use crate::blobs::{Blobs, LocalBlobs};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::events::Hub;
-use crate::store::Store;
+use crate::intents::Intents;
+use crate::store::Backend;
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 
 pub use crate::api::router;
@@ -85,7 +89,7 @@ impl Config {
 
 struct Inner {
     config: Config,
-    store: Arc<dyn Store>,
+    intents: Intents,
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     hub: Hub,
@@ -122,13 +126,13 @@ impl App {
     #[must_use]
     pub fn from_parts(
         config: Config,
-        store: Arc<dyn Store>,
+        backend: Arc<dyn Backend>,
         blobs: Arc<dyn Blobs>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self(Arc::new(Inner {
             config,
-            store,
+            intents: Intents::new(backend),
             blobs,
             clock,
             hub: Hub::default(),
@@ -144,8 +148,8 @@ impl App {
 
     /// Row storage.
     #[must_use]
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.0.store
+    pub fn intents(&self) -> &Intents {
+        &self.0.intents
     }
 
     /// Image storage.

@@ -137,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
             plan,
         } => {
             let app = App::open(Config::new(data_dir))?;
-            let ws = app.store().set_plan(workspace, plan).await?;
+            let ws = app.intents().set_plan(workspace, plan, app.now()).await?;
             println!("{} {}", ws.id, ws.plan);
         }
         Command::AddMember {
@@ -163,7 +163,7 @@ async fn main() -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!(e.to_string()))?,
                 role,
             };
-            let row = app.store().add_user(workspace, user, app.now()).await?;
+            let row = app.intents().add_user(workspace, user, app.now()).await?;
             println!("{}", row.id);
         }
     }

@@ -1,4 +1,5 @@
-//! Background upkeep: retention purge (R18), orphan-file sweep, and the post-delete scrub (R24).
+//! Background upkeep: retention purge (R18), forgetting old tombstones and capture-gate
+//! history, orphan-file sweep, and the post-delete scrub (R24).
 //!
 //! * **Purge**: deletes screenshots captured at or before `domain::retention::cutoff(now)` in
 //!   batches of [`PURGE_BATCH`] rows — each batch one transaction, then its files, then a WAL
@@ -36,7 +37,7 @@ pub async fn discard(app: &App, keys: &[String]) -> Result<(), Error> {
     for key in keys {
         app.blobs().delete(key).await?;
     }
-    if let Err(e) = app.store().scrub().await {
+    if let Err(e) = app.intents().scrub().await {
         // A busy checkpoint is retried by the next delete or maintenance run; the delete
         // itself has committed.
         tracing::warn!(error = %e, "checkpoint after delete did not complete");
@@ -48,8 +49,7 @@ pub async fn discard(app: &App, keys: &[String]) -> Result<(), Error> {
 pub async fn purge(app: &App) -> Result<usize, Error> {
     let mut total = 0;
     loop {
-        let cutoff = shotclock_domain::retention::cutoff(app.now());
-        let keys = app.store().purge_expired(cutoff, PURGE_BATCH).await?;
+        let keys = app.intents().purge_expired(app.now(), PURGE_BATCH).await?;
         if keys.is_empty() {
             break;
         }
@@ -78,7 +78,7 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
         .collect();
     let mut swept = 0;
     for chunk in candidates.chunks(1000) {
-        let referenced = app.store().referenced_blobs(chunk.to_vec()).await?;
+        let referenced = app.intents().referenced_blobs(chunk.to_vec()).await?;
         for key in chunk.iter().filter(|k| !referenced.contains(*k)) {
             app.blobs().delete(key).await?;
             swept += 1;
@@ -90,6 +90,7 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
 /// One full maintenance pass.
 pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
     let purged = purge(app).await?;
+    app.intents().purge_history(app.now()).await?;
     let (swept, temp_removed) = sweep(app, grace).await?;
     if purged + swept > 0 {
         tracing::info!(purged, swept, temp_removed, "maintenance");

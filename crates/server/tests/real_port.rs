@@ -56,8 +56,8 @@ async fn library_serves_on_port_zero_with_a_real_client() {
         shotclock_server::api::create_workspace(&app, "Acme".into(), "o@acme.test", "O", PW.into())
             .await
             .unwrap();
-    app.store()
-        .set_plan(ws, shotclock_api::Plan::Enterprise)
+    app.intents()
+        .set_plan(ws, shotclock_api::Plan::Enterprise, app.now())
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -120,7 +120,7 @@ async fn library_serves_on_port_zero_with_a_real_client() {
     let r = client
         .put(format!(
             "{base}/api/v1/screenshots/{id}?entry_id={entry}&captured_at={}",
-            now_rfc(TimeDelta::seconds(-1))
+            now_rfc(TimeDelta::zero())
         ))
         .header("authorization", &auth)
         .body(bytes.clone())
@@ -143,7 +143,7 @@ async fn library_serves_on_port_zero_with_a_real_client() {
         .put(format!(
             "{base}/api/v1/screenshots/{}?entry_id={entry}&captured_at={}",
             ScreenshotId::new(),
-            now_rfc(TimeDelta::seconds(-1))
+            now_rfc(TimeDelta::zero())
         ))
         .header("authorization", &auth)
         .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
@@ -262,7 +262,7 @@ async fn kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates_nothing() {
                 let id = ScreenshotId::new();
                 let bytes = image(w << 32 | i);
                 let hash = hex::encode(Sha256::digest(&bytes));
-                let at = now_rfc(TimeDelta::seconds(-1));
+                let at = now_rfc(TimeDelta::zero());
                 attempts
                     .lock()
                     .unwrap()

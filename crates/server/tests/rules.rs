@@ -7,7 +7,6 @@ use chrono::TimeDelta;
 use common::{Harness, image, rfc, t0};
 use serde_json::json;
 use shotclock_api::{EntryId, ScreenshotId};
-use shotclock_server::store::Store;
 
 fn min(m: i64) -> TimeDelta {
     TimeDelta::minutes(m)
@@ -112,13 +111,13 @@ async fn r5_capture_needs_enterprise_or_a_one_time_trial() {
     r.expect(200);
     assert_eq!(r.json()["capture_allowed"], true);
 
-    // Uploads work during the trial…
+    // Uploads work during the trial (from the moment capture is on)…
     let entry = h.start(&team.alice, t0() - min(30), "work").await;
     h.upload(
         &team.alice.token,
         ScreenshotId::new(),
         entry,
-        t0() - min(20),
+        t0(),
         image(1),
     )
     .await
@@ -152,7 +151,7 @@ async fn r5_capture_needs_enterprise_or_a_one_time_trial() {
 
     // Enterprise needs no trial.
     h.store
-        .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+        .set_plan(team.ws, shotclock_api::Plan::Enterprise, h.app.now())
         .await
         .unwrap();
     h.upload(
@@ -171,7 +170,7 @@ async fn r6_enabling_notifies_every_member_persistently() {
     let h = Harness::new();
     let team = h.team("acme").await;
     h.store
-        .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+        .set_plan(team.ws, shotclock_api::Plan::Enterprise, h.app.now())
         .await
         .unwrap();
     h.call(
@@ -649,7 +648,7 @@ async fn r18_expired_screenshots_are_never_served_and_are_purged() {
         .unwrap();
     assert_eq!(report.purged, 1);
     assert!(h.blob_files().is_empty());
-    assert!(h.store.screenshot(id).await.unwrap().is_none());
+    assert!(h.raw_screenshot(id).await.is_none());
 }
 
 #[tokio::test]

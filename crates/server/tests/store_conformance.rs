@@ -1,47 +1,104 @@
-//! Conformance suite for [`Store`] backends. Every check takes only `Arc<dyn Store>`, so a
-//! PostgreSQL backend runs the same functions by adding one `#[tokio::test]` per check with its
-//! own constructor.
+//! Conformance suite for storage backends. Every check takes only `Arc<dyn Backend>`: the first
+//! half drives the narrow row interface ([`Rows`], [`TxRows`]) directly, the second half the
+//! intents layer over it, so a new backend (PostgreSQL next) runs the same functions by adding
+//! one `#[tokio::test]` per check with its own constructor.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use shotclock_api::{EntryId, Role, ScreenshotId, UserId, WorkspaceId};
-use shotclock_domain::visibility::Actor;
+use shotclock_api::{
+    EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+};
+use shotclock_domain::entry::EntryTimes;
+use shotclock_domain::gate::CaptureGate;
+use shotclock_server::intents::{Intents, SettingsPatch, UploadOutcome};
 use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
-use shotclock_server::store::{InsertOutcome, NewUser, ScreenshotRow, Store, StoreError, UserRow};
+use shotclock_server::store::{
+    Backend, EntryRow, JobEnd, NewUser, NotificationRow, Rows, ScreenshotRow, StoreError,
+    StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
+};
+use tokio::sync::oneshot;
+
+type Store = Arc<dyn Backend>;
 
 fn t(mins: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 2, 12, 0, 0).unwrap() + TimeDelta::minutes(mins)
 }
 
-fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+fn sqlite() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&SqliteOptions::new(dir.path().join("db.sqlite"))).unwrap();
     (dir, Arc::new(store))
 }
 
-async fn member(store: &Arc<dyn Store>) -> UserRow {
-    let ws = WorkspaceId::new();
-    let owner = NewUser {
-        id: UserId::new(),
-        email: "o@x.test".into(),
-        name: "o".into(),
-        password_hash: "h".into(),
-        role: Role::Owner,
-    };
+/// Runs `f` on a reader.
+async fn read<R: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce(&mut dyn Rows) -> StoreResult<R> + Send + 'static,
+) -> R {
+    let (tx, rx) = oneshot::channel();
     store
-        .create_workspace(ws, "x".into(), owner, t(0))
+        .read(Box::new(move |rows| {
+            let _ = tx.send(f(rows));
+        }))
         .await
         .unwrap();
-    let m = NewUser {
+    rx.await.unwrap().unwrap()
+}
+
+/// Runs `f` in a write transaction and keeps its changes when it succeeds; answers after the
+/// commit.
+async fn write<R: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce(&mut dyn TxRows) -> StoreResult<R> + Send + 'static,
+) -> StoreResult<R> {
+    let (tx, rx) = oneshot::channel();
+    store
+        .write(Box::new(move |rows| {
+            let result = rows.and_then(f);
+            JobEnd {
+                keep: result.is_ok(),
+                done: Box::new(move |commit| {
+                    let _ = tx.send(commit.and(result));
+                }),
+            }
+        }))
+        .unwrap();
+    rx.await.unwrap()
+}
+
+fn new_user(email: &str, role: Role) -> NewUser {
+    NewUser {
         id: UserId::new(),
-        email: "m@x.test".into(),
-        name: "m".into(),
+        email: email.into(),
+        name: email.into(),
         password_hash: "h".into(),
-        role: Role::Member,
+        role,
+    }
+}
+
+/// A workspace on enterprise with capture on since `t(-1000)`, and one member.
+async fn member(intents: &Intents) -> UserRow {
+    let ws = WorkspaceId::new();
+    intents
+        .create_workspace(ws, "x".into(), new_user("o@x.test", Role::Owner), t(-2000))
+        .await
+        .unwrap();
+    intents
+        .set_plan(ws, Plan::Enterprise, t(-1000))
+        .await
+        .unwrap();
+    let patch = SettingsPatch {
+        screenshots_enabled: Some(true),
+        ..SettingsPatch::default()
     };
-    store.add_user(ws, m, t(0)).await.unwrap()
+    intents.update_settings(ws, patch, t(-1000)).await.unwrap();
+    intents
+        .add_user(ws, new_user("m@x.test", Role::Member), t(0))
+        .await
+        .unwrap()
 }
 
 fn shot(user: &UserRow, entry: EntryId, at: DateTime<Utc>, hash: u8) -> ScreenshotRow {
@@ -60,164 +117,452 @@ fn shot(user: &UserRow, entry: EntryId, at: DateTime<Utc>, hash: u8) -> Screensh
     }
 }
 
-async fn insert_is_idempotent_by_id_and_hash(store: Arc<dyn Store>) {
-    let user = member(&store).await;
+fn workspace_row(created: DateTime<Utc>) -> WorkspaceRow {
+    WorkspaceRow {
+        id: WorkspaceId::new(),
+        name: "w".into(),
+        plan: Plan::Free,
+        screenshots_enabled: false,
+        blur_enabled: true,
+        lock_date: None,
+        trial_started_at: None,
+        created_at: created,
+    }
+}
+
+fn user_row(ws: WorkspaceId, email: &str) -> UserRow {
+    UserRow {
+        id: UserId::new(),
+        workspace_id: ws,
+        email: email.into(),
+        name: "n".into(),
+        password_hash: "h".into(),
+        role: Role::Member,
+        active: true,
+        created_at: t(0),
+    }
+}
+
+fn entry_row(user: &UserRow, start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> EntryRow {
+    EntryRow {
+        id: EntryId::new(),
+        workspace_id: user.workspace_id,
+        user_id: user.id,
+        description: "d".into(),
+        times: EntryTimes::new(start, end),
+        approved: false,
+        created_at: start,
+    }
+}
+
+// ---- the row interface -------------------------------------------------------------------
+
+async fn rows_round_trip(store: Store) {
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let entry = entry_row(&user, t(0), None);
+    let screenshot = shot(&user, entry.id, t(1), 7);
+    let note = NotificationRow {
+        id: NotificationId::new(),
+        workspace_id: ws.id,
+        user_id: user.id,
+        kind: "k".into(),
+        message: "m".into(),
+        created_at: t(2),
+        read_at: None,
+    };
+    let (w, u, e, s, n) = (
+        ws.clone(),
+        user.clone(),
+        entry.clone(),
+        screenshot.clone(),
+        note.clone(),
+    );
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)?;
+        rows.insert_entry(&e)?;
+        rows.insert_screenshot(&s)?;
+        rows.insert_notification(&n)
+    })
+    .await
+    .unwrap();
+    let (ws_id, user_id, entry_id, shot_id) = (ws.id, user.id, entry.id, screenshot.id);
+    let got = read(&store, move |rows| {
+        Ok((
+            rows.workspace(ws_id)?,
+            rows.user(user_id)?,
+            rows.running_entry(user_id)?,
+            rows.screenshot(shot_id)?,
+            rows.notifications(user_id)?,
+            rows.entry_screenshots(entry_id)?,
+        ))
+    })
+    .await;
+    assert_eq!(got.0, Some(ws.clone()));
+    assert_eq!(got.1, Some(user.clone()));
+    assert_eq!(got.2, Some(entry.clone()));
+    assert_eq!(got.3, Some(screenshot.clone()));
+    assert_eq!(got.4, vec![note]);
+    assert_eq!(got.5, vec![screenshot]);
+
+    // Overwrites change exactly the named fields.
+    let mut changed = entry.clone();
+    changed.times.end = Some(t(30));
+    changed.approved = true;
+    let c = changed.clone();
+    write(&store, move |rows| rows.update_entry(&c))
+        .await
+        .unwrap();
+    let got = read(&store, move |rows| rows.entry(entry_id)).await;
+    assert_eq!(got, Some(changed));
+    let running = read(&store, move |rows| rows.running_entry(user_id)).await;
+    assert_eq!(running, None);
+}
+
+async fn tombstones_are_remembered_until_purged(store: Store) {
+    let ws = WorkspaceId::new();
+    let (shot_id, entry_id) = (ScreenshotId::new(), EntryId::new());
+    write(&store, move |rows| {
+        rows.insert_tombstone(Tombstone::Screenshot(shot_id), ws, t(0))?;
+        rows.insert_tombstone(Tombstone::Entry(entry_id), ws, t(10))?;
+        // Remembering twice is harmless.
+        rows.insert_tombstone(Tombstone::Entry(entry_id), ws, t(10))
+    })
+    .await
+    .unwrap();
+    let seen = read(&store, move |rows| {
+        Ok([
+            rows.is_tombstoned(Tombstone::Screenshot(shot_id))?,
+            rows.is_tombstoned(Tombstone::Entry(entry_id))?,
+            rows.is_tombstoned(Tombstone::Entry(EntryId::new()))?,
+        ])
+    })
+    .await;
+    assert_eq!(seen, [true, true, false]);
+    let purged = write(&store, |rows| rows.purge_tombstones(t(5)))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    let seen = read(&store, move |rows| {
+        Ok([
+            rows.is_tombstoned(Tombstone::Screenshot(shot_id))?,
+            rows.is_tombstoned(Tombstone::Entry(entry_id))?,
+        ])
+    })
+    .await;
+    assert_eq!(seen, [false, true]);
+}
+
+async fn the_gate_history_answers_for_any_moment(store: Store) {
+    let ws = workspace_row(t(0));
+    let id = ws.id;
+    let gate = |enabled, plan| CaptureGate {
+        enabled,
+        plan,
+        trial_started_at: None,
+    };
+    write(&store, move |rows| {
+        rows.insert_workspace(&ws)?;
+        rows.record_gate(id, t(0), &gate(false, Plan::Free))?;
+        rows.record_gate(id, t(10), &gate(true, Plan::Enterprise))?;
+        rows.record_gate(id, t(20), &gate(false, Plan::Enterprise))?;
+        // A second change at the same instant replaces the first.
+        rows.record_gate(id, t(20), &gate(false, Plan::Free))
+    })
+    .await
+    .unwrap();
+    let at = |m| read(&store, move |rows| rows.gate_at(id, t(m)));
+    assert_eq!(at(-1).await, None);
+    assert_eq!(at(0).await, Some(gate(false, Plan::Free)));
+    assert_eq!(at(15).await, Some(gate(true, Plan::Enterprise)));
+    assert_eq!(at(20).await, Some(gate(false, Plan::Free)));
+    // Purging before minute 15 keeps the state that still applies then.
+    let purged = write(&store, |rows| rows.purge_gates(t(15))).await.unwrap();
+    assert_eq!(purged, 1);
+    assert_eq!(at(15).await, Some(gate(true, Plan::Enterprise)));
+    assert_eq!(at(5).await, None);
+}
+
+async fn a_refused_job_rolls_back_only_itself(store: Store) {
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let (w, u) = (ws.clone(), user.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)
+    })
+    .await
+    .unwrap();
+    let mut jobs = Vec::new();
+    for i in 0..50 {
+        let entry = entry_row(&user, t(i), Some(t(i + 1)));
+        let s = store.clone();
+        jobs.push(tokio::spawn(async move {
+            write(&s, move |rows| {
+                rows.insert_entry(&entry)?;
+                if i % 2 == 1 {
+                    return Err(StoreError::refused(ErrorCode::Conflict, "odd"));
+                }
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for (i, job) in jobs.into_iter().enumerate() {
+        assert_eq!(job.await.unwrap().is_ok(), i % 2 == 0);
+    }
+    let user_id = user.id;
+    let kept = read(&store, move |rows| rows.user_entries(user_id)).await;
+    assert_eq!(kept.len(), 25);
+}
+
+// ---- the intents over the backend ----------------------------------------------------------
+
+async fn upload_is_idempotent_by_id_and_hash(store: Store) {
+    let intents = Intents::new(store);
+    let user = member(&intents).await;
     let entry = EntryId::new();
-    store
+    intents
         .start_timer(&user, entry, "e".into(), t(0), t(0))
         .await
         .unwrap();
     let row = shot(&user, entry, t(1), 1);
     assert_eq!(
-        store.insert_screenshot(row.clone()).await.unwrap(),
-        InsertOutcome::Inserted
+        intents.upload(row.clone(), t(2)).await.unwrap(),
+        UploadOutcome::Created
     );
     assert_eq!(
-        store.insert_screenshot(row.clone()).await.unwrap(),
-        InsertOutcome::AlreadyPresent
+        intents.upload(row.clone(), t(2)).await.unwrap(),
+        UploadOutcome::AlreadyStored
     );
     let mut other = row.clone();
     other.sha256 = [2; 32];
-    assert_eq!(
-        store.insert_screenshot(other).await.unwrap(),
-        InsertOutcome::Conflict
+    let refused = intents.upload(other, t(2)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Refused {
+                code: ErrorCode::Conflict,
+                ..
+            })
+        ),
+        "{refused:?}"
     );
-    let mut orphan = shot(&user, EntryId::new(), t(1), 3);
-    orphan.id = ScreenshotId::new();
+    let orphan = shot(&user, EntryId::new(), t(1), 3);
     assert!(matches!(
-        store.insert_screenshot(orphan).await,
+        intents.upload(orphan, t(2)).await,
         Err(StoreError::NotFound)
     ));
 }
 
-async fn dry_run_changes_nothing(store: Arc<dyn Store>) {
-    let user = member(&store).await;
+async fn deleted_ids_are_never_created_again(store: Store) {
+    let intents = Intents::new(store);
+    let user = member(&intents).await;
     let entry = EntryId::new();
-    store
+    intents
+        .start_timer(&user, entry, "e".into(), t(0), t(0))
+        .await
+        .unwrap();
+    let a = shot(&user, entry, t(1), 1);
+    let b = shot(&user, entry, t(2), 2);
+    intents.upload(a.clone(), t(3)).await.unwrap();
+    intents.upload(b.clone(), t(3)).await.unwrap();
+    intents.stop_timer(user.id, None, t(4)).await.unwrap();
+    intents
+        .delete_screenshot(user.actor(), a.id, t(5), false)
+        .await
+        .unwrap();
+    let deleted = |r: StoreResult<_>| {
+        matches!(
+            r,
+            Err(StoreError::Refused {
+                code: ErrorCode::Deleted,
+                ..
+            })
+        )
+    };
+    assert!(deleted(intents.upload(a.clone(), t(6)).await.map(|_| ())));
+    intents
+        .delete_entry(user.actor(), entry, t(7))
+        .await
+        .unwrap();
+    assert!(deleted(intents.upload(b.clone(), t(8)).await.map(|_| ())));
+    assert!(deleted(
+        intents
+            .upload(shot(&user, entry, t(2), 9), t(8))
+            .await
+            .map(|_| ())
+    ));
+    assert!(deleted(
+        intents
+            .start_timer(&user, entry, "again".into(), t(9), t(9))
+            .await
+            .map(|_| ())
+    ));
+    assert_eq!(intents.running_entry(user.id).await.unwrap(), None);
+}
+
+async fn dry_run_changes_nothing(store: Store) {
+    let intents = Intents::new(store.clone());
+    let user = member(&intents).await;
+    let entry = EntryId::new();
+    intents
         .start_timer(&user, entry, "e".into(), t(0), t(0))
         .await
         .unwrap();
     let a = shot(&user, entry, t(10), 1);
     let b = shot(&user, entry, t(20), 2);
-    store.insert_screenshot(a.clone()).await.unwrap();
-    store.insert_screenshot(b.clone()).await.unwrap();
-    store.stop_timer(user.id, None, t(30)).await.unwrap();
-    let actor: Actor = user.actor();
-    let preview = store
+    intents.upload(a.clone(), t(21)).await.unwrap();
+    intents.upload(b.clone(), t(21)).await.unwrap();
+    intents.stop_timer(user.id, None, t(30)).await.unwrap();
+    let actor = user.actor();
+    let preview = intents
         .delete_screenshot(actor, b.id, t(31), true)
         .await
         .unwrap();
     assert!(preview.dry_run);
     assert_eq!(preview.removed, TimeDelta::minutes(10));
-    assert!(store.screenshot(b.id).await.unwrap().is_some());
-    assert!(
-        store
-            .entry(entry)
-            .await
-            .unwrap()
-            .unwrap()
-            .times
-            .removed
-            .is_empty()
-    );
-    let real = store
+    let b_id = b.id;
+    let raw = read(&store, move |rows| {
+        Ok((
+            rows.screenshot(b_id)?,
+            rows.entry(entry)?,
+            rows.is_tombstoned(Tombstone::Screenshot(b_id))?,
+        ))
+    })
+    .await;
+    assert!(raw.0.is_some());
+    assert!(raw.1.unwrap().times.removed.is_empty());
+    assert!(!raw.2, "a dry run leaves no tombstone");
+    let real = intents
         .delete_screenshot(actor, b.id, t(31), false)
         .await
         .unwrap();
     assert_eq!(
-        (real.removed, real.decision.clone()),
-        (preview.removed, preview.decision)
+        (real.removed, real.entry_deleted),
+        (preview.removed, preview.entry_deleted)
     );
-    assert!(store.screenshot(b.id).await.unwrap().is_none());
-    assert_eq!(
-        store
-            .entry(entry)
-            .await
-            .unwrap()
-            .unwrap()
-            .times
-            .deducted(t(31)),
-        TimeDelta::minutes(10)
-    );
+    let raw = read(&store, move |rows| {
+        Ok((
+            rows.screenshot(b_id)?,
+            rows.entry(entry)?,
+            rows.is_tombstoned(Tombstone::Screenshot(b_id))?,
+        ))
+    })
+    .await;
+    assert!(raw.0.is_none());
+    assert_eq!(raw.1.unwrap().times.deducted(t(31)), TimeDelta::minutes(10));
+    assert!(raw.2);
 }
 
-async fn concurrent_writes_all_commit(store: Arc<dyn Store>) {
-    let user = member(&store).await;
+async fn concurrent_writes_all_commit(store: Store) {
+    let intents = Intents::new(store);
+    let user = member(&intents).await;
     let entry = EntryId::new();
-    store
+    intents
         .start_timer(&user, entry, "e".into(), t(0), t(0))
         .await
         .unwrap();
     let mut tasks = Vec::new();
     for i in 0..200u8 {
-        let store = store.clone();
+        let intents = intents.clone();
         let row = shot(&user, entry, t(1), i);
-        tasks.push(tokio::spawn(
-            async move { store.insert_screenshot(row).await },
-        ));
+        tasks.push(tokio::spawn(async move { intents.upload(row, t(2)).await }));
     }
-    // A failing write in the same group rolls back only itself.
-    let bad = store.start_timer(&user, entry, "dup".into(), t(0), t(0));
+    // A refused write in the same group rolls back only itself.
+    let lie = shot(&user, entry, t(-5), 0);
+    let bad = intents.upload(lie, t(2));
     for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap(), InsertOutcome::Inserted);
+        assert_eq!(task.await.unwrap().unwrap(), UploadOutcome::Created);
     }
-    assert!(!bad.await.unwrap().created);
-    let n = store
-        .screenshots_of_user(user.id, t(0), t(60))
+    assert!(bad.await.is_err());
+    let (_, list) = intents
+        .screenshots_of(user.actor(), None, t(0), t(60), t(60))
         .await
-        .unwrap()
-        .len();
-    assert_eq!(n, 200);
+        .unwrap();
+    assert_eq!(list.len(), 200);
 }
 
-async fn one_running_entry_per_user(store: Arc<dyn Store>) {
-    let user = member(&store).await;
+async fn one_running_entry_per_user(store: Store) {
+    let intents = Intents::new(store);
+    let user = member(&intents).await;
     let a = EntryId::new();
     let b = EntryId::new();
-    store
+    intents
         .start_timer(&user, a, "a".into(), t(0), t(0))
         .await
         .unwrap();
-    let started = store
+    let started = intents
         .start_timer(&user, b, "b".into(), t(5), t(5))
         .await
         .unwrap();
     assert_eq!(started.stopped.unwrap().times.end, Some(t(5)));
-    assert_eq!(store.running_entry(user.id).await.unwrap().unwrap().id, b);
+    assert_eq!(intents.running_entry(user.id).await.unwrap().unwrap().id, b);
+}
+
+async fn expired_screenshots_take_part_in_nothing(store: Store) {
+    let intents = Intents::new(store);
+    let user = member(&intents).await;
+    let entry = EntryId::new();
+    intents
+        .start_timer(&user, entry, "e".into(), t(0), t(0))
+        .await
+        .unwrap();
+    let old = shot(&user, entry, t(5), 1);
+    let young = shot(&user, entry, t(15), 2);
+    intents.upload(old.clone(), t(16)).await.unwrap();
+    intents.upload(young.clone(), t(16)).await.unwrap();
+    intents.stop_timer(user.id, None, t(20)).await.unwrap();
+    let now = t(10) + TimeDelta::days(7);
+    let actor = user.actor();
+    assert!(matches!(
+        intents.screenshot_for(actor, old.id, now).await,
+        Err(StoreError::NotFound)
+    ));
+    let (_, list) = intents
+        .screenshots_of(actor, None, t(0), t(60), now)
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    let counts = intents.day_counts(actor, t(0), t(60), now).await.unwrap();
+    assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 1);
+    assert!(matches!(
+        intents.delete_screenshot(actor, old.id, now, true).await,
+        Err(StoreError::NotFound)
+    ));
+    let preview = intents
+        .delete_screenshot(actor, young.id, now, true)
+        .await
+        .unwrap();
+    assert!(
+        preview.entry_deleted,
+        "the expired screenshot is not the entry's other"
+    );
 }
 
 /// Two users of one workspace with screenshots spread over several hours, some deleted (one of
 /// them the last of its entry, which deletes the entry).
-async fn counted_team(store: &Arc<dyn Store>) -> (UserRow, UserRow, Vec<(UserId, DateTime<Utc>)>) {
-    let a = member(store).await;
-    let b = store
-        .add_user(
-            a.workspace_id,
-            NewUser {
-                id: UserId::new(),
-                email: "b@x.test".into(),
-                name: "b".into(),
-                password_hash: "h".into(),
-                role: Role::Member,
-            },
-            t(0),
-        )
+async fn counted_team(intents: &Intents) -> (UserRow, UserRow, Vec<(UserId, DateTime<Utc>)>) {
+    let a = member(intents).await;
+    let b = intents
+        .add_user(a.workspace_id, new_user("b@x.test", Role::Member), t(0))
         .await
         .unwrap();
     let mut kept = Vec::new();
     let record = async |user: &UserRow, start: i64, end: i64, mins: &[i64]| {
         let entry = EntryId::new();
-        store
+        intents
             .start_timer(user, entry, "e".into(), t(start), t(start))
             .await
             .unwrap();
         let mut ids = Vec::new();
         for (i, m) in mins.iter().enumerate() {
             let row = shot(user, entry, t(*m), u8::try_from(i).unwrap());
-            store.insert_screenshot(row.clone()).await.unwrap();
+            intents.upload(row.clone(), t(end)).await.unwrap();
             ids.push((row.id, user.id, t(*m)));
         }
-        store.stop_timer(user.id, None, t(end)).await.unwrap();
+        intents.stop_timer(user.id, None, t(end)).await.unwrap();
         ids
     };
     let a_shots = record(
@@ -231,7 +576,7 @@ async fn counted_team(store: &Arc<dyn Store>) -> (UserRow, UserRow, Vec<(UserId,
     let b_single = record(&b, 150, 160, &[155]).await;
     // A member's delete, and the last screenshot of an entry (the entry goes with it).
     for (id, owner) in [(a_shots[8].0, &a), (b_single[0].0, &b)] {
-        store
+        intents
             .delete_screenshot(owner.actor(), id, t(300), false)
             .await
             .unwrap();
@@ -244,8 +589,34 @@ async fn counted_team(store: &Arc<dyn Store>) -> (UserRow, UserRow, Vec<(UserId,
     (a, b, kept)
 }
 
-async fn day_counts_match_a_row_by_row_count(store: Arc<dyn Store>) {
-    let (a, b, kept) = counted_team(&store).await;
+/// What an admin's day counts say of `users` in `[from, to)`.
+async fn counts_of(
+    intents: &Intents,
+    users: &[UserId],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(UserId, u64)> {
+    let ws = intents.user(users[0]).await.unwrap().unwrap().workspace_id;
+    let owner = intents
+        .members(ws, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.role == Role::Owner)
+        .unwrap();
+    let all = intents
+        .day_counts(owner.actor(), from, to, t(300))
+        .await
+        .unwrap();
+    users
+        .iter()
+        .map(|u| (*u, all.iter().find(|(m, _)| m.id == *u).unwrap().1))
+        .collect()
+}
+
+async fn day_counts_match_a_row_by_row_count(store: Store) {
+    let intents = Intents::new(store);
+    let (a, b, kept) = counted_team(&intents).await;
     // On the hour (UTC, whole-hour zones), off the hour (+05:30), inside one hour, before and
     // after everything, and around the deleted entry.
     for (from, to) in [
@@ -266,18 +637,118 @@ async fn day_counts_match_a_row_by_row_count(store: Arc<dyn Store>) {
                 (user, n as u64)
             })
             .collect();
-        let got = store
-            .screenshot_counts(vec![a.id, b.id], t(from), t(to))
-            .await
-            .unwrap();
+        let got = counts_of(&intents, &[a.id, b.id], t(from), t(to)).await;
         assert_eq!(got, want, "counts in [{from}, {to}) minutes from noon");
     }
 }
 
+// ---- SQLite ---------------------------------------------------------------------------------
+
+macro_rules! sqlite_conformance {
+    ($($check:ident),+ $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (_dir, store) = super::sqlite();
+                    super::$check(store).await;
+                }
+            )+
+        }
+    };
+}
+
+sqlite_conformance!(
+    rows_round_trip,
+    tombstones_are_remembered_until_purged,
+    the_gate_history_answers_for_any_moment,
+    a_refused_job_rolls_back_only_itself,
+    upload_is_idempotent_by_id_and_hash,
+    deleted_ids_are_never_created_again,
+    dry_run_changes_nothing,
+    concurrent_writes_all_commit,
+    one_running_entry_per_user,
+    expired_screenshots_take_part_in_nothing,
+    day_counts_match_a_row_by_row_count,
+);
+
+/// A group whose `BEGIN` fails runs none of its jobs: each is handed the error, and nothing is
+/// written, not even by a job that would have found the lock free by the time it ran.
 #[tokio::test]
-async fn sqlite_day_counts_match_a_row_by_row_count() {
-    let (_dir, store) = sqlite();
-    day_counts_match_a_row_by_row_count(store).await;
+async fn sqlite_a_group_that_cannot_begin_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut options = SqliteOptions::new(&path);
+    options.busy_timeout = Duration::ZERO;
+    let store: Store = Arc::new(SqliteStore::open(&options).unwrap());
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let (w, u) = (ws.clone(), user.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)
+    })
+    .await
+    .unwrap();
+
+    // Another process holds the write lock.
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let holder = Arc::new(Mutex::new(Some(holder)));
+
+    let mut answers = Vec::new();
+    let mut handed_a_transaction = Vec::new();
+    for i in 0..5 {
+        let entry = entry_row(&user, t(i), Some(t(i + 1)));
+        let holder = Arc::clone(&holder);
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel::<bool>();
+        let (tx, rx) = oneshot::channel::<StoreResult<()>>();
+        store
+            .write(Box::new(move |rows| {
+                let _ = ran_tx.send(rows.is_ok());
+                let result = rows.and_then(|rows| {
+                    // The other process finishes just as this job runs.
+                    if let Some(conn) = holder.lock().unwrap().take() {
+                        conn.execute_batch("ROLLBACK").unwrap();
+                    }
+                    rows.insert_entry(&entry)
+                });
+                JobEnd {
+                    keep: result.is_ok(),
+                    done: Box::new(move |commit| {
+                        let _ = tx.send(commit.and(result));
+                    }),
+                }
+            }))
+            .unwrap();
+        answers.push(rx);
+        handed_a_transaction.push(ran_rx);
+    }
+    for rx in answers {
+        let answer = rx.await.unwrap();
+        assert!(matches!(answer, Err(StoreError::Commit(_))), "{answer:?}");
+    }
+    for ran in handed_a_transaction {
+        assert!(!ran.recv().unwrap(), "a job ran without a transaction");
+    }
+    // Once the lock is free the writer works again, and the refused group left no row.
+    drop(holder.lock().unwrap().take());
+    let user_id = user.id;
+    assert!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .is_empty()
+    );
+    let entry = entry_row(&user, t(50), Some(t(51)));
+    write(&store, move |rows| rows.insert_entry(&entry))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .len(),
+        1
+    );
 }
 
 /// A database from before the hourly counts (schema 1) gets them filled from its screenshots.
@@ -286,51 +757,54 @@ async fn sqlite_hourly_counts_are_built_from_an_older_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
     let (a, b, kept) = {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
-        counted_team(&store).await
+        let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+        counted_team(&Intents::new(store)).await
     };
-    // Back to schema 1: no hourly table, no triggers.
+    // Back to schema 1: no hourly table, no triggers, no tombstones or gate history.
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TRIGGER screenshot_hours_insert; DROP TRIGGER screenshot_hours_delete;
          DROP TRIGGER screenshot_hours_no_move; DROP TABLE screenshot_hours;
+         DROP TABLE tombstones; DROP TABLE capture_gates;
          PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
-    let store = SqliteStore::open(&SqliteOptions::new(&path)).unwrap();
-    let got = store
-        .screenshot_counts(vec![a.id, b.id], t(-1440), t(1440))
-        .await
-        .unwrap();
+    let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+    let got = counts_of(&Intents::new(store), &[a.id, b.id], t(-1440), t(1440)).await;
     let count = |user: UserId| kept.iter().filter(|(u, _)| *u == user).count() as u64;
     assert_eq!(got, vec![(a.id, count(a.id)), (b.id, count(b.id))]);
     assert!(count(a.id) > 0 && count(b.id) > 0);
 }
 
+/// A database from before the gate history (schema 2): each workspace's present gate stands
+/// for its past, so uploads of a workspace with capture on keep being accepted.
 #[tokio::test]
-async fn sqlite_insert_is_idempotent_by_id_and_hash() {
-    let (_d, s) = sqlite();
-    insert_is_idempotent_by_id_and_hash(s).await;
-}
-
-#[tokio::test]
-async fn sqlite_dry_run_changes_nothing() {
-    let (_d, s) = sqlite();
-    dry_run_changes_nothing(s).await;
-}
-
-#[tokio::test]
-async fn sqlite_concurrent_writes_all_commit() {
-    let (_d, s) = sqlite();
-    concurrent_writes_all_commit(s).await;
-}
-
-#[tokio::test]
-async fn sqlite_one_running_entry_per_user() {
-    let (_d, s) = sqlite();
-    one_running_entry_per_user(s).await;
+async fn sqlite_gate_history_is_seeded_from_an_older_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let user = {
+        let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+        member(&Intents::new(store)).await
+    };
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE tombstones; DROP TABLE capture_gates; PRAGMA user_version = 2;")
+        .unwrap();
+    drop(conn);
+    let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+    let intents = Intents::new(store);
+    let entry = EntryId::new();
+    intents
+        .start_timer(&user, entry, "e".into(), t(0), t(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        intents
+            .upload(shot(&user, entry, t(1), 1), t(2))
+            .await
+            .unwrap(),
+        UploadOutcome::Created
+    );
 }
 
 #[tokio::test]
@@ -338,20 +812,21 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
     let user = {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
-        member(&store).await
+        let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+        member(&Intents::new(store)).await
     };
-    let store = SqliteStore::open(&SqliteOptions::new(&path)).unwrap();
-    assert_eq!(store.user(user.id).await.unwrap().unwrap(), user);
+    let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+    assert_eq!(
+        Intents::new(store).user(user.id).await.unwrap().unwrap(),
+        user
+    );
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
-    let secure: i64 = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
-        .map(|m| i64::from(m == "wal"))
+    assert_eq!(version, 3);
+    let wal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(secure, 1);
+    assert_eq!(wal, "wal");
 }

@@ -96,7 +96,7 @@ impl TestServer {
             role,
         };
         let owner = user(owner, Role::Owner);
-        let store = self.app().store();
+        let store = self.app().intents();
         store
             .create_workspace(ws, name.into(), owner.clone(), now)
             .await
@@ -123,8 +123,8 @@ impl TestServer {
         let list: Vec<(&str, Role)> = members.iter().map(|m| (*m, Role::Member)).collect();
         let team = self.team(name, &list).await;
         self.app()
-            .store()
-            .set_plan(team.ws, Plan::Enterprise)
+            .intents()
+            .set_plan(team.ws, Plan::Enterprise, self.app().now())
             .await
             .unwrap();
         let owner = self.sign_in(team.owner()).await;

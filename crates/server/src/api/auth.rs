@@ -18,7 +18,7 @@ async fn open_session(app: &App, user: &UserRow) -> Result<SessionInfo> {
     let (token, hash) = new_token();
     let now = app.now();
     let expires_at = now + app.config().session_ttl;
-    app.store()
+    app.intents()
         .create_session(hash, user.id, user.workspace_id, now, expires_at)
         .await?;
     let ws = workspace_of(app, user).await?;
@@ -55,7 +55,7 @@ pub(super) async fn login(
     );
     app.limiter().check(&key)?;
     let candidates: Vec<UserRow> = app
-        .store()
+        .intents()
         .users_by_email(mail)
         .await?
         .into_iter()
@@ -90,7 +90,7 @@ pub(super) async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ApiError)))]
 pub(super) async fn logout(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
-    app.store().delete_session(auth.token_hash).await?;
+    app.intents().delete_session(auth.token_hash).await?;
     app.hub().end(Ended::Session(auth.token_hash));
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,7 +140,7 @@ pub async fn create_workspace(
     };
     let id = WorkspaceId::new();
     let (_, user) = app
-        .store()
+        .intents()
         .create_workspace(id, name, owner, app.now())
         .await?;
     Ok((id, user))
@@ -166,7 +166,7 @@ pub(super) async fn me(State(app): State<App>, auth: Auth) -> Result<Json<Me>> {
         (status = 409, description = "the owner cannot delete their account", body = ApiError),
     ))]
 pub(super) async fn delete_me(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
-    let removed = app.store().delete_user(auth.user.id).await?;
+    let removed = app.intents().delete_user(auth.user.id, app.now()).await?;
     app.hub().end(Ended::User(auth.user.id));
     discard(&app, &removed.blob_keys).await?;
     Ok(StatusCode::NO_CONTENT)

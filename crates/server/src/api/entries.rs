@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shotclock_api::dto::{ApproveRequest, Entry, EntryList, Event};
 use shotclock_api::{ApiError, EntryId, UserId};
 
-use super::{ApiPath, ApiQuery, entry_dto, visible_member, workspace_of};
+use super::{ApiPath, ApiQuery, entry_dto, workspace_of};
 use crate::App;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
@@ -50,12 +50,11 @@ pub(super) async fn list(
             "the range must be non-empty and at most 92 days",
         ));
     }
-    let user = visible_member(&app, &auth, q.user_id).await?;
-    let ws = workspace_of(&app, &auth.user).await?;
     let rows = app
-        .store()
-        .entries(auth.user.workspace_id, Some(user), from, to)
+        .intents()
+        .entries_of(auth.user.actor(), q.user_id, from, to)
         .await?;
+    let ws = workspace_of(&app, &auth.user).await?;
     Ok(Json(EntryList {
         entries: rows
             .iter()
@@ -80,7 +79,7 @@ pub(super) async fn delete(
     ApiPath(id): ApiPath<EntryId>,
 ) -> Result<StatusCode> {
     let removed = app
-        .store()
+        .intents()
         .delete_entry(auth.user.actor(), id, app.now())
         .await?;
     discard(&app, &removed.blob_keys).await?;
@@ -117,7 +116,7 @@ pub(super) async fn approve(
             .approved
     };
     let row = app
-        .store()
+        .intents()
         .set_approved(auth.user.actor(), id, approved)
         .await?;
     let ws = workspace_of(&app, &auth.user).await?;

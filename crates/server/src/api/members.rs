@@ -22,7 +22,7 @@ use crate::store::NewUser;
     ))]
 pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<MemberList>> {
     auth.require_admin()?;
-    let members = app.store().members(auth.user.workspace_id, false).await?;
+    let members = app.intents().members(auth.user.workspace_id, false).await?;
     Ok(Json(MemberList {
         members: members.iter().map(member_dto).collect(),
     }))
@@ -58,7 +58,7 @@ pub(super) async fn add(
         role: req.role,
     };
     let row = app
-        .store()
+        .intents()
         .add_user(auth.user.workspace_id, user, app.now())
         .await?;
     Ok((StatusCode::CREATED, Json(member_dto(&row))))
@@ -83,7 +83,7 @@ pub(super) async fn update(
 ) -> Result<Json<Member>> {
     auth.require_admin()?;
     let row = app
-        .store()
+        .intents()
         .update_member(auth.user.workspace_id, id, req.role, req.active)
         .await?;
     app.hub().end(Ended::User(id));

@@ -312,35 +312,8 @@ pub(crate) fn notification_dto(n: &NotificationRow) -> Notification {
 }
 
 /// The caller's workspace row (always exists for an authenticated user).
-/// The member whose data a request names (`user_id`, by default the caller), if the caller may
-/// see it (R16): their own, or — for admins — a member of their workspace. Anything else
-/// answers exactly like a missing id.
-pub(crate) async fn visible_member(
-    app: &App,
-    auth: &crate::auth::Auth,
-    requested: Option<shotclock_api::UserId>,
-) -> Result<shotclock_api::UserId> {
-    use shotclock_domain::visibility::{Owner, can_view};
-    let user = requested.unwrap_or(auth.user.id);
-    let owner = Owner {
-        user,
-        workspace: auth.user.workspace_id,
-    };
-    if !can_view(&auth.user.actor(), &owner) {
-        return Err(Error::NotFound);
-    }
-    if user != auth.user.id {
-        app.store()
-            .user(user)
-            .await?
-            .filter(|u| u.workspace_id == auth.user.workspace_id)
-            .ok_or(Error::NotFound)?;
-    }
-    Ok(user)
-}
-
 pub(crate) async fn workspace_of(app: &App, user: &UserRow) -> Result<WorkspaceRow> {
-    app.store()
+    app.intents()
         .workspace(user.workspace_id)
         .await?
         .ok_or_else(|| Error::Internal("user without workspace".into()))

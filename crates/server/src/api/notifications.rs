@@ -15,7 +15,7 @@ use crate::error::Result;
     security(("bearer" = [])),
     responses((status = 200, body = NotificationList), (status = 401, body = ApiError)))]
 pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<NotificationList>> {
-    let rows = app.store().notifications(auth.user.id).await?;
+    let rows = app.intents().notifications(auth.user.id).await?;
     Ok(Json(NotificationList {
         notifications: rows.iter().map(notification_dto).collect(),
     }))
@@ -36,7 +36,7 @@ pub(super) async fn mark_read(
     ApiPath(id): ApiPath<NotificationId>,
 ) -> Result<Json<Notification>> {
     let row = app
-        .store()
+        .intents()
         .mark_notification_read(auth.user.id, id, app.now())
         .await?;
     Ok(Json(notification_dto(&row)))

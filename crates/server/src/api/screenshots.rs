@@ -7,7 +7,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -15,18 +15,15 @@ use shotclock_api::dto::{
     DayCount, DayCounts, DeleteKind, DeleteReport, Event, Screenshot, ScreenshotList, UploadReceipt,
 };
 use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId, UserId};
-use shotclock_domain::retention;
-use shotclock_domain::visibility::can_view;
 
-use super::{
-    ApiPath, ApiQuery, check_skew, day_bounds, screenshot_dto, visible_member, workspace_of,
-};
+use super::{ApiPath, ApiQuery, check_skew, day_bounds, screenshot_dto};
 use crate::App;
 use crate::auth::Auth;
 use crate::blobs::blob_key;
 use crate::error::{Error, Result};
+use crate::intents::UploadOutcome;
 use crate::maintenance::discard;
-use crate::store::{InsertOutcome, ScreenshotRow, ScreenshotView};
+use crate::store::ScreenshotRow;
 use crate::webp::{self, WebpError};
 
 /// Upload metadata.
@@ -62,8 +59,10 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes> 
 }
 
 /// Uploads a screenshot (body: WebP bytes) under its client-generated id. Same id and bytes
-/// again → 200 with `created: false`; same id, other bytes → 409. Answers only after the file
-/// is fsynced and the row committed.
+/// again → 200 with `created: false`; same id, other bytes → 409; an id (or entry) that was
+/// deleted → 410 `deleted`, for good. Accepted when capture was allowed for the workspace at
+/// `captured_at`, even if it has been turned off since. Answers only after the file is fsynced
+/// and the row committed.
 #[utoipa::path(put, path = "/api/v1/screenshots/{id}", tag = "screenshots",
     security(("bearer" = [])),
     params(("id" = ScreenshotId, Path, description = "client-generated screenshot id"), UploadQuery),
@@ -73,10 +72,10 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes> 
         (status = 200, description = "already stored (idempotent retry)", body = UploadReceipt),
         (status = 400, description = "malformed image or clock skew", body = ApiError),
         (status = 401, body = ApiError),
-        (status = 403, description = "capture not enabled or not in the plan", body = ApiError),
+        (status = 403, description = "capture was not allowed at captured_at", body = ApiError),
         (status = 404, description = "no such entry of the caller", body = ApiError),
         (status = 409, description = "same id, different bytes", body = ApiError),
-        (status = 410, description = "older than retention", body = ApiError),
+        (status = 410, description = "older than retention (`gone`), or the screenshot or its entry was deleted (`deleted`)", body = ApiError),
         (status = 413, body = ApiError),
         (status = 415, description = "not WebP", body = ApiError),
         (status = 422, description = "outside its entry, or too large dimensions", body = ApiError),
@@ -97,93 +96,45 @@ pub(super) async fn upload(
     })?;
     let now = app.now();
     check_skew(&app, q.captured_at, "captured_at")?;
-    if retention::is_expired(q.captured_at, now) {
-        return Err(Error::api(
-            ErrorCode::Gone,
-            "captured_at is older than the 7-day retention; the screenshot is not kept",
-        ));
-    }
     let sha256: [u8; 32] = Sha256::digest(&bytes).into();
     let receipt = |created| UploadReceipt {
         id,
         created,
         sha256: hex::encode(sha256),
     };
-
-    // Idempotent fast path: a retry of something already stored writes nothing.
-    if let Some(existing) = app.store().screenshot(id).await? {
-        return if existing.sha256 == sha256 && existing.user_id == auth.user.id {
-            Ok((StatusCode::OK, Json(receipt(false))).into_response())
-        } else {
-            Err(Error::conflict(
-                "a different screenshot was already uploaded with this id",
-            ))
-        };
-    }
-
-    let entry = app
-        .store()
-        .entry(q.entry_id)
-        .await?
-        .filter(|e| e.user_id == auth.user.id)
-        .ok_or(Error::NotFound)?;
-    let span_end = entry.times.end.unwrap_or(now);
-    if q.captured_at < entry.times.start || q.captured_at > span_end {
-        return Err(Error::validation(format!(
-            "captured_at {} lies outside its entry [{}, {}]",
-            q.captured_at, entry.times.start, span_end
-        )));
-    }
-    let ws = workspace_of(&app, &auth.user).await?;
-    ws.gate()
-        .capture_allowed(q.captured_at)
-        .map_err(|reason| Error::api(reason.error_code(), reason.to_string()))?;
-
     let key = blob_key(id, &sha256);
-    let size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-    app.blobs().put(&key, bytes).await?;
     let row = ScreenshotRow {
         id,
         workspace_id: auth.user.workspace_id,
         user_id: auth.user.id,
-        entry_id: entry.id,
+        entry_id: q.entry_id,
         captured_at: q.captured_at,
         sha256,
-        size,
+        size: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
         width,
         height,
         blob_key: key.clone(),
         uploaded_at: now,
     };
-    match app.store().insert_screenshot(row).await {
-        Ok(InsertOutcome::Inserted) => {
-            Ok((StatusCode::CREATED, Json(receipt(true))).into_response())
-        }
-        Ok(InsertOutcome::AlreadyPresent) => {
-            Ok((StatusCode::OK, Json(receipt(false))).into_response())
-        }
-        Ok(InsertOutcome::Conflict) => {
-            // Our file lost the race; its key is unique to our bytes, so remove just it.
-            app.blobs().delete(&key).await?;
-            Err(Error::conflict(
-                "a different screenshot was already uploaded with this id",
-            ))
-        }
+    let stored = |outcome| match outcome {
+        UploadOutcome::Created => (StatusCode::CREATED, Json(receipt(true))).into_response(),
+        UploadOutcome::AlreadyStored => (StatusCode::OK, Json(receipt(false))).into_response(),
+    };
+
+    // The same rules, read-only first: a retry, or an upload that will be refused, writes no
+    // file.
+    if app.intents().check_upload(row.clone(), now).await? == UploadOutcome::AlreadyStored {
+        return Ok(stored(UploadOutcome::AlreadyStored));
+    }
+    app.blobs().put(&key, bytes).await?;
+    match app.intents().upload(row, now).await {
+        Ok(outcome) => Ok(stored(outcome)),
         Err(e) => {
+            // The key is unique to this id and these bytes, and no row took it.
             let _ = app.blobs().delete(&key).await;
             Err(e.into())
         }
     }
-}
-
-/// A screenshot the caller may see and that has not expired.
-async fn visible(app: &App, auth: &Auth, id: ScreenshotId) -> Result<ScreenshotRow> {
-    app.store()
-        .screenshot(id)
-        .await?
-        .filter(|s| can_view(&auth.user.actor(), &s.owner()))
-        .filter(|s| !retention::is_expired(s.captured_at, app.now()))
-        .ok_or(Error::NotFound)
 }
 
 /// One screenshot's metadata.
@@ -200,12 +151,11 @@ pub(super) async fn meta(
     auth: Auth,
     ApiPath(id): ApiPath<ScreenshotId>,
 ) -> Result<Json<Screenshot>> {
-    let row = visible(&app, &auth, id).await?;
-    let entry = app.store().entry(row.entry_id).await?;
-    Ok(Json(screenshot_dto(&ScreenshotView {
-        entry_description: entry.map(|e| e.description).unwrap_or_default(),
-        row,
-    })))
+    let view = app
+        .intents()
+        .screenshot_for(auth.user.actor(), id, app.now())
+        .await?;
+    Ok(Json(screenshot_dto(&view)))
 }
 
 /// The image bytes (`image/webp`).
@@ -222,7 +172,11 @@ pub(super) async fn image(
     auth: Auth,
     ApiPath(id): ApiPath<ScreenshotId>,
 ) -> Result<Response> {
-    let row = visible(&app, &auth, id).await?;
+    let row = app
+        .intents()
+        .screenshot_for(auth.user.actor(), id, app.now())
+        .await?
+        .row;
     let bytes = app
         .blobs()
         .get(&row.blob_key)
@@ -265,13 +219,10 @@ pub(super) async fn day(
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> Result<Json<ScreenshotList>> {
     let (from, to) = day_bounds(&q.date, &q.tz)?;
-    let user = visible_member(&app, &auth, q.user_id).await?;
-    let from = from.max(retention::cutoff(app.now()) + TimeDelta::milliseconds(1));
-    let rows = if from < to {
-        app.store().screenshots_of_user(user, from, to).await?
-    } else {
-        Vec::new()
-    };
+    let (user, rows) = app
+        .intents()
+        .screenshots_of(auth.user.actor(), q.user_id, from, to, app.now())
+        .await?;
     Ok(Json(ScreenshotList {
         user_id: user,
         date: q.date,
@@ -305,26 +256,15 @@ pub(super) async fn counts(
     ApiQuery(q): ApiQuery<CountQuery>,
 ) -> Result<Json<DayCounts>> {
     let (from, to) = day_bounds(&q.date, &q.tz)?;
-    let from = from.max(retention::cutoff(app.now()) + TimeDelta::milliseconds(1));
-    let members = if auth.user.role.is_admin() {
-        app.store().members(auth.user.workspace_id, false).await?
-    } else {
-        vec![auth.user.clone()]
-    };
-    let counts = if from < to {
-        app.store()
-            .screenshot_counts(members.iter().map(|m| m.id).collect(), from, to)
-            .await?
-    } else {
-        members.iter().map(|m| (m.id, 0)).collect()
-    };
-    let members = members
-        .iter()
-        .zip(counts)
-        .map(|(m, (_, count))| DayCount {
+    let members = app
+        .intents()
+        .day_counts(auth.user.actor(), from, to, app.now())
+        .await?
+        .into_iter()
+        .map(|(m, count)| DayCount {
             user_id: m.id,
-            name: m.name.clone(),
-            email: m.email.clone(),
+            name: m.name,
+            email: m.email,
             count,
         })
         .collect();
@@ -362,7 +302,7 @@ pub(super) async fn delete(
     ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> Result<Json<DeleteReport>> {
     let done = app
-        .store()
+        .intents()
         .delete_screenshot(auth.user.actor(), id, app.now(), q.dry_run)
         .await?;
     let report = DeleteReport {

@@ -16,7 +16,7 @@ use crate::error::Result;
     responses((status = 200, body = TimerState), (status = 401, body = ApiError)))]
 pub(super) async fn current(State(app): State<App>, auth: Auth) -> Result<Json<TimerState>> {
     let ws = workspace_of(&app, &auth.user).await?;
-    let running = app.store().running_entry(auth.user.id).await?;
+    let running = app.intents().running_entry(auth.user.id).await?;
     let now = app.now();
     Ok(Json(TimerState {
         running: running.map(|e| entry_dto(&e, ws.lock_date, now)),
@@ -33,6 +33,7 @@ pub(super) async fn current(State(app): State<App>, auth: Auth) -> Result<Json<T
         (status = 401, body = ApiError),
         (status = 403, description = "start in a locked period", body = ApiError),
         (status = 409, description = "entry id used by someone else", body = ApiError),
+        (status = 410, description = "this entry id was deleted (`deleted`)", body = ApiError),
         (status = 422, body = ApiError),
     ))]
 pub(super) async fn start(
@@ -45,7 +46,7 @@ pub(super) async fn start(
     check_skew(&app, start, "start")?;
     let description = text(&req.description, "description", 2000)?;
     let outcome = app
-        .store()
+        .intents()
         .start_timer(&auth.user, req.entry_id, description, start, now)
         .await?;
     let ws = workspace_of(&app, &auth.user).await?;
@@ -89,7 +90,7 @@ pub(super) async fn stop(
     let end = req.end.unwrap_or(now);
     check_skew(&app, end, "end")?;
     let stopped = app
-        .store()
+        .intents()
         .stop_timer(auth.user.id, req.entry_id, end)
         .await?;
     let ws = workspace_of(&app, &auth.user).await?;

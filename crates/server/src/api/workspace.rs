@@ -9,7 +9,8 @@ use super::{ApiJson, notification_dto, settings_dto, workspace_of};
 use crate::App;
 use crate::auth::Auth;
 use crate::error::Result;
-use crate::store::{SettingsPatch, WorkspaceRow};
+use crate::intents::SettingsPatch;
+use crate::store::WorkspaceRow;
 
 /// The caller's workspace settings.
 #[utoipa::path(get, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
@@ -21,7 +22,7 @@ pub(super) async fn get(State(app): State<App>, auth: Auth) -> Result<Json<Works
 
 async fn broadcast_settings(app: &App, ws: &WorkspaceRow) -> Result<()> {
     let settings = settings_dto(app, ws);
-    for member in app.store().members(ws.id, false).await? {
+    for member in app.intents().members(ws.id, false).await? {
         app.hub().publish(
             member.id,
             Event::SettingsChanged {
@@ -54,7 +55,7 @@ pub(super) async fn update(
         lock_date: req.lock_date,
     };
     let change = app
-        .store()
+        .intents()
         .update_settings(auth.user.workspace_id, patch, app.now())
         .await?;
     // Persisted first (above), published second.
@@ -84,7 +85,7 @@ pub(super) async fn start_trial(
 ) -> Result<Json<WorkspaceSettings>> {
     auth.require_admin()?;
     let ws = app
-        .store()
+        .intents()
         .start_trial(auth.user.workspace_id, app.now())
         .await?;
     broadcast_settings(&app, &ws).await?;

@@ -1,25 +1,30 @@
-//! Row storage behind the [`Store`] trait.
+//! The narrow storage interface of the service: rows in, rows out, no product rules.
 //!
-//! The trait speaks the service's *intents* (start a timer, insert a screenshot, delete one with
-//! the R20–R22 policy) rather than SQL, so a PostgreSQL backend can follow and run the same
-//! conformance tests. Each write method is one atomic transaction; the product rule it applies
-//! comes from `shotclock_domain`, evaluated *inside* that transaction so the decision and its
-//! effect can never disagree under concurrency. A method answers only after its transaction
-//! committed (GUIDE habit 6).
+//! Every product rule runs in [`crate::intents`], the one backend-neutral layer: it opens one
+//! transaction per intent through [`Backend`], reads and writes plain rows through [`Rows`] and
+//! [`TxRows`], and asks `shotclock_domain` for every decision *inside* that transaction. A
+//! backend (the embedded [`sqlite`] one today) only has to:
 //!
-//! Dry runs (`dry_run = true`) execute exactly the same transaction and roll it back, so a
-//! preview can never differ from the real thing.
+//! * run a read job on a consistent snapshot ([`Backend::read`]);
+//! * run a write job inside a transaction, keep or roll back its changes as the job says, and
+//!   release the job's answer only after the commit ([`Backend::write`]). A job that cannot get
+//!   a transaction (the `BEGIN` failed) is *not* run: it is handed the error instead, so nothing
+//!   is ever written outside a transaction;
+//! * make deleted bytes unrecoverable from its files ([`Backend::scrub`], R24);
+//! * implement [`Rows`] and [`TxRows`] as plain reads and writes, and pass
+//!   `tests/store_conformance.rs`.
 //!
-//! Image bytes are not stored here; rows carry a `blob_key` into [`crate::blobs::Blobs`]. Methods
-//! that delete rows return the blob keys that became unreferenced; the caller removes the files
-//! *after* the commit (a crash in between leaves an orphan file, which the sweeper removes — never
-//! a row pointing at a missing file).
+//! The row interfaces are synchronous: the job runs on the backend's own thread (SQLite's writer
+//! thread, a blocking-pool thread for readers), so a decision and the writes it leads to happen
+//! in one place without an `await` in between.
+//!
+//! Image bytes are not stored here; rows carry a `blob_key` into [`crate::blobs::Blobs`].
 
 pub mod sqlite;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use shotclock_api::{
     EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
 };
@@ -33,7 +38,7 @@ pub enum StoreError {
     /// No such row (or not visible to the actor — callers answer both the same).
     #[error("not found")]
     NotFound,
-    /// A product rule refused the change (e.g. `stop_timer_first`, `entry_locked`, `conflict`).
+    /// A product rule refused the change (e.g. `stop_timer_first`, `entry_locked`, `deleted`).
     #[error("{code}: {message}")]
     Refused {
         /// Machine-readable reason.
@@ -42,15 +47,15 @@ pub enum StoreError {
         message: String,
     },
     /// The database failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A stored value could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    /// The commit of a group failed; the write did not happen.
-    #[error("commit failed: {0}")]
+    /// The transaction of a group could not begin or commit; the write did not happen.
+    #[error("transaction failed: {0}")]
     Commit(String),
-    /// The writer thread has stopped.
+    /// The backend has stopped.
     #[error("store closed")]
     Closed,
     /// Opening or migrating the database failed.
@@ -233,78 +238,6 @@ pub struct NotificationRow {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-/// A settings change request (absent fields stay unchanged).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettingsPatch {
-    /// R4 switch.
-    pub screenshots_enabled: Option<bool>,
-    /// Blur switch.
-    pub blur_enabled: Option<bool>,
-    /// `Some(None)` clears the lock date.
-    pub lock_date: Option<Option<DateTime<Utc>>>,
-}
-
-/// What a settings change did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsChange {
-    /// The workspace after the change.
-    pub workspace: WorkspaceRow,
-    /// Notifications created by it (R6: one per active member when capture got enabled).
-    pub notifications: Vec<NotificationRow>,
-}
-
-/// What starting a timer did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimerStart {
-    /// The (now) running entry.
-    pub entry: EntryRow,
-    /// The entry that was running before and got stopped at the new start (R13).
-    pub stopped: Option<EntryRow>,
-    /// False when this id had been started before (idempotent retry).
-    pub created: bool,
-}
-
-/// Result of inserting a screenshot row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InsertOutcome {
-    /// A new row.
-    Inserted,
-    /// Same id with the same hash already stored: an idempotent retry.
-    AlreadyPresent,
-    /// Same id with a different hash: refused.
-    Conflict,
-}
-
-/// What a screenshot deletion did (or would do, for a dry run).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScreenshotDeletion {
-    /// The screenshot.
-    pub screenshot: ScreenshotRow,
-    /// Its entry as it was before.
-    pub entry: EntryRow,
-    /// The domain decision, as its wire name (`remove_time`, `delete_entry`, `keep_time`).
-    pub decision: String,
-    /// Time newly removed from the entry.
-    pub removed: TimeDelta,
-    /// Whether the whole entry was deleted (R21, last screenshot).
-    pub entry_deleted: bool,
-    /// Blob keys no longer referenced (to remove after commit).
-    pub blob_keys: Vec<String>,
-    /// Whether this was only a preview.
-    pub dry_run: bool,
-}
-
-/// What an entry or account deletion removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Removed {
-    /// Entries deleted.
-    pub entries: Vec<EntryRow>,
-    /// Screenshots deleted.
-    pub screenshots: Vec<ScreenshotId>,
-    /// Blob keys no longer referenced.
-    pub blob_keys: Vec<String>,
-}
-
 /// New account data.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -320,175 +253,189 @@ pub struct NewUser {
     pub role: Role,
 }
 
-/// The row store. Every method is atomic; writes answer after commit.
-#[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
-    // --- workspaces -----------------------------------------------------------------------
-    /// Creates a workspace with its owner.
-    async fn create_workspace(
-        &self,
-        id: WorkspaceId,
-        name: String,
-        owner: NewUser,
-        now: DateTime<Utc>,
-    ) -> StoreResult<(WorkspaceRow, UserRow)>;
-    /// A workspace by id.
-    async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRow>>;
-    /// Applies a settings change; enabling capture checks the R5 gate and notifies every active
-    /// member (R6), all in one transaction.
-    async fn update_settings(
-        &self,
-        id: WorkspaceId,
-        patch: SettingsPatch,
-        now: DateTime<Utc>,
-    ) -> StoreResult<SettingsChange>;
-    /// Starts the one-time trial (R5).
-    async fn start_trial(&self, id: WorkspaceId, now: DateTime<Utc>) -> StoreResult<WorkspaceRow>;
-    /// Sets the plan (operator CLI).
-    async fn set_plan(&self, id: WorkspaceId, plan: Plan) -> StoreResult<WorkspaceRow>;
+/// What kind of object a tombstone remembers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tombstone {
+    /// A deleted screenshot's id.
+    Screenshot(ScreenshotId),
+    /// A deleted time entry's id.
+    Entry(EntryId),
+}
 
-    // --- users and sessions ---------------------------------------------------------------
-    /// Adds a user to a workspace; `Refused(conflict)` if the email is taken there.
-    async fn add_user(
-        &self,
-        workspace: WorkspaceId,
-        user: NewUser,
-        now: DateTime<Utc>,
-    ) -> StoreResult<UserRow>;
+/// A screenshot counted per member and day (R17).
+pub type Counts = HashMap<UserId, u64>;
+
+/// Reads, on a reader or inside a write transaction. Plain queries: no product rule decides
+/// anything here (expired rows, visibility and the like are the caller's business).
+pub trait Rows {
+    /// A workspace by id.
+    fn workspace(&mut self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRow>>;
+    /// The capture gate a workspace had at `at`: the newest recorded state at or before it.
+    fn gate_at(&mut self, id: WorkspaceId, at: DateTime<Utc>) -> StoreResult<Option<CaptureGate>>;
     /// A user by id.
-    async fn user(&self, id: UserId) -> StoreResult<Option<UserRow>>;
+    fn user(&mut self, id: UserId) -> StoreResult<Option<UserRow>>;
     /// Users with this (lowercased) email, across workspaces.
-    async fn users_by_email(&self, email: String) -> StoreResult<Vec<UserRow>>;
-    /// A workspace's members (active only unless `include_inactive`), by email.
-    async fn members(
-        &self,
-        workspace: WorkspaceId,
-        include_inactive: bool,
-    ) -> StoreResult<Vec<UserRow>>;
-    /// Changes a member's role and/or active flag; revokes all their sessions when anything
-    /// changed.
-    async fn update_member(
-        &self,
-        workspace: WorkspaceId,
-        user: UserId,
-        role: Option<Role>,
-        active: Option<bool>,
-    ) -> StoreResult<UserRow>;
-    /// Deletes an account and everything of it (R23).
-    async fn delete_user(&self, user: UserId) -> StoreResult<Removed>;
-    /// Stores a session token hash.
-    async fn create_session(
-        &self,
-        token_hash: [u8; 32],
-        user: UserId,
-        workspace: WorkspaceId,
-        now: DateTime<Utc>,
-        expires: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    fn users_by_email(&mut self, email: &str) -> StoreResult<Vec<UserRow>>;
+    /// A workspace's users by email (active only unless `include_inactive`).
+    fn members(&mut self, id: WorkspaceId, include_inactive: bool) -> StoreResult<Vec<UserRow>>;
     /// The active user of an unexpired session.
-    async fn session_user(
-        &self,
-        token_hash: [u8; 32],
+    fn session_user(
+        &mut self,
+        token_hash: &[u8; 32],
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRow>>;
-    /// Revokes one session.
-    async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()>;
-
-    // --- notifications --------------------------------------------------------------------
-    /// A user's notifications, newest first.
-    async fn notifications(&self, user: UserId) -> StoreResult<Vec<NotificationRow>>;
-    /// Marks one of the user's notifications read.
-    async fn mark_notification_read(
-        &self,
+    /// A user's notifications, newest first (at most 500).
+    fn notifications(&mut self, user: UserId) -> StoreResult<Vec<NotificationRow>>;
+    /// One of a user's notifications.
+    fn notification(
+        &mut self,
         user: UserId,
         id: NotificationId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<NotificationRow>;
-
-    // --- entries --------------------------------------------------------------------------
-    /// Starts a timer (idempotent by entry id); stops the user's running entry at the new
-    /// start (R13).
-    async fn start_timer(
-        &self,
-        user: &UserRow,
-        id: EntryId,
-        description: String,
-        start: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<TimerStart>;
-    /// Stops the user's running entry (or, idempotently, answers the given stopped entry).
-    async fn stop_timer(
-        &self,
-        user: UserId,
-        entry: Option<EntryId>,
-        end: DateTime<Utc>,
-    ) -> StoreResult<Option<EntryRow>>;
-    /// The user's running entry.
-    async fn running_entry(&self, user: UserId) -> StoreResult<Option<EntryRow>>;
+    ) -> StoreResult<Option<NotificationRow>>;
     /// An entry by id.
-    async fn entry(&self, id: EntryId) -> StoreResult<Option<EntryRow>>;
-    /// Entries starting in `[from, to)` of a workspace, optionally of one user.
-    async fn entries(
-        &self,
+    fn entry(&mut self, id: EntryId) -> StoreResult<Option<EntryRow>>;
+    /// The user's entry without an end.
+    fn running_entry(&mut self, user: UserId) -> StoreResult<Option<EntryRow>>;
+    /// Entries of a workspace (optionally one user's) starting in `[from, to)`, by start.
+    fn entries(
+        &mut self,
         workspace: WorkspaceId,
         user: Option<UserId>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<EntryRow>>;
-    /// Deletes an entry with its screenshots (R15), if the actor may (R14, R16).
-    async fn delete_entry(
-        &self,
-        actor: Actor,
-        id: EntryId,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Removed>;
-    /// Sets an entry's approved flag (admins; visibility checked).
-    async fn set_approved(
-        &self,
-        actor: Actor,
-        id: EntryId,
-        approved: bool,
-    ) -> StoreResult<EntryRow>;
-
-    // --- screenshots ----------------------------------------------------------------------
-    /// A screenshot row by id.
-    async fn screenshot(&self, id: ScreenshotId) -> StoreResult<Option<ScreenshotRow>>;
-    /// Inserts a screenshot row unless its id exists (idempotency by id + hash).
-    async fn insert_screenshot(&self, row: ScreenshotRow) -> StoreResult<InsertOutcome>;
-    /// A user's screenshots captured in `[from, to)`, oldest first.
-    async fn screenshots_of_user(
-        &self,
+    /// Every entry of a user.
+    fn user_entries(&mut self, user: UserId) -> StoreResult<Vec<EntryRow>>;
+    /// A screenshot by id.
+    fn screenshot(&mut self, id: ScreenshotId) -> StoreResult<Option<ScreenshotRow>>;
+    /// An entry's screenshots, oldest first.
+    fn entry_screenshots(&mut self, entry: EntryId) -> StoreResult<Vec<ScreenshotRow>>;
+    /// Every screenshot of a user.
+    fn user_screenshots(&mut self, user: UserId) -> StoreResult<Vec<ScreenshotRow>>;
+    /// A user's screenshots captured in `[from, to)` with their entry's description, oldest
+    /// first.
+    fn screenshots_of_user(
+        &mut self,
         user: UserId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<ScreenshotView>>;
-    /// Number of screenshots per user captured in `[from, to)`, for the given users (all of one
-    /// workspace: the first user's).
-    async fn screenshot_counts(
-        &self,
-        users: Vec<UserId>,
+    /// Screenshots per user of a workspace captured in `[from, to)`.
+    fn screenshot_counts(
+        &mut self,
+        workspace: WorkspaceId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> StoreResult<Vec<(UserId, u64)>>;
-    /// Deletes a screenshot with the R20–R22 policy (or previews it when `dry_run`).
-    async fn delete_screenshot(
-        &self,
-        actor: Actor,
-        id: ScreenshotId,
-        now: DateTime<Utc>,
-        dry_run: bool,
-    ) -> StoreResult<ScreenshotDeletion>;
-    /// Deletes up to `limit` screenshots captured at or before `cutoff` (R18); returns the
-    /// blob keys to remove.
-    async fn purge_expired(&self, cutoff: DateTime<Utc>, limit: u32) -> StoreResult<Vec<String>>;
+    ) -> StoreResult<Counts>;
+    /// Up to `limit` screenshots captured at or before `cutoff`, oldest first.
+    fn screenshots_until(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScreenshotRow>>;
     /// Which of these blob keys some row references.
-    async fn referenced_blobs(&self, keys: Vec<String>) -> StoreResult<HashSet<String>>;
-    /// Makes deleted data unrecoverable from the database files (R24: WAL checkpoint).
-    async fn scrub(&self) -> StoreResult<()>;
+    fn referenced_blobs(&mut self, keys: &[String]) -> StoreResult<HashSet<String>>;
+    /// Whether this id was deleted (and its tombstone not yet purged).
+    fn is_tombstoned(&mut self, id: Tombstone) -> StoreResult<bool>;
+}
 
-    // --- bulk (benchmarks, imports) -------------------------------------------------------
-    /// Inserts many screenshot rows in one transaction (no idempotency checks).
-    async fn bulk_insert_screenshots(&self, rows: Vec<ScreenshotRow>) -> StoreResult<()>;
-    /// Inserts many entries in one transaction.
-    async fn bulk_insert_entries(&self, rows: Vec<EntryRow>) -> StoreResult<()>;
+/// Writes, inside a transaction. Each method changes exactly the rows it names.
+pub trait TxRows: Rows {
+    /// Inserts a workspace.
+    fn insert_workspace(&mut self, row: &WorkspaceRow) -> StoreResult<()>;
+    /// Overwrites a workspace's name, plan and settings.
+    fn update_workspace(&mut self, row: &WorkspaceRow) -> StoreResult<()>;
+    /// Records the capture gate a workspace has from `since` on (replacing one recorded at the
+    /// same instant).
+    fn record_gate(
+        &mut self,
+        id: WorkspaceId,
+        since: DateTime<Utc>,
+        gate: &CaptureGate,
+    ) -> StoreResult<()>;
+    /// Removes gate states superseded at or before `before` (the newest one at or before it
+    /// stays, because it still applies from then on).
+    fn purge_gates(&mut self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Inserts a user.
+    fn insert_user(&mut self, row: &UserRow) -> StoreResult<()>;
+    /// Overwrites a user's role and active flag.
+    fn update_user(&mut self, row: &UserRow) -> StoreResult<()>;
+    /// Deletes a user with their sessions and notifications (their screenshots and entries
+    /// must be gone already).
+    fn delete_user(&mut self, id: UserId) -> StoreResult<()>;
+    /// Stores a session.
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        workspace: WorkspaceId,
+        created: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Deletes one session.
+    fn delete_session(&mut self, token_hash: &[u8; 32]) -> StoreResult<()>;
+    /// Deletes a user's sessions; only those expired at `expired_at` when given.
+    fn delete_sessions(
+        &mut self,
+        user: UserId,
+        expired_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Inserts a notification.
+    fn insert_notification(&mut self, row: &NotificationRow) -> StoreResult<()>;
+    /// Sets a notification's read time.
+    fn set_notification_read(
+        &mut self,
+        id: NotificationId,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Inserts an entry.
+    fn insert_entry(&mut self, row: &EntryRow) -> StoreResult<()>;
+    /// Overwrites an entry's description, times, removed spans and approval.
+    fn update_entry(&mut self, row: &EntryRow) -> StoreResult<()>;
+    /// Deletes an entry row (its screenshots must be gone already).
+    fn delete_entry(&mut self, id: EntryId) -> StoreResult<()>;
+    /// Inserts a screenshot row.
+    fn insert_screenshot(&mut self, row: &ScreenshotRow) -> StoreResult<()>;
+    /// Deletes a screenshot row.
+    fn delete_screenshot(&mut self, id: ScreenshotId) -> StoreResult<()>;
+    /// Remembers a deleted id.
+    fn insert_tombstone(
+        &mut self,
+        id: Tombstone,
+        workspace: WorkspaceId,
+        deleted_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Forgets tombstones of deletes at or before `before`.
+    fn purge_tombstones(&mut self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// What a write job asks for when its group ends.
+pub struct JobEnd {
+    /// Keep the job's changes (else they are rolled back, e.g. a refusal or a dry run).
+    pub keep: bool,
+    /// Called once the group committed (`Ok`) or failed (`Err`); carries the job's answer.
+    pub done: Completion,
+}
+
+/// The answer half of a write job.
+pub type Completion = Box<dyn FnOnce(StoreResult<()>) + Send>;
+
+/// A read job.
+pub type ReadJob = Box<dyn FnOnce(&mut dyn Rows) + Send>;
+
+/// A write job: given the open transaction — or the reason there is none, in which case it
+/// must not write anything — it does its work and says what should happen to it.
+pub type WriteJob = Box<dyn FnOnce(StoreResult<&mut dyn TxRows>) -> JobEnd + Send>;
+
+/// A storage backend: transactions over [`Rows`] and [`TxRows`].
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// Runs `job` on a consistent snapshot.
+    async fn read(&self, job: ReadJob) -> StoreResult<()>;
+    /// Queues `job` to run inside a write transaction. Its [`JobEnd::done`] is called after
+    /// the transaction committed or failed; a job that could not get a transaction is called
+    /// with the error and must not write.
+    fn write(&self, job: WriteJob) -> StoreResult<()>;
+    /// Makes deleted data unrecoverable from the database files (R24).
+    async fn scrub(&self) -> StoreResult<()>;
 }

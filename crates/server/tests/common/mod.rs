@@ -13,8 +13,9 @@ use serde_json::Value;
 use shotclock_api::{EntryId, Role, ScreenshotId, UserId, WorkspaceId};
 use shotclock_server::blobs::LocalBlobs;
 use shotclock_server::clock::ManualClock;
+use shotclock_server::intents::Intents;
 use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
-use shotclock_server::store::{NewUser, Store};
+use shotclock_server::store::{Backend, EntryRow, NewUser, Rows, ScreenshotRow};
 use shotclock_server::{App, Config, router};
 use tower::ServiceExt;
 
@@ -46,7 +47,10 @@ pub struct Harness {
     pub router: Router,
     pub clock: ManualClock,
     pub dir: tempfile::TempDir,
-    pub store: Arc<SqliteStore>,
+    /// The service's intents (what handlers call).
+    pub store: Intents,
+    /// The storage backend underneath, for raw checks.
+    pub backend: Arc<SqliteStore>,
 }
 
 pub struct Resp {
@@ -86,22 +90,24 @@ impl Harness {
         configure(&mut config);
         let mut opts = SqliteOptions::new(dir.path().join("shotclock.db"));
         opts.secure_delete = secure_delete;
-        let store = Arc::new(SqliteStore::open(&opts).unwrap());
+        let backend = Arc::new(SqliteStore::open(&opts).unwrap());
         let blobs = LocalBlobs::open(dir.path().join("blobs")).unwrap();
         let clock = ManualClock::new(t0());
         let app = App::from_parts(
             config,
-            store.clone(),
+            backend.clone(),
             Arc::new(blobs),
             Arc::new(clock.clone()),
         );
         let router = router(app.clone());
+        let store = app.intents().clone();
         Self {
             app,
             router,
             clock,
             dir,
             store,
+            backend,
         }
     }
 
@@ -247,10 +253,20 @@ impl Harness {
         }
     }
 
-    /// Makes the workspace enterprise with capture on.
+    /// Makes the workspace enterprise with capture on since the retention period before the
+    /// clock's now, so screenshots of the past days are acceptable (R4, R5 judge the capture
+    /// moment).
     pub async fn enable_capture(&self, team: &Team) {
+        let now = self.app.now();
+        self.clock.set(now - shotclock_domain::retention::RETENTION);
+        self.enable_capture_from_now(team).await;
+        self.clock.set(now);
+    }
+
+    /// Makes the workspace enterprise with capture on from the clock's now.
+    pub async fn enable_capture_from_now(&self, team: &Team) {
         self.store
-            .set_plan(team.ws, shotclock_api::Plan::Enterprise)
+            .set_plan(team.ws, shotclock_api::Plan::Enterprise, self.app.now())
             .await
             .unwrap();
         self.call(
@@ -261,6 +277,30 @@ impl Harness {
         )
         .await
         .expect(200);
+    }
+
+    /// The screenshot row as stored, expired or not (no rule applied).
+    pub async fn raw_screenshot(&self, id: ScreenshotId) -> Option<ScreenshotRow> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.backend
+            .read(Box::new(move |rows: &mut dyn Rows| {
+                let _ = tx.send(rows.screenshot(id).unwrap());
+            }))
+            .await
+            .unwrap();
+        rx.await.unwrap()
+    }
+
+    /// The entry row as stored (no rule applied).
+    pub async fn raw_entry(&self, id: EntryId) -> Option<EntryRow> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.backend
+            .read(Box::new(move |rows: &mut dyn Rows| {
+                let _ = tx.send(rows.entry(id).unwrap());
+            }))
+            .await
+            .unwrap();
+        rx.await.unwrap()
     }
 
     pub fn blob_files(&self) -> Vec<std::path::PathBuf> {

@@ -1,0 +1,213 @@
+//! Accounts, members and sessions (R1, R2, R23).
+
+use chrono::{DateTime, Utc};
+use shotclock_api::{ErrorCode, Role, UserId, WorkspaceId};
+use shotclock_domain::visibility::{Actor, Owner, can_view};
+
+use super::{Intents, Removed};
+use crate::store::{NewUser, Rows, StoreError, StoreResult, Tombstone, TxRows, UserRow};
+
+/// Inserts a user unless the email is taken in the workspace.
+pub(super) fn insert_user(
+    rows: &mut dyn TxRows,
+    workspace: WorkspaceId,
+    user: &NewUser,
+    now: DateTime<Utc>,
+) -> StoreResult<UserRow> {
+    let taken = rows
+        .users_by_email(&user.email)?
+        .iter()
+        .any(|u| u.workspace_id == workspace);
+    if taken {
+        return Err(StoreError::refused(
+            ErrorCode::Conflict,
+            "a member with this email already exists in the workspace",
+        ));
+    }
+    let row = UserRow {
+        id: user.id,
+        workspace_id: workspace,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        password_hash: user.password_hash.clone(),
+        role: user.role,
+        active: true,
+        created_at: now,
+    };
+    rows.insert_user(&row)?;
+    Ok(row)
+}
+
+/// The member whose data a request names (by default the actor), if the actor may see it
+/// (R16): their own, or — for admins — a member of their workspace. Anything else is
+/// [`StoreError::NotFound`], exactly like a missing id.
+pub(super) fn visible_member(
+    rows: &mut dyn Rows,
+    actor: &Actor,
+    requested: Option<UserId>,
+) -> StoreResult<UserId> {
+    let user = requested.unwrap_or(actor.user);
+    let owner = Owner {
+        user,
+        workspace: actor.workspace,
+    };
+    if !can_view(actor, &owner) {
+        return Err(StoreError::NotFound);
+    }
+    if user != actor.user {
+        rows.user(user)?
+            .filter(|u| u.workspace_id == actor.workspace)
+            .ok_or(StoreError::NotFound)?;
+    }
+    Ok(user)
+}
+
+impl Intents {
+    /// Adds a user to a workspace; `Refused(conflict)` if the email is taken there.
+    pub async fn add_user(
+        &self,
+        workspace: WorkspaceId,
+        user: NewUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<UserRow> {
+        self.write(move |rows| {
+            rows.workspace(workspace)?.ok_or(StoreError::NotFound)?;
+            insert_user(rows, workspace, &user, now)
+        })
+        .await
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRow>> {
+        self.read(move |rows| rows.user(id)).await
+    }
+
+    /// Users with this (lowercased) email, across workspaces.
+    pub async fn users_by_email(&self, email: String) -> StoreResult<Vec<UserRow>> {
+        self.read(move |rows| rows.users_by_email(&email)).await
+    }
+
+    /// A workspace's members (active only unless `include_inactive`), by email.
+    pub async fn members(
+        &self,
+        workspace: WorkspaceId,
+        include_inactive: bool,
+    ) -> StoreResult<Vec<UserRow>> {
+        self.read(move |rows| rows.members(workspace, include_inactive))
+            .await
+    }
+
+    /// The member a request names, if the actor may see them (R16).
+    pub async fn visible_member(
+        &self,
+        actor: Actor,
+        requested: Option<UserId>,
+    ) -> StoreResult<UserId> {
+        self.read(move |rows| visible_member(rows, &actor, requested))
+            .await
+    }
+
+    /// Changes a member's role and/or active flag; revokes all their sessions when anything
+    /// changed. The owner stays owner and active; ownership is never assigned.
+    pub async fn update_member(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        role: Option<Role>,
+        active: Option<bool>,
+    ) -> StoreResult<UserRow> {
+        self.write(move |rows| {
+            let before = rows
+                .user(user)?
+                .filter(|x| x.workspace_id == workspace)
+                .ok_or(StoreError::NotFound)?;
+            if before.role == Role::Owner
+                && (role.is_some_and(|r| r != Role::Owner) || active == Some(false))
+            {
+                return Err(StoreError::refused(
+                    ErrorCode::Forbidden,
+                    "the workspace owner cannot be demoted or deactivated",
+                ));
+            }
+            if role == Some(Role::Owner) && before.role != Role::Owner {
+                return Err(StoreError::refused(
+                    ErrorCode::Validation,
+                    "ownership cannot be assigned; use admin",
+                ));
+            }
+            let after = UserRow {
+                role: role.unwrap_or(before.role),
+                active: active.unwrap_or(before.active),
+                ..before.clone()
+            };
+            if after != before {
+                rows.update_user(&after)?;
+                // Any change of what a token may do revokes it at once.
+                rows.delete_sessions(user, None)?;
+            }
+            Ok(after)
+        })
+        .await
+    }
+
+    /// Deletes an account and everything of it (R23); the owner cannot.
+    pub async fn delete_user(&self, user: UserId, now: DateTime<Utc>) -> StoreResult<Removed> {
+        self.write(move |rows| {
+            let row = rows.user(user)?.ok_or(StoreError::NotFound)?;
+            if row.role == Role::Owner {
+                return Err(StoreError::refused(
+                    ErrorCode::Conflict,
+                    "the workspace owner cannot delete their account",
+                ));
+            }
+            let mut removed = Removed::default();
+            // R23: screenshots, entries, then sessions, notifications and the account itself.
+            for shot in rows.user_screenshots(user)? {
+                rows.delete_screenshot(shot.id)?;
+                rows.insert_tombstone(Tombstone::Screenshot(shot.id), shot.workspace_id, now)?;
+                removed.screenshots.push(shot.id);
+                removed.blob_keys.push(shot.blob_key);
+            }
+            for entry in rows.user_entries(user)? {
+                rows.delete_entry(entry.id)?;
+                rows.insert_tombstone(Tombstone::Entry(entry.id), entry.workspace_id, now)?;
+                removed.entries.push(entry);
+            }
+            rows.delete_user(user)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    /// Stores a session token hash (and forgets the user's expired ones).
+    pub async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: UserId,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(move |rows| {
+            rows.insert_session(&token_hash, user, workspace, now, expires)?;
+            rows.delete_sessions(user, Some(now))
+        })
+        .await
+    }
+
+    /// The active user of an unexpired session.
+    pub async fn session_user(
+        &self,
+        token_hash: [u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRow>> {
+        self.read(move |rows| rows.session_user(&token_hash, now))
+            .await
+    }
+
+    /// Revokes one session.
+    pub async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()> {
+        self.write(move |rows| rows.delete_session(&token_hash))
+            .await
+    }
+}
