@@ -10,9 +10,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use shotclock_api::{Plan, Role, UserId, WorkspaceId};
 use shotclock_server::auth::{check_password_policy, hash_password};
+use shotclock_server::intents::SettingsPatch;
 use shotclock_server::store::NewUser;
 use shotclock_server::{App, Config, serve};
 
@@ -56,6 +58,23 @@ enum Command {
         owner_password: String,
         #[arg(long, default_value = "")]
         owner_name: String,
+        /// When the workspace's history begins (RFC 3339, not in the future; default: now),
+        /// for importing a workspace that existed before.
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
+    },
+    /// Turn "Activate screenshot capturing" on, starting the one-time trial first on a free
+    /// plan; every active member is notified (R4–R6).
+    EnableScreenshots {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        workspace: WorkspaceId,
+        /// From when (RFC 3339, not in the future; default: now). Uploads are judged by whether
+        /// capture was on at their capture moment, so an import of past screenshots needs the
+        /// instant capture was really turned on.
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
     },
     /// Set a workspace's plan.
     SetPlan {
@@ -118,18 +137,50 @@ async fn main() -> anyhow::Result<()> {
             owner_email,
             owner_password,
             owner_name,
+            since,
         } => {
             let app = App::open(Config::new(data_dir))?;
+            let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
                 &app,
                 name,
                 &owner_email,
                 &owner_name,
                 owner_password,
+                at,
             )
             .await
             .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
             println!("{id}");
+        }
+        Command::EnableScreenshots {
+            data_dir,
+            workspace,
+            since,
+        } => {
+            let app = App::open(Config::new(data_dir))?;
+            let at = not_future(&app, since)?;
+            let intents = app.intents();
+            let ws = intents
+                .workspace(workspace)
+                .await?
+                .context("no such workspace")?;
+            if ws.gate().can_start_trial() {
+                intents.start_trial(workspace, at).await?;
+            }
+            let patch = SettingsPatch {
+                screenshots_enabled: Some(true),
+                ..SettingsPatch::default()
+            };
+            let change = intents
+                .update_settings(workspace, patch, at)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} screenshots on since {at}, {} members notified",
+                change.workspace.id,
+                change.notifications.len()
+            );
         }
         Command::SetPlan {
             data_dir,
@@ -168,4 +219,14 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The given instant, or now; never one in the future.
+fn not_future(app: &App, since: Option<DateTime<Utc>>) -> anyhow::Result<DateTime<Utc>> {
+    let now = app.now();
+    match since {
+        Some(at) if at > now => bail!("--since {at} lies in the future"),
+        Some(at) => Ok(at),
+        None => Ok(now),
+    }
 }

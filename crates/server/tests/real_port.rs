@@ -52,10 +52,16 @@ async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
 async fn library_serves_on_port_zero_with_a_real_client() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(Config::new(dir.path())).unwrap();
-    let (ws, _) =
-        shotclock_server::api::create_workspace(&app, "Acme".into(), "o@acme.test", "O", PW.into())
-            .await
-            .unwrap();
+    let (ws, _) = shotclock_server::api::create_workspace(
+        &app,
+        "Acme".into(),
+        "o@acme.test",
+        "O",
+        PW.into(),
+        app.now(),
+    )
+    .await
+    .unwrap();
     app.intents()
         .set_plan(ws, shotclock_api::Plan::Enterprise, app.now())
         .await
@@ -379,9 +385,16 @@ where
 async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(Config::new(dir.path())).unwrap();
-    shotclock_server::api::create_workspace(&app, "Acme".into(), "o@acme.test", "O", PW.into())
-        .await
-        .unwrap();
+    shotclock_server::api::create_workspace(
+        &app,
+        "Acme".into(),
+        "o@acme.test",
+        "O",
+        PW.into(),
+        app.now(),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, app));

@@ -302,8 +302,10 @@ fn quick_client(url: &str) -> Result<Client, shotclock_sync::SyncError> {
     )
 }
 
-/// The workspace with its owner, then the members, through the service's CLI; returns the
-/// workspace id.
+/// The workspace with its owner, then the members, then screenshots on (the trial started),
+/// through the service's CLI; returns the workspace id. The workspace's history begins a day
+/// before the oldest seeded day, since the service accepts a screenshot only when capture was
+/// on at its capture moment.
 fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
     let cli = |args: &[&str]| -> Result<String> {
         let mut cmd = std::process::Command::new(service_bin);
@@ -322,8 +324,12 @@ fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
     let Some(owner) = PEOPLE.iter().find(|p| p.owner) else {
         bail!("the demo has no owner");
     };
+    let since =
+        (Utc::now() - chrono::TimeDelta::days(i64::from(super::PAST_DAYS) + 1)).to_rfc3339();
     let workspace = cli(&[
         "create-workspace",
+        "--since",
+        &since,
         "--name",
         WORKSPACE_NAME,
         "--owner-email",
@@ -348,6 +354,13 @@ fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
             "member",
         ])?;
     }
+    cli(&[
+        "enable-screenshots",
+        "--workspace",
+        &workspace,
+        "--since",
+        &since,
+    ])?;
     Ok(workspace)
 }
 

@@ -1,13 +1,12 @@
 //! Fills a fresh demo workspace through the service's HTTP API, as the people themselves would:
-//! the owner signs in, starts the 7-day trial and turns "Activate screenshot capturing" on; then
 //! every person's planned entries ([`super::plan`]) are replayed — timer started at the entry's
 //! past start, the screenshots of its capture moments uploaded, timer stopped at its past end.
 //!
-//! The trial is started now, before the replay: the service checks an upload against the gate
-//! at its capture instant, and a trial that starts later than that instant counts as running
-//! (the gate's clock-skew rule), so the past days' screenshots are accepted and the workspace
-//! stays on the free plan with its trial running. Each person is replayed concurrently; their
-//! thumbnails are rendered on the blocking pool one entry ahead of the uploads.
+//! The service's CLI created the workspace with its history beginning before the oldest seeded
+//! day and turned capture on (the 7-day trial started) at that instant: the service accepts a
+//! screenshot only when capture was on at its capture moment. The workspace stays on the free
+//! plan with its trial running. Each person is replayed concurrently; their thumbnails are
+//! rendered on the blocking pool one entry ahead of the uploads.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shotclock_capture::Pipeline;
 use shotclock_domain::schedule::CaptureWindow;
-use shotclock_sync::api::dto::UpdateSettingsRequest;
 use shotclock_sync::api::{EntryId, ScreenshotId};
 use shotclock_sync::{Bytes, Client, ScreenshotUpload};
 use tokio::task::JoinHandle;
@@ -51,15 +49,8 @@ pub async fn seed(url: &str) -> Result<Seeded> {
         bail!("the demo has no owner");
     };
     let admin = &sessions[owner];
-    // The trial first: the service only lets an admin turn capture on once the plan allows it.
-    admin.start_trial().await.context("starting the trial")?;
-    let ws = admin
-        .update_workspace(&UpdateSettingsRequest {
-            screenshots_enabled: Some(true),
-            ..UpdateSettingsRequest::default()
-        })
-        .await
-        .context("turning screenshots on")?;
+    // The CLI started the trial and turned capture on, back when the history begins.
+    let ws = admin.workspace().await.context("reading the workspace")?;
     if !ws.capture_allowed {
         bail!("the service does not allow capture with the trial running: {ws:?}");
     }

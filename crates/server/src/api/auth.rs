@@ -116,17 +116,20 @@ pub(super) async fn signup(
     if name.is_empty() {
         return Err(Error::validation("workspace_name must not be empty"));
     }
-    let (_, owner) = create_workspace(&app, name, &req.email, &req.name, req.password).await?;
+    let (_, owner) =
+        create_workspace(&app, name, &req.email, &req.name, req.password, app.now()).await?;
     Ok((StatusCode::CREATED, Json(open_session(&app, &owner).await?)))
 }
 
-/// Creates a workspace with its owner (sign-up and the operator CLI).
+/// Creates a workspace with its owner (sign-up and the operator CLI), its history beginning
+/// `at`.
 pub async fn create_workspace(
     app: &App,
     name: String,
     owner_email: &str,
     owner_name: &str,
     password: String,
+    at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(WorkspaceId, UserRow)> {
     let mail = email(owner_email)?;
     let display = text(owner_name, "name", 200)?;
@@ -139,10 +142,7 @@ pub async fn create_workspace(
         role: Role::Owner,
     };
     let id = WorkspaceId::new();
-    let (_, user) = app
-        .intents()
-        .create_workspace(id, name, owner, app.now())
-        .await?;
+    let (_, user) = app.intents().create_workspace(id, name, owner, at).await?;
     Ok((id, user))
 }
 
