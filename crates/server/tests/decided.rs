@@ -14,17 +14,6 @@ fn min(m: i64) -> TimeDelta {
     TimeDelta::minutes(m)
 }
 
-async fn entry_json(h: &Harness, token: &str, id: impl ToString) -> Option<serde_json::Value> {
-    let id = id.to_string();
-    let r = h.get("/api/v1/entries", token).await;
-    r.json()["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == id)
-        .cloned()
-}
-
 async fn listed(h: &Harness, token: &str) -> Vec<String> {
     let r = h
         .get("/api/v1/screenshots?date=2025-06-02&tz=UTC", token)
@@ -62,7 +51,7 @@ async fn a_deleted_screenshot_never_comes_back_on_a_retry() {
     )
     .await
     .expect(200);
-    let before = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    let before = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(before["deducted_secs"], 600);
 
     // The outbox retries the same upload (same id, same bytes) after its answer was lost.
@@ -79,7 +68,7 @@ async fn a_deleted_screenshot_never_comes_back_on_a_retry() {
     assert_eq!(r.code(), "deleted");
 
     assert_eq!(listed(&h, &team.alice.token).await, vec![keep.to_string()]);
-    let after = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    let after = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(after["deducted_secs"], 600);
     assert_eq!(after["removed"], before["removed"]);
     assert_eq!(h.blob_files().len(), 1, "the retried bytes are not kept");
@@ -115,7 +104,7 @@ async fn a_deleted_entry_never_comes_back_as_a_running_timer() {
     assert_eq!(r.code(), "deleted");
     let timer = h.get("/api/v1/timer", &team.alice.token).await;
     assert_eq!(timer.json()["running"], serde_json::Value::Null);
-    assert!(entry_json(&h, &team.alice.token, entry).await.is_none());
+    assert!(h.entry_json(&team.alice.token, entry).await.is_none());
 }
 
 #[tokio::test]
@@ -191,7 +180,7 @@ async fn an_expired_screenshot_takes_no_part_in_a_delete_decision() {
         .await;
     r.expect(200);
     assert_eq!(r.json()["decision"], "delete_entry");
-    assert!(entry_json(&h, &team.alice.token, entry).await.is_none());
+    assert!(h.entry_json(&team.alice.token, entry).await.is_none());
 }
 
 #[tokio::test]

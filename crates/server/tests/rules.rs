@@ -679,16 +679,6 @@ async fn purge_works_in_batches() {
 
 // ---- R20–R22: deleting screenshots ------------------------------------------------------------
 
-async fn entry_json(h: &Harness, token: &str, id: EntryId) -> Option<serde_json::Value> {
-    let r = h.get("/api/v1/entries", token).await;
-    r.json()["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == id.to_string())
-        .cloned()
-}
-
 #[tokio::test]
 async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry() {
     let h = Harness::new();
@@ -749,7 +739,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
     assert_eq!(p["dry_run"], true);
     assert_eq!(h.blob_files().len(), 3);
     assert_eq!(
-        entry_json(&h, &team.alice.token, entry).await.unwrap()["duration_secs"],
+        h.entry_json(&team.alice.token, entry).await.unwrap()["duration_secs"],
         2400
     );
 
@@ -758,7 +748,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
     let mut d = done.json();
     d["dry_run"] = json!(true);
     assert_eq!(d, p, "the preview said exactly what the delete did");
-    let e = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    let e = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(e["duration_secs"], 1800);
     assert_eq!(e["deducted_secs"], 600);
     assert_eq!(h.blob_files().len(), 2);
@@ -775,7 +765,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
         .await;
     r.expect(200);
     assert_eq!(r.json()["removed_secs"], 600, "time is never removed twice");
-    let e = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    let e = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(e["deducted_secs"], 1200);
     assert_eq!(e["removed"].as_array().unwrap().len(), 1);
 
@@ -789,7 +779,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
         )
         .await;
     assert_eq!(r.json()["decision"], "delete_entry");
-    assert!(entry_json(&h, &team.alice.token, entry).await.is_some());
+    assert!(h.entry_json(&team.alice.token, entry).await.is_some());
     let r = h
         .call(
             "DELETE",
@@ -800,7 +790,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
         .await;
     r.expect(200);
     assert_eq!(r.json()["decision"], "delete_entry");
-    assert!(entry_json(&h, &team.alice.token, entry).await.is_none());
+    assert!(h.entry_json(&team.alice.token, entry).await.is_none());
     assert!(h.blob_files().is_empty());
 }
 
@@ -838,7 +828,7 @@ async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_tim
         .await;
     r.expect(403);
     assert_eq!(r.code(), "entry_approved");
-    let before = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    let before = h.entry_json(&team.alice.token, entry).await.unwrap();
     // Admin deletes: no time removed, even the last screenshot keeps the entry.
     for id in [b, a] {
         let r = h
@@ -853,7 +843,7 @@ async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_tim
         assert_eq!(r.json()["removed_secs"], 0);
         assert_eq!(r.json()["decision"], "delete_screenshot");
     }
-    let after = entry_json(&h, &team.alice.token, entry).await.unwrap();
+    let after = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(before, after, "an approved entry never changes");
     assert!(h.blob_files().is_empty());
 }

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use shotclock_api::dto::{UpdateSettingsRequest, WorkspaceSettings};
 use shotclock_api::{Plan, Role, UserId, WorkspaceId};
+use shotclock_server::intents::SettingsPatch;
 use shotclock_server::store::NewUser;
 use shotclock_sync::Client;
 
@@ -85,9 +86,20 @@ impl TestServer {
     /// [`TestServer::team`] with the owner's handle chosen: everyone is `{handle}@{name}.test`,
     /// named by the handle capitalised.
     pub async fn team_owned_by(&self, name: &str, owner: &str, members: &[(&str, Role)]) -> Team {
+        self.team_since(name, owner, members, self.app().now())
+            .await
+    }
+
+    /// [`TestServer::team_owned_by`] with the workspace's history beginning at `now`.
+    async fn team_since(
+        &self,
+        name: &str,
+        owner: &str,
+        members: &[(&str, Role)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Team {
         let hash = shared_hash().await;
         let ws = WorkspaceId::new();
-        let now = self.app().now();
         let user = |who: &str, role: Role| NewUser {
             id: UserId::new(),
             email: format!("{who}@{name}.test"),
@@ -118,19 +130,26 @@ impl TestServer {
     }
 
     /// A workspace on plan `enterprise` whose owner turned screenshots on (R4, R5) or left them
-    /// off, with the given members.
+    /// off, with the given members. Its history begins the retention period ago, and capture is
+    /// on since then: the service judges an upload by the gate at its capture moment, and tests
+    /// replay captures from the past days.
     pub async fn workspace(&self, name: &str, members: &[&str], screenshots: bool) -> Workspace {
         let list: Vec<(&str, Role)> = members.iter().map(|m| (*m, Role::Member)).collect();
-        let team = self.team(name, &list).await;
-        self.app()
-            .intents()
-            .set_plan(team.ws, Plan::Enterprise, self.app().now())
+        let since = self.app().now() - shotclock_domain::retention::RETENTION;
+        let team = self.team_since(name, "owner", &list, since).await;
+        let intents = self.app().intents();
+        intents
+            .set_plan(team.ws, Plan::Enterprise, since)
             .await
             .unwrap();
-        let owner = self.sign_in(team.owner()).await;
         if screenshots {
-            set_screenshots(&owner, true).await;
+            let on = SettingsPatch {
+                screenshots_enabled: Some(true),
+                ..SettingsPatch::default()
+            };
+            intents.update_settings(team.ws, on, since).await.unwrap();
         }
+        let owner = self.sign_in(team.owner()).await;
         Workspace { team, owner }
     }
 }

@@ -279,28 +279,40 @@ impl Harness {
         .expect(200);
     }
 
-    /// The screenshot row as stored, expired or not (no rule applied).
-    pub async fn raw_screenshot(&self, id: ScreenshotId) -> Option<ScreenshotRow> {
+    /// What `f` reads from the rows as stored (no rule applied: expired, invisible, any).
+    pub async fn raw<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Rows) -> shotclock_server::store::StoreResult<R> + Send + 'static,
+    ) -> R {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.backend
             .read(Box::new(move |rows: &mut dyn Rows| {
-                let _ = tx.send(rows.screenshot(id).unwrap());
+                let _ = tx.send(f(rows));
             }))
             .await
             .unwrap();
-        rx.await.unwrap()
+        rx.await.unwrap().unwrap()
     }
 
-    /// The entry row as stored (no rule applied).
+    /// The screenshot row as stored, expired or not.
+    pub async fn raw_screenshot(&self, id: ScreenshotId) -> Option<ScreenshotRow> {
+        self.raw(move |rows| rows.screenshot(id)).await
+    }
+
+    /// The entry row as stored.
     pub async fn raw_entry(&self, id: EntryId) -> Option<EntryRow> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.backend
-            .read(Box::new(move |rows: &mut dyn Rows| {
-                let _ = tx.send(rows.entry(id).unwrap());
-            }))
-            .await
-            .unwrap();
-        rx.await.unwrap()
+        self.raw(move |rows| rows.entry(id)).await
+    }
+
+    /// An entry as `token`'s holder sees it in `GET /entries`, if listed.
+    pub async fn entry_json(&self, token: &str, id: EntryId) -> Option<Value> {
+        let r = self.get("/api/v1/entries", token).await;
+        r.json()["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id.to_string())
+            .cloned()
     }
 
     pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
