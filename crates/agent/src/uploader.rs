@@ -6,12 +6,15 @@
 //! - a final refusal (4xx) → the item is set aside with its reason, shown in the UI, and the
 //!   queue goes on with the next item.
 //!
+//! After the last queued timer change is acknowledged, the event task re-reads the service's
+//! timer (`events::adopt_timer`): the service's view is the newest again.
+//!
 //! It sleeps until the earliest retry is due or something new is queued: no polling.
 
 use crate::service::SendOutcome;
 use crate::state::{AgentEvent, Shared};
 use chrono::TimeDelta;
-use shotclock_store::OutboxItem;
+use shotclock_store::{OutboxItem, OutboxKind};
 use shotclock_sync::{Backoff, BackoffPolicy};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,10 +52,24 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             SendOutcome::Done => {
                 backoff.reset();
                 let seq = item.seq;
-                match shared.store.call(move |s| s.ack(seq)).await {
-                    Ok(_) => shared.emit(AgentEvent::Synced {
-                        kind: item.kind.as_str().to_owned(),
-                    }),
+                let timer_change =
+                    matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop);
+                let acked = shared
+                    .store
+                    .call(move |s| {
+                        s.ack(seq)?;
+                        s.pending_timer_changes()
+                    })
+                    .await;
+                match acked {
+                    Ok(still_queued) => {
+                        if timer_change && still_queued == 0 {
+                            shared.timer_settled.notify_one();
+                        }
+                        shared.emit(AgentEvent::Synced {
+                            kind: item.kind.as_str().to_owned(),
+                        });
+                    }
                     Err(err) => tracing::error!("could not clear an acknowledged item: {err}"),
                 }
             }

@@ -6,6 +6,9 @@
 //! anything streamed (the SSE event stream, chunked bodies) switches the connection to a plain
 //! two-way copy. When the upstream service is down, a client connection is closed without an
 //! answer (the client sees a network error, as it would with the service gone).
+//!
+//! [`Fault::Refuse`] never reaches the service: it closes the connection without an answer
+//! (that call alone is unreachable).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,6 +30,9 @@ pub enum Fault {
     /// Let the service answer (it has committed), then reset the client's connection instead
     /// of relaying the answer: the acknowledgement is lost.
     ResetAfterResponse,
+    /// Close the client's connection without sending anything upstream: the service is
+    /// unreachable for this call.
+    Refuse,
 }
 
 /// One request that reached the proxy.
@@ -192,6 +198,10 @@ async fn connection(
             fault,
         };
 
+        if fault == Fault::Refuse {
+            log.lock().unwrap().push(exchange);
+            return; // both connections drop here, nothing was sent upstream
+        }
         if fault == Fault::DropMidBody {
             let cut = req.len + body / 2;
             let _ = server.write_all(&cbuf[..cut]).await;
@@ -236,7 +246,7 @@ async fn connection(
                 return; // RST instead of the answer
             }
             Fault::Delay(d) => tokio::time::sleep(d).await,
-            Fault::Pass | Fault::DropMidBody => {}
+            Fault::Pass | Fault::DropMidBody | Fault::Refuse => {}
         }
         if client.write_all(&sbuf[..rtotal]).await.is_err() {
             return;
