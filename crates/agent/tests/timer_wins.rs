@@ -1,6 +1,8 @@
 //! The service's timer state wins (R8): a timer stopped elsewhere while the app was closed gets
 //! no screenshot when the app starts again — whether the service answers at once or only its
-//! sign-in does — and the local entry takes the service's end.
+//! sign-in does — and the local entry takes the service's end; one deleted elsewhere leaves the
+//! buffer. The control: a timer started here while offline is still captured after a restart
+//! that is still offline (its start is queued: nothing newer can exist).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -13,7 +15,7 @@ use common::proxy::{Fault, Proxy};
 use common::{
     DEADLINE, Events, Screen, local_attempts, local_shots, pending, session, start_agent,
 };
-use shotclock_agent::{AgentEvent, CaptureStatus};
+use shotclock_agent::{AgentEvent, CaptureStatus, Session};
 use shotclock_testkit::{TestServer, eventually, wait_for};
 
 const WINDOW_SECS: u32 = 1;
@@ -210,4 +212,109 @@ async fn a_timer_stopped_while_the_app_was_closed_is_not_captured_after_a_restar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_stopped_while_the_app_was_closed_is_not_captured_when_only_sign_in_answers() {
     stopped_while_closed(Reach::SignInOnly).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_deleted_while_the_app_was_closed_leaves_the_buffer_uncaptured() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("deleted", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent
+        .start_timer("deleted elsewhere".into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("a capture and an empty outbox", DEADLINE, || async {
+        let shots = local_shots(&agent, entry).await.len();
+        (shots >= 1 && pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    agent.shutdown().await;
+    drop(agent);
+
+    // Meanwhile the running entry is deleted on the web.
+    member.delete_entry(entry).await.unwrap();
+    assert!(member.timer().await.unwrap().running.is_none());
+
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        screen.clone(),
+    )
+    .await;
+    eventually("the deleted entry to leave the buffer", DEADLINE, || {
+        let dir = data.path().to_owned();
+        async move { agent_entry_opt(&dir, entry).await.is_none().then_some(()) }
+    })
+    .await;
+    assert!(
+        local_shots(&agent, entry).await.is_empty(),
+        "its screenshots stayed"
+    );
+    assert!(local_attempts(&agent, entry).await.is_empty());
+    assert_eq!(agent.running(), None);
+    tokio::time::sleep(Duration::from_secs(2 * u64::from(WINDOW_SECS))).await;
+    assert_eq!(
+        screen.captures(),
+        0,
+        "the screen was captured for a deleted entry"
+    );
+    assert!(local_attempts(&agent, entry).await.is_empty());
+    agent.shutdown().await;
+}
+
+/// `sess` pointed at an address nobody listens on: the engine is offline.
+fn offline(sess: &Session) -> Session {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    Session {
+        server_url: format!("http://{closed}/"),
+        ..sess.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_started_offline_is_still_captured_after_an_offline_restart() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("train", &["alice"], true).await;
+    let sess = offline(&session(&server.url(), ws.member(0)).await);
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(data.path(), sess.clone(), Screen::new()).await;
+    let entry = agent
+        .start_timer("on the train".into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("a capture offline", DEADLINE, || async {
+        (!local_shots(&agent, entry).await.is_empty()).then_some(())
+    })
+    .await;
+    agent.shutdown().await;
+    drop(agent);
+
+    let screen = Screen::new();
+    let agent = start_agent(data.path(), sess, screen.clone()).await;
+    assert_eq!(agent.running().map(|r| r.entry_id), Some(entry));
+    eventually("a capture after the offline restart", DEADLINE, || {
+        let n = screen.captures();
+        async move { (n >= 1).then_some(()) }
+    })
+    .await;
+    let status = agent.capture_status();
+    assert!(
+        matches!(&status, CaptureStatus::Active { entry_id, .. } if *entry_id == entry),
+        "{status:?}"
+    );
+    agent.shutdown().await;
 }
