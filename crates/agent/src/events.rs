@@ -17,10 +17,11 @@
 //!   here is still queued: then the local view is the newer one, and the last acknowledgement
 //!   of such a change makes the engine read the service's timer again.
 //!
-//! The scheduler captures only for a confirmed timer (see `state::Running`), so a timer stopped
-//! or deleted elsewhere while the app was closed — or is offline since it started — is never
-//! captured; one known running before the event stream dropped still is, until the service
-//! says otherwise.
+//! The scheduler captures only for a confirmed timer (see `state::Running`): a timer stopped or
+//! deleted elsewhere while the app was closed is not captured after a restart, whether the
+//! service answers at once or the app starts offline. One confirmed before the event stream
+//! dropped still is, until the service says otherwise (known gap: a stop made elsewhere during
+//! that outage is learnt only at the reconnect).
 
 use crate::state::{AgentEvent, Running, Shared};
 use shotclock_api::EntryId;
