@@ -3,7 +3,7 @@
 use crate::clock::{Clock, ServiceTime};
 use crate::error::AgentError;
 use crate::service::{Service, StartPayload, StopPayload};
-use crate::state::{AgentEvent, CaptureStatus, RunningTimer, Shared};
+use crate::state::{AgentEvent, CaptureStatus, Running, RunningTimer, Shared};
 use crate::{events, retention, scheduler, uploader};
 use shotclock_api::dto::{DeleteReport, Me};
 use shotclock_api::{EntryId, ScreenshotId};
@@ -105,7 +105,18 @@ impl Agent {
         let acct = account.clone();
         store.call(move |s| s.set_account(&acct)).await?;
         let settings = store.call(|s| s.settings()).await?.unwrap_or_default();
-        let running = store.call(|s| s.running_entry()).await?;
+        // The entry the buffer holds as running is captured only once the service confirms it,
+        // unless it was started here and its start is still queued (offline, R25): it may have
+        // been stopped or deleted elsewhere while the app was closed (R8).
+        let running = store
+            .call(|s| {
+                let Some(entry) = s.running_entry()? else {
+                    return Ok(None);
+                };
+                let confirmed = s.pending_changes_of(entry.id)? > 0;
+                Ok(Some(Running { entry, confirmed }))
+            })
+            .await?;
 
         let (timer, _) = watch::channel(running);
         let (settings_tx, _) = watch::channel(settings);
@@ -120,6 +131,8 @@ impl Agent {
             time: ServiceTime::new(config.clock.clone()),
             account,
             timer,
+            timer_lock: tokio::sync::Mutex::new(()),
+            timer_settled: Notify::new(),
             settings: settings_tx,
             capture,
             kick: Notify::new(),
@@ -127,7 +140,8 @@ impl Agent {
             events,
             shutdown,
         });
-        // Settings and timer from the sign-in answer, before the event stream connects.
+        // Settings from the sign-in answer, before the event stream connects; the timer is the
+        // service's to confirm once it does.
         events::adopt_settings(&shared, &session.me.workspace).await;
         events::sync_clock(&shared).await;
 
@@ -171,7 +185,11 @@ impl AgentHandle {
 
     /// The running timer, as this device knows it.
     pub fn running(&self) -> Option<RunningTimer> {
-        self.shared.timer.borrow().as_ref().map(RunningTimer::from)
+        self.shared
+            .timer
+            .borrow()
+            .as_ref()
+            .map(|r| RunningTimer::from(&r.entry))
     }
 
     /// Starts a timer (R13): works offline; the change is queued and sent in order. A timer
@@ -183,8 +201,9 @@ impl AgentHandle {
                 "the description is longer than 500 characters".into(),
             ));
         }
+        let _changing = self.shared.timer_lock.lock().await;
         let now = self.shared.time.now();
-        let previous = self.shared.timer.borrow().clone();
+        let previous = self.shared.running_entry();
         if let Some(prev) = previous {
             self.record_stop(prev, now).await?;
         }
@@ -216,14 +235,14 @@ impl AgentHandle {
             .await?;
         self.shared.kick.notify_one();
         let running = RunningTimer::from(&entry);
-        self.shared.set_timer(Some(entry));
+        self.shared.set_timer(Some(Running::confirmed(entry)));
         Ok(running)
     }
 
     /// Stops the running timer.
     pub async fn stop_timer(&self) -> Result<(), AgentError> {
-        let running = self.shared.timer.borrow().clone();
-        let Some(entry) = running else {
+        let _changing = self.shared.timer_lock.lock().await;
+        let Some(entry) = self.shared.running_entry() else {
             return Err(AgentError::NoTimer);
         };
         self.record_stop(entry, self.shared.time.now()).await?;

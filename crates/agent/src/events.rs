@@ -1,8 +1,30 @@
 //! Mirrors the service's live events (R6, R8, R24): the running timer — wherever it was started
 //! — the workspace settings, notifications, and deletes made elsewhere. After every (re)connect
 //! it re-reads what it may have missed.
+//!
+//! # The service's timer state wins
+//!
+//! Whatever the engine learns of the service's timer — the running entry read after a connect
+//! or a refresh, a live `timer_started` or `timer_stopped`, and, for each entry the buffer still
+//! holds open, whether the service ended it or no longer has it — goes through one function,
+//! [`adopt_timer`], which writes it into the buffer and the running-timer mirror:
+//!
+//! - an entry the service ended gets the service's end; one it no longer has (deleted there)
+//!   goes, with its screenshots — each unless a change of that entry made here is still queued
+//!   (the service has not seen it yet), and a deleted one also not while a refused change of it
+//!   is kept aside for the user (R25);
+//! - the mirror takes the service's running entry, as *confirmed*, unless a timer change made
+//!   here is still queued: then the local view is the newer one, and the last acknowledgement
+//!   of such a change makes the engine read the service's timer again.
+//!
+//! The scheduler captures only for a confirmed timer (see `state::Running`): a timer stopped or
+//! deleted elsewhere while the app was closed is not captured after a restart, whether the
+//! service answers at once or the app starts offline. One confirmed before the event stream
+//! dropped still is, until the service says otherwise (known gap: a stop made elsewhere during
+//! that outage is learnt only at the reconnect).
 
-use crate::state::{AgentEvent, Shared};
+use crate::state::{AgentEvent, Running, Shared};
+use shotclock_api::EntryId;
 use shotclock_api::dto::{Entry, Event, WorkspaceSettings};
 use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
 use shotclock_sync::StreamItem;
@@ -14,6 +36,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         let item = tokio::select! {
             item = stream.next() => item,
+            _ = shared.timer_settled.notified() => {
+                learn_timer(&shared).await;
+                continue;
+            }
             _ = shutdown_rx.changed() => return,
         };
         match item {
@@ -53,10 +79,7 @@ pub(crate) async fn refresh(shared: &Shared) {
         Ok(settings) => adopt_settings(shared, &settings).await,
         Err(err) => tracing::info!("could not read the workspace settings: {err}"),
     }
-    match shared.service.client.timer().await {
-        Ok(state) => mirror_running(shared, state.running.as_ref()).await,
-        Err(err) => tracing::info!("could not read the timer: {err}"),
-    }
+    learn_timer(shared).await;
     reconcile_deletes(shared).await;
     if let Ok(list) = shared.service.client.notifications().await {
         for notification in list.notifications.into_iter().filter(|n| !n.read) {
@@ -150,17 +173,20 @@ pub(crate) async fn sync_clock(shared: &Shared) {
 
 async fn apply(shared: &Shared, event: Event) {
     match event {
-        Event::TimerStarted { entry } => mirror_running(shared, Some(&entry)).await,
+        Event::TimerStarted { entry } => {
+            let mut said = ServiceTimer {
+                running: Some(Some(entry)),
+                ..ServiceTimer::default()
+            };
+            resolve_open(shared, &mut said).await;
+            adopt_timer(shared, said).await;
+        }
         Event::TimerStopped { entry } => {
-            save_entry(shared, &entry).await;
-            let running_is_it = shared
-                .timer
-                .borrow()
-                .as_ref()
-                .is_some_and(|e| e.id == entry.id);
-            if running_is_it {
-                shared.set_timer(None);
-            }
+            let said = ServiceTimer {
+                ended: vec![entry],
+                ..ServiceTimer::default()
+            };
+            adopt_timer(shared, said).await;
         }
         Event::SettingsChanged { settings } => adopt_settings(shared, &settings).await,
         Event::Notification { notification } => {
@@ -175,14 +201,7 @@ async fn apply(shared: &Shared, event: Event) {
         }
         Event::EntryDeleted { entry_id } => {
             let _ = shared.store.call(move |s| s.delete_entry(entry_id)).await;
-            let running_is_it = shared
-                .timer
-                .borrow()
-                .as_ref()
-                .is_some_and(|e| e.id == entry_id);
-            if running_is_it {
-                shared.set_timer(None);
-            }
+            shared.forget_timer(entry_id);
             shared.emit(AgentEvent::Deleted);
         }
         #[allow(unreachable_patterns)]
@@ -190,30 +209,130 @@ async fn apply(shared: &Shared, event: Event) {
     }
 }
 
-/// Adopts the service's view of the running timer — unless this device has a timer change
-/// still queued for the service, in which case the local view is newer.
-async fn mirror_running(shared: &Shared, running: Option<&Entry>) {
-    let local_pending = shared
-        .store
-        .call(|s| s.pending_timer_changes())
-        .await
-        .unwrap_or(0);
-    if local_pending > 0 {
-        return;
-    }
-    match running {
-        Some(entry) => {
-            save_entry(shared, entry).await;
-            shared.set_timer(Some(to_local(entry)));
+/// What the service said about the timer, to be adopted by [`adopt_timer`].
+#[derive(Debug, Default)]
+pub(crate) struct ServiceTimer {
+    /// `Some(running)`: the service said what runs (`running`, possibly nothing).
+    /// `None`: it did not say (a live `timer_stopped` tells only about one entry).
+    running: Option<Option<Entry>>,
+    /// Entries the service reports ended.
+    ended: Vec<Entry>,
+    /// Entries the buffer holds open that the service does not have: deleted there.
+    missing: Vec<EntryId>,
+}
+
+/// Reads the service's running timer and the state of every other entry the buffer holds open,
+/// and adopts them. If the timer cannot be read, nothing changes (an unconfirmed timer stays
+/// uncaptured; a confirmed one stays captured).
+pub(crate) async fn learn_timer(shared: &Shared) {
+    let running = match shared.service.client.timer().await {
+        Ok(state) => state.running,
+        Err(err) => {
+            tracing::info!("could not read the timer: {err}");
+            return;
         }
-        None => shared.set_timer(None),
+    };
+    let mut said = ServiceTimer {
+        running: Some(running),
+        ..ServiceTimer::default()
+    };
+    resolve_open(shared, &mut said).await;
+    adopt_timer(shared, said).await;
+}
+
+/// Asks the service about each entry the buffer holds open (no end) other than the one `said`
+/// reports running: ended there, or gone. An entry it cannot ask about is left out.
+async fn resolve_open(shared: &Shared, said: &mut ServiceTimer) {
+    let running = said.running.as_ref().and_then(|r| r.as_ref().map(|e| e.id));
+    let open = match shared.store.call(|s| s.open_entries()).await {
+        Ok(open) => open,
+        Err(err) => {
+            tracing::error!("could not read the open entries: {err}");
+            return;
+        }
+    };
+    for local in open.into_iter().filter(|e| Some(e.id) != running) {
+        // `GET /entries` lists by start; the entry's start is known to the millisecond.
+        let around = chrono::TimeDelta::seconds(1);
+        match shared
+            .service
+            .client
+            .entries(Some(local.start - around), Some(local.start + around), None)
+            .await
+        {
+            Ok(list) => match list.entries.into_iter().find(|e| e.id == local.id) {
+                Some(entry) if entry.end.is_some() => said.ended.push(entry),
+                // Open at the service although it says something else runs: a race with a
+                // change there; the next refresh tells.
+                Some(_) => {}
+                None => said.missing.push(local.id),
+            },
+            Err(err) => {
+                tracing::info!("could not ask the service about entry {}: {err}", local.id);
+            }
+        }
     }
 }
 
-async fn save_entry(shared: &Shared, entry: &Entry) {
-    let local = to_local(entry);
-    if let Err(err) = shared.store.call(move |s| s.upsert_entry(&local)).await {
-        tracing::error!("could not cache an entry: {err}");
+/// Writes what the service said about the timer into the buffer and the running-timer mirror
+/// (see the module docs). The one place the service's timer state is adopted.
+pub(crate) async fn adopt_timer(shared: &Shared, said: ServiceTimer) {
+    let _changing = shared.timer_lock.lock().await;
+    let ServiceTimer {
+        running,
+        ended,
+        missing,
+    } = said;
+    let mut written: Vec<TimeEntry> = running
+        .iter()
+        .flatten()
+        .chain(ended.iter())
+        .map(to_local)
+        .collect();
+    let outcome = shared
+        .store
+        .call(move |s| {
+            written.retain(|e| {
+                s.adopt_entry(e).unwrap_or_else(|err| {
+                    tracing::error!("could not cache entry {}: {err}", e.id);
+                    false
+                })
+            });
+            let mut dropped = Vec::new();
+            for id in missing {
+                if s.drop_entry_missing_on_service(id)? {
+                    dropped.push(id);
+                }
+            }
+            let local_newer = s.pending_timer_changes()? > 0;
+            Ok((written, dropped, local_newer))
+        })
+        .await;
+    let (written, dropped, local_newer) = match outcome {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            tracing::error!("could not adopt the service's timer: {err}");
+            return;
+        }
+    };
+    // An entry the buffer took as ended or deleted leaves the mirror, whatever else is queued.
+    for id in written
+        .iter()
+        .filter(|e| e.end.is_some())
+        .map(|e| e.id)
+        .chain(dropped.iter().copied())
+    {
+        shared.forget_timer(id);
+    }
+    if !dropped.is_empty() {
+        tracing::info!("dropped {} entries deleted on the service", dropped.len());
+        shared.emit(AgentEvent::Deleted);
+    }
+    if local_newer {
+        return;
+    }
+    if let Some(running) = running {
+        shared.set_timer(running.as_ref().map(|e| Running::confirmed(to_local(e))));
     }
 }
 

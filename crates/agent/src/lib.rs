@@ -19,7 +19,11 @@
 //! - one capture per window (R9), even across restarts: the last attempted window of the
 //!   running entry is read back from the store;
 //! - nothing is dropped because of retries; an item the service refuses for good is set aside
-//!   with its reason and never blocks the items behind it.
+//!   with its reason and never blocks the items behind it; one it answers `deleted` (R29) is
+//!   done, and its local copy goes;
+//! - the service's timer state wins (R8): it is adopted in one place (`events::adopt_timer`),
+//!   never over a local change still queued, and only a timer the service confirmed since the
+//!   engine started — or one started here — is captured.
 
 mod agent;
 mod clock;

@@ -6,11 +6,16 @@
 //! flag change — captures every monitor, and records the attempt. A useful frame is stored with
 //! its outbox row in one transaction; anything else is recorded with its reason.
 //!
+//! "A timer runs" means a *confirmed* one (`state::Running`): the service said so since the
+//! engine started, or it was started here. A timer the buffer remembers from an earlier run
+//! waits for the service: it may have been stopped or deleted elsewhere meanwhile (R8), and
+//! screenshots of an ended entry would be refused.
+//!
 //! The last attempted window of the running entry is read back from the store at start, so a
 //! restart never takes a second screenshot in a window that already has one. A moment missed
 //! while the machine slept is recorded as `missed` and not made up.
 
-use crate::state::{AgentEvent, CaptureStatus, Shared};
+use crate::state::{AgentEvent, CaptureStatus, Running, Shared};
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -42,14 +47,17 @@ where
         if shared.is_shutdown() {
             return;
         }
-        let entry = timer_rx.borrow_and_update().clone();
+        let running = timer_rx.borrow_and_update().clone();
         let settings = settings_rx.borrow_and_update().clone();
         let now = shared.time.now();
 
-        let plan = match (&entry, settings.gate().capture_allowed(now)) {
+        let plan = match (&running, settings.gate().capture_allowed(now)) {
             (None, _) => Err("no timer is running".to_owned()),
             (Some(_), Err(reason)) => Err(reason.to_string()),
-            (Some(e), Ok(())) => {
+            (Some(r), Ok(())) if !r.confirmed => {
+                Err("waiting for the service to confirm the running timer".to_owned())
+            }
+            (Some(Running { entry: e, .. }), Ok(())) => {
                 if done.is_none_or(|(id, _)| id != e.id) {
                     done = last_window_done(&shared, e).await.map(|w| (e.id, w));
                 }

@@ -29,6 +29,9 @@ pub(crate) enum SendOutcome {
     },
     /// The thing no longer exists here or there: nothing to send.
     Gone,
+    /// The service answered `deleted` (R29): what the item would create was deleted for good
+    /// elsewhere. The item is done — not refused — and the local copy goes too.
+    Deleted,
 }
 
 /// Payload of a `timer_start` outbox item.
@@ -117,6 +120,7 @@ fn parse<T: for<'de> Deserialize<'de>>(item: &OutboxItem) -> Result<T, String> {
 fn classify(result: Result<(), SyncError>) -> SendOutcome {
     match result {
         Ok(()) => SendOutcome::Done,
+        Err(e) if e.is_deleted() => SendOutcome::Deleted,
         Err(e) if e.is_retryable() => SendOutcome::Retry {
             error: e.to_string(),
             after: e.retry_after(),

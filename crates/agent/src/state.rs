@@ -67,6 +67,29 @@ pub struct RunningTimer {
     pub start: DateTime<Utc>,
 }
 
+/// The running entry as the engine holds it, and whether it may be captured (R8).
+///
+/// `confirmed`: the service said it runs since this engine started (at a connect, on a
+/// refresh, in a live event), or it was started here and the service has not answered yet.
+/// A timer remembered from an earlier run is not confirmed until the service says so: it may
+/// have been stopped or deleted elsewhere while the app was closed, and its screenshots would
+/// be refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Running {
+    pub entry: TimeEntry,
+    pub confirmed: bool,
+}
+
+impl Running {
+    /// What the service said runs, or what was started here.
+    pub(crate) fn confirmed(entry: TimeEntry) -> Self {
+        Running {
+            entry,
+            confirmed: true,
+        }
+    }
+}
+
 impl From<&TimeEntry> for RunningTimer {
     fn from(e: &TimeEntry) -> Self {
         RunningTimer {
@@ -84,7 +107,14 @@ pub(crate) struct Shared {
     pub time: ServiceTime,
     pub account: CachedAccount,
     /// The running entry (None when no timer runs).
-    pub timer: watch::Sender<Option<TimeEntry>>,
+    pub timer: watch::Sender<Option<Running>>,
+    /// Held while the running timer changes: a start or stop made here, and the adoption of
+    /// the service's timer state, each checks the outbox and writes under it, so neither
+    /// overwrites the other with an older view.
+    pub timer_lock: tokio::sync::Mutex<()>,
+    /// Wakes the event task to re-read the service's timer: the last queued timer change was
+    /// acknowledged, so the service's view is the newest again.
+    pub timer_settled: Notify,
     pub settings: watch::Sender<CachedSettings>,
     /// Whether the scheduler is capturing now (R7), for the UI's indicator and the tray.
     pub capture: watch::Sender<CaptureStatus>,
@@ -104,24 +134,39 @@ impl Shared {
         let _ = self.events.send(event);
     }
 
-    /// Sets the running-timer mirror and tells the UI, if it changed.
-    pub(crate) fn set_timer(&self, running: Option<TimeEntry>) {
-        let changed = self.timer.send_if_modified(|current| {
-            let same = match (current.as_ref(), running.as_ref()) {
-                (None, None) => true,
-                (Some(a), Some(b)) => {
-                    a.id == b.id && a.start == b.start && a.description == b.description
-                }
-                _ => false,
-            };
+    /// Sets the running-timer mirror and tells the UI, if what it shows changed.
+    pub(crate) fn set_timer(&self, running: Option<Running>) {
+        let shown = |r: Option<&Running>| r.map(|r| RunningTimer::from(&r.entry));
+        let mut was = None;
+        self.timer.send_if_modified(|current| {
+            was = Some(shown(current.as_ref()));
+            let modified = *current != running;
             *current = running.clone();
-            !same
+            modified
         });
-        if changed {
-            self.emit(AgentEvent::TimerChanged {
-                running: running.as_ref().map(RunningTimer::from),
-            });
+        let now = shown(running.as_ref());
+        if was.as_ref() != Some(&now) {
+            self.emit(AgentEvent::TimerChanged { running: now });
         }
+    }
+
+    /// Clears the running-timer mirror if it holds entry `id` (stopped or deleted elsewhere).
+    pub(crate) fn forget_timer(&self, id: EntryId) {
+        let cleared = self.timer.send_if_modified(|current| {
+            let it = current.as_ref().is_some_and(|r| r.entry.id == id);
+            if it {
+                *current = None;
+            }
+            it
+        });
+        if cleared {
+            self.emit(AgentEvent::TimerChanged { running: None });
+        }
+    }
+
+    /// The running entry this device knows of, if any.
+    pub(crate) fn running_entry(&self) -> Option<TimeEntry> {
+        self.timer.borrow().as_ref().map(|r| r.entry.clone())
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {

@@ -4,14 +4,20 @@
 //! - a retryable failure (network, 5xx, 429) → the item is retried later with exponential
 //!   backoff and full jitter, without limit, and the whole queue pauses for that delay;
 //! - a final refusal (4xx) → the item is set aside with its reason, shown in the UI, and the
-//!   queue goes on with the next item.
+//!   queue goes on with the next item;
+//! - `410 deleted` (R29): what the item would create was deleted elsewhere and can never be
+//!   created again → the item is done, and its local copy (the screenshot; the entry with its
+//!   screenshots) goes as a final delete (R24). Not set aside: nothing failed.
+//!
+//! After the last queued timer change is acknowledged, the event task re-reads the service's
+//! timer (`events::adopt_timer`): the service's view is the newest again.
 //!
 //! It sleeps until the earliest retry is due or something new is queued: no polling.
 
 use crate::service::SendOutcome;
 use crate::state::{AgentEvent, Shared};
 use chrono::TimeDelta;
-use shotclock_store::OutboxItem;
+use shotclock_store::{OutboxItem, OutboxKind};
 use shotclock_sync::{Backoff, BackoffPolicy};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,10 +55,24 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             SendOutcome::Done => {
                 backoff.reset();
                 let seq = item.seq;
-                match shared.store.call(move |s| s.ack(seq)).await {
-                    Ok(_) => shared.emit(AgentEvent::Synced {
-                        kind: item.kind.as_str().to_owned(),
-                    }),
+                let timer_change =
+                    matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop);
+                let acked = shared
+                    .store
+                    .call(move |s| {
+                        s.ack(seq)?;
+                        s.pending_timer_changes()
+                    })
+                    .await;
+                match acked {
+                    Ok(still_queued) => {
+                        if timer_change && still_queued == 0 {
+                            shared.timer_settled.notify_one();
+                        }
+                        shared.emit(AgentEvent::Synced {
+                            kind: item.kind.as_str().to_owned(),
+                        });
+                    }
                     Err(err) => tracing::error!("could not clear an acknowledged item: {err}"),
                 }
             }
@@ -88,6 +108,35 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     kind: item.kind.as_str().to_owned(),
                     reason,
                 });
+            }
+            SendOutcome::Deleted => {
+                backoff.reset();
+                let seq = item.seq;
+                match shared.store.call(move |s| s.settle_deleted(seq)).await {
+                    Ok(settled) => {
+                        tracing::info!(
+                            kind = item.kind.as_str(),
+                            "deleted on the service: dropped here too"
+                        );
+                        // A timer change answered `deleted`: its entry went.
+                        if let Some(entry) = settled.and_then(|i| i.entry_id)
+                            && matches!(
+                                item.kind,
+                                OutboxKind::TimerStart
+                                    | OutboxKind::TimerStop
+                                    | OutboxKind::EntryUpdate
+                            )
+                        {
+                            shared.forget_timer(entry);
+                        }
+                        shared.emit(AgentEvent::Deleted);
+                    }
+                    Err(err) => {
+                        // Still pending: sent again later, answered `deleted` again.
+                        tracing::error!("could not drop an item deleted on the service: {err}");
+                        let _ = pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;
+                    }
+                }
             }
             SendOutcome::Gone => {
                 // The thing was deleted meanwhile (locally or on the service): nothing to send.

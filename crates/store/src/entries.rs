@@ -3,6 +3,11 @@
 //!
 //! Deleting an entry deletes its screenshots, their pending uploads and its capture attempts in
 //! the same transaction (R15), securely, then checkpoints the WAL (R24).
+//!
+//! The service's word on an entry (it ended, or it is gone) is taken with
+//! [`Store::adopt_entry`] and [`Store::drop_entry_missing_on_service`]: each checks for a local
+//! change of that entry still queued and writes in the same transaction, so a change the user
+//! makes meanwhile is never overwritten by an older view of the service.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
@@ -10,9 +15,37 @@ use serde_json::Value;
 use shotclock_api::EntryId;
 
 use crate::convert::{ms, opt_time, parsed, time};
-use crate::{NewOutboxItem, OutboxKind, Store, StoreError, TimeEntry, outbox};
+use crate::{NewOutboxItem, OutboxKind, OutboxState, Store, StoreError, TimeEntry, outbox};
 
 const COLUMNS: &str = "id, description, start_at, end_at, deducted_ms, synced";
+
+/// Outbox kinds that change an entry (a timer start or stop, an edit).
+const CHANGE_KINDS: [OutboxKind; 3] = [
+    OutboxKind::TimerStart,
+    OutboxKind::TimerStop,
+    OutboxKind::EntryUpdate,
+];
+
+/// How many changes of entry `id` the outbox holds in `state` (`None`: pending or rejected).
+fn queued_changes(
+    tx: &rusqlite::Connection,
+    id: EntryId,
+    state: Option<OutboxState>,
+) -> Result<u64, StoreError> {
+    let n: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM outbox
+         WHERE entry_id = ?1 AND kind IN (?2, ?3, ?4) AND (?5 IS NULL OR state = ?5)",
+        params![
+            id.to_string(),
+            CHANGE_KINDS[0].as_str(),
+            CHANGE_KINDS[1].as_str(),
+            CHANGE_KINDS[2].as_str(),
+            state.map(|s| s.as_str()),
+        ],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
 
 fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<TimeEntry> {
     let deducted: i64 = row.get(4)?;
@@ -161,6 +194,64 @@ impl Store {
         Ok(self.conn.query_row(&sql, [], entry_from_row).optional()?)
     }
 
+    /// Entries without an end (running, as far as this device knows), latest start first.
+    ///
+    /// # Errors
+    /// SQLite failure or an unreadable row.
+    pub fn open_entries(&self) -> Result<Vec<TimeEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM time_entries WHERE end_at IS NULL
+             ORDER BY start_at DESC, id DESC"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let entries = stmt
+            .query_map([], entry_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(entries)
+    }
+
+    /// How many changes of entry `id` (start, stop, edit) wait to be sent: while any does,
+    /// this device's view of the entry is newer than the service's.
+    ///
+    /// # Errors
+    /// SQLite failure.
+    pub fn pending_changes_of(&self, id: EntryId) -> Result<u64, StoreError> {
+        queued_changes(&self.conn, id, Some(OutboxState::Pending))
+    }
+
+    /// The service's state of an entry (it runs, or it ended): written as `synced`, unless a
+    /// change of it made here is still waiting to be sent — then the local state is the newer
+    /// one and stays. Returns whether it was written.
+    ///
+    /// # Errors
+    /// SQLite failure, or a `CHECK` violation (end before start, negative deducted time).
+    pub fn adopt_entry(&mut self, entry: &TimeEntry) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        if queued_changes(&tx, entry.id, Some(OutboxState::Pending))? > 0 {
+            return Ok(false);
+        }
+        upsert(
+            &tx,
+            &TimeEntry {
+                synced: true,
+                ..entry.clone()
+            },
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The service does not have entry `id` (it was deleted there): deletes it here as
+    /// [`Store::delete_entry`] does — unless a change of it made here is still queued (the
+    /// service may simply not have it yet) or was refused and is kept aside for the user
+    /// (R25). Returns whether it went.
+    ///
+    /// # Errors
+    /// As [`Store::delete_entry`].
+    pub fn drop_entry_missing_on_service(&mut self, id: EntryId) -> Result<bool, StoreError> {
+        self.delete_entry_inner(id, None, true)
+    }
+
     /// Deletes an entry locally (e.g. the service reports it deleted): its screenshots (bytes
     /// overwritten), its capture attempts, and its outbox items except tombstones; then
     /// checkpoints. Returns whether anything of it existed.
@@ -168,7 +259,7 @@ impl Store {
     /// # Errors
     /// SQLite failure, or [`StoreError::CheckpointIncomplete`] (the delete has committed).
     pub fn delete_entry(&mut self, id: EntryId) -> Result<bool, StoreError> {
-        self.delete_entry_inner(id, None)
+        self.delete_entry_inner(id, None, false)
     }
 
     /// The user deletes an entry here: like [`Store::delete_entry`], and queues a
@@ -189,16 +280,22 @@ impl Store {
             entry_id: Some(id),
             payload,
         };
-        self.delete_entry_inner(id, Some((&tombstone, now)))
+        self.delete_entry_inner(id, Some((&tombstone, now)), false)
     }
 
+    /// Deletes entry `id` with everything of it. With `unless_changed`, nothing happens if a
+    /// change of it (pending or rejected) is queued — checked in the delete's transaction.
     fn delete_entry_inner(
         &mut self,
         id: EntryId,
         tombstone: Option<(&NewOutboxItem, DateTime<Utc>)>,
+        unless_changed: bool,
     ) -> Result<bool, StoreError> {
         let id_text = id.to_string();
         let tx = self.conn.transaction()?;
+        if unless_changed && queued_changes(&tx, id, None)? > 0 {
+            return Ok(false);
+        }
         // Uploads of its screenshots, and its timer changes (pending or rejected). Tombstones
         // stay: they only ever remove data from the service.
         tx.execute(

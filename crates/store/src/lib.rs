@@ -21,9 +21,13 @@
 //! * **Sync, the store's half.** The uploader asks [`Store::next_due`], sends, and then calls
 //!   [`Store::ack`] (after the service's own commit), [`Store::retry_later`] (network error,
 //!   5xx) or [`Store::reject`] (a 4xx that will never succeed: kept aside with its reason,
-//!   listed by [`Store::rejected_items`], never blocking what follows). Items go out in `seq`
-//!   order per time entry; see [`outbox`] for the exact rule. Nothing but
-//!   retention ([`Store::purge_expired`]) or the user's delete removes an unsent screenshot.
+//!   listed by [`Store::rejected_items`], never blocking what follows) — or, when the service
+//!   answers `deleted` (R29), [`Store::settle_deleted`] (done, and the local copy goes too).
+//!   The service's word on an entry is taken with [`Store::adopt_entry`] and
+//!   [`Store::drop_entry_missing_on_service`], never over a local change still queued.
+//!   Items go out in `seq` order per time entry; see [`outbox`] for the exact rule. Nothing but
+//!   retention ([`Store::purge_expired`]) or the user's delete (here, or elsewhere: a `deleted`
+//!   answer) removes an unsent screenshot.
 //! * **Schema** is owned here: plain SQL, append-only, applied on open ([`schema`]).
 //! * **Blocking.** `rusqlite` is synchronous; the engine must not call [`Store`] on an async
 //!   executor thread or the UI thread. [`StoreHandle`] is the cheap, cloneable async face: each

@@ -8,8 +8,10 @@
 //!        ▼
 //!     pending ──retry_later(seq, at, err)──► pending (attempts+1, not before `at`)
 //!        │  └──reject(seq, reason)─────────► rejected (kept, listed, never sent, never blocks)
-//!        └──ack(seq)──► row deleted (screenshot → `uploaded`; entry → `synced` when nothing
-//!                       of it is pending any more)
+//!        ├──ack(seq)──► row deleted (screenshot → `uploaded`; entry → `synced` when nothing
+//!        │              of it is pending any more)
+//!        └──settle_deleted(seq)──► row deleted, and what it would create goes too: the service
+//!                       answered `deleted` (R29), the thing was deleted for good elsewhere
 //! ```
 //!
 //! Call [`Store::ack`] only after the service answered — it answers after its own commit — so
@@ -33,6 +35,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
+use shotclock_api::ScreenshotId;
 
 use crate::convert::{ms, opt_parsed, parsed, time, unsigned};
 use crate::{NewOutboxItem, OutboxItem, OutboxKind, OutboxState, Store, StoreError};
@@ -195,6 +198,41 @@ impl Store {
         }
         tx.commit()?;
         Ok(true)
+    }
+
+    /// The service answered item `seq` with `deleted` (R29): what it would create — a
+    /// screenshot, or an entry by a timer change — was deleted for good elsewhere and can never
+    /// be created again. The item is done, not refused: it goes, and so does the local copy of
+    /// what it names (the screenshot; the entry with its screenshots), as a final delete (R24).
+    /// A tombstone answered `deleted` simply goes. Returns the item, or `None` if no pending
+    /// item has that `seq`.
+    ///
+    /// Safe to repeat after a crash: until it has run, the item is pending and is sent again,
+    /// and the service answers `deleted` again.
+    ///
+    /// # Errors
+    /// SQLite failure, or [`StoreError::CheckpointIncomplete`] (the delete has committed).
+    pub fn settle_deleted(&mut self, seq: i64) -> Result<Option<OutboxItem>, StoreError> {
+        let Some(item) = self
+            .outbox_item(seq)?
+            .filter(|i| i.state == OutboxState::Pending)
+        else {
+            return Ok(None);
+        };
+        match (item.kind, item.entry_id) {
+            (OutboxKind::Screenshot, _) => {
+                self.delete_screenshot(ScreenshotId::from_uuid(item.item_id))?;
+            }
+            (OutboxKind::TimerStart | OutboxKind::TimerStop | OutboxKind::EntryUpdate, Some(e)) => {
+                self.delete_entry(e)?;
+            }
+            _ => {}
+        }
+        // Whatever the deletes above left of the item itself (a tombstone, an item without its
+        // entry).
+        self.conn
+            .execute("DELETE FROM outbox WHERE seq = ?1", [seq])?;
+        Ok(Some(item))
     }
 
     /// Sending item `seq` failed in a way that may pass later (network, 5xx, 429): count the

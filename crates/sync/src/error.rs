@@ -9,6 +9,7 @@
 //! | connect, timeout, reset, body cut short | [`SyncError::Network`] | yes |
 //! | 5xx, 408, 429, a temporary redirect (302/303/307: captive portals) | [`SyncError::Server`] | yes (honour [`SyncError::retry_after`]) |
 //! | an answer that does not decode (proxy or captive-portal page, cut JSON) | [`SyncError::Decode`] | yes |
+//! | 410 with code `deleted`: the id belonged to something deleted for good (R29) | [`SyncError::Rejected`] | no — [`SyncError::is_deleted`]: the item is done, drop it |
 //! | other 4xx, a permanent redirect (301/308: fix the URL) | [`SyncError::Rejected`] | no — the [`ApiError`] code says why |
 //! | 401 on a signed-in call, or no token | [`SyncError::Unauthorized`] | no — sign in again |
 //! | the service speaks another API version | [`SyncError::IncompatibleVersion`] | no — update the app |
@@ -19,6 +20,13 @@
 //!
 //! A 401 from `login` itself is a wrong email or password: that is a [`SyncError::Rejected`]
 //! with [`ErrorCode::Unauthorized`], not a lost session.
+//!
+//! A `deleted` answer is final like any refusal, but it is not a failure of the item: the
+//! service remembers the ids of deleted screenshots and entries (tombstones) so that a retry or a
+//! stale device cannot create them again. The caller counts such an item as done and drops it
+//! (and its local copy), instead of setting it aside. Only the service's own `{code: deleted}`
+//! body says so: a bare 410 (a proxy's page) is [`ErrorCode::Gone`] and stays an ordinary
+//! refusal.
 
 use std::time::Duration;
 
@@ -178,6 +186,14 @@ impl SyncError {
             self,
             SyncError::Network(_) | SyncError::Server { .. } | SyncError::Decode { .. }
         )
+    }
+
+    /// Whether the service answered that the id was deleted for good (`410`, code `deleted`,
+    /// R29): the create can never succeed and must not be retried, and the item is done —
+    /// what it would create is gone everywhere.
+    #[must_use]
+    pub fn is_deleted(&self) -> bool {
+        matches!(self, SyncError::Rejected { error, .. } if error.code == ErrorCode::Deleted)
     }
 
     /// How long the service asked the client to wait (`Retry-After` on 429 or 503).
@@ -359,6 +375,7 @@ mod tests {
             (409, ErrorCode::Conflict),
             (409, ErrorCode::StopTimerFirst),
             (410, ErrorCode::Gone),
+            (410, ErrorCode::Deleted),
             (413, ErrorCode::PayloadTooLarge),
             (415, ErrorCode::UnsupportedMediaType),
             (422, ErrorCode::Validation),
@@ -368,6 +385,33 @@ mod tests {
             assert!(!e.is_retryable(), "{status}");
             assert_eq!(e.code(), Some(code));
         }
+    }
+
+    #[test]
+    fn only_the_services_deleted_code_marks_an_item_deleted() {
+        let deleted = classify(410, body(ErrorCode::Deleted), None, AuthContext::Session);
+        assert!(matches!(deleted, SyncError::Rejected { status: 410, .. }));
+        assert!(deleted.is_deleted());
+        assert!(!deleted.is_retryable());
+        assert_eq!(deleted.code(), Some(ErrorCode::Deleted));
+        // A bare 410 (no body from the service) is an ordinary refusal.
+        let bare = classify(410, synthesize(410, b""), None, AuthContext::Session);
+        assert_eq!(bare.code(), Some(ErrorCode::Gone));
+        assert!(!bare.is_deleted());
+        for (status, code) in [
+            (410, ErrorCode::Gone),
+            (404, ErrorCode::NotFound),
+            (409, ErrorCode::Conflict),
+            (422, ErrorCode::Validation),
+        ] {
+            let e = classify(status, body(code), None, AuthContext::Session);
+            assert!(!e.is_deleted(), "{status} {code}");
+        }
+        // The code on an answer that is not a refusal does not count: a 5xx is retried.
+        let odd = classify(503, body(ErrorCode::Deleted), None, AuthContext::Session);
+        assert!(odd.is_retryable());
+        assert!(!odd.is_deleted());
+        assert!(!SyncError::Unauthorized.is_deleted());
     }
 
     #[test]

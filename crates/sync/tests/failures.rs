@@ -151,6 +151,7 @@ async fn client_errors_are_final() {
         ("404 Not Found", "not_found", 404),
         ("409 Conflict", "conflict", 409),
         ("410 Gone", "gone", 410),
+        ("410 Gone", "deleted", 410),
         ("422 Unprocessable Entity", "validation", 422),
         ("403 Forbidden", "entry_locked", 403),
     ];
@@ -174,6 +175,7 @@ async fn client_errors_are_final() {
         }
         assert!(!e.is_retryable(), "{status}");
         assert_eq!(e.retry_after(), None);
+        assert_eq!(e.is_deleted(), code == "deleted", "{status} {code}");
     }
 }
 

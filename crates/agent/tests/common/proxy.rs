@@ -6,6 +6,10 @@
 //! anything streamed (the SSE event stream, chunked bodies) switches the connection to a plain
 //! two-way copy. When the upstream service is down, a client connection is closed without an
 //! answer (the client sees a network error, as it would with the service gone).
+//!
+//! Two faults never reach the service: [`Fault::Refuse`] closes the connection without an
+//! answer (that call alone is unreachable), and [`Fault::AnswerDeleted`] answers in the
+//! service's place with `410` and error code `deleted` (a tombstoned id, R29).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,6 +31,25 @@ pub enum Fault {
     /// Let the service answer (it has committed), then reset the client's connection instead
     /// of relaying the answer: the acknowledgement is lost.
     ResetAfterResponse,
+    /// Close the client's connection without sending anything upstream: the service is
+    /// unreachable for this call.
+    Refuse,
+    /// Answer `410 {"code":"deleted",…}` without asking the service, as it answers the create
+    /// of an id that was deleted (R29).
+    AnswerDeleted,
+}
+
+/// The service's answer to a create of a deleted id.
+fn deleted_answer() -> Vec<u8> {
+    let body = r#"{"code":"deleted","message":"this id was deleted for good"}"#;
+    format!(
+        "HTTP/1.1 410 Gone\r\n{}: {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        shotclock_api::API_VERSION_HEADER,
+        shotclock_api::API_VERSION,
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// One request that reached the proxy.
@@ -192,6 +215,19 @@ async fn connection(
             fault,
         };
 
+        if fault == Fault::Refuse {
+            log.lock().unwrap().push(exchange);
+            return; // both connections drop here, nothing was sent upstream
+        }
+        if fault == Fault::AnswerDeleted {
+            exchange.status = Some(410);
+            log.lock().unwrap().push(exchange);
+            cbuf.drain(..total);
+            if client.write_all(&deleted_answer()).await.is_err() || req.close {
+                return;
+            }
+            continue;
+        }
         if fault == Fault::DropMidBody {
             let cut = req.len + body / 2;
             let _ = server.write_all(&cbuf[..cut]).await;
@@ -236,7 +272,7 @@ async fn connection(
                 return; // RST instead of the answer
             }
             Fault::Delay(d) => tokio::time::sleep(d).await,
-            Fault::Pass | Fault::DropMidBody => {}
+            Fault::Pass | Fault::DropMidBody | Fault::Refuse | Fault::AnswerDeleted => {}
         }
         if client.write_all(&sbuf[..rtotal]).await.is_err() {
             return;

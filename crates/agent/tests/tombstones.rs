@@ -1,0 +1,246 @@
+//! A deleted screenshot never comes back (R24, R29): the service answers a create of a deleted
+//! id with `410` and code `deleted`, and the engine counts the item as done — it drops the item
+//! and its local copy, and does not set it aside as refused.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use common::proxy::{Exchange, Fault, Proxy};
+use common::{DEADLINE, Events, Screen, pending, service_shots_of, session, start_agent};
+use shotclock_agent::AgentEvent;
+use shotclock_api::ScreenshotId;
+use shotclock_testkit::{TestServer, eventually};
+
+const WINDOW_SECS: u32 = 1;
+const SCREENSHOTS: &str = "/api/v1/screenshots/";
+
+fn is_upload(x: &Exchange) -> bool {
+    x.method == "PUT" && x.path.starts_with(SCREENSHOTS)
+}
+
+fn upload_id(x: &Exchange) -> ScreenshotId {
+    x.path[SCREENSHOTS.len()..].parse().unwrap()
+}
+
+/// The engine's handling of the answer alone: a relay answers every upload `410 deleted` in
+/// the service's place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_answered_deleted_is_done_and_its_local_copy_goes() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("tombstone", &["alice"], true).await;
+    let alice = ws.member(0);
+    let proxy = Proxy::start(
+        server.addr,
+        Arc::new(|method: &str, path: &str| {
+            if method == "PUT" && path.starts_with(SCREENSHOTS) {
+                Fault::AnswerDeleted
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let events = Events::record(&agent);
+    let member = server.sign_in(alice).await;
+
+    let t = Instant::now();
+    let entry = agent
+        .start_timer("deleted elsewhere".into())
+        .await
+        .unwrap()
+        .entry_id;
+    let captured = eventually("3 captures", DEADLINE, || {
+        let ids: Vec<ScreenshotId> = events
+            .since(t)
+            .into_iter()
+            .filter_map(|e| match e {
+                AgentEvent::Captured { screenshot_id, .. } => Some(screenshot_id),
+                _ => None,
+            })
+            .collect();
+        async move { (ids.len() >= 3).then_some(ids) }
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+
+    // Done, not refused: nothing set aside, nothing told the UI as refused.
+    let rejected = agent.rejected_items().await.unwrap();
+    assert!(rejected.is_empty(), "set aside as refused: {rejected:#?}");
+    let refused: Vec<_> = events
+        .since(t)
+        .into_iter()
+        .filter(|e| matches!(e, AgentEvent::Rejected { .. }))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    // The local copies went (R24), and the UI heard of it.
+    for id in &captured {
+        let id = *id;
+        let local = agent.store().call(move |s| s.screenshot(id)).await.unwrap();
+        assert!(local.is_none(), "{id} is still in the buffer");
+    }
+    assert!(
+        events
+            .since(t)
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Deleted)),
+        "the UI was not told"
+    );
+    // Each was sent once and never retried.
+    let uploads: Vec<_> = proxy.exchanges().into_iter().filter(is_upload).collect();
+    for id in &captured {
+        let sent: Vec<_> = uploads.iter().filter(|x| upload_id(x) == *id).collect();
+        assert_eq!(sent.len(), 1, "{id} sent {} times: {sent:?}", sent.len());
+        assert_eq!(sent[0].status, Some(410));
+    }
+    // The rest of the queue went on: the entry, started and stopped, is at the service — and
+    // no screenshot (the relay answered for it).
+    let listed = member.entries(None, None, None).await.unwrap().entries;
+    let at_service = listed.iter().find(|e| e.id == entry).expect("the entry");
+    assert!(
+        at_service.end.is_some(),
+        "the stop did not reach the service"
+    );
+    assert!(service_shots_of(&member, entry).await.is_empty());
+    // The entry itself stays here: only the screenshots were deleted.
+    let kept = agent
+        .store()
+        .call(move |s| s.get_entry(entry))
+        .await
+        .unwrap();
+    assert!(kept.is_some(), "the entry left the buffer");
+}
+
+/// End to end with the service: the service commits an upload but its answer is lost; while
+/// the app is closed the screenshot is deleted elsewhere; the app starts again and retries.
+/// The service must answer `deleted` (its tombstone, R29), and the engine drop the item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_delete_elsewhere_does_not_bring_the_screenshot_back() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("tombstone-retry", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    // The first upload loses its answer; its retries cannot reach the service until `open`.
+    let open = Arc::new(AtomicBool::new(false));
+    let victim_path: Arc<Mutex<Option<String>>> = Arc::default();
+    let policy = {
+        let open = open.clone();
+        let victim_path = victim_path.clone();
+        Arc::new(move |method: &str, path: &str| {
+            if method != "PUT" || !path.starts_with(SCREENSHOTS) {
+                return Fault::Pass;
+            }
+            let mut victim = victim_path.lock().unwrap();
+            match victim.as_deref() {
+                None => {
+                    *victim = Some(path.to_owned());
+                    Fault::ResetAfterResponse
+                }
+                Some(v) if v == path && !open.load(Ordering::SeqCst) => Fault::Refuse,
+                Some(_) => Fault::Pass,
+            }
+        })
+    };
+    let proxy = Proxy::start(server.addr, policy).await;
+    let data = tempfile::tempdir().unwrap();
+
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent
+        .start_timer("lost acknowledgement".into())
+        .await
+        .unwrap()
+        .entry_id;
+    let victim = eventually(
+        "an upload the service committed without the answer reaching the app",
+        DEADLINE,
+        || {
+            let lost = proxy
+                .exchanges()
+                .into_iter()
+                .find(|x| is_upload(x) && x.fault == Fault::ResetAfterResponse);
+            async move {
+                let x = lost?;
+                assert_eq!(x.status, Some(201), "the service did not commit it");
+                Some(upload_id(&x))
+            }
+        },
+    )
+    .await;
+    // The app closes with the upload still queued.
+    agent.shutdown().await;
+    drop(agent);
+
+    // Elsewhere: the timer stops, and an admin deletes the screenshot (R20, R22).
+    member.stop_timer(Some(entry), None).await.unwrap();
+    ws.owner.delete_screenshot(victim, false).await.unwrap();
+    assert!(
+        service_shots_of(&member, entry)
+            .await
+            .iter()
+            .all(|s| s.id != victim)
+    );
+
+    // The app starts again and retries.
+    open.store(true, Ordering::SeqCst);
+    let reopened = proxy.exchanges().len();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+
+    let retries: Vec<_> = proxy.exchanges()[reopened..]
+        .iter()
+        .filter(|x| is_upload(x) && upload_id(x) == victim)
+        .cloned()
+        .collect();
+    assert!(!retries.is_empty(), "the upload was not retried");
+    let at_service: HashSet<_> = service_shots_of(&member, entry)
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(
+        !at_service.contains(&victim),
+        "the retry brought the deleted screenshot back: the service answered {:?}",
+        retries.iter().map(|x| x.status).collect::<Vec<_>>()
+    );
+    assert!(retries.iter().all(|x| x.status == Some(410)), "{retries:?}");
+    let local = agent
+        .store()
+        .call(move |s| s.screenshot(victim))
+        .await
+        .unwrap();
+    assert!(
+        local.is_none(),
+        "the deleted screenshot is still in the buffer"
+    );
+    let rejected = agent.rejected_items().await.unwrap();
+    assert!(rejected.is_empty(), "set aside as refused: {rejected:#?}");
+    agent.shutdown().await;
+}
