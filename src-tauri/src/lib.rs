@@ -22,6 +22,7 @@ mod protocol;
 mod session;
 mod tray;
 mod vault;
+mod webview;
 
 pub use error::{CommandError, ShellError};
 
@@ -57,6 +58,9 @@ pub fn run() -> Result<(), ShellError> {
             vault::create_private_dir(&data_dir)?;
             app.manage(session::AppState::new(data_dir));
             app.manage(notify::Shown::default());
+            if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+                webview::tune(&window);
+            }
             tray::install(app.handle())?;
             tauri::async_runtime::spawn(session::bootstrap(app.handle().clone()));
             Ok(())
@@ -87,6 +91,9 @@ pub fn run() -> Result<(), ShellError> {
                 api.prevent_close();
                 if let Err(err) = window.hide() {
                     tracing::warn!("could not hide the window: {err}");
+                }
+                if let Some(window) = window.app_handle().get_webview_window(MAIN_WINDOW) {
+                    webview::release_memory(&window);
                 }
             }
         })

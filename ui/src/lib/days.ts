@@ -2,13 +2,14 @@
  * Days in the viewer's time zone (R17): which calendar day an instant falls on, the UTC bounds of
  * a day (23 or 25 hours long across DST changes), and how far back the day picker may go.
  */
+import { dateTimeFormat } from "./intl";
 
 /** Screenshots are kept 7 days (R18): the picker spans today and the 7 days before it. */
 export const DAYS_BACK = 7;
 
 /** `YYYY-MM-DD` of `instant` in `timeZone`. */
 export function dayOf(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
+  const parts = dateTimeFormat("en-CA", {
     timeZone,
     year: "numeric",
     month: "2-digit",
@@ -27,7 +28,7 @@ export function addDays(day: string, n: number): string {
 
 /** Offset of `timeZone` from UTC at `instant`, in minutes (e.g. +60 for Paris in winter). */
 function offsetMinutes(instant: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
+  const parts = dateTimeFormat("en-US", {
     timeZone,
     hourCycle: "h23",
     year: "numeric",

@@ -1,5 +1,6 @@
 /** Small formatting helpers for people: clock times in the viewer's zone, role names. */
 import type { Role } from "./api";
+import { dateTimeFormat } from "./intl";
 
 /** The viewer's IANA time zone (falls back to UTC when the runtime does not say). */
 export function viewerTimeZone(): string {
@@ -9,7 +10,7 @@ export function viewerTimeZone(): string {
 /** "10:05" (or "10:05:12" with `seconds`) of `instant` in `timeZone`, always 24-hour. */
 export function timeOfDay(instant: string | Date, timeZone: string, seconds = false): string {
   const d = typeof instant === "string" ? new Date(instant) : instant;
-  return new Intl.DateTimeFormat("en-GB", {
+  return dateTimeFormat("en-GB", {
     timeZone,
     hourCycle: "h23",
     hour: "2-digit",

@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { whileVisible, type VisibilitySource } from "./ticker";
+
+/** A document stand-in whose visibility the test switches, firing `visibilitychange` as WebKit does. */
+class FakeDocument extends EventTarget implements VisibilitySource {
+  visibilityState: "visible" | "hidden" = "visible";
+  listeners = 0;
+  set(state: "visible" | "hidden") {
+    this.visibilityState = state;
+    this.dispatchEvent(new Event("visibilitychange"));
+  }
+  override addEventListener(type: string, listener: () => void) {
+    this.listeners += 1;
+    super.addEventListener(type, listener);
+  }
+  override removeEventListener(type: string, listener: () => void) {
+    this.listeners -= 1;
+    super.removeEventListener(type, listener);
+  }
+}
+
+describe("whileVisible (the timer's tick)", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("ticks every period while the document is visible", () => {
+    const doc = new FakeDocument();
+    const tick = vi.fn();
+    const stop = whileVisible(tick, 1000, doc);
+    vi.advanceTimersByTime(3000);
+    expect(tick).toHaveBeenCalledTimes(3);
+    stop();
+  });
+
+  it("stops ticking when the document is hidden, and catches up at once when shown again", () => {
+    const doc = new FakeDocument();
+    const tick = vi.fn();
+    const stop = whileVisible(tick, 1000, doc);
+    vi.advanceTimersByTime(2000);
+    expect(tick).toHaveBeenCalledTimes(2);
+
+    doc.set("hidden");
+    vi.advanceTimersByTime(60_000);
+    expect(tick).toHaveBeenCalledTimes(2);
+    expect(vi.getTimerCount()).toBe(0);
+
+    doc.set("visible");
+    expect(tick).toHaveBeenCalledTimes(3);
+    vi.advanceTimersByTime(1000);
+    expect(tick).toHaveBeenCalledTimes(4);
+    stop();
+  });
+
+  it("does not start while the document starts hidden", () => {
+    const doc = new FakeDocument();
+    doc.visibilityState = "hidden";
+    const tick = vi.fn();
+    const stop = whileVisible(tick, 1000, doc);
+    vi.advanceTimersByTime(5000);
+    expect(tick).not.toHaveBeenCalled();
+    stop();
+  });
+
+  it("stops for good and stops listening", () => {
+    const doc = new FakeDocument();
+    const tick = vi.fn();
+    const stop = whileVisible(tick, 1000, doc);
+    expect(doc.listeners).toBe(1);
+    stop();
+    expect(doc.listeners).toBe(0);
+    doc.set("hidden");
+    doc.set("visible");
+    vi.advanceTimersByTime(5000);
+    expect(tick).not.toHaveBeenCalled();
+  });
+
+  it("does not stack intervals when 'visible' is announced twice", () => {
+    const doc = new FakeDocument();
+    const tick = vi.fn();
+    const stop = whileVisible(tick, 1000, doc);
+    doc.set("visible");
+    doc.set("visible");
+    vi.advanceTimersByTime(1000);
+    expect(tick).toHaveBeenCalledTimes(1);
+    stop();
+  });
+});
