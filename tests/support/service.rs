@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset, NaiveDate, SubsecRound, TimeDelta, Timelike, Utc};
 use shotclock_api::dto::{Entry, Screenshot};
-use shotclock_api::{EntryId, Plan, Role, ScreenshotId};
+use shotclock_api::{EntryId, Role, ScreenshotId};
 use shotclock_capture::{Pipeline, synthetic};
 use shotclock_sync::{Bytes, Client, ScreenshotUpload};
 use shotclock_testkit::TestServer;
@@ -86,20 +86,15 @@ impl Service {
     /// `ben`; its owner turned "Activate screenshot capturing" on (R4) when `screenshots` says so.
     pub async fn team(&self, name: &str, screenshots: bool) -> Result<Team> {
         let members = [("ana", Role::Member), ("ben", Role::Member)];
-        let seeded = self.0.team_owned_by(name, "olga", &members).await;
-        self.0
-            .app()
-            .intents()
-            .set_plan(seeded.ws, Plan::Enterprise, self.0.app().now())
-            .await?;
+        // Capture on since the retention period ago: the tests record past entries with their
+        // screenshots, and the service judges each by the gate at its capture moment.
+        let seeded = self
+            .0
+            .enterprise_team(name, "olga", &members, screenshots)
+            .await;
         let [owner, ana, ben] = <[Person; 3]>::try_from(seeded.people)
             .map_err(|_| anyhow!("the team should have three people"))?;
-        let team = Team { owner, ana, ben };
-        if screenshots {
-            let admin = self.sign_in(&team.owner).await?;
-            set_screenshots(&admin, true).await?;
-        }
-        Ok(team)
+        Ok(Team { owner, ana, ben })
     }
 }
 

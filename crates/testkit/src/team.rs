@@ -135,8 +135,25 @@ impl TestServer {
     /// replay captures from the past days.
     pub async fn workspace(&self, name: &str, members: &[&str], screenshots: bool) -> Workspace {
         let list: Vec<(&str, Role)> = members.iter().map(|m| (*m, Role::Member)).collect();
+        let team = self
+            .enterprise_team(name, "owner", &list, screenshots)
+            .await;
+        let owner = self.sign_in(team.owner()).await;
+        Workspace { team, owner }
+    }
+
+    /// [`TestServer::team_owned_by`] on plan `enterprise`, its history beginning the retention
+    /// period ago, with capture on since then when `screenshots` says so (every member is
+    /// notified then, R6).
+    pub async fn enterprise_team(
+        &self,
+        name: &str,
+        owner: &str,
+        members: &[(&str, Role)],
+        screenshots: bool,
+    ) -> Team {
         let since = self.app().now() - shotclock_domain::retention::RETENTION;
-        let team = self.team_since(name, "owner", &list, since).await;
+        let team = self.team_since(name, owner, members, since).await;
         let intents = self.app().intents();
         intents
             .set_plan(team.ws, Plan::Enterprise, since)
@@ -149,8 +166,7 @@ impl TestServer {
             };
             intents.update_settings(team.ws, on, since).await.unwrap();
         }
-        let owner = self.sign_in(team.owner()).await;
-        Workspace { team, owner }
+        team
     }
 }
 
