@@ -1,21 +1,33 @@
 //! Passwords, session tokens, sign-in throttling and the [`Auth`] extractor.
 //!
-//! * Passwords: argon2id with the OWASP minimum parameters (m = 19456 KiB, t = 2, p = 1), hashed
-//!   and verified on the blocking pool. At least [`MIN_PASSWORD_LEN`] characters.
+//! * Passwords: argon2id with the OWASP minimum parameters (m = 19456 KiB, t = 2, p = 1). The
+//!   service hashes and verifies on a [`Hasher`]: a fixed pool of threads (about one per core)
+//!   behind a short queue. A request that finds the queue full is refused at once (429 with
+//!   `Retry-After`) instead of waiting, so a flood of sign-ins costs at most
+//!   `workers × 19 MiB` of memory and never an unbounded number of threads.
+//! * Policy ([`check_new_password`]): a zxcvbn score of at least [`MIN_PASSWORD_SCORE`], at least
+//!   [`MIN_PASSWORD_LEN`] characters, and never the email or its local part.
 //! * Tokens: 32 random bytes, hex-encoded, handed to the client once; the database stores only
 //!   their SHA-256, so a database leak yields no usable token. Revocation is deleting the row
 //!   (logout, role change, deactivation, account deletion), effective on the next request.
-//! * Throttling: [`MAX_FAILURES`] wrong passwords in a row for one login name lock it for
-//!   [`LOCKOUT`] (429 with `Retry-After`), whether or not the account exists, so the answer does
-//!   not reveal which emails are registered.
-
+//! * Throttling ([`LoginLimiter`]), by the [`Source`] address of the request:
+//!   - per (email, source): [`MAX_FAILURES`] wrong passwords in a row lock that email *for that
+//!     source* for [`LOCKOUT`]. An attacker cannot lock the owner out, who signs in from
+//!     elsewhere. The optional `workspace` field does not open a second budget.
+//!   - per source: a bucket of [`SOURCE_BURST`] failures refilled one per [`SOURCE_REFILL`],
+//!     across all emails, so spraying guesses over many accounts is throttled.
+//!   - globally: the [`Hasher`]'s pool and queue bound how many guesses are checked at all.
+//!
+//!   Unknown emails count like known ones, so the answers do not reveal which are registered.
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use rand::RngCore;
@@ -29,18 +41,51 @@ use crate::store::UserRow;
 pub const MIN_PASSWORD_LEN: usize = 10;
 /// Longest accepted password (bounds hashing work).
 pub const MAX_PASSWORD_LEN: usize = 1024;
-/// Consecutive failures that trigger a lockout.
+/// Lowest accepted zxcvbn score (0–4; 3 = "safely unguessable: moderate protection from an
+/// offline slow-hash scenario").
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+/// Consecutive failures for one email from one source that lock it for that source.
 pub const MAX_FAILURES: u32 = 10;
-/// How long a lockout lasts.
+/// How long such a lockout lasts.
 pub const LOCKOUT: Duration = Duration::from_secs(60);
+/// Failures one source may spend at once, across all emails.
+pub const SOURCE_BURST: u32 = 30;
+/// One more failure is allowed per source each this long (a sustained 10 per minute).
+pub const SOURCE_REFILL: Duration = Duration::from_secs(6);
+/// Entries a throttle table keeps before it forgets the idle ones (bounds memory under a spray).
+const MAX_TRACKED: usize = 100_000;
 
 fn argon2() -> Result<Argon2<'static>> {
     let params = Params::new(19_456, 2, 1, None).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Checks the password policy.
+/// Checks the length and strength of a password, without knowing whose it is. Prefer
+/// [`check_new_password`], which also refuses the email.
 pub fn check_password_policy(password: &str) -> Result<()> {
+    check_strength(password, &[])
+}
+
+/// Checks a new password for the account `email`: at least [`MIN_PASSWORD_LEN`] characters, a
+/// zxcvbn score of at least [`MIN_PASSWORD_SCORE`] (with the email as known user input), and
+/// neither the email nor its local part inside it.
+pub fn check_new_password(password: &str, email: &str) -> Result<()> {
+    let mail = email.trim().to_lowercase();
+    let local = mail.split('@').next().unwrap_or_default();
+    let lower = password.to_lowercase();
+    if !mail.is_empty() && lower.contains(mail.as_str()) {
+        return Err(Error::validation("the password must not contain the email"));
+    }
+    // A very short local part ("o@…") is a letter, not a secret anyone would guess from.
+    if local.chars().count() >= 3 && lower.contains(local) {
+        return Err(Error::validation(
+            "the password must not contain the email's name part",
+        ));
+    }
+    check_strength(password, &[mail.as_str(), local])
+}
+
+fn check_strength(password: &str, user_inputs: &[&str]) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
         return Err(Error::validation(format!(
@@ -52,38 +97,123 @@ pub fn check_password_policy(password: &str) -> Result<()> {
             "password too long: at most {MAX_PASSWORD_LEN} bytes"
         )));
     }
+    let estimate = zxcvbn::zxcvbn(password, user_inputs);
+    if u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning().map(|w| format!(" ({w})")))
+            .unwrap_or_default();
+        return Err(Error::validation(format!(
+            "password too easy to guess{hint}; use a longer phrase of unrelated words"
+        )));
+    }
     Ok(())
 }
 
-/// Hashes a password (argon2id PHC string), on the blocking pool.
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let hash = argon2()?
-            .hash_password(password.as_bytes())
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(hash.to_string())
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+fn hash_now(password: &str) -> Result<String> {
+    let hash = argon2()?
+        .hash_password(password.as_bytes())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(hash.to_string())
 }
 
-/// Verifies a password against a PHC string, on the blocking pool. `None` verifies against a
-/// dummy hash (same cost) and fails, so unknown accounts take as long as known ones.
+fn verify_now(hash: Option<&str>, password: &str) -> Result<bool> {
+    let argon = argon2()?;
+    match hash {
+        Some(hash) => Ok(argon.verify_password(password.as_bytes(), hash).is_ok()),
+        None => {
+            let _ = argon.hash_password(password.as_bytes());
+            Ok(false)
+        }
+    }
+}
+
+/// Hashes a password (argon2id PHC string) on the blocking pool, outside any [`Hasher`]: for
+/// the operator CLI and tests. Request handlers use [`Hasher::hash`].
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+/// Verifies a password against a PHC string on the blocking pool, outside any [`Hasher`]. `None`
+/// verifies against a dummy hash (same cost) and fails, so unknown accounts take as long as
+/// known ones. Request handlers use [`Hasher::verify`].
 pub async fn verify_password(hash: Option<String>, password: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        let argon = argon2()?;
-        match hash {
-            Some(hash) => Ok(argon
-                .verify_password(password.as_bytes(), hash.as_str())
-                .is_ok()),
-            None => {
-                let _ = argon.hash_password(password.as_bytes());
-                Ok(false)
+    tokio::task::spawn_blocking(move || verify_now(hash.as_deref(), &password))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The bounded password-hashing pool: `workers` threads take jobs from a queue of `queue`
+/// places; when both are full a job is refused at once ([`Error::Busy`]). Each worker reuses its
+/// own allocator arena, so memory stays at about `workers × 19 MiB` however many requests come.
+/// The threads end when the pool is dropped.
+#[derive(Debug)]
+pub struct Hasher {
+    jobs: SyncSender<Job>,
+}
+
+impl Hasher {
+    /// Starts `workers` threads (at least one) behind a queue of `queue` places.
+    #[must_use]
+    pub fn new(workers: usize, queue: usize) -> Self {
+        let (jobs, rx) = std::sync::mpsc::sync_channel::<Job>(queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || work(&rx));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password-hashing thread");
             }
         }
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))?
+        Self { jobs }
+    }
+
+    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .try_send(Box::new(move || {
+                let _ = tx.send(job());
+            }))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => Error::Busy {
+                    what: "too many sign-ins at once",
+                    retry_after_secs: 1,
+                },
+                TrySendError::Disconnected(_) => {
+                    Error::Internal("the password-hashing pool has stopped".into())
+                }
+            })?;
+        // A worker that could not start leaves the job unanswered: the sender drops with it.
+        rx.await
+            .map_err(|_| Error::Internal("the password-hashing pool has no workers".into()))
+    }
+
+    /// Hashes a password (argon2id PHC string).
+    pub async fn hash(&self, password: String) -> Result<String> {
+        self.run(move || hash_now(&password)).await?
+    }
+
+    /// Verifies a password against a PHC string; `None` costs the same and fails.
+    pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool> {
+        self.run(move || verify_now(hash.as_deref(), &password))
+            .await?
+    }
+}
+
+fn work(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
 }
 
 /// A fresh random token and its storage hash.
@@ -102,58 +232,157 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Where a request comes from, as throttling sees it: the peer's IP address (an IPv6 address
+/// by its /64 network, which one host can rotate through freely). With
+/// [`crate::Config::trust_forwarded_for`] the last `X-Forwarded-For` address is used instead
+/// (the one the trusted proxy in front appended). Requests without a peer address (in-process
+/// tests through `router().oneshot`) are all one unknown source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source(pub Option<IpAddr>);
+
+impl Source {
+    /// The source of this peer address.
+    #[must_use]
+    pub fn of(ip: IpAddr) -> Self {
+        let ip = match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let s = v6.segments();
+                    IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+                }
+            },
+            v4 => v4,
+        };
+        Self(Some(ip))
+    }
+}
+
+impl FromRequestParts<App> for Source {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self> {
+        if app.config().trust_forwarded_for {
+            // Only the last entry: the one the trusted proxy appended. Earlier ones are
+            // whatever the client sent.
+            let last = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|a| a.trim().parse::<IpAddr>().ok());
+            if let Some(ip) = last {
+                return Ok(Self::of(ip));
+            }
+        }
+        Ok(parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(Self(None), |ConnectInfo(addr)| Self::of(addr.ip())))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Attempts {
     failures: u32,
     locked_until: Option<Instant>,
 }
 
-/// Counts consecutive sign-in failures per login name.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    /// (email, source) → consecutive failures.
+    pairs: HashMap<(String, Source), Attempts>,
+    /// source → failure budget.
+    sources: HashMap<Source, Bucket>,
+}
+
+/// Sign-in throttle: per (email, source) lockouts and a per-source failure budget (see the
+/// module doc).
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
-    map: Mutex<HashMap<String, Attempts>>,
+    tables: Mutex<Tables>,
+}
+
+fn refill(bucket: &mut Bucket, now: Instant) {
+    let earned = now.duration_since(bucket.at).as_secs_f64() / SOURCE_REFILL.as_secs_f64();
+    bucket.tokens = (bucket.tokens + earned).min(f64::from(SOURCE_BURST));
+    bucket.at = now;
+}
+
+fn too_many(wait: Duration) -> Error {
+    Error::TooManyAttempts {
+        retry_after_secs: wait.as_secs().max(1),
+    }
 }
 
 impl LoginLimiter {
-    /// Fails with 429 while `key` is locked out.
-    pub fn check(&self, key: &str) -> Result<()> {
-        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(until) = map.get(key).and_then(|a| a.locked_until) {
-            let now = Instant::now();
-            if until > now {
-                let secs = (until - now).as_secs().max(1);
-                return Err(Error::TooManyAttempts {
-                    retry_after_secs: secs,
-                });
+    /// Fails with 429 while `email` is locked for `source`, or `source` has spent its budget.
+    pub fn check(&self, email: &str, source: Source) -> Result<()> {
+        let mut t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if let Some(until) = t
+            .pairs
+            .get(&(email.to_owned(), source))
+            .and_then(|a| a.locked_until)
+            && until > now
+        {
+            return Err(too_many(until - now));
+        }
+        if let Some(bucket) = t.sources.get_mut(&source) {
+            refill(bucket, now);
+            if bucket.tokens < 1.0 {
+                let wait = SOURCE_REFILL.mul_f64(1.0 - bucket.tokens);
+                return Err(too_many(wait));
             }
         }
         Ok(())
     }
 
-    /// Records a failure; locks after [`MAX_FAILURES`] in a row.
-    pub fn failed(&self, key: &str) {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() > 100_000 {
-            // Bound memory under a spray of random names: forget expired entries.
-            let now = Instant::now();
-            map.retain(|_, a| a.locked_until.is_some_and(|u| u > now));
+    /// Records a wrong password for `email` from `source`.
+    pub fn failed(&self, email: &str, source: Source) {
+        let mut t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        if t.pairs.len() > MAX_TRACKED {
+            t.pairs
+                .retain(|_, a| a.locked_until.is_some_and(|u| u > now));
         }
-        let a = map.entry(key.to_owned()).or_default();
-        if a.locked_until.is_some_and(|u| u <= Instant::now()) {
+        if t.sources.len() > MAX_TRACKED {
+            t.sources.retain(|_, b| {
+                refill(b, now);
+                b.tokens < f64::from(SOURCE_BURST)
+            });
+        }
+        let a = t.pairs.entry((email.to_owned(), source)).or_default();
+        if a.locked_until.is_some_and(|u| u <= now) {
             *a = Attempts::default();
         }
         a.failures += 1;
         if a.failures >= MAX_FAILURES {
-            a.locked_until = Some(Instant::now() + LOCKOUT);
+            a.locked_until = Some(now + LOCKOUT);
         }
+        let bucket = t.sources.entry(source).or_insert(Bucket {
+            tokens: f64::from(SOURCE_BURST),
+            at: now,
+        });
+        refill(bucket, now);
+        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
     }
 
-    /// Records a success (resets the count).
-    pub fn succeeded(&self, key: &str) {
-        self.map
+    /// Records a success: the (email, source) count starts over; the source's budget does not.
+    pub fn succeeded(&self, email: &str, source: Source) {
+        self.tables
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+            .pairs
+            .remove(&(email.to_owned(), source));
     }
 }
 
@@ -202,5 +431,46 @@ impl FromRequestParts<App> for Auth {
             user,
             token_hash: hash,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_passwords_and_the_email_are_refused() {
+        for weak in [
+            "          ",
+            "password12",
+            "aaaaaaaaaaaa",
+            "qwertyuiop",
+            "1234567890",
+        ] {
+            assert!(check_new_password(weak, "x@y.test").is_err(), "{weak:?}");
+        }
+        let mail = "margarethe.sommer@example.test";
+        for own in [
+            mail,
+            "MARGARETHE.SOMMER@example.test",
+            "margarethe.sommer2025!",
+            "my margarethe.sommer pw",
+        ] {
+            assert!(check_new_password(own, mail).is_err(), "{own:?}");
+        }
+    }
+
+    #[test]
+    fn the_passwords_in_use_pass() {
+        for (pw, mail) in [
+            ("correct horse battery", "owner@acme.test"),
+            ("crash test password", "o@acme.test"),
+            ("shotclock-demo", "maria@shotclock.test"),
+            ("long enough pw", "new@acme.test"),
+            ("tps reports!", "peter@initech.test"),
+        ] {
+            let verdict = check_new_password(pw, mail);
+            assert!(verdict.is_ok(), "{pw:?}: {verdict:?}");
+        }
     }
 }

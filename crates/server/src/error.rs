@@ -34,6 +34,15 @@ pub enum Error {
         /// Seconds until the next attempt is accepted.
         retry_after_secs: u64,
     },
+    /// A bounded resource (the password-hashing queue, event streams) is full; retry after this
+    /// many seconds.
+    #[error("busy: {what}")]
+    Busy {
+        /// What is full, for people.
+        what: &'static str,
+        /// Seconds until a retry is worth it.
+        retry_after_secs: u64,
+    },
     /// Storage failed.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -89,6 +98,13 @@ impl Error {
                 ErrorCode::TooManyRequests,
                 format!("too many failed attempts; retry in {retry_after_secs} s"),
             ),
+            Error::Busy {
+                what,
+                retry_after_secs,
+            } => ApiError::new(
+                ErrorCode::TooManyRequests,
+                format!("{what}; retry in {retry_after_secs} s"),
+            ),
             Error::Store(StoreError::NotFound) => ApiError::new(ErrorCode::NotFound, "not found"),
             Error::Store(StoreError::Refused { code, message }) => {
                 ApiError::new(*code, message.clone())
@@ -111,7 +127,11 @@ impl IntoResponse for Error {
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(API_VERSION_HEADER, HeaderValue::from(API_VERSION));
-        if let Error::TooManyAttempts { retry_after_secs } = self {
+        if let Error::TooManyAttempts { retry_after_secs }
+        | Error::Busy {
+            retry_after_secs, ..
+        } = self
+        {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response

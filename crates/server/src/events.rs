@@ -10,9 +10,13 @@
 //! reconnect then meets a 401 and it stops, instead of listening on a dead session. A stream
 //! that lags behind more than [`CAPACITY`] endings may miss its own; it then lives until the
 //! client disconnects.
+//!
+//! Open streams are counted ([`Hub::admit`]): at most `per_user` per user and `total` in all;
+//! a stream beyond either is refused (429 with `Retry-After`), and its [`StreamSlot`] gives the
+//! place back when the stream is dropped, however it ends.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use shotclock_api::UserId;
 use shotclock_api::dto::Event;
@@ -47,6 +51,42 @@ impl Ended {
 pub struct Hub {
     users: Mutex<HashMap<UserId, broadcast::Sender<Event>>>,
     ended: broadcast::Sender<Ended>,
+    open: Arc<Mutex<OpenStreams>>,
+}
+
+#[derive(Debug, Default)]
+struct OpenStreams {
+    per_user: HashMap<UserId, usize>,
+    total: usize,
+}
+
+/// One admitted stream's place; dropping it gives the place back.
+#[derive(Debug)]
+pub struct StreamSlot {
+    user: UserId,
+    open: Arc<Mutex<OpenStreams>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.per_user.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.per_user.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// Why a stream was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Full {
+    /// The user has `per_user` streams open.
+    User,
+    /// The service has `total` streams open.
+    Service,
 }
 
 impl Default for Hub {
@@ -54,11 +94,38 @@ impl Default for Hub {
         Hub {
             users: Mutex::default(),
             ended: broadcast::channel(CAPACITY).0,
+            open: Arc::default(),
         }
     }
 }
 
 impl Hub {
+    /// A place for one more open stream of `user`, unless the user has `per_user` open or the
+    /// service `total`.
+    pub fn admit(&self, user: UserId, per_user: usize, total: usize) -> Result<StreamSlot, Full> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mine = open.per_user.get(&user).copied().unwrap_or(0);
+        if mine >= per_user {
+            return Err(Full::User);
+        }
+        if open.total >= total {
+            return Err(Full::Service);
+        }
+        open.total += 1;
+        open.per_user.insert(user, mine + 1);
+        Ok(StreamSlot {
+            user,
+            open: Arc::clone(&self.open),
+        })
+    }
+
+    /// Open streams: (of `user`, in all).
+    #[must_use]
+    pub fn open_streams(&self, user: UserId) -> (usize, usize) {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        (open.per_user.get(&user).copied().unwrap_or(0), open.total)
+    }
+
     /// A new receiver of `user`'s events.
     pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Event> {
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);

@@ -12,7 +12,9 @@
 //! * [`blobs`] — the [`blobs::Blobs`] trait (image files) and its local-disk backend.
 //! * [`api`] — HTTP handlers, extractors, the OpenAPI document.
 //! * [`auth`] — passwords, tokens, throttling, the `Auth` extractor.
-//! * [`events`] — per-user live events (SSE).
+//! * [`events`] — per-user live events (SSE), capped per user and in total.
+//! * `net` — the accept loop: connection cap, header-read and idle timeouts, per-request body
+//!   and time limits.
 //! * [`maintenance`] — retention purge and the orphan-file sweeper.
 //! * [`webp`] — structural validation of uploaded images.
 //!
@@ -32,6 +34,7 @@ pub mod error;
 pub mod events;
 pub mod intents;
 pub mod maintenance;
+mod net;
 pub mod store;
 pub mod webp;
 
@@ -41,7 +44,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::auth::LoginLimiter;
+use crate::auth::{Hasher, LoginLimiter};
 use crate::blobs::{Blobs, LocalBlobs};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
@@ -69,6 +72,29 @@ pub struct Config {
     pub max_json_bytes: usize,
     /// How often retention and the sweeper run (also once at start).
     pub maintenance_every: Duration,
+    /// Most connections served at once (see `net`: when full, the oldest connection without a
+    /// request yet makes room, or the newcomer is closed at once). Keep it well below the
+    /// process's descriptor limit.
+    pub max_connections: usize,
+    /// Time from accepting a connection, or from the end of a response on a kept-alive one, to
+    /// a complete request head; then the connection is closed.
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moved for this long is shut down gracefully.
+    pub idle_timeout: Duration,
+    /// Time a handler may take to produce its response head, reading the body included.
+    pub request_timeout: Duration,
+    /// Open event streams per user.
+    pub max_event_streams_per_user: usize,
+    /// Open event streams in all.
+    pub max_event_streams: usize,
+    /// Threads that hash passwords (about one per core).
+    pub hash_workers: usize,
+    /// Password hashes that may wait for a thread; beyond, sign-ins get 429 with `Retry-After`.
+    pub hash_queue: usize,
+    /// Take the sign-in throttle's source address from the last `X-Forwarded-For` entry. Only
+    /// for a service reachable solely through a reverse proxy that appends the peer address:
+    /// otherwise any client could pick its own source. Off by default.
+    pub trust_forwarded_for: bool,
 }
 
 impl Config {
@@ -83,6 +109,15 @@ impl Config {
             max_upload_bytes: 2 * 1024 * 1024,
             max_json_bytes: 64 * 1024,
             maintenance_every: Duration::from_secs(3600),
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            max_event_streams_per_user: 8,
+            max_event_streams: 256,
+            hash_workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            hash_queue: 8,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -94,6 +129,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hub: Hub,
     limiter: LoginLimiter,
+    hasher: Hasher,
 }
 
 /// The service's shared state: a cheap, cloneable handle.
@@ -130,7 +166,9 @@ impl App {
         blobs: Arc<dyn Blobs>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let hasher = Hasher::new(config.hash_workers, config.hash_queue);
         Self(Arc::new(Inner {
+            hasher,
             config,
             intents: Intents::new(backend),
             blobs,
@@ -170,6 +208,12 @@ impl App {
         &self.0.limiter
     }
 
+    /// The password-hashing pool.
+    #[must_use]
+    pub fn hasher(&self) -> &Hasher {
+        &self.0.hasher
+    }
+
     /// Now, per the injected clock.
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
@@ -178,7 +222,8 @@ impl App {
 }
 
 /// Serves the API on `listener` until the process ends, running maintenance (retention purge,
-/// orphan sweep) once at start and then every `config.maintenance_every`.
+/// orphan sweep) once at start and then every `config.maintenance_every`. Connections are
+/// bounded as the `net` module describes (cap, timeouts, per-request limits).
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
     let every = app.config().maintenance_every;
     let background = app.clone();
@@ -191,5 +236,6 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
             }
         }
     });
-    axum::serve(listener, router(app)).await
+    let routes = net::with_limits(router(app.clone()), app.config());
+    net::serve_connections(listener, &app, routes).await
 }

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use shotclock_api::{Plan, Role, UserId, WorkspaceId};
-use shotclock_server::auth::{check_password_policy, hash_password};
+use shotclock_server::auth::{check_new_password, hash_password};
 use shotclock_server::intents::SettingsPatch;
 use shotclock_server::store::NewUser;
 use shotclock_server::{App, Config, serve};
@@ -202,7 +202,7 @@ async fn main() -> anyhow::Result<()> {
             if role == Role::Owner {
                 bail!("role must be admin or member");
             }
-            check_password_policy(&password)
+            check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
             let app = App::open(Config::new(data_dir))?;
             let user = NewUser {

@@ -8,7 +8,7 @@ use shotclock_api::{ApiError, Role, UserId, WorkspaceId};
 
 use super::{ApiJson, email, member_dto, settings_dto, text, workspace_of};
 use crate::App;
-use crate::auth::{Auth, check_password_policy, hash_password, new_token, verify_password};
+use crate::auth::{Auth, Source, check_new_password, new_token};
 use crate::error::{Error, Result};
 use crate::events::Ended;
 use crate::maintenance::discard;
@@ -39,44 +39,44 @@ async fn open_session(app: &App, user: &UserRow) -> Result<SessionInfo> {
         (status = 200, body = SessionInfo),
         (status = 401, description = "wrong email or password", body = ApiError),
         (status = 422, description = "invalid input, or the email needs a workspace", body = ApiError),
-        (status = 429, description = "too many failures; see Retry-After", body = ApiError),
+        (status = 429, description = "too many failures from this source, or too many sign-ins at \
+            once; see Retry-After", body = ApiError),
     ))]
 pub(super) async fn login(
     State(app): State<App>,
+    source: Source,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionInfo>> {
     let mail = req.email.trim().to_lowercase();
     if req.password.len() > crate::auth::MAX_PASSWORD_LEN || mail.len() > 254 {
         return Err(Error::validation("email or password too long"));
     }
-    let key = format!(
-        "{}|{mail}",
-        req.workspace.map(|w| w.to_string()).unwrap_or_default()
-    );
-    app.limiter().check(&key)?;
+    // One budget per email and source, whichever workspace the request names.
+    app.limiter().check(&mail, source)?;
     let candidates: Vec<UserRow> = app
         .intents()
-        .users_by_email(mail)
+        .users_by_email(mail.clone())
         .await?
         .into_iter()
         .filter(|u| u.active && req.workspace.is_none_or(|w| w == u.workspace_id))
         .collect();
     let mut matched = Vec::new();
     if candidates.is_empty() {
-        verify_password(None, req.password.clone()).await?;
+        app.hasher().verify(None, req.password.clone()).await?;
     }
     for user in candidates {
-        if verify_password(Some(user.password_hash.clone()), req.password.clone()).await? {
+        let hash = Some(user.password_hash.clone());
+        if app.hasher().verify(hash, req.password.clone()).await? {
             matched.push(user);
         }
     }
     match matched.len() {
         0 => {
-            app.limiter().failed(&key);
+            app.limiter().failed(&mail, source);
             Err(Error::unauthorized("wrong email or password"))
         }
         1 => {
-            app.limiter().succeeded(&key);
+            app.limiter().succeeded(&mail, source);
             let user = matched.remove(0);
             Ok(Json(open_session(&app, &user).await?))
         }
@@ -133,12 +133,12 @@ pub async fn create_workspace(
 ) -> Result<(WorkspaceId, UserRow)> {
     let mail = email(owner_email)?;
     let display = text(owner_name, "name", 200)?;
-    check_password_policy(&password)?;
+    check_new_password(&password, &mail)?;
     let owner = NewUser {
         id: UserId::new(),
         email: mail,
         name: display,
-        password_hash: hash_password(password).await?,
+        password_hash: app.hasher().hash(password).await?,
         role: Role::Owner,
     };
     let id = WorkspaceId::new();

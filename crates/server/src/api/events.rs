@@ -1,5 +1,6 @@
 //! `GET /api/v1/events`: the caller's live events as Server-Sent Events, with keep-alive; the
-//! stream closes when its session ends (see [`crate::events::Hub::end`]).
+//! stream closes when its session ends (see [`crate::events::Hub::end`]). Open streams are
+//! capped per user and in total (`Config::max_event_streams_per_user`, `max_event_streams`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,7 +16,8 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::App;
 use crate::auth::Auth;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::events::Full;
 
 /// Live events of the caller (`event:` is the event type, `data:` its JSON).
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
@@ -23,11 +25,27 @@ use crate::error::Result;
         (status = 200, description = "text/event-stream of `Event`s", content_type = "text/event-stream",
          body = shotclock_api::dto::Event),
         (status = 401, body = ApiError),
+        (status = 429, description = "too many open streams; see Retry-After", body = ApiError),
     ))]
 pub(super) async fn stream(
     State(app): State<App>,
     auth: Auth,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
+    let config = app.config();
+    let slot = app
+        .hub()
+        .admit(
+            auth.user.id,
+            config.max_event_streams_per_user,
+            config.max_event_streams,
+        )
+        .map_err(|full| Error::Busy {
+            what: match full {
+                Full::User => "too many open event streams for this user; close one",
+                Full::Service => "too many open event streams",
+            },
+            retry_after_secs: 5,
+        })?;
     let rx = app.hub().subscribe(auth.user.id);
     // Subscribed before the response starts, like the events: an ending cannot slip between.
     let mut endings = app.hub().endings();
@@ -46,7 +64,9 @@ pub(super) async fn stream(
     let ready = futures_util::stream::once(async {
         Ok::<_, Infallible>(SseEvent::default().event("ready").data("{}"))
     });
-    let events = BroadcastStream::new(rx).map(|item| {
+    // The slot lives as long as the stream: dropped with it, however it ends.
+    let events = BroadcastStream::new(rx).map(move |item| {
+        let _slot = &slot;
         Ok(match item {
             Ok(event) => SseEvent::default()
                 .event(event.kind())
