@@ -145,7 +145,87 @@ pub async fn verify_password(hash: Option<String>, password: String) -> Result<b
         .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A worker's argon2 memory (19 MiB), allocated once and reused for every verification, so a
+/// flood of sign-ins does not churn the allocator (fresh 19 MiB allocations per attempt are
+/// largely kept by the allocator afterwards).
+struct Memory(Vec<argon2::Block>);
+
+impl Memory {
+    fn new() -> Self {
+        let blocks = argon2()
+            .map(|a| a.params().block_count())
+            .unwrap_or_default();
+        Self(vec![argon2::Block::new(); blocks])
+    }
+
+    /// Like [`verify_now`], computing in this memory when the stored parameters fit it.
+    fn verify(&mut self, hash: Option<&str>, password: &str) -> Result<bool> {
+        use argon2::password_hash::phc::{Output, PasswordHash};
+        let internal = |e: argon2::password_hash::Error| Error::Internal(e.to_string());
+        let dummy;
+        let hash = match hash {
+            Some(hash) => hash,
+            None => {
+                // Same cost as a real verification, and always false.
+                dummy = dummy_hash()?;
+                dummy.as_str()
+            }
+        };
+        let parsed = PasswordHash::new(hash).map_err(|e| Error::Internal(e.to_string()))?;
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Ok(false);
+        };
+        let params = Params::try_from(&parsed).map_err(internal)?;
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(internal)?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).map_err(|e| Error::Internal(e.to_string()))?,
+            None => Version::default(),
+        };
+        let argon = Argon2::new(algorithm, version, params);
+        let mut out = vec![0u8; expected.len()];
+        let computed = if argon.params().block_count() == self.0.len() {
+            argon.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut out,
+                self.0.as_mut_slice(),
+            )
+        } else {
+            argon.hash_password_into(password.as_bytes(), salt.as_ref(), &mut out)
+        };
+        if computed.is_err() {
+            return Ok(false);
+        }
+        let output = Output::new(&out).map_err(|e| Error::Internal(e.to_string()))?;
+        // `Output`'s equality is constant-time.
+        Ok(output == *expected)
+    }
+}
+
+/// A PHC string with the service's parameters, a random salt and a random output: verifying
+/// against it costs a real verification and never succeeds.
+fn dummy_hash() -> Result<String> {
+    let mut salt = [0u8; 16];
+    let mut output = [0u8; 32];
+    rand::rng().fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut output);
+    let salt =
+        argon2::password_hash::phc::Salt::new(&salt).map_err(|e| Error::Internal(e.to_string()))?;
+    let output = argon2::password_hash::phc::Output::new(&output)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let params = argon2()?.params().clone();
+    let hash = argon2::password_hash::phc::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2::password_hash::phc::ParamsString::try_from(&params)
+            .map_err(|e| Error::Internal(e.to_string()))?,
+        salt: Some(salt),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 /// The bounded password-hashing pool: `workers` threads take jobs from a queue of `queue`
 /// places; when both are full a job is refused at once ([`Error::Busy`]). Each worker reuses its
@@ -174,11 +254,14 @@ impl Hasher {
         Self { jobs }
     }
 
-    async fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
-            .try_send(Box::new(move || {
-                let _ = tx.send(job());
+            .try_send(Box::new(move |memory: &mut Memory| {
+                let _ = tx.send(job(memory));
             }))
             .map_err(|e| match e {
                 TrySendError::Full(_) => Error::Busy {
@@ -196,21 +279,22 @@ impl Hasher {
 
     /// Hashes a password (argon2id PHC string).
     pub async fn hash(&self, password: String) -> Result<String> {
-        self.run(move || hash_now(&password)).await?
+        self.run(move |_: &mut Memory| hash_now(&password)).await?
     }
 
     /// Verifies a password against a PHC string; `None` costs the same and fails.
     pub async fn verify(&self, hash: Option<String>, password: String) -> Result<bool> {
-        self.run(move || verify_now(hash.as_deref(), &password))
+        self.run(move |memory: &mut Memory| memory.verify(hash.as_deref(), &password))
             .await?
     }
 }
 
 fn work(rx: &Mutex<Receiver<Job>>) {
+    let mut memory = Memory::new();
     loop {
         let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
         match job {
-            Ok(job) => job(),
+            Ok(job) => job(&mut memory),
             Err(_) => return,
         }
     }
