@@ -174,7 +174,7 @@ pub(crate) async fn serve_connections(
             router: router.clone(),
             builder: Arc::clone(&builder),
             config: config.clone(),
-            evicted: unstarted.register(config.max_connections.saturating_mul(2)),
+            unstarted: Arc::clone(&unstarted),
         };
         if let Ok(place) = Arc::clone(&places).try_acquire_owned() {
             tokio::spawn(conn.serve(place));
@@ -210,7 +210,7 @@ struct Conn {
     router: Router,
     builder: Arc<Builder<TokioExecutor>>,
     config: Config,
-    evicted: oneshot::Receiver<()>,
+    unstarted: Arc<Unstarted>,
 }
 
 impl Conn {
@@ -221,8 +221,10 @@ impl Conn {
             router,
             builder,
             config,
-            mut evicted,
+            unstarted,
         } = self;
+        // Only a connection that holds a place can be asked to give it up.
+        let mut evicted = unstarted.register(config.max_connections.saturating_mul(2));
         let _ = stream.set_nodelay(true);
         let started = Arc::new(AtomicBool::new(false));
         let activity = Activity::new();
@@ -260,11 +262,16 @@ impl Conn {
                         break;
                     }
                 }
-                _ = &mut evicted, if !evict_done => {
+                told = &mut evicted, if !evict_done => {
                     evict_done = true;
-                    if !started.load(Ordering::Relaxed) {
-                        tracing::debug!(%remote, "closing a connection without a request to make room");
-                        break;
+                    if told.is_ok() {
+                        if !started.load(Ordering::Relaxed) {
+                            tracing::debug!(%remote, "closing a connection without a request to make room");
+                            break;
+                        }
+                        // Its first request arrived meanwhile: pass the eviction on, so the
+                        // newcomer waiting for a place still gets one.
+                        unstarted.evict_oldest();
                     }
                 }
                 _ = idle_check.tick(), if !shutting_down => {
