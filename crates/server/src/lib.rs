@@ -32,6 +32,7 @@ pub mod error;
 pub mod events;
 pub mod intents;
 pub mod maintenance;
+pub mod metrics;
 pub mod store;
 pub mod webp;
 
@@ -94,6 +95,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hub: Hub,
     limiter: LoginLimiter,
+    metrics: crate::metrics::Metrics,
 }
 
 /// The service's shared state: a cheap, cloneable handle.
@@ -137,6 +139,7 @@ impl App {
             clock,
             hub: Hub::default(),
             limiter: LoginLimiter::default(),
+            metrics: crate::metrics::Metrics::default(),
         }))
     }
 
@@ -171,6 +174,12 @@ impl App {
     }
 
     /// Now, per the injected clock.
+    /// Request counters (`GET /metrics`).
+    #[must_use]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
+    }
+
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
         self.0.clock.now()

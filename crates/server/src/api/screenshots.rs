@@ -185,7 +185,7 @@ pub(super) async fn image(
     Ok((
         [
             (header::CONTENT_TYPE, "image/webp"),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,
     )
