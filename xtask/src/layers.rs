@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every layer of checks and tests, each summarised, in the order a failure
-//! is cheapest to find: formatting, lints, Rust tests (per package), the UI's type check and unit
-//! tests, then the system tests (the real app under Xvfb through tauri-driver).
+//! is cheapest to find: formatting, lints, Rust tests (per package), the service's OpenAPI
+//! document through a real validator, the UI's type check and unit tests, then the system tests
+//! (the real app under Xvfb through tauri-driver).
 //!
 //! A layer that runs zero tests fails: a green run must mean something was tested.
 
@@ -41,6 +42,7 @@ pub fn test_all(root: &Path, _args: &[String]) -> Result<()> {
         ],
     ));
     layers.extend(rust_tests(root, &display.name)?);
+    layers.push(contract(root));
     layers.push(ui_check(root));
     layers.push(ui_tests(root));
     layers.push(system_tests(root, &display.name));
@@ -65,6 +67,35 @@ pub fn test_all(root: &Path, _args: &[String]) -> Result<()> {
         Ok(())
     } else {
         bail!("failed layers: {}", failed.join(", "))
+    }
+}
+
+/// The service's OpenAPI document, as it serves it, through a real OpenAPI 3.1 validator.
+fn contract(root: &Path) -> Layer {
+    println!("\n==> contract: the OpenAPI document through openapi-spec-validator");
+    let doc = root.join("target/openapi.json");
+    let result = (|| -> Result<()> {
+        let out = sh::output(
+            Command::new(sh::cargo_bin())
+                .args(["run", "--quiet", "-p", "shotclock-server", "--", "openapi"])
+                .current_dir(root),
+        )?;
+        if !out.status.success() {
+            bail!(
+                "shotclock-server openapi failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::fs::write(&doc, &out.stdout).context("writing target/openapi.json")?;
+        sh::run(Command::new(setup::openapi_validator_path(root)).arg(&doc))
+    })();
+    Layer {
+        name: "contract".into(),
+        ok: result.is_ok(),
+        detail: match result {
+            Ok(()) => "OpenAPI 3.1 document valid".into(),
+            Err(e) => format!("{e:#}"),
+        },
     }
 }
 

@@ -51,8 +51,30 @@ pub fn all(root: &Path, need: Need) -> Result<()> {
     ui(root)?;
     if need == Need::Test {
         tauri_driver(root)?;
+        python_tools(root)?;
     }
     Ok(())
+}
+
+/// The contract checker (PyPI `openapi-spec-validator`, pinned) in a virtualenv of the
+/// project's own, `.tools/py`.
+pub const OPENAPI_VALIDATOR: &str = "openapi-spec-validator==0.9.0";
+
+/// Path of the project's own OpenAPI validator.
+pub fn openapi_validator_path(root: &Path) -> std::path::PathBuf {
+    root.join(".tools/py/bin/openapi-spec-validator")
+}
+
+fn python_tools(root: &Path) -> Result<()> {
+    if openapi_validator_path(root).is_file() {
+        return Ok(());
+    }
+    println!("==> installing {OPENAPI_VALIDATOR} into .tools/py");
+    let venv = root.join(".tools/py");
+    sh::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+        .context("creating the Python virtualenv .tools/py (python3 with venv)")?;
+    sh::run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", OPENAPI_VALIDATOR]))
+        .context("installing the OpenAPI validator from PyPI")
 }
 
 fn system_packages() -> Result<()> {

@@ -28,7 +28,7 @@ pub(super) struct EntryQuery {
 }
 
 /// Entries by start time.
-#[utoipa::path(get, path = "/api/v1/entries", tag = "entries", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/entries", tag = "entries", operation_id = "list_entries", security(("bearer" = [])),
     params(EntryQuery),
     responses(
         (status = 200, body = EntryList),
@@ -64,7 +64,7 @@ pub(super) async fn list(
 
 /// Deletes an entry with its screenshots (records and files). Members: own, unlocked,
 /// unapproved entries only.
-#[utoipa::path(delete, path = "/api/v1/entries/{id}", tag = "entries", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/entries/{id}", tag = "entries", operation_id = "delete_entry", security(("bearer" = [])),
     params(("id" = EntryId, Path, description = "entry id")),
     responses(
         (status = 204),

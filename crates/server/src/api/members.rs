@@ -14,7 +14,7 @@ use crate::events::Ended;
 use crate::store::NewUser;
 
 /// The workspace's active members (admins).
-#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", operation_id = "list_members", security(("bearer" = [])),
     responses(
         (status = 200, body = MemberList),
         (status = 401, body = ApiError),
@@ -29,7 +29,7 @@ pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<Memb
 }
 
 /// Adds a member with an initial password (admins).
-#[utoipa::path(post, path = "/api/v1/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", operation_id = "add_member", security(("bearer" = [])),
     request_body = AddMemberRequest,
     responses(
         (status = 201, body = Member),
@@ -65,7 +65,7 @@ pub(super) async fn add(
 }
 
 /// Changes a member's role or deactivates them (admins). Revokes their sessions at once.
-#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", operation_id = "update_member", security(("bearer" = [])),
     params(("id" = UserId, Path, description = "member id")),
     request_body = UpdateMemberRequest,
     responses(

@@ -22,6 +22,7 @@
 
 mod auth;
 pub use auth::create_workspace;
+mod contract;
 mod entries;
 mod events;
 mod members;
@@ -115,12 +116,17 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// The OpenAPI 3.1 document the service serves at `/api/v1/openapi.json`.
+#[must_use]
+pub fn document() -> serde_json::Value {
+    let (_, doc) = openapi_router();
+    contract::complete(serde_json::to_value(doc).unwrap_or_default())
+}
+
 /// The service's router (state included).
 pub fn router(app: App) -> Router {
-    let (routes, doc) = openapi_router();
-    let doc_json: Arc<str> = serde_json::to_string(&doc)
-        .unwrap_or_else(|_| "{}".to_owned())
-        .into();
+    let (routes, _) = openapi_router();
+    let doc_json: Arc<str> = document().to_string().into();
     let max_json = app.config().max_json_bytes;
     routes
         .route(
