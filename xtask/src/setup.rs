@@ -51,8 +51,39 @@ pub fn all(root: &Path, need: Need) -> Result<()> {
     ui(root)?;
     if need == Need::Test {
         tauri_driver(root)?;
+        python_tools(root)?;
     }
     Ok(())
+}
+
+/// The contract checker and the contract fuzzer (PyPI, pinned) in a virtualenv of the
+/// project's own, `.tools/py`.
+pub const PYTHON_TOOLS: [&str; 2] = ["openapi-spec-validator==0.9.0", "schemathesis==4.32.5"];
+
+/// Path of the project's own OpenAPI validator.
+pub fn openapi_validator_path(root: &Path) -> std::path::PathBuf {
+    root.join(".tools/py/bin/openapi-spec-validator")
+}
+
+/// Path of the project's own Schemathesis.
+pub fn schemathesis_path(root: &Path) -> std::path::PathBuf {
+    root.join(".tools/py/bin/schemathesis")
+}
+
+fn python_tools(root: &Path) -> Result<()> {
+    if openapi_validator_path(root).is_file() && schemathesis_path(root).is_file() {
+        return Ok(());
+    }
+    println!("==> installing {} into .tools/py", PYTHON_TOOLS.join(" "));
+    let venv = root.join(".tools/py");
+    sh::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+        .context("creating the Python virtualenv .tools/py (python3 with venv)")?;
+    sh::run(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet"])
+            .args(PYTHON_TOOLS),
+    )
+    .context("installing the contract tools from PyPI")
 }
 
 fn system_packages() -> Result<()> {

@@ -152,6 +152,9 @@ pub enum ErrorCode {
     /// The id belonged to a screenshot or entry that was deleted: it can never be created again
     /// (R24–R26). A client drops the item instead of retrying it.
     Deleted,
+    /// The path exists but not with this method; the answer's `Allow` header lists those it
+    /// takes.
+    MethodNotAllowed,
     /// The request body is too large.
     PayloadTooLarge,
     /// The request body has a media type the endpoint does not take.
@@ -179,7 +182,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (useful for exhaustive tests and generated bindings).
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::BadRequest,
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
@@ -188,6 +191,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::Gone,
         ErrorCode::Deleted,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::TooManyRequests,
@@ -213,6 +217,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::Gone => "gone",
             ErrorCode::Deleted => "deleted",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::TooManyRequests => "too_many_requests",
@@ -242,6 +247,7 @@ impl ErrorCode {
             | ErrorCode::FeatureUnavailable => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict | ErrorCode::StopTimerFirst => 409,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Gone | ErrorCode::Deleted => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
@@ -487,6 +493,7 @@ mod tests {
     #[case(ErrorCode::Conflict, "conflict", 409, false)]
     #[case(ErrorCode::Gone, "gone", 410, false)]
     #[case(ErrorCode::Deleted, "deleted", 410, false)]
+    #[case(ErrorCode::MethodNotAllowed, "method_not_allowed", 405, false)]
     #[case(ErrorCode::PayloadTooLarge, "payload_too_large", 413, false)]
     #[case(ErrorCode::UnsupportedMediaType, "unsupported_media_type", 415, false)]
     #[case(ErrorCode::TooManyRequests, "too_many_requests", 429, true)]

@@ -60,12 +60,6 @@ fn argon2() -> Result<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Checks the length and strength of a password, without knowing whose it is. Prefer
-/// [`check_new_password`], which also refuses the email.
-pub fn check_password_policy(password: &str) -> Result<()> {
-    check_strength(password, &[])
-}
-
 /// Checks a new password for the account `email`: at least [`MIN_PASSWORD_LEN`] characters, a
 /// zxcvbn score of at least [`MIN_PASSWORD_SCORE`] (with the email as known user input), and
 /// neither the email nor its local part inside it.

@@ -34,6 +34,7 @@ pub mod error;
 pub mod events;
 pub mod intents;
 pub mod maintenance;
+pub mod metrics;
 mod net;
 pub mod store;
 pub mod webp;
@@ -130,6 +131,7 @@ struct Inner {
     hub: Hub,
     limiter: LoginLimiter,
     hasher: Hasher,
+    metrics: crate::metrics::Metrics,
 }
 
 /// The service's shared state: a cheap, cloneable handle.
@@ -175,6 +177,7 @@ impl App {
             clock,
             hub: Hub::default(),
             limiter: LoginLimiter::default(),
+            metrics: crate::metrics::Metrics::default(),
         }))
     }
 
@@ -215,6 +218,12 @@ impl App {
     }
 
     /// Now, per the injected clock.
+    /// Request counters (`GET /metrics`).
+    #[must_use]
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
+    }
+
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
         self.0.clock.now()

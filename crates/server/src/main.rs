@@ -76,6 +76,8 @@ enum Command {
         #[arg(long)]
         since: Option<DateTime<Utc>>,
     },
+    /// Print the service's OpenAPI 3.1 document (what `/api/v1/openapi.json` serves).
+    Openapi,
     /// Set a workspace's plan.
     SetPlan {
         #[arg(long)]
@@ -181,6 +183,9 @@ async fn main() -> anyhow::Result<()> {
                 change.workspace.id,
                 change.notifications.len()
             );
+        }
+        Command::Openapi => {
+            println!("{}", shotclock_server::api::document());
         }
         Command::SetPlan {
             data_dir,

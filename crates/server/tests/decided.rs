@@ -30,18 +30,8 @@ async fn listed(h: &Harness, token: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_deleted_screenshot_never_comes_back_on_a_retry() {
     let h = Harness::new();
-    let team = h.team("acme").await;
-    h.enable_capture(&team).await;
-    let entry = h.start(&team.alice, t0() - min(30), "work").await;
-    let keep = ScreenshotId::new();
-    let gone = ScreenshotId::new();
-    h.upload(&team.alice.token, keep, entry, t0() - min(25), image(1))
-        .await
-        .expect(201);
-    h.upload(&team.alice.token, gone, entry, t0() - min(15), image(2))
-        .await
-        .expect(201);
-    h.stop(&team.alice, t0()).await;
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15]).await;
+    let (keep, gone) = (shots[0], shots[1]);
 
     h.call(
         "DELETE",
@@ -110,14 +100,8 @@ async fn a_deleted_entry_never_comes_back_as_a_running_timer() {
 #[tokio::test]
 async fn a_screenshot_of_a_deleted_entry_is_refused_as_deleted() {
     let h = Harness::new();
-    let team = h.team("acme").await;
-    h.enable_capture(&team).await;
-    let entry = h.start(&team.alice, t0() - min(30), "work").await;
-    let shot = ScreenshotId::new();
-    h.upload(&team.alice.token, shot, entry, t0() - min(20), image(1))
-        .await
-        .expect(201);
-    h.stop(&team.alice, t0()).await;
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[20]).await;
+    let shot = shots[0];
     h.call(
         "DELETE",
         &format!("/api/v1/entries/{entry}"),
@@ -143,18 +127,8 @@ async fn a_screenshot_of_a_deleted_entry_is_refused_as_deleted() {
 #[tokio::test]
 async fn an_expired_screenshot_takes_no_part_in_a_delete_decision() {
     let h = Harness::new();
-    let team = h.team("acme").await;
-    h.enable_capture(&team).await;
-    let entry = h.start(&team.alice, t0() - min(30), "work").await;
-    let old = ScreenshotId::new();
-    let young = ScreenshotId::new();
-    h.upload(&team.alice.token, old, entry, t0() - min(25), image(1))
-        .await
-        .expect(201);
-    h.upload(&team.alice.token, young, entry, t0() - min(15), image(2))
-        .await
-        .expect(201);
-    h.stop(&team.alice, t0()).await;
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15]).await;
+    let young = shots[1];
 
     // `old` is past the 7-day retention, `young` is not; the purge has not run.
     h.clock.advance(TimeDelta::days(7) - min(20));

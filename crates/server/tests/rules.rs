@@ -582,14 +582,8 @@ async fn day_list_uses_the_viewers_time_zone() {
 #[tokio::test]
 async fn r18_expired_screenshots_are_never_served_and_are_purged() {
     let h = Harness::new();
-    let team = h.team("acme").await;
-    h.enable_capture(&team).await;
-    let entry = h.start(&team.alice, t0() - min(30), "work").await;
-    let id = ScreenshotId::new();
-    h.upload(&team.alice.token, id, entry, t0() - min(20), image(1))
-        .await
-        .expect(201);
-    h.stop(&team.alice, t0()).await;
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[20]).await;
+    let id = shots[0];
 
     h.clock.advance(TimeDelta::days(7) - min(21));
     h.get(

@@ -295,6 +295,7 @@ pub(crate) fn synthesize(status: u16, body: &[u8]) -> ApiError {
         401 => ErrorCode::Unauthorized,
         403 => ErrorCode::Forbidden,
         404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
         409 => ErrorCode::Conflict,
         410 => ErrorCode::Gone,
         413 => ErrorCode::PayloadTooLarge,

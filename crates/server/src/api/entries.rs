@@ -2,7 +2,6 @@
 //! approve (admins).
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -10,7 +9,7 @@ use serde::Deserialize;
 use shotclock_api::dto::{ApproveRequest, Entry, EntryList, Event};
 use shotclock_api::{ApiError, EntryId, UserId};
 
-use super::{ApiPath, ApiQuery, entry_dto, workspace_of};
+use super::{ApiOptionalJson, ApiPath, ApiQuery, entry_dto, workspace_of};
 use crate::App;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
@@ -29,7 +28,7 @@ pub(super) struct EntryQuery {
 }
 
 /// Entries by start time.
-#[utoipa::path(get, path = "/api/v1/entries", tag = "entries", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/entries", tag = "entries", operation_id = "list_entries", security(("bearer" = [])),
     params(EntryQuery),
     responses(
         (status = 200, body = EntryList),
@@ -65,7 +64,7 @@ pub(super) async fn list(
 
 /// Deletes an entry with its screenshots (records and files). Members: own, unlocked,
 /// unapproved entries only.
-#[utoipa::path(delete, path = "/api/v1/entries/{id}", tag = "entries", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/entries/{id}", tag = "entries", operation_id = "delete_entry", security(("bearer" = [])),
     params(("id" = EntryId, Path, description = "entry id")),
     responses(
         (status = 204),
@@ -105,16 +104,10 @@ pub(super) async fn approve(
     State(app): State<App>,
     auth: Auth,
     ApiPath(id): ApiPath<EntryId>,
-    body: Bytes,
+    ApiOptionalJson(body): ApiOptionalJson<ApproveRequest>,
 ) -> Result<Json<Entry>> {
     auth.require_admin()?;
-    let approved = if body.iter().all(u8::is_ascii_whitespace) {
-        true
-    } else {
-        serde_json::from_slice::<ApproveRequest>(&body)
-            .map_err(|e| Error::validation(e.to_string()))?
-            .approved
-    };
+    let approved = body.is_none_or(|b| b.approved);
     let row = app
         .intents()
         .set_approved(auth.user.actor(), id, approved)

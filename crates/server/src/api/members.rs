@@ -8,13 +8,13 @@ use shotclock_api::{ApiError, Role, UserId};
 
 use super::{ApiJson, ApiPath, email, member_dto, text};
 use crate::App;
-use crate::auth::{Auth, check_password_policy, hash_password};
+use crate::auth::{Auth, check_new_password};
 use crate::error::{Error, Result};
 use crate::events::Ended;
 use crate::store::NewUser;
 
 /// The workspace's active members (admins).
-#[utoipa::path(get, path = "/api/v1/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/members", tag = "members", operation_id = "list_members", security(("bearer" = [])),
     responses(
         (status = 200, body = MemberList),
         (status = 401, body = ApiError),
@@ -29,7 +29,7 @@ pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<Memb
 }
 
 /// Adds a member with an initial password (admins).
-#[utoipa::path(post, path = "/api/v1/members", tag = "members", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/members", tag = "members", operation_id = "add_member", security(("bearer" = [])),
     request_body = AddMemberRequest,
     responses(
         (status = 201, body = Member),
@@ -49,12 +49,12 @@ pub(super) async fn add(
     }
     let mail = email(&req.email)?;
     let name = text(&req.name, "name", 200)?;
-    check_password_policy(&req.password)?;
+    check_new_password(&req.password, &mail)?;
     let user = NewUser {
         id: UserId::new(),
         email: mail,
         name,
-        password_hash: hash_password(req.password).await?,
+        password_hash: app.hasher().hash(req.password).await?,
         role: req.role,
     };
     let row = app
@@ -65,7 +65,7 @@ pub(super) async fn add(
 }
 
 /// Changes a member's role or deactivates them (admins). Revokes their sessions at once.
-#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", operation_id = "update_member", security(("bearer" = [])),
     params(("id" = UserId, Path, description = "member id")),
     request_body = UpdateMemberRequest,
     responses(

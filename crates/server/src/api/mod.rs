@@ -10,10 +10,19 @@
 //!   is refused with `api_version` before any handler runs;
 //! * JSON bodies are limited to `Config::max_json_bytes` (413) and their rejections are mapped to
 //!   `{code, message}` (400 syntax, 422 data such as unknown enum values, 415 content type);
-//! * unknown routes answer exactly like missing objects (404 `not_found`).
+//! * unknown routes answer exactly like missing objects (404 `not_found`); a known path with
+//!   another method answers 405 `method_not_allowed` with `Allow`;
+//! * JSON bodies must be objects: an array or a scalar is refused before deserializing, so a
+//!   positional form can never change anything;
+//! * every response carries `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store`
+//!   unless the handler chose otherwise (private data never lands in a cache, and a deleted
+//!   screenshot cannot linger in one, R24); no CORS headers are served;
+//! * one structured log line per request (method, route template, status, latency, request id
+//!   — never the raw path, tokens or bodies), and its counters at `GET /metrics`.
 
 mod auth;
 pub use auth::create_workspace;
+mod contract;
 mod entries;
 mod events;
 mod members;
@@ -107,12 +116,17 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// The OpenAPI 3.1 document the service serves at `/api/v1/openapi.json`.
+#[must_use]
+pub fn document() -> serde_json::Value {
+    let (_, doc) = openapi_router();
+    contract::complete(serde_json::to_value(doc).unwrap_or_default())
+}
+
 /// The service's router (state included).
 pub fn router(app: App) -> Router {
-    let (routes, doc) = openapi_router();
-    let doc_json: Arc<str> = serde_json::to_string(&doc)
-        .unwrap_or_else(|_| "{}".to_owned())
-        .into();
+    let (routes, _) = openapi_router();
+    let doc_json: Arc<str> = document().to_string().into();
     let max_json = app.config().max_json_bytes;
     routes
         .route(
@@ -127,13 +141,72 @@ pub fn router(app: App) -> Router {
                 }
             }),
         )
+        .route("/metrics", get(metrics))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async {
-            Error::api(ErrorCode::BadRequest, "method not allowed on this path")
+            Error::api(
+                ErrorCode::MethodNotAllowed,
+                "this path does not take that method; see the Allow header",
+            )
         })
         .layer(DefaultBodyLimit::max(max_json))
         .layer(middleware::from_fn(api_version))
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
+}
+
+/// Request counters in Prometheus' text format.
+async fn metrics(State(app): State<App>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics().render(),
+    )
+}
+
+/// The header that carries a request's id (taken from the client when sane, else made here).
+const REQUEST_ID: &str = "x-request-id";
+
+/// Logs and counts every request, gives it an id, and sets the headers every answer carries.
+async fn observe(State(app): State<App>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    // The route template, never the raw path: paths carry ids.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(unmatched)", |m| m.as_str())
+        .to_owned();
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let mut res = next.run(req).await;
+    let took = started.elapsed();
+    let status = res.status().as_u16();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    app.metrics().record(&route, &method, status, took);
+    tracing::info!(
+        target: "shotclock_server::request",
+        %method,
+        %route,
+        status,
+        ms = took.as_secs_f64() * 1000.0,
+        request_id = %id,
+        "request"
+    );
+    res
 }
 
 async fn api_version(req: Request, next: Next) -> Response {
@@ -178,6 +251,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let (parts, bytes) = object_body(req, state).await?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => Err(match rejection {
@@ -193,6 +268,53 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 other => Error::bad_request(other.body_text()),
             }),
         }
+    }
+}
+
+/// Reads a body within the size limit (413 as `{code, message}`) and refuses anything but a
+/// JSON object (or nothing): a positional array must never be read as fields.
+async fn object_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<(Parts, axum::body::Bytes)> {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::Bytes::from_request(
+        Request::from_parts(parts.clone(), body),
+        state,
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(Error::api(
+                ErrorCode::PayloadTooLarge,
+                "request body too large",
+            ));
+        }
+        Err(e) => return Err(Error::bad_request(e.body_text())),
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Error::bad_request("the request body must be a JSON object"));
+    }
+    Ok((parts, bytes))
+}
+
+/// An optional JSON-object body: `None` when the body is empty.
+#[derive(Debug)]
+pub struct ApiOptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiOptionalJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let (_, bytes) = object_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| Self(Some(v)))
+            .map_err(|e| Error::validation(e.to_string()))
     }
 }
 
@@ -319,8 +441,18 @@ pub(crate) async fn workspace_of(app: &App, user: &UserRow) -> Result<WorkspaceR
         .ok_or_else(|| Error::Internal("user without workspace".into()))
 }
 
-/// Refuses client instants too far in the service's future.
+/// The earliest instant a client may name: nothing is tracked before 2000.
+fn earliest_instant() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(946_684_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Refuses client instants before 2000 or too far in the service's future.
 pub(crate) fn check_skew(app: &App, t: DateTime<Utc>, what: &str) -> Result<()> {
+    if t < earliest_instant() {
+        return Err(Error::validation(format!(
+            "{what} {t} lies before 2000-01-01"
+        )));
+    }
     if t > app.now() + MAX_SKEW {
         return Err(Error::api(
             ErrorCode::ClockSkew,
@@ -361,12 +493,24 @@ fn local_midnight(day: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
         .ok_or_else(|| Error::validation("no valid local midnight on that date"))
 }
 
+/// Characters no name, email or description may hold: control characters (NUL, BEL, line
+/// breaks …) and the bidirectional overrides and isolates that make text read in another order
+/// than it is stored.
+fn is_forbidden_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Trims and checks a free-text field.
 pub(crate) fn text(value: &str, field: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.chars().count() > max {
         return Err(Error::validation(format!(
             "{field} is longer than {max} characters"
+        )));
+    }
+    if v.chars().any(is_forbidden_char) {
+        return Err(Error::validation(format!(
+            "{field} contains control or text-direction characters"
         )));
     }
     Ok(v.to_owned())
@@ -378,7 +522,7 @@ pub(crate) fn email(value: &str) -> Result<String> {
     let ok = v.len() <= 254
         && v.split_once('@')
             .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-        && !v.chars().any(char::is_whitespace);
+        && !v.chars().any(|c| c.is_whitespace() || is_forbidden_char(c));
     if ok {
         Ok(v)
     } else {
@@ -407,8 +551,34 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email(" Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "ann", "@x", "a@", "a b@c", "a@b@c"] {
+        for bad in [
+            "",
+            "ann",
+            "@x",
+            "a@",
+            "a b@c",
+            "a@b@c",
+            "a\u{0}b@c",
+            "a@b\u{202E}c",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn free_text_refuses_control_and_direction_characters() {
+        assert_eq!(text("  Design review ", "d", 100).unwrap(), "Design review");
+        assert_eq!(text("Zoë – 東京", "d", 100).unwrap(), "Zoë – 東京");
+        for bad in [
+            "a\u{0}b",
+            "bell\u{7}",
+            "two\nlines",
+            "tab\tbed",
+            "evil\u{202E}gpj.exe",
+            "iso\u{2066}late",
+        ] {
+            assert!(text(bad, "d", 100).is_err(), "{bad:?}");
+        }
+        assert!(text(&"x".repeat(101), "d", 100).is_err());
     }
 }

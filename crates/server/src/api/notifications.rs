@@ -11,7 +11,7 @@ use crate::auth::Auth;
 use crate::error::Result;
 
 /// The caller's notifications, newest first.
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", operation_id = "list_notifications",
     security(("bearer" = [])),
     responses((status = 200, body = NotificationList), (status = 401, body = ApiError)))]
 pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<NotificationList>> {

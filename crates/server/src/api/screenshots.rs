@@ -185,7 +185,7 @@ pub(super) async fn image(
     Ok((
         [
             (header::CONTENT_TYPE, "image/webp"),
-            (header::CACHE_CONTROL, "private, max-age=3600"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,
     )
@@ -285,7 +285,7 @@ pub(super) struct DeleteQuery {
 }
 
 /// Deletes a screenshot for good (R19–R22), or previews it with `dry_run=true`.
-#[utoipa::path(delete, path = "/api/v1/screenshots/{id}", tag = "screenshots",
+#[utoipa::path(delete, path = "/api/v1/screenshots/{id}", tag = "screenshots", operation_id = "delete_screenshot",
     security(("bearer" = [])),
     params(("id" = ScreenshotId, Path, description = "screenshot id"), DeleteQuery),
     responses(

@@ -13,7 +13,7 @@ use crate::intents::SettingsPatch;
 use crate::store::WorkspaceRow;
 
 /// The caller's workspace settings.
-#[utoipa::path(get, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/workspace", tag = "workspace", operation_id = "get_workspace", security(("bearer" = [])),
     responses((status = 200, body = WorkspaceSettings), (status = 401, body = ApiError)))]
 pub(super) async fn get(State(app): State<App>, auth: Auth) -> Result<Json<WorkspaceSettings>> {
     let ws = workspace_of(&app, &auth.user).await?;
@@ -35,7 +35,7 @@ async fn broadcast_settings(app: &App, ws: &WorkspaceRow) -> Result<()> {
 
 /// Changes settings (admins, R4). Turning capture on needs the plan or a trial (R5) and
 /// notifies every member, persistently and live (R6).
-#[utoipa::path(patch, path = "/api/v1/workspace", tag = "workspace", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/workspace", tag = "workspace", operation_id = "update_workspace", security(("bearer" = [])),
     request_body = UpdateSettingsRequest,
     responses(
         (status = 200, body = WorkspaceSettings),

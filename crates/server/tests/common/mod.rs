@@ -294,6 +294,31 @@ impl Harness {
         rx.await.unwrap().unwrap()
     }
 
+    /// Team `name` with capture on, and alice's entry "work" from 30 minutes before `t0` to
+    /// `t0` with one uploaded screenshot at each of `minutes` before `t0`; the clock at `t0`.
+    pub async fn alices_stopped_entry(
+        &self,
+        name: &str,
+        minutes: &[i64],
+    ) -> (Team, EntryId, Vec<ScreenshotId>) {
+        let team = self.team(name).await;
+        self.enable_capture(&team).await;
+        let entry = self
+            .start(&team.alice, t0() - chrono::TimeDelta::minutes(30), "work")
+            .await;
+        let mut shots = Vec::new();
+        for (i, m) in minutes.iter().enumerate() {
+            let id = ScreenshotId::new();
+            let at = t0() - chrono::TimeDelta::minutes(*m);
+            self.upload(&team.alice.token, id, entry, at, image(i as u64 + 1))
+                .await
+                .expect(201);
+            shots.push(id);
+        }
+        self.stop(&team.alice, t0()).await;
+        (team, entry, shots)
+    }
+
     /// The screenshot row as stored, expired or not.
     pub async fn raw_screenshot(&self, id: ScreenshotId) -> Option<ScreenshotRow> {
         self.raw(move |rows| rows.screenshot(id)).await

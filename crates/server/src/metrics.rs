@@ -1,0 +1,86 @@
+//! Request counters an operator can read at `GET /metrics` (Prometheus text format), and the
+//! one log line per request.
+//!
+//! Counted per route template (never the raw path, which carries ids), method and status:
+//! requests and their total latency. No user, token or body ever reaches a label.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Key of one series: (route template, method, status).
+type Series = (String, String, u16);
+
+/// Request counters. Cheap to share (behind the `App`).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<Series, (u64, Duration)>>,
+}
+
+impl Metrics {
+    /// Counts one answered request.
+    pub fn record(&self, route: &str, method: &str, status: u16, took: Duration) {
+        let mut series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = series
+            .entry((route.to_owned(), method.to_owned(), status))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += took;
+    }
+
+    /// The counters in Prometheus' text exposition format.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = String::new();
+        out.push_str("# HELP shotclock_http_requests_total Requests answered.\n");
+        out.push_str("# TYPE shotclock_http_requests_total counter\n");
+        for ((route, method, status), (n, _)) in series.iter() {
+            let _ = writeln!(
+                out,
+                "shotclock_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP shotclock_http_request_seconds_sum Time spent answering requests.\n");
+        out.push_str("# TYPE shotclock_http_request_seconds_sum counter\n");
+        for ((route, method, status), (_, took)) in series.iter() {
+            let _ = writeln!(
+                out,
+                "shotclock_http_request_seconds_sum{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {:.6}",
+                took.as_secs_f64()
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_route_method_and_status() {
+        let m = Metrics::default();
+        m.record("/api/v1/timer", "GET", 200, Duration::from_millis(2));
+        m.record("/api/v1/timer", "GET", 200, Duration::from_millis(3));
+        m.record("/api/v1/timer", "GET", 401, Duration::from_millis(1));
+        let text = m.render();
+        assert!(text.contains(
+            "shotclock_http_requests_total{route=\"/api/v1/timer\",method=\"GET\",status=\"200\"} 2\n"
+        ));
+        assert!(text.contains(
+            "shotclock_http_requests_total{route=\"/api/v1/timer\",method=\"GET\",status=\"401\"} 1\n"
+        ));
+        assert!(text.contains(
+            "shotclock_http_request_seconds_sum{route=\"/api/v1/timer\",method=\"GET\",status=\"200\"} 0.005000\n"
+        ));
+    }
+}
