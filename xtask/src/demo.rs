@@ -18,6 +18,8 @@
 #![cfg_attr(not(feature = "demo"), allow(dead_code))]
 
 #[cfg(feature = "demo")]
+pub mod bench_app;
+#[cfg(feature = "demo")]
 pub mod launch;
 #[cfg(feature = "demo")]
 mod seed;
@@ -31,6 +33,10 @@ use shotclock_domain::schedule::{CaptureWindow, ScheduleError, next_capture_afte
 /// The hidden xtask command that runs the second half of `cargo xtask run`:
 /// `xtask demo-launch SERVICE_BIN APP_BIN [--reset] [--port=N]`.
 pub const LAUNCH_COMMAND: &str = "demo-launch";
+
+/// The hidden xtask command that runs the second half of `cargo xtask bench app`:
+/// `xtask bench-app-launch SERVICE_BIN APP_BIN [--secs N]` (see `bench_app`).
+pub const BENCH_APP_COMMAND: &str = "bench-app-launch";
 
 /// The workspace's name.
 pub const WORKSPACE_NAME: &str = "Acme Design";

@@ -32,11 +32,16 @@ pub fn ensure() -> Result<Display> {
     {
         return Ok(Display { name, xvfb: None });
     }
+    private()
+}
+
+/// A fresh Xvfb of its own, whatever `DISPLAY` says (benchmarks: nothing else draws there).
+pub fn private() -> Result<Display> {
     let Some(n) = (99..160).find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists()) else {
         bail!("no free X display number between :99 and :159");
     };
     let name = format!(":{n}");
-    println!("==> no DISPLAY: starting Xvfb {name} (1920x1080x24)");
+    println!("==> starting Xvfb {name} (1920x1080x24)");
     let child = Command::new("Xvfb")
         .args([
             name.as_str(),

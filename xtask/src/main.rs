@@ -36,6 +36,8 @@ fn real_main() -> Result<()> {
         // The second half of `run`, in this binary built with the `demo` feature.
         #[cfg(feature = "demo")]
         Some(demo::LAUNCH_COMMAND) => demo::launch::main(&root, &args[1..]),
+        #[cfg(feature = "demo")]
+        Some(demo::BENCH_APP_COMMAND) => demo::bench_app::main(&root, &args[1..]),
         Some("test") => layers::test_all(&root, &args[1..]),
         Some("bench") => bench(&root, &args[1..]),
         Some("setup") => setup::all(&root, setup::Need::Test),
@@ -54,8 +56,10 @@ const USAGE: &str = "usage: cargo xtask <command>
           with a demo workspace under .demo/ (seeded on the first run, reused afterwards;
           --reset starts over), print the sign-in details and launch the app signed in
   test    install what is missing, then fmt, clippy, Rust tests, UI checks and system tests
-  bench [capture|server]
-          release-build benchmarks that run our code and a baseline side by side
+  bench [capture|server|app [--secs N]]
+          release-build benchmarks: capture and server run our code and a baseline side by
+          side; app measures the release app's CPU and memory per view (timer running, on
+          its own Xvfb against a local service; N seconds per state, default 60)
   setup   only the installation steps";
 
 /// The repository root: the parent of this crate's manifest directory.
@@ -154,13 +158,16 @@ const BENCHES: &[(&str, &str)] = &[
 ];
 
 fn bench(root: &std::path::Path, which: &[String]) -> Result<()> {
+    if which.first().map(String::as_str) == Some("app") {
+        return bench_app(root, &which[1..]);
+    }
     setup::all(root, setup::Need::Run)?;
     let display = display::ensure()?;
     let chosen: Vec<&(&str, &str)> = match which.first() {
         None => BENCHES.iter().collect(),
         Some(name) => match BENCHES.iter().find(|(b, _)| b == name) {
             Some(b) => vec![b],
-            None => bail!("unknown benchmark `{name}`; choose one of: capture, server"),
+            None => bail!("unknown benchmark `{name}`; choose one of: capture, server, app"),
         },
     };
     for (name, pkg) in chosen {
@@ -173,6 +180,30 @@ fn bench(root: &std::path::Path, which: &[String]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `cargo xtask bench app`: builds the release app and service and this binary with the `demo`
+/// feature, then hands over to it (`demo::bench_app`).
+fn bench_app(root: &std::path::Path, args: &[String]) -> Result<()> {
+    setup::all(root, setup::Need::Test)?;
+    println!("==> building the release app and service");
+    let release = build_bins(
+        root,
+        &["--release", "-p", "shotclock-server", "-p", "shotclock"],
+    )?;
+    let tools = build_bins(root, &["-p", "xtask", "--features", "xtask/demo"])?;
+    let bin = |built: &[(String, PathBuf)], name: &str| match built.iter().find(|(n, _)| n == name)
+    {
+        Some((_, path)) => Ok(path.clone()),
+        None => bail!("cargo built no `{name}` executable"),
+    };
+    let mut next = std::process::Command::new(bin(&tools, "xtask")?);
+    next.arg(demo::BENCH_APP_COMMAND)
+        .arg(bin(&release, "shotclock-server")?)
+        .arg(bin(&release, "shotclock")?)
+        .args(args)
+        .current_dir(root);
+    hand_over(next)
 }
 
 #[cfg(test)]

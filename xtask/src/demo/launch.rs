@@ -291,7 +291,7 @@ async fn check_port_free(port: u16, url: &str) -> Result<()> {
     }
 }
 
-fn quick_client(url: &str) -> Result<Client, shotclock_sync::SyncError> {
+pub(super) fn quick_client(url: &str) -> Result<Client, shotclock_sync::SyncError> {
     Client::with_options(
         url,
         ClientOptions {
@@ -306,7 +306,7 @@ fn quick_client(url: &str) -> Result<Client, shotclock_sync::SyncError> {
 /// through the service's CLI; returns the workspace id. The workspace's history begins a day
 /// before the oldest seeded day, since the service accepts a screenshot only when capture was
 /// on at its capture moment.
-fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
+pub(super) fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
     let cli = |args: &[&str]| -> Result<String> {
         let mut cmd = std::process::Command::new(service_bin);
         cmd.args(args).arg("--data-dir").arg(data_dir);
@@ -365,7 +365,7 @@ fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
 }
 
 /// The service as a child process, stopped with SIGTERM.
-struct Service {
+pub(super) struct Service {
     child: Child,
     log: PathBuf,
     running: bool,
@@ -373,7 +373,17 @@ struct Service {
 
 impl Service {
     fn start(bin: &Path, dirs: &Dirs, port: u16) -> Result<Self> {
-        let log_path = dirs.log();
+        Self::start_at(bin, &dirs.service, &dirs.log(), port)
+    }
+
+    /// The service on `127.0.0.1:PORT` with its data in `data_dir`, appending to `log_path`.
+    pub(super) fn start_at(
+        bin: &Path,
+        data_dir: &Path,
+        log_path: &Path,
+        port: u16,
+    ) -> Result<Self> {
+        let log_path = log_path.to_path_buf();
         let mut log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -383,7 +393,7 @@ impl Service {
         let child = Command::new(bin)
             .arg("serve")
             .arg("--data-dir")
-            .arg(&dirs.service)
+            .arg(data_dir)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .stdin(Stdio::null())
@@ -399,7 +409,7 @@ impl Service {
     }
 
     /// Polls `GET /healthz` until it answers, the service exits, or [`READY_WITHIN`] passes.
-    async fn wait_ready(&mut self, url: &str) -> Result<()> {
+    pub(super) async fn wait_ready(&mut self, url: &str) -> Result<()> {
         let client = quick_client(url)?;
         let deadline = Instant::now() + READY_WITHIN;
         loop {
@@ -422,7 +432,7 @@ impl Service {
         }
     }
 
-    async fn stop(&mut self) {
+    pub(super) async fn stop(&mut self) {
         if self.running {
             self.running = false;
             match stop_child(&mut self.child).await {
@@ -445,7 +455,7 @@ impl Drop for Service {
 }
 
 /// SIGTERM, then up to [`STOP_WITHIN`] to exit, then SIGKILL.
-async fn stop_child(child: &mut Child) -> Result<ExitStatus> {
+pub(super) async fn stop_child(child: &mut Child) -> Result<ExitStatus> {
     if let Some(status) = child.try_wait()? {
         return Ok(status);
     }
@@ -462,7 +472,7 @@ async fn stop_child(child: &mut Child) -> Result<ExitStatus> {
 }
 
 /// Sends SIGTERM (the `kill` command: this crate has no unsafe code for `libc::kill`).
-fn terminate(pid: u32) {
+pub(super) fn terminate(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .stderr(Stdio::null())
