@@ -32,8 +32,10 @@ pub struct LoginRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<WorkspaceId>,
     /// Sign-in email (case-insensitive).
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
     /// Password.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub password: String,
 }
 
@@ -42,13 +44,17 @@ pub struct LoginRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
     /// Name of the new workspace.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub workspace_name: String,
     /// Owner's display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
     /// Owner's email.
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
     pub email: String,
     /// Owner's password (at least 10 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 1024))]
     pub password: String,
 }
 
@@ -107,11 +113,14 @@ pub struct MemberList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddMemberRequest {
     /// Email.
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
     pub email: String,
     /// Display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: String,
     /// Initial password (at least 10 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 1024))]
     pub password: String,
     /// `member` (default) or `admin`.
     #[serde(default = "member_role")]
@@ -214,6 +223,7 @@ pub struct StartTimerRequest {
     pub entry_id: EntryId,
     /// What the user works on.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub description: String,
     /// When it started (default: now). Not more than 5 minutes in the service's future.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,6 +30,24 @@
 
 pub mod dto;
 
+/// The lengths the service accepts in free-text and credential fields, counted in characters
+/// after trimming. Shared so that clients can check before they send; the OpenAPI document
+/// states the same limits (`maxLength`, `minLength`), and a test keeps the two equal.
+pub mod limits {
+    /// Display names and workspace names.
+    pub const NAME_CHARS: usize = 200;
+    /// Time entry descriptions.
+    pub const DESCRIPTION_CHARS: usize = 2000;
+    /// Email addresses (the longest forward path SMTP allows, RFC 5321 §4.5.3.1.3).
+    pub const EMAIL_CHARS: usize = 254;
+    /// Shortest password.
+    pub const PASSWORD_MIN_CHARS: usize = 10;
+    /// Longest password.
+    pub const PASSWORD_MAX_CHARS: usize = 1024;
+    /// IANA time zone names (the longest in the database has 32).
+    pub const TIME_ZONE_CHARS: usize = 64;
+}
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -38,9 +38,9 @@ use crate::error::{Error, Result};
 use crate::store::UserRow;
 
 /// Shortest accepted password.
-pub const MIN_PASSWORD_LEN: usize = 10;
+pub const MIN_PASSWORD_LEN: usize = shotclock_api::limits::PASSWORD_MIN_CHARS;
 /// Longest accepted password (bounds hashing work).
-pub const MAX_PASSWORD_LEN: usize = 1024;
+pub const MAX_PASSWORD_LEN: usize = shotclock_api::limits::PASSWORD_MAX_CHARS;
 /// Lowest accepted zxcvbn score (0–4; 3 = "safely unguessable: moderate protection from an
 /// offline slow-hash scenario").
 pub const MIN_PASSWORD_SCORE: u8 = 3;
@@ -86,9 +86,9 @@ fn check_strength(password: &str, user_inputs: &[&str]) -> Result<()> {
             "password too short: at least {MIN_PASSWORD_LEN} characters"
         )));
     }
-    if password.len() > MAX_PASSWORD_LEN {
+    if n > MAX_PASSWORD_LEN {
         return Err(Error::validation(format!(
-            "password too long: at most {MAX_PASSWORD_LEN} bytes"
+            "password too long: at most {MAX_PASSWORD_LEN} characters"
         )));
     }
     let estimate = zxcvbn::zxcvbn(password, user_inputs);

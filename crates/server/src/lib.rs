@@ -35,7 +35,7 @@ pub mod events;
 pub mod intents;
 pub mod maintenance;
 pub mod metrics;
-mod net;
+pub mod net;
 pub mod store;
 pub mod webp;
 

@@ -126,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
             let mut config = Config::new(data_dir);
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
+            fit_descriptors(&mut config);
             let app = App::open(config).context("opening the data directory")?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -235,3 +236,35 @@ fn not_future(app: &App, since: Option<DateTime<Utc>>) -> anyhow::Result<DateTim
         None => Ok(now),
     }
 }
+
+/// Raises the soft descriptor limit to the hard one and fits the connection cap into it, so a
+/// flood meets the cap, never `EMFILE`.
+#[cfg(unix)]
+fn fit_descriptors(config: &mut Config) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    // An unlimited hard limit still stops at the kernel's nr_open (1,048,576 by default).
+    let target = limit.maximum.unwrap_or(1 << 20);
+    if limit.current.is_some_and(|soft| soft < target) {
+        let raised = Rlimit {
+            current: Some(target),
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, "could not raise the descriptor limit");
+        }
+    }
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    let wanted = config.max_connections;
+    let cap = shotclock_server::net::fit_descriptor_limit(config, soft);
+    if cap < wanted {
+        tracing::warn!(
+            descriptor_limit = soft,
+            max_connections = cap,
+            "the descriptor limit lowers the connection cap"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn fit_descriptors(_config: &mut Config) {}

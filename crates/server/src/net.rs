@@ -5,11 +5,19 @@
 //! connection is served by hyper-util's `auto` builder (HTTP/1.1 and HTTP/2) in its own task,
 //! under these rules (all durations and sizes from [`crate::Config`]):
 //!
-//! * **Cap.** At most `max_connections` are served at once. When the cap is reached, the oldest
-//!   connection that has not completed a request yet (idle or half-sent) is closed to make
-//!   room, and the newcomer waits briefly for its place; if there is no such connection, the
-//!   newcomer is closed at once. Nothing queues without bound, and a probe such as `/healthz`
-//!   gets through a flood of idle sockets.
+//! * **Cap.** At most `max_connections` are served at once, plus at most [`SPARE_PLACES`] while
+//!   evictions are under way. When the cap is reached, the oldest connection that has not
+//!   completed a request yet (idle or half-sent) is told to close, and the newcomer is served at
+//!   once on a spare place, which it gives back as soon as a regular place frees up (the
+//!   evicted connection's, usually). If there is no such connection, or every spare place is
+//!   taken, the newcomer is closed at once. Nothing queues, a flood of any
+//!   size holds at most `max_connections + SPARE_PLACES` descriptors, and a probe such as
+//!   `/healthz`, which sends its request at once, gets through a flood of idle sockets: the
+//!   flood only ever evicts itself.
+//! * **Descriptors.** `shotclock-server serve` raises the soft descriptor limit to the hard
+//!   one, then [`fit_descriptor_limit`] lowers the cap to what that limit leaves after the
+//!   spare places and the files the service keeps open itself, so that a flood meets the cap,
+//!   not `EMFILE`.
 //! * **First request.** A connection that has not completed a request head within
 //!   `header_read_timeout` of being accepted is closed (this also covers a client that sends a
 //!   part of the HTTP/2 preface, which hyper's own timer does not see).
@@ -49,16 +57,18 @@ use hyper_util::service::TowerToHyperService;
 use shotclock_api::ErrorCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tower::ServiceExt;
 
 use crate::error::Error;
 use crate::{App, Config};
 
-/// How long a newcomer waits for the place of a connection closed to make room for it.
-const EVICTION_WAIT: Duration = Duration::from_millis(500);
-/// Newcomers that may wait so at once (beyond them, excess connections are closed at once).
-const MAX_WAITING: usize = 64;
+/// Places beyond the cap, each held by a newcomer served while the connection it evicted
+/// closes (beyond them, excess connections are closed at once).
+pub const SPARE_PLACES: usize = 64;
+/// Descriptors the service keeps for itself beyond its connections: the database and its
+/// journal, image files being read or written, the listener, the runtime's own.
+pub const RESERVED_DESCRIPTORS: u64 = 128;
 /// Bounds of the back-off after an accept error.
 const BACKOFF_MIN: Duration = Duration::from_millis(10);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -138,7 +148,7 @@ pub(crate) async fn serve_connections(
 ) -> std::io::Result<()> {
     let config = app.config().clone();
     let places = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let waiting = Arc::new(Semaphore::new(MAX_WAITING));
+    let spare = Arc::new(Semaphore::new(SPARE_PLACES));
     let unstarted = Arc::new(Unstarted::default());
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -177,22 +187,25 @@ pub(crate) async fn serve_connections(
             unstarted: Arc::clone(&unstarted),
         };
         if let Ok(place) = Arc::clone(&places).try_acquire_owned() {
-            tokio::spawn(conn.serve(place));
-        } else if let Ok(wait) = Arc::clone(&waiting).try_acquire_owned()
+            tokio::spawn(conn.serve(place, None));
+        } else if let Ok(place) = Arc::clone(&spare).try_acquire_owned()
             && unstarted.evict_oldest()
         {
-            let places = Arc::clone(&places);
-            tokio::spawn(async move {
-                let place = tokio::time::timeout(EVICTION_WAIT, places.acquire_owned()).await;
-                drop(wait);
-                if let Ok(Ok(place)) = place {
-                    conn.serve(place).await;
-                }
-            });
+            tokio::spawn(conn.serve(place, Some(Arc::clone(&places))));
         } else {
             tracing::debug!(%remote, "connection cap reached; closing a new connection");
         }
     }
+}
+
+/// Lowers `config.max_connections` so that the connections, the spare places and
+/// [`RESERVED_DESCRIPTORS`] fit in `descriptor_limit` (the process's soft `RLIMIT_NOFILE`);
+/// never below 1. Returns the cap in effect.
+pub fn fit_descriptor_limit(config: &mut crate::Config, descriptor_limit: u64) -> usize {
+    let room = descriptor_limit.saturating_sub(RESERVED_DESCRIPTORS + SPARE_PLACES as u64);
+    let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+    config.max_connections = config.max_connections.min(room).max(1);
+    config.max_connections
 }
 
 /// Errors of one pending connection, not of the listener: accept the next one at once.
@@ -214,7 +227,9 @@ struct Conn {
 }
 
 impl Conn {
-    async fn serve(self, place: tokio::sync::OwnedSemaphorePermit) {
+    /// Serves the connection on `place`; a connection on a spare place also waits for a
+    /// regular one (`regular`) and moves to it, so spare places stay free for evictions.
+    async fn serve(self, mut place: OwnedSemaphorePermit, regular: Option<Arc<Semaphore>>) {
         let Conn {
             stream,
             remote,
@@ -247,6 +262,14 @@ impl Conn {
             tokio::time::interval(config.idle_timeout.max(Duration::from_millis(10)));
         idle_check.reset();
         let (mut first_done, mut evict_done, mut shutting_down) = (false, false, false);
+        let mut moved = regular.is_none();
+        let regular_place = async move {
+            match regular {
+                Some(places) => places.acquire_owned().await.ok(),
+                None => std::future::pending().await,
+            }
+        };
+        let mut regular_place = pin!(regular_place);
         loop {
             tokio::select! {
                 result = conn.as_mut() => {
@@ -272,6 +295,12 @@ impl Conn {
                         // Its first request arrived meanwhile: pass the eviction on, so the
                         // newcomer waiting for a place still gets one.
                         unstarted.evict_oldest();
+                    }
+                }
+                regular = &mut regular_place, if !moved => {
+                    moved = true;
+                    if let Some(regular) = regular {
+                        place = regular;
                     }
                 }
                 _ = idle_check.tick(), if !shutting_down => {
@@ -373,5 +402,26 @@ impl AsyncWrite for Tracked {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_fits_the_descriptor_limit() {
+        let mut config = Config::new("unused");
+        config.max_connections = 512;
+        // Plenty of descriptors: the configured cap stands.
+        assert_eq!(fit_descriptor_limit(&mut config, 65_536), 512);
+        // 512 descriptors: what is left after the reserve and the spare places.
+        let left = 512 - RESERVED_DESCRIPTORS as usize - SPARE_PLACES;
+        assert_eq!(fit_descriptor_limit(&mut config, 512), left);
+        assert_eq!(config.max_connections, left);
+        // Exactly enough for one connection, and then not even that: never below 1.
+        let one = RESERVED_DESCRIPTORS + SPARE_PLACES as u64 + 1;
+        assert_eq!(fit_descriptor_limit(&mut config, one), 1);
+        assert_eq!(fit_descriptor_limit(&mut config, 10), 1);
     }
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shotclock_api::dto::{LoginRequest, Me, SessionInfo, SignupRequest};
-use shotclock_api::{ApiError, Role, UserId, WorkspaceId};
+use shotclock_api::{ApiError, Role, UserId, WorkspaceId, limits};
 
 use super::{ApiJson, email, member_dto, settings_dto, text, workspace_of};
 use crate::App;
@@ -48,7 +48,9 @@ pub(super) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionInfo>> {
     let mail = req.email.trim().to_lowercase();
-    if req.password.len() > crate::auth::MAX_PASSWORD_LEN || mail.len() > 254 {
+    if req.password.chars().count() > limits::PASSWORD_MAX_CHARS
+        || mail.chars().count() > limits::EMAIL_CHARS
+    {
         return Err(Error::validation("email or password too long"));
     }
     // One budget per email and source, whichever workspace the request names.
@@ -112,7 +114,7 @@ pub(super) async fn signup(
             "sign-up is disabled on this service; ask its operator for a workspace",
         ));
     }
-    let name = text(&req.workspace_name, "workspace_name", 200)?;
+    let name = text(&req.workspace_name, "workspace_name", limits::NAME_CHARS)?;
     if name.is_empty() {
         return Err(Error::validation("workspace_name must not be empty"));
     }
@@ -132,7 +134,7 @@ pub async fn create_workspace(
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(WorkspaceId, UserRow)> {
     let mail = email(owner_email)?;
-    let display = text(owner_name, "name", 200)?;
+    let display = text(owner_name, "name", limits::NAME_CHARS)?;
     check_new_password(&password, &mail)?;
     let owner = NewUser {
         id: UserId::new(),

@@ -220,4 +220,75 @@ mod tests {
             &json!({"type": "string", "contentMediaType": "image/webp"})
         );
     }
+
+    /// The contract states the limits the service enforces (`shotclock_api::limits`), and every
+    /// free-text or credential field a client sends has one.
+    #[test]
+    fn request_fields_state_the_enforced_limits() {
+        use shotclock_api::limits;
+        let doc = document();
+        let field = |schema: &str, name: &str| {
+            doc["components"]["schemas"][schema]["properties"][name].clone()
+        };
+        let max = |schema: &str, name: &str| field(schema, name)["maxLength"].as_u64();
+        let n = |v: usize| Some(v as u64);
+        for (schema, name, limit) in [
+            ("LoginRequest", "email", limits::EMAIL_CHARS),
+            ("LoginRequest", "password", limits::PASSWORD_MAX_CHARS),
+            ("SignupRequest", "workspace_name", limits::NAME_CHARS),
+            ("SignupRequest", "name", limits::NAME_CHARS),
+            ("SignupRequest", "email", limits::EMAIL_CHARS),
+            ("SignupRequest", "password", limits::PASSWORD_MAX_CHARS),
+            ("AddMemberRequest", "email", limits::EMAIL_CHARS),
+            ("AddMemberRequest", "name", limits::NAME_CHARS),
+            ("AddMemberRequest", "password", limits::PASSWORD_MAX_CHARS),
+            (
+                "StartTimerRequest",
+                "description",
+                limits::DESCRIPTION_CHARS,
+            ),
+        ] {
+            assert_eq!(max(schema, name), n(limit), "{schema}.{name}");
+        }
+        for schema in ["SignupRequest", "AddMemberRequest"] {
+            assert_eq!(
+                field(schema, "password")["minLength"].as_u64(),
+                n(limits::PASSWORD_MIN_CHARS),
+                "{schema}.password"
+            );
+            assert_eq!(field(schema, "email")["format"], "email", "{schema}.email");
+        }
+        // Every string a request body carries has a limit (ids, instants and enums have a
+        // format or a closed set instead).
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            if !name.ends_with("Request") {
+                continue;
+            }
+            for (prop, s) in schema["properties"].as_object().into_iter().flatten() {
+                let typed = |t: &str| {
+                    s["type"] == t
+                        || s["type"]
+                            .as_array()
+                            .is_some_and(|a| a.contains(&Value::from(t)))
+                };
+                if typed("string") && s.get("format").is_none() && s.get("enum").is_none() {
+                    assert!(
+                        s.get("maxLength").is_some(),
+                        "{name}.{prop} has no maxLength"
+                    );
+                }
+            }
+        }
+        // The day queries: a date, and a bounded zone name.
+        for path in ["/api/v1/screenshots", "/api/v1/screenshots/counts"] {
+            let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+            let param = |n: &str| params.iter().find(|p| p["name"] == n).unwrap()["schema"].clone();
+            assert_eq!(param("date")["format"], "date", "{path} date");
+            assert_eq!(
+                param("tz")["maxLength"].as_u64(),
+                n(limits::TIME_ZONE_CHARS),
+                "{path} tz"
+            );
+        }
+    }
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shotclock_api::dto::{AddMemberRequest, Member, MemberList, UpdateMemberRequest};
-use shotclock_api::{ApiError, Role, UserId};
+use shotclock_api::{ApiError, Role, UserId, limits};
 
 use super::{ApiJson, ApiPath, email, member_dto, text};
 use crate::App;
@@ -48,7 +48,7 @@ pub(super) async fn add(
         return Err(Error::validation("role must be admin or member"));
     }
     let mail = email(&req.email)?;
-    let name = text(&req.name, "name", 200)?;
+    let name = text(&req.name, "name", limits::NAME_CHARS)?;
     check_new_password(&req.password, &mail)?;
     let user = NewUser {
         id: UserId::new(),

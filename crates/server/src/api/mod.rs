@@ -519,7 +519,7 @@ pub(crate) fn text(value: &str, field: &str, max: usize) -> Result<String> {
 /// Normalises and checks an email address.
 pub(crate) fn email(value: &str) -> Result<String> {
     let v = value.trim().to_lowercase();
-    let ok = v.len() <= 254
+    let ok = v.chars().count() <= shotclock_api::limits::EMAIL_CHARS
         && v.split_once('@')
             .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
         && !v.chars().any(|c| c.is_whitespace() || is_forbidden_char(c));

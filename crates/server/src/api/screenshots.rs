@@ -199,8 +199,10 @@ pub(super) struct DayQuery {
     /// Whose day (default: the caller; members may only name themselves).
     user_id: Option<UserId>,
     /// The day, `YYYY-MM-DD`, in `tz`.
+    #[param(format = Date)]
     date: String,
     /// The viewer's IANA time zone, e.g. `Europe/Berlin`.
+    #[param(max_length = 64)]
     tz: String,
 }
 
@@ -236,8 +238,10 @@ pub(super) async fn day(
 #[into_params(parameter_in = Query)]
 pub(super) struct CountQuery {
     /// The day, `YYYY-MM-DD`, in `tz`.
+    #[param(format = Date)]
     date: String,
     /// The viewer's IANA time zone.
+    #[param(max_length = 64)]
     tz: String,
 }
 

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use shotclock_api::ApiError;
 use shotclock_api::dto::{Event, StartTimerRequest, StopTimerRequest, TimerState};
+use shotclock_api::{ApiError, limits};
 
 use super::{ApiJson, check_skew, entry_dto, text, workspace_of};
 use crate::App;
@@ -44,7 +44,7 @@ pub(super) async fn start(
     let now = app.now();
     let start = req.start.unwrap_or(now);
     check_skew(&app, start, "start")?;
-    let description = text(&req.description, "description", 2000)?;
+    let description = text(&req.description, "description", limits::DESCRIPTION_CHARS)?;
     let outcome = app
         .intents()
         .start_timer(&auth.user, req.entry_id, description, start, now)
