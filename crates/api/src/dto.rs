@@ -27,6 +27,7 @@ fn yes() -> bool {
 /// `POST /auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoginRequest {
     /// The workspace to sign in to; needed only when the email belongs to several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +41,7 @@ pub struct LoginRequest {
 /// `POST /auth/signup`: creates a workspace and its owner (when the service allows it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignupRequest {
     /// Name of the new workspace.
     pub workspace_name: String,
@@ -55,6 +57,7 @@ pub struct SignupRequest {
 /// A signed-in session: the bearer token and who it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
     /// Bearer token for `Authorization: Bearer …`. Shown once; the service stores only a hash.
     pub token: String,
@@ -67,6 +70,7 @@ pub struct SessionInfo {
 /// `GET /me`: the signed-in user and their workspace's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Me {
     /// The user.
     pub user: Member,
@@ -77,6 +81,7 @@ pub struct Me {
 /// A workspace member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     /// User id.
     pub id: UserId,
@@ -97,6 +102,7 @@ pub struct Member {
 /// `GET /members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberList {
     /// Active members, by email.
     pub members: Vec<Member>,
@@ -105,6 +111,7 @@ pub struct MemberList {
 /// `POST /members` (admins).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AddMemberRequest {
     /// Email.
     pub email: String,
@@ -125,6 +132,7 @@ fn member_role() -> Role {
 /// `PATCH /members/{id}` (admins). Absent fields stay unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateMemberRequest {
     /// New role (`admin` or `member`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +145,7 @@ pub struct UpdateMemberRequest {
 /// A workspace and its settings (`GET /workspace`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkspaceSettings {
     /// Id.
     pub id: WorkspaceId,
@@ -165,6 +174,7 @@ pub struct WorkspaceSettings {
 /// `PATCH /workspace` (admins). Absent fields stay unchanged; `lock_date: null` clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateSettingsRequest {
     /// Turn capturing on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +195,7 @@ pub struct UpdateSettingsRequest {
 /// A persisted notification (R6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notification {
     /// Id.
     pub id: NotificationId,
@@ -201,6 +212,7 @@ pub struct Notification {
 /// `GET /notifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationList {
     /// Newest first.
     pub notifications: Vec<Notification>,
@@ -209,6 +221,7 @@ pub struct NotificationList {
 /// `POST /timer/start`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StartTimerRequest {
     /// Client-generated id of the new entry (a retry with the same id is a no-op).
     pub entry_id: EntryId,
@@ -223,6 +236,7 @@ pub struct StartTimerRequest {
 /// `POST /timer/stop`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StopTimerRequest {
     /// The entry to stop (default: whatever runs). Stopping a stopped entry is a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +249,7 @@ pub struct StopTimerRequest {
 /// Timer answers: what runs now and what a start or stop stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimerState {
     /// The running entry, if any.
     pub running: Option<Entry>,
@@ -245,6 +260,7 @@ pub struct TimerState {
 /// A half-open time span `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimeSpan {
     /// First instant inside.
     pub start: DateTime<Utc>,
@@ -255,6 +271,7 @@ pub struct TimeSpan {
 /// A time entry (R13).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Entry {
     /// Client-generated id.
     pub id: EntryId,
@@ -269,8 +286,10 @@ pub struct Entry {
     /// Spans removed by screenshot deletes (R21).
     pub removed: Vec<TimeSpan>,
     /// Seconds removed.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub deducted_secs: i64,
     /// end − start − deducted, in seconds (running entries: up to now).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_secs: i64,
     /// Approved by an admin.
     pub approved: bool,
@@ -281,6 +300,7 @@ pub struct Entry {
 /// `GET /entries`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntryList {
     /// Entries by start.
     pub entries: Vec<Entry>,
@@ -289,6 +309,7 @@ pub struct EntryList {
 /// Metadata of a stored screenshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Screenshot {
     /// Client-generated id.
     pub id: ScreenshotId,
@@ -315,6 +336,7 @@ pub struct Screenshot {
 /// `GET /screenshots?user=…&date=…&tz=…`: one member's day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScreenshotList {
     /// Whose.
     pub user_id: UserId,
@@ -329,6 +351,7 @@ pub struct ScreenshotList {
 /// `PUT /screenshots/{id}` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UploadReceipt {
     /// The screenshot id.
     pub id: ScreenshotId,
@@ -341,6 +364,7 @@ pub struct UploadReceipt {
 /// One member's screenshot count for a day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayCount {
     /// Member.
     pub user_id: UserId,
@@ -349,12 +373,14 @@ pub struct DayCount {
     /// Email.
     pub email: String,
     /// Screenshots that day (not expired).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub count: u64,
 }
 
 /// `GET /screenshots/counts?date=…&tz=…` (R17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayCounts {
     /// The day (`YYYY-MM-DD`) in `time_zone`.
     pub date: String,
@@ -367,6 +393,7 @@ pub struct DayCounts {
 /// What deleting a screenshot does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteKind {
     /// The screenshot goes; `removed_secs` leave the entry (0 for admins, R22).
@@ -378,6 +405,7 @@ pub enum DeleteKind {
 /// `DELETE /screenshots/{id}[?dry_run=true]`: what the delete did, or would do (R19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeleteReport {
     /// The screenshot.
     pub screenshot_id: ScreenshotId,
@@ -388,6 +416,7 @@ pub struct DeleteReport {
     /// The decision.
     pub decision: DeleteKind,
     /// Seconds of tracked time removed from the entry.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub removed_secs: i64,
     /// True when nothing was changed (preview).
     pub dry_run: bool,
@@ -396,6 +425,7 @@ pub struct DeleteReport {
 /// `POST /entries/{id}/approve` body (optional; default approves).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApproveRequest {
     /// `false` withdraws the approval.
     #[serde(default = "yes")]
@@ -405,6 +435,7 @@ pub struct ApproveRequest {
 /// A live event on `GET /events` (Server-Sent Events; the SSE `event:` field carries `type`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A timer of this user started (from any device).
@@ -459,6 +490,7 @@ impl Event {
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Health {
     /// `ok`.
     pub status: String,
