@@ -27,6 +27,7 @@ fn yes() -> bool {
 /// `POST /auth/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LoginRequest {
     /// The workspace to sign in to; needed only when the email belongs to several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,6 +43,7 @@ pub struct LoginRequest {
 /// `POST /auth/signup`: creates a workspace and its owner (when the service allows it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignupRequest {
     /// Name of the new workspace.
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
@@ -61,6 +63,7 @@ pub struct SignupRequest {
 /// A signed-in session: the bearer token and who it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
     /// Bearer token for `Authorization: Bearer …`. Shown once; the service stores only a hash.
     pub token: String,
@@ -73,6 +76,7 @@ pub struct SessionInfo {
 /// `GET /me`: the signed-in user and their workspace's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Me {
     /// The user.
     pub user: Member,
@@ -83,6 +87,7 @@ pub struct Me {
 /// A workspace member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     /// User id.
     pub id: UserId,
@@ -103,6 +108,7 @@ pub struct Member {
 /// `GET /members`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MemberList {
     /// Active members, by email.
     pub members: Vec<Member>,
@@ -111,6 +117,7 @@ pub struct MemberList {
 /// `POST /members` (admins).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AddMemberRequest {
     /// Email.
     #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
@@ -134,6 +141,7 @@ fn member_role() -> Role {
 /// `PATCH /members/{id}` (admins). Absent fields stay unchanged.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateMemberRequest {
     /// New role (`admin` or `member`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +154,7 @@ pub struct UpdateMemberRequest {
 /// A workspace and its settings (`GET /workspace`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkspaceSettings {
     /// Id.
     pub id: WorkspaceId,
@@ -174,6 +183,7 @@ pub struct WorkspaceSettings {
 /// `PATCH /workspace` (admins). Absent fields stay unchanged; `lock_date: null` clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UpdateSettingsRequest {
     /// Turn capturing on or off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -194,6 +204,7 @@ pub struct UpdateSettingsRequest {
 /// A persisted notification (R6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notification {
     /// Id.
     pub id: NotificationId,
@@ -210,6 +221,7 @@ pub struct Notification {
 /// `GET /notifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationList {
     /// Newest first.
     pub notifications: Vec<Notification>,
@@ -218,6 +230,7 @@ pub struct NotificationList {
 /// `POST /timer/start`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StartTimerRequest {
     /// Client-generated id of the new entry (a retry with the same id is a no-op).
     pub entry_id: EntryId,
@@ -233,6 +246,7 @@ pub struct StartTimerRequest {
 /// `POST /timer/stop`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StopTimerRequest {
     /// The entry to stop (default: whatever runs). Stopping a stopped entry is a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +259,7 @@ pub struct StopTimerRequest {
 /// Timer answers: what runs now and what a start or stop stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimerState {
     /// The running entry, if any.
     pub running: Option<Entry>,
@@ -255,6 +270,7 @@ pub struct TimerState {
 /// A half-open time span `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimeSpan {
     /// First instant inside.
     pub start: DateTime<Utc>,
@@ -265,6 +281,7 @@ pub struct TimeSpan {
 /// A time entry (R13).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Entry {
     /// Client-generated id.
     pub id: EntryId,
@@ -279,8 +296,10 @@ pub struct Entry {
     /// Spans removed by screenshot deletes (R21).
     pub removed: Vec<TimeSpan>,
     /// Seconds removed.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub deducted_secs: i64,
     /// end − start − deducted, in seconds (running entries: up to now).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub duration_secs: i64,
     /// Approved by an admin.
     pub approved: bool,
@@ -291,6 +310,7 @@ pub struct Entry {
 /// `GET /entries`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntryList {
     /// Entries by start.
     pub entries: Vec<Entry>,
@@ -299,6 +319,7 @@ pub struct EntryList {
 /// Metadata of a stored screenshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Screenshot {
     /// Client-generated id.
     pub id: ScreenshotId,
@@ -325,6 +346,7 @@ pub struct Screenshot {
 /// `GET /screenshots?user=…&date=…&tz=…`: one member's day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScreenshotList {
     /// Whose.
     pub user_id: UserId,
@@ -339,6 +361,7 @@ pub struct ScreenshotList {
 /// `PUT /screenshots/{id}` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UploadReceipt {
     /// The screenshot id.
     pub id: ScreenshotId,
@@ -351,6 +374,7 @@ pub struct UploadReceipt {
 /// One member's screenshot count for a day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayCount {
     /// Member.
     pub user_id: UserId,
@@ -359,12 +383,14 @@ pub struct DayCount {
     /// Email.
     pub email: String,
     /// Screenshots that day (not expired).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub count: u64,
 }
 
 /// `GET /screenshots/counts?date=…&tz=…` (R17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayCounts {
     /// The day (`YYYY-MM-DD`) in `time_zone`.
     pub date: String,
@@ -377,6 +403,7 @@ pub struct DayCounts {
 /// What deleting a screenshot does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteKind {
     /// The screenshot goes; `removed_secs` leave the entry (0 for admins, R22).
@@ -388,6 +415,7 @@ pub enum DeleteKind {
 /// `DELETE /screenshots/{id}[?dry_run=true]`: what the delete did, or would do (R19).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeleteReport {
     /// The screenshot.
     pub screenshot_id: ScreenshotId,
@@ -398,6 +426,7 @@ pub struct DeleteReport {
     /// The decision.
     pub decision: DeleteKind,
     /// Seconds of tracked time removed from the entry.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub removed_secs: i64,
     /// True when nothing was changed (preview).
     pub dry_run: bool,
@@ -406,6 +435,7 @@ pub struct DeleteReport {
 /// `POST /entries/{id}/approve` body (optional; default approves).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApproveRequest {
     /// `false` withdraws the approval.
     #[serde(default = "yes")]
@@ -415,6 +445,7 @@ pub struct ApproveRequest {
 /// A live event on `GET /events` (Server-Sent Events; the SSE `event:` field carries `type`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A timer of this user started (from any device).
@@ -469,6 +500,7 @@ impl Event {
 /// `GET /healthz`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Health {
     /// `ok`.
     pub status: String,

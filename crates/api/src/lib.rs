@@ -29,6 +29,8 @@
 #![warn(missing_docs)]
 
 pub mod dto;
+#[cfg(feature = "ts")]
+pub mod ts;
 
 /// The lengths the service accepts in free-text and credential fields, counted in characters
 /// after trimming. Shared so that clients can check before they send; the OpenAPI document
@@ -77,6 +79,7 @@ macro_rules! uuid_id {
     ($($(#[$meta:meta])* $name:ident;)+) => {$(
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
@@ -151,6 +154,7 @@ uuid_id! {
 /// Serialized in `snake_case`. Adding a code is an additive change (see the crate docs); a
 /// client that does not know a code reads it as [`ErrorCode::Unknown`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Malformed request (unparseable body, bad query string, bad id).
@@ -294,6 +298,7 @@ impl fmt::Display for ErrorCode {
 ///
 /// `message` is for humans (logs, a fallback in the UI); programs branch on `code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[error("{code}: {message}")]
 pub struct ApiError {
     /// What went wrong, machine-readable.
@@ -337,6 +342,7 @@ pub struct UnknownVariant {
 
 /// A member's role in a workspace (R1). "Admin" in the product rules means owner or admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Created the workspace; also an admin.
@@ -389,6 +395,7 @@ impl FromStr for Role {
 
 /// A workspace's plan (R5). Screenshots need `enterprise` or a running trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Plan {
     /// No paid features (a one-time trial may still be running).

@@ -3,7 +3,8 @@
  * `src-tauri/src/commands.rs`, the wire types they return (mirrors of `crates/api` DTOs), and
  * the events the shell forwards from the engine.
  *
- * Every command either resolves with its value or rejects with a {@link CommandError}
+ * The wire types are generated from the Rust ones (`./bindings/api.ts`, kept in step by
+ * `crates/api/tests/bindings.rs`). Every command either resolves with its value or rejects with a {@link CommandError}
  * (`{kind, message, code?}`); the UI branches on `kind` (and on `code`, the service's error
  * code, when the service refused). Images never travel over IPC: {@link imageUrl} names them on
  * the shell's `shotclock:` URI scheme.
@@ -47,100 +48,37 @@ export function asCommandError(e: unknown): CommandError {
   return { kind: "internal", message: e instanceof Error ? e.message : String(e) };
 }
 
-// ---- wire types (crates/api/src/dto.rs) ----------------------------------------------------
+// ---- wire types (generated from crates/api: ./bindings/api.ts) -------------------------------
 
-export type Role = "owner" | "admin" | "member";
-export type Plan = "free" | "enterprise";
+import type {
+  DayCounts,
+  DeleteReport,
+  Entry,
+  Member,
+  Notification,
+  Role,
+  ScreenshotList,
+  UpdateSettingsRequest,
+  WorkspaceSettings,
+} from "./bindings/api";
+export type {
+  DayCount,
+  DayCounts,
+  DeleteKind,
+  DeleteReport,
+  Entry,
+  Member,
+  Notification,
+  Plan,
+  Role,
+  Screenshot,
+  ScreenshotList,
+  TimeSpan,
+  WorkspaceSettings,
+} from "./bindings/api";
 
 export function isAdmin(role: Role): boolean {
   return role === "owner" || role === "admin";
-}
-
-export interface Member {
-  id: string;
-  workspace_id: string;
-  email: string;
-  name: string;
-  role: Role;
-  active: boolean;
-  created_at: string;
-}
-
-export interface WorkspaceSettings {
-  id: string;
-  name: string;
-  plan: Plan;
-  screenshots_enabled: boolean;
-  blur_enabled: boolean;
-  lock_date: string | null;
-  capture_window_secs: number;
-  trial_started_at: string | null;
-  trial_ends_at: string | null;
-  trial_available: boolean;
-  /** Plan or trial allows capture now and an admin turned it on (R4, R5). */
-  capture_allowed: boolean;
-}
-
-export interface TimeSpan {
-  start: string;
-  end: string;
-}
-
-export interface Entry {
-  id: string;
-  user_id: string;
-  description: string;
-  start: string;
-  end: string | null;
-  removed: TimeSpan[];
-  deducted_secs: number;
-  duration_secs: number;
-  approved: boolean;
-  locked: boolean;
-}
-
-export interface Screenshot {
-  id: string;
-  entry_id: string;
-  user_id: string;
-  captured_at: string;
-  entry_description: string;
-  size: number;
-  width: number;
-  height: number;
-  sha256: string;
-  expires_at: string;
-}
-
-export interface ScreenshotList {
-  user_id: string;
-  date: string;
-  time_zone: string;
-  screenshots: Screenshot[];
-}
-
-export interface DayCount {
-  user_id: string;
-  name: string;
-  email: string;
-  count: number;
-}
-
-export interface DayCounts {
-  date: string;
-  time_zone: string;
-  members: DayCount[];
-}
-
-export type { DeleteReport } from "./deleteText";
-import type { DeleteReport } from "./deleteText";
-
-export interface Notification {
-  id: string;
-  kind: string;
-  message: string;
-  created_at: string;
-  read: boolean;
 }
 
 // ---- shell types (src-tauri) -----------------------------------------------------------------
@@ -217,12 +155,8 @@ export type AgentEvent =
   /** Sent by the shell when the workspace settings changed (from the event stream or here). */
   | { type: "settings_changed"; settings: WorkspaceSettings };
 
-export interface SettingsPatch {
-  screenshots_enabled?: boolean;
-  blur_enabled?: boolean;
-  /** RFC 3339 instant; `null` clears the lock date. */
-  lock_date?: string | null;
-}
+/** A change of the workspace settings: absent fields stay; `lock_date: null` clears it. */
+export type SettingsPatch = UpdateSettingsRequest;
 
 // ---- commands ------------------------------------------------------------------------------
 

@@ -4,17 +4,8 @@
  */
 import { formatDuration } from "./time";
 
-export type DeleteKind = "delete_screenshot" | "delete_entry";
-
-/** The dry-run answer of `DELETE /screenshots/{id}?dry_run=true`. */
-export interface DeleteReport {
-  screenshot_id: string;
-  entry_id: string;
-  entry_description: string;
-  decision: DeleteKind;
-  removed_secs: number;
-  dry_run: boolean;
-}
+import type { DeleteReport } from "./bindings/api";
+export type { DeleteKind, DeleteReport } from "./bindings/api";
 
 export interface Confirmation {
   /** Whether the user may confirm at all. */

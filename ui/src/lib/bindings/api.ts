@@ -1,0 +1,627 @@
+// Generated from crates/api by `SHOTCLOCK_BLESS=1 cargo test -p shotclock-api --test bindings`; do not edit.
+
+/**
+ * A user account.
+ */
+export type UserId = string;
+
+/**
+ * A workspace (a team with its own settings, plan and members).
+ */
+export type WorkspaceId = string;
+
+/**
+ * A time entry (client-generated, R13).
+ */
+export type EntryId = string;
+
+/**
+ * A screenshot (client-generated at capture time, R25).
+ */
+export type ScreenshotId = string;
+
+/**
+ * A persisted notification (e.g. "screenshots were turned on", R6).
+ */
+export type NotificationId = string;
+
+/**
+ * A member's role in a workspace (R1). "Admin" in the product rules means owner or admin.
+ */
+export type Role = "owner" | "admin" | "member";
+
+/**
+ * A workspace's plan (R5). Screenshots need `enterprise` or a running trial.
+ */
+export type Plan = "free" | "enterprise";
+
+/**
+ * Machine-readable error code of an [`ApiError`]. Clients branch on this, never on the message.
+ *
+ * Serialized in `snake_case`. Adding a code is an additive change (see the crate docs); a
+ * client that does not know a code reads it as [`ErrorCode::Unknown`].
+ */
+export type ErrorCode = "bad_request" | "validation" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "gone" | "deleted" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "stop_timer_first" | "entry_locked" | "entry_approved" | "feature_unavailable" | "clock_skew" | "api_version" | "internal" | "unknown";
+
+/**
+ * The body of every error answer: `{"code": "...", "message": "..."}`.
+ *
+ * `message` is for humans (logs, a fallback in the UI); programs branch on `code`.
+ */
+export type ApiError = { 
+/**
+ * What went wrong, machine-readable.
+ */
+code: ErrorCode, 
+/**
+ * What went wrong, for people.
+ */
+message: string, };
+
+/**
+ * `POST /auth/login`.
+ */
+export type LoginRequest = { 
+/**
+ * The workspace to sign in to; needed only when the email belongs to several.
+ */
+workspace?: WorkspaceId | null, 
+/**
+ * Sign-in email (case-insensitive).
+ */
+email: string, 
+/**
+ * Password.
+ */
+password: string, };
+
+/**
+ * `POST /auth/signup`: creates a workspace and its owner (when the service allows it).
+ */
+export type SignupRequest = { 
+/**
+ * Name of the new workspace.
+ */
+workspace_name: string, 
+/**
+ * Owner's display name.
+ */
+name: string, 
+/**
+ * Owner's email.
+ */
+email: string, 
+/**
+ * Owner's password (at least 10 characters).
+ */
+password: string, };
+
+/**
+ * A signed-in session: the bearer token and who it belongs to.
+ */
+export type SessionInfo = { 
+/**
+ * Bearer token for `Authorization: Bearer …`. Shown once; the service stores only a hash.
+ */
+token: string, 
+/**
+ * When the token stops working.
+ */
+expires_at: string, 
+/**
+ * The signed-in user and workspace.
+ */
+me: Me, };
+
+/**
+ * `GET /me`: the signed-in user and their workspace's settings.
+ */
+export type Me = { 
+/**
+ * The user.
+ */
+user: Member, 
+/**
+ * Their workspace.
+ */
+workspace: WorkspaceSettings, };
+
+/**
+ * A workspace member.
+ */
+export type Member = { 
+/**
+ * User id.
+ */
+id: UserId, 
+/**
+ * Workspace.
+ */
+workspace_id: WorkspaceId, 
+/**
+ * Email.
+ */
+email: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Role.
+ */
+role: Role, 
+/**
+ * False once deactivated.
+ */
+active: boolean, 
+/**
+ * When the account was created.
+ */
+created_at: string, };
+
+/**
+ * `GET /members`.
+ */
+export type MemberList = { 
+/**
+ * Active members, by email.
+ */
+members: Array<Member>, };
+
+/**
+ * `POST /members` (admins).
+ */
+export type AddMemberRequest = { 
+/**
+ * Email.
+ */
+email: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Initial password (at least 10 characters).
+ */
+password: string, 
+/**
+ * `member` (default) or `admin`.
+ */
+role: Role, };
+
+/**
+ * `PATCH /members/{id}` (admins). Absent fields stay unchanged.
+ */
+export type UpdateMemberRequest = { 
+/**
+ * New role (`admin` or `member`).
+ */
+role?: Role | null, 
+/**
+ * `false` deactivates the member (revoking their sessions).
+ */
+active?: boolean | null, };
+
+/**
+ * A workspace and its settings (`GET /workspace`).
+ */
+export type WorkspaceSettings = { 
+/**
+ * Id.
+ */
+id: WorkspaceId, 
+/**
+ * Name.
+ */
+name: string, 
+/**
+ * Plan (read-only; set by the operator).
+ */
+plan: Plan, 
+/**
+ * "Activate screenshot capturing" (R4).
+ */
+screenshots_enabled: boolean, 
+/**
+ * Whether screenshots are blurred (R11).
+ */
+blur_enabled: boolean, 
+/**
+ * Entries starting before this instant are locked (R14).
+ */
+lock_date: string | null, 
+/**
+ * Length of a capture window in seconds (read-only service setting, R9).
+ */
+capture_window_secs: number, 
+/**
+ * When the one-time trial started, if ever.
+ */
+trial_started_at: string | null, 
+/**
+ * When the trial ends (or ended).
+ */
+trial_ends_at: string | null, 
+/**
+ * Whether an admin may still start the trial.
+ */
+trial_available: boolean, 
+/**
+ * Whether capture is allowed right now (enabled and enterprise or active trial, R4–R5).
+ */
+capture_allowed: boolean, };
+
+/**
+ * `PATCH /workspace` (admins). Absent fields stay unchanged; `lock_date: null` clears it.
+ */
+export type UpdateSettingsRequest = { 
+/**
+ * Turn capturing on or off.
+ */
+screenshots_enabled?: boolean | null, 
+/**
+ * Turn blur on or off.
+ */
+blur_enabled?: boolean | null, 
+/**
+ * Set (or with `null`, clear) the lock date.
+ */
+lock_date?: string | null | null, };
+
+/**
+ * A persisted notification (R6).
+ */
+export type Notification = { 
+/**
+ * Id.
+ */
+id: NotificationId, 
+/**
+ * Machine-readable kind, e.g. `screenshots_enabled`.
+ */
+kind: string, 
+/**
+ * Text for the user.
+ */
+message: string, 
+/**
+ * When it was created.
+ */
+created_at: string, 
+/**
+ * Whether the user marked it read.
+ */
+read: boolean, };
+
+/**
+ * `GET /notifications`.
+ */
+export type NotificationList = { 
+/**
+ * Newest first.
+ */
+notifications: Array<Notification>, };
+
+/**
+ * `POST /timer/start`.
+ */
+export type StartTimerRequest = { 
+/**
+ * Client-generated id of the new entry (a retry with the same id is a no-op).
+ */
+entry_id: EntryId, 
+/**
+ * What the user works on.
+ */
+description: string, 
+/**
+ * When it started (default: now). Not more than 5 minutes in the service's future.
+ */
+start?: string | null, };
+
+/**
+ * `POST /timer/stop`.
+ */
+export type StopTimerRequest = { 
+/**
+ * The entry to stop (default: whatever runs). Stopping a stopped entry is a no-op.
+ */
+entry_id?: EntryId | null, 
+/**
+ * When it ended (default: now).
+ */
+end?: string | null, };
+
+/**
+ * Timer answers: what runs now and what a start or stop stopped.
+ */
+export type TimerState = { 
+/**
+ * The running entry, if any.
+ */
+running: Entry | null, 
+/**
+ * The entry this request stopped, if any.
+ */
+stopped: Entry | null, };
+
+/**
+ * A half-open time span `[start, end)`.
+ */
+export type TimeSpan = { 
+/**
+ * First instant inside.
+ */
+start: string, 
+/**
+ * First instant after.
+ */
+end: string, };
+
+/**
+ * A time entry (R13).
+ */
+export type Entry = { 
+/**
+ * Client-generated id.
+ */
+id: EntryId, 
+/**
+ * Owner.
+ */
+user_id: UserId, 
+/**
+ * Description.
+ */
+description: string, 
+/**
+ * Start.
+ */
+start: string, 
+/**
+ * End; `null` while running.
+ */
+end: string | null, 
+/**
+ * Spans removed by screenshot deletes (R21).
+ */
+removed: Array<TimeSpan>, 
+/**
+ * Seconds removed.
+ */
+deducted_secs: number, 
+/**
+ * end − start − deducted, in seconds (running entries: up to now).
+ */
+duration_secs: number, 
+/**
+ * Approved by an admin.
+ */
+approved: boolean, 
+/**
+ * Starts before the workspace's lock date.
+ */
+locked: boolean, };
+
+/**
+ * `GET /entries`.
+ */
+export type EntryList = { 
+/**
+ * Entries by start.
+ */
+entries: Array<Entry>, };
+
+/**
+ * Metadata of a stored screenshot.
+ */
+export type Screenshot = { 
+/**
+ * Client-generated id.
+ */
+id: ScreenshotId, 
+/**
+ * Its entry.
+ */
+entry_id: EntryId, 
+/**
+ * Owner.
+ */
+user_id: UserId, 
+/**
+ * Capture instant.
+ */
+captured_at: string, 
+/**
+ * The entry's description.
+ */
+entry_description: string, 
+/**
+ * Size in bytes.
+ */
+size: number, 
+/**
+ * Width in pixels.
+ */
+width: number, 
+/**
+ * Height in pixels.
+ */
+height: number, 
+/**
+ * Lowercase hex SHA-256 of the image bytes.
+ */
+sha256: string, 
+/**
+ * When retention deletes it (R18).
+ */
+expires_at: string, };
+
+/**
+ * `GET /screenshots?user=…&date=…&tz=…`: one member's day.
+ */
+export type ScreenshotList = { 
+/**
+ * Whose.
+ */
+user_id: UserId, 
+/**
+ * The day (`YYYY-MM-DD`) in `time_zone`.
+ */
+date: string, 
+/**
+ * IANA time zone.
+ */
+time_zone: string, 
+/**
+ * Oldest first.
+ */
+screenshots: Array<Screenshot>, };
+
+/**
+ * `PUT /screenshots/{id}` answer.
+ */
+export type UploadReceipt = { 
+/**
+ * The screenshot id.
+ */
+id: ScreenshotId, 
+/**
+ * False when this exact upload was already stored (idempotent retry).
+ */
+created: boolean, 
+/**
+ * Lowercase hex SHA-256 of the stored bytes.
+ */
+sha256: string, };
+
+/**
+ * One member's screenshot count for a day.
+ */
+export type DayCount = { 
+/**
+ * Member.
+ */
+user_id: UserId, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Email.
+ */
+email: string, 
+/**
+ * Screenshots that day (not expired).
+ */
+count: number, };
+
+/**
+ * `GET /screenshots/counts?date=…&tz=…` (R17).
+ */
+export type DayCounts = { 
+/**
+ * The day (`YYYY-MM-DD`) in `time_zone`.
+ */
+date: string, 
+/**
+ * IANA time zone.
+ */
+time_zone: string, 
+/**
+ * Active members (a member sees only themself), by email.
+ */
+members: Array<DayCount>, };
+
+/**
+ * What deleting a screenshot does.
+ */
+export type DeleteKind = "delete_screenshot" | "delete_entry";
+
+/**
+ * `DELETE /screenshots/{id}[?dry_run=true]`: what the delete did, or would do (R19).
+ */
+export type DeleteReport = { 
+/**
+ * The screenshot.
+ */
+screenshot_id: ScreenshotId, 
+/**
+ * Its entry.
+ */
+entry_id: EntryId, 
+/**
+ * The entry's description.
+ */
+entry_description: string, 
+/**
+ * The decision.
+ */
+decision: DeleteKind, 
+/**
+ * Seconds of tracked time removed from the entry.
+ */
+removed_secs: number, 
+/**
+ * True when nothing was changed (preview).
+ */
+dry_run: boolean, };
+
+/**
+ * `POST /entries/{id}/approve` body (optional; default approves).
+ */
+export type ApproveRequest = { 
+/**
+ * `false` withdraws the approval.
+ */
+approved: boolean, };
+
+/**
+ * A live event on `GET /events` (Server-Sent Events; the SSE `event:` field carries `type`).
+ */
+export type Event = { "type": "timer_started", 
+/**
+ * The running entry.
+ */
+entry: Entry, } | { "type": "timer_stopped", 
+/**
+ * The stopped entry.
+ */
+entry: Entry, } | { "type": "settings_changed", 
+/**
+ * The new settings.
+ */
+settings: WorkspaceSettings, } | { "type": "notification", 
+/**
+ * The notification.
+ */
+notification: Notification, } | { "type": "screenshot_deleted", 
+/**
+ * The screenshot.
+ */
+screenshot_id: ScreenshotId, 
+/**
+ * Its entry.
+ */
+entry_id: EntryId, } | { "type": "entry_deleted", 
+/**
+ * The entry.
+ */
+entry_id: EntryId, };
+
+/**
+ * `GET /healthz`.
+ */
+export type Health = { 
+/**
+ * `ok`.
+ */
+status: string, 
+/**
+ * The API version this service speaks.
+ */
+api_version: number, 
+/**
+ * The service's clock when it answered: clients stamp captures in service time (R9).
+ */
+server_time: string | null, };
