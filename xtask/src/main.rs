@@ -55,7 +55,10 @@ const USAGE: &str = "usage: cargo xtask <command>
           install what is missing, build the service and the app, start a local service
           with a demo workspace under .demo/ (seeded on the first run, reused afterwards;
           --reset starts over), print the sign-in details and launch the app signed in
-  test    install what is missing, then fmt, clippy, Rust tests, UI checks and system tests
+  test [--only LAYER[,LAYER…]]
+          install what is missing, then fmt, clippy, Rust tests, the contract and fuzz
+          layers, UI checks and system tests (--only: format, clippy, rust, contract, fuzz,
+          ui, system)
   bench [capture|server|app [--secs N]]
           release-build benchmarks: capture and server run our code and a baseline side by
           side; app measures the release app's CPU and memory per view (timer running, on
