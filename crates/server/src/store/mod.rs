@@ -3,7 +3,7 @@
 //! Every product rule runs in [`crate::intents`], the one backend-neutral layer: it opens one
 //! transaction per intent through [`Backend`], reads and writes plain rows through [`Rows`] and
 //! [`TxRows`], and asks `shotclock_domain` for every decision *inside* that transaction. A
-//! backend (the embedded [`sqlite`] one today) only has to:
+//! backend (the embedded [`sqlite`] one, the scaled-out [`postgres`] one) only has to:
 //!
 //! * run a read job on a consistent snapshot ([`Backend::read`]);
 //! * run a write job inside a transaction, keep or roll back its changes as the job says, and
@@ -15,11 +15,12 @@
 //!   `tests/store_conformance.rs`.
 //!
 //! The row interfaces are synchronous: the job runs on the backend's own thread (SQLite's writer
-//! thread, a blocking-pool thread for readers), so a decision and the writes it leads to happen
-//! in one place without an `await` in between.
+//! thread, a blocking-pool thread for readers; a blocking thread of PostgreSQL's own runtime),
+//! so a decision and the writes it leads to happen in one place without an `await` in between.
 //!
 //! Image bytes are not stored here; rows carry a `blob_key` into [`crate::blobs::Blobs`].
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::{HashMap, HashSet};
