@@ -162,8 +162,15 @@ async fn library_serves_on_port_zero_with_a_real_client() {
     }
 }
 
-async fn start_server(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
+/// `serve` on `dir`, with the rows in `database` (through `SHOTCLOCK_DATABASE_URL`, as a
+/// deployment passes it) or, without one, in the data directory.
+async fn start_server(dir: &std::path::Path, database: Option<&str>) -> (Child, String) {
+    let mut command = Command::new(BIN);
+    match database {
+        Some(url) => command.env("SHOTCLOCK_DATABASE_URL", url),
+        None => command.env_remove("SHOTCLOCK_DATABASE_URL"),
+    };
+    let mut child = command
         .args(["serve", "--data-dir"])
         .arg(dir)
         .args(["--listen", "127.0.0.1:0"])
@@ -186,8 +193,14 @@ async fn start_server(dir: &std::path::Path) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
-fn run_cli(args: &[&str]) -> String {
-    let out = std::process::Command::new(BIN).args(args).output().unwrap();
+/// An administration command, with `--database URL` when given.
+fn run_cli(database: Option<&str>, args: &[&str]) -> String {
+    let mut command = std::process::Command::new(BIN);
+    command.env_remove("SHOTCLOCK_DATABASE_URL").args(args);
+    if let Some(url) = database {
+        command.args(["--database", url]);
+    }
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -198,41 +211,83 @@ fn run_cli(args: &[&str]) -> String {
 
 #[tokio::test]
 async fn kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates_nothing() {
+    kill_9_mid_upload(None).await;
+}
+
+/// The same on PostgreSQL: the administration commands reach it with `--database`, `serve`
+/// through `SHOTCLOCK_DATABASE_URL`.
+#[tokio::test]
+async fn on_postgres_kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates_nothing() {
+    kill_9_mid_upload(Some(&shotclock_testpg::database())).await;
+}
+
+/// A password on the command line is refused before anything is opened.
+#[test]
+fn a_database_password_on_the_command_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .args(["set-plan", "--data-dir"])
+        .arg(dir.path())
+        .args(["--database", "postgres://u:hunter2@127.0.0.1:1/db"])
+        .args([
+            "--workspace",
+            &uuid::Uuid::now_v7().to_string(),
+            "enterprise",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PGPASSWORD"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+async fn kill_9_mid_upload(database: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let ws = run_cli(&[
-        "create-workspace",
-        "--data-dir",
-        d,
-        "--name",
-        "Acme",
-        "--owner-email",
-        "o@acme.test",
-        "--owner-password",
-        PW,
-    ]);
-    run_cli(&[
-        "set-plan",
-        "--data-dir",
-        d,
-        "--workspace",
-        &ws,
-        "enterprise",
-    ]);
-    let member = run_cli(&[
-        "add-member",
-        "--data-dir",
-        d,
-        "--workspace",
-        &ws,
-        "--email",
-        "m@acme.test",
-        "--password",
-        PW,
-    ]);
+    let ws = run_cli(
+        database,
+        &[
+            "create-workspace",
+            "--data-dir",
+            d,
+            "--name",
+            "Acme",
+            "--owner-email",
+            "o@acme.test",
+            "--owner-password",
+            PW,
+        ],
+    );
+    run_cli(
+        database,
+        &[
+            "set-plan",
+            "--data-dir",
+            d,
+            "--workspace",
+            &ws,
+            "enterprise",
+        ],
+    );
+    let member = run_cli(
+        database,
+        &[
+            "add-member",
+            "--data-dir",
+            d,
+            "--workspace",
+            &ws,
+            "--email",
+            "m@acme.test",
+            "--password",
+            PW,
+        ],
+    );
     assert!(member.parse::<uuid::Uuid>().is_ok());
 
-    let (mut child, base) = start_server(dir.path()).await;
+    let (mut child, base) = start_server(dir.path(), database).await;
     let client = reqwest::Client::new();
     let owner = login(&client, &base, "o@acme.test").await;
     client
@@ -309,7 +364,7 @@ async fn kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates_nothing() {
     );
     assert!(!acked.is_empty(), "some uploads finished before the kill");
 
-    let (_child, base) = start_server(dir.path()).await;
+    let (_child, base) = start_server(dir.path(), database).await;
     let token = login(&client, &base, "m@acme.test").await;
     for (id, hash) in &acked {
         let r = client

@@ -90,12 +90,64 @@ impl PgOptions {
         }
     }
 
-    /// Defaults for a `postgres://…` URL (or a libpq `key=value` string).
+    /// Defaults for a `postgres://…` URL (or a libpq `key=value` string), exactly as given.
     pub fn from_url(url: &str) -> StoreResult<Self> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Open(format!("invalid PostgreSQL URL: {e}")))?;
+        Ok(Self::new(parse_url(url)?))
+    }
+
+    /// Defaults for a URL whose missing settings come, as with libpq, from `PGHOST`, `PGPORT`,
+    /// `PGUSER`, `PGPASSWORD` and `PGDATABASE` (looked up through `env`), so the password can
+    /// stay out of the URL.
+    pub fn from_url_and_env(url: &str, env: impl Fn(&str) -> Option<String>) -> StoreResult<Self> {
+        let mut config = parse_url(url)?;
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        if config.get_hosts().is_empty()
+            && let Some(hosts) = var("PGHOST")
+        {
+            for host in hosts.split(',') {
+                config.host(host);
+            }
+        }
+        if config.get_ports().is_empty()
+            && let Some(ports) = var("PGPORT")
+        {
+            for port in ports.split(',') {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| StoreError::Open(format!("PGPORT is not a port: {port}")))?;
+                config.port(port);
+            }
+        }
+        if config.get_user().is_none()
+            && let Some(user) = var("PGUSER")
+        {
+            config.user(user);
+        }
+        if config.get_password().is_none()
+            && let Some(password) = var("PGPASSWORD")
+        {
+            config.password(password);
+        }
+        if config.get_dbname().is_none()
+            && let Some(dbname) = var("PGDATABASE")
+        {
+            config.dbname(dbname);
+        }
         Ok(Self::new(config))
     }
+}
+
+fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
+    // The error text never repeats the URL, which may hold a password.
+    tokio_postgres::Config::from_str(url)
+        .map_err(|e| StoreError::Open(format!("invalid PostgreSQL URL: {e}")))
+}
+
+/// Whether a PostgreSQL URL carries a password (it must then not come from a command line,
+/// which every local user can read).
+#[must_use]
+pub fn url_has_password(url: &str) -> bool {
+    tokio_postgres::Config::from_str(url).is_ok_and(|c| c.get_password().is_some())
 }
 
 /// The backend's own runtime, stopped without blocking when the store goes (it may be dropped
@@ -356,5 +408,54 @@ impl Backend for PgStore {
         self.vacuum().await?;
         self.inner.scrubs_done.store(covered, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn missing_settings_come_from_the_pg_variables() {
+        let vars = [
+            ("PGHOST", "db.internal"),
+            ("PGPORT", "6432"),
+            ("PGUSER", "svc"),
+            ("PGPASSWORD", "s3cret"),
+            ("PGDATABASE", "shotclock"),
+        ];
+        let o = PgOptions::from_url_and_env("postgres://", env(&vars)).unwrap();
+        assert_eq!(o.config.get_ports(), &[6432]);
+        assert_eq!(o.config.get_user(), Some("svc"));
+        assert_eq!(o.config.get_password(), Some(&b"s3cret"[..]));
+        assert_eq!(o.config.get_dbname(), Some("shotclock"));
+        assert_eq!(o.config.get_hosts().len(), 1);
+        // The URL wins over the environment.
+        let o = PgOptions::from_url_and_env("postgres://me:pw@h:5433/mine", env(&vars)).unwrap();
+        assert_eq!(o.config.get_ports(), &[5433]);
+        assert_eq!(o.config.get_user(), Some("me"));
+        assert_eq!(o.config.get_password(), Some(&b"pw"[..]));
+        assert_eq!(o.config.get_dbname(), Some("mine"));
+        assert!(PgOptions::from_url_and_env("postgres://", env(&[("PGPORT", "x")])).is_err());
+    }
+
+    #[test]
+    fn passwords_are_found_and_never_printed() {
+        assert!(url_has_password("postgres://u:pw@h/db"));
+        assert!(!url_has_password("postgres://u@h/db"));
+        let o = PgOptions::from_url("postgres://u:topsecret@h/db").unwrap();
+        assert!(!format!("{o:?}").contains("topsecret"));
+        let Err(e) = PgOptions::from_url("postgres://u:topsecret@h:notaport/db") else {
+            panic!("a bad port is refused");
+        };
+        assert!(!e.to_string().contains("topsecret"), "{e}");
     }
 }
