@@ -989,3 +989,77 @@ async fn postgres_scrub_leaves_no_dead_tuples() {
     store.scrub().await.unwrap();
     assert_eq!(dead().await, 0);
 }
+
+/// A group that cannot get the write lock in time (another session holds it) runs none of its
+/// jobs: each is handed the error and nothing is written; once the lock is free, writes work.
+#[tokio::test]
+async fn postgres_a_group_that_cannot_take_the_write_lock_writes_nothing() {
+    let url = shotclock_testpg::database();
+    let mut options = PgOptions::from_url(&url).unwrap();
+    options.write_lock_timeout = Duration::from_millis(200);
+    let store: Store = Arc::new(PgStore::open(&options).unwrap());
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let (w, u) = (ws.clone(), user.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)
+    })
+    .await
+    .unwrap();
+
+    // Another replica's session holds the write lock.
+    let holder = raw(&url).await;
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&shotclock_server::store::postgres::WRITE_LOCK],
+        )
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    let mut handed_a_transaction = Vec::new();
+    for i in 0..5 {
+        let entry = entry_row(&user, t(i), Some(t(i + 1)));
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel::<bool>();
+        let (tx, rx) = oneshot::channel::<StoreResult<()>>();
+        store
+            .write(Box::new(move |rows| {
+                let _ = ran_tx.send(rows.is_ok());
+                let result = rows.and_then(|rows| rows.insert_entry(&entry));
+                JobEnd {
+                    keep: result.is_ok(),
+                    done: Box::new(move |commit| {
+                        let _ = tx.send(commit.and(result));
+                    }),
+                }
+            }))
+            .unwrap();
+        answers.push(rx);
+        handed_a_transaction.push(ran_rx);
+    }
+    for rx in answers {
+        let answer = rx.await.unwrap();
+        assert!(matches!(answer, Err(StoreError::Commit(_))), "{answer:?}");
+    }
+    for ran in handed_a_transaction {
+        assert!(!ran.recv().unwrap(), "a job ran without the write lock");
+    }
+    drop(holder);
+    let user_id = user.id;
+    assert!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .is_empty()
+    );
+    let entry = entry_row(&user, t(50), Some(t(51)));
+    write(&store, move |rows| rows.insert_entry(&entry))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .len(),
+        1
+    );
+}

@@ -67,6 +67,9 @@ pub struct PgOptions {
     pub pool_size: usize,
     /// How long a job waits for a free connection before failing.
     pub wait_timeout: Duration,
+    /// How long a write group waits for the write lock (another replica's group, or a session
+    /// stuck holding it) before its jobs fail with [`StoreError::Commit`] and write nothing.
+    pub write_lock_timeout: Duration,
 }
 
 impl std::fmt::Debug for PgOptions {
@@ -87,6 +90,7 @@ impl PgOptions {
             config,
             pool_size: 8,
             wait_timeout: Duration::from_secs(30),
+            write_lock_timeout: Duration::from_secs(10),
         }
     }
 
@@ -346,7 +350,7 @@ impl PgStore {
         done_rx.recv().map_err(|_| StoreError::Closed)??;
 
         let (writer, jobs) = mpsc::unbounded_channel();
-        handle.spawn(writer::run(pool.clone(), jobs));
+        handle.spawn(writer::run(pool.clone(), jobs, options.write_lock_timeout));
         Ok(Self {
             inner: Arc::new(Inner {
                 writer,

@@ -7,9 +7,12 @@
 //! commits once. A job's answer is released only after that commit.
 //!
 //! Invariant: nothing runs outside a transaction. When no connection can be had, `BEGIN` or the
-//! lock fails, or a savepoint cannot be opened or closed, the rest of the group is not run: each
-//! remaining job is handed the error (and writes nothing), the transaction is rolled back, and
-//! every job of the group is answered with the failure.
+//! lock fails (it is waited for at most `lock_timeout`), or a savepoint cannot be opened or
+//! closed, the rest of the group is not run: each remaining job is handed the error (and writes
+//! nothing), the transaction is rolled back, and every job of the group is answered with the
+//! failure.
+
+use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool, PoolError};
 use tokio::runtime::Handle;
@@ -23,7 +26,18 @@ use crate::store::{Completion, StoreError, WriteJob};
 pub(super) const MAX_GROUP: usize = 512;
 
 /// The writer task's loop; returns when every sender is gone.
-pub(super) async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<WriteJob>) {
+pub(super) async fn run(
+    pool: Pool,
+    mut jobs: mpsc::UnboundedReceiver<WriteJob>,
+    lock_timeout: Duration,
+) {
+    // `lock_timeout` bounds the wait for the advisory lock (and any row lock) of the group.
+    let begin = format!(
+        "BEGIN ISOLATION LEVEL READ COMMITTED;
+         SET LOCAL lock_timeout = {};
+         SELECT pg_advisory_xact_lock({WRITE_LOCK})",
+        lock_timeout.as_millis().max(1)
+    );
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_GROUP {
@@ -34,7 +48,8 @@ pub(super) async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<WriteJob>)
         }
         let conn = pool.get().await;
         let rt = Handle::current();
-        if let Err(e) = tokio::task::spawn_blocking(move || group(&rt, conn, batch)).await {
+        let begin = begin.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || group(&rt, conn, &begin, batch)).await {
             // A job panicked: its connection left the pool (see `Conn`), the jobs not yet
             // answered see their answer channel closed.
             tracing::error!(error = %e, "a write group stopped");
@@ -43,7 +58,7 @@ pub(super) async fn run(pool: Pool, mut jobs: mpsc::UnboundedReceiver<WriteJob>)
 }
 
 /// Runs one group and answers every job in it.
-fn group(rt: &Handle, conn: Result<Object, PoolError>, batch: Vec<WriteJob>) {
+fn group(rt: &Handle, conn: Result<Object, PoolError>, begin: &str, batch: Vec<WriteJob>) {
     let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
     let mut failed: Option<String> = None;
     let mut conn = match conn {
@@ -54,12 +69,7 @@ fn group(rt: &Handle, conn: Result<Object, PoolError>, batch: Vec<WriteJob>) {
         }
     };
     if let Some(c) = conn.as_mut()
-        && let Err(e) = c.begin(
-            rt,
-            &format!(
-                "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-            ),
-        )
+        && let Err(e) = c.begin(rt, begin)
     {
         failed = Some(format!("could not begin: {e}"));
     }
