@@ -221,6 +221,84 @@ async fn on_postgres_kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates
     kill_9_mid_upload(Some(&shotclock_testpg::database())).await;
 }
 
+/// Two replicas of the binary on one PostgreSQL database, each with its own data directory: a
+/// session opened through one works on the other, what one writes the other reads at once, and
+/// a sign-out through one ends the session on both. (Images do not cross replicas yet: they
+/// stay in each replica's data directory until S3-compatible storage lands.)
+#[tokio::test]
+async fn two_replicas_on_one_postgres_share_sessions_and_rows() {
+    let url = shotclock_testpg::database();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = dir_a.path().to_str().unwrap();
+    let ws = run_cli(
+        Some(&url),
+        &[
+            "create-workspace",
+            "--data-dir",
+            a,
+            "--name",
+            "Acme",
+            "--owner-email",
+            "o@acme.test",
+            "--owner-password",
+            PW,
+        ],
+    );
+    run_cli(
+        Some(&url),
+        &[
+            "add-member",
+            "--data-dir",
+            a,
+            "--workspace",
+            &ws,
+            "--email",
+            "m@acme.test",
+            "--password",
+            PW,
+        ],
+    );
+    let (_a, base_a) = start_server(dir_a.path(), Some(&url)).await;
+    let (_b, base_b) = start_server(dir_b.path(), Some(&url)).await;
+    let client = reqwest::Client::new();
+    let token = login(&client, &base_a, "m@acme.test").await;
+    let entry = EntryId::new();
+    client
+        .post(format!("{base_b}/api/v1/timer/start"))
+        .bearer_auth(&token)
+        .json(&json!({"entry_id": entry, "start": now_rfc(TimeDelta::minutes(-1))}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let running: Value = client
+        .get(format!("{base_a}/api/v1/timer"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(running["running"]["id"], entry.to_string());
+    client
+        .post(format!("{base_b}/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let after = client
+        .get(format!("{base_a}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+}
+
 /// A password on the command line is refused before anything is opened.
 #[test]
 fn a_database_password_on_the_command_line_is_refused() {

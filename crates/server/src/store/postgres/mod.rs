@@ -247,6 +247,18 @@ impl Drop for Conn {
     }
 }
 
+/// Refuses a server older than [`MIN_SERVER_VERSION`] (`server_version_num`).
+fn check_version(version: i32) -> StoreResult<()> {
+    if version < MIN_SERVER_VERSION {
+        return Err(open_err(format!(
+            "PostgreSQL {}.{} is too old: the service needs PostgreSQL 14 or newer",
+            version / 10_000,
+            version % 10_000
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the server version and applies pending migrations under [`MIGRATE_LOCK`].
 async fn prepare(pool: &Pool) -> StoreResult<()> {
     let obj = pool
@@ -257,13 +269,7 @@ async fn prepare(pool: &Pool) -> StoreResult<()> {
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await?
         .try_get(0)?;
-    if version < MIN_SERVER_VERSION {
-        return Err(open_err(format!(
-            "PostgreSQL {}.{} is too old: the service needs PostgreSQL 14 or newer",
-            version / 10_000,
-            version % 10_000
-        )));
-    }
+    check_version(version)?;
     let result = migrate(&obj).await;
     if result.is_err() {
         // Whatever state the session is in, it does not go back to the pool.
@@ -449,6 +455,16 @@ mod tests {
         assert_eq!(o.config.get_password(), Some(&b"pw"[..]));
         assert_eq!(o.config.get_dbname(), Some("mine"));
         assert!(PgOptions::from_url_and_env("postgres://", env(&[("PGPORT", "x")])).is_err());
+    }
+
+    #[test]
+    fn servers_older_than_14_are_refused() {
+        let Err(StoreError::Open(m)) = check_version(130_012) else {
+            panic!("13.12 is refused");
+        };
+        assert!(m.contains("13.12") && m.contains("14 or newer"), "{m}");
+        assert!(check_version(140_000).is_ok());
+        assert!(check_version(150_018).is_ok());
     }
 
     #[test]
