@@ -37,6 +37,8 @@ pub struct Cluster {
     port: u16,
     /// Held only so the watcher's stdin stays open while this process lives.
     _watcher: Mutex<Child>,
+    /// Templates made by [`database_like`].
+    templates: Mutex<Vec<String>>,
 }
 
 /// The cluster of this test process, started on first use.
@@ -48,7 +50,24 @@ pub fn cluster() -> &'static Cluster {
 /// A fresh, empty database on [`cluster`]; its `postgres://` URL.
 #[must_use]
 pub fn database() -> String {
-    cluster().create_database()
+    cluster().create_database(None)
+}
+
+/// A fresh database copied from template `name`, which `prepare` fills (given its URL) the
+/// first time this process asks for it — e.g. a migrated schema, so that each test does not
+/// migrate again. `prepare` must close its connections before it returns.
+#[must_use]
+pub fn database_like(name: &str, prepare: impl FnOnce(&str)) -> String {
+    let cluster = cluster();
+    {
+        let mut made = cluster.templates.lock().unwrap();
+        if !made.iter().any(|t| t == name) {
+            cluster.createdb(name, None);
+            prepare(&cluster.url(name));
+            made.push(name.to_owned());
+        }
+    }
+    cluster.create_database(Some(name))
 }
 
 fn fail(what: &str, out: &Output) -> ! {
@@ -191,6 +210,7 @@ impl Cluster {
             bindir,
             port,
             _watcher: Mutex::new(watcher),
+            templates: Mutex::default(),
         }
     }
 
@@ -206,28 +226,32 @@ impl Cluster {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/{name}", self.port)
     }
 
-    /// Creates a fresh, empty database; its URL.
+    /// Creates a fresh database, empty or a copy of `template`; its URL.
     #[must_use]
-    pub fn create_database(&self) -> String {
+    pub fn create_database(&self, template: Option<&str>) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        let out = Command::new(self.bindir.join("createdb"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                SUPERUSER,
-            ])
-            .arg(&name)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        self.createdb(&name, template);
+        self.url(&name)
+    }
+
+    fn createdb(&self, name: &str, template: Option<&str>) {
+        let mut command = Command::new(self.bindir.join("createdb"));
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            SUPERUSER,
+        ]);
+        if let Some(template) = template {
+            command.args(["-T", template]);
+        }
+        let out = command.arg(name).stdin(Stdio::null()).output().unwrap();
         if !out.status.success() {
             fail("createdb", &out);
         }
-        self.url(&name)
     }
 }
 
@@ -250,5 +274,28 @@ mod tests {
             String::from_utf8_lossy(&out.stdout).trim(),
             b.rsplit('/').next().unwrap()
         );
+    }
+    #[test]
+    fn copies_of_a_template_start_from_what_prepare_made() {
+        let psql = |url: &str, sql: &str| {
+            let out = Command::new(cluster().bindir.join("psql"))
+                .args([url, "-tAc", sql])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{out:?}");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let mut prepared = 0;
+        for _ in 0..2 {
+            let url = database_like("with_a_table", |url| {
+                prepared += 1;
+                psql(
+                    url,
+                    "CREATE TABLE made (x int); INSERT INTO made VALUES (7)",
+                );
+            });
+            assert_eq!(psql(&url, "SELECT x FROM made"), "7");
+        }
+        assert_eq!(prepared, 1);
     }
 }

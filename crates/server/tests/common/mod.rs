@@ -141,8 +141,11 @@ impl Harness {
                 Arc::new(SqliteStore::open(&opts).unwrap())
             }
             Db::Postgres => {
-                let url = shotclock_testpg::database();
-                Arc::new(PgStore::open(&PgOptions::from_url(&url).unwrap()).unwrap())
+                // A copy of a database migrated once per test process (the conformance suite
+                // migrates from empty every time).
+                let open = |url: &str| PgStore::open(&PgOptions::from_url(url).unwrap()).unwrap();
+                let url = shotclock_testpg::database_like("migrated", |url| drop(open(url)));
+                Arc::new(open(&url))
             }
         };
         let blobs = LocalBlobs::open(dir.path().join("blobs")).unwrap();
