@@ -38,6 +38,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "dunst",
     "libnotify-bin",
     "gnome-keyring",
+    // The service's PostgreSQL backend is tested against a real server (crates/testpg starts
+    // one cluster per test process from `pg_config --bindir`).
+    "postgresql",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

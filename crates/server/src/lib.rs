@@ -7,8 +7,9 @@
 //! Layout:
 //! * [`intents`] — the one backend-neutral layer: every intent is one transaction in which the
 //!   product rules of `shotclock_domain` decide.
-//! * [`store`] — the narrow storage interface ([`store::Backend`], rows only) and its embedded
-//!   SQLite backend (a group-committing writer actor plus reader connections).
+//! * [`store`] — the narrow storage interface ([`store::Backend`], rows only), its embedded
+//!   SQLite backend (a group-committing writer actor plus reader connections) and its
+//!   PostgreSQL backend for several replicas on one database, chosen by [`Config::database`].
 //! * [`blobs`] — the [`blobs::Blobs`] trait (image files) and its local-disk backend.
 //! * [`api`] — HTTP handlers, extractors, the OpenAPI document.
 //! * [`auth`] — passwords, tokens, throttling, the `Auth` extractor.
@@ -51,16 +52,17 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::events::Hub;
 use crate::intents::Intents;
-use crate::store::Backend;
-use crate::store::sqlite::{SqliteOptions, SqliteStore};
+use crate::store::{Backend, Database};
 
 pub use crate::api::router;
 
 /// Service configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the database and image files live.
+    /// Where the image files live, and the SQLite database unless `database` says otherwise.
     pub data_dir: PathBuf,
+    /// Where the rows live; `None` is `shotclock.db` in `data_dir`.
+    pub database: Option<Database>,
     /// Capture window length (R9), published read-only in the workspace settings.
     pub capture_window_secs: u32,
     /// Whether anyone may create a workspace through the API (default off).
@@ -104,6 +106,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database: None,
             capture_window_secs: shotclock_domain::schedule::DEFAULT_WINDOW_SECS,
             allow_signup: false,
             session_ttl: TimeDelta::days(30),
@@ -147,14 +150,18 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Opens the SQLite database and blob directory under `config.data_dir` with the system
-    /// clock.
+    /// Opens the database (`config.database`, else SQLite under `config.data_dir`) and the
+    /// blob directory under `config.data_dir`, with the system clock.
     pub fn open(config: Config) -> Result<Self, Error> {
-        let store = SqliteStore::open(&SqliteOptions::new(config.data_dir.join("shotclock.db")))?;
+        let database = config
+            .database
+            .clone()
+            .unwrap_or_else(|| Database::Sqlite(config.data_dir.join("shotclock.db")));
+        let backend = database.open()?;
         let blobs = LocalBlobs::open(config.data_dir.join("blobs"))?;
         Ok(Self::from_parts(
             config,
-            Arc::new(store),
+            backend,
             Arc::new(blobs),
             Arc::new(SystemClock),
         ))

@@ -2,6 +2,11 @@
 //!
 //! `serve` prints `listening on ADDR` as its first stdout line, so scripts and tests can bind
 //! port 0 and read the real port.
+//!
+//! The database is `--database URL`, else `SHOTCLOCK_DATABASE_URL`, else `shotclock.db` in the
+//! data directory: `sqlite://PATH` or `postgres://…`. A PostgreSQL password comes from the
+//! environment only (the URL in `SHOTCLOCK_DATABASE_URL`, or `PGPASSWORD`), never from the
+//! command line, which every local user can read in the process list.
 
 // A command-line tool's output is its interface.
 #![allow(clippy::print_stdout)]
@@ -15,7 +20,8 @@ use clap::{Parser, Subcommand};
 use shotclock_api::{Plan, Role, UserId, WorkspaceId};
 use shotclock_server::auth::{check_new_password, hash_password};
 use shotclock_server::intents::SettingsPatch;
-use shotclock_server::store::NewUser;
+use shotclock_server::store::postgres::url_has_password;
+use shotclock_server::store::{Database, NewUser};
 use shotclock_server::{App, Config, serve};
 
 #[derive(Parser)]
@@ -29,13 +35,55 @@ struct Cli {
     command: Command,
 }
 
+/// Where the rows live.
+#[derive(clap::Args)]
+struct DatabaseArg {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/NAME (default: the environment
+    /// variable SHOTCLOCK_DATABASE_URL, else shotclock.db in the data directory). Missing
+    /// PostgreSQL settings come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; a password
+    /// is refused here: put it in SHOTCLOCK_DATABASE_URL or PGPASSWORD.
+    #[arg(long = "database", value_name = "URL")]
+    url: Option<String>,
+}
+
+impl DatabaseArg {
+    /// The service configuration for `data_dir` with this database.
+    fn config(&self, data_dir: PathBuf) -> anyhow::Result<Config> {
+        let url = match &self.url {
+            Some(url) => {
+                if url_has_password(url) {
+                    bail!(
+                        "--database carries a password, which any local user can read in the \
+                         process list: put the URL in SHOTCLOCK_DATABASE_URL or the password in \
+                         PGPASSWORD instead"
+                    );
+                }
+                Some(url.clone())
+            }
+            None => std::env::var("SHOTCLOCK_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+        };
+        let mut config = Config::new(data_dir);
+        if let Some(url) = url {
+            config.database = Some(
+                Database::parse(&url, |name| std::env::var(name).ok())
+                    .context("choosing the database")?,
+            );
+        }
+        Ok(config)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service.
     Serve {
-        /// Data directory (database and images).
+        /// Data directory: the images, and the SQLite database unless --database says otherwise.
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -50,6 +98,8 @@ enum Command {
     CreateWorkspace {
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -68,6 +118,8 @@ enum Command {
     EnableScreenshots {
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
         #[arg(long)]
         workspace: WorkspaceId,
         /// From when (RFC 3339, not in the future; default: now). Uploads are judged by whether
@@ -82,6 +134,8 @@ enum Command {
     SetPlan {
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
         #[arg(long)]
         workspace: WorkspaceId,
         /// `enterprise` or `free`.
@@ -91,6 +145,8 @@ enum Command {
     AddMember {
         #[arg(long)]
         data_dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
         #[arg(long)]
         workspace: WorkspaceId,
         #[arg(long)]
@@ -116,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve {
             data_dir,
+            database,
             listen,
             capture_window_secs,
             allow_signup,
@@ -123,11 +180,11 @@ async fn main() -> anyhow::Result<()> {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
             }
-            let mut config = Config::new(data_dir);
+            let mut config = database.config(data_dir)?;
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
             fit_descriptors(&mut config);
-            let app = App::open(config).context("opening the data directory")?;
+            let app = App::open(config).context("opening the data directory and database")?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -136,13 +193,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::CreateWorkspace {
             data_dir,
+            database,
             name,
             owner_email,
             owner_password,
             owner_name,
             since,
         } => {
-            let app = App::open(Config::new(data_dir))?;
+            let app = App::open(database.config(data_dir)?)?;
             let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
                 &app,
@@ -158,10 +216,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::EnableScreenshots {
             data_dir,
+            database,
             workspace,
             since,
         } => {
-            let app = App::open(Config::new(data_dir))?;
+            let app = App::open(database.config(data_dir)?)?;
             let at = not_future(&app, since)?;
             let intents = app.intents();
             let ws = intents
@@ -190,15 +249,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SetPlan {
             data_dir,
+            database,
             workspace,
             plan,
         } => {
-            let app = App::open(Config::new(data_dir))?;
+            let app = App::open(database.config(data_dir)?)?;
             let ws = app.intents().set_plan(workspace, plan, app.now()).await?;
             println!("{} {}", ws.id, ws.plan);
         }
         Command::AddMember {
             data_dir,
+            database,
             workspace,
             email,
             password,
@@ -210,7 +271,7 @@ async fn main() -> anyhow::Result<()> {
             }
             check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
-            let app = App::open(Config::new(data_dir))?;
+            let app = App::open(database.config(data_dir)?)?;
             let user = NewUser {
                 id: UserId::new(),
                 email: email.trim().to_lowercase(),

@@ -7,7 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::TimeDelta;
-use common::{Harness, PASSWORD, image, rfc, t0};
+use common::{Db, Harness, PASSWORD, image, rfc, t0};
 use http_body_util::BodyExt;
 use serde_json::json;
 use shotclock_api::{EntryId, ScreenshotId};
@@ -16,9 +16,8 @@ fn min(m: i64) -> TimeDelta {
     TimeDelta::minutes(m)
 }
 
-#[tokio::test]
-async fn health_version_header_and_incompatible_versions() {
-    let h = Harness::new();
+async fn health_version_header_and_incompatible_versions(db: Db) {
+    let h = Harness::on(db);
     let r = h.call("GET", "/healthz", None, None).await;
     r.expect(200);
     assert_eq!(r.headers["x-shotclock-api-version"], "1");
@@ -146,9 +145,8 @@ async fn login_me_logout_and_revocations() {
     h.send(req).await.expect(401);
 }
 
-#[tokio::test]
-async fn ten_wrong_passwords_answer_429_with_retry_after() {
-    let h = Harness::new();
+async fn ten_wrong_passwords_answer_429_with_retry_after(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     for _ in 0..10 {
         h.call(
@@ -183,9 +181,8 @@ async fn ten_wrong_passwords_answer_429_with_retry_after() {
     .expect(200);
 }
 
-#[tokio::test]
-async fn members_and_signup_validate_input() {
-    let h = Harness::new();
+async fn members_and_signup_validate_input(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let add = |body: serde_json::Value| {
         let h = &h;
@@ -249,9 +246,8 @@ async fn members_and_signup_validate_input() {
     r.expect(403);
 }
 
-#[tokio::test]
-async fn signup_when_allowed() {
-    let h = Harness::build(|c| c.allow_signup = true, true);
+async fn signup_when_allowed(db: Db) {
+    let h = Harness::build_on(db, |c| c.allow_signup = true, true);
     let r = h
         .call("POST", "/api/v1/auth/signup", None, Some(json!({"workspace_name": "Initech", "email": "peter@initech.test", "password": "short"})))
         .await;
@@ -266,9 +262,8 @@ async fn signup_when_allowed() {
     h.get("/api/v1/members", &token).await.expect(200);
 }
 
-#[tokio::test]
-async fn malformed_oversized_and_mistyped_json() {
-    let h = Harness::new();
+async fn malformed_oversized_and_mistyped_json(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let send_raw = |body: Vec<u8>, ct: &'static str| {
         let h = &h;
@@ -315,9 +310,8 @@ async fn malformed_oversized_and_mistyped_json() {
         .expect(422);
 }
 
-#[tokio::test]
-async fn upload_is_idempotent_by_id_and_hash() {
-    let h = Harness::new();
+async fn upload_is_idempotent_by_id_and_hash(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let entry = h.start(&team.alice, t0() - min(30), "work").await;
@@ -367,9 +361,8 @@ async fn upload_is_idempotent_by_id_and_hash() {
     assert_eq!(h.blob_files().len(), 2);
 }
 
-#[tokio::test]
-async fn upload_rejects_bad_images_bodies_and_times() {
-    let h = Harness::build(|c| c.max_upload_bytes = 64 * 1024, true);
+async fn upload_rejects_bad_images_bodies_and_times(db: Db) {
+    let h = Harness::build_on(db, |c| c.max_upload_bytes = 64 * 1024, true);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let entry = h.start(&team.alice, t0() - min(30), "work").await;
@@ -476,9 +469,8 @@ async fn upload_rejects_bad_images_bodies_and_times() {
     assert!(h.blob_files().len() == 1);
 }
 
-#[tokio::test]
-async fn sse_streams_timer_notifications_and_deletes_live() {
-    let h = Harness::new();
+async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.store
         .set_plan(team.ws, shotclock_api::Plan::Enterprise, h.app.now())
@@ -749,9 +741,8 @@ async fn r24_deleted_data_is_not_readable_in_the_database_files() {
     );
 }
 
-#[tokio::test]
-async fn sweeper_removes_unreferenced_files_only() {
-    let h = Harness::new();
+async fn sweeper_removes_unreferenced_files_only(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let entry = h.start(&team.alice, t0() - min(30), "work").await;
@@ -783,3 +774,15 @@ async fn sweeper_removes_unreferenced_files_only() {
     assert_eq!(h.blob_files().len(), 1);
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
 }
+
+common::both_backends!(
+    health_version_header_and_incompatible_versions,
+    ten_wrong_passwords_answer_429_with_retry_after,
+    members_and_signup_validate_input,
+    signup_when_allowed,
+    malformed_oversized_and_mistyped_json,
+    upload_is_idempotent_by_id_and_hash,
+    upload_rejects_bad_images_bodies_and_times,
+    sse_streams_timer_notifications_and_deletes_live,
+    sweeper_removes_unreferenced_files_only,
+);

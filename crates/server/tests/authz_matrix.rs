@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::TimeDelta;
-use common::{Harness, PASSWORD, Team, image, rfc, t0};
+use common::{Db, Harness, PASSWORD, Team, image, rfc, t0};
 use serde_json::{Value, json};
 use shotclock_api::{EntryId, ScreenshotId};
 use tower::ServiceExt;
@@ -138,8 +138,8 @@ struct Fixture {
     notification: String,
 }
 
-async fn fixture() -> Fixture {
-    let h = Harness::new();
+async fn fixture(db: Db) -> Fixture {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let foreign = h.team("globex").await;
     h.enable_capture(&team).await;
@@ -243,9 +243,8 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
     req.body(body).unwrap()
 }
 
-#[tokio::test]
-async fn every_documented_operation_has_a_row_for_every_actor() {
-    let f = fixture().await;
+async fn every_documented_operation_has_a_row_for_every_actor(db: Db) {
+    let f = fixture(db).await;
     let doc = f.h.call("GET", "/api/v1/openapi.json", None, None).await;
     doc.expect(200);
     let doc = doc.json();
@@ -274,13 +273,12 @@ async fn every_documented_operation_has_a_row_for_every_actor() {
     assert!(documented.len() >= 25);
 }
 
-#[tokio::test]
-async fn every_cell_of_the_matrix_holds() {
+async fn every_cell_of_the_matrix_holds(db: Db) {
     let mut failures = Vec::new();
     for (method, template, expected) in MATRIX {
         for (actor, want) in ACTORS.iter().zip(expected) {
             // A fresh fixture per cell: cells may delete or change things.
-            let f = fixture().await;
+            let f = fixture(db).await;
             let req = request(&f, *actor, method, template);
             let res = f.h.router.clone().oneshot(req).await.unwrap();
             let got = res.status().as_u16();
@@ -299,9 +297,14 @@ async fn every_cell_of_the_matrix_holds() {
     );
 }
 
-#[tokio::test]
-async fn fixture_is_what_the_matrix_assumes() {
-    let f = fixture().await;
+async fn fixture_is_what_the_matrix_assumes(db: Db) {
+    let f = fixture(db).await;
     assert!(f.h.raw_entry(f.entry).await.unwrap().times.end.is_some());
     assert_eq!(f.h.blob_files().len(), 2);
 }
+
+common::both_backends!(
+    every_documented_operation_has_a_row_for_every_actor,
+    every_cell_of_the_matrix_holds,
+    fixture_is_what_the_matrix_assumes,
+);

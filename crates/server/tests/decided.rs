@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::TimeDelta;
-use common::{Harness, image, rfc, t0};
+use common::{Db, Harness, image, rfc, t0};
 use serde_json::json;
 use shotclock_api::ScreenshotId;
 
@@ -27,9 +27,8 @@ async fn listed(h: &Harness, token: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_deleted_screenshot_never_comes_back_on_a_retry() {
-    let h = Harness::new();
+async fn a_deleted_screenshot_never_comes_back_on_a_retry(db: Db) {
+    let h = Harness::on(db);
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15]).await;
     let (keep, gone) = (shots[0], shots[1]);
 
@@ -64,9 +63,8 @@ async fn a_deleted_screenshot_never_comes_back_on_a_retry() {
     assert_eq!(h.blob_files().len(), 1, "the retried bytes are not kept");
 }
 
-#[tokio::test]
-async fn a_deleted_entry_never_comes_back_as_a_running_timer() {
-    let h = Harness::new();
+async fn a_deleted_entry_never_comes_back_as_a_running_timer(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let start = json!({"entry_id": null, "description": "call", "start": rfc(t0() - min(5))});
     let entry = h.start(&team.alice, t0() - min(5), "call").await;
@@ -97,9 +95,8 @@ async fn a_deleted_entry_never_comes_back_as_a_running_timer() {
     assert!(h.entry_json(&team.alice.token, entry).await.is_none());
 }
 
-#[tokio::test]
-async fn a_screenshot_of_a_deleted_entry_is_refused_as_deleted() {
-    let h = Harness::new();
+async fn a_screenshot_of_a_deleted_entry_is_refused_as_deleted(db: Db) {
+    let h = Harness::on(db);
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[20]).await;
     let shot = shots[0];
     h.call(
@@ -124,9 +121,8 @@ async fn a_screenshot_of_a_deleted_entry_is_refused_as_deleted() {
     assert!(h.blob_files().is_empty());
 }
 
-#[tokio::test]
-async fn an_expired_screenshot_takes_no_part_in_a_delete_decision() {
-    let h = Harness::new();
+async fn an_expired_screenshot_takes_no_part_in_a_delete_decision(db: Db) {
+    let h = Harness::on(db);
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15]).await;
     let young = shots[1];
 
@@ -157,9 +153,8 @@ async fn an_expired_screenshot_takes_no_part_in_a_delete_decision() {
     assert!(h.entry_json(&team.alice.token, entry).await.is_none());
 }
 
-#[tokio::test]
-async fn an_upload_is_judged_by_the_settings_at_its_capture_moment() {
-    let h = Harness::new();
+async fn an_upload_is_judged_by_the_settings_at_its_capture_moment(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let entry = h.start(&team.alice, t0(), "work").await;
     h.clock.advance(min(1));
@@ -194,9 +189,8 @@ async fn an_upload_is_judged_by_the_settings_at_its_capture_moment() {
     );
 }
 
-#[tokio::test]
-async fn a_trial_that_ended_still_accepts_what_it_covered() {
-    let h = Harness::new();
+async fn a_trial_that_ended_still_accepts_what_it_covered(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let entry = h.start(&team.alice, t0(), "work").await;
     h.call(
@@ -239,3 +233,12 @@ async fn a_trial_that_ended_still_accepts_what_it_covered() {
     r.expect(403);
     assert_eq!(r.code(), "feature_unavailable");
 }
+
+common::both_backends!(
+    a_deleted_screenshot_never_comes_back_on_a_retry,
+    a_deleted_entry_never_comes_back_as_a_running_timer,
+    a_screenshot_of_a_deleted_entry_is_refused_as_deleted,
+    an_expired_screenshot_takes_no_part_in_a_delete_decision,
+    an_upload_is_judged_by_the_settings_at_its_capture_moment,
+    a_trial_that_ended_still_accepts_what_it_covered,
+);

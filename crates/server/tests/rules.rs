@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::TimeDelta;
-use common::{Harness, image, rfc, t0};
+use common::{Db, Harness, image, rfc, t0};
 use serde_json::json;
 use shotclock_api::{EntryId, ScreenshotId};
 
@@ -14,9 +14,8 @@ fn min(m: i64) -> TimeDelta {
 
 // ---- R4–R6: settings, gate, notifications ----------------------------------------------------
 
-#[tokio::test]
-async fn r4_only_admins_change_settings() {
-    let h = Harness::new();
+async fn r4_only_admins_change_settings(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let r = h
         .call(
@@ -57,9 +56,8 @@ async fn r4_only_admins_change_settings() {
     assert_eq!(r.json()["plan"], "free");
 }
 
-#[tokio::test]
-async fn r5_capture_needs_enterprise_or_a_one_time_trial() {
-    let h = Harness::new();
+async fn r5_capture_needs_enterprise_or_a_one_time_trial(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let enable = json!({"screenshots_enabled": true});
     let r = h
@@ -165,9 +163,8 @@ async fn r5_capture_needs_enterprise_or_a_one_time_trial() {
     .expect(201);
 }
 
-#[tokio::test]
-async fn r6_enabling_notifies_every_member_persistently() {
-    let h = Harness::new();
+async fn r6_enabling_notifies_every_member_persistently(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.store
         .set_plan(team.ws, shotclock_api::Plan::Enterprise, h.app.now())
@@ -225,9 +222,8 @@ async fn r6_enabling_notifies_every_member_persistently() {
 
 // ---- R13–R15: timer and entries ---------------------------------------------------------------
 
-#[tokio::test]
-async fn r13_one_running_entry_and_start_stops_the_previous() {
-    let h = Harness::new();
+async fn r13_one_running_entry_and_start_stops_the_previous(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let first = h.start(&team.alice, t0() - min(60), "first").await;
     let second_id = EntryId::new();
@@ -305,9 +301,8 @@ async fn r13_one_running_entry_and_start_stops_the_previous() {
     assert_eq!(r.code(), "clock_skew");
 }
 
-#[tokio::test]
-async fn r14_locked_and_approved_entries_refuse_member_edits() {
-    let h = Harness::new();
+async fn r14_locked_and_approved_entries_refuse_member_edits(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let old = h.start(&team.alice, t0() - TimeDelta::days(2), "old").await;
     h.stop(&team.alice, t0() - TimeDelta::days(2) + min(30))
@@ -391,9 +386,8 @@ async fn r14_locked_and_approved_entries_refuse_member_edits() {
     .expect(204);
 }
 
-#[tokio::test]
-async fn r15_deleting_an_entry_deletes_its_screenshots_and_files() {
-    let h = Harness::new();
+async fn r15_deleting_an_entry_deletes_its_screenshots_and_files(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let entry = h.start(&team.alice, t0() - min(30), "work").await;
@@ -436,9 +430,8 @@ async fn r15_deleting_an_entry_deletes_its_screenshots_and_files() {
 
 // ---- R16: visibility --------------------------------------------------------------------------
 
-#[tokio::test]
-async fn r16_forbidden_answers_exactly_like_missing() {
-    let h = Harness::new();
+async fn r16_forbidden_answers_exactly_like_missing(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let other = h.team("globex").await;
     h.enable_capture(&team).await;
@@ -535,9 +528,8 @@ async fn r16_forbidden_answers_exactly_like_missing() {
     assert_eq!(members[0]["count"], 0);
 }
 
-#[tokio::test]
-async fn day_list_uses_the_viewers_time_zone() {
-    let h = Harness::new();
+async fn day_list_uses_the_viewers_time_zone(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     // 2025-06-01 23:30 UTC is already 2025-06-02 in Berlin (UTC+2) but still 06-01 in UTC.
@@ -579,9 +571,8 @@ async fn day_list_uses_the_viewers_time_zone() {
 
 // ---- R18: retention --------------------------------------------------------------------------
 
-#[tokio::test]
-async fn r18_expired_screenshots_are_never_served_and_are_purged() {
-    let h = Harness::new();
+async fn r18_expired_screenshots_are_never_served_and_are_purged(db: Db) {
+    let h = Harness::on(db);
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[20]).await;
     let id = shots[0];
 
@@ -645,9 +636,8 @@ async fn r18_expired_screenshots_are_never_served_and_are_purged() {
     assert!(h.raw_screenshot(id).await.is_none());
 }
 
-#[tokio::test]
-async fn purge_works_in_batches() {
-    let h = Harness::new();
+async fn purge_works_in_batches(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let entry = h
@@ -673,9 +663,8 @@ async fn purge_works_in_batches() {
 
 // ---- R20–R22: deleting screenshots ------------------------------------------------------------
 
-#[tokio::test]
-async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry() {
-    let h = Harness::new();
+async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let start = t0() - min(60);
@@ -788,9 +777,8 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
     assert!(h.blob_files().is_empty());
 }
 
-#[tokio::test]
-async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time() {
-    let h = Harness::new();
+async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let start = t0() - min(60);
@@ -842,9 +830,8 @@ async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_tim
     assert!(h.blob_files().is_empty());
 }
 
-#[tokio::test]
-async fn r21_locked_entries_refuse_member_deletes() {
-    let h = Harness::new();
+async fn r21_locked_entries_refuse_member_deletes(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let start = t0() - TimeDelta::days(2);
@@ -880,3 +867,19 @@ async fn r21_locked_entries_refuse_member_deletes() {
     .await
     .expect(200);
 }
+
+common::both_backends!(
+    r4_only_admins_change_settings,
+    r5_capture_needs_enterprise_or_a_one_time_trial,
+    r6_enabling_notifies_every_member_persistently,
+    r13_one_running_entry_and_start_stops_the_previous,
+    r14_locked_and_approved_entries_refuse_member_edits,
+    r15_deleting_an_entry_deletes_its_screenshots_and_files,
+    r16_forbidden_answers_exactly_like_missing,
+    day_list_uses_the_viewers_time_zone,
+    r18_expired_screenshots_are_never_served_and_are_purged,
+    purge_works_in_batches,
+    r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry,
+    r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time,
+    r21_locked_entries_refuse_member_deletes,
+);

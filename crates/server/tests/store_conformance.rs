@@ -1,7 +1,8 @@
 //! Conformance suite for storage backends. Every check takes only `Arc<dyn Backend>`: the first
 //! half drives the narrow row interface ([`Rows`], [`TxRows`]) directly, the second half the
-//! intents layer over it, so a new backend (PostgreSQL next) runs the same functions by adding
-//! one `#[tokio::test]` per check with its own constructor.
+//! intents layer over it. `conformance!` runs every check on each backend: SQLite in a temp
+//! dir, PostgreSQL in a fresh database of the test process's real cluster
+//! (`shotclock-testpg`; a missing PostgreSQL fails these tests, it never skips them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use shotclock_api::{
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::gate::CaptureGate;
 use shotclock_server::intents::{Intents, SettingsPatch, UploadOutcome};
+use shotclock_server::store::postgres::{PgOptions, PgStore};
 use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
 use shotclock_server::store::{
     Backend, EntryRow, JobEnd, NewUser, NotificationRow, Rows, ScreenshotRow, StoreError,
@@ -31,6 +33,12 @@ fn sqlite() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&SqliteOptions::new(dir.path().join("db.sqlite"))).unwrap();
     (dir, Arc::new(store))
+}
+
+fn postgres() -> ((), Store) {
+    let url = shotclock_testpg::database();
+    let store = PgStore::open(&PgOptions::from_url(&url).unwrap()).unwrap();
+    ((), Arc::new(store))
 }
 
 /// Runs `f` on a reader.
@@ -642,9 +650,9 @@ async fn day_counts_match_a_row_by_row_count(store: Store) {
     }
 }
 
-// ---- SQLite ---------------------------------------------------------------------------------
+// ---- every backend ----------------------------------------------------------------------------
 
-macro_rules! sqlite_conformance {
+macro_rules! conformance {
     ($($check:ident),+ $(,)?) => {
         mod sqlite_backend {
             $(
@@ -655,10 +663,19 @@ macro_rules! sqlite_conformance {
                 }
             )+
         }
+        mod postgres_backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (_db, store) = super::postgres();
+                    super::$check(store).await;
+                }
+            )+
+        }
     };
 }
 
-sqlite_conformance!(
+conformance!(
     rows_round_trip,
     tombstones_are_remembered_until_purged,
     the_gate_history_answers_for_any_moment,
@@ -671,6 +688,8 @@ sqlite_conformance!(
     expired_screenshots_take_part_in_nothing,
     day_counts_match_a_row_by_row_count,
 );
+
+// ---- SQLite ---------------------------------------------------------------------------------
 
 /// A group whose `BEGIN` fails runs none of its jobs: each is handed the error, and nothing is
 /// written, not even by a job that would have found the lock free by the time it ran.
@@ -829,4 +848,218 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(wal, "wal");
+}
+
+// ---- PostgreSQL -----------------------------------------------------------------------------
+
+/// A plain connection to `url`, for looking under the backend.
+async fn raw(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+fn pg_open(url: &str) -> Store {
+    Arc::new(PgStore::open(&PgOptions::from_url(url).unwrap()).unwrap())
+}
+
+/// Replicas starting together migrate once (the advisory lock), and a reopen keeps the data.
+#[tokio::test]
+async fn postgres_replicas_starting_together_migrate_once() {
+    let url = shotclock_testpg::database();
+    let opened: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || PgStore::open(&PgOptions::from_url(&url).unwrap()))
+        })
+        .collect();
+    for replica in opened {
+        replica.join().unwrap().unwrap();
+    }
+    let user = member(&Intents::new(pg_open(&url))).await;
+    assert_eq!(
+        Intents::new(pg_open(&url))
+            .user(user.id)
+            .await
+            .unwrap()
+            .unwrap(),
+        user
+    );
+    let versions: Vec<i32> = raw(&url)
+        .await
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, vec![1]);
+}
+
+/// A schema newer than the service is refused, not written to.
+#[tokio::test]
+async fn postgres_a_newer_schema_is_refused() {
+    let url = shotclock_testpg::database();
+    drop(pg_open(&url));
+    raw(&url)
+        .await
+        .batch_execute("INSERT INTO schema_migrations VALUES (99, 0)")
+        .await
+        .unwrap();
+    let refused = PgStore::open(&PgOptions::from_url(&url).unwrap());
+    assert!(
+        matches!(&refused, Err(StoreError::Open(m)) if m.contains("newer")),
+        "{refused:?}"
+    );
+}
+
+/// Two replicas on one database: their write groups run one after the other (the advisory
+/// lock), so each intent's read-decide-write sees the other's commits. Timers started at the
+/// same moment through both never break "one running entry per user" (R13): each start stops
+/// the one before, none fails on the unique index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_replicas_serialise_their_writes() {
+    let url = shotclock_testpg::database();
+    let second = pg_open(&url);
+    let (a, b) = (Intents::new(pg_open(&url)), Intents::new(second.clone()));
+    let user = member(&a).await;
+    let mut starts = Vec::new();
+    for i in 0..40 {
+        let (replica, user) = (if i % 2 == 0 { a.clone() } else { b.clone() }, user.clone());
+        starts.push(tokio::spawn(async move {
+            replica
+                .start_timer(&user, EntryId::new(), format!("{i}"), t(i), t(i))
+                .await
+        }));
+    }
+    for start in starts {
+        start.await.unwrap().unwrap();
+    }
+    let user_id = user.id;
+    let entries = read(&second, move |rows| rows.user_entries(user_id)).await;
+    assert_eq!(entries.len(), 40);
+    assert_eq!(entries.iter().filter(|e| e.times.end.is_none()).count(), 1);
+}
+
+/// On PostgreSQL a deleted row stays on disk as a dead tuple until VACUUM: scrub (R24) runs it,
+/// after which the table holds no dead tuple.
+#[tokio::test]
+async fn postgres_scrub_leaves_no_dead_tuples() {
+    let url = shotclock_testpg::database();
+    let store = pg_open(&url);
+    let intents = Intents::new(store.clone());
+    let user = member(&intents).await;
+    let entry = EntryId::new();
+    intents
+        .start_timer(&user, entry, "e".into(), t(0), t(0))
+        .await
+        .unwrap();
+    let a = shot(&user, entry, t(1), 1);
+    intents.upload(a.clone(), t(2)).await.unwrap();
+    intents
+        .upload(shot(&user, entry, t(2), 2), t(2))
+        .await
+        .unwrap();
+    intents.stop_timer(user.id, None, t(3)).await.unwrap();
+    intents
+        .delete_screenshot(user.actor(), a.id, t(4), false)
+        .await
+        .unwrap();
+    let client = raw(&url).await;
+    client
+        .batch_execute("CREATE EXTENSION pgstattuple")
+        .await
+        .unwrap();
+    let dead = async || -> i64 {
+        client
+            .query_one(
+                "SELECT dead_tuple_count FROM pgstattuple('screenshots')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(dead().await, 1, "the deleted row is still on disk");
+    store.scrub().await.unwrap();
+    assert_eq!(dead().await, 0);
+}
+
+/// A group that cannot get the write lock in time (another session holds it) runs none of its
+/// jobs: each is handed the error and nothing is written; once the lock is free, writes work.
+#[tokio::test]
+async fn postgres_a_group_that_cannot_take_the_write_lock_writes_nothing() {
+    let url = shotclock_testpg::database();
+    let mut options = PgOptions::from_url(&url).unwrap();
+    options.write_lock_timeout = Duration::from_millis(200);
+    let store: Store = Arc::new(PgStore::open(&options).unwrap());
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let (w, u) = (ws.clone(), user.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)
+    })
+    .await
+    .unwrap();
+
+    // Another replica's session holds the write lock.
+    let holder = raw(&url).await;
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&shotclock_server::store::postgres::WRITE_LOCK],
+        )
+        .await
+        .unwrap();
+    let mut answers = Vec::new();
+    let mut handed_a_transaction = Vec::new();
+    for i in 0..5 {
+        let entry = entry_row(&user, t(i), Some(t(i + 1)));
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel::<bool>();
+        let (tx, rx) = oneshot::channel::<StoreResult<()>>();
+        store
+            .write(Box::new(move |rows| {
+                let _ = ran_tx.send(rows.is_ok());
+                let result = rows.and_then(|rows| rows.insert_entry(&entry));
+                JobEnd {
+                    keep: result.is_ok(),
+                    done: Box::new(move |commit| {
+                        let _ = tx.send(commit.and(result));
+                    }),
+                }
+            }))
+            .unwrap();
+        answers.push(rx);
+        handed_a_transaction.push(ran_rx);
+    }
+    for rx in answers {
+        let answer = rx.await.unwrap();
+        assert!(matches!(answer, Err(StoreError::Commit(_))), "{answer:?}");
+    }
+    for ran in handed_a_transaction {
+        assert!(!ran.recv().unwrap(), "a job ran without the write lock");
+    }
+    drop(holder);
+    let user_id = user.id;
+    assert!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .is_empty()
+    );
+    let entry = entry_row(&user, t(50), Some(t(51)));
+    write(&store, move |rows| rows.insert_entry(&entry))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .len(),
+        1
+    );
 }

@@ -8,7 +8,7 @@ mod common;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::TimeDelta;
-use common::{Harness, Resp, image, rfc, t0};
+use common::{Db, Harness, Resp, image, rfc, t0};
 use serde_json::{Value, json};
 use shotclock_api::ScreenshotId;
 
@@ -29,9 +29,8 @@ fn private_headers(r: &Resp, what: &str) {
     assert!(header(r, "x-request-id").is_some(), "{what}");
 }
 
-#[tokio::test]
-async fn images_private_json_and_errors_carry_the_exact_headers() {
-    let h = Harness::new();
+async fn images_private_json_and_errors_carry_the_exact_headers(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let entry = h
@@ -83,9 +82,8 @@ async fn images_private_json_and_errors_carry_the_exact_headers() {
     private_headers(&r, "cross-origin");
 }
 
-#[tokio::test]
-async fn a_wrong_method_answers_405_with_allow() {
-    let h = Harness::new();
+async fn a_wrong_method_answers_405_with_allow(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let r = h
         .call("DELETE", "/api/v1/timer", Some(&team.alice.token), None)
@@ -105,9 +103,8 @@ async fn a_wrong_method_answers_405_with_allow() {
     r.expect(404);
 }
 
-#[tokio::test]
-async fn nonsense_input_is_refused_and_changes_nothing() {
-    let h = Harness::new();
+async fn nonsense_input_is_refused_and_changes_nothing(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
     let admin = team.admin.token.clone();
@@ -250,9 +247,8 @@ async fn nonsense_input_is_refused_and_changes_nothing() {
     assert_eq!(r.code(), "validation");
 }
 
-#[tokio::test]
-async fn every_body_size_error_is_json() {
-    let h = Harness::new();
+async fn every_body_size_error_is_json(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let entry = h
         .start(&team.alice, t0() - TimeDelta::minutes(5), "work")
@@ -290,9 +286,8 @@ async fn every_body_size_error_is_json() {
     assert_eq!(r.json()["approved"], true);
 }
 
-#[tokio::test]
-async fn requests_are_counted_by_route_template_never_by_raw_path() {
-    let h = Harness::new();
+async fn requests_are_counted_by_route_template_never_by_raw_path(db: Db) {
+    let h = Harness::on(db);
     let team = h.team("acme").await;
     let id = ScreenshotId::new();
     h.get(&format!("/api/v1/screenshots/{id}"), &team.alice.token)
@@ -312,3 +307,11 @@ async fn requests_are_counted_by_route_template_never_by_raw_path() {
     assert!(!text.contains(&id.to_string()), "an id reached a label");
     assert!(!text.contains(&team.alice.token), "a token reached a label");
 }
+
+common::both_backends!(
+    images_private_json_and_errors_carry_the_exact_headers,
+    a_wrong_method_answers_405_with_allow,
+    nonsense_input_is_refused_and_changes_nothing,
+    every_body_size_error_is_json,
+    requests_are_counted_by_route_template_never_by_raw_path,
+);

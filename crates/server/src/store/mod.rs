@@ -3,7 +3,7 @@
 //! Every product rule runs in [`crate::intents`], the one backend-neutral layer: it opens one
 //! transaction per intent through [`Backend`], reads and writes plain rows through [`Rows`] and
 //! [`TxRows`], and asks `shotclock_domain` for every decision *inside* that transaction. A
-//! backend (the embedded [`sqlite`] one today) only has to:
+//! backend (the embedded [`sqlite`] one, the scaled-out [`postgres`] one) only has to:
 //!
 //! * run a read job on a consistent snapshot ([`Backend::read`]);
 //! * run a write job inside a transaction, keep or roll back its changes as the job says, and
@@ -15,11 +15,12 @@
 //!   `tests/store_conformance.rs`.
 //!
 //! The row interfaces are synchronous: the job runs on the backend's own thread (SQLite's writer
-//! thread, a blocking-pool thread for readers), so a decision and the writes it leads to happen
-//! in one place without an `await` in between.
+//! thread, a blocking-pool thread for readers; a blocking thread of PostgreSQL's own runtime),
+//! so a decision and the writes it leads to happen in one place without an `await` in between.
 //!
 //! Image bytes are not stored here; rows carry a `blob_key` into [`crate::blobs::Blobs`].
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::collections::{HashMap, HashSet};
@@ -75,6 +76,48 @@ impl StoreError {
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where the service keeps its rows: `sqlite://PATH` (the embedded default) or
+/// `postgres://…` / `postgresql://…`.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database.
+    Postgres(Box<postgres::PgOptions>),
+}
+
+impl Database {
+    /// Parses a database URL; settings a PostgreSQL URL leaves out come from the libpq
+    /// variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`) through `env`.
+    pub fn parse(url: &str, env: impl Fn(&str) -> Option<String>) -> StoreResult<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::Open("sqlite:// needs a file path".into()));
+            }
+            return Ok(Self::Sqlite(path.into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(Box::new(
+                postgres::PgOptions::from_url_and_env(url, env)?,
+            )));
+        }
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        Err(StoreError::Open(format!(
+            "unknown database URL scheme {scheme:?}: use sqlite://PATH or postgres://…"
+        )))
+    }
+
+    /// Opens (creating and migrating if needed) the database.
+    pub fn open(&self) -> StoreResult<std::sync::Arc<dyn Backend>> {
+        Ok(match self {
+            Self::Sqlite(path) => std::sync::Arc::new(sqlite::SqliteStore::open(
+                &sqlite::SqliteOptions::new(path),
+            )?),
+            Self::Postgres(options) => std::sync::Arc::new(postgres::PgStore::open(options)?),
+        })
+    }
+}
 
 /// A workspace and its settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,4 +481,42 @@ pub trait Backend: Send + Sync + 'static {
     fn write(&self, job: WriteJob) -> StoreResult<()>;
     /// Makes deleted data unrecoverable from the database files (R24).
     async fn scrub(&self) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        let none = |_: &str| None;
+        assert!(matches!(
+            Database::parse("sqlite:///var/lib/shotclock/rows.db", none),
+            Ok(Database::Sqlite(p)) if p == std::path::Path::new("/var/lib/shotclock/rows.db")
+        ));
+        assert!(matches!(
+            Database::parse("sqlite://rows.db", none),
+            Ok(Database::Sqlite(p)) if p == std::path::Path::new("rows.db")
+        ));
+        for url in [
+            "postgres://svc@db:5432/shotclock",
+            "postgresql://db/shotclock",
+        ] {
+            assert!(matches!(
+                Database::parse(url, none),
+                Ok(Database::Postgres(_))
+            ));
+        }
+        for bad in [
+            "sqlite://",
+            "mysql://db/x",
+            "/var/lib/x.db",
+            "postgres://h:port/x",
+        ] {
+            assert!(
+                matches!(Database::parse(bad, none), Err(StoreError::Open(_))),
+                "{bad}"
+            );
+        }
+    }
 }

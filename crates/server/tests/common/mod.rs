@@ -1,5 +1,9 @@
 //! Shared test harness: an `App` on a temp dir with a manual clock, driven through
 //! `router().oneshot`, plus a ready-made team (owner, admin, two members) per workspace.
+//!
+//! The rows live in SQLite in the temp dir or, with [`Db::Postgres`], in a fresh database of the
+//! test process's real PostgreSQL (`shotclock-testpg`); [`both_backends!`] runs a test
+//! function `async fn name(db: Db)` once on each.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, OnceLock};
@@ -14,6 +18,7 @@ use shotclock_api::{EntryId, Role, ScreenshotId, UserId, WorkspaceId};
 use shotclock_server::blobs::LocalBlobs;
 use shotclock_server::clock::ManualClock;
 use shotclock_server::intents::Intents;
+use shotclock_server::store::postgres::{PgOptions, PgStore};
 use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
 use shotclock_server::store::{Backend, EntryRow, NewUser, Rows, ScreenshotRow};
 use shotclock_server::{App, Config, router};
@@ -42,6 +47,38 @@ pub async fn shared_hash() -> String {
     HASH.get_or_init(|| h).clone()
 }
 
+/// Where a harness keeps its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// `shotclock.db` in the harness's temp dir.
+    Sqlite,
+    /// A fresh database of the test process's PostgreSQL cluster.
+    Postgres,
+}
+
+/// Runs each named `async fn(db: Db)` as two tests, `sqlite::name` and `postgres::name`.
+macro_rules! both_backends {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::common::Db::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::common::Db::Postgres).await;
+                }
+            )+
+        }
+    };
+}
+pub(crate) use both_backends;
+
 pub struct Harness {
     pub app: App,
     pub router: Router,
@@ -50,7 +87,7 @@ pub struct Harness {
     /// The service's intents (what handlers call).
     pub store: Intents,
     /// The storage backend underneath, for raw checks.
-    pub backend: Arc<SqliteStore>,
+    pub backend: Arc<dyn Backend>,
 }
 
 pub struct Resp {
@@ -81,16 +118,36 @@ impl Resp {
 
 impl Harness {
     pub fn new() -> Self {
-        Self::build(|_| {}, true)
+        Self::on(Db::Sqlite)
+    }
+
+    pub fn on(db: Db) -> Self {
+        Self::build_on(db, |_| {}, true)
     }
 
     pub fn build(configure: impl FnOnce(&mut Config), secure_delete: bool) -> Self {
+        Self::build_on(Db::Sqlite, configure, secure_delete)
+    }
+
+    /// `secure_delete` applies to SQLite only.
+    pub fn build_on(db: Db, configure: impl FnOnce(&mut Config), secure_delete: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::new(dir.path());
         configure(&mut config);
-        let mut opts = SqliteOptions::new(dir.path().join("shotclock.db"));
-        opts.secure_delete = secure_delete;
-        let backend = Arc::new(SqliteStore::open(&opts).unwrap());
+        let backend: Arc<dyn Backend> = match db {
+            Db::Sqlite => {
+                let mut opts = SqliteOptions::new(dir.path().join("shotclock.db"));
+                opts.secure_delete = secure_delete;
+                Arc::new(SqliteStore::open(&opts).unwrap())
+            }
+            Db::Postgres => {
+                // A copy of a database migrated once per test process (the conformance suite
+                // migrates from empty every time).
+                let open = |url: &str| PgStore::open(&PgOptions::from_url(url).unwrap()).unwrap();
+                let url = shotclock_testpg::database_like("migrated", |url| drop(open(url)));
+                Arc::new(open(&url))
+            }
+        };
         let blobs = LocalBlobs::open(dir.path().join("blobs")).unwrap();
         let clock = ManualClock::new(t0());
         let app = App::from_parts(

@@ -1,0 +1,621 @@
+//! [`Rows`] and [`TxRows`] over one PostgreSQL connection: plain statements, prepared once per
+//! connection (deadpool's statement cache).
+//!
+//! The row interfaces are synchronous, so each statement is driven to completion with the
+//! backend runtime's `Handle::block_on` from the blocking thread the job runs on; the
+//! connection itself is polled by that runtime's workers.
+//!
+//! Day counts (R17) read `screenshot_hours`, kept in step by triggers (migration 0001), exactly
+//! as on SQLite; only the partial hours of a day in a zone off the hour are counted row by row.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::ClientWrapper;
+use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId, WorkspaceId};
+use shotclock_domain::gate::CaptureGate;
+use tokio::runtime::Handle;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use super::rows::{
+    ENTRY_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, big, count_row, entry_row, gate_row, ms,
+    note_row, shot_row, spans_json, u, user_row, view_row, ws_row,
+};
+use crate::store::{
+    Counts, EntryRow, NotificationRow, Rows, ScreenshotRow, ScreenshotView, StoreResult, Tombstone,
+    TxRows, UserRow, WorkspaceRow,
+};
+
+/// The bucket of `screenshot_hours`.
+const HOUR_MS: i64 = 3_600_000;
+
+/// Screenshots per user of a workspace in `[$2, $3)` ms, row by row.
+const COUNT_ROWS: &str = "SELECT user_id, count(*) FROM screenshots
+     WHERE workspace_id = $1 AND captured_ms >= $2 AND captured_ms < $3 GROUP BY user_id";
+
+type Param<'p> = &'p (dyn ToSql + Sync);
+
+/// One connection seen as rows (a reader in its snapshot, or the writer inside its
+/// transaction).
+pub(crate) struct Pg<'c> {
+    rt: &'c Handle,
+    c: &'c ClientWrapper,
+}
+
+impl<'c> Pg<'c> {
+    pub(crate) fn new(rt: &'c Handle, c: &'c ClientWrapper) -> Self {
+        Self { rt, c }
+    }
+
+    fn rows(&self, sql: &str, args: &[Param<'_>]) -> StoreResult<Vec<Row>> {
+        Ok(self.rt.block_on(async {
+            let st = self.c.prepare_cached(sql).await?;
+            self.c.query(&st, args).await
+        })?)
+    }
+
+    fn list<T>(
+        &self,
+        sql: &str,
+        args: &[Param<'_>],
+        map: impl Fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.rows(sql, args)?.iter().map(map).collect()
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        args: &[Param<'_>],
+        map: impl FnOnce(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = self.rt.block_on(async {
+            let st = self.c.prepare_cached(sql).await?;
+            self.c.query_opt(&st, args).await
+        })?;
+        row.as_ref().map(map).transpose()
+    }
+
+    fn exec(&self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
+        Ok(self.rt.block_on(async {
+            let st = self.c.prepare_cached(sql).await?;
+            self.c.execute(&st, args).await
+        })?)
+    }
+
+    /// Adds the `(user_id, count)` rows of `sql` to `counts`.
+    fn add_counts(
+        &self,
+        counts: &mut Counts,
+        sql: &str,
+        (ws, from, to): (Uuid, i64, i64),
+    ) -> StoreResult<()> {
+        for (user, n) in self.list(sql, &[&ws, &from, &to], count_row)? {
+            *counts.entry(user).or_default() += n;
+        }
+        Ok(())
+    }
+}
+
+fn tomb(id: Tombstone) -> (Uuid, &'static str) {
+    match id {
+        Tombstone::Screenshot(id) => (u(id), "screenshot"),
+        Tombstone::Entry(id) => (u(id), "entry"),
+    }
+}
+
+impl Rows for Pg<'_> {
+    fn workspace(&mut self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRow>> {
+        self.one(
+            &format!("SELECT {WS_COLS} FROM workspaces WHERE id = $1"),
+            &[&u(id)],
+            ws_row,
+        )
+    }
+
+    fn gate_at(&mut self, id: WorkspaceId, t: DateTime<Utc>) -> StoreResult<Option<CaptureGate>> {
+        self.one(
+            "SELECT enabled, plan, trial_started_ms FROM capture_gates
+             WHERE workspace_id = $1 AND since_ms <= $2 ORDER BY since_ms DESC LIMIT 1",
+            &[&u(id), &ms(t)],
+            gate_row,
+        )
+    }
+
+    fn user(&mut self, id: UserId) -> StoreResult<Option<UserRow>> {
+        self.one(
+            &format!("SELECT {USER_COLS} FROM users WHERE id = $1"),
+            &[&u(id)],
+            user_row,
+        )
+    }
+
+    fn users_by_email(&mut self, email: &str) -> StoreResult<Vec<UserRow>> {
+        self.list(
+            &format!("SELECT {USER_COLS} FROM users WHERE email = $1"),
+            &[&email],
+            user_row,
+        )
+    }
+
+    fn members(&mut self, id: WorkspaceId, include_inactive: bool) -> StoreResult<Vec<UserRow>> {
+        // `COLLATE "C"`: byte order, as SQLite sorts text.
+        self.list(
+            &format!(
+                "SELECT {USER_COLS} FROM users WHERE workspace_id = $1 AND (active OR $2)
+                 ORDER BY email COLLATE \"C\""
+            ),
+            &[&u(id), &include_inactive],
+            user_row,
+        )
+    }
+
+    fn session_user(
+        &mut self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserRow>> {
+        self.one(
+            "SELECT u.id, u.workspace_id, u.email, u.name, u.password_hash, u.role, u.active,
+                    u.created_ms
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_ms > $2 AND u.active",
+            &[&&token_hash[..], &ms(now)],
+            user_row,
+        )
+    }
+
+    fn notifications(&mut self, user: UserId) -> StoreResult<Vec<NotificationRow>> {
+        self.list(
+            &format!(
+                "SELECT {NOTE_COLS} FROM notifications WHERE user_id = $1
+                 ORDER BY created_ms DESC, id DESC LIMIT 500"
+            ),
+            &[&u(user)],
+            note_row,
+        )
+    }
+
+    fn notification(
+        &mut self,
+        user: UserId,
+        id: NotificationId,
+    ) -> StoreResult<Option<NotificationRow>> {
+        self.one(
+            &format!("SELECT {NOTE_COLS} FROM notifications WHERE id = $1 AND user_id = $2"),
+            &[&u(id), &u(user)],
+            note_row,
+        )
+    }
+
+    fn entry(&mut self, id: EntryId) -> StoreResult<Option<EntryRow>> {
+        self.one(
+            &format!("SELECT {ENTRY_COLS} FROM entries WHERE id = $1"),
+            &[&u(id)],
+            entry_row,
+        )
+    }
+
+    fn running_entry(&mut self, user: UserId) -> StoreResult<Option<EntryRow>> {
+        self.one(
+            &format!("SELECT {ENTRY_COLS} FROM entries WHERE user_id = $1 AND end_ms IS NULL"),
+            &[&u(user)],
+            entry_row,
+        )
+    }
+
+    fn entries(
+        &mut self,
+        workspace: WorkspaceId,
+        user: Option<UserId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<EntryRow>> {
+        match user {
+            Some(user) => self.list(
+                &format!(
+                    "SELECT {ENTRY_COLS} FROM entries
+                     WHERE user_id = $1 AND workspace_id = $2 AND start_ms >= $3 AND start_ms < $4
+                     ORDER BY start_ms"
+                ),
+                &[&u(user), &u(workspace), &ms(from), &ms(to)],
+                entry_row,
+            ),
+            None => self.list(
+                &format!(
+                    "SELECT {ENTRY_COLS} FROM entries
+                     WHERE workspace_id = $1 AND start_ms >= $2 AND start_ms < $3
+                     ORDER BY start_ms LIMIT 10000"
+                ),
+                &[&u(workspace), &ms(from), &ms(to)],
+                entry_row,
+            ),
+        }
+    }
+
+    fn user_entries(&mut self, user: UserId) -> StoreResult<Vec<EntryRow>> {
+        self.list(
+            &format!("SELECT {ENTRY_COLS} FROM entries WHERE user_id = $1 ORDER BY start_ms"),
+            &[&u(user)],
+            entry_row,
+        )
+    }
+
+    fn screenshot(&mut self, id: ScreenshotId) -> StoreResult<Option<ScreenshotRow>> {
+        self.one(
+            &format!("SELECT {SHOT_COLS} FROM screenshots WHERE id = $1"),
+            &[&u(id)],
+            shot_row,
+        )
+    }
+
+    fn entry_screenshots(&mut self, entry: EntryId) -> StoreResult<Vec<ScreenshotRow>> {
+        self.list(
+            &format!(
+                "SELECT {SHOT_COLS} FROM screenshots WHERE entry_id = $1 ORDER BY captured_ms, id"
+            ),
+            &[&u(entry)],
+            shot_row,
+        )
+    }
+
+    fn user_screenshots(&mut self, user: UserId) -> StoreResult<Vec<ScreenshotRow>> {
+        self.list(
+            &format!("SELECT {SHOT_COLS} FROM screenshots WHERE user_id = $1"),
+            &[&u(user)],
+            shot_row,
+        )
+    }
+
+    fn screenshots_of_user(
+        &mut self,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<ScreenshotView>> {
+        self.list(
+            "SELECT s.id, s.workspace_id, s.user_id, s.entry_id, s.captured_ms, s.sha256,
+                    s.size, s.width, s.height, s.blob_key, s.uploaded_ms, e.description
+             FROM screenshots s JOIN entries e ON e.id = s.entry_id
+             WHERE s.user_id = $1 AND s.captured_ms >= $2 AND s.captured_ms < $3
+             ORDER BY s.captured_ms, s.id",
+            &[&u(user), &ms(from), &ms(to)],
+            view_row,
+        )
+    }
+
+    fn screenshot_counts(
+        &mut self,
+        workspace: WorkspaceId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Counts> {
+        let mut counts = Counts::new();
+        let (ws, from, to) = (u(workspace), ms(from), ms(to));
+        // Whole UTC hours from the hourly table; the partial hours at either end (time zones
+        // off the hour, e.g. +05:30) counted row by row.
+        let first_hour = -(-from).div_euclid(HOUR_MS);
+        let end_hour = to.div_euclid(HOUR_MS);
+        if first_hour < end_hour {
+            self.add_counts(
+                &mut counts,
+                "SELECT user_id, n FROM screenshot_hours
+                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3",
+                (ws, first_hour, end_hour),
+            )?;
+            for (a, b) in [(from, first_hour * HOUR_MS), (end_hour * HOUR_MS, to)] {
+                if a < b {
+                    self.add_counts(&mut counts, COUNT_ROWS, (ws, a, b))?;
+                }
+            }
+        } else if from < to {
+            self.add_counts(&mut counts, COUNT_ROWS, (ws, from, to))?;
+        }
+        Ok(counts)
+    }
+
+    fn screenshots_until(
+        &mut self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<ScreenshotRow>> {
+        self.list(
+            &format!(
+                "SELECT {SHOT_COLS} FROM screenshots WHERE captured_ms <= $1
+                 ORDER BY captured_ms LIMIT $2"
+            ),
+            &[&ms(cutoff), &i64::from(limit)],
+            shot_row,
+        )
+    }
+
+    fn referenced_blobs(&mut self, keys: &[String]) -> StoreResult<HashSet<String>> {
+        let keys = keys.to_vec();
+        let found = self.list(
+            "SELECT DISTINCT blob_key FROM screenshots WHERE blob_key = ANY($1)",
+            &[&keys],
+            |r| Ok(r.try_get::<_, String>(0)?),
+        )?;
+        Ok(found.into_iter().collect())
+    }
+
+    fn is_tombstoned(&mut self, id: Tombstone) -> StoreResult<bool> {
+        let (id, kind) = tomb(id);
+        Ok(self
+            .one(
+                "SELECT 1 FROM tombstones WHERE id = $1 AND kind = $2",
+                &[&id, &kind],
+                |_| Ok(()),
+            )?
+            .is_some())
+    }
+}
+
+impl TxRows for Pg<'_> {
+    fn insert_workspace(&mut self, w: &WorkspaceRow) -> StoreResult<()> {
+        self.exec(
+            &format!("INSERT INTO workspaces ({WS_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            &[
+                &u(w.id),
+                &w.name,
+                &w.plan.as_str(),
+                &w.screenshots_enabled,
+                &w.blur_enabled,
+                &w.lock_date.map(ms),
+                &w.trial_started_at.map(ms),
+                &ms(w.created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_workspace(&mut self, w: &WorkspaceRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE workspaces SET name = $2, plan = $3, screenshots_enabled = $4,
+                    blur_enabled = $5, lock_date_ms = $6, trial_started_ms = $7
+             WHERE id = $1",
+            &[
+                &u(w.id),
+                &w.name,
+                &w.plan.as_str(),
+                &w.screenshots_enabled,
+                &w.blur_enabled,
+                &w.lock_date.map(ms),
+                &w.trial_started_at.map(ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_gate(
+        &mut self,
+        id: WorkspaceId,
+        since: DateTime<Utc>,
+        gate: &CaptureGate,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO capture_gates (workspace_id, since_ms, enabled, plan, trial_started_ms)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (workspace_id, since_ms) DO UPDATE
+             SET enabled = excluded.enabled, plan = excluded.plan,
+                 trial_started_ms = excluded.trial_started_ms",
+            &[
+                &u(id),
+                &ms(since),
+                &gate.enabled,
+                &gate.plan.as_str(),
+                &gate.trial_started_at.map(ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn purge_gates(&mut self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM capture_gates AS g WHERE g.since_ms < (
+                 SELECT max(k.since_ms) FROM capture_gates k
+                 WHERE k.workspace_id = g.workspace_id AND k.since_ms <= $1)",
+            &[&ms(before)],
+        )
+    }
+
+    fn insert_user(&mut self, user: &UserRow) -> StoreResult<()> {
+        self.exec(
+            &format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
+            &[
+                &u(user.id),
+                &u(user.workspace_id),
+                &user.email,
+                &user.name,
+                &user.password_hash,
+                &user.role.as_str(),
+                &user.active,
+                &ms(user.created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_user(&mut self, user: &UserRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE users SET role = $2, active = $3 WHERE id = $1",
+            &[&u(user.id), &user.role.as_str(), &user.active],
+        )?;
+        Ok(())
+    }
+
+    fn delete_user(&mut self, id: UserId) -> StoreResult<()> {
+        let id = u(id);
+        self.exec("DELETE FROM sessions WHERE user_id = $1", &[&id])?;
+        self.exec("DELETE FROM notifications WHERE user_id = $1", &[&id])?;
+        self.exec("DELETE FROM users WHERE id = $1", &[&id])?;
+        Ok(())
+    }
+
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        workspace: WorkspaceId,
+        created: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO sessions (token_hash, user_id, workspace_id, created_ms, expires_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &&token_hash[..],
+                &u(user),
+                &u(workspace),
+                &ms(created),
+                &ms(expires),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_session(&mut self, token_hash: &[u8; 32]) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM sessions WHERE token_hash = $1",
+            &[&&token_hash[..]],
+        )?;
+        Ok(())
+    }
+
+    fn delete_sessions(
+        &mut self,
+        user: UserId,
+        expired_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        match expired_at {
+            Some(t) => self.exec(
+                "DELETE FROM sessions WHERE user_id = $1 AND expires_ms <= $2",
+                &[&u(user), &ms(t)],
+            )?,
+            None => self.exec("DELETE FROM sessions WHERE user_id = $1", &[&u(user)])?,
+        };
+        Ok(())
+    }
+
+    fn insert_notification(&mut self, n: &NotificationRow) -> StoreResult<()> {
+        self.exec(
+            &format!("INSERT INTO notifications ({NOTE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            &[
+                &u(n.id),
+                &u(n.workspace_id),
+                &u(n.user_id),
+                &n.kind,
+                &n.message,
+                &ms(n.created_at),
+                &n.read_at.map(ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_notification_read(
+        &mut self,
+        id: NotificationId,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.exec(
+            "UPDATE notifications SET read_ms = $2 WHERE id = $1",
+            &[&u(id), &ms(read_at)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_entry(&mut self, e: &EntryRow) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO entries ({ENTRY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &[
+                &u(e.id),
+                &u(e.workspace_id),
+                &u(e.user_id),
+                &e.description,
+                &ms(e.times.start),
+                &e.times.end.map(ms),
+                &spans_json(&e.times.removed)?,
+                &e.approved,
+                &ms(e.created_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_entry(&mut self, e: &EntryRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE entries SET description = $2, start_ms = $3, end_ms = $4, removed_spans = $5,
+                    approved = $6
+             WHERE id = $1",
+            &[
+                &u(e.id),
+                &e.description,
+                &ms(e.times.start),
+                &e.times.end.map(ms),
+                &spans_json(&e.times.removed)?,
+                &e.approved,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_entry(&mut self, id: EntryId) -> StoreResult<()> {
+        self.exec("DELETE FROM entries WHERE id = $1", &[&u(id)])?;
+        Ok(())
+    }
+
+    fn insert_screenshot(&mut self, s: &ScreenshotRow) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO screenshots ({SHOT_COLS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ),
+            &[
+                &u(s.id),
+                &u(s.workspace_id),
+                &u(s.user_id),
+                &u(s.entry_id),
+                &ms(s.captured_at),
+                &&s.sha256[..],
+                &big(s.size),
+                &big(s.width),
+                &big(s.height),
+                &s.blob_key,
+                &ms(s.uploaded_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_screenshot(&mut self, id: ScreenshotId) -> StoreResult<()> {
+        self.exec("DELETE FROM screenshots WHERE id = $1", &[&u(id)])?;
+        Ok(())
+    }
+
+    fn insert_tombstone(
+        &mut self,
+        id: Tombstone,
+        workspace: WorkspaceId,
+        deleted_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (id, kind) = tomb(id);
+        self.exec(
+            "INSERT INTO tombstones (id, kind, workspace_id, deleted_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
+            &[&id, &kind, &u(workspace), &ms(deleted_at)],
+        )?;
+        Ok(())
+    }
+
+    fn purge_tombstones(&mut self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM tombstones WHERE deleted_ms <= $1",
+            &[&ms(before)],
+        )
+    }
+}
