@@ -390,6 +390,8 @@ mod tests {
     #[case::before_moment(-1, SlotStatus::Pending)]
     #[case::at_moment(0, SlotStatus::Due)]
     #[case::after_moment_in_window(5, SlotStatus::Due)]
+    #[case::last_second_of_window(199, SlotStatus::Due)]
+    #[case::window_end_is_past_the_window(200, SlotStatus::Missed)]
     #[case::window_closed(1_000, SlotStatus::Missed)]
     fn slot_status(#[case] offset: i64, #[case] expected: SlotStatus) {
         let slot = CaptureSlot {

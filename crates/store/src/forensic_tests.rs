@@ -24,6 +24,8 @@ enum How {
     DeleteScreenshotWithTombstone,
     DeleteEntry,
     PurgeExpired,
+    /// Retention of a screenshot that was uploaded first (its outbox row is already gone).
+    PurgeExpiredUploaded,
 }
 
 /// Bytes of `<db>` and `<db>-wal` (if present) concatenated.
@@ -106,6 +108,11 @@ fn marker_survives(
         How::PurgeExpired => {
             assert_eq!(store.purge_expired(t0() + TimeDelta::days(8)).unwrap(), 1);
         }
+        How::PurgeExpiredUploaded => {
+            let upload = store.next_due(shot.captured_at).unwrap().unwrap();
+            assert!(store.ack(upload.seq).unwrap());
+            assert_eq!(store.purge_expired(t0() + TimeDelta::days(8)).unwrap(), 1);
+        }
     }
     assert!(store.screenshot(shot.id).unwrap().is_none());
     contains(&file_bytes(store.path()), &marker)
@@ -118,7 +125,8 @@ fn final_delete_leaves_no_copy(
         How::DeleteScreenshot,
         How::DeleteScreenshotWithTombstone,
         How::DeleteEntry,
-        How::PurgeExpired
+        How::PurgeExpired,
+        How::PurgeExpiredUploaded
     )]
     how: How,
     #[values(false, true)] checkpoint_first: bool,
@@ -132,11 +140,98 @@ fn final_delete_leaves_no_copy(
 #[rstest]
 fn without_secure_delete_the_scan_finds_the_marker(
     #[values(200, 20_000)] thumb_len: usize,
-    #[values(How::DeleteScreenshot, How::DeleteEntry, How::PurgeExpired)] how: How,
+    #[values(
+        How::DeleteScreenshot,
+        How::DeleteEntry,
+        How::PurgeExpired,
+        How::PurgeExpiredUploaded
+    )]
+    how: How,
     #[values(false, true)] checkpoint_first: bool,
 ) {
     assert!(
         marker_survives(false, thumb_len, how, checkpoint_first),
         "the scan must be able to fail: with secure_delete off the marker should survive"
+    );
+}
+
+/// A screenshot from a schema-1 file (recorded before capture attempts existed: it has none),
+/// already uploaded, carrying a marker; the file is then opened (migrated) and the screenshot
+/// expires. Reports whether the marker can still be found.
+fn marker_survives_expiry_of_a_v1_screenshot(secure_delete: bool) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let marker: [u8; 32] = rand::random();
+    let mut thumb = vec![0x5au8; 200];
+    thumb[100..132].copy_from_slice(&marker);
+    {
+        let mut conn = rusqlite::Connection::open(data.join(crate::DB_FILE_NAME)).unwrap();
+        crate::schema::migrate_to(&mut conn, 1).unwrap();
+        let entry = EntryId::new().to_string();
+        conn.execute(
+            "INSERT INTO time_entries (id, description, start_at, synced) VALUES (?1, 'v1', ?2, 1)",
+            rusqlite::params![entry, t0().timestamp_millis()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO screenshots (id, entry_id, captured_at, thumbnail, width, height, sha256,
+                 state)
+             VALUES (?1, ?2, ?3, ?4, 640, 360, ?5, 'uploaded')",
+            rusqlite::params![
+                ScreenshotId::new().to_string(),
+                entry,
+                t0().timestamp_millis(),
+                thumb,
+                "ab".repeat(32)
+            ],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open_with(&data, OpenOptions { secure_delete }).unwrap();
+    assert!(
+        contains(&file_bytes(store.path()), &marker),
+        "the marker must be on disk before the purge, or the test proves nothing"
+    );
+    assert_eq!(store.purge_expired(t0() + TimeDelta::days(8)).unwrap(), 1);
+    contains(&file_bytes(store.path()), &marker)
+}
+
+#[test]
+fn expiry_of_a_screenshot_without_attempt_or_upload_leaves_no_copy() {
+    assert!(!marker_survives_expiry_of_a_v1_screenshot(true));
+    assert!(
+        marker_survives_expiry_of_a_v1_screenshot(false),
+        "the scan must be able to fail"
+    );
+}
+
+/// A `delete_screenshot` tombstone whose payload carries a marker expires unsent. Reports
+/// whether the marker can still be found.
+fn marker_survives_expiry_of_a_tombstone(secure_delete: bool) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store =
+        Store::open_with(&dir.path().join("data"), OpenOptions { secure_delete }).unwrap();
+    let marker = hex::encode(rand::random::<[u8; 32]>());
+    store
+        .delete_screenshot_with_tombstone(
+            ScreenshotId::new(),
+            serde_json::json!({ "note": marker }),
+            t0(),
+        )
+        .unwrap();
+    assert!(contains(&file_bytes(store.path()), marker.as_bytes()));
+    assert_eq!(store.pending_count().unwrap(), 1);
+    assert_eq!(store.purge_expired(t0() + TimeDelta::days(8)).unwrap(), 0);
+    assert_eq!(store.pending_count().unwrap(), 0, "the tombstone expired");
+    contains(&file_bytes(store.path()), marker.as_bytes())
+}
+
+#[test]
+fn expiry_of_a_tombstone_leaves_no_copy() {
+    assert!(!marker_survives_expiry_of_a_tombstone(true));
+    assert!(
+        marker_survives_expiry_of_a_tombstone(false),
+        "the scan must be able to fail"
     );
 }

@@ -146,10 +146,16 @@ pub fn migrate(conn: &mut Connection) -> Result<usize, StoreError> {
 /// [`StoreError::MigrationForeignKeys`] if a migration broke referential integrity (nothing is
 /// committed then), or an SQLite error.
 pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, StoreError> {
-    if target > latest_version() {
+    run(conn, MIGRATIONS, target)
+}
+
+/// [`migrate_to`] over any list of migrations (tests check the runner with lists of their
+/// own).
+fn run(conn: &mut Connection, migrations: &[&str], target: usize) -> Result<usize, StoreError> {
+    let latest = migrations.len();
+    if target > latest {
         return Err(StoreError::Invalid(format!(
-            "no schema version {target}; latest is {}",
-            latest_version()
+            "no schema version {target}; latest is {latest}"
         )));
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -158,10 +164,10 @@ pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, StoreEr
         column: "pragma.user_version",
         detail: format!("negative schema version {found}"),
     })?;
-    if current > latest_version() {
+    if current > latest {
         return Err(StoreError::SchemaTooNew {
             found,
-            supported: latest_version(),
+            supported: latest,
         });
     }
     if current > target {
@@ -169,7 +175,7 @@ pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, StoreEr
             "cannot migrate down from version {current} to {target}"
         )));
     }
-    let pending = MIGRATIONS.get(current..target).unwrap_or_default();
+    let pending = migrations.get(current..target).unwrap_or_default();
     for (offset, sql) in pending.iter().enumerate() {
         let version = current + offset + 1;
         tx.execute_batch(sql)?;
@@ -189,22 +195,19 @@ pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, StoreEr
     Ok(pending.len())
 }
 
-/// Applies every migration to a fresh in-memory database and checks the result: each one runs,
-/// the version ends at [`latest_version`], foreign keys and `integrity_check` are clean. The
-/// equivalent of `rusqlite_migration`'s `Migrations::validate`, meant for a unit test.
+/// Applies `migrations` (the product's are [`MIGRATIONS`]) to a fresh in-memory database with
+/// foreign keys on, and checks the result: each migration runs, none leaves a foreign key
+/// dangling (both checked by the runner), and `PRAGMA integrity_check` is clean — which
+/// catches, for instance, a migration that edits the schema text (`writable_schema`) into a
+/// constraint the existing rows break. The equivalent of `rusqlite_migration`'s
+/// `Migrations::validate`, meant for a unit test: `validate(MIGRATIONS)`.
 ///
 /// # Errors
 /// The first problem found.
-pub fn validate() -> Result<(), StoreError> {
+pub fn validate(migrations: &[&str]) -> Result<(), StoreError> {
     let mut conn = Connection::open_in_memory()?;
     conn.pragma_update(None, "foreign_keys", true)?;
-    let ran = migrate(&mut conn)?;
-    if ran != latest_version() || user_version(&conn)? != i64::try_from(ran).unwrap_or(-1) {
-        return Err(StoreError::Invalid(format!(
-            "ran {ran} of {} migrations",
-            latest_version()
-        )));
-    }
+    run(&mut conn, migrations, migrations.len())?;
     let integrity: String = conn.pragma_query_value(None, "integrity_check", |row| row.get(0))?;
     if integrity != "ok" {
         return Err(StoreError::Corrupt {
@@ -223,4 +226,139 @@ fn foreign_key_violations(conn: &Connection) -> Result<usize, StoreError> {
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const PARENT: &str = "CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
+        CREATE TABLE child (id INTEGER PRIMARY KEY,
+            parent INTEGER NOT NULL REFERENCES parent (id)) STRICT;";
+    const PARENT_ROW: &str = "INSERT INTO parent (id) VALUES (1);";
+    /// A child row pointing at no parent: a migration that breaks referential integrity.
+    /// Foreign keys are deferred, as a table rebuild needs them, so only the runner's check
+    /// can notice.
+    const DANGLING_CHILD: &str =
+        "PRAGMA defer_foreign_keys = ON; INSERT INTO child (id, parent) VALUES (1, 7);";
+    /// A table rebuild gone wrong: the parents are lost, the children stay.
+    const LOSES_PARENTS: &str = "PRAGMA defer_foreign_keys = ON; DELETE FROM parent;";
+    const GOOD_CHILD: &str = "INSERT INTO child (id, parent) VALUES (1, 1);";
+    /// Tightens a constraint by rewriting the schema text, so the row already there breaks it.
+    const TIGHTENED_BY_HAND: &str = "PRAGMA writable_schema = ON;
+        UPDATE sqlite_schema SET sql = 'CREATE TABLE parent (id INTEGER PRIMARY KEY CHECK (id > 5)) STRICT'
+            WHERE name = 'parent';
+        PRAGMA writable_schema = RESET;";
+
+    fn fresh() -> Connection {
+        Connection::open_in_memory().unwrap()
+    }
+
+    fn table_exists(conn: &Connection, name: &str) -> bool {
+        conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [name],
+            |row| row.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn the_products_migrations_are_valid() {
+        validate(MIGRATIONS).unwrap();
+    }
+
+    #[test]
+    fn validate_refuses_what_would_break_a_users_file() {
+        validate(&[PARENT, PARENT_ROW, GOOD_CHILD]).unwrap();
+        assert!(matches!(
+            validate(&[PARENT, "CREATE TABLE parent (x)"]),
+            Err(StoreError::Sqlite(_))
+        ));
+        assert!(matches!(
+            validate(&[PARENT, DANGLING_CHILD]),
+            Err(StoreError::MigrationForeignKeys {
+                version: 2,
+                violations: 1
+            })
+        ));
+        match validate(&[PARENT, PARENT_ROW, TIGHTENED_BY_HAND]) {
+            Err(StoreError::Corrupt { column, detail }) => {
+                assert_eq!(column, "pragma.integrity_check");
+                assert!(detail.contains("parent"), "{detail}");
+            }
+            other => panic!("expected an integrity failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_foreign_keys_name_the_migration_and_commit_nothing() {
+        let mut conn = fresh();
+        let list = [PARENT, PARENT_ROW, GOOD_CHILD, LOSES_PARENTS, "SELECT 1;"];
+        assert_eq!(run(&mut conn, &list, 1).unwrap(), 1);
+        match run(&mut conn, &list, 5) {
+            Err(StoreError::MigrationForeignKeys {
+                version,
+                violations,
+            }) => {
+                assert_eq!(version, 4, "the migration that deleted the parent");
+                assert_eq!(violations, 1);
+            }
+            other => panic!("expected MigrationForeignKeys, got {other:?}"),
+        }
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        let parents: i64 = conn
+            .query_row("SELECT COUNT(*) FROM parent", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(parents, 0, "migration 2 rolled back with the rest");
+
+        // Two dangling rows are two violations.
+        let list = [
+            PARENT,
+            "PRAGMA defer_foreign_keys = ON;
+             INSERT INTO child (id, parent) VALUES (1, 7), (2, 8);",
+        ];
+        assert!(matches!(
+            run(&mut fresh(), &list, 2),
+            Err(StoreError::MigrationForeignKeys {
+                version: 2,
+                violations: 2
+            })
+        ));
+    }
+
+    #[test]
+    fn steps_run_once_in_order_and_only_up() {
+        let list = [PARENT, PARENT_ROW, GOOD_CHILD];
+        let mut conn = fresh();
+        assert_eq!(run(&mut conn, &list, 0).unwrap(), 0);
+        assert_eq!(user_version(&conn).unwrap(), 0);
+        assert!(!table_exists(&conn, "parent"));
+        assert_eq!(run(&mut conn, &list, 1).unwrap(), 1);
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        assert!(table_exists(&conn, "parent"));
+        assert_eq!(run(&mut conn, &list, 3).unwrap(), 2);
+        assert_eq!(user_version(&conn).unwrap(), 3);
+        assert_eq!(run(&mut conn, &list, 3).unwrap(), 0);
+
+        // Down, or past the end: refused, nothing changes.
+        assert!(matches!(
+            run(&mut conn, &list, 2),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            run(&mut conn, &list, 4),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            run(&mut conn, &list[..2], 2),
+            Err(StoreError::SchemaTooNew {
+                found: 3,
+                supported: 2
+            })
+        ));
+        assert_eq!(user_version(&conn).unwrap(), 3);
+    }
 }

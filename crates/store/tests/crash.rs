@@ -89,6 +89,12 @@ fn kill_9_mid_write_loses_nothing_and_duplicates_nothing() {
     let mut uploads = Vec::new();
     let later = t0() + TimeDelta::days(1);
     while let Some(item) = store.next_due(later).unwrap() {
+        // More uploads than screenshots means duplicates, or an ack that does not remove its
+        // item: fail here rather than loop forever.
+        assert!(
+            uploads.len() < stored.len(),
+            "the outbox does not drain: {item:?}"
+        );
         uploads.push(item.item_id);
         assert!(store.ack(item.seq).unwrap());
     }

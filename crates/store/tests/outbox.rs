@@ -238,3 +238,80 @@ fn timer_changes_must_belong_to_their_entry() {
     assert!(store.get_entry(e.id).unwrap().is_none());
     assert_eq!(store.pending_count().unwrap(), 0);
 }
+
+#[test]
+fn pending_timer_changes_counts_only_unsent_starts_and_stops() {
+    let (_dir, mut store) = store();
+    assert_eq!(store.pending_timer_changes().unwrap(), 0);
+    let e = entry(t0());
+    let start = store
+        .record_timer_change(&e, &entry_item(&e, OutboxKind::TimerStart), t0())
+        .unwrap();
+    // Neither a screenshot, an edit nor a tombstone is a timer change.
+    capture(&mut store, &e, t0() + mins(1));
+    store
+        .enqueue(&entry_item(&e, OutboxKind::EntryUpdate), t0() + mins(1))
+        .unwrap();
+    store
+        .delete_screenshot_with_tombstone(
+            shotclock_api::ScreenshotId::new(),
+            serde_json::json!({}),
+            t0() + mins(2),
+        )
+        .unwrap();
+    assert_eq!(store.pending_timer_changes().unwrap(), 1);
+
+    let stop = store
+        .record_timer_change(&e, &entry_item(&e, OutboxKind::TimerStop), t0() + mins(3))
+        .unwrap();
+    let other = entry(t0() + mins(4));
+    let other_start = store
+        .record_timer_change(&other, &entry_item(&other, OutboxKind::TimerStart), t0())
+        .unwrap();
+    assert_eq!(store.pending_timer_changes().unwrap(), 3);
+
+    // Sent, or refused for good: no longer waiting.
+    assert!(store.ack(start).unwrap());
+    assert_eq!(store.pending_timer_changes().unwrap(), 2);
+    assert!(store.reject(other_start, "403 entry_locked").unwrap());
+    assert_eq!(store.pending_timer_changes().unwrap(), 1);
+    assert!(store.ack(stop).unwrap());
+    assert_eq!(store.pending_timer_changes().unwrap(), 0);
+    assert!(
+        store.pending_count().unwrap() > 0,
+        "the rest is still queued"
+    );
+}
+
+#[test]
+fn only_an_entrys_own_changes_make_it_synced() {
+    // The service refused this device's timer start: the entry is not on the service as this
+    // device has it. Acknowledging its screenshot, or a tombstone naming it, says nothing
+    // about the entry itself.
+    let (_dir, mut store) = store();
+    let e = entry(t0());
+    let start = store
+        .record_timer_change(&e, &entry_item(&e, OutboxKind::TimerStart), t0())
+        .unwrap();
+    assert!(store.reject(start, "422 validation").unwrap());
+    let kept = capture(&mut store, &e, t0() + mins(1));
+    let gone = capture(&mut store, &e, t0() + mins(2));
+    store
+        .delete_screenshot_with_tombstone(gone.id, serde_json::json!({}), t0() + mins(3))
+        .unwrap();
+
+    let upload = store.next_due(t0() + mins(3)).unwrap().unwrap();
+    assert_eq!(upload.kind, OutboxKind::Screenshot);
+    assert!(store.ack(upload.seq).unwrap());
+    let tombstone = store.next_due(t0() + mins(3)).unwrap().unwrap();
+    assert_eq!(tombstone.kind, OutboxKind::DeleteScreenshot);
+    assert_eq!(tombstone.entry_id, Some(e.id));
+    assert!(store.ack(tombstone.seq).unwrap());
+
+    assert_eq!(store.pending_count().unwrap(), 0);
+    assert!(!store.get_entry(e.id).unwrap().unwrap().synced);
+    assert_eq!(
+        store.screenshot(kept.id).unwrap().unwrap().info.state,
+        ScreenshotState::Uploaded
+    );
+}

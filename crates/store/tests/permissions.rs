@@ -89,3 +89,42 @@ fn a_preexisting_empty_world_readable_file_is_adopted_privately() {
     assert_eq!(mode(&db), 0o600);
     assert!(store.integrity_check().unwrap());
 }
+
+#[test]
+fn companions_left_with_data_in_them_are_made_private() {
+    // What a crash or a restored backup leaves: a WAL still holding commits and its index,
+    // readable by everyone. SQLite itself only fixes the mode of an *empty* companion, so these
+    // must be repaired by the store, before the data in them is read.
+    let tmp = tempfile::tempdir().unwrap();
+    let live = tmp.path().join("live");
+    let restored = tmp.path().join("restored");
+    let mut store = Store::open(&live).unwrap();
+    store
+        .set_settings(&shotclock_store::CachedSettings::default())
+        .unwrap();
+    std::fs::create_dir(&restored).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let from = companion(&live.join(DB_FILE_NAME), suffix);
+        let to = companion(&restored.join(DB_FILE_NAME), suffix);
+        std::fs::copy(&from, &to).unwrap();
+        chmod(&to, 0o644);
+    }
+    drop(store);
+    let db = restored.join(DB_FILE_NAME);
+    for suffix in ["-wal", "-shm"] {
+        let len = std::fs::metadata(companion(&db, suffix)).unwrap().len();
+        assert!(
+            len > 0,
+            "{suffix} must hold data, or the test proves nothing"
+        );
+    }
+
+    let store = Store::open(&restored).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        assert_eq!(mode(&companion(&db, suffix)), 0o600, "{suffix}");
+    }
+    assert!(
+        store.settings().unwrap().is_some(),
+        "the commit in the WAL was read"
+    );
+}

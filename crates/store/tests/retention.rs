@@ -96,3 +96,33 @@ fn old_attempts_and_moot_tombstones_go_timer_changes_stay() {
         OutboxKind::TimerStop
     );
 }
+
+#[test]
+fn a_purge_that_finds_nothing_leaves_the_file_alone() {
+    // The engine purges every few minutes; while nothing has expired that must not write to
+    // the file — in particular not checkpoint it, which another process reading it (a
+    // `sqlite3` shell) can block, and which would then fail the purge.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = shotclock_store::Store::open(dir.path()).unwrap();
+    let e = entry(t0());
+    capture(&mut store, &e, t0() + mins(1));
+
+    let reader = rusqlite::Connection::open(store.path()).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let n: i64 = reader
+        .query_row("SELECT COUNT(*) FROM screenshots", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(
+        matches!(
+            store.checkpoint(),
+            Err(shotclock_store::StoreError::CheckpointIncomplete { .. })
+        ),
+        "the reader must block a checkpoint, or the test proves nothing"
+    );
+
+    assert_eq!(store.purge_expired(t0() + mins(2)).unwrap(), 0);
+    assert_eq!(store.purge_expired(t0() + RETENTION).unwrap(), 0);
+    reader.execute_batch("COMMIT").unwrap();
+    assert_eq!(store.purge_expired(t0() + RETENTION + mins(1)).unwrap(), 1);
+}
