@@ -21,7 +21,8 @@ struct Layer {
 }
 
 pub fn test_all(root: &Path, args: &[String]) -> Result<()> {
-    // `--only a,b` runs just those layers (format, clippy, rust, contract, fuzz, ui, system);
+    // `--only a,b` runs just those layers (format, clippy, doc, rust, contract, fuzz, ui,
+    // system);
     // the test command runs them all.
     let only: Option<Vec<String>> = match args {
         [] => None,
@@ -52,6 +53,9 @@ pub fn test_all(root: &Path, args: &[String]) -> Result<()> {
                 "warnings",
             ],
         ));
+    }
+    if wanted("doc") {
+        layers.push(docs(root));
     }
     if wanted("rust") {
         layers.extend(rust_tests(root, &display.name)?);
@@ -260,6 +264,34 @@ fn fuzz_service(root: &Path) -> Result<usize> {
     let _ = child.kill();
     let _ = child.wait();
     run
+}
+
+/// The crates' documentation, internals included, builds without a warning (a broken link, an
+/// unclosed code block). Links from a public item's docs to private ones are fine here: the
+/// documentation is for the people who carry the code on, so it documents private items too.
+fn docs(root: &Path) -> Layer {
+    println!("\n==> doc: cargo doc --no-deps --workspace --document-private-items");
+    let ok = sh::run(
+        Command::new(sh::cargo_bin())
+            .args([
+                "doc",
+                "--no-deps",
+                "--workspace",
+                "--document-private-items",
+            ])
+            .args(["--features", XTASK_DEMO])
+            .env(
+                "RUSTDOCFLAGS",
+                "-D warnings -A rustdoc::private-intra-doc-links",
+            )
+            .current_dir(root),
+    )
+    .is_ok();
+    Layer {
+        name: "doc".into(),
+        ok,
+        detail: String::new(),
+    }
 }
 
 fn check(name: &str, root: &Path, args: &[&str]) -> Layer {

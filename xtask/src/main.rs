@@ -56,9 +56,9 @@ const USAGE: &str = "usage: cargo xtask <command>
           with a demo workspace under .demo/ (seeded on the first run, reused afterwards;
           --reset starts over), print the sign-in details and launch the app signed in
   test [--only LAYER[,LAYER…]]
-          install what is missing, then fmt, clippy, Rust tests, the contract and fuzz
-          layers, UI checks and system tests (--only: format, clippy, rust, contract, fuzz,
-          ui, system)
+          install what is missing, then fmt, clippy, docs, Rust tests, the contract and
+          fuzz layers, UI checks and system tests (--only: format, clippy, doc, rust,
+          contract, fuzz, ui, system)
   bench [capture|server|app [--secs N]]
           release-build benchmarks: capture and server run our code and a baseline side by
           side; app measures the release app's CPU and memory per view (timer running, on
