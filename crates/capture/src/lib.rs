@@ -5,7 +5,7 @@
 //! ScreenSource::capture_all ──► Vec<Frame> (full resolution, backend byte order)
 //!        │ (XcapSource | FakeSource)
 //!        ▼
-//! Pipeline::process: layout ─► banded SIMD resize, copied into an RGB composite
+//! Pipeline::process: layout ─► whole-ratio block average or banded SIMD resize, into an RGB composite
 //!                    (each frame dropped right after) ─► health ─► SIMD blur ─► WebP
 //!                    ──► Thumbnail { webp, width, height, health, timings }
 //! ```
@@ -13,7 +13,8 @@
 //! Modules:
 //! - [`source`]: the [`ScreenSource`] facade and [`Frame`]; [`xcap_source`]: the real one;
 //!   [`fake`]: a scripted one; [`synthetic`]: desktop-like test frames.
-//! - [`layout`]: where each monitor lands (≤ 640 px per monitor, one scale for the desktop).
+//! - [`layout`]: where each monitor lands (≤ 640 px per monitor, one scale for the desktop);
+//!   [`reduce`]: the one-pass downscale for whole-number ratios.
 //! - [`pipeline`]: the transform and its reusable buffers; [`encode`]: WebP in, bounded
 //!   decode out; [`health`]: the per-attempt classification with stable codes.
 //! - [`capturer`]: the async entry point (runs on tokio's blocking pool).
@@ -32,6 +33,7 @@ pub mod fake;
 pub mod health;
 pub mod layout;
 pub mod pipeline;
+pub mod reduce;
 pub mod source;
 pub mod synthetic;
 pub mod xcap_source;

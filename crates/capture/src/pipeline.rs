@@ -4,9 +4,11 @@
 //! 1. **Layout** ([`crate::layout::plan`]): one scale factor for the whole desktop, every
 //!    monitor at most [`CaptureOptions::max_monitor_width`] px wide, positions scaled relative
 //!    to the bounding box origin.
-//! 2. **Resize** each frame with `fast_image_resize` (SIMD convolution, area-averaging box
-//!    filter) *in the byte order the backend delivered*: no full-resolution colour conversion
-//!    or copy. The resize runs in horizontal bands of output rows (a crop box per band; the
+//! 2. **Resize** each frame. A whole-number ratio (1920 → 640 is 3, 3840 → 640 is 6) goes
+//!    through [`crate::reduce`]: an exact `k × k` block average in one pass, written straight
+//!    into the RGB composite. Any other ratio goes through `fast_image_resize` (SIMD
+//!    convolution, area-averaging box filter) *in the byte order the backend delivered*: no
+//!    full-resolution colour conversion or copy. The resize runs in horizontal bands of output rows (a crop box per band; the
 //!    filter still reads across band borders, so there are no seams), sized by [`band_rows`]
 //!    so the resizer's intermediate buffer stays within [`BAND_BUDGET_BYTES`] (0.5 MiB)
 //!    instead of a `source width × output height` plane (≈ 5.3 MiB for 4K). Measured: bands
@@ -25,10 +27,11 @@
 //!    low-resolution.
 //! 5. **Encode** lossy WebP from RGB (see [`crate::encode`]).
 //!
-//! Buffers: the [`Pipeline`] keeps the resizer (with its band buffer), the band output and
-//! the RGB composite between captures, so a steady-state capture allocates only the frames
+//! Buffers: the [`Pipeline`] keeps the resizer (with its band buffer), the band output, one
+//! row of column sums for whole ratios (`source width × 8` bytes) and the RGB composite
+//! between captures, so a steady-state capture allocates only the frames
 //! (the backend's) and the encoded bytes. Retained memory is about
-//! `composite × 3 + BAND_BUDGET_BYTES` bytes (≈ 1.2 MiB for one monitor);
+//! `composite × 3 + BAND_BUDGET_BYTES` bytes at most (≈ 1.2 MiB for one monitor);
 //! [`Pipeline::release_buffers`] frees it. Peak during a capture: the frames, plus that.
 //!
 //! Invariants: nothing here writes to disk, logs pixels or keeps a full-resolution buffer past
@@ -47,7 +50,7 @@ use libblur::{AnisotropicRadius, BlurImageMut, FastBlurChannels, ThreadingPolicy
 
 use crate::health::{HasHealth, classify_rgb};
 use crate::layout::{self, DEFAULT_MAX_MONITOR_WIDTH, Placement};
-use crate::{CaptureError, Frame, Health, PixelLayout, ScreenSource, encode};
+use crate::{CaptureError, Frame, Health, PixelLayout, ScreenSource, encode, reduce};
 
 /// Budget for the resizer's intermediate buffer: `source width × band rows × 4` bytes.
 pub const BAND_BUDGET_BYTES: usize = 512 * 1024;
@@ -199,6 +202,8 @@ pub struct Pipeline {
     canvas: Vec<u8>,
     /// One band of resized output in the frame's 4-byte layout.
     band: Vec<u8>,
+    /// One row of column sums for a whole-ratio reduction ([`reduce`]).
+    sums: Vec<u16>,
 }
 
 impl Default for Pipeline {
@@ -215,6 +220,7 @@ impl Pipeline {
             resizer: Resizer::new(),
             canvas: Vec::new(),
             band: Vec::new(),
+            sums: Vec::new(),
         }
     }
 
@@ -288,7 +294,10 @@ impl Pipeline {
 
     /// Bytes currently held between captures (composite + resizer scratch).
     pub fn retained_bytes(&self) -> usize {
-        self.canvas.capacity() + self.band.capacity() + self.resizer.size_of_internal_buffers()
+        self.canvas.capacity()
+            + self.band.capacity()
+            + self.sums.capacity() * 2
+            + self.resizer.size_of_internal_buffers()
     }
 
     /// Frees the scratch buffers (e.g. when capture is switched off); the next capture
@@ -296,6 +305,7 @@ impl Pipeline {
     pub fn release_buffers(&mut self) {
         self.canvas = Vec::new();
         self.band = Vec::new();
+        self.sums = Vec::new();
         self.resizer.reset_internal_buffers();
     }
 
@@ -313,12 +323,26 @@ impl Pipeline {
         self.canvas.clear();
         self.canvas.resize(rgb_len(width, height), 0);
         for (frame, place) in frames.into_iter().zip(&layout.placements) {
-            let target = Composite {
-                rgb: &mut self.canvas,
-                width,
-                place: *place,
-            };
-            resize_banded(&mut self.resizer, &mut self.band, &frame, target)?;
+            let whole = reduce::ratio(frame.width(), frame.height(), place.width, place.height);
+            let reduced = whole.is_some_and(|k| {
+                let stride = width as usize * 3;
+                let target = reduce::Target {
+                    rgb: &mut self.canvas,
+                    first: place.y as usize * stride + place.x as usize * 3,
+                    stride,
+                    out_w: place.width as usize,
+                    out_h: place.height as usize,
+                };
+                reduce::reduce_into_rgb(frame.data(), frame.layout(), k, target, &mut self.sums)
+            });
+            if !reduced {
+                let target = Composite {
+                    rgb: &mut self.canvas,
+                    width,
+                    place: *place,
+                };
+                resize_banded(&mut self.resizer, &mut self.band, &frame, target)?;
+            }
             // The full-resolution frame is freed here, before the next monitor is touched.
             drop(frame);
         }
@@ -469,7 +493,8 @@ mod tests {
         );
     }
 
-    /// Banding must not change the picture: compare with one whole-frame resize.
+    /// Neither banding nor the whole-ratio reduction (1920 and 3840 wide) changes the picture:
+    /// compare with one whole-frame `fast_image_resize` pass.
     #[test]
     fn banded_resize_matches_a_single_pass() {
         for (w, h) in [(1920, 1080), (3840, 2160), (1366, 768)] {
