@@ -16,7 +16,6 @@
 //! The window is driven over WebDriver (tauri-driver + WebKitWebDriver, as the system tests
 //! do); WebKitWebDriver is not counted. Prints one table and PASS/MISS against the targets.
 
-use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -26,6 +25,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{TimeDelta, Timelike, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
 use shotclock_capture::Pipeline;
+use shotclock_procstat::{ProcessTree, clock_ticks_per_second, cpu_ticks, pss_kib};
 use shotclock_sync::api::dto::UpdateSettingsRequest;
 use shotclock_sync::api::{EntryId, ScreenshotId};
 use shotclock_sync::{Bytes, ScreenshotUpload};
@@ -526,105 +526,11 @@ struct Processes {
 impl Processes {
     /// (app, web, network) CPU ticks so far.
     fn cpu_ticks(&self) -> (u64, u64, u64) {
-        let sum = |pids: &[u32]| pids.iter().map(|p| cpu_ticks(*p)).sum::<u64>();
-        (cpu_ticks(self.app), sum(&self.web), sum(&self.net))
-    }
-}
-
-/// `getconf CLK_TCK` (100 on Linux unless configured otherwise).
-fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-fn cpu_ticks(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| Stat::parse(&s))
-        .map_or(0, |s| s.cpu_ticks)
-}
-
-/// Sum of `Pss:` of `/proc/PID/smaps_rollup`, KiB.
-fn pss_kib(pids: &[u32]) -> u64 {
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
-        .filter_map(|text| {
-            let line = text.lines().find(|l| l.starts_with("Pss:"))?;
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .sum()
-}
-
-/// The fields of `/proc/PID/stat` the bench needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stat {
-    comm: String,
-    ppid: u32,
-    cpu_ticks: u64,
-}
-
-impl Stat {
-    /// `pid (comm) state ppid … utime(14) stime(15) …`, counted after the last `)`.
-    fn parse(line: &str) -> Option<Stat> {
-        let open = line.find('(')?;
-        let close = line.rfind(')')?;
-        let comm = line.get(open + 1..close)?.to_owned();
-        let rest: Vec<&str> = line.get(close + 1..)?.split_whitespace().collect();
-        let ppid = rest.get(1)?.parse().ok()?;
-        let utime: u64 = rest.get(11)?.parse().ok()?;
-        let stime: u64 = rest.get(12)?.parse().ok()?;
-        Some(Stat {
-            comm,
-            ppid,
-            cpu_ticks: utime + stime,
-        })
-    }
-}
-
-struct ProcessTree(HashMap<u32, Stat>);
-
-impl ProcessTree {
-    fn read() -> Result<Self> {
-        let mut all = HashMap::new();
-        for entry in std::fs::read_dir("/proc")?.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                continue;
-            };
-            if let Some(stat) = std::fs::read_to_string(entry.path().join("stat"))
-                .ok()
-                .and_then(|s| Stat::parse(&s))
-            {
-                all.insert(pid, stat);
-            }
-        }
-        Ok(Self(all))
-    }
-
-    fn pid_of_exe(&self, exe: &Path) -> Option<u32> {
-        self.0
-            .keys()
-            .copied()
-            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe))
-    }
-
-    fn descendants_named(&self, root: u32, comm: &str) -> Vec<u32> {
-        let mut found = Vec::new();
-        let mut frontier = vec![root];
-        while let Some(parent) = frontier.pop() {
-            for (pid, stat) in &self.0 {
-                if stat.ppid == parent {
-                    frontier.push(*pid);
-                    if stat.comm == comm {
-                        found.push(*pid);
-                    }
-                }
-            }
-        }
-        found
+        (
+            cpu_ticks(&[self.app]),
+            cpu_ticks(&self.web),
+            cpu_ticks(&self.net),
+        )
     }
 }
 
@@ -749,19 +655,6 @@ fn print_table(rows: &[Row], secs: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_proc_stat_after_a_name_with_parentheses() {
-        let line = "42 (a (b) c) S 7 42 42 0 -1 0 0 0 0 0 120 30 0 0 20 0 1 0 5 0 0";
-        assert_eq!(
-            Stat::parse(line),
-            Some(Stat {
-                comm: "a (b) c".into(),
-                ppid: 7,
-                cpu_ticks: 150
-            })
-        );
-    }
 
     #[test]
     fn the_zone_puts_now_in_the_afternoon() {

@@ -1,0 +1,204 @@
+//! What Linux's `/proc` says a process costs, for the idle system test and `cargo xtask bench
+//! app`: CPU time (utime + stime, in clock ticks), proportional set size, and the process tree
+//! (to find an app's WebKit helpers, which a sandbox launcher may sit between).
+//!
+//! Linux only; elsewhere every read finds nothing.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+/// The fields of `/proc/PID/stat` a measurement needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    /// The command name (at most 15 bytes; may hold spaces and parentheses).
+    pub comm: String,
+    /// The parent's pid.
+    pub ppid: u32,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+impl Stat {
+    /// Parses `pid (comm) state ppid … utime(14) stime(15) …`. `comm` may hold spaces and
+    /// parentheses, so the fields are counted after its last `)`.
+    #[must_use]
+    pub fn parse(line: &str) -> Option<Stat> {
+        let open = line.find('(')?;
+        let close = line.rfind(')')?;
+        let comm = line.get(open + 1..close)?.to_owned();
+        let rest: Vec<&str> = line.get(close + 1..)?.split_whitespace().collect();
+        // rest[0] is field 3 (state).
+        let ppid = rest.get(1)?.parse().ok()?;
+        let utime: u64 = rest.get(11)?.parse().ok()?;
+        let stime: u64 = rest.get(12)?.parse().ok()?;
+        Some(Stat {
+            comm,
+            ppid,
+            cpu_ticks: utime + stime,
+        })
+    }
+
+    /// The stat of `pid`, if it still runs.
+    #[must_use]
+    pub fn of(pid: u32) -> Option<Stat> {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| Stat::parse(&s))
+    }
+}
+
+/// utime + stime of `pids`, summed, in clock ticks (a process that is gone counts 0).
+#[must_use]
+pub fn cpu_ticks(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| Stat::of(*pid))
+        .map(|s| s.cpu_ticks)
+        .sum()
+}
+
+/// The sum of `Pss:` in `/proc/PID/smaps_rollup` of `pids`, in KiB.
+#[must_use]
+pub fn pss_kib(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|text| {
+            let line = text.lines().find(|l| l.starts_with("Pss:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// `getconf CLK_TCK` (100 on Linux unless configured otherwise).
+#[must_use]
+pub fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU ticks over `secs` seconds as a percentage of one core.
+#[must_use]
+pub fn percent(ticks: u64, ticks_per_sec: f64, secs: f64) -> f64 {
+    ticks as f64 / ticks_per_sec / secs * 100.0
+}
+
+/// Every process's stat, by pid, read at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessTree(HashMap<u32, Stat>);
+
+impl ProcessTree {
+    /// Reads `/proc`; fails when no process can be read at all.
+    pub fn read() -> io::Result<Self> {
+        let mut all = HashMap::new();
+        for entry in std::fs::read_dir("/proc")?.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            if let Some(stat) = std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|s| Stat::parse(&s))
+            {
+                all.insert(pid, stat);
+            }
+        }
+        if all.is_empty() {
+            return Err(io::Error::other("no process found in /proc"));
+        }
+        Ok(Self(all))
+    }
+
+    /// A tree of the given processes (for tests).
+    #[must_use]
+    pub fn from_stats(stats: impl IntoIterator<Item = (u32, Stat)>) -> Self {
+        Self(stats.into_iter().collect())
+    }
+
+    /// A running process whose executable is `exe`.
+    #[must_use]
+    pub fn pid_of_exe(&self, exe: &Path) -> Option<u32> {
+        self.0
+            .keys()
+            .copied()
+            .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe))
+    }
+
+    /// Descendants of `root` (children, grandchildren through a launcher, …) named `comm`.
+    #[must_use]
+    pub fn descendants_named(&self, root: u32, comm: &str) -> Vec<u32> {
+        let mut found = Vec::new();
+        let mut frontier = vec![root];
+        while let Some(parent) = frontier.pop() {
+            for (pid, stat) in &self.0 {
+                if stat.ppid == parent {
+                    frontier.push(*pid);
+                    if stat.comm == comm {
+                        found.push(*pid);
+                    }
+                }
+            }
+        }
+        found.sort_unstable();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_fields_after_a_name_with_parentheses() {
+        let line =
+            "4242 (Web (Kit) x) S 17 4242 4242 0 -1 4194560 9 0 0 0 250 75 0 0 20 0 9 0 100 0 0";
+        assert_eq!(
+            Stat::parse(line),
+            Some(Stat {
+                comm: "Web (Kit) x".into(),
+                ppid: 17,
+                cpu_ticks: 325
+            })
+        );
+        assert_eq!(Stat::parse("garbage"), None);
+        assert_eq!(Stat::parse("1 (x) S 0 1"), None);
+    }
+
+    #[test]
+    fn percent_of_one_core() {
+        assert!((percent(200, 100.0, 20.0) - 10.0).abs() < 1e-9);
+        assert!((percent(0, 100.0, 20.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn descendants_through_a_launcher() {
+        let stat = |comm: &str, ppid| Stat {
+            comm: comm.into(),
+            ppid,
+            cpu_ticks: 0,
+        };
+        let tree = ProcessTree::from_stats([
+            (10, stat("app", 1)),
+            (11, stat("launcher", 10)),
+            (12, stat("WebKitWebProces", 11)),
+            (13, stat("WebKitWebProces", 10)),
+            (14, stat("WebKitWebProces", 1)),
+        ]);
+        assert_eq!(tree.descendants_named(10, "WebKitWebProces"), vec![12, 13]);
+        assert_eq!(
+            tree.descendants_named(12, "WebKitWebProces"),
+            Vec::<u32>::new()
+        );
+    }
+
+    #[test]
+    fn this_process_is_seen() {
+        let me = std::process::id();
+        assert!(Stat::of(me).is_some());
+        let tree = ProcessTree::read().map_err(|e| e.to_string());
+        assert!(tree.is_ok_and(|t| t.0.contains_key(&me)));
+        assert!(pss_kib(&[me]) > 0);
+    }
+}
