@@ -28,16 +28,29 @@ pub fn app_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_shotclock"))
 }
 
-/// Processes of the app binary (from `/proc`, Linux only).
+/// Processes of the app binary (from `/proc`, Linux only), exiting ones included: a process
+/// on its way out loses its `exe` link before it closes its sockets, and until then it still
+/// holds the single-instance name on D-Bus, so it is also known by its name. Zombies hold
+/// nothing.
 fn app_pids() -> Vec<u32> {
     let app = app_binary();
+    // The kernel keeps the first 15 bytes of a process name.
+    let name: String = app
+        .file_name()
+        .map(|n| n.to_string_lossy().chars().take(15).collect())
+        .unwrap_or_default();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     procs
         .flatten()
-        .filter(|p| std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app))
-        .filter_map(|p| p.file_name().to_str()?.parse().ok())
+        .filter_map(|p| {
+            let pid: u32 = p.file_name().to_str()?.parse().ok()?;
+            let exe_is_app = std::fs::read_link(p.path().join("exe")).is_ok_and(|exe| exe == app);
+            let exiting_app =
+                shotclock_procstat::Stat::of(pid).is_some_and(|s| s.comm == name && s.state != 'Z');
+            (exe_is_app || exiting_app).then_some(pid)
+        })
         .collect()
 }
 

@@ -13,6 +13,8 @@ use std::path::Path;
 pub struct Stat {
     /// The command name (at most 15 bytes; may hold spaces and parentheses).
     pub comm: String,
+    /// The state letter (`R`, `S`, `D`, `Z` for a zombie, …).
+    pub state: char,
     /// The parent's pid.
     pub ppid: u32,
     /// utime + stime, in clock ticks.
@@ -28,12 +30,13 @@ impl Stat {
         let close = line.rfind(')')?;
         let comm = line.get(open + 1..close)?.to_owned();
         let rest: Vec<&str> = line.get(close + 1..)?.split_whitespace().collect();
-        // rest[0] is field 3 (state).
+        let state = rest.first()?.chars().next()?;
         let ppid = rest.get(1)?.parse().ok()?;
         let utime: u64 = rest.get(11)?.parse().ok()?;
         let stime: u64 = rest.get(12)?.parse().ok()?;
         Some(Stat {
             comm,
+            state,
             ppid,
             cpu_ticks: utime + stime,
         })
@@ -158,6 +161,7 @@ mod tests {
             Stat::parse(line),
             Some(Stat {
                 comm: "Web (Kit) x".into(),
+                state: 'S',
                 ppid: 17,
                 cpu_ticks: 325
             })
@@ -176,6 +180,7 @@ mod tests {
     fn descendants_through_a_launcher() {
         let stat = |comm: &str, ppid| Stat {
             comm: comm.into(),
+            state: 'S',
             ppid,
             cpu_ticks: 0,
         };
