@@ -184,7 +184,9 @@ async fn main() -> anyhow::Result<()> {
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
             fit_descriptors(&mut config);
-            let app = App::open(config).context("opening the data directory and database")?;
+            let app = App::open(config)
+                .await
+                .context("opening the data directory and database")?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -200,7 +202,7 @@ async fn main() -> anyhow::Result<()> {
             owner_name,
             since,
         } => {
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
                 &app,
@@ -220,7 +222,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             since,
         } => {
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let at = not_future(&app, since)?;
             let intents = app.intents();
             let ws = intents
@@ -253,7 +255,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             plan,
         } => {
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let ws = app.intents().set_plan(workspace, plan, app.now()).await?;
             println!("{} {}", ws.id, ws.plan);
         }
@@ -271,7 +273,7 @@ async fn main() -> anyhow::Result<()> {
             }
             check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let user = NewUser {
                 id: UserId::new(),
                 email: email.trim().to_lowercase(),

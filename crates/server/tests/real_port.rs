@@ -51,7 +51,7 @@ async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
 #[tokio::test]
 async fn library_serves_on_port_zero_with_a_real_client() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(Config::new(dir.path())).unwrap();
+    let app = App::open(Config::new(dir.path())).await.unwrap();
     let (ws, _) = shotclock_server::api::create_workspace(
         &app,
         "Acme".into(),
@@ -517,7 +517,7 @@ where
 #[tokio::test]
 async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(Config::new(dir.path())).unwrap();
+    let app = App::open(Config::new(dir.path())).await.unwrap();
     shotclock_server::api::create_workspace(
         &app,
         "Acme".into(),
