@@ -4,9 +4,11 @@
 //! port 0 and read the real port.
 //!
 //! The database is `--database URL`, else `SHOTCLOCK_DATABASE_URL`, else `shotclock.db` in the
-//! data directory: `sqlite://PATH` or `postgres://…`. A PostgreSQL password comes from the
-//! environment only (the URL in `SHOTCLOCK_DATABASE_URL`, or `PGPASSWORD`), never from the
-//! command line, which every local user can read in the process list.
+//! data directory: `sqlite://PATH` or `postgres://…`. The images are `--blobs URL`, else
+//! `SHOTCLOCK_BLOBS_URL`, else `blobs/` in the data directory: `file://DIR` or
+//! `s3://BUCKET?endpoint=…&region=…`. Secrets come from the environment only (the URL in
+//! `SHOTCLOCK_DATABASE_URL` or `PGPASSWORD`; `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`),
+//! never from the command line, which every local user can read in the process list.
 
 // A command-line tool's output is its interface.
 #![allow(clippy::print_stdout)]
@@ -19,6 +21,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use shotclock_api::{Plan, Role, UserId, WorkspaceId};
 use shotclock_server::auth::{check_new_password, hash_password};
+use shotclock_server::blobs::BlobsLocation;
 use shotclock_server::intents::SettingsPatch;
 use shotclock_server::store::postgres::url_has_password;
 use shotclock_server::store::{Database, NewUser};
@@ -35,19 +38,25 @@ struct Cli {
     command: Command,
 }
 
-/// Where the rows live.
+/// Where the rows and the images live.
 #[derive(clap::Args)]
-struct DatabaseArg {
+struct Storage {
     /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/NAME (default: the environment
     /// variable SHOTCLOCK_DATABASE_URL, else shotclock.db in the data directory). Missing
     /// PostgreSQL settings come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; a password
     /// is refused here: put it in SHOTCLOCK_DATABASE_URL or PGPASSWORD.
     #[arg(long = "database", value_name = "URL")]
     url: Option<String>,
+    /// Image storage URL: file://DIR or s3://BUCKET?endpoint=URL&region=NAME (default: the
+    /// environment variable SHOTCLOCK_BLOBS_URL, else blobs/ in the data directory). A bucket's
+    /// credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN),
+    /// never from the URL; a bucket with versioning enabled is refused.
+    #[arg(long = "blobs", value_name = "URL")]
+    blobs: Option<String>,
 }
 
-impl DatabaseArg {
-    /// The service configuration for `data_dir` with this database.
+impl Storage {
+    /// The service configuration for `data_dir` with this database and image storage.
     fn config(&self, data_dir: PathBuf) -> anyhow::Result<Config> {
         let url = match &self.url {
             Some(url) => {
@@ -71,6 +80,17 @@ impl DatabaseArg {
                     .context("choosing the database")?,
             );
         }
+        let blobs = self.blobs.clone().or_else(|| {
+            std::env::var("SHOTCLOCK_BLOBS_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        });
+        if let Some(url) = blobs {
+            config.blobs = Some(
+                BlobsLocation::parse(&url, |name| std::env::var(name).ok())
+                    .context("choosing the image storage")?,
+            );
+        }
         Ok(config)
     }
 }
@@ -79,11 +99,12 @@ impl DatabaseArg {
 enum Command {
     /// Run the HTTP service.
     Serve {
-        /// Data directory: the images, and the SQLite database unless --database says otherwise.
+        /// Data directory: the images unless --blobs says otherwise, and the SQLite database
+        /// unless --database says otherwise.
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -99,7 +120,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -119,7 +140,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         workspace: WorkspaceId,
         /// From when (RFC 3339, not in the future; default: now). Uploads are judged by whether
@@ -135,7 +156,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         workspace: WorkspaceId,
         /// `enterprise` or `free`.
@@ -146,7 +167,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         workspace: WorkspaceId,
         #[arg(long)]

@@ -293,14 +293,25 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// The `Authorization` header of AWS Signature Version 4 for a path-style request without a
-/// query string, signing `host`, `x-amz-content-sha256` and `x-amz-date`.
+/// The `Authorization` header of AWS Signature Version 4 for a path-style request (query
+/// parameters already URI-encoded, as S3's sub-resources like `?versioning` are), signing `host`, `x-amz-content-sha256` and `x-amz-date`.
 fn sign_v4(method: &str, path: &str, host: &str, amz_date: &str, body: &[u8]) -> String {
     let day = &amz_date[..8];
     let payload = hex::encode(Sha256::digest(body));
     let signed_headers = "host;x-amz-content-sha256;x-amz-date";
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => format!("{k}={v}"),
+            None => format!("{p}="),
+        })
+        .collect();
+    pairs.sort();
+    let query = pairs.join("&");
     let canonical = format!(
-        "{method}\n{path}\n\nhost:{host}\nx-amz-content-sha256:{payload}\nx-amz-date:{amz_date}\n\n\
+        "{method}\n{path}\n{query}\nhost:{host}\nx-amz-content-sha256:{payload}\nx-amz-date:{amz_date}\n\n\
          {signed_headers}\n{payload}"
     );
     let scope = format!("{day}/{REGION}/s3/aws4_request");

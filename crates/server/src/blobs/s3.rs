@@ -86,7 +86,7 @@ impl S3Options {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, BlobsError> {
         let config = |m: String| BlobsError::Config(m);
-        let parsed = url::Url::parse(url).map_err(|e| config(format!("blobs URL {url:?}: {e}")))?;
+        let parsed = url::Url::parse(url).map_err(|e| config(format!("blobs URL: {e}")))?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(config(
                 "the blobs URL carries credentials: set AWS_ACCESS_KEY_ID and \
