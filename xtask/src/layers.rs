@@ -313,6 +313,8 @@ fn rust_tests(root: &Path, display: &str) -> Result<Vec<Layer>> {
             ])
             .env("DISPLAY", display)
             .env_remove("WAYLAND_DISPLAY")
+            // The real S3-compatible server of the service's tests (shotclock-tests3).
+            .env("SHOTCLOCK_WEED", setup::weed_path(root))
             .current_dir(root),
     )?;
     let per_package = attribute(&out, &owners, &meta);
