@@ -149,7 +149,14 @@ fn fuzz_service(root: &Path) -> Result<usize> {
     let data = root.join("target/fuzz-service");
     let _ = std::fs::remove_dir_all(&data);
     let cli = |args: &[&str]| -> Result<String> {
-        let out = sh::output(Command::new(&bin).args(args).arg("--data-dir").arg(&data))?;
+        // The accounts' password travels in the environment, never on the command line.
+        let out = sh::output(
+            Command::new(&bin)
+                .args(args)
+                .arg("--data-dir")
+                .arg(&data)
+                .env("SHOTCLOCK_FUZZ_PASSWORD", FUZZ_PASSWORD),
+        )?;
         if !out.status.success() {
             bail!(
                 "shotclock-server {args:?}: {}",
@@ -164,8 +171,8 @@ fn fuzz_service(root: &Path) -> Result<usize> {
         "Fuzz",
         "--owner-email",
         "owner@fuzz.test",
-        "--owner-password",
-        FUZZ_PASSWORD,
+        "--owner-password-env",
+        "SHOTCLOCK_FUZZ_PASSWORD",
         "--owner-name",
         "Owner",
     ])?;
@@ -179,8 +186,8 @@ fn fuzz_service(root: &Path) -> Result<usize> {
         "Fuzz members",
         "--owner-email",
         "owner2@fuzz.test",
-        "--owner-password",
-        FUZZ_PASSWORD,
+        "--owner-password-env",
+        "SHOTCLOCK_FUZZ_PASSWORD",
         "--owner-name",
         "Owner",
     ])?;
@@ -192,8 +199,8 @@ fn fuzz_service(root: &Path) -> Result<usize> {
         &members_ws,
         "--email",
         "member@fuzz.test",
-        "--password",
-        FUZZ_PASSWORD,
+        "--password-env",
+        "SHOTCLOCK_FUZZ_PASSWORD",
         "--name",
         "Member",
     ])?;

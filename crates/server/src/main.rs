@@ -8,7 +8,11 @@
 //! `SHOTCLOCK_BLOBS_URL`, else `blobs/` in the data directory: `file://DIR` or
 //! `s3://BUCKET?endpoint=…&region=…`. Secrets come from the environment only (the URL in
 //! `SHOTCLOCK_DATABASE_URL` or `PGPASSWORD`; `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`),
-//! never from the command line, which every local user can read in the process list.
+//! never from the command line, which every local user can read in the process list. For the
+//! same reason the administration commands take a new password from standard input (one line;
+//! `--owner-password -` / `--password -`, or the flag left out) or from the environment variable
+//! named by `--owner-password-env NAME` / `--password-env NAME`, and refuse one on the command
+//! line.
 
 // A command-line tool's output is its interface.
 #![allow(clippy::print_stdout)]
@@ -125,8 +129,13 @@ enum Command {
         name: String,
         #[arg(long)]
         owner_email: String,
-        #[arg(long)]
-        owner_password: String,
+        /// `-` (or leave it out): read the owner's password as one line from standard input.
+        /// A password itself is refused here, where any local user could read it.
+        #[arg(long, value_name = "-")]
+        owner_password: Option<String>,
+        /// Take the owner's password from this environment variable instead.
+        #[arg(long, value_name = "NAME", conflicts_with = "owner_password")]
+        owner_password_env: Option<String>,
         #[arg(long, default_value = "")]
         owner_name: String,
         /// When the workspace's history begins (RFC 3339, not in the future; default: now),
@@ -172,8 +181,13 @@ enum Command {
         workspace: WorkspaceId,
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        password: String,
+        /// `-` (or leave it out): read the password as one line from standard input. A password
+        /// itself is refused here, where any local user could read it.
+        #[arg(long, value_name = "-")]
+        password: Option<String>,
+        /// Take the password from this environment variable instead.
+        #[arg(long, value_name = "NAME", conflicts_with = "password")]
+        password_env: Option<String>,
         #[arg(long, default_value = "")]
         name: String,
         /// `member` or `admin`.
@@ -220,9 +234,12 @@ async fn main() -> anyhow::Result<()> {
             name,
             owner_email,
             owner_password,
+            owner_password_env,
             owner_name,
             since,
         } => {
+            let owner_password =
+                new_password("--owner-password", owner_password, owner_password_env)?;
             let app = App::open(database.config(data_dir)?).await?;
             let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
@@ -286,12 +303,14 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             email,
             password,
+            password_env,
             name,
             role,
         } => {
             if role == Role::Owner {
                 bail!("role must be admin or member");
             }
+            let password = new_password("--password", password, password_env)?;
             check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
             let app = App::open(database.config(data_dir)?).await?;
@@ -309,6 +328,35 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A new password for `flag`: from the environment variable `env` when named, else one line
+/// of standard input (`flag` absent or `-`). A password given on the command line itself is
+/// refused, and never echoed.
+fn new_password(flag: &str, given: Option<String>, env: Option<String>) -> anyhow::Result<String> {
+    if let Some(name) = env {
+        return match std::env::var(&name) {
+            Ok(password) if !password.is_empty() => Ok(password),
+            _ => bail!("{flag}-env {name}: the environment variable {name} is not set"),
+        };
+    }
+    if given.as_deref().is_some_and(|g| g != "-") {
+        bail!(
+            "{flag} carries a password, which any local user can read in the process list: \
+             give it on standard input ({flag} - or leave the flag out) or name an environment \
+             variable with {flag}-env NAME"
+        );
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        bail!("no password on standard input (one line), nor {flag}-env NAME");
+    }
+    Ok(password.to_owned())
 }
 
 /// The given instant, or now; never one in the future.

@@ -220,17 +220,28 @@ fn serve_command(
     command
 }
 
-/// An administration command, with `--database URL` when given.
+/// An administration command, with `--database URL` when given; [`PW`] is on its standard
+/// input and in `SHOTCLOCK_TEST_PASSWORD`.
 fn run_cli(database: Option<&str>, args: &[&str]) -> String {
+    use std::io::Write as _;
     let mut command = std::process::Command::new(BIN);
     command
         .env_remove("SHOTCLOCK_DATABASE_URL")
         .env_remove("SHOTCLOCK_BLOBS_URL")
+        .env("SHOTCLOCK_TEST_PASSWORD", PW)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .args(args);
     if let Some(url) = database {
         command.args(["--database", url]);
     }
-    let out = command.output().unwrap();
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A command that reads no password may have exited already.
+    let _ = writeln!(stdin, "{PW}");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -272,7 +283,7 @@ async fn two_replicas_on_one_postgres_and_one_bucket_share_sessions_rows_and_ima
             "--owner-email",
             "o@acme.test",
             "--owner-password",
-            PW,
+            "-",
         ],
     );
     run_cli(
@@ -285,8 +296,8 @@ async fn two_replicas_on_one_postgres_and_one_bucket_share_sessions_rows_and_ima
             &ws,
             "--email",
             "m@acme.test",
-            "--password",
-            PW,
+            "--password-env",
+            "SHOTCLOCK_TEST_PASSWORD",
         ],
     );
     run_cli(
@@ -439,6 +450,39 @@ async fn serve_refuses_a_wrong_secret_and_a_versioned_bucket() {
     assert!(err.contains("versioning"), "{err}");
 }
 
+/// A new member's password on the command line is refused, and not repeated.
+#[test]
+fn an_account_password_on_the_command_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args(["create-workspace", "--data-dir"])
+        .arg(dir.path())
+        .args(["--name", "Acme", "--owner-email", "o@acme.test"])
+        .args(["--owner-password", "hunter2 hunter2 hunter2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("standard input"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // Nothing on standard input and no variable: refused too.
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args(["create-workspace", "--data-dir"])
+        .arg(dir.path())
+        .args(["--name", "Acme", "--owner-email", "o@acme.test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no password"),
+        "{out:?}"
+    );
+}
+
 /// A password on the command line is refused before anything is opened.
 #[test]
 fn a_database_password_on_the_command_line_is_refused() {
@@ -474,8 +518,6 @@ async fn kill_9_mid_upload(database: Option<&str>) {
             "Acme",
             "--owner-email",
             "o@acme.test",
-            "--owner-password",
-            PW,
         ],
     );
     run_cli(
@@ -499,8 +541,8 @@ async fn kill_9_mid_upload(database: Option<&str>) {
             &ws,
             "--email",
             "m@acme.test",
-            "--password",
-            PW,
+            "--password-env",
+            "SHOTCLOCK_TEST_PASSWORD",
         ],
     );
     assert!(member.parse::<uuid::Uuid>().is_ok());
