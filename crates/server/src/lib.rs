@@ -21,9 +21,9 @@
 //! * [`webp`] — structural validation of uploaded images.
 //!
 //! Invariants: product rules come from `shotclock_domain` (the desktop app runs the same code);
-//! a write is acknowledged only after its transaction committed and its file was fsynced; the
-//! library never panics, prints or exits — failures are [`error::Error`], mapped to HTTP in one
-//! place.
+//! a write is acknowledged only after its transaction committed and its image bytes are durable
+//! (fsynced, or stored by the bucket); the library never panics, prints or exits — failures are
+//! [`error::Error`], mapped to HTTP in one place.
 //!
 //! Entry points: [`App::open`] builds the state from a [`Config`], [`router`] gives the axum
 //! `Router`, [`serve`] runs it on a listener together with the background maintenance.
