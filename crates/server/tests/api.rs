@@ -775,7 +775,7 @@ async fn sweeper_removes_unreferenced_files_only(db: Db) {
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
 }
 
-common::both_backends!(
+common::all_backends!(
     health_version_header_and_incompatible_versions,
     ten_wrong_passwords_answer_429_with_retry_after,
     members_and_signup_validate_input,
