@@ -153,7 +153,14 @@ fn fuzz_service(root: &Path) -> Result<usize> {
     let data = root.join("target/fuzz-service");
     let _ = std::fs::remove_dir_all(&data);
     let cli = |args: &[&str]| -> Result<String> {
-        let out = sh::output(Command::new(&bin).args(args).arg("--data-dir").arg(&data))?;
+        // The accounts' password travels in the environment, never on the command line.
+        let out = sh::output(
+            Command::new(&bin)
+                .args(args)
+                .arg("--data-dir")
+                .arg(&data)
+                .env("SHOTCLOCK_FUZZ_PASSWORD", FUZZ_PASSWORD),
+        )?;
         if !out.status.success() {
             bail!(
                 "shotclock-server {args:?}: {}",
@@ -168,8 +175,8 @@ fn fuzz_service(root: &Path) -> Result<usize> {
         "Fuzz",
         "--owner-email",
         "owner@fuzz.test",
-        "--owner-password",
-        FUZZ_PASSWORD,
+        "--owner-password-env",
+        "SHOTCLOCK_FUZZ_PASSWORD",
         "--owner-name",
         "Owner",
     ])?;
@@ -183,8 +190,8 @@ fn fuzz_service(root: &Path) -> Result<usize> {
         "Fuzz members",
         "--owner-email",
         "owner2@fuzz.test",
-        "--owner-password",
-        FUZZ_PASSWORD,
+        "--owner-password-env",
+        "SHOTCLOCK_FUZZ_PASSWORD",
         "--owner-name",
         "Owner",
     ])?;
@@ -196,8 +203,8 @@ fn fuzz_service(root: &Path) -> Result<usize> {
         &members_ws,
         "--email",
         "member@fuzz.test",
-        "--password",
-        FUZZ_PASSWORD,
+        "--password-env",
+        "SHOTCLOCK_FUZZ_PASSWORD",
         "--name",
         "Member",
     ])?;
@@ -345,6 +352,8 @@ fn rust_tests(root: &Path, display: &str) -> Result<Vec<Layer>> {
             ])
             .env("DISPLAY", display)
             .env_remove("WAYLAND_DISPLAY")
+            // The real S3-compatible server of the service's tests (shotclock-tests3).
+            .env("SHOTCLOCK_WEED", setup::weed_path(root))
             .current_dir(root),
     )?;
     let per_package = attribute(&out, &owners, &meta);

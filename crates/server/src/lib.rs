@@ -10,7 +10,8 @@
 //! * [`store`] — the narrow storage interface ([`store::Backend`], rows only), its embedded
 //!   SQLite backend (a group-committing writer actor plus reader connections) and its
 //!   PostgreSQL backend for several replicas on one database, chosen by [`Config::database`].
-//! * [`blobs`] — the [`blobs::Blobs`] trait (image files) and its local-disk backend.
+//! * [`blobs`] — the [`blobs::Blobs`] trait (image files), its local-disk backend and its
+//!   S3-compatible backend for several replicas, chosen by [`Config::blobs`].
 //! * [`api`] — HTTP handlers, extractors, the OpenAPI document.
 //! * [`auth`] — passwords, tokens, throttling, the `Auth` extractor.
 //! * [`events`] — per-user live events (SSE), capped per user and in total.
@@ -20,9 +21,9 @@
 //! * [`webp`] — structural validation of uploaded images.
 //!
 //! Invariants: product rules come from `shotclock_domain` (the desktop app runs the same code);
-//! a write is acknowledged only after its transaction committed and its file was fsynced; the
-//! library never panics, prints or exits — failures are [`error::Error`], mapped to HTTP in one
-//! place.
+//! a write is acknowledged only after its transaction committed and its image bytes are durable
+//! (fsynced, or stored by the bucket); the library never panics, prints or exits — failures are
+//! [`error::Error`], mapped to HTTP in one place.
 //!
 //! Entry points: [`App::open`] builds the state from a [`Config`], [`router`] gives the axum
 //! `Router`, [`serve`] runs it on a listener together with the background maintenance.
@@ -47,7 +48,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::auth::{Hasher, LoginLimiter};
-use crate::blobs::{Blobs, LocalBlobs};
+use crate::blobs::{Blobs, BlobsLocation};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::events::Hub;
@@ -59,10 +60,13 @@ pub use crate::api::router;
 /// Service configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where the image files live, and the SQLite database unless `database` says otherwise.
+    /// Where the image files live unless `blobs` says otherwise, and the SQLite database unless
+    /// `database` says otherwise.
     pub data_dir: PathBuf,
     /// Where the rows live; `None` is `shotclock.db` in `data_dir`.
     pub database: Option<Database>,
+    /// Where the image bytes live; `None` is `blobs/` in `data_dir`.
+    pub blobs: Option<BlobsLocation>,
     /// Capture window length (R9), published read-only in the workspace settings.
     pub capture_window_secs: u32,
     /// Whether anyone may create a workspace through the API (default off).
@@ -107,6 +111,7 @@ impl Config {
         Self {
             data_dir: data_dir.into(),
             database: None,
+            blobs: None,
             capture_window_secs: shotclock_domain::schedule::DEFAULT_WINDOW_SECS,
             allow_signup: false,
             session_ttl: TimeDelta::days(30),
@@ -150,19 +155,24 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Opens the database (`config.database`, else SQLite under `config.data_dir`) and the
-    /// blob directory under `config.data_dir`, with the system clock.
-    pub fn open(config: Config) -> Result<Self, Error> {
+    /// Opens the blob storage (`config.blobs`, else `blobs/` under `config.data_dir`; a bucket
+    /// is checked first, see [`blobs::S3Blobs::open`]) and the database (`config.database`,
+    /// else SQLite under `config.data_dir`), with the system clock.
+    pub async fn open(config: Config) -> Result<Self, Error> {
+        let location = config
+            .blobs
+            .clone()
+            .unwrap_or_else(|| BlobsLocation::Local(config.data_dir.join("blobs")));
+        let blobs = location.open().await?;
         let database = config
             .database
             .clone()
             .unwrap_or_else(|| Database::Sqlite(config.data_dir.join("shotclock.db")));
         let backend = database.open()?;
-        let blobs = LocalBlobs::open(config.data_dir.join("blobs"))?;
         Ok(Self::from_parts(
             config,
             backend,
-            Arc::new(blobs),
+            blobs,
             Arc::new(SystemClock),
         ))
     }

@@ -4,9 +4,15 @@
 //! port 0 and read the real port.
 //!
 //! The database is `--database URL`, else `SHOTCLOCK_DATABASE_URL`, else `shotclock.db` in the
-//! data directory: `sqlite://PATH` or `postgres://…`. A PostgreSQL password comes from the
-//! environment only (the URL in `SHOTCLOCK_DATABASE_URL`, or `PGPASSWORD`), never from the
-//! command line, which every local user can read in the process list.
+//! data directory: `sqlite://PATH` or `postgres://…`. The images are `--blobs URL`, else
+//! `SHOTCLOCK_BLOBS_URL`, else `blobs/` in the data directory: `file://DIR` or
+//! `s3://BUCKET?endpoint=…&region=…`. Secrets come from the environment only (the URL in
+//! `SHOTCLOCK_DATABASE_URL` or `PGPASSWORD`; `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`),
+//! never from the command line, which every local user can read in the process list. For the
+//! same reason the administration commands take a new password from standard input (one line;
+//! `--owner-password -` / `--password -`, or the flag left out) or from the environment variable
+//! named by `--owner-password-env NAME` / `--password-env NAME`, and refuse one on the command
+//! line.
 
 // A command-line tool's output is its interface.
 #![allow(clippy::print_stdout)]
@@ -19,6 +25,7 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use shotclock_api::{Plan, Role, UserId, WorkspaceId};
 use shotclock_server::auth::{check_new_password, hash_password};
+use shotclock_server::blobs::BlobsLocation;
 use shotclock_server::intents::SettingsPatch;
 use shotclock_server::store::postgres::url_has_password;
 use shotclock_server::store::{Database, NewUser};
@@ -35,19 +42,25 @@ struct Cli {
     command: Command,
 }
 
-/// Where the rows live.
+/// Where the rows and the images live.
 #[derive(clap::Args)]
-struct DatabaseArg {
+struct Storage {
     /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/NAME (default: the environment
     /// variable SHOTCLOCK_DATABASE_URL, else shotclock.db in the data directory). Missing
     /// PostgreSQL settings come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE; a password
     /// is refused here: put it in SHOTCLOCK_DATABASE_URL or PGPASSWORD.
     #[arg(long = "database", value_name = "URL")]
     url: Option<String>,
+    /// Image storage URL: file://DIR or s3://BUCKET?endpoint=URL&region=NAME (default: the
+    /// environment variable SHOTCLOCK_BLOBS_URL, else blobs/ in the data directory). A bucket's
+    /// credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN),
+    /// never from the URL; a bucket with versioning enabled is refused.
+    #[arg(long = "blobs", value_name = "URL")]
+    blobs: Option<String>,
 }
 
-impl DatabaseArg {
-    /// The service configuration for `data_dir` with this database.
+impl Storage {
+    /// The service configuration for `data_dir` with this database and image storage.
     fn config(&self, data_dir: PathBuf) -> anyhow::Result<Config> {
         let url = match &self.url {
             Some(url) => {
@@ -71,6 +84,17 @@ impl DatabaseArg {
                     .context("choosing the database")?,
             );
         }
+        let blobs = self.blobs.clone().or_else(|| {
+            std::env::var("SHOTCLOCK_BLOBS_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        });
+        if let Some(url) = blobs {
+            config.blobs = Some(
+                BlobsLocation::parse(&url, |name| std::env::var(name).ok())
+                    .context("choosing the image storage")?,
+            );
+        }
         Ok(config)
     }
 }
@@ -79,11 +103,12 @@ impl DatabaseArg {
 enum Command {
     /// Run the HTTP service.
     Serve {
-        /// Data directory: the images, and the SQLite database unless --database says otherwise.
+        /// Data directory: the images unless --blobs says otherwise, and the SQLite database
+        /// unless --database says otherwise.
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -99,13 +124,18 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         name: String,
         #[arg(long)]
         owner_email: String,
-        #[arg(long)]
-        owner_password: String,
+        /// `-` (or leave it out): read the owner's password as one line from standard input.
+        /// A password itself is refused here, where any local user could read it.
+        #[arg(long, value_name = "-")]
+        owner_password: Option<String>,
+        /// Take the owner's password from this environment variable instead.
+        #[arg(long, value_name = "NAME", conflicts_with = "owner_password")]
+        owner_password_env: Option<String>,
         #[arg(long, default_value = "")]
         owner_name: String,
         /// When the workspace's history begins (RFC 3339, not in the future; default: now),
@@ -119,7 +149,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         workspace: WorkspaceId,
         /// From when (RFC 3339, not in the future; default: now). Uploads are judged by whether
@@ -135,7 +165,7 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         workspace: WorkspaceId,
         /// `enterprise` or `free`.
@@ -146,13 +176,18 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
         #[command(flatten)]
-        database: DatabaseArg,
+        database: Storage,
         #[arg(long)]
         workspace: WorkspaceId,
         #[arg(long)]
         email: String,
-        #[arg(long)]
-        password: String,
+        /// `-` (or leave it out): read the password as one line from standard input. A password
+        /// itself is refused here, where any local user could read it.
+        #[arg(long, value_name = "-")]
+        password: Option<String>,
+        /// Take the password from this environment variable instead.
+        #[arg(long, value_name = "NAME", conflicts_with = "password")]
+        password_env: Option<String>,
         #[arg(long, default_value = "")]
         name: String,
         /// `member` or `admin`.
@@ -184,7 +219,9 @@ async fn main() -> anyhow::Result<()> {
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
             fit_descriptors(&mut config);
-            let app = App::open(config).context("opening the data directory and database")?;
+            let app = App::open(config)
+                .await
+                .context("opening the data directory and database")?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("binding {listen}"))?;
@@ -197,10 +234,13 @@ async fn main() -> anyhow::Result<()> {
             name,
             owner_email,
             owner_password,
+            owner_password_env,
             owner_name,
             since,
         } => {
-            let app = App::open(database.config(data_dir)?)?;
+            let owner_password =
+                new_password("--owner-password", owner_password, owner_password_env)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
                 &app,
@@ -220,7 +260,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             since,
         } => {
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let at = not_future(&app, since)?;
             let intents = app.intents();
             let ws = intents
@@ -253,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             plan,
         } => {
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let ws = app.intents().set_plan(workspace, plan, app.now()).await?;
             println!("{} {}", ws.id, ws.plan);
         }
@@ -263,15 +303,17 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             email,
             password,
+            password_env,
             name,
             role,
         } => {
             if role == Role::Owner {
                 bail!("role must be admin or member");
             }
+            let password = new_password("--password", password, password_env)?;
             check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
-            let app = App::open(database.config(data_dir)?)?;
+            let app = App::open(database.config(data_dir)?).await?;
             let user = NewUser {
                 id: UserId::new(),
                 email: email.trim().to_lowercase(),
@@ -286,6 +328,35 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A new password for `flag`: from the environment variable `env` when named, else one line
+/// of standard input (`flag` absent or `-`). A password given on the command line itself is
+/// refused, and never echoed.
+fn new_password(flag: &str, given: Option<String>, env: Option<String>) -> anyhow::Result<String> {
+    if let Some(name) = env {
+        return match std::env::var(&name) {
+            Ok(password) if !password.is_empty() => Ok(password),
+            _ => bail!("{flag}-env {name}: the environment variable {name} is not set"),
+        };
+    }
+    if given.as_deref().is_some_and(|g| g != "-") {
+        bail!(
+            "{flag} carries a password, which any local user can read in the process list: \
+             give it on standard input ({flag} - or leave the flag out) or name an environment \
+             variable with {flag}-env NAME"
+        );
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        bail!("no password on standard input (one line), nor {flag}-env NAME");
+    }
+    Ok(password.to_owned())
 }
 
 /// The given instant, or now; never one in the future.

@@ -31,7 +31,7 @@ async fn sixty_four_concurrent_sign_ins_keep_memory_flat() {
     // Each request from its own address, so only the hashing pool (not the per-source
     // throttle) stands between the flood and the memory.
     config.trust_forwarded_for = true;
-    let app = App::open(config).unwrap();
+    let app = App::open(config).await.unwrap();
     shotclock_server::api::create_workspace(
         &app,
         "Acme".into(),

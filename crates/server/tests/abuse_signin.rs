@@ -15,7 +15,7 @@ async fn start(configure: impl FnOnce(&mut Config)) -> (tempfile::TempDir, App, 
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new(dir.path());
     configure(&mut config);
-    let app = App::open(config).unwrap();
+    let app = App::open(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, app.clone()));

@@ -333,7 +333,7 @@ async fn upload_is_idempotent_by_id_and_hash(db: Db) {
         .await;
     other.expect(409);
     assert_eq!(other.code(), "conflict");
-    assert_eq!(h.blob_files().len(), 1);
+    assert_eq!(h.blob_files().await.len(), 1);
     let day = h
         .get(
             "/api/v1/screenshots?date=2025-06-02&tz=UTC",
@@ -358,7 +358,7 @@ async fn upload_is_idempotent_by_id_and_hash(db: Db) {
     let results = futures_util::future::join_all(tasks).await;
     assert!(results.iter().all(|r| r.status == 200 || r.status == 201));
     assert_eq!(results.iter().filter(|r| r.status == 201).count(), 1);
-    assert_eq!(h.blob_files().len(), 2);
+    assert_eq!(h.blob_files().await.len(), 2);
 }
 
 async fn upload_rejects_bad_images_bodies_and_times(db: Db) {
@@ -466,7 +466,7 @@ async fn upload_rejects_bad_images_bodies_and_times(db: Db) {
         .unwrap();
     let r = up(real).await;
     r.expect(201);
-    assert!(h.blob_files().len() == 1);
+    assert!(h.blob_files().await.len() == 1);
 }
 
 async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
@@ -602,7 +602,7 @@ async fn r23_deleting_an_account_removes_everything_of_the_user_and_nothing_else
         h.stop(who, t0()).await;
         h.start(who, t0() - min(1), "still running").await;
     }
-    assert_eq!(h.blob_files().len(), 6);
+    assert_eq!(h.blob_files().await.len(), 6);
     let db = h.dir.path().join("shotclock.db");
     let tables = person_tables(&db);
     let names: Vec<&str> = tables.iter().map(|(t, _)| t.as_str()).collect();
@@ -677,7 +677,7 @@ async fn r23_deleting_an_account_removes_everything_of_the_user_and_nothing_else
         .collect();
     assert!(ws_after.iter().zip(&ws_before).all(|(a, b)| a <= b));
     assert_eq!(
-        h.blob_files().len(),
+        h.blob_files().await.len(),
         3,
         "alice's files are gone, bob's stay"
     );
@@ -723,7 +723,7 @@ async fn residue_after_delete(secure_delete: bool) -> bool {
     )
     .await
     .expect(200);
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
     let mut files = std::fs::read(h.dir.path().join("shotclock.db")).unwrap();
     files.extend(std::fs::read(h.dir.path().join("shotclock.db-wal")).unwrap_or_default());
     contains(&files, marker.as_bytes()) || contains(&files, &hash)
@@ -761,7 +761,7 @@ async fn sweeper_removes_unreferenced_files_only(db: Db) {
         .put(&orphan, vec![1, 2, 3].into())
         .await
         .unwrap();
-    assert_eq!(h.blob_files().len(), 2);
+    assert_eq!(h.blob_files().await.len(), 2);
     // Within the grace period nothing is touched (it could be an upload in flight).
     let r = shotclock_server::maintenance::run(&h.app, std::time::Duration::from_secs(600))
         .await
@@ -771,11 +771,11 @@ async fn sweeper_removes_unreferenced_files_only(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.swept, 1);
-    assert_eq!(h.blob_files().len(), 1);
+    assert_eq!(h.blob_files().await.len(), 1);
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
 }
 
-common::both_backends!(
+common::all_backends!(
     health_version_header_and_incompatible_versions,
     ten_wrong_passwords_answer_429_with_retry_after,
     members_and_signup_validate_input,

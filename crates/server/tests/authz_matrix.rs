@@ -300,7 +300,7 @@ async fn every_cell_of_the_matrix_holds(db: Db) {
 async fn fixture_is_what_the_matrix_assumes(db: Db) {
     let f = fixture(db).await;
     assert!(f.h.raw_entry(f.entry).await.unwrap().times.end.is_some());
-    assert_eq!(f.h.blob_files().len(), 2);
+    assert_eq!(f.h.blob_files().await.len(), 2);
 }
 
 common::both_backends!(

@@ -60,7 +60,11 @@ async fn a_deleted_screenshot_never_comes_back_on_a_retry(db: Db) {
     let after = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(after["deducted_secs"], 600);
     assert_eq!(after["removed"], before["removed"]);
-    assert_eq!(h.blob_files().len(), 1, "the retried bytes are not kept");
+    assert_eq!(
+        h.blob_files().await.len(),
+        1,
+        "the retried bytes are not kept"
+    );
 }
 
 async fn a_deleted_entry_never_comes_back_as_a_running_timer(db: Db) {
@@ -118,7 +122,7 @@ async fn a_screenshot_of_a_deleted_entry_is_refused_as_deleted(db: Db) {
         assert_eq!(r.code(), "deleted");
     }
     assert!(listed(&h, &team.alice.token).await.is_empty());
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
 }
 
 async fn an_expired_screenshot_takes_no_part_in_a_delete_decision(db: Db) {
@@ -234,7 +238,7 @@ async fn a_trial_that_ended_still_accepts_what_it_covered(db: Db) {
     assert_eq!(r.code(), "feature_unavailable");
 }
 
-common::both_backends!(
+common::all_backends!(
     a_deleted_screenshot_never_comes_back_on_a_retry,
     a_deleted_entry_never_comes_back_as_a_running_timer,
     a_screenshot_of_a_deleted_entry_is_refused_as_deleted,

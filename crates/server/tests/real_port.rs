@@ -51,7 +51,7 @@ async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
 #[tokio::test]
 async fn library_serves_on_port_zero_with_a_real_client() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(Config::new(dir.path())).unwrap();
+    let app = App::open(Config::new(dir.path())).await.unwrap();
     let (ws, _) = shotclock_server::api::create_workspace(
         &app,
         "Acme".into(),
@@ -165,15 +165,18 @@ async fn library_serves_on_port_zero_with_a_real_client() {
 /// `serve` on `dir`, with the rows in `database` (through `SHOTCLOCK_DATABASE_URL`, as a
 /// deployment passes it) or, without one, in the data directory.
 async fn start_server(dir: &std::path::Path, database: Option<&str>) -> (Child, String) {
-    let mut command = Command::new(BIN);
-    match database {
-        Some(url) => command.env("SHOTCLOCK_DATABASE_URL", url),
-        None => command.env_remove("SHOTCLOCK_DATABASE_URL"),
-    };
+    start_server_with(dir, database, None).await
+}
+
+/// [`start_server`], with the images in `bucket` (through `SHOTCLOCK_BLOBS_URL` and the AWS_*
+/// credential variables) when given.
+async fn start_server_with(
+    dir: &std::path::Path,
+    database: Option<&str>,
+    bucket: Option<&shotclock_tests3::Bucket>,
+) -> (Child, String) {
+    let mut command = serve_command(dir, database, bucket);
     let mut child = command
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -193,14 +196,52 @@ async fn start_server(dir: &std::path::Path, database: Option<&str>) -> (Child, 
     (child, format!("http://{addr}"))
 }
 
-/// An administration command, with `--database URL` when given.
+fn serve_command(
+    dir: &std::path::Path,
+    database: Option<&str>,
+    bucket: Option<&shotclock_tests3::Bucket>,
+) -> Command {
+    let mut command = Command::new(BIN);
+    match database {
+        Some(url) => command.env("SHOTCLOCK_DATABASE_URL", url),
+        None => command.env_remove("SHOTCLOCK_DATABASE_URL"),
+    };
+    match bucket {
+        Some(bucket) => command
+            .env("SHOTCLOCK_BLOBS_URL", bucket.url())
+            .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY),
+        None => command.env_remove("SHOTCLOCK_BLOBS_URL"),
+    };
+    command
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"]);
+    command
+}
+
+/// An administration command, with `--database URL` when given; [`PW`] is on its standard
+/// input and in `SHOTCLOCK_TEST_PASSWORD`.
 fn run_cli(database: Option<&str>, args: &[&str]) -> String {
+    use std::io::Write as _;
     let mut command = std::process::Command::new(BIN);
-    command.env_remove("SHOTCLOCK_DATABASE_URL").args(args);
+    command
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .env("SHOTCLOCK_TEST_PASSWORD", PW)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .args(args);
     if let Some(url) = database {
         command.args(["--database", url]);
     }
-    let out = command.output().unwrap();
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A command that reads no password may have exited already.
+    let _ = writeln!(stdin, "{PW}");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -223,11 +264,12 @@ async fn on_postgres_kill_9_mid_upload_loses_nothing_acknowledged_and_duplicates
 
 /// Two replicas of the binary on one PostgreSQL database, each with its own data directory: a
 /// session opened through one works on the other, what one writes the other reads at once, and
-/// a sign-out through one ends the session on both. (Images do not cross replicas yet: they
-/// stay in each replica's data directory until S3-compatible storage lands.)
+/// a sign-out through one ends the session on both; with the images in one bucket of a real
+/// S3-compatible server, an image uploaded through one is served and deleted through the other.
 #[tokio::test]
-async fn two_replicas_on_one_postgres_share_sessions_and_rows() {
+async fn two_replicas_on_one_postgres_and_one_bucket_share_sessions_rows_and_images() {
     let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = dir_a.path().to_str().unwrap();
     let ws = run_cli(
@@ -241,7 +283,7 @@ async fn two_replicas_on_one_postgres_share_sessions_and_rows() {
             "--owner-email",
             "o@acme.test",
             "--owner-password",
-            PW,
+            "-",
         ],
     );
     run_cli(
@@ -254,13 +296,34 @@ async fn two_replicas_on_one_postgres_share_sessions_and_rows() {
             &ws,
             "--email",
             "m@acme.test",
-            "--password",
-            PW,
+            "--password-env",
+            "SHOTCLOCK_TEST_PASSWORD",
         ],
     );
-    let (_a, base_a) = start_server(dir_a.path(), Some(&url)).await;
-    let (_b, base_b) = start_server(dir_b.path(), Some(&url)).await;
+    run_cli(
+        Some(&url),
+        &[
+            "set-plan",
+            "--data-dir",
+            a,
+            "--workspace",
+            &ws,
+            "enterprise",
+        ],
+    );
+    let (_a, base_a) = start_server_with(dir_a.path(), Some(&url), Some(&bucket)).await;
+    let (_b, base_b) = start_server_with(dir_b.path(), Some(&url), Some(&bucket)).await;
     let client = reqwest::Client::new();
+    let owner = login(&client, &base_b, "o@acme.test").await;
+    client
+        .patch(format!("{base_b}/api/v1/workspace"))
+        .bearer_auth(&owner)
+        .json(&json!({"screenshots_enabled": true}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     let token = login(&client, &base_a, "m@acme.test").await;
     let entry = EntryId::new();
     client
@@ -282,6 +345,57 @@ async fn two_replicas_on_one_postgres_share_sessions_and_rows() {
         .await
         .unwrap();
     assert_eq!(running["running"]["id"], entry.to_string());
+
+    // Upload through A; list, fetch and delete through B; gone on A, and from the bucket.
+    let shot = ScreenshotId::new();
+    let bytes = image(1);
+    client
+        .put(format!(
+            "{base_a}/api/v1/screenshots/{shot}?entry_id={entry}&captured_at={}",
+            now_rfc(TimeDelta::zero())
+        ))
+        .bearer_auth(&token)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let image_of = |base: &str| {
+        client
+            .get(format!("{base}/api/v1/screenshots/{shot}/image"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let served = image_of(&base_b).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap(), bytes);
+    assert_eq!(bucket_objects(&bucket), 1);
+    // R20: a running entry's screenshots are deleted after the timer stops.
+    client
+        .post(format!("{base_b}/api/v1/timer/stop"))
+        .bearer_auth(&token)
+        .json(&json!({"end": now_rfc(TimeDelta::zero())}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    client
+        .delete(format!("{base_b}/api/v1/screenshots/{shot}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    assert_eq!(image_of(&base_a).await.unwrap().status(), 404);
+    assert_eq!(
+        bucket_objects(&bucket),
+        0,
+        "the bytes are deleted from the bucket"
+    );
+
     client
         .post(format!("{base_b}/api/v1/auth/logout"))
         .bearer_auth(&token)
@@ -297,6 +411,76 @@ async fn two_replicas_on_one_postgres_share_sessions_and_rows() {
         .await
         .unwrap();
     assert_eq!(after.status(), 401);
+}
+
+/// Objects in `bucket` (a signed `ListObjectsV2`).
+fn bucket_objects(bucket: &shotclock_tests3::Bucket) -> usize {
+    let (status, body) =
+        shotclock_tests3::server().request("GET", &format!("/{}?list-type=2", bucket.name), b"");
+    assert_eq!(status, 200, "{body}");
+    body.matches("<Key>").count()
+}
+
+/// `serve` refuses, before listening, a bucket it cannot use: a wrong secret, or versioning on.
+#[tokio::test]
+async fn serve_refuses_a_wrong_secret_and_a_versioned_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = shotclock_tests3::bucket();
+    let out = serve_command(dir.path(), None, Some(&bucket))
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("denied"), "{err}");
+    assert!(!err.contains("not-the-secret"), "{err}");
+    let (status, body) = shotclock_tests3::server().request(
+        "PUT",
+        &format!("/{}?versioning", bucket.name),
+        br#"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let out = serve_command(dir.path(), None, Some(&bucket))
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("versioning"), "{err}");
+}
+
+/// A new member's password on the command line is refused, and not repeated.
+#[test]
+fn an_account_password_on_the_command_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args(["create-workspace", "--data-dir"])
+        .arg(dir.path())
+        .args(["--name", "Acme", "--owner-email", "o@acme.test"])
+        .args(["--owner-password", "hunter2 hunter2 hunter2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("standard input"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    // Nothing on standard input and no variable: refused too.
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args(["create-workspace", "--data-dir"])
+        .arg(dir.path())
+        .args(["--name", "Acme", "--owner-email", "o@acme.test"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no password"),
+        "{out:?}"
+    );
 }
 
 /// A password on the command line is refused before anything is opened.
@@ -334,8 +518,6 @@ async fn kill_9_mid_upload(database: Option<&str>) {
             "Acme",
             "--owner-email",
             "o@acme.test",
-            "--owner-password",
-            PW,
         ],
     );
     run_cli(
@@ -359,8 +541,8 @@ async fn kill_9_mid_upload(database: Option<&str>) {
             &ws,
             "--email",
             "m@acme.test",
-            "--password",
-            PW,
+            "--password-env",
+            "SHOTCLOCK_TEST_PASSWORD",
         ],
     );
     assert!(member.parse::<uuid::Uuid>().is_ok());
@@ -517,7 +699,7 @@ where
 #[tokio::test]
 async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(Config::new(dir.path())).unwrap();
+    let app = App::open(Config::new(dir.path())).await.unwrap();
     shotclock_server::api::create_workspace(
         &app,
         "Acme".into(),

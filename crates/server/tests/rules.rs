@@ -403,7 +403,7 @@ async fn r15_deleting_an_entry_deletes_its_screenshots_and_files(db: Db) {
         .await
         .expect(201);
     }
-    assert_eq!(h.blob_files().len(), 3);
+    assert_eq!(h.blob_files().await.len(), 3);
     h.call(
         "DELETE",
         &format!("/api/v1/entries/{entry}"),
@@ -412,7 +412,7 @@ async fn r15_deleting_an_entry_deletes_its_screenshots_and_files(db: Db) {
     )
     .await
     .expect(204);
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
     for id in shots {
         h.get(&format!("/api/v1/screenshots/{id}"), &team.alice.token)
             .await
@@ -585,7 +585,7 @@ async fn r18_expired_screenshots_are_never_served_and_are_purged(db: Db) {
     .expect(200);
     h.clock.advance(min(2));
     // Expired but not yet purged: invisible everywhere.
-    assert_eq!(h.blob_files().len(), 1);
+    assert_eq!(h.blob_files().await.len(), 1);
     h.get(&format!("/api/v1/screenshots/{id}"), &team.alice.token)
         .await
         .expect(404);
@@ -632,7 +632,7 @@ async fn r18_expired_screenshots_are_never_served_and_are_purged(db: Db) {
         .await
         .unwrap();
     assert_eq!(report.purged, 1);
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
     assert!(h.raw_screenshot(id).await.is_none());
 }
 
@@ -658,7 +658,7 @@ async fn purge_works_in_batches(db: Db) {
     h.clock.advance(TimeDelta::days(8));
     let purged = shotclock_server::maintenance::purge(&h.app).await.unwrap();
     assert_eq!(purged as i64, n);
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
 }
 
 // ---- R20–R22: deleting screenshots ------------------------------------------------------------
@@ -720,7 +720,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
     assert_eq!(p["removed_secs"], 600);
     assert_eq!(p["entry_description"], "report");
     assert_eq!(p["dry_run"], true);
-    assert_eq!(h.blob_files().len(), 3);
+    assert_eq!(h.blob_files().await.len(), 3);
     assert_eq!(
         h.entry_json(&team.alice.token, entry).await.unwrap()["duration_secs"],
         2400
@@ -734,7 +734,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
     let e = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(e["duration_secs"], 1800);
     assert_eq!(e["deducted_secs"], 600);
-    assert_eq!(h.blob_files().len(), 2);
+    assert_eq!(h.blob_files().await.len(), 2);
 
     // Deleting the +30 screenshot removes (+10, +30] minus nothing already removed... the span
     // from the previous remaining screenshot (+10) to +30; [+10, +20) is already gone.
@@ -774,7 +774,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
     r.expect(200);
     assert_eq!(r.json()["decision"], "delete_entry");
     assert!(h.entry_json(&team.alice.token, entry).await.is_none());
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
 }
 
 async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time(db: Db) {
@@ -827,7 +827,7 @@ async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_tim
     }
     let after = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(before, after, "an approved entry never changes");
-    assert!(h.blob_files().is_empty());
+    assert!(h.blob_files().await.is_empty());
 }
 
 async fn r21_locked_entries_refuse_member_deletes(db: Db) {
@@ -868,7 +868,7 @@ async fn r21_locked_entries_refuse_member_deletes(db: Db) {
     .expect(200);
 }
 
-common::both_backends!(
+common::all_backends!(
     r4_only_admins_change_settings,
     r5_capture_needs_enterprise_or_a_one_time_trial,
     r6_enabling_notifies_every_member_persistently,

@@ -308,7 +308,7 @@ async fn requests_are_counted_by_route_template_never_by_raw_path(db: Db) {
     assert!(!text.contains(&team.alice.token), "a token reached a label");
 }
 
-common::both_backends!(
+common::all_backends!(
     images_private_json_and_errors_carry_the_exact_headers,
     a_wrong_method_answers_405_with_allow,
     nonsense_input_is_refused_and_changes_nothing,

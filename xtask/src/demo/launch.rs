@@ -302,6 +302,9 @@ pub(super) fn quick_client(url: &str) -> Result<Client, shotclock_sync::SyncErro
     )
 }
 
+/// The environment variable that hands the demo accounts' password to the service's CLI.
+const PASSWORD_VAR: &str = "SHOTCLOCK_DEMO_PASSWORD";
+
 /// The workspace with its owner, then the members, then screenshots on (the trial started),
 /// through the service's CLI; returns the workspace id. The workspace's history begins a day
 /// before the oldest seeded day, since the service accepts a screenshot only when capture was
@@ -309,7 +312,11 @@ pub(super) fn quick_client(url: &str) -> Result<Client, shotclock_sync::SyncErro
 pub(super) fn create_people(service_bin: &Path, data_dir: &Path) -> Result<String> {
     let cli = |args: &[&str]| -> Result<String> {
         let mut cmd = std::process::Command::new(service_bin);
-        cmd.args(args).arg("--data-dir").arg(data_dir);
+        // The accounts' password travels in the environment, never on the command line.
+        cmd.args(args)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env(PASSWORD_VAR, PASSWORD);
         let out = sh::output(&mut cmd)?;
         if !out.status.success() {
             bail!(
@@ -334,8 +341,8 @@ pub(super) fn create_people(service_bin: &Path, data_dir: &Path) -> Result<Strin
         WORKSPACE_NAME,
         "--owner-email",
         owner.email,
-        "--owner-password",
-        PASSWORD,
+        "--owner-password-env",
+        PASSWORD_VAR,
         "--owner-name",
         owner.name,
     ])?;
@@ -346,8 +353,8 @@ pub(super) fn create_people(service_bin: &Path, data_dir: &Path) -> Result<Strin
             &workspace,
             "--email",
             member.email,
-            "--password",
-            PASSWORD,
+            "--password-env",
+            PASSWORD_VAR,
             "--name",
             member.name,
             "--role",

@@ -2,8 +2,10 @@
 //! `router().oneshot`, plus a ready-made team (owner, admin, two members) per workspace.
 //!
 //! The rows live in SQLite in the temp dir or, with [`Db::Postgres`], in a fresh database of the
-//! test process's real PostgreSQL (`shotclock-testpg`); [`both_backends!`] runs a test
-//! function `async fn name(db: Db)` once on each.
+//! test process's real PostgreSQL (`shotclock-testpg`); the images in the temp dir or, with
+//! [`Db::PostgresS3`], in a fresh bucket of the test process's real SeaweedFS
+//! (`shotclock-tests3`). [`both_backends!`] runs a test function `async fn name(db: Db)` on
+//! SQLite and on PostgreSQL; [`all_backends!`] also on PostgreSQL + S3, the scale-out pair.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, OnceLock};
@@ -15,7 +17,7 @@ use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use shotclock_api::{EntryId, Role, ScreenshotId, UserId, WorkspaceId};
-use shotclock_server::blobs::LocalBlobs;
+use shotclock_server::blobs::{Blobs, LocalBlobs, S3Blobs, S3Credentials, S3Options};
 use shotclock_server::clock::ManualClock;
 use shotclock_server::intents::Intents;
 use shotclock_server::store::postgres::{PgOptions, PgStore};
@@ -54,6 +56,9 @@ pub enum Db {
     Sqlite,
     /// A fresh database of the test process's PostgreSQL cluster.
     Postgres,
+    /// A fresh PostgreSQL database, and the images in a fresh bucket of the test process's
+    /// SeaweedFS.
+    PostgresS3,
 }
 
 /// Runs each named `async fn(db: Db)` as two tests, `sqlite::name` and `postgres::name`.
@@ -78,6 +83,25 @@ macro_rules! both_backends {
     };
 }
 pub(crate) use both_backends;
+
+/// Runs each named `async fn(db: Db)` as three tests: `sqlite::name`, `postgres::name` and
+/// `postgres_s3::name`. (Not every test file uses it.)
+#[allow(unused_macros)]
+macro_rules! all_backends {
+    ($($test:ident),+ $(,)?) => {
+        $crate::common::both_backends!($($test),+);
+        mod postgres_s3 {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::common::Db::PostgresS3).await;
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use all_backends;
 
 pub struct Harness {
     pub app: App,
@@ -140,7 +164,7 @@ impl Harness {
                 opts.secure_delete = secure_delete;
                 Arc::new(SqliteStore::open(&opts).unwrap())
             }
-            Db::Postgres => {
+            Db::Postgres | Db::PostgresS3 => {
                 // A copy of a database migrated once per test process (the conformance suite
                 // migrates from empty every time).
                 let open = |url: &str| PgStore::open(&PgOptions::from_url(url).unwrap()).unwrap();
@@ -148,14 +172,29 @@ impl Harness {
                 Arc::new(open(&url))
             }
         };
-        let blobs = LocalBlobs::open(dir.path().join("blobs")).unwrap();
+        let blobs: Arc<dyn Blobs> = match db {
+            Db::Sqlite | Db::Postgres => {
+                Arc::new(LocalBlobs::open(dir.path().join("blobs")).unwrap())
+            }
+            Db::PostgresS3 => {
+                let bucket = shotclock_tests3::bucket();
+                Arc::new(
+                    S3Blobs::new(&S3Options {
+                        bucket: bucket.name,
+                        endpoint: Some(bucket.endpoint),
+                        region: shotclock_tests3::REGION.to_owned(),
+                        credentials: S3Credentials {
+                            key_id: shotclock_tests3::ACCESS_KEY.to_owned(),
+                            secret_key: shotclock_tests3::SECRET_KEY.to_owned(),
+                            token: None,
+                        },
+                    })
+                    .unwrap(),
+                )
+            }
+        };
         let clock = ManualClock::new(t0());
-        let app = App::from_parts(
-            config,
-            backend.clone(),
-            Arc::new(blobs),
-            Arc::new(clock.clone()),
-        );
+        let app = App::from_parts(config, backend.clone(), blobs, Arc::new(clock.clone()));
         let router = router(app.clone());
         let store = app.intents().clone();
         Self {
@@ -397,19 +436,16 @@ impl Harness {
             .cloned()
     }
 
-    pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        let root = self.dir.path().join("blobs");
-        for shard in std::fs::read_dir(&root).unwrap() {
-            let shard = shard.unwrap();
-            if shard.file_name() == "tmp" {
-                continue;
-            }
-            for f in std::fs::read_dir(shard.path()).unwrap() {
-                out.push(f.unwrap().path());
-            }
-        }
-        out
+    /// The keys of every stored image, wherever the harness keeps them.
+    pub async fn blob_files(&self) -> Vec<String> {
+        self.app
+            .blobs()
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.key)
+            .collect()
     }
 }
 

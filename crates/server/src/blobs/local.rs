@@ -1,65 +1,16 @@
-//! Image bytes behind the [`Blobs`] trait (local disk now; S3-compatible storage can follow).
+//! Blobs in a local directory (the embedded default).
 //!
-//! Keys are produced by [`blob_key`]: `<2 hex of the content hash>/<screenshot id>-<16 hex of the
-//! hash>.webp`. Including the hash means two different uploads racing for the same screenshot
-//! id can never overwrite each other's file: the loser's file is simply unreferenced and the
-//! sweeper removes it.
-//!
-//! Durability (local disk): `put` writes a temp file, fsyncs it, renames it into place and
-//! fsyncs the directory, so once `put` returns the file survives a crash or `kill -9`.
-//! `delete` is idempotent.
+//! Durability: `put` writes a temp file under `tmp/`, fsyncs it, renames it into place and
+//! fsyncs the directory, so once `put` returns the file survives a crash or `kill -9`; a crash
+//! mid-write leaves only a temp file, which [`Blobs::clean_temp`] removes later. `delete` is
+//! idempotent.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use shotclock_api::ScreenshotId;
-
-/// The blob key for a screenshot with this content hash.
-#[must_use]
-pub fn blob_key(id: ScreenshotId, sha256: &[u8; 32]) -> String {
-    let hex = hex::encode(sha256);
-    format!("{}/{}-{}.webp", &hex[..2], id, &hex[..16])
-}
-
-fn valid_key(key: &str) -> bool {
-    let mut parts = key.split('/');
-    let (Some(shard), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    shard.len() == 2
-        && shard.bytes().all(|b| b.is_ascii_hexdigit())
-        && !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !name.starts_with('.')
-}
-
-/// A stored blob seen by [`Blobs::list`].
-#[derive(Debug, Clone)]
-pub struct BlobInfo {
-    /// Its key.
-    pub key: String,
-    /// Last modification (used for the sweeper's grace period).
-    pub modified: SystemTime,
-}
-
-/// Storage for image files.
-#[async_trait::async_trait]
-pub trait Blobs: Send + Sync + 'static {
-    /// Stores `bytes` under `key`, durably, before returning.
-    async fn put(&self, key: &str, bytes: axum::body::Bytes) -> io::Result<()>;
-    /// The bytes under `key`, if any.
-    async fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>>;
-    /// Removes `key` (no error if it does not exist).
-    async fn delete(&self, key: &str) -> io::Result<()>;
-    /// Every stored blob (for the orphan sweeper).
-    async fn list(&self) -> io::Result<Vec<BlobInfo>>;
-    /// Removes leftovers of interrupted writes older than `older_than`.
-    async fn clean_temp(&self, older_than: SystemTime) -> io::Result<usize>;
-}
+use super::{BlobInfo, Blobs, valid_key};
 
 /// Blobs in a local directory.
 #[derive(Debug)]
@@ -201,24 +152,8 @@ impl Blobs for LocalBlobs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_validated() {
-        let key = blob_key(ScreenshotId::new(), &[0xab; 32]);
-        assert!(valid_key(&key), "{key}");
-        assert!(key.starts_with("ab/"));
-        for bad in [
-            "../x",
-            "ab/../x",
-            "ab/.hidden",
-            "zz/x",
-            "ab/x/y",
-            "abc/x",
-            "ab/",
-        ] {
-            assert!(!valid_key(bad), "{bad}");
-        }
-    }
+    use crate::blobs::blob_key;
+    use shotclock_api::ScreenshotId;
 
     #[tokio::test]
     async fn put_get_delete_list() {
