@@ -483,9 +483,102 @@ pub trait Backend: Send + Sync + 'static {
     async fn scrub(&self) -> StoreResult<()>;
 }
 
+/// The bucket of the hourly count table (`screenshot_hours`): one UTC hour, in milliseconds.
+const HOUR_MS: i64 = 3_600_000;
+
+/// How a backend counts screenshots captured in `[from, to)` (milliseconds since the epoch):
+/// the whole UTC hours `[first, end)` from the hourly count table, and the partial hours at
+/// either end (time zones off the hour, e.g. +05:30) row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CountPlan {
+    /// Hour numbers (ms / 1 h) read from the hourly table, if any whole hour is covered.
+    pub hours: Option<(i64, i64)>,
+    /// Millisecond spans counted row by row (none empty).
+    pub rows: Vec<(i64, i64)>,
+}
+
+impl CountPlan {
+    pub(crate) fn of(from: i64, to: i64) -> Self {
+        let first_hour = -(-from).div_euclid(HOUR_MS);
+        let end_hour = to.div_euclid(HOUR_MS);
+        if first_hour < end_hour {
+            let rows = [(from, first_hour * HOUR_MS), (end_hour * HOUR_MS, to)]
+                .into_iter()
+                .filter(|(a, b)| a < b)
+                .collect();
+            Self {
+                hours: Some((first_hour, end_hour)),
+                rows,
+            }
+        } else {
+            Self {
+                hours: None,
+                rows: if from < to {
+                    vec![(from, to)]
+                } else {
+                    Vec::new()
+                },
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_whole_hours_from_the_table_and_the_ends_row_by_row() {
+        const H: i64 = HOUR_MS;
+        const HALF: i64 = H / 2;
+        // A day on the hour: all from the table.
+        assert_eq!(
+            CountPlan::of(24 * H, 48 * H),
+            CountPlan {
+                hours: Some((24, 48)),
+                rows: vec![]
+            }
+        );
+        // A +05:30 day: half an hour at each end row by row.
+        assert_eq!(
+            CountPlan::of(24 * H + HALF, 48 * H + HALF),
+            CountPlan {
+                hours: Some((25, 48)),
+                rows: vec![(24 * H + HALF, 25 * H), (48 * H, 48 * H + HALF)]
+            }
+        );
+        // Inside one hour: rows only; an empty span: nothing.
+        assert_eq!(
+            CountPlan::of(H + 1, 2 * H - 1),
+            CountPlan {
+                hours: None,
+                rows: vec![(H + 1, 2 * H - 1)]
+            }
+        );
+        assert_eq!(
+            CountPlan::of(5 * H, 5 * H),
+            CountPlan {
+                hours: None,
+                rows: vec![]
+            }
+        );
+        // Before the epoch, hours round towards the inside of the span.
+        assert_eq!(
+            CountPlan::of(-2 * H - 1, -H + 1),
+            CountPlan {
+                hours: Some((-2, -1)),
+                rows: vec![(-2 * H - 1, -2 * H), (-H, -H + 1)]
+            }
+        );
+        // Exactly one whole hour, with one millisecond on each side.
+        assert_eq!(
+            CountPlan::of(3 * H - 1, 4 * H + 1),
+            CountPlan {
+                hours: Some((3, 4)),
+                rows: vec![(3 * H - 1, 3 * H), (4 * H, 4 * H + 1)]
+            }
+        );
+    }
 
     #[test]
     fn database_urls() {

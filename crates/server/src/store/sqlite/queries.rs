@@ -17,12 +17,9 @@ use super::rows::{
     shot_row, spans_json, u, user_row, ws_row,
 };
 use crate::store::{
-    Counts, EntryRow, NotificationRow, Rows, ScreenshotRow, ScreenshotView, StoreResult, Tombstone,
-    TxRows, UserRow, WorkspaceRow,
+    CountPlan, Counts, EntryRow, NotificationRow, Rows, ScreenshotRow, ScreenshotView, StoreResult,
+    Tombstone, TxRows, UserRow, WorkspaceRow,
 };
-
-/// The bucket of `screenshot_hours` (migration 0002).
-const HOUR_MS: i64 = 3_600_000;
 
 /// Screenshots per user of a workspace in `[?2, ?3)` ms, row by row.
 const COUNT_ROWS: &str = "SELECT user_id, count(*) FROM screenshots
@@ -288,11 +285,8 @@ impl Rows for Sql<'_> {
     ) -> StoreResult<Counts> {
         let mut counts = Counts::new();
         let (ws, from, to) = (u(workspace), ms(from), ms(to));
-        // Whole UTC hours from the hourly table; the partial hours at either end (time zones
-        // off the hour, e.g. +05:30) counted row by row.
-        let first_hour = -(-from).div_euclid(HOUR_MS);
-        let end_hour = to.div_euclid(HOUR_MS);
-        if first_hour < end_hour {
+        let plan = CountPlan::of(from, to);
+        if let Some((first_hour, end_hour)) = plan.hours {
             // Summed here rather than by GROUP BY: the rows come in (hour, user) order, and
             // sorting them by user costs more than the sum.
             self.add_counts(
@@ -301,13 +295,9 @@ impl Rows for Sql<'_> {
                  WHERE workspace_id = ?1 AND hour >= ?2 AND hour < ?3",
                 (ws, first_hour, end_hour),
             )?;
-            for (a, b) in [(from, first_hour * HOUR_MS), (end_hour * HOUR_MS, to)] {
-                if a < b {
-                    self.add_counts(&mut counts, COUNT_ROWS, (ws, a, b))?;
-                }
-            }
-        } else if from < to {
-            self.add_counts(&mut counts, COUNT_ROWS, (ws, from, to))?;
+        }
+        for (a, b) in plan.rows {
+            self.add_counts(&mut counts, COUNT_ROWS, (ws, a, b))?;
         }
         Ok(counts)
     }
