@@ -2,7 +2,7 @@
 //! the release app and its WebKit processes, per view, with a timer running.
 //!
 //! 1. A private Xvfb (nothing else draws there), a local `shotclock-server` on a free port with
-//!    the demo's people, the trial started and capture on; the member Maria has one entry today
+//!    the demo's people (the trial started and capture on); the member Maria has one entry today
 //!    with 96 screenshots (a day of 5-minute windows), made by the real capture pipeline.
 //! 2. Baseline: the release app with no session (the sign-in form).
 //! 3. The app signed in as Maria (its start-up sign-in), a timer started from the Timer view;
@@ -26,7 +26,6 @@ use chrono::{TimeDelta, Timelike, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
 use shotclock_capture::Pipeline;
 use shotclock_procstat::{ProcessTree, clock_ticks_per_second, cpu_ticks, pss_kib};
-use shotclock_sync::api::dto::UpdateSettingsRequest;
 use shotclock_sync::api::{EntryId, ScreenshotId};
 use shotclock_sync::{Bytes, ScreenshotUpload};
 use tokio::process::{Child, Command};
@@ -136,23 +135,16 @@ fn afternoon_zone() -> (String, i64) {
     (name, ahead)
 }
 
-/// The trial and capture on (as the owner), then Maria's entry of today: started 100 minutes
-/// ago, [`SHOTS`] screenshots uploaded, stopped a minute ago.
+/// Maria's entry of today: started 100 minutes ago, [`SHOTS`] screenshots uploaded, stopped a
+/// minute ago (the demo's people have the trial started and capture on since before the
+/// oldest seeded day).
 async fn seed_today(url: &str) -> Result<()> {
     let client = quick_client(url)?;
-    let owner = &PEOPLE[0];
-    let session = client.login(owner.email, PASSWORD, None).await?;
-    let admin = client.with_token(&session.token);
-    admin.start_trial().await.context("starting the trial")?;
-    admin
-        .update_workspace(&UpdateSettingsRequest {
-            screenshots_enabled: Some(true),
-            ..UpdateSettingsRequest::default()
-        })
-        .await
-        .context("turning screenshots on")?;
     let member = &PEOPLE[MEMBER];
     let session = client.login(member.email, PASSWORD, None).await?;
+    if !session.me.workspace.capture_allowed {
+        bail!("capture is not allowed in the demo workspace");
+    }
     let maria = client.with_token(&session.token);
 
     let webps = tokio::task::spawn_blocking(|| {
