@@ -183,7 +183,9 @@ impl Drop for Driver {
 /// Saves a PNG of the window under `tests/artifacts/NAME.png` and checks it is a real PNG.
 ///
 /// First lets the page settle: the images on screen loaded (at most 10 s) and two frames
-/// painted, so the PNG shows what the DOM already says.
+/// painted, so the PNG shows what the DOM already says. The PNG is what the X server shows of
+/// the app's window (ImageMagick's `import`), not WebDriver's snapshot: WebKitWebDriver's
+/// snapshot of the app's non-composited page never answers.
 pub async fn save_window_png(client: &Client, name: &str) -> Result<PathBuf> {
     let settle = r#"
         const done = arguments[arguments.length - 1];
@@ -207,11 +209,42 @@ pub async fn save_window_png(client: &Client, name: &str) -> Result<PathBuf> {
         .execute_async(settle, vec![])
         .await
         .context("letting the page settle")?;
-    let png = client.screenshot().await?;
+    let png = window_png().await?;
     if !png.starts_with(b"\x89PNG\r\n\x1a\n") || png.len() < 1000 {
         bail!("the window screenshot is not a PNG ({} bytes)", png.len());
     }
     let path = artifacts_dir()?.join(format!("{name}.png"));
     std::fs::write(&path, png)?;
     Ok(path)
+}
+
+/// The app's window as the X server shows it, as PNG bytes (`xdotool` finds the visible window
+/// titled "Shotclock", `import` reads it).
+async fn window_png() -> Result<Vec<u8>> {
+    let found = tokio::process::Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^Shotclock$"])
+        .output()
+        .await
+        .context("running xdotool (installed by `cargo xtask test`)")?;
+    let ids = String::from_utf8_lossy(&found.stdout);
+    let Some(id) = ids.split_whitespace().next() else {
+        bail!("no visible window titled Shotclock on the display");
+    };
+    let shot = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new("import")
+            .args(["-window", id, "png:-"])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .context("import did not finish within 30 s")?
+    .context("running import (ImageMagick, installed by `cargo xtask test`)")?;
+    if !shot.status.success() {
+        bail!(
+            "import failed: {}",
+            String::from_utf8_lossy(&shot.stderr).trim()
+        );
+    }
+    Ok(shot.stdout)
 }
