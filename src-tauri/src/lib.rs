@@ -24,7 +24,7 @@ mod tray;
 mod vault;
 mod webview;
 
-pub use error::{CommandError, ShellError};
+pub use error::{CommandError, ErrorKind, ShellError};
 
 use std::path::PathBuf;
 use tauri::{Manager, WindowEvent};

@@ -27,15 +27,19 @@
 
 mod agent;
 mod clock;
+mod door;
 mod error;
 mod events;
 mod retention;
 mod scheduler;
 mod service;
+mod session;
 mod state;
 mod uploader;
 
-pub use agent::{Agent, AgentConfig, AgentHandle, Session};
+pub use agent::{Agent, AgentConfig, AgentHandle};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use door::{DayShot, DayShots};
 pub use error::AgentError;
+pub use session::{Resumed, Session};
 pub use state::{AgentEvent, CaptureStatus, RunningTimer};

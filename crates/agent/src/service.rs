@@ -1,6 +1,7 @@
 //! The engine's side of the service: how each outbox item is sent, and how the answer is
 //! classified. The HTTP details live in `shotclock-sync`.
 
+use crate::door::UnsentDelete;
 use crate::state::Shared;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -90,7 +91,18 @@ impl Service {
             }
             OutboxKind::DeleteScreenshot => {
                 let id = ScreenshotId::from_uuid(item.item_id);
-                match self.client.delete_screenshot(id, false).await {
+                // A screenshot deleted before it was sent carries what the service needs to
+                // apply the delete without it; a retry after the service applied it answers
+                // not found.
+                let sent = match serde_json::from_value::<UnsentDelete>(item.payload.clone()) {
+                    Ok(u) => {
+                        self.client
+                            .delete_unsent_screenshot(id, u.entry_id, u.captured_at)
+                            .await
+                    }
+                    Err(_) => self.client.delete_screenshot(id, false).await,
+                };
+                match sent {
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => Ok(()),
                     other => other.map(|_| ()),
                 }

@@ -607,6 +607,21 @@ impl Client {
             Call::new(Method::DELETE, format!("api/v1/screenshots/{id}")).query("dry_run", dry_run);
         self.json(call, None::<&()>).await
     }
+
+    /// `DELETE /screenshots/{id}?entry_id=…&captured_at=…`: deletes the caller's screenshot
+    /// that never reached the service (deleted on this device while it waited to be sent). The
+    /// service applies the same policy as for a stored one, once; a retry answers not found.
+    pub async fn delete_unsent_screenshot(
+        &self,
+        id: ScreenshotId,
+        entry_id: EntryId,
+        captured_at: DateTime<Utc>,
+    ) -> Result<DeleteReport, SyncError> {
+        let call = Call::new(Method::DELETE, format!("api/v1/screenshots/{id}"))
+            .query("entry_id", entry_id)
+            .query("captured_at", rfc3339(captured_at));
+        self.json(call, None::<&()>).await
+    }
 }
 
 /// Checks the answer's API version and status; a 2xx passes through.
