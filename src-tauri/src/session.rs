@@ -314,6 +314,28 @@ async fn resume(app: &AppHandle, account: LastAccount, token: String, storage: T
     }
 }
 
+/// The tray's "Start/Stop timer": starts a timer without a description, or stops the running
+/// one; signed out, it shows the window.
+pub fn toggle_timer(app: AppHandle) {
+    tauri::async_runtime::spawn(toggle(app));
+}
+
+/// Starts a timer without a description, or stops the running one.
+async fn toggle(app: AppHandle) {
+    let Ok(agent) = app.state::<AppState>().agent().await else {
+        crate::show_main_window(&app);
+        return;
+    };
+    let result = if agent.running().is_some() {
+        agent.stop_timer().await
+    } else {
+        agent.start_timer(String::new()).await.map(|_| ())
+    };
+    if let Err(err) = result {
+        tracing::warn!("tray timer action failed: {err}");
+    }
+}
+
 /// Forwards the engine's events to the webview, the tray and the OS until the engine stops.
 async fn forward(app: AppHandle, agent: AgentHandle) {
     let mut events = agent.subscribe();

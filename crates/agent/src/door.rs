@@ -13,6 +13,7 @@
 
 use crate::agent::AgentHandle;
 use crate::error::AgentError;
+use crate::service::UnsentDelete;
 use crate::state::AgentEvent;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -20,7 +21,7 @@ use shotclock_api::dto::{
     DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
     UpdateSettingsRequest, WorkspaceSettings,
 };
-use shotclock_api::{ApiError, EntryId, ErrorCode, NotificationId, ScreenshotId, UserId};
+use shotclock_api::{ApiError, ErrorCode, NotificationId, ScreenshotId, UserId};
 use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide};
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::lock::is_locked;
@@ -336,14 +337,6 @@ impl AgentHandle {
     }
 }
 
-/// Payload of a `delete_screenshot` tombstone of a screenshot that was never sent: what the
-/// service needs to apply the delete policy without holding the screenshot.
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub(crate) struct UnsentDelete {
-    pub entry_id: EntryId,
-    pub captured_at: DateTime<Utc>,
-}
-
 fn refused(code: ErrorCode, message: &str) -> AgentError {
     AgentError::Refused(ApiError::new(code, message))
 }
@@ -449,6 +442,7 @@ fn merge_entries(
 mod tests {
     use super::*;
     use chrono::TimeDelta;
+    use shotclock_api::EntryId;
 
     fn at(min: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + min * 60, 0).unwrap_or_default()
