@@ -42,4 +42,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
 pub use error::AgentError;
 pub use session::{Resumed, Session};
+/// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
+pub use shotclock_store::write_private;
 pub use state::{AgentEvent, CaptureStatus, RunningTimer};

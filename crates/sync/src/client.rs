@@ -27,10 +27,9 @@ use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shotclock_api::dto::{
-    ApproveRequest, DayCounts, DeleteReport, Entry, EntryList, Health, LoginRequest, Me,
-    MemberList, Notification, NotificationList, Screenshot, ScreenshotList, SessionInfo,
-    StartTimerRequest, StopTimerRequest, TimerState, UpdateSettingsRequest, UploadReceipt,
-    WorkspaceSettings,
+    DayCounts, DeleteReport, EntryList, Health, LoginRequest, Me, MemberList, Notification,
+    NotificationList, Screenshot, ScreenshotList, SessionInfo, StartTimerRequest, StopTimerRequest,
+    TimerState, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
 use shotclock_api::{
     API_VERSION, API_VERSION_HEADER, ApiError, EntryId, NotificationId, ScreenshotId, UserId,
@@ -507,19 +506,6 @@ impl Client {
     pub async fn delete_entry(&self, id: EntryId) -> Result<(), SyncError> {
         self.no_content(Call::new(Method::DELETE, format!("api/v1/entries/{id}")))
             .await
-    }
-
-    /// `POST /entries/{id}/approve` (admins, R14): approve, or with `false` withdraw approval.
-    pub async fn set_entry_approved(
-        &self,
-        id: EntryId,
-        approved: bool,
-    ) -> Result<Entry, SyncError> {
-        self.json(
-            Call::new(Method::POST, format!("api/v1/entries/{id}/approve")),
-            Some(&ApproveRequest { approved }),
-        )
-        .await
     }
 
     // ---- screenshots --------------------------------------------------------------------------

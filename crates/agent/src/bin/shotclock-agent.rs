@@ -121,23 +121,10 @@ async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
     Ok(session)
 }
 
-/// Writes a file only the user can read (0600 on Unix), atomically.
+/// Writes a file only the user can read (0600 on Unix), atomically, creating its folder.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    Ok(shotclock_store::write_private(path, bytes)?)
 }
