@@ -1,4 +1,4 @@
-//! The Tauri commands: each parses its input, calls the engine (or its service client) once and
+//! The Tauri commands: each parses its input, calls one method of the engine's handle and
 //! maps the error to `{kind, message, code?}`. No policy lives here — the service and
 //! `shotclock-domain` decide; `ui/src/lib/api.ts` is the other side of this file.
 
@@ -6,10 +6,9 @@ use crate::error::CommandError;
 use crate::session::{self, AppState, SessionView};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use shotclock_agent::{CaptureStatus, RunningTimer};
+use shotclock_agent::{CaptureStatus, DayShots, RunningTimer};
 use shotclock_api::dto::{
-    DayCounts, DeleteReport, Entry, Notification, ScreenshotList, UpdateSettingsRequest,
-    WorkspaceSettings,
+    DayCounts, DeleteReport, Entry, Notification, UpdateSettingsRequest, WorkspaceSettings,
 };
 use shotclock_api::{NotificationId, ScreenshotId, UserId};
 use tauri::{AppHandle, State};
@@ -57,12 +56,7 @@ pub async fn entries(state: State<'_, AppState>, from: String, to: String) -> An
     if to <= from {
         return Err(CommandError::invalid("`to` must be after `from`"));
     }
-    let agent = state.agent().await?;
-    Ok(agent
-        .client()
-        .entries(Some(from), Some(to), None)
-        .await?
-        .entries)
+    Ok(state.agent().await?.entries(from, to).await?)
 }
 
 /// The capture indicator's data (R7, R12, R25).
@@ -115,31 +109,19 @@ pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
 
 #[tauri::command]
 pub async fn notifications(state: State<'_, AppState>) -> Answer<Vec<Notification>> {
-    let list = state.agent().await?.client().notifications().await?;
-    Ok(list.notifications.into_iter().filter(|n| !n.read).collect())
+    Ok(state.agent().await?.unread_notifications().await?)
 }
 
 #[tauri::command]
 pub async fn mark_notification_read(state: State<'_, AppState>, id: String) -> Answer<()> {
     let id: NotificationId = parse_id(&id, "notification id")?;
-    state
-        .agent()
-        .await?
-        .client()
-        .mark_notification_read(id)
-        .await?;
-    Ok(())
+    Ok(state.agent().await?.mark_notification_read(id).await?)
 }
 
 #[tauri::command]
 pub async fn day_counts(state: State<'_, AppState>, date: String, tz: String) -> Answer<DayCounts> {
     let (date, tz) = (day(&date)?, zone(&tz)?);
-    Ok(state
-        .agent()
-        .await?
-        .client()
-        .screenshot_counts(date, tz)
-        .await?)
+    Ok(state.agent().await?.day_counts(date, tz).await?)
 }
 
 #[tauri::command]
@@ -148,14 +130,11 @@ pub async fn screenshots_of_day(
     user_id: String,
     date: String,
     tz: String,
-) -> Answer<ScreenshotList> {
+) -> Answer<DayShots> {
     let user: UserId = parse_id(&user_id, "user id")?;
     let (date, tz) = (day(&date)?, zone(&tz)?);
     let agent = state.agent().await?;
-    Ok(agent
-        .client()
-        .screenshots_of_day(Some(user), date, tz)
-        .await?)
+    Ok(agent.screenshots_of_day(user, date, tz).await?)
 }
 
 #[tauri::command]
@@ -170,7 +149,7 @@ pub async fn delete_screenshot(
 
 #[tauri::command]
 pub async fn workspace_settings(state: State<'_, AppState>) -> Answer<WorkspaceSettings> {
-    Ok(state.agent().await?.client().workspace().await?)
+    Ok(state.agent().await?.workspace_settings().await?)
 }
 
 #[tauri::command]
@@ -178,17 +157,12 @@ pub async fn update_settings(
     state: State<'_, AppState>,
     patch: UpdateSettingsRequest,
 ) -> Answer<WorkspaceSettings> {
-    Ok(state
-        .agent()
-        .await?
-        .client()
-        .update_workspace(&patch)
-        .await?)
+    Ok(state.agent().await?.update_settings(&patch).await?)
 }
 
 #[tauri::command]
 pub async fn start_trial(state: State<'_, AppState>) -> Answer<WorkspaceSettings> {
-    Ok(state.agent().await?.client().start_trial().await?)
+    Ok(state.agent().await?.start_trial().await?)
 }
 
 // ---- input parsing ----------------------------------------------------------------------------
@@ -228,26 +202,30 @@ fn zone(s: &str) -> Answer<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn inputs_are_checked_before_they_leave_the_app() {
         assert!(day("2026-11-25").is_ok());
         for bad in ["", "25/11/2026", "2026-13-01", "2026-11-25T00:00:00Z"] {
-            assert_eq!(day(bad).unwrap_err().kind, "invalid", "{bad:?}");
+            assert_eq!(day(bad).unwrap_err().kind, ErrorKind::Invalid, "{bad:?}");
         }
         assert!(zone("Europe/Paris").is_ok());
         assert!(zone("America/Argentina/Buenos_Aires").is_ok());
         assert!(zone("Etc/GMT+5").is_ok());
         for bad in ["", "Europe/Paris&x=1", "../../etc", &"A".repeat(65)] {
-            assert_eq!(zone(bad).unwrap_err().kind, "invalid", "{bad:?}");
+            assert_eq!(zone(bad).unwrap_err().kind, ErrorKind::Invalid, "{bad:?}");
         }
         assert!(instant("2026-11-25T10:00:00+01:00", "from").is_ok());
-        assert_eq!(instant("yesterday", "from").unwrap_err().kind, "invalid");
+        assert_eq!(
+            instant("yesterday", "from").unwrap_err().kind,
+            ErrorKind::Invalid
+        );
         let id = ScreenshotId::new();
         assert_eq!(parse_id::<ScreenshotId>(&id.to_string(), "id").unwrap(), id);
         assert_eq!(
             parse_id::<ScreenshotId>("42", "id").unwrap_err().kind,
-            "invalid"
+            ErrorKind::Invalid
         );
     }
 }

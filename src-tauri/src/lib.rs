@@ -24,7 +24,7 @@ mod tray;
 mod vault;
 mod webview;
 
-pub use error::{CommandError, ShellError};
+pub use error::{CommandError, ErrorKind, ShellError};
 
 use std::path::PathBuf;
 use tauri::{Manager, WindowEvent};
@@ -61,7 +61,7 @@ pub fn run() -> Result<(), ShellError> {
             if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
                 webview::tune(&window);
             }
-            tray::install(app.handle())?;
+            tray::install(app.handle(), session::toggle_timer)?;
             tauri::async_runtime::spawn(session::bootstrap(app.handle().clone()));
             Ok(())
         })

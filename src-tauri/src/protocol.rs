@@ -1,12 +1,13 @@
 //! The `shotclock:` URI scheme: screenshot images for the webview, never base64 over IPC.
 //!
 //! `shotclock://localhost/<screenshot id>` (on Windows `http://shotclock.localhost/<id>`) answers
-//! the WebP thumbnail from the local buffer when this device holds it, else from the service with
+//! the engine's `image(id)`: the WebP thumbnail from the local buffer when this device holds it, else from the service with
 //! the session's token — so the service decides who may see what (R16): a screenshot the viewer
 //! may not see answers 404 exactly like a missing one. Expired screenshots are never served
 //! (R18). Answers are not cached: a deleted screenshot must not linger (R24).
 
 use crate::session::AppState;
+use shotclock_agent::AgentError;
 use shotclock_api::{ErrorCode, ScreenshotId};
 use tauri::http::{Request, Response, StatusCode, header};
 use tauri::{AppHandle, Manager, UriSchemeResponder};
@@ -41,20 +42,10 @@ async fn serve(app: &AppHandle, path: &str) -> Answer {
     let Ok(agent) = app.state::<AppState>().agent().await else {
         return Answer::Status(StatusCode::UNAUTHORIZED);
     };
-    let now = chrono::Utc::now();
-    match agent.store().call(move |s| s.screenshot(id)).await {
-        Ok(Some(shot)) if !shotclock_domain::retention::is_expired(shot.info.captured_at, now) => {
-            return Answer::Image(shot.thumbnail);
-        }
-        Ok(_) => {}
-        Err(err) => tracing::warn!("local buffer: {err}"),
-    }
-    match agent.client().screenshot_image(id).await {
-        Ok(bytes) => Answer::Image(bytes.to_vec()),
-        Err(e) if matches!(e.code(), Some(ErrorCode::NotFound | ErrorCode::Gone)) => {
-            Answer::Status(StatusCode::NOT_FOUND)
-        }
-        Err(e) if e.code() == Some(ErrorCode::Unauthorized) => {
+    match agent.image(id).await {
+        Ok(Some(bytes)) => Answer::Image(bytes),
+        Ok(None) => Answer::Status(StatusCode::NOT_FOUND),
+        Err(AgentError::Sync(e)) if e.code() == Some(ErrorCode::Unauthorized) => {
             Answer::Status(StatusCode::UNAUTHORIZED)
         }
         Err(e) => {

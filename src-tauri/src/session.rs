@@ -9,14 +9,15 @@
 //! backoff while the service is unreachable; without one, `SHOTCLOCK_SERVER_URL`,
 //! `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD` (set by `cargo xtask run` for the demo) sign in.
 
-use crate::error::CommandError;
+use crate::error::{CommandError, ErrorKind};
 use crate::vault::{LastAccount, TokenStorage, Vault};
 use crate::{notify, tray};
 use serde::Serialize;
-use shotclock_agent::{Agent, AgentConfig, AgentEvent, AgentHandle, Session, SystemClock};
+use shotclock_agent::{
+    Agent, AgentConfig, AgentError, AgentEvent, AgentHandle, Resumed, Session, SystemClock,
+};
 use shotclock_api::dto::{Member, WorkspaceSettings};
 use shotclock_capture::XcapSource;
-use shotclock_sync::{Backoff, BackoffPolicy};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager};
@@ -153,10 +154,12 @@ pub async fn sign_in(
         me: Some(session.me.clone()),
     };
     let vault = state(app).vault.clone();
-    let storage = vault
-        .save(&account, &session.token)
-        .await
-        .map_err(|e| CommandError::new("storage", format!("could not keep the session: {e}")))?;
+    let storage = vault.save(&account, &session.token).await.map_err(|e| {
+        CommandError::new(
+            ErrorKind::Storage,
+            format!("could not keep the session: {e}"),
+        )
+    })?;
     start_engine(app, session, account, storage).await
 }
 
@@ -254,67 +257,82 @@ pub async fn bootstrap(app: AppHandle) {
     st.set(&app, Slot::SignedOut).await;
 }
 
-/// Resumes a stored session; while the service is unreachable, says "connecting" and retries.
+/// Resumes a stored session (the engine's session life, shared with the headless agent):
+/// says "connecting" while the service is unreachable and no account is known, starts offline
+/// with a known one, forgets a token the service refuses.
 async fn resume(app: &AppHandle, account: LastAccount, token: String, storage: TokenStorage) {
     let st = state(app);
-    let mut backoff = Backoff::new(BackoffPolicy::default());
-    loop {
-        match Session::resume(&account.server_url, &token).await {
-            Ok(session) => {
-                let account = LastAccount {
-                    me: Some(session.me.clone()),
-                    ..account
-                };
-                if let Err(err) = st.vault.remember(&account) {
-                    tracing::warn!("could not record the account: {err}");
-                }
-                if let Err(err) = start_engine(app, session, account, storage).await {
-                    tracing::warn!("could not start the engine: {}", err.message);
-                    st.set(app, Slot::SignedOut).await;
-                }
-                return;
+    let server_url = account.server_url.clone();
+    let waiting = |err: &AgentError| {
+        // An unreachable service's message, as the sign-in form shows it.
+        let error = err.to_string();
+        let (app, server_url) = (app.clone(), server_url.clone());
+        async move {
+            let st = state(&app);
+            // The user may have signed in (or out) meanwhile.
+            if !matches!(
+                *st.slot.read().await,
+                Slot::Starting | Slot::Connecting { .. }
+            ) {
+                return false;
             }
-            Err(shotclock_agent::AgentError::Sync(e)) if e.is_retryable() => {
-                // Offline with a known account: work offline (R25). The engine queues timer
-                // changes and screenshots, reconnects on its own, and stops if the service then
-                // refuses the session.
-                if let Some(me) = account.me.clone() {
-                    tracing::info!("the service is unreachable ({e}); starting offline");
-                    let session = Session {
-                        server_url: account.server_url.clone(),
-                        token,
-                        me,
-                    };
-                    if let Err(err) = start_engine(app, session, account, storage).await {
-                        tracing::warn!("could not start the engine: {}", err.message);
-                        st.set(app, Slot::SignedOut).await;
-                    }
-                    return;
-                }
-                let error = CommandError::from(e).message;
-                st.set(
-                    app,
-                    Slot::Connecting {
-                        server_url: account.server_url.clone(),
-                        error,
-                    },
-                )
-                .await;
-                tokio::time::sleep(backoff.next_delay()).await;
-                // The user may have signed in elsewhere meanwhile.
-                if !matches!(*st.slot.read().await, Slot::Connecting { .. }) {
-                    return;
-                }
-            }
-            Err(err) => {
-                tracing::info!("the stored session is no longer valid: {err}");
-                if let Err(err) = st.vault.forget(&account).await {
-                    tracing::warn!("could not forget the session token: {err}");
-                }
-                st.set(app, Slot::SignedOut).await;
-                return;
-            }
+            st.set(&app, Slot::Connecting { server_url, error }).await;
+            true
         }
+    };
+    let resumed =
+        Session::resume_or_wait(&account.server_url, &token, account.me.clone(), waiting).await;
+    let session = match resumed {
+        Ok(Resumed::Online(session)) => {
+            let account = LastAccount {
+                me: Some(session.me.clone()),
+                ..account.clone()
+            };
+            if let Err(err) = st.vault.remember(&account) {
+                tracing::warn!("could not record the account: {err}");
+            }
+            session
+        }
+        Ok(Resumed::Offline(session)) => session,
+        Ok(Resumed::GaveUp) => return,
+        Err(err) => {
+            tracing::info!("the stored session is no longer valid: {err}");
+            if let Err(err) = st.vault.forget(&account).await {
+                tracing::warn!("could not forget the session token: {err}");
+            }
+            st.set(app, Slot::SignedOut).await;
+            return;
+        }
+    };
+    let account = LastAccount {
+        me: Some(session.me.clone()),
+        ..account
+    };
+    if let Err(err) = start_engine(app, session, account, storage).await {
+        tracing::warn!("could not start the engine: {}", err.message);
+        st.set(app, Slot::SignedOut).await;
+    }
+}
+
+/// The tray's "Start/Stop timer": starts a timer without a description, or stops the running
+/// one; signed out, it shows the window.
+pub fn toggle_timer(app: AppHandle) {
+    tauri::async_runtime::spawn(toggle(app));
+}
+
+/// Starts a timer without a description, or stops the running one.
+async fn toggle(app: AppHandle) {
+    let Ok(agent) = app.state::<AppState>().agent().await else {
+        crate::show_main_window(&app);
+        return;
+    };
+    let result = if agent.running().is_some() {
+        agent.stop_timer().await
+    } else {
+        agent.start_timer(String::new()).await.map(|_| ())
+    };
+    if let Err(err) = result {
+        tracing::warn!("tray timer action failed: {err}");
     }
 }
 

@@ -4,7 +4,6 @@
 //! Under Xvfb nothing displays a tray icon; the menu's actions call the same engine methods the
 //! window's commands do, so they are tested through those.
 
-use crate::session::AppState;
 use shotclock_agent::CaptureStatus;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
@@ -26,7 +25,9 @@ pub struct TrayItems {
     capture: MenuItem<Wry>,
 }
 
-pub(crate) fn install(app: &AppHandle) -> tauri::Result<()> {
+/// Installs the tray; its "Start/Stop timer" item calls `on_toggle` (the session's, which
+/// drives the engine), so the tray knows nothing of the session.
+pub(crate) fn install(app: &AppHandle, on_toggle: fn(AppHandle)) -> tauri::Result<()> {
     let toggle = MenuItem::with_id(app, TOGGLE, "Start timer", false, None::<&str>)?;
     let capture = MenuItem::with_id(app, CAPTURE, "Screenshots: off", false, None::<&str>)?;
     let open = MenuItem::with_id(app, OPEN, "Open Shotclock", true, None::<&str>)?;
@@ -42,10 +43,8 @@ pub(crate) fn install(app: &AppHandle) -> tauri::Result<()> {
         .tooltip("Shotclock")
         .icon(Image::from_bytes(ICON)?)
         .menu(&menu)
-        .on_menu_event(|app, event| match event.id().as_ref() {
-            TOGGLE => {
-                tauri::async_runtime::spawn(toggle_timer(app.clone()));
-            }
+        .on_menu_event(move |app, event| match event.id().as_ref() {
+            TOGGLE => on_toggle(app.clone()),
             OPEN => crate::show_main_window(app),
             QUIT => app.exit(0),
             _ => {}
@@ -53,22 +52,6 @@ pub(crate) fn install(app: &AppHandle) -> tauri::Result<()> {
         .build(app)?;
     app.manage(TrayItems { toggle, capture });
     Ok(())
-}
-
-/// Starts a timer without a description, or stops the running one.
-async fn toggle_timer(app: AppHandle) {
-    let Ok(agent) = app.state::<AppState>().agent().await else {
-        crate::show_main_window(&app);
-        return;
-    };
-    let result = if agent.running().is_some() {
-        agent.stop_timer().await
-    } else {
-        agent.start_timer(String::new()).await.map(|_| ())
-    };
-    if let Err(err) = result {
-        tracing::warn!("tray timer action failed: {err}");
-    }
 }
 
 fn items(app: &AppHandle) -> Option<tauri::State<'_, TrayItems>> {

@@ -11,7 +11,7 @@
 //! so each runs on a blocking thread with a deadline; a timeout counts as "no keyring".
 
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use shotclock_agent::write_private;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -133,22 +133,6 @@ where
         Ok(Err(_)) => Err(KeyringFailure::Join),
         Err(_) => Err(KeyringFailure::Timeout(KEYRING_DEADLINE)),
     }
-}
-
-/// Writes `bytes` to `path` readable by this user only, replacing it atomically.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 fn remove_if_present(path: &Path) -> std::io::Result<()> {

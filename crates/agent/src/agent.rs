@@ -3,13 +3,15 @@
 use crate::clock::{Clock, ServiceTime};
 use crate::error::AgentError;
 use crate::service::{Service, StartPayload, StopPayload};
+use crate::session::Session;
 use crate::state::{AgentEvent, CaptureStatus, Running, RunningTimer, Shared};
 use crate::{events, retention, scheduler, uploader};
-use shotclock_api::dto::{DeleteReport, Me};
+use shotclock_api::dto::DeleteReport;
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_capture::ScreenSource;
 use shotclock_store::{
-    CachedAccount, CaptureAttempt, NewOutboxItem, OutboxItem, OutboxKind, StoreHandle, TimeEntry,
+    CachedAccount, CaptureAttempt, NewOutboxItem, OutboxItem, OutboxKind, ScreenshotState,
+    StoreHandle, TimeEntry,
 };
 use shotclock_sync::Client;
 use std::path::PathBuf;
@@ -23,52 +25,6 @@ pub struct AgentConfig {
     /// The local buffer lives here (0700; files 0600).
     pub data_dir: PathBuf,
     pub clock: Arc<dyn Clock>,
-}
-
-/// A signed-in session. The token is the caller's to keep safe (OS keyring, R3); the engine
-/// never writes it anywhere.
-#[derive(Clone)]
-pub struct Session {
-    pub server_url: String,
-    pub token: String,
-    pub me: Me,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("server_url", &self.server_url)
-            .field("user", &self.me.user.id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Session {
-    /// Signs in with email and password (R2).
-    pub async fn sign_in(
-        server_url: &str,
-        email: &str,
-        password: &str,
-    ) -> Result<Self, AgentError> {
-        let client = Client::new(server_url)?;
-        let info = client.login(email, password, None).await?;
-        Ok(Session {
-            server_url: client.base_url().to_string(),
-            token: info.token,
-            me: info.me,
-        })
-    }
-
-    /// Resumes a session from a stored token; fails if the service refuses it.
-    pub async fn resume(server_url: &str, token: &str) -> Result<Self, AgentError> {
-        let client = Client::new(server_url)?.with_token(token);
-        let me = client.me().await?;
-        Ok(Session {
-            server_url: client.base_url().to_string(),
-            token: token.to_owned(),
-            me,
-        })
-    }
 }
 
 /// The engine. [`Agent::start`] returns its handle.
@@ -161,11 +117,6 @@ impl AgentHandle {
     /// Events for the UI (timer, capture state, notifications, refused items).
     pub fn subscribe(&self) -> broadcast::Receiver<AgentEvent> {
         self.shared.events.subscribe()
-    }
-
-    /// The service client of this session, for the UI's queries (screenshot lists, deletes).
-    pub fn client(&self) -> &Client {
-        &self.shared.service.client
     }
 
     /// The signed-in account.
@@ -283,11 +234,21 @@ impl AgentHandle {
     /// Deletes a screenshot on the service (R19–R22) — or, with `dry_run`, only answers what the
     /// delete would do. After a real delete the local copy goes at once, without waiting for the
     /// service's event (R24), and the UI hears [`AgentEvent::Deleted`].
+    ///
+    /// A screenshot still waiting here to be sent is deleted here: the answer comes from the
+    /// same `domain` policy, computed locally, and the delete is queued as a tombstone that
+    /// the service applies once — the screenshot itself never reaches it.
     pub async fn delete_screenshot(
         &self,
         id: ScreenshotId,
         dry_run: bool,
     ) -> Result<DeleteReport, AgentError> {
+        let held = self.shared.store.call(move |s| s.screenshot(id)).await?;
+        if let Some(shot) = held
+            && shot.info.state == ScreenshotState::Pending
+        {
+            return self.delete_unsent(shot.info, dry_run).await;
+        }
         let report = self
             .shared
             .service
@@ -319,9 +280,16 @@ impl AgentHandle {
         Ok(self.shared.store.call(|s| s.last_attempt()).await?)
     }
 
-    /// The local buffer (for the shell's image protocol and for tests).
-    pub fn store(&self) -> &StoreHandle {
+    /// The local buffer, for the engine's own integration tests only: no client reads or
+    /// writes it past the engine.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn local_store(&self) -> &StoreHandle {
         &self.shared.store
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// Runs one retention pass now; returns how many local screenshots went.

@@ -17,9 +17,17 @@ pub enum AgentError {
     Invalid(String),
     #[error("the engine has stopped")]
     Stopped,
+    /// Refused by the same rule the service applies, decided here (a screenshot not sent yet).
+    #[error("{}", .0.message)]
+    Refused(shotclock_api::ApiError),
 }
 
 impl AgentError {
+    /// Whether trying again later may succeed (the service was unreachable or overloaded).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, AgentError::Sync(e) if e.is_retryable())
+    }
+
     /// A stable, machine-readable name for the UI.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -30,6 +38,7 @@ impl AgentError {
             AgentError::NoTimer => "no_timer",
             AgentError::Invalid(_) => "invalid",
             AgentError::Stopped => "stopped",
+            AgentError::Refused(_) => "refused",
         }
     }
 }

@@ -27,15 +27,21 @@
 
 mod agent;
 mod clock;
+mod door;
 mod error;
 mod events;
 mod retention;
 mod scheduler;
 mod service;
+mod session;
 mod state;
 mod uploader;
 
-pub use agent::{Agent, AgentConfig, AgentHandle, Session};
+pub use agent::{Agent, AgentConfig, AgentHandle};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use door::{DayShot, DayShots};
 pub use error::AgentError;
+pub use session::{Resumed, Session};
+/// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
+pub use shotclock_store::write_private;
 pub use state::{AgentEvent, CaptureStatus, RunningTimer};

@@ -1,11 +1,10 @@
 //! The engine's side of the service: how each outbox item is sent, and how the answer is
 //! classified. The HTTP details live in `shotclock-sync`.
 
-use crate::state::Shared;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId};
-use shotclock_store::{OutboxItem, OutboxKind};
+use shotclock_store::{OutboxItem, OutboxKind, StoreHandle};
 use shotclock_sync::{Client, ScreenshotUpload, SyncError};
 use std::time::Duration;
 
@@ -49,8 +48,17 @@ pub(crate) struct StopPayload {
     pub end: DateTime<Utc>,
 }
 
+/// Payload of a `delete_screenshot` tombstone of a screenshot that was never sent: what the
+/// service needs to apply the delete policy without holding the screenshot.
+#[derive(Debug, serde::Serialize, Deserialize)]
+pub(crate) struct UnsentDelete {
+    pub entry_id: EntryId,
+    pub captured_at: DateTime<Utc>,
+}
+
 impl Service {
-    pub(crate) async fn send(&self, shared: &Shared, item: &OutboxItem) -> SendOutcome {
+    /// Sends one outbox item; a screenshot's bytes are read from `store`.
+    pub(crate) async fn send(&self, store: &StoreHandle, item: &OutboxItem) -> SendOutcome {
         let result = match item.kind {
             OutboxKind::TimerStart => match parse::<StartPayload>(item) {
                 Ok(p) => self
@@ -70,7 +78,7 @@ impl Service {
             },
             OutboxKind::Screenshot => {
                 let id = ScreenshotId::from_uuid(item.item_id);
-                let shot = match shared.store.call(move |s| s.screenshot(id)).await {
+                let shot = match store.call(move |s| s.screenshot(id)).await {
                     Ok(Some(shot)) => shot,
                     Ok(None) => return SendOutcome::Gone,
                     Err(err) => {
@@ -90,7 +98,18 @@ impl Service {
             }
             OutboxKind::DeleteScreenshot => {
                 let id = ScreenshotId::from_uuid(item.item_id);
-                match self.client.delete_screenshot(id, false).await {
+                // A screenshot deleted before it was sent carries what the service needs to
+                // apply the delete without it; a retry after the service applied it answers
+                // not found.
+                let sent = match serde_json::from_value::<UnsentDelete>(item.payload.clone()) {
+                    Ok(u) => {
+                        self.client
+                            .delete_unsent_screenshot(id, u.entry_id, u.captured_at)
+                            .await
+                    }
+                    Err(_) => self.client.delete_screenshot(id, false).await,
+                };
+                match sent {
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => Ok(()),
                     other => other.map(|_| ()),
                 }

@@ -51,7 +51,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 continue;
             }
         };
-        match shared.service.send(&shared, &item).await {
+        match shared.service.send(&shared.store, &item).await {
             SendOutcome::Done => {
                 backoff.reset();
                 let seq = item.seq;

@@ -70,7 +70,7 @@ async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
     for shot in &local {
         let id = shot.id;
         let mine = agent
-            .store()
+            .local_store()
             .call(move |s| s.screenshot(id))
             .await
             .unwrap()
@@ -286,7 +286,7 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
     let local = local_shots(&agent, entry).await;
     let victim = local[local.len() / 2].id;
     let thumb = agent
-        .store()
+        .local_store()
         .call(move |s| s.screenshot(victim))
         .await
         .unwrap()
@@ -304,7 +304,7 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
     for other in local.iter().filter(|s| s.id != victim) {
         let id = other.id;
         let bytes = agent
-            .store()
+            .local_store()
             .call(move |s| s.screenshot(id))
             .await
             .unwrap()
@@ -329,7 +329,7 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
         DEADLINE,
         || async {
             let gone = agent
-                .store()
+                .local_store()
                 .call(move |s| s.screenshot(victim))
                 .await
                 .unwrap()
@@ -412,7 +412,7 @@ async fn a_screenshot_deleted_while_the_app_was_closed_leaves_on_the_next_start(
         DEADLINE,
         || async {
             let gone = agent
-                .store()
+                .local_store()
                 .call(move |s| s.screenshot(victim))
                 .await
                 .unwrap()

@@ -270,3 +270,57 @@ async fn idle_cpu_with_a_running_timer() {
     );
     assert!(percent < 2.0, "the idle agent used {percent:.2} % CPU");
 }
+
+/// The headless agent resumes its session the way the desktop app does: with the service
+/// unreachable at start and the account known from an earlier run, it starts offline instead of
+/// exiting, and its capture goes on once the service confirms the running timer (R8, R25).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_headless_agent_starts_offline_with_a_known_account() {
+    let display = require_display();
+    paint_root(&display);
+    let mut server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("headless-offline", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let entry = EntryId::new();
+    member
+        .start_timer(entry, "through an outage", None)
+        .await
+        .unwrap();
+
+    // A first run signs in and keeps the token and the account (user-only files).
+    let mut agent = AgentProcess::spawn(&server.url(), data.path(), &alice.email, &display);
+    agent.wait_ready().await;
+    eventually("a first upload", DEADLINE, || async {
+        (!service_shots_of(&member, entry).await.is_empty()).then_some(())
+    })
+    .await;
+    assert!(agent.terminate().await.success());
+    #[cfg(unix)]
+    for file in ["session-token", "session-token.account"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{file} is readable by others");
+    }
+
+    let before = service_shots_of(&member, entry).await.len();
+
+    // The service is down when the agent starts again: it runs all the same.
+    server.stop();
+    let mut agent = AgentProcess::spawn(&server.url(), data.path(), &alice.email, &display);
+    agent.wait_ready().await;
+    assert!(agent.log().contains("starting offline"), "{}", agent.log());
+
+    server.restart();
+    eventually(
+        "screenshots after the service came back",
+        Duration::from_secs(60),
+        || async { (service_shots_of(&member, entry).await.len() > before).then_some(()) },
+    )
+    .await;
+    assert!(agent.terminate().await.success());
+}

@@ -162,7 +162,7 @@ async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploade
     let young = one_screenshot(&agent, &events, &clock, "yesterday").await;
     for id in [old, young] {
         let shot = agent
-            .store()
+            .local_store()
             .call(move |s| s.screenshot(id))
             .await
             .unwrap()
@@ -182,14 +182,14 @@ async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploade
         })
         .await;
     let gone = agent
-        .store()
+        .local_store()
         .call(move |s| s.screenshot(old))
         .await
         .unwrap();
     assert!(gone.is_none(), "the expired screenshot is still stored");
     assert!(
         agent
-            .store()
+            .local_store()
             .call(move |s| s.screenshot(young))
             .await
             .unwrap()

@@ -206,7 +206,7 @@ async fn nothing_is_captured_after_signing_out() {
             matches!(e, AgentEvent::SignedOut).then_some(())
         })
         .await;
-    let account = agent.store().call(|s| s.account()).await.unwrap();
+    let account = agent.local_store().call(|s| s.account()).await.unwrap();
     assert!(account.is_none(), "the account is still cached");
     let revoked = server.client().with_token(&token).me().await;
     assert!(

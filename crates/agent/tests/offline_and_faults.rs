@@ -309,14 +309,14 @@ async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing() {
     let stored = local_shots(&agent, entry).await;
     let template = stored[0].id;
     let thumbnail = agent
-        .store()
+        .local_store()
         .call(move |s| s.screenshot(template))
         .await
         .unwrap()
         .unwrap()
         .thumbnail;
     let entry_row = agent
-        .store()
+        .local_store()
         .call(move |s| s.get_entry(entry))
         .await
         .unwrap()
@@ -324,7 +324,7 @@ async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing() {
     let poison_shot = ScreenshotId::new();
     let before_start = running.start - TimeDelta::seconds(30);
     agent
-        .store()
+        .local_store()
         .call(move |s| {
             s.enqueue(
                 &NewOutboxItem {
@@ -402,7 +402,7 @@ async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing() {
     assert_eq!(bad_shot.attempts, 1, "a final refusal is not retried");
     // Kept, with its thumbnail, for the user to see.
     let kept = agent
-        .store()
+        .local_store()
         .call(move |s| s.screenshot(poison_shot))
         .await
         .unwrap()

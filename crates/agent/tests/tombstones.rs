@@ -91,7 +91,11 @@ async fn an_upload_answered_deleted_is_done_and_its_local_copy_goes() {
     // The local copies went (R24), and the UI heard of it.
     for id in &captured {
         let id = *id;
-        let local = agent.store().call(move |s| s.screenshot(id)).await.unwrap();
+        let local = agent
+            .local_store()
+            .call(move |s| s.screenshot(id))
+            .await
+            .unwrap();
         assert!(local.is_none(), "{id} is still in the buffer");
     }
     assert!(
@@ -119,7 +123,7 @@ async fn an_upload_answered_deleted_is_done_and_its_local_copy_goes() {
     assert!(service_shots_of(&member, entry).await.is_empty());
     // The entry itself stays here: only the screenshots were deleted.
     let kept = agent
-        .store()
+        .local_store()
         .call(move |s| s.get_entry(entry))
         .await
         .unwrap();
@@ -232,7 +236,7 @@ async fn a_retry_after_a_delete_elsewhere_does_not_bring_the_screenshot_back() {
     );
     assert!(retries.iter().all(|x| x.status == Some(410)), "{retries:?}");
     let local = agent
-        .store()
+        .local_store()
         .call(move |s| s.screenshot(victim))
         .await
         .unwrap();

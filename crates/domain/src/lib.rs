@@ -17,12 +17,14 @@
 //! * [`span`] — spans and normalised span sets (removed time).
 //! * [`entry`] — entry duration and "starting stops the previous timer" (R13).
 //! * [`retention`] — 7-day expiry (R18).
+//! * [`days`] — a calendar day's bounds in a time zone (R17).
 //! * [`visibility`] — who sees which screenshots (R16).
 //! * [`gate`] — capture switch, plan and trial (R4, R5).
 //! * [`lock`] — lock date and approval (R14).
 
 #![warn(missing_docs)]
 
+pub mod days;
 pub mod delete;
 pub mod entry;
 pub mod gate;

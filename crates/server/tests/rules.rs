@@ -868,6 +868,78 @@ async fn r21_locked_entries_refuse_member_deletes(db: Db) {
     .expect(200);
 }
 
+/// A screenshot deleted on its device before it was sent: the service applies the same policy
+/// to the facts the device sends (entry, capture instant), once, and never takes the id later.
+async fn r21_r29_an_unsent_screenshots_delete_removes_its_time_once(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let start = t0() - min(60);
+    let entry = h.start(&team.alice, start, "offline").await;
+    let held = ScreenshotId::new();
+    h.upload(&team.alice.token, held, entry, start + min(10), image(1))
+        .await
+        .expect(201);
+    let unsent = ScreenshotId::new();
+    let path = format!(
+        "/api/v1/screenshots/{unsent}?entry_id={entry}&captured_at={}",
+        rfc(start + min(25))
+    );
+    let r = h.call("DELETE", &path, Some(&team.alice.token), None).await;
+    r.expect(409);
+    assert_eq!(r.code(), "stop_timer_first");
+    h.stop(&team.alice, start + min(40)).await;
+
+    // Another member cannot delete in someone else's entry: not found, like anything unseen.
+    h.call("DELETE", &path, Some(&team.bob.token), None)
+        .await
+        .expect(404);
+    let preview = h
+        .call(
+            "DELETE",
+            &format!("{path}&dry_run=true"),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    preview.expect(200);
+    let p = preview.json();
+    assert_eq!(p["decision"], "delete_screenshot");
+    assert_eq!(p["removed_secs"], 900, "from the screenshot before it");
+    assert_eq!(
+        h.entry_json(&team.alice.token, entry).await.unwrap()["deducted_secs"],
+        0
+    );
+    let done = h.call("DELETE", &path, Some(&team.alice.token), None).await;
+    done.expect(200);
+    assert_eq!(done.json()["removed_secs"], 900);
+    // A retry (the answer was lost) applies nothing twice.
+    h.call("DELETE", &path, Some(&team.alice.token), None)
+        .await
+        .expect(404);
+    let e = h.entry_json(&team.alice.token, entry).await.unwrap();
+    assert_eq!(e["deducted_secs"], 900);
+    assert_eq!(e["duration_secs"], 2400 - 900);
+    // The id is remembered: it can never be uploaded afterwards (R29).
+    let late = h
+        .upload(&team.alice.token, unsent, entry, start + min(25), image(2))
+        .await;
+    late.expect(410);
+    assert_eq!(late.code(), "deleted");
+    // Half the facts is not an unsent screenshot.
+    h.call(
+        "DELETE",
+        &format!(
+            "/api/v1/screenshots/{}?entry_id={entry}",
+            ScreenshotId::new()
+        ),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(422);
+}
+
 common::all_backends!(
     r4_only_admins_change_settings,
     r5_capture_needs_enterprise_or_a_one_time_trial,
@@ -882,4 +954,5 @@ common::all_backends!(
     r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry,
     r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time,
     r21_locked_entries_refuse_member_deletes,
+    r21_r29_an_unsent_screenshots_delete_removes_its_time_once,
 );

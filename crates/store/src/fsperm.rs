@@ -41,6 +41,29 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
     set_mode(dir, DIR_MODE)
 }
 
+/// Writes `bytes` to `path` readable by this user only (`0600` on Unix), replacing it
+/// atomically (a temporary file beside it, synced, then renamed). The one private-file writer
+/// of the app: the session token and account files of the desktop shell and the headless
+/// agent go through it.
+///
+/// # Errors
+/// Any I/O failure; the file at `path` is then unchanged.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(FILE_MODE);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Creates `file` empty with mode `0600` if it does not exist, or repairs its mode.
 pub(crate) fn ensure_private_file(file: &Path) -> Result<(), StoreError> {
     let mut options = std::fs::OpenOptions::new();

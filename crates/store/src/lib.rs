@@ -57,6 +57,7 @@ mod settings;
 mod store;
 
 pub use error::StoreError;
+pub use fsperm::write_private;
 pub use handle::StoreHandle;
 pub use model::{
     AttemptId, CachedAccount, CachedSettings, CaptureAttempt, CaptureHealth, NewAttempt,

@@ -27,10 +27,9 @@ use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shotclock_api::dto::{
-    ApproveRequest, DayCounts, DeleteReport, Entry, EntryList, Health, LoginRequest, Me,
-    MemberList, Notification, NotificationList, Screenshot, ScreenshotList, SessionInfo,
-    StartTimerRequest, StopTimerRequest, TimerState, UpdateSettingsRequest, UploadReceipt,
-    WorkspaceSettings,
+    DayCounts, DeleteReport, EntryList, Health, LoginRequest, Me, MemberList, Notification,
+    NotificationList, Screenshot, ScreenshotList, SessionInfo, StartTimerRequest, StopTimerRequest,
+    TimerState, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
 use shotclock_api::{
     API_VERSION, API_VERSION_HEADER, ApiError, EntryId, NotificationId, ScreenshotId, UserId,
@@ -509,19 +508,6 @@ impl Client {
             .await
     }
 
-    /// `POST /entries/{id}/approve` (admins, R14): approve, or with `false` withdraw approval.
-    pub async fn set_entry_approved(
-        &self,
-        id: EntryId,
-        approved: bool,
-    ) -> Result<Entry, SyncError> {
-        self.json(
-            Call::new(Method::POST, format!("api/v1/entries/{id}/approve")),
-            Some(&ApproveRequest { approved }),
-        )
-        .await
-    }
-
     // ---- screenshots --------------------------------------------------------------------------
 
     /// `PUT /screenshots/{id}`: uploads a screenshot idempotently. The service answers after its
@@ -605,6 +591,21 @@ impl Client {
     ) -> Result<DeleteReport, SyncError> {
         let call =
             Call::new(Method::DELETE, format!("api/v1/screenshots/{id}")).query("dry_run", dry_run);
+        self.json(call, None::<&()>).await
+    }
+
+    /// `DELETE /screenshots/{id}?entry_id=…&captured_at=…`: deletes the caller's screenshot
+    /// that never reached the service (deleted on this device while it waited to be sent). The
+    /// service applies the same policy as for a stored one, once; a retry answers not found.
+    pub async fn delete_unsent_screenshot(
+        &self,
+        id: ScreenshotId,
+        entry_id: EntryId,
+        captured_at: DateTime<Utc>,
+    ) -> Result<DeleteReport, SyncError> {
+        let call = Call::new(Method::DELETE, format!("api/v1/screenshots/{id}"))
+            .query("entry_id", entry_id)
+            .query("captured_at", rfc3339(captured_at));
         self.json(call, None::<&()>).await
     }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ErrorKind } from "./door";
 import { missingField, normalizeServerUrl, signInErrorText } from "./signIn";
 
 describe("workspace address (R2)", () => {
@@ -15,7 +16,7 @@ describe("workspace address (R2)", () => {
 
 describe("sign-in errors", () => {
   const url = "https://acme.example";
-  it.each([
+  it.each<[ErrorKind, string]>([
     ["wrong_password", "The email or password is wrong."],
     ["invalid_url", "Use an https:// address (http only for this computer)."],
   ])("%s", (kind, text) => {

@@ -4,12 +4,15 @@
 //! ```text
 //! shotclock-agent --server URL --data-dir DIR [--token-file FILE]
 //! ```
-//! Signs in with the token in FILE (default DIR/session-token) if it is still valid, else with
-//! `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD`, and saves the new token to FILE (mode 0600).
-//! Runs until SIGTERM or Ctrl-C.
+//! Resumes the session in FILE (default DIR/session-token) the same way the desktop app does
+//! (`Session::resume_or_wait`): with the service unreachable and the account known from an
+//! earlier run (FILE.account), it starts offline and keeps capturing; a token the service
+//! refuses is replaced by signing in with `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD`. The token
+//! and the account are saved user-only (0600 on Unix). Runs until SIGTERM (Unix) or Ctrl-C.
 
 use anyhow::{Context, Result, bail};
-use shotclock_agent::{Agent, AgentConfig, Session, SystemClock};
+use shotclock_agent::{Agent, AgentConfig, Resumed, Session, SystemClock};
+use shotclock_api::dto::Me;
 use shotclock_capture::XcapSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -66,19 +69,46 @@ async fn main() -> Result<()> {
     let agent = Agent::start(config, session, XcapSource::new()).await?;
     tracing::info!("agent running");
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    stopped().await?;
     agent.shutdown().await;
     Ok(())
 }
 
+/// Waits for SIGTERM or Ctrl-C.
+#[cfg(unix)]
+async fn stopped() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r?,
+    }
+    Ok(())
+}
+
+/// Waits for Ctrl-C (or the console closing).
+#[cfg(not(unix))]
+async fn stopped() -> Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
 async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
+    let account_file = token_file.with_extension("account");
     if let Ok(token) = std::fs::read_to_string(token_file) {
-        match Session::resume(server, token.trim()).await {
-            Ok(session) => return Ok(session),
+        let known: Option<Me> = std::fs::read(&account_file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let waiting = |err: &shotclock_agent::AgentError| {
+            tracing::info!("waiting for the service: {err}");
+            std::future::ready(true)
+        };
+        match Session::resume_or_wait(server, token.trim(), known, waiting).await {
+            Ok(Resumed::Online(session)) => {
+                write_private(&account_file, &serde_json::to_vec(&session.me)?)?;
+                return Ok(session);
+            }
+            Ok(Resumed::Offline(session)) => return Ok(session),
+            Ok(Resumed::GaveUp) => bail!("stopped waiting for the service"),
             Err(err) => tracing::info!("stored session not usable ({err}); signing in again"),
         }
     }
@@ -87,25 +117,14 @@ async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
         std::env::var("SHOTCLOCK_PASSWORD").context("no valid token: set SHOTCLOCK_PASSWORD")?;
     let session = Session::sign_in(server, &email, &password).await?;
     write_private(token_file, session.token.as_bytes())?;
+    write_private(&account_file, &serde_json::to_vec(&session.me)?)?;
     Ok(session)
 }
 
-/// Writes a file only the user can read (0600), atomically.
+/// Writes a file only the user can read (0600 on Unix), atomically, creating its folder.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    Ok(shotclock_store::write_private(path, bytes)?)
 }

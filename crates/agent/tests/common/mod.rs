@@ -200,7 +200,7 @@ pub async fn service_shots_of(client: &Client, entry: EntryId) -> Vec<Screenshot
 /// The local store's screenshots of `entry`, oldest first.
 pub async fn local_shots(handle: &AgentHandle, entry: EntryId) -> Vec<ScreenshotInfo> {
     handle
-        .store()
+        .local_store()
         .call(move |s| s.screenshots_of_entry(entry))
         .await
         .unwrap()
@@ -210,7 +210,7 @@ pub async fn local_shots(handle: &AgentHandle, entry: EntryId) -> Vec<Screenshot
 pub async fn local_attempts(handle: &AgentHandle, entry: EntryId) -> Vec<CaptureAttempt> {
     let now = Utc::now();
     let mut all = handle
-        .store()
+        .local_store()
         .call(move |s| s.attempts_between(now - TimeDelta::days(30), now + TimeDelta::days(1)))
         .await
         .unwrap();

@@ -41,8 +41,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
 use shotclock_api::dto::{
     Entry, Health, Member, Notification, Screenshot, TimeSpan, WorkspaceSettings,
@@ -466,31 +465,11 @@ pub(crate) fn check_skew(app: &App, t: DateTime<Utc>, what: &str) -> Result<()> 
     Ok(())
 }
 
-/// `[start, end)` in UTC of a calendar day in an IANA time zone.
+/// `[start, end)` in UTC of a calendar day in an IANA time zone (`shotclock_domain::days`).
 pub(crate) fn day_bounds(date: &str, tz: &str) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-    let tz: Tz = tz
-        .parse()
-        .map_err(|_| Error::validation(format!("unknown IANA time zone {tz:?}")))?;
     let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map_err(|_| Error::validation(format!("date must be YYYY-MM-DD, got {date:?}")))?;
-    let next = day
-        .succ_opt()
-        .ok_or_else(|| Error::validation("date out of range"))?;
-    Ok((local_midnight(day, tz)?, local_midnight(next, tz)?))
-}
-
-fn local_midnight(day: NaiveDate, tz: Tz) -> Result<DateTime<Utc>> {
-    let midnight = day
-        .and_hms_opt(0, 0, 0)
-        .ok_or_else(|| Error::validation("date out of range"))?;
-    // A DST gap may swallow midnight: the day then starts at the first valid local minute.
-    (0..=180)
-        .find_map(|m| {
-            tz.from_local_datetime(&(midnight + TimeDelta::minutes(m)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| Error::validation("no valid local midnight on that date"))
+    shotclock_domain::days::bounds(day, tz).map_err(|e| Error::validation(e.to_string()))
 }
 
 /// Characters no name, email or description may hold: control characters (NUL, BEL, line

@@ -21,7 +21,7 @@ use crate::App;
 use crate::auth::Auth;
 use crate::blobs::blob_key;
 use crate::error::{Error, Result};
-use crate::intents::UploadOutcome;
+use crate::intents::{Unsent, UploadOutcome};
 use crate::maintenance::discard;
 use crate::store::ScreenshotRow;
 use crate::webp::{self, WebpError};
@@ -286,6 +286,12 @@ pub(super) struct DeleteQuery {
     /// Only report what the delete would do (same code path, rolled back).
     #[serde(default)]
     dry_run: bool,
+    /// With `captured_at`: the caller's own screenshot that never reached the service (deleted
+    /// on its device before it was sent). The delete is applied as if the service held it,
+    /// once; a retry answers 404.
+    entry_id: Option<EntryId>,
+    /// The unsent screenshot's capture instant (RFC 3339), with `entry_id`.
+    captured_at: Option<DateTime<Utc>>,
 }
 
 /// Deletes a screenshot for good (R19–R22), or previews it with `dry_run=true`.
@@ -305,10 +311,28 @@ pub(super) async fn delete(
     ApiPath(id): ApiPath<ScreenshotId>,
     ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> Result<Json<DeleteReport>> {
-    let done = app
-        .intents()
-        .delete_screenshot(auth.user.actor(), id, app.now(), q.dry_run)
-        .await?;
+    let intents = app.intents();
+    let done = match (q.entry_id, q.captured_at) {
+        (Some(entry_id), Some(captured_at)) => {
+            let unsent = Unsent {
+                entry_id,
+                captured_at,
+            };
+            intents
+                .delete_unsent_screenshot(auth.user.actor(), id, unsent, app.now(), q.dry_run)
+                .await?
+        }
+        (None, None) => {
+            intents
+                .delete_screenshot(auth.user.actor(), id, app.now(), q.dry_run)
+                .await?
+        }
+        _ => {
+            return Err(Error::validation(
+                "entry_id and captured_at come together (an unsent screenshot)",
+            ));
+        }
+    };
     let report = DeleteReport {
         screenshot_id: id,
         entry_id: done.entry.id,

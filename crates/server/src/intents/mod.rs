@@ -37,7 +37,7 @@ use crate::store::{
     TxRows, WorkspaceRow,
 };
 
-pub use self::screenshots::UploadOutcome;
+pub use self::screenshots::{Unsent, UploadOutcome};
 
 /// The service's intents over a storage backend. Cheap to clone.
 #[derive(Clone)]

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use shotclock_api::{ErrorCode, ScreenshotId, UserId};
+use shotclock_api::{EntryId, ErrorCode, ScreenshotId, UserId};
 use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide};
 use shotclock_domain::gate::GateReason;
 use shotclock_domain::lock::is_locked;
@@ -21,6 +21,48 @@ pub enum UploadOutcome {
     Created,
     /// The same id with the same bytes is already stored: an idempotent retry.
     AlreadyStored,
+}
+
+/// What a device tells of a screenshot it took but never sent, to delete it (R19–R22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsent {
+    /// The entry it was taken in.
+    pub entry_id: EntryId,
+    /// When it was taken.
+    pub captured_at: DateTime<Utc>,
+}
+
+/// The screenshot a device never sent, as the delete policy sees it: owned by its entry's
+/// owner, holding no bytes. Not found when nothing was told, when the id was already deleted
+/// (a retry), when it has expired (R18) or when its entry is gone.
+fn unsent_screenshot(
+    rows: &mut dyn Rows,
+    id: ScreenshotId,
+    unsent: Option<Unsent>,
+    now: DateTime<Utc>,
+) -> StoreResult<ScreenshotRow> {
+    let Some(unsent) = unsent else {
+        return Err(StoreError::NotFound);
+    };
+    if rows.is_tombstoned(Tombstone::Screenshot(id))?
+        || retention::is_expired(unsent.captured_at, now)
+    {
+        return Err(StoreError::NotFound);
+    }
+    let entry = live_entry(rows, unsent.entry_id)?.ok_or(StoreError::NotFound)?;
+    Ok(ScreenshotRow {
+        id,
+        workspace_id: entry.workspace_id,
+        user_id: entry.user_id,
+        entry_id: entry.id,
+        captured_at: unsent.captured_at,
+        sha256: [0; 32],
+        size: 0,
+        width: 0,
+        height: 0,
+        blob_key: String::new(),
+        uploaded_at: now,
+    })
 }
 
 /// The first instant whose captures are still visible at `now` (R18).
@@ -198,8 +240,40 @@ impl Intents {
         now: DateTime<Utc>,
         dry_run: bool,
     ) -> StoreResult<ScreenshotDeletion> {
+        self.delete_screenshot_as(actor, id, None, now, dry_run)
+            .await
+    }
+
+    /// Deletes a screenshot its device took but never sent (deleted there while it waited in
+    /// the outbox): the same policy as [`Self::delete_screenshot`], with the facts the device
+    /// sends (`unsent`: its entry and capture instant) in place of a stored screenshot. The id
+    /// is remembered (R29), so a retry applies nothing twice and answers `not_found`. A
+    /// screenshot that did arrive after all is deleted as a stored one.
+    pub async fn delete_unsent_screenshot(
+        &self,
+        actor: Actor,
+        id: ScreenshotId,
+        unsent: Unsent,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<ScreenshotDeletion> {
+        self.delete_screenshot_as(actor, id, Some(unsent), now, dry_run)
+            .await
+    }
+
+    async fn delete_screenshot_as(
+        &self,
+        actor: Actor,
+        id: ScreenshotId,
+        unsent: Option<Unsent>,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<ScreenshotDeletion> {
         self.write_with(dry_run, move |rows| {
-            let shot = live_screenshot(rows, id, now)?.ok_or(StoreError::NotFound)?;
+            let (shot, held) = match live_screenshot(rows, id, now)? {
+                Some(shot) => (shot, true),
+                None => (unsent_screenshot(rows, id, unsent, now)?, false),
+            };
             let entry = rows.entry(shot.entry_id)?.ok_or(StoreError::NotFound)?;
             let ws = rows
                 .workspace(shot.workspace_id)?
@@ -247,14 +321,23 @@ impl Intents {
                     let mut removed = Removed::default();
                     delete_entry_rows(rows, &entry, now, &mut removed)?;
                     deletion.blob_keys = removed.blob_keys;
+                    if !held {
+                        rows.insert_tombstone(
+                            Tombstone::Screenshot(shot.id),
+                            shot.workspace_id,
+                            now,
+                        )?;
+                    }
                 }
                 Some(after) => {
                     if let DeleteDecision::DeleteScreenshot { removes } = &decision {
                         deletion.removed = removes.total();
                     }
-                    rows.delete_screenshot(shot.id)?;
+                    if held {
+                        rows.delete_screenshot(shot.id)?;
+                        deletion.blob_keys.push(shot.blob_key.clone());
+                    }
                     rows.insert_tombstone(Tombstone::Screenshot(shot.id), shot.workspace_id, now)?;
-                    deletion.blob_keys.push(shot.blob_key.clone());
                     if after != entry.times.removed {
                         let mut changed = entry.clone();
                         changed.times.removed = after;

@@ -1,0 +1,513 @@
+//! The engine's door: every query and command a client (the desktop shell, the headless agent,
+//! the tray) needs, so none reaches past the engine into its HTTP client or its local buffer.
+//!
+//! Queries merge what this device holds with what the service answers:
+//! - [`AgentHandle::entries`]: the service's entries with the changes still queued here applied
+//!   (a start or stop made offline shows at once); with the service unreachable, the local ones;
+//! - [`AgentHandle::screenshots_of_day`] and [`AgentHandle::day_counts`]: the caller's own
+//!   include the screenshots still waiting here to be sent ([`DayShot::waiting_to_sync`]);
+//! - [`AgentHandle::image`]: the local thumbnail first, else the service's.
+//!
+//! Commands that only the service can answer (settings, trial, notifications) go through as
+//! they are; their errors stay typed ([`AgentError`]).
+
+use crate::agent::AgentHandle;
+use crate::error::AgentError;
+use crate::service::UnsentDelete;
+use crate::state::AgentEvent;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use shotclock_api::dto::{
+    DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
+    UpdateSettingsRequest, WorkspaceSettings,
+};
+use shotclock_api::{ApiError, ErrorCode, NotificationId, ScreenshotId, UserId};
+use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide};
+use shotclock_domain::entry::EntryTimes;
+use shotclock_domain::lock::is_locked;
+use shotclock_domain::span::Span;
+use shotclock_domain::visibility::{Actor, Owner};
+use shotclock_store::{ScreenshotInfo, ScreenshotState, TimeEntry};
+use std::collections::HashMap;
+
+impl AgentHandle {
+    /// Entries overlapping `[from, to)`: the service's, with the changes queued on this device
+    /// applied (queued starts appear, queued stops end them). While the service is unreachable,
+    /// the entries this device knows.
+    pub async fn entries(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Entry>, AgentError> {
+        let shared = self.shared();
+        let service = match shared
+            .service
+            .client
+            .entries(Some(from), Some(to), None)
+            .await
+        {
+            Ok(list) => Some(list.entries),
+            Err(e) if e.is_retryable() => None,
+            Err(e) => return Err(e.into()),
+        };
+        let local = shared
+            .store
+            .call(move |s| s.entries_between(from, to))
+            .await?;
+        Ok(merge_entries(
+            service,
+            local,
+            shared.account.user_id,
+            shared.time.now(),
+        ))
+    }
+
+    /// The day's screenshot counts of the members the caller may see (R17), the caller's own
+    /// including the screenshots still waiting on this device to be sent.
+    pub async fn day_counts(&self, date: NaiveDate, tz: &str) -> Result<DayCounts, AgentError> {
+        let shared = self.shared();
+        let mut counts = shared.service.client.screenshot_counts(date, tz).await?;
+        let waiting = self.unsent_of_day(date, tz).await?.len() as u64;
+        if let Some(own) = counts
+            .members
+            .iter_mut()
+            .find(|m| m.user_id == shared.account.user_id)
+        {
+            own.count += waiting;
+        }
+        Ok(counts)
+    }
+
+    /// One member's screenshots of a day, oldest first. The caller's own include the ones
+    /// still waiting on this device to be sent, marked so; while the service is unreachable,
+    /// those are all the caller's list holds.
+    pub async fn screenshots_of_day(
+        &self,
+        user: UserId,
+        date: NaiveDate,
+        tz: &str,
+    ) -> Result<DayShots, AgentError> {
+        let shared = self.shared();
+        let own = user == shared.account.user_id;
+        let served = match shared
+            .service
+            .client
+            .screenshots_of_day(Some(user), date, tz)
+            .await
+        {
+            Ok(list) => list.screenshots,
+            Err(e) if own && e.is_retryable() => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let unsent = if own {
+            self.unsent_of_day(date, tz).await?
+        } else {
+            Vec::new()
+        };
+        Ok(DayShots {
+            user_id: user,
+            date: date.format("%Y-%m-%d").to_string(),
+            time_zone: tz.to_owned(),
+            screenshots: merge_shots(served, unsent),
+        })
+    }
+
+    /// This device's screenshots of a day the service has not acknowledged yet.
+    async fn unsent_of_day(
+        &self,
+        date: NaiveDate,
+        tz: &str,
+    ) -> Result<Vec<Screenshot>, AgentError> {
+        let (from, to) = shotclock_domain::days::bounds(date, tz)
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let shared = self.shared();
+        let user = shared.account.user_id;
+        let now = shared.time.now();
+        Ok(shared
+            .store
+            .call(move |s| {
+                let mut out = Vec::new();
+                for info in s.screenshots_between(from, to)? {
+                    if info.state != ScreenshotState::Pending
+                        || shotclock_domain::retention::is_expired(info.captured_at, now)
+                    {
+                        continue;
+                    }
+                    let size = s
+                        .screenshot(info.id)?
+                        .map_or(0, |shot| shot.thumbnail.len());
+                    let description = s
+                        .get_entry(info.entry_id)?
+                        .map(|e| e.description)
+                        .unwrap_or_default();
+                    out.push(Screenshot {
+                        id: info.id,
+                        entry_id: info.entry_id,
+                        user_id: user,
+                        captured_at: info.captured_at,
+                        entry_description: description,
+                        size: u32::try_from(size).unwrap_or(u32::MAX),
+                        width: info.width,
+                        height: info.height,
+                        sha256: info.sha256,
+                        expires_at: shotclock_domain::retention::expires_at(info.captured_at),
+                    });
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    /// A screenshot's thumbnail (WebP): the local copy when this device holds it and it has not
+    /// expired (R18), else the service's — which answers only what the caller may see (R16).
+    /// `None`: no such screenshot (or not one the caller may see).
+    pub async fn image(&self, id: ScreenshotId) -> Result<Option<Vec<u8>>, AgentError> {
+        let shared = self.shared();
+        let now = shared.time.now();
+        match shared.store.call(move |s| s.screenshot(id)).await {
+            Ok(Some(shot))
+                if !shotclock_domain::retention::is_expired(shot.info.captured_at, now) =>
+            {
+                return Ok(Some(shot.thumbnail));
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!("local buffer: {err}"),
+        }
+        match shared.service.client.screenshot_image(id).await {
+            Ok(bytes) => Ok(Some(bytes.to_vec())),
+            Err(e) if matches!(e.code(), Some(ErrorCode::NotFound | ErrorCode::Gone)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes (or with `dry_run` previews deleting) a screenshot that waits here to be sent:
+    /// the decision is `domain::delete::decide` on what this device knows of the entry — its
+    /// times, its other screenshots here, the lock date, and the removed spans and approval
+    /// from the service when it answers (while it does not: none removed, not approved). The
+    /// delete itself drops the local copy and its upload and queues a tombstone carrying the
+    /// entry and capture instant; the service applies the same policy to it once.
+    pub(crate) async fn delete_unsent(
+        &self,
+        shot: ScreenshotInfo,
+        dry_run: bool,
+    ) -> Result<DeleteReport, AgentError> {
+        let shared = self.shared();
+        let now = shared.time.now();
+        let entry_id = shot.entry_id;
+        let (entry, others) = shared
+            .store
+            .call(move |s| {
+                let entry = s.get_entry(entry_id)?;
+                let others: Vec<DateTime<Utc>> = s
+                    .screenshots_of_entry(entry_id)?
+                    .into_iter()
+                    .filter(|o| {
+                        o.id != shot.id
+                            && !shotclock_domain::retention::is_expired(o.captured_at, now)
+                    })
+                    .map(|o| o.captured_at)
+                    .collect();
+                Ok((entry, others))
+            })
+            .await?;
+        let entry = entry.ok_or_else(|| refused(ErrorCode::NotFound, "no such screenshot"))?;
+        let (removed, approved) = self.served_state(&entry).await?;
+        let times = EntryTimes {
+            start: entry.start,
+            end: entry.end,
+            removed: removed
+                .into_iter()
+                .map(|t| Span::new(t.start, t.end))
+                .collect(),
+        };
+        let account = &shared.account;
+        let lock_date = shared.settings.borrow().lock_date;
+        let decision = decide(&DeleteRequest {
+            actor: Actor {
+                user: account.user_id,
+                workspace: account.workspace_id,
+                role: account.role,
+            },
+            owner: Owner {
+                user: account.user_id,
+                workspace: account.workspace_id,
+            },
+            entry: &times,
+            locked: is_locked(times.start, lock_date),
+            approved,
+            captured_at: shot.captured_at,
+            others: &others,
+        });
+        let (kind, removed_secs) = match &decision {
+            DeleteDecision::DeleteScreenshot { removes } => {
+                (DeleteKind::DeleteScreenshot, removes.total().num_seconds())
+            }
+            DeleteDecision::DeleteEntry => {
+                (DeleteKind::DeleteEntry, times.duration(now).num_seconds())
+            }
+            DeleteDecision::Forbidden(reason) => {
+                return Err(refused(reason.error_code(), &reason.to_string()));
+            }
+            DeleteDecision::StopTimerFirst => {
+                return Err(refused(
+                    ErrorCode::StopTimerFirst,
+                    "the entry is still running; stop the timer first",
+                ));
+            }
+        };
+        if !dry_run {
+            let payload = serde_json::to_value(UnsentDelete {
+                entry_id,
+                captured_at: shot.captured_at,
+            })
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+            let local_now = shared.time.local_now();
+            let id = shot.id;
+            shared
+                .store
+                .call(move |s| s.delete_screenshot_with_tombstone(id, payload, local_now))
+                .await?;
+            shared.kick.notify_one();
+            shared.emit(AgentEvent::Deleted);
+        }
+        Ok(DeleteReport {
+            screenshot_id: shot.id,
+            entry_id,
+            entry_description: entry.description,
+            decision: kind,
+            removed_secs,
+            dry_run,
+        })
+    }
+
+    /// What only the service knows of an entry: its removed spans and whether it is approved.
+    /// Unreachable, or an entry it does not have yet: none removed, not approved.
+    async fn served_state(&self, entry: &TimeEntry) -> Result<(Vec<TimeSpan>, bool), AgentError> {
+        let from = entry.start;
+        let to = from + chrono::TimeDelta::milliseconds(1);
+        match self
+            .shared()
+            .service
+            .client
+            .entries(Some(from), Some(to), None)
+            .await
+        {
+            Ok(list) => Ok(list
+                .entries
+                .into_iter()
+                .find(|e| e.id == entry.id)
+                .map_or((Vec::new(), false), |e| (e.removed, e.approved))),
+            Err(e) if e.is_retryable() => Ok((Vec::new(), false)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The workspace's settings as the service holds them now.
+    pub async fn workspace_settings(&self) -> Result<WorkspaceSettings, AgentError> {
+        Ok(self.shared().service.client.workspace().await?)
+    }
+
+    /// Changes the workspace's settings (admins, R4, R5).
+    pub async fn update_settings(
+        &self,
+        patch: &UpdateSettingsRequest,
+    ) -> Result<WorkspaceSettings, AgentError> {
+        Ok(self.shared().service.client.update_workspace(patch).await?)
+    }
+
+    /// Starts the workspace's trial (R5).
+    pub async fn start_trial(&self) -> Result<WorkspaceSettings, AgentError> {
+        Ok(self.shared().service.client.start_trial().await?)
+    }
+
+    /// The caller's unread notifications (R6).
+    pub async fn unread_notifications(&self) -> Result<Vec<Notification>, AgentError> {
+        let list = self.shared().service.client.notifications().await?;
+        Ok(list.notifications.into_iter().filter(|n| !n.read).collect())
+    }
+
+    /// Marks a notification read.
+    pub async fn mark_notification_read(&self, id: NotificationId) -> Result<(), AgentError> {
+        self.shared()
+            .service
+            .client
+            .mark_notification_read(id)
+            .await?;
+        Ok(())
+    }
+}
+
+fn refused(code: ErrorCode, message: &str) -> AgentError {
+    AgentError::Refused(ApiError::new(code, message))
+}
+
+/// One member's screenshots of a day as a client lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayShots {
+    pub user_id: UserId,
+    /// `YYYY-MM-DD` in `time_zone`.
+    pub date: String,
+    pub time_zone: String,
+    /// Oldest first.
+    pub screenshots: Vec<DayShot>,
+}
+
+/// One screenshot of a day, and whether it is still waiting on this device to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DayShot {
+    #[serde(flatten)]
+    pub screenshot: Screenshot,
+    /// Still in this device's outbox: the service does not hold it yet.
+    pub waiting_to_sync: bool,
+}
+
+/// The service's list with this device's unsent screenshots added (an id the service already
+/// holds is the service's), oldest first.
+fn merge_shots(served: Vec<Screenshot>, unsent: Vec<Screenshot>) -> Vec<DayShot> {
+    let known: std::collections::HashSet<_> = served.iter().map(|s| s.id).collect();
+    let mut out: Vec<DayShot> = served
+        .into_iter()
+        .map(|screenshot| DayShot {
+            screenshot,
+            waiting_to_sync: false,
+        })
+        .chain(
+            unsent
+                .into_iter()
+                .filter(|s| !known.contains(&s.id))
+                .map(|screenshot| DayShot {
+                    screenshot,
+                    waiting_to_sync: true,
+                }),
+        )
+        .collect();
+    out.sort_by_key(|s| (s.screenshot.captured_at, s.screenshot.id));
+    out
+}
+
+/// The service's entries (`None`: unreachable) with this device's unsent changes applied.
+fn merge_entries(
+    service: Option<Vec<Entry>>,
+    local: Vec<TimeEntry>,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Vec<Entry> {
+    let online = service.is_some();
+    let mut by_id: HashMap<_, Entry> = service
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    for entry in local {
+        // Online, a local entry the service already has in its latest state adds nothing.
+        if online && entry.synced {
+            continue;
+        }
+        let merged = match by_id.remove(&entry.id) {
+            Some(known) => Entry {
+                description: entry.description,
+                start: entry.start,
+                end: entry.end,
+                ..known
+            },
+            None => Entry {
+                id: entry.id,
+                user_id: user,
+                description: entry.description,
+                start: entry.start,
+                end: entry.end,
+                removed: Vec::new(),
+                deducted_secs: entry.deducted.num_seconds(),
+                duration_secs: 0,
+                approved: false,
+                locked: false,
+            },
+        };
+        let until = merged.end.unwrap_or(now).max(merged.start);
+        let duration_secs = ((until - merged.start).num_seconds() - merged.deducted_secs).max(0);
+        by_id.insert(
+            merged.id,
+            Entry {
+                duration_secs,
+                ..merged
+            },
+        );
+    }
+    let mut out: Vec<Entry> = by_id.into_values().collect();
+    out.sort_by_key(|e| (e.start, e.id));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+    use shotclock_api::EntryId;
+
+    fn at(min: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + min * 60, 0).unwrap_or_default()
+    }
+
+    fn served(id: EntryId, user: UserId, start: i64, end: Option<i64>) -> Entry {
+        Entry {
+            id,
+            user_id: user,
+            description: "served".into(),
+            start: at(start),
+            end: end.map(at),
+            removed: Vec::new(),
+            deducted_secs: 60,
+            duration_secs: 0,
+            approved: true,
+            locked: false,
+        }
+    }
+
+    fn held(id: EntryId, start: i64, end: Option<i64>, synced: bool) -> TimeEntry {
+        TimeEntry {
+            id,
+            description: "held".into(),
+            start: at(start),
+            end: end.map(at),
+            deducted: TimeDelta::zero(),
+            synced,
+        }
+    }
+
+    #[test]
+    fn queued_changes_win_over_the_service_and_synced_ones_add_nothing() {
+        let user = UserId::new();
+        let (stopped_here, untouched, started_here) =
+            (EntryId::new(), EntryId::new(), EntryId::new());
+        let service = vec![
+            served(stopped_here, user, 0, None),
+            served(untouched, user, 100, Some(110)),
+        ];
+        let local = vec![
+            held(stopped_here, 0, Some(30), false),
+            held(untouched, 100, Some(200), true),
+            held(started_here, 300, None, false),
+        ];
+        let merged = merge_entries(Some(service), local, user, at(310));
+        let ids: Vec<_> = merged.iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![stopped_here, untouched, started_here]);
+        // The stop queued here ends it; what the service knows besides (approval, deducted
+        // time) stays.
+        assert_eq!(merged[0].end, Some(at(30)));
+        assert!(merged[0].approved);
+        assert_eq!(merged[0].duration_secs, 30 * 60 - 60);
+        assert_eq!(merged[1].end, Some(at(110)), "the service's state stays");
+        assert_eq!(merged[2].user_id, user);
+        assert_eq!(merged[2].duration_secs, 10 * 60, "running: up to now");
+        assert!(!merged[2].approved);
+    }
+
+    #[test]
+    fn unreachable_service_answers_what_this_device_knows() {
+        let user = UserId::new();
+        let id = EntryId::new();
+        let merged = merge_entries(None, vec![held(id, 0, Some(5), true)], user, at(10));
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].duration_secs, 5 * 60);
+    }
+}

@@ -1,0 +1,278 @@
+//! The engine's door: what a client sees through `AgentHandle` alone — this device's unsent
+//! screenshots in the day's list (marked waiting to sync) while the service is down and until
+//! they are acknowledged, entries answered from the buffer offline, images read locally first,
+//! and the session life every client shares (resume, offline start with a known account).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use common::proxy::Proxy;
+use common::{DEADLINE, Screen, local_shots, pending, service_shots_of, session, start_agent};
+use shotclock_agent::{AgentError, Resumed, Session};
+use shotclock_api::ErrorCode;
+use shotclock_api::dto::DeleteKind;
+use shotclock_store::ScreenshotState;
+use shotclock_testkit::{TestServer, eventually};
+
+const WINDOW_SECS: u32 = 1;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_screenshots_are_listed_as_waiting_until_the_service_has_them() {
+    let mut server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("door", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&server.url(), &alice).await;
+    let me = sess.me.user.id;
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let member = server.sign_in(&alice).await;
+    let today = Utc::now().date_naive();
+
+    let entry = agent
+        .start_timer("offline work".into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("a first upload", DEADLINE, || async {
+        (!service_shots_of(&member, entry).await.is_empty()).then_some(())
+    })
+    .await;
+
+    server.stop();
+    let waiting = eventually(
+        "two captures waiting while the service is down",
+        Duration::from_secs(60),
+        || async {
+            let list = agent.screenshots_of_day(me, today, "UTC").await.unwrap();
+            let waiting: Vec<_> = list
+                .screenshots
+                .iter()
+                .filter(|s| s.waiting_to_sync)
+                .map(|s| s.screenshot.clone())
+                .collect();
+            (waiting.len() >= 2).then_some(waiting)
+        },
+    )
+    .await;
+    for shot in &waiting {
+        assert_eq!(shot.entry_id, entry);
+        assert_eq!(shot.user_id, me);
+        assert_eq!(shot.entry_description, "offline work");
+        assert!(shot.size > 0);
+        let image = agent.image(shot.id).await.unwrap().expect("the local copy");
+        assert_eq!(
+            image.len() as u32,
+            shot.size,
+            "the image is the local thumbnail"
+        );
+    }
+    // Entries answer from the buffer while the service is down: the running one is there.
+    let now = Utc::now();
+    let entries = agent
+        .entries(now - TimeDelta::hours(1), now + TimeDelta::hours(1))
+        .await
+        .unwrap();
+    assert!(entries.iter().any(|e| e.id == entry && e.end.is_none()));
+    // Another member's list is the service's alone: unreachable is an error, not an empty day.
+    let other = agent
+        .screenshots_of_day(shotclock_api::UserId::new(), today, "UTC")
+        .await;
+    assert!(matches!(other, Err(e) if e.is_retryable()));
+
+    server.restart();
+    agent.stop_timer().await.unwrap();
+    eventually("the outbox to drain", Duration::from_secs(120), || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let list = agent.screenshots_of_day(me, today, "UTC").await.unwrap();
+    assert!(list.screenshots.iter().all(|s| !s.waiting_to_sync));
+    let listed: BTreeSet<_> = list.screenshots.iter().map(|s| s.screenshot.id).collect();
+    let served: BTreeSet<_> = service_shots_of(&member, entry)
+        .await
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        listed, served,
+        "each screenshot listed once, as the service has it"
+    );
+    for shot in &waiting {
+        assert!(listed.contains(&shot.id), "a waiting screenshot was lost");
+    }
+    let counts = agent.day_counts(today, "UTC").await.unwrap();
+    let own = counts.members.iter().find(|m| m.user_id == me).unwrap();
+    assert_eq!(own.count, served.len() as u64, "nothing counted twice");
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_session_resumes_online_starts_offline_when_known_and_waits_when_not() {
+    let mut server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("resume", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let sess = session(&server.url(), &alice).await;
+    let url = sess.server_url.clone();
+    let never = |_: &AgentError| std::future::ready(false);
+
+    let online = Session::resume_or_wait(&url, &sess.token, None, never).await;
+    assert!(matches!(online, Ok(Resumed::Online(s)) if s.me.user.id == sess.me.user.id));
+
+    server.stop();
+    let known = Some(sess.me.clone());
+    let offline = Session::resume_or_wait(&url, &sess.token, known, never).await;
+    assert!(matches!(offline, Ok(Resumed::Offline(s)) if s.token == sess.token));
+
+    // Unknown account: it waits, telling why, until the caller gives up.
+    let mut told = Vec::new();
+    let gave_up = Session::resume_or_wait(&url, &sess.token, None, |e: &AgentError| {
+        told.push(e.is_retryable());
+        std::future::ready(false)
+    })
+    .await;
+    assert!(matches!(gave_up, Ok(Resumed::GaveUp)));
+    assert_eq!(told, vec![true]);
+
+    // A token the service refuses is an error, never an offline start.
+    server.restart();
+    let refused =
+        Session::resume_or_wait(&url, "not-a-session", Some(sess.me.clone()), never).await;
+    assert!(matches!(refused, Err(e) if !e.is_retryable()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_deleted_before_it_was_sent_never_reaches_the_service_and_its_time_goes_once()
+{
+    let mut server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("unsent-delete", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let proxy = Proxy::pass(server.addr).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut sess = session(&server.url(), &alice).await;
+    sess.server_url = proxy.url();
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let member = server.sign_in(&alice).await;
+
+    let entry = agent
+        .start_timer("offline delete".into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("a first upload", DEADLINE, || async {
+        (!service_shots_of(&member, entry).await.is_empty()).then_some(())
+    })
+    .await;
+    server.stop();
+    let unsent = eventually(
+        "two captures waiting while the service is down",
+        Duration::from_secs(60),
+        || async {
+            let waiting: Vec<_> = local_shots(&agent, entry)
+                .await
+                .into_iter()
+                .filter(|s| s.state == ScreenshotState::Pending)
+                .collect();
+            (waiting.len() >= 2).then_some(waiting)
+        },
+    )
+    .await;
+    // A running entry's screenshot cannot be deleted (R20), here as at the service.
+    let victim = unsent[unsent.len() - 1].clone();
+    let running = agent.delete_screenshot(victim.id, true).await;
+    assert!(
+        matches!(&running, Err(AgentError::Refused(e)) if e.code == ErrorCode::StopTimerFirst),
+        "{running:?}"
+    );
+    agent.stop_timer().await.unwrap();
+
+    // The dry run is answered here, offline, by the same policy: the span since the capture
+    // before it.
+    let held = local_shots(&agent, entry).await;
+    let before = held
+        .iter()
+        .filter(|s| s.captured_at < victim.captured_at)
+        .map(|s| s.captured_at)
+        .max()
+        .unwrap();
+    let preview = agent.delete_screenshot(victim.id, true).await.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.decision, DeleteKind::DeleteScreenshot);
+    assert_eq!(
+        preview.removed_secs,
+        (victim.captured_at - before).num_seconds()
+    );
+    assert!(
+        agent.image(victim.id).await.unwrap().is_some(),
+        "a dry run deletes nothing"
+    );
+    let done = agent.delete_screenshot(victim.id, false).await.unwrap();
+    assert_eq!(
+        (done.removed_secs, done.dry_run),
+        (preview.removed_secs, false)
+    );
+    assert!(
+        local_shots(&agent, entry)
+            .await
+            .iter()
+            .all(|s| s.id != victim.id),
+        "the local copy went"
+    );
+
+    server.restart();
+    eventually("the outbox to drain", Duration::from_secs(120), || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    assert!(agent.rejected_items().await.unwrap().is_empty());
+    let victim_path = format!("/api/v1/screenshots/{}", victim.id);
+    let log = proxy.exchanges();
+    assert!(
+        !log.iter()
+            .any(|x| x.method == "PUT" && x.path == victim_path && x.status.is_some()),
+        "the deleted screenshot reached the service"
+    );
+    assert!(
+        log.iter()
+            .any(|x| x.method == "DELETE" && x.path == victim_path && x.status == Some(200)),
+        "the tombstone was not applied"
+    );
+    let served = service_shots_of(&member, entry).await;
+    assert!(served.iter().all(|s| s.id != victim.id));
+    let at_service = member
+        .entries(None, None, None)
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.id == entry)
+        .unwrap();
+    assert_eq!(at_service.deducted_secs, preview.removed_secs);
+    // Whole seconds of millisecond spans: the two sides may round one second apart.
+    let end = at_service.end.unwrap();
+    let expected = (end - at_service.start).num_seconds() - preview.removed_secs;
+    assert!(
+        (at_service.duration_secs - expected).abs() <= 1,
+        "the entry's time at the service ({}) is not what the local dry run said ({expected})",
+        at_service.duration_secs
+    );
+
+    // Applied once: the same tombstone again changes nothing and answers not found.
+    let again = member
+        .delete_unsent_screenshot(victim.id, entry, victim.captured_at)
+        .await;
+    assert_eq!(again.unwrap_err().code(), Some(ErrorCode::NotFound));
+    let after = member
+        .entries(None, None, None)
+        .await
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.id == entry)
+        .unwrap();
+    assert_eq!(after.deducted_secs, preview.removed_secs);
+    agent.shutdown().await;
+}

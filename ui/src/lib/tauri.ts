@@ -1,0 +1,48 @@
+/**
+ * The desktop app's {@link Door}: each call is one Tauri command of `src-tauri/src/commands.rs`,
+ * events are the shell's `agent` and `session` events, and images are served on the shell's
+ * `shotclock:` URI scheme (never over IPC).
+ */
+import { invoke, convertFileSrc } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type {
+  AgentEvent,
+  CaptureView,
+  DayCounts,
+  DayShots,
+  DeleteReport,
+  Door,
+  Entry,
+  Notification,
+  RunningTimer,
+  SessionView,
+  SettingsPatch,
+  WorkspaceSettings,
+} from "./door";
+
+export const tauriDoor: Door = {
+  session: () => invoke<SessionView>("session_state"),
+  signIn: (serverUrl, email, password) => invoke<SessionView>("sign_in", { serverUrl, email, password }),
+  signOut: () => invoke<SessionView>("sign_out"),
+
+  running: () => invoke<RunningTimer | null>("running_timer"),
+  startTimer: (description) => invoke<RunningTimer>("start_timer", { description }),
+  stopTimer: () => invoke<void>("stop_timer"),
+  entries: (from, to) => invoke<Entry[]>("entries", { from, to }),
+
+  capture: () => invoke<CaptureView>("capture_state"),
+  notifications: () => invoke<Notification[]>("notifications"),
+  markRead: (id) => invoke<void>("mark_notification_read", { id }),
+
+  dayCounts: (date, tz) => invoke<DayCounts>("day_counts", { date, tz }),
+  screenshots: (userId, date, tz) => invoke<DayShots>("screenshots_of_day", { userId, date, tz }),
+  deleteScreenshot: (id, dryRun) => invoke<DeleteReport>("delete_screenshot", { id, dryRun }),
+
+  settings: () => invoke<WorkspaceSettings>("workspace_settings"),
+  updateSettings: (patch: SettingsPatch) => invoke<WorkspaceSettings>("update_settings", { patch }),
+  startTrial: () => invoke<WorkspaceSettings>("start_trial"),
+
+  onAgentEvent: (handler) => listen<AgentEvent>("agent", (msg) => handler(msg.payload)),
+  onSession: (handler) => listen<SessionView>("session", (msg) => handler(msg.payload)),
+  imageUrl: (screenshotId) => convertFileSrc(screenshotId, "shotclock"),
+};
