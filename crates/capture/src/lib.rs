@@ -33,6 +33,10 @@ pub mod fake;
 pub mod health;
 pub mod layout;
 pub mod pipeline;
+#[cfg(target_os = "linux")]
+pub mod pipewire_frames;
+#[cfg(target_os = "linux")]
+pub mod portal_source;
 pub mod reduce;
 pub mod source;
 pub mod synthetic;
@@ -45,5 +49,7 @@ pub use fake::FakeSource;
 pub use health::{HasHealth, Health};
 pub use layout::{Layout, Placement};
 pub use pipeline::{CaptureOptions, Pipeline, Rendered, StepTimings, Thumbnail};
+#[cfg(target_os = "linux")]
+pub use portal_source::{PortalGrant, PortalOptions, PortalSource};
 pub use source::{Frame, PixelLayout, Rect, ScreenSource};
 pub use xcap_source::XcapSource;
