@@ -11,8 +11,10 @@
 //! ```
 //!
 //! Modules:
-//! - [`source`]: the [`ScreenSource`] facade and [`Frame`]; [`xcap_source`]: the real one;
-//!   [`fake`]: a scripted one; [`synthetic`]: desktop-like test frames.
+//! - [`source`]: the [`ScreenSource`] facade and [`Frame`]; [`xcap_source`]: the real one
+//!   (X11, Windows, macOS); [`portal_source`] + [`pipewire_frames`]: Wayland through the
+//!   ScreenCast portal, in memory (Linux); [`fake`]: a scripted one; [`synthetic`]:
+//!   desktop-like test frames.
 //! - [`layout`]: where each monitor lands (≤ 640 px per monitor, one scale for the desktop);
 //!   [`reduce`]: the one-pass downscale for whole-number ratios.
 //! - [`pipeline`]: the transform and its reusable buffers; [`encode`]: WebP in, bounded
@@ -23,8 +25,8 @@
 //! soon as its monitor is resized; the blur runs after the downscale; only the encoded
 //! thumbnail leaves this crate. The crate never writes files, prints or panics.
 //!
-//! Known gaps: see [`xcap_source`] (Wayland refused by default because xcap writes a PNG
-//! there; macOS missing permission not detected) and [`pipeline`].
+//! Known gaps: see [`xcap_source`] (its Wayland path is refused because xcap writes a PNG
+//! there — use [`portal_source`]; macOS missing permission not detected) and [`pipeline`].
 
 pub mod capturer;
 pub mod encode;

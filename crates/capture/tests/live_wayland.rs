@@ -250,10 +250,19 @@ async fn portal_capture_colour_blur_restore_and_no_files() {
         &[std::env::temp_dir()],
     );
     let mut capturer = Capturer::new(Pipeline::default(), source);
+    let mut took = Vec::new();
     for _ in 0..5 {
+        let moment = std::time::Instant::now();
         let t = capturer.capture().await.unwrap();
+        took.push(moment.elapsed());
         assert_eq!(t.health, Health::Ok);
     }
+    took.sort();
+    println!(
+        "portal path, capture moment to thumbnail (1280x720): median {:?}, max {:?}",
+        took[took.len() / 2],
+        took[took.len() - 1]
+    );
     let (_, source) = capturer.into_parts().unwrap();
     let shared_tmp = std::env::temp_dir();
     let written: Vec<String> = watch
