@@ -18,7 +18,10 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod checks;
 mod wayland;
+
+use checks::{grey, laplacian_variance};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -43,28 +46,6 @@ fn mean_rgb(thumb: &Thumbnail) -> [f64; 3] {
     let img = decode_thumbnail(&thumb.webp).unwrap();
     let n = f64::from(img.width() * img.height());
     std::array::from_fn(|c| img.pixels().map(|p| f64::from(p[c])).sum::<f64>() / n)
-}
-
-fn grey(rgb: &image::RgbImage) -> Vec<f64> {
-    rgb.pixels()
-        .map(|p| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
-        .collect()
-}
-
-fn laplacian_variance(g: &[f64], w: usize, h: usize) -> f64 {
-    let mut values = Vec::with_capacity(w * h);
-    for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            let c = g[y * w + x];
-            values.push(
-                g[y * w + x - 1] + g[y * w + x + 1] + g[(y - 1) * w + x] + g[(y + 1) * w + x]
-                    - 4.0 * c,
-            );
-        }
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n
 }
 
 /// Watches directories for any file written (inotifywait, package inotify-tools).
