@@ -41,6 +41,20 @@ pub const APT_PACKAGES: &[&str] = &[
     // The service's PostgreSQL backend is tested against a real server (crates/testpg starts
     // one cluster per test process from `pg_config --bindir`).
     "postgresql",
+    // Wayland capture is tested on a headless desktop the test starts itself
+    // (crates/capture/tests/live_wayland.rs): the compositor, PipeWire and its session
+    // manager, the real portal frontend, the test backend and painter (Python + GTK), and
+    // inotify to prove nothing is written while capturing.
+    "mutter",
+    "pipewire",
+    "pipewire-bin",
+    "wireplumber",
+    "xdg-desktop-portal",
+    "python3-dbus",
+    "python3-gi",
+    "python3-gi-cairo",
+    "gir1.2-gtk-3.0",
+    "inotify-tools",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -209,6 +209,10 @@ fn health_code(health: &Health) -> CaptureHealth {
         Health::SingleColour => CaptureHealth::SingleColour,
         Health::NoMonitor => CaptureHealth::NoMonitor,
         Health::PermissionDenied => CaptureHealth::PermissionDenied,
+        Health::ConsentRefused => CaptureHealth::ConsentRefused,
+        Health::PortalMissing => CaptureHealth::PortalMissing,
+        Health::NoScreenCast => CaptureHealth::NoScreenCast,
+        Health::DmabufOnly => CaptureHealth::DmabufOnly,
         Health::Backend(_) => CaptureHealth::BackendError,
     }
 }

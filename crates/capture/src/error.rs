@@ -24,6 +24,20 @@ pub enum CaptureError {
     /// `xcap_source`).
     #[error("screen backend error: {0}")]
     Backend(String),
+    /// The user declined the desktop's screen sharing dialog (Wayland portal), or a grant was
+    /// withdrawn. Asking again shows the dialog again.
+    #[error("screen sharing declined: {0}")]
+    ConsentRefused(String),
+    /// No xdg-desktop-portal answers on the session bus (Wayland).
+    #[error("no desktop portal: {0}")]
+    PortalMissing(String),
+    /// The desktop portal runs but offers no ScreenCast interface (Wayland).
+    #[error("no screencast portal: {0}")]
+    NoScreenCast(String),
+    /// The compositor offers frames only as GPU (DMA-BUF) buffers, which are not read; the
+    /// capture fails closed rather than take another path.
+    #[error("compositor offers only DMA-BUF frames: {0}")]
+    DmabufOnly(String),
     /// A frame handed to the pipeline is inconsistent (zero size, buffer length mismatch,
     /// absurd geometry).
     #[error("invalid frame: {0}")]
@@ -39,12 +53,16 @@ pub enum CaptureError {
 impl CaptureError {
     /// The health record for an attempt that failed with this error.
     ///
-    /// `NoMonitor` and `PermissionDenied` keep their own codes; everything else is recorded as
+    /// `NoMonitor`, `PermissionDenied` and the portal failures keep their own codes; everything else is recorded as
     /// `backend_error` with this error's text, so nothing is silently skipped (R12).
     pub fn health(&self) -> Health {
         match self {
             CaptureError::NoMonitor => Health::NoMonitor,
             CaptureError::PermissionDenied(_) => Health::PermissionDenied,
+            CaptureError::ConsentRefused(_) => Health::ConsentRefused,
+            CaptureError::PortalMissing(_) => Health::PortalMissing,
+            CaptureError::NoScreenCast(_) => Health::NoScreenCast,
+            CaptureError::DmabufOnly(_) => Health::DmabufOnly,
             other => Health::Backend(other.to_string()),
         }
     }

@@ -48,6 +48,18 @@ pub enum Health {
     /// The OS refused screen capture.
     #[serde(rename = "permission_denied")]
     PermissionDenied,
+    /// The user declined the desktop's screen sharing dialog (Wayland portal).
+    #[serde(rename = "consent_refused")]
+    ConsentRefused,
+    /// No desktop portal on a Wayland session.
+    #[serde(rename = "portal_missing")]
+    PortalMissing,
+    /// The desktop portal has no ScreenCast interface.
+    #[serde(rename = "no_screencast")]
+    NoScreenCast,
+    /// The compositor offers only DMA-BUF frames; capture fails closed.
+    #[serde(rename = "dmabuf_only")]
+    DmabufOnly,
     /// Any other failure, with its text.
     #[serde(rename = "backend_error")]
     Backend(String),
@@ -62,6 +74,10 @@ impl Health {
             Health::SingleColour => "single_colour",
             Health::NoMonitor => "no_monitor",
             Health::PermissionDenied => "permission_denied",
+            Health::ConsentRefused => "consent_refused",
+            Health::PortalMissing => "portal_missing",
+            Health::NoScreenCast => "no_screencast",
+            Health::DmabufOnly => "dmabuf_only",
             Health::Backend(_) => "backend_error",
         }
     }
@@ -155,6 +171,10 @@ mod tests {
             Health::SingleColour,
             Health::NoMonitor,
             Health::PermissionDenied,
+            Health::ConsentRefused,
+            Health::PortalMissing,
+            Health::NoScreenCast,
+            Health::DmabufOnly,
             Health::Backend("x".into()),
         ];
         let codes: Vec<_> = all.iter().map(Health::code).collect();
@@ -166,6 +186,10 @@ mod tests {
                 "single_colour",
                 "no_monitor",
                 "permission_denied",
+                "consent_refused",
+                "portal_missing",
+                "no_screencast",
+                "dmabuf_only",
                 "backend_error"
             ]
         );

@@ -11,8 +11,10 @@
 //! ```
 //!
 //! Modules:
-//! - [`source`]: the [`ScreenSource`] facade and [`Frame`]; [`xcap_source`]: the real one;
-//!   [`fake`]: a scripted one; [`synthetic`]: desktop-like test frames.
+//! - [`source`]: the [`ScreenSource`] facade and [`Frame`]; [`xcap_source`]: the real one
+//!   (X11, Windows, macOS); [`portal_source`] + [`pipewire_frames`]: Wayland through the
+//!   ScreenCast portal, in memory (Linux); [`fake`]: a scripted one; [`synthetic`]:
+//!   desktop-like test frames.
 //! - [`layout`]: where each monitor lands (≤ 640 px per monitor, one scale for the desktop);
 //!   [`reduce`]: the one-pass downscale for whole-number ratios.
 //! - [`pipeline`]: the transform and its reusable buffers; [`encode`]: WebP in, bounded
@@ -23,8 +25,8 @@
 //! soon as its monitor is resized; the blur runs after the downscale; only the encoded
 //! thumbnail leaves this crate. The crate never writes files, prints or panics.
 //!
-//! Known gaps: see [`xcap_source`] (Wayland refused by default because xcap writes a PNG
-//! there; macOS missing permission not detected) and [`pipeline`].
+//! Known gaps: see [`xcap_source`] (its Wayland path is refused because xcap writes a PNG
+//! there — use [`portal_source`]; macOS missing permission not detected) and [`pipeline`].
 
 pub mod capturer;
 pub mod encode;
@@ -33,6 +35,10 @@ pub mod fake;
 pub mod health;
 pub mod layout;
 pub mod pipeline;
+#[cfg(target_os = "linux")]
+pub mod pipewire_frames;
+#[cfg(target_os = "linux")]
+pub mod portal_source;
 pub mod reduce;
 pub mod source;
 pub mod synthetic;
@@ -45,5 +51,7 @@ pub use fake::FakeSource;
 pub use health::{HasHealth, Health};
 pub use layout::{Layout, Placement};
 pub use pipeline::{CaptureOptions, Pipeline, Rendered, StepTimings, Thumbnail};
+#[cfg(target_os = "linux")]
+pub use portal_source::{PortalGrant, PortalOptions, PortalSource};
 pub use source::{Frame, PixelLayout, Rect, ScreenSource};
 pub use xcap_source::XcapSource;

@@ -73,6 +73,14 @@ text_enum! {
         NoMonitor = "no_monitor",
         /// The OS refused screen capture (e.g. macOS Screen Recording permission).
         PermissionDenied = "permission_denied",
+        /// The user declined the desktop's screen sharing dialog (Wayland portal).
+        ConsentRefused = "consent_refused",
+        /// No desktop portal on a Wayland session.
+        PortalMissing = "portal_missing",
+        /// The desktop portal has no ScreenCast interface.
+        NoScreenCast = "no_screencast",
+        /// The compositor offers only DMA-BUF frames; capture failed closed.
+        DmabufOnly = "dmabuf_only",
         /// The capture backend failed (see the attempt's detail).
         BackendError = "backend_error",
         /// The window's moment passed while the machine slept; it is not made up (R9).

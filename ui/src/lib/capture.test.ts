@@ -25,6 +25,13 @@ describe("why there is no screenshot (R12)", () => {
     ["no_monitor", "No screenshot at 09:05: no monitor was found."],
     ["permission_denied", "No screenshot at 09:05: the system did not allow screen capture."],
     ["missed", "No screenshot at 09:05: the computer was asleep or the app was not running."],
+    ["consent_refused", "No screenshot at 09:05: screen sharing was declined in the desktop's dialog."],
+    ["portal_missing", "No screenshot at 09:05: this Wayland desktop has no screen sharing portal."],
+    ["no_screencast", "No screenshot at 09:05: this desktop's portal cannot share the screen."],
+    [
+      "dmabuf_only",
+      "No screenshot at 09:05: the desktop offers the screen only as GPU buffers, which Shotclock does not read.",
+    ],
   ])("%s", (health, text) => {
     expect(captureProblem({ at, health, detail: "" }, "UTC")?.text).toBe(text);
   });

@@ -26,6 +26,10 @@ const REASONS: Record<string, string> = {
   single_colour: "the screen showed a single colour (locked or blank)",
   no_monitor: "no monitor was found",
   permission_denied: "the system did not allow screen capture",
+  consent_refused: "screen sharing was declined in the desktop's dialog",
+  portal_missing: "this Wayland desktop has no screen sharing portal",
+  no_screencast: "this desktop's portal cannot share the screen",
+  dmabuf_only: "the desktop offers the screen only as GPU buffers, which Shotclock does not read",
   backend_error: "capturing failed",
   missed: "the computer was asleep or the app was not running",
 };
@@ -33,6 +37,8 @@ const REASONS: Record<string, string> = {
 const HINTS: Record<string, string> = {
   permission_denied: "Allow Shotclock to record the screen in your system's privacy settings.",
   no_monitor: "Check that a display is connected and switched on.",
+  portal_missing: "Install xdg-desktop-portal and your desktop's portal package (GNOME, KDE, …).",
+  no_screencast: "Install your desktop's portal package (for example xdg-desktop-portal-gnome or -kde).",
 };
 
 /** Why a capture attempt produced no screenshot, in words. */

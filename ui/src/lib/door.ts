@@ -158,7 +158,7 @@ export type CaptureStatus =
 /** One capture attempt that produced no screenshot (R12), or the last one that did. */
 export interface CaptureAttempt {
   at: string;
-  /** `ok`, or why there is no screenshot: `all_black`, `single_colour`, `no_monitor`, `permission_denied`, `backend_error`, `missed`. */
+  /** `ok`, or why there is no screenshot: `all_black`, `single_colour`, `no_monitor`, `permission_denied`, `consent_refused`, `portal_missing`, `no_screencast`, `dmabuf_only`, `backend_error`, `missed`. */
   health: string;
   detail: string;
 }
