@@ -6,7 +6,7 @@ use crate::error::CommandError;
 use crate::session::{self, AppState, SessionView};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use shotclock_agent::{CaptureStatus, DayShots, RunningTimer};
+use shotclock_agent::{CaptureHealth, CaptureStatus, DayShots, OutboxKind, RunningTimer};
 use shotclock_api::dto::{
     DayCounts, DeleteReport, Entry, Notification, UpdateSettingsRequest, WorkspaceSettings,
 };
@@ -71,13 +71,13 @@ pub struct CaptureView {
 #[derive(Debug, Serialize)]
 pub struct AttemptView {
     at: DateTime<Utc>,
-    health: String,
+    health: CaptureHealth,
     detail: String,
 }
 
 #[derive(Debug, Serialize)]
 pub struct RejectedView {
-    kind: String,
+    kind: OutboxKind,
     reason: String,
     created_at: DateTime<Utc>,
 }
@@ -87,7 +87,7 @@ pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
     let agent = state.agent().await?;
     let last_attempt = agent.last_attempt().await?.map(|a| AttemptView {
         at: a.at,
-        health: a.health.as_str().to_owned(),
+        health: a.health,
         detail: a.detail,
     });
     let rejected = agent
@@ -95,7 +95,7 @@ pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
         .await?
         .into_iter()
         .map(|item| RejectedView {
-            kind: item.kind.as_str().to_owned(),
+            kind: item.kind,
             reason: item.rejected_reason.unwrap_or_default(),
             created_at: item.created_at,
         });

@@ -4,7 +4,7 @@
 //! Under Xvfb nothing displays a tray icon; the menu's actions call the same engine methods the
 //! window's commands do, so they are tested through those.
 
-use shotclock_agent::CaptureStatus;
+use shotclock_agent::{CaptureStatus, OffReason};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -70,7 +70,7 @@ pub(crate) fn show_session(app: &AppHandle, signed_in: bool) {
         show_capture(
             app.clone(),
             CaptureStatus::Off {
-                reason: "signed out".into(),
+                reason: OffReason::SignedOut,
             },
         );
     }

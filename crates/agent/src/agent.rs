@@ -4,7 +4,7 @@ use crate::clock::{Clock, ServiceTime};
 use crate::error::AgentError;
 use crate::service::{Service, StartPayload, StopPayload};
 use crate::session::Session;
-use crate::state::{AgentEvent, CaptureStatus, Running, RunningTimer, Shared};
+use crate::state::{AgentEvent, CaptureStatus, OffReason, Running, RunningTimer, Shared};
 use crate::{events, retention, scheduler, uploader};
 use shotclock_api::dto::DeleteReport;
 use shotclock_api::{EntryId, ScreenshotId};
@@ -77,7 +77,7 @@ impl Agent {
         let (timer, _) = watch::channel(running);
         let (settings_tx, _) = watch::channel(settings);
         let (capture, _) = watch::channel(CaptureStatus::Off {
-            reason: "starting".into(),
+            reason: OffReason::Starting,
         });
         let (events, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);

@@ -343,6 +343,7 @@ fn refused(code: ErrorCode, message: &str) -> AgentError {
 
 /// One member's screenshots of a day as a client lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayShots {
     pub user_id: UserId,
     /// `YYYY-MM-DD` in `time_zone`.
@@ -354,6 +355,7 @@ pub struct DayShots {
 
 /// One screenshot of a day, and whether it is still waiting on this device to be sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayShot {
     #[serde(flatten)]
     pub screenshot: Screenshot,

@@ -37,6 +37,9 @@ mod session;
 mod state;
 mod uploader;
 
+#[cfg(feature = "ts")]
+pub mod ts;
+
 pub use agent::{Agent, AgentConfig, AgentHandle};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
@@ -44,4 +47,5 @@ pub use error::AgentError;
 pub use session::{Resumed, Session};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
 pub use shotclock_store::write_private;
-pub use state::{AgentEvent, CaptureStatus, RunningTimer};
+pub use shotclock_store::{CaptureHealth, OutboxKind};
+pub use state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};

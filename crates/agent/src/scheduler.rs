@@ -15,7 +15,7 @@
 //! restart never takes a second screenshot in a window that already has one. A moment missed
 //! while the machine slept is recorded as `missed` and not made up.
 
-use crate::state::{AgentEvent, CaptureStatus, Running, Shared};
+use crate::state::{AgentEvent, CaptureStatus, OffReason, Running, Shared};
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -52,11 +52,9 @@ where
         let now = shared.time.now();
 
         let plan = match (&running, settings.gate().capture_allowed(now)) {
-            (None, _) => Err("no timer is running".to_owned()),
-            (Some(_), Err(reason)) => Err(reason.to_string()),
-            (Some(r), Ok(())) if !r.confirmed => {
-                Err("waiting for the service to confirm the running timer".to_owned())
-            }
+            (None, _) => Err(OffReason::NoTimer),
+            (Some(_), Err(reason)) => Err(OffReason::from(reason)),
+            (Some(r), Ok(())) if !r.confirmed => Err(OffReason::Unconfirmed),
             (Some(Running { entry: e, .. }), Ok(())) => {
                 if done.is_none_or(|(id, _)| id != e.id) {
                     done = last_window_done(&shared, e).await.map(|w| (e.id, w));
@@ -65,7 +63,10 @@ where
                 CaptureWindow::from_secs(settings.capture_window_secs)
                     .and_then(|window| next_capture_after(e.start, window, now, last, &mut rng))
                     .map(|slot| (e.clone(), slot))
-                    .map_err(|err| format!("cannot schedule: {err}"))
+                    .map_err(|err| {
+                        tracing::warn!("cannot schedule a capture: {err}");
+                        OffReason::Unschedulable
+                    })
             }
         };
 
@@ -74,9 +75,7 @@ where
                 entry_id: e.id,
                 next_at: Some(slot.at),
             },
-            Err(reason) => CaptureStatus::Off {
-                reason: reason.clone(),
-            },
+            Err(reason) => CaptureStatus::Off { reason: *reason },
         };
         if last_status.as_ref() != Some(&status) {
             shared.capture.send_replace(status.clone());
@@ -245,9 +244,5 @@ async fn record_failure(
     {
         tracing::error!("could not record a capture attempt: {err}");
     }
-    shared.emit(AgentEvent::CaptureFailed {
-        health: health.as_str().to_owned(),
-        detail,
-        at,
-    });
+    shared.emit(AgentEvent::CaptureFailed { health, detail, at });
 }

@@ -8,11 +8,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{Notification, WorkspaceSettings};
 use shotclock_api::{EntryId, ScreenshotId};
-use shotclock_store::{CachedAccount, CachedSettings, StoreHandle, TimeEntry};
+use shotclock_domain::GateReason;
+use shotclock_store::{
+    CachedAccount, CachedSettings, CaptureHealth, OutboxKind, StoreHandle, TimeEntry,
+};
 use tokio::sync::{Notify, broadcast, watch};
 
 /// Whether screenshots are being taken, and if not, why (R7, R8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CaptureStatus {
     /// Capturing while `entry_id` runs; the next moment, when known.
@@ -21,11 +25,45 @@ pub enum CaptureStatus {
         next_at: Option<DateTime<Utc>>,
     },
     /// Not capturing.
-    Off { reason: String },
+    Off { reason: OffReason },
+}
+
+/// Why screenshots are not being taken; the UI words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum OffReason {
+    /// The engine has not decided yet.
+    Starting,
+    /// Nobody is signed in.
+    SignedOut,
+    /// No timer is running.
+    NoTimer,
+    /// A timer remembered from an earlier run waits for the service to confirm it (R8).
+    Unconfirmed,
+    /// An admin has not turned capture on (R4).
+    Disabled,
+    /// Not on `enterprise` and no trial was ever started (R5).
+    NoPlan,
+    /// The one-time trial has ended (R5).
+    TrialExpired,
+    /// The workspace's capture window cannot be scheduled.
+    Unschedulable,
+}
+
+impl From<GateReason> for OffReason {
+    fn from(reason: GateReason) -> Self {
+        match reason {
+            GateReason::Disabled => OffReason::Disabled,
+            GateReason::NoPlan => OffReason::NoPlan,
+            GateReason::TrialExpired => OffReason::TrialExpired,
+        }
+    }
 }
 
 /// What the engine tells the UI.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
     /// The running timer changed (started or stopped here, elsewhere, or through the API).
@@ -39,19 +77,19 @@ pub enum AgentEvent {
     },
     /// A window produced no screenshot (R12).
     CaptureFailed {
-        health: String,
+        health: CaptureHealth,
         detail: String,
         at: DateTime<Utc>,
     },
-    /// The service acknowledged a queued change: `kind` is `screenshot`, `timer_start`,
-    /// `timer_stop`, … — lists the service serves (day counts, today's entries) now include it.
-    Synced { kind: String },
+    /// The service acknowledged a queued change: lists the service serves (day counts, today's
+    /// entries) now include it.
+    Synced { kind: OutboxKind },
     /// A screenshot or entry left this device (deleted here or elsewhere).
     Deleted,
     /// A new notification from the workspace (R6): show it in the app and the OS.
     Notification { notification: Notification },
     /// The service refused an item for good; it is kept aside with this reason (R25).
-    Rejected { kind: String, reason: String },
+    Rejected { kind: OutboxKind, reason: String },
     /// The workspace settings as the service last told them (R4, R5): the shell and the UI
     /// follow an admin's change without asking.
     SettingsChanged { settings: WorkspaceSettings },
@@ -61,6 +99,7 @@ pub enum AgentEvent {
 
 /// The running timer as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RunningTimer {
     pub entry_id: EntryId,
     pub description: String,

@@ -69,9 +69,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         if timer_change && still_queued == 0 {
                             shared.timer_settled.notify_one();
                         }
-                        shared.emit(AgentEvent::Synced {
-                            kind: item.kind.as_str().to_owned(),
-                        });
+                        shared.emit(AgentEvent::Synced { kind: item.kind });
                     }
                     Err(err) => tracing::error!("could not clear an acknowledged item: {err}"),
                 }
@@ -105,7 +103,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     tracing::error!("could not set a refused item aside: {err}");
                 }
                 shared.emit(AgentEvent::Rejected {
-                    kind: item.kind.as_str().to_owned(),
+                    kind: item.kind,
                     reason,
                 });
             }

@@ -16,7 +16,7 @@ use common::{
 };
 use shotclock_agent::{AgentEvent, CaptureStatus};
 use shotclock_api::EntryId;
-use shotclock_store::{CaptureHealth, DB_FILE_NAME, ScreenshotState};
+use shotclock_store::{CaptureHealth, DB_FILE_NAME, OutboxKind, ScreenshotState};
 use shotclock_testkit::{TestServer, eventually};
 
 const WINDOW_SECS: u32 = 1;
@@ -93,7 +93,7 @@ async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
         let synced = events
             .since(t0)
             .into_iter()
-            .filter(|e| matches!(e, AgentEvent::Synced { kind } if kind == "screenshot"))
+            .filter(|e| matches!(e, AgentEvent::Synced { kind } if *kind == OutboxKind::Screenshot))
             .count();
         (synced == local_ids.len()).then_some(())
     })

@@ -13,7 +13,7 @@ use common::{
     DEADLINE, Events, Screen, local_attempts, local_shots, pending, service_shots_of, session,
     start_agent,
 };
-use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus};
+use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, OffReason};
 use shotclock_api::{EntryId, Plan, Role};
 use shotclock_capture::{FakeSource, Rect, synthetic};
 use shotclock_store::CaptureHealth;
@@ -53,18 +53,18 @@ async fn assert_nothing_captured(
     );
 }
 
-fn off_reason(e: &AgentEvent) -> Option<String> {
+fn off_reason(e: &AgentEvent) -> Option<OffReason> {
     match e {
         AgentEvent::CaptureChanged {
             status: CaptureStatus::Off { reason },
-        } => Some(reason.clone()),
+        } => Some(*reason),
         _ => None,
     }
 }
 
 /// Capture is off for a reason other than "no timer".
-fn gated(e: &AgentEvent) -> Option<String> {
-    off_reason(e).filter(|r| !r.contains("no timer"))
+fn gated(e: &AgentEvent) -> Option<OffReason> {
+    off_reason(e).filter(|r| *r != OffReason::NoTimer)
 }
 
 fn active(e: &AgentEvent) -> Option<()> {
@@ -108,7 +108,7 @@ async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled(
     let (_, reason) = events
         .wait_for("capture off while disabled", t, gated)
         .await;
-    eprintln!("disabled: {reason}");
+    assert_eq!(reason, OffReason::Disabled);
     assert_nothing_captured(&agent, &screen, &member, entry).await;
     assert_eq!(screen.captures(), 0);
 
@@ -126,7 +126,7 @@ async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled(
     let t = Instant::now();
     set_screenshots(&ws.owner, false).await;
     let (_, reason) = events.wait_for("capture off again", t, gated).await;
-    eprintln!("disabled again: {reason}");
+    assert_eq!(reason, OffReason::Disabled);
     assert_nothing_captured(&agent, &screen, &member, entry).await;
 }
 
@@ -163,7 +163,7 @@ async fn nothing_is_captured_once_the_trial_has_ended() {
     let (_, reason) = events
         .wait_for("capture off after the trial", t, gated)
         .await;
-    eprintln!("trial ended: {reason}");
+    assert_eq!(reason, OffReason::TrialExpired);
     assert_nothing_captured(&agent, &screen, &member, entry).await;
     assert_eq!(screen.captures(), 0);
 
@@ -282,7 +282,7 @@ async fn nothing_is_captured_once_the_timer_stops() {
     let t = Instant::now();
     agent.stop_timer().await.unwrap();
     let (_, reason) = events.wait_for("capture off", t, off_reason).await;
-    assert!(reason.contains("no timer"), "{reason}");
+    assert_eq!(reason, OffReason::NoTimer);
     eventually("the outbox to drain", DEADLINE, || async {
         (pending(&agent).await == 0).then_some(())
     })
@@ -333,9 +333,9 @@ async fn a_capture_that_yields_nothing_usable_is_recorded_with_its_reason() {
         let failures = events
             .since(t)
             .into_iter()
-            .filter(|e| {
-                matches!(e, AgentEvent::CaptureFailed { health, .. } if health == expected.as_str())
-            })
+            .filter(
+                |e| matches!(e, AgentEvent::CaptureFailed { health, .. } if *health == expected),
+            )
             .count();
         assert!(failures >= 1, "the UI was not told");
         assert!(local_shots(&agent, entry).await.is_empty());

@@ -19,13 +19,15 @@ pub struct UnknownText {
     value: String,
 }
 
-/// Defines a closed enum stored as `snake_case` text: `as_str`, `Display`, `FromStr`.
+/// Defines a closed enum stored as `snake_case` text: `as_str`, `Display`, `FromStr`, and
+/// serialised as the same text (the UI receives some of them).
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident : $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub enum $name {
-            $($(#[$vmeta])* $variant,)+
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
         }
 
         impl $name {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { CaptureHealth } from "./api";
 import { captureProblem, healthReason, indicatorFor, itemKindLabel, pendingText } from "./capture";
 
 describe("capture indicator (R7)", () => {
@@ -8,7 +9,7 @@ describe("capture indicator (R7)", () => {
     expect(JSON.stringify(i)).not.toContain("10:03");
   });
   it("gives the reason when off", () => {
-    expect(indicatorFor({ state: "off", reason: "no timer is running" })).toEqual({
+    expect(indicatorFor({ state: "off", reason: "no_timer" })).toEqual({
       active: false,
       label: "Screenshots off",
       reason: "No timer is running",
@@ -32,7 +33,7 @@ describe("why there is no screenshot (R12)", () => {
       "dmabuf_only",
       "No screenshot at 09:05: the desktop offers the screen only as GPU buffers, which Shotclock does not read.",
     ],
-  ])("%s", (health, text) => {
+  ] satisfies [CaptureHealth, string][])("%s", (health, text) => {
     expect(captureProblem({ at, health, detail: "" }, "UTC")?.text).toBe(text);
   });
   it("includes the backend's detail", () => {

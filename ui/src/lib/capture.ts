@@ -3,7 +3,7 @@
  * screenshot, and the sync backlog. The next capture moment is deliberately never shown: it is
  * random so that nobody can time their work around it.
  */
-import type { CaptureAttempt, CaptureStatus } from "./api";
+import type { CaptureAttempt, CaptureHealth, CaptureStatus, OffReason } from "./api";
 import { sentenceCase, timeOfDay } from "./format";
 
 export interface Indicator {
@@ -17,11 +17,23 @@ export interface Indicator {
 /** The indicator for a capture status. */
 export function indicatorFor(status: CaptureStatus | null): Indicator {
   if (status?.state === "active") return { active: true, label: "Capturing screenshots", reason: "" };
-  const reason = status ? sentenceCase(status.reason) : "";
+  const reason = status ? sentenceCase(OFF_REASONS[status.reason]) : "";
   return { active: false, label: "Screenshots off", reason };
 }
 
-const REASONS: Record<string, string> = {
+const OFF_REASONS: Record<OffReason, string> = {
+  starting: "starting",
+  signed_out: "signed out",
+  no_timer: "no timer is running",
+  unconfirmed: "waiting for the service to confirm the running timer",
+  disabled: "screenshot capturing is turned off for this workspace",
+  no_plan: "screenshots need the enterprise plan or a trial",
+  trial_expired: "the screenshot trial has ended",
+  unschedulable: "the workspace's capture window cannot be scheduled",
+};
+
+/** Every code but `ok`: a new capture health fails the type check until it is worded here. */
+const REASONS: Record<Exclude<CaptureHealth, "ok">, string> = {
   all_black: "the screen was all black",
   single_colour: "the screen showed a single colour (locked or blank)",
   no_monitor: "no monitor was found",
@@ -43,7 +55,7 @@ const HINTS: Record<string, string> = {
 
 /** Why a capture attempt produced no screenshot, in words. */
 export function healthReason(health: string, detail: string): string {
-  const known = REASONS[health];
+  const known = (REASONS as Record<string, string | undefined>)[health];
   if (!known) return detail.trim() || health.replace(/_/g, " ");
   if (health === "backend_error" && detail.trim()) return `${known} (${detail.trim()})`;
   return known;

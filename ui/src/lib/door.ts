@@ -104,16 +104,19 @@ export type {
   WorkspaceSettings,
 } from "./bindings/api";
 
-/** A screenshot of a day; `waiting_to_sync`: still on this computer, not yet at the workspace. */
-export type DayShot = Screenshot & { waiting_to_sync: boolean };
+// ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-/** One member's screenshots of a day, this computer's unsent ones included (the engine's `DayShots`). */
-export interface DayShots {
-  user_id: string;
-  date: string;
-  time_zone: string;
-  screenshots: DayShot[];
-}
+import type { AgentEvent, CaptureHealth, CaptureStatus, DayShots, OutboxKind, RunningTimer } from "./bindings/agent";
+export type {
+  AgentEvent,
+  CaptureHealth,
+  CaptureStatus,
+  DayShot,
+  DayShots,
+  OffReason,
+  OutboxKind,
+  RunningTimer,
+} from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {
   return role === "owner" || role === "admin";
@@ -145,27 +148,16 @@ export type SessionView =
       token_storage: TokenStorage;
     };
 
-export interface RunningTimer {
-  entry_id: string;
-  description: string;
-  start: string;
-}
-
-export type CaptureStatus =
-  | { state: "active"; entry_id: string; next_at: string | null }
-  | { state: "off"; reason: string };
-
 /** One capture attempt that produced no screenshot (R12), or the last one that did. */
 export interface CaptureAttempt {
   at: string;
-  /** `ok`, or why there is no screenshot: `all_black`, `single_colour`, `no_monitor`, `permission_denied`, `consent_refused`, `portal_missing`, `no_screencast`, `dmabuf_only`, `backend_error`, `missed`. */
-  health: string;
+  health: CaptureHealth;
   detail: string;
 }
 
 /** An item the service refused for good (R25): kept aside, never blocks the queue. */
 export interface RejectedItem {
-  kind: string;
+  kind: OutboxKind;
   reason: string;
   created_at: string;
 }
@@ -177,21 +169,6 @@ export interface CaptureView {
   /** Changes waiting to be sent. */
   pending: number;
 }
-
-/** What the engine tells the UI (`crates/agent/src/state.rs`), forwarded as the `agent` event. */
-export type AgentEvent =
-  | { type: "timer_changed"; running: RunningTimer | null }
-  | { type: "capture_changed"; status: CaptureStatus }
-  | { type: "captured"; screenshot_id: string; captured_at: string }
-  | { type: "capture_failed"; health: string; detail: string; at: string }
-  /** The service acknowledged a queued change (`screenshot`, `timer_start`, `timer_stop`, …). */
-  | { type: "synced"; kind: string }
-  | { type: "deleted" }
-  | { type: "notification"; notification: Notification }
-  | { type: "rejected"; kind: string; reason: string }
-  | { type: "signed_out" }
-  /** Sent by the shell when the workspace settings changed (from the event stream or here). */
-  | { type: "settings_changed"; settings: WorkspaceSettings };
 
 /** A change of the workspace settings: absent fields stay; `lock_date: null` clears it. */
 export type SettingsPatch = UpdateSettingsRequest;

@@ -1,0 +1,95 @@
+// Generated from crates/agent by `SHOTCLOCK_BLESS=1 cargo test -p shotclock-agent --test bindings`; do not edit.
+
+import type { EntryId, Notification, ScreenshotId, UserId, WorkspaceSettings } from "./api";
+
+/**
+ * How a capture attempt went (R12). Only [`CaptureHealth::Ok`] comes with a screenshot.
+ */
+export type CaptureHealth = "ok" | "all_black" | "single_colour" | "no_monitor" | "permission_denied" | "consent_refused" | "portal_missing" | "no_screencast" | "dmabuf_only" | "backend_error" | "missed";
+
+/**
+ * What an outbox item asks the service to do.
+ */
+export type OutboxKind = "timer_start" | "timer_stop" | "entry_update" | "delete_entry" | "screenshot" | "delete_screenshot";
+
+/**
+ * Why screenshots are not being taken; the UI words it.
+ */
+export type OffReason = "starting" | "signed_out" | "no_timer" | "unconfirmed" | "disabled" | "no_plan" | "trial_expired" | "unschedulable";
+
+/**
+ * Whether screenshots are being taken, and if not, why (R7, R8).
+ */
+export type CaptureStatus = { "state": "active", entry_id: EntryId, next_at: string | null, } | { "state": "off", reason: OffReason, };
+
+/**
+ * The running timer as the UI shows it.
+ */
+export type RunningTimer = { entry_id: EntryId, description: string, start: string, };
+
+/**
+ * One screenshot of a day, and whether it is still waiting on this device to be sent.
+ */
+export type DayShot = { 
+/**
+ * Still in this device's outbox: the service does not hold it yet.
+ */
+waiting_to_sync: boolean, 
+/**
+ * Client-generated id.
+ */
+id: ScreenshotId, 
+/**
+ * Its entry.
+ */
+entry_id: EntryId, 
+/**
+ * Owner.
+ */
+user_id: UserId, 
+/**
+ * Capture instant.
+ */
+captured_at: string, 
+/**
+ * The entry's description.
+ */
+entry_description: string, 
+/**
+ * Size in bytes.
+ */
+size: number, 
+/**
+ * Width in pixels.
+ */
+width: number, 
+/**
+ * Height in pixels.
+ */
+height: number, 
+/**
+ * Lowercase hex SHA-256 of the image bytes.
+ */
+sha256: string, 
+/**
+ * When retention deletes it (R18).
+ */
+expires_at: string, };
+
+/**
+ * One member's screenshots of a day as a client lists them.
+ */
+export type DayShots = { user_id: UserId, 
+/**
+ * `YYYY-MM-DD` in `time_zone`.
+ */
+date: string, time_zone: string, 
+/**
+ * Oldest first.
+ */
+screenshots: Array<DayShot>, };
+
+/**
+ * What the engine tells the UI.
+ */
+export type AgentEvent = { "type": "timer_changed", running: RunningTimer | null, } | { "type": "capture_changed", status: CaptureStatus, } | { "type": "captured", screenshot_id: ScreenshotId, captured_at: string, } | { "type": "capture_failed", health: CaptureHealth, detail: string, at: string, } | { "type": "synced", kind: OutboxKind, } | { "type": "deleted" } | { "type": "notification", notification: Notification, } | { "type": "rejected", kind: OutboxKind, reason: string, } | { "type": "settings_changed", settings: WorkspaceSettings, } | { "type": "signed_out" };
