@@ -121,11 +121,6 @@ impl Service {
                     other => other,
                 }
             }
-            OutboxKind::EntryUpdate => {
-                return SendOutcome::Reject {
-                    reason: "entry updates are not supported by this version".into(),
-                };
-            }
         };
         classify(result)
     }

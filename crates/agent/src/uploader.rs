@@ -118,12 +118,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         );
                         // A timer change answered `deleted`: its entry went.
                         if let Some(entry) = settled.and_then(|i| i.entry_id)
-                            && matches!(
-                                item.kind,
-                                OutboxKind::TimerStart
-                                    | OutboxKind::TimerStop
-                                    | OutboxKind::EntryUpdate
-                            )
+                            && matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop)
                         {
                             shared.forget_timer(entry);
                         }

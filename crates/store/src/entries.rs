@@ -19,12 +19,8 @@ use crate::{NewOutboxItem, OutboxKind, OutboxState, Store, StoreError, TimeEntry
 
 const COLUMNS: &str = "id, description, start_at, end_at, deducted_ms, synced";
 
-/// Outbox kinds that change an entry (a timer start or stop, an edit).
-const CHANGE_KINDS: [OutboxKind; 3] = [
-    OutboxKind::TimerStart,
-    OutboxKind::TimerStop,
-    OutboxKind::EntryUpdate,
-];
+/// Outbox kinds that change an entry (a timer start or stop).
+const CHANGE_KINDS: [OutboxKind; 2] = [OutboxKind::TimerStart, OutboxKind::TimerStop];
 
 /// How many changes of entry `id` the outbox holds in `state` (`None`: pending or rejected).
 fn queued_changes(
@@ -34,12 +30,11 @@ fn queued_changes(
 ) -> Result<u64, StoreError> {
     let n: i64 = tx.query_row(
         "SELECT COUNT(*) FROM outbox
-         WHERE entry_id = ?1 AND kind IN (?2, ?3, ?4) AND (?5 IS NULL OR state = ?5)",
+         WHERE entry_id = ?1 AND kind IN (?2, ?3) AND (?4 IS NULL OR state = ?4)",
         params![
             id.to_string(),
             CHANGE_KINDS[0].as_str(),
             CHANGE_KINDS[1].as_str(),
-            CHANGE_KINDS[2].as_str(),
             state.map(|s| s.as_str()),
         ],
         |row| row.get(0),
@@ -109,7 +104,7 @@ impl Store {
         Ok(())
     }
 
-    /// A local timer change (start, stop, edit): writes the entry (marked not `synced`) and
+    /// A local timer change (start, stop): writes the entry (marked not `synced`) and
     /// queues `item` in one transaction. `item.entry_id` must be `Some(entry.id)`. Returns the
     /// outbox `seq`.
     ///
@@ -127,10 +122,7 @@ impl Store {
                 item.entry_id, entry.id
             )));
         }
-        if !matches!(
-            item.kind,
-            OutboxKind::TimerStart | OutboxKind::TimerStop | OutboxKind::EntryUpdate
-        ) {
+        if !matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop) {
             return Err(StoreError::Invalid(format!(
                 "{} is not a timer change",
                 item.kind
@@ -210,7 +202,7 @@ impl Store {
         Ok(entries)
     }
 
-    /// How many changes of entry `id` (start, stop, edit) wait to be sent: while any does,
+    /// How many changes of entry `id` (start, stop) wait to be sent: while any does,
     /// this device's view of the entry is newer than the service's.
     ///
     /// # Errors

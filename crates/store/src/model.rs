@@ -109,8 +109,6 @@ text_enum! {
         TimerStart = "timer_start",
         /// A timer was stopped (sets the entry's end).
         TimerStop = "timer_stop",
-        /// An entry's description or times were edited.
-        EntryUpdate = "entry_update",
         /// A time entry was deleted (tombstone).
         DeleteEntry = "delete_entry",
         /// Upload a screenshot; the bytes are in the `screenshots` row with the item's id.

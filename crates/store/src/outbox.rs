@@ -50,11 +50,7 @@ const COLUMNS: &str = "o.seq, o.kind, o.item_id, o.entry_id, o.payload, o.create
      o.next_attempt_at, o.last_error, o.state, o.rejected_reason";
 
 /// Kinds that change a time entry (their ack may make the entry `synced`).
-const ENTRY_KINDS: [OutboxKind; 3] = [
-    OutboxKind::TimerStart,
-    OutboxKind::TimerStop,
-    OutboxKind::EntryUpdate,
-];
+const ENTRY_KINDS: [OutboxKind; 2] = [OutboxKind::TimerStart, OutboxKind::TimerStop];
 
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxItem> {
     let payload: String = row.get(4)?;
@@ -187,13 +183,8 @@ impl Store {
                 "UPDATE time_entries SET synced = 1
                  WHERE id = ?1 AND NOT EXISTS (
                      SELECT 1 FROM outbox WHERE entry_id = ?1 AND state = 'pending'
-                       AND kind IN (?2, ?3, ?4))",
-                params![
-                    entry_id,
-                    ENTRY_KINDS[0].as_str(),
-                    ENTRY_KINDS[1].as_str(),
-                    ENTRY_KINDS[2].as_str()
-                ],
+                       AND kind IN (?2, ?3))",
+                params![entry_id, ENTRY_KINDS[0].as_str(), ENTRY_KINDS[1].as_str()],
             )?;
         }
         tx.commit()?;
@@ -223,7 +214,7 @@ impl Store {
             (OutboxKind::Screenshot, _) => {
                 self.delete_screenshot(ScreenshotId::from_uuid(item.item_id))?;
             }
-            (OutboxKind::TimerStart | OutboxKind::TimerStop | OutboxKind::EntryUpdate, Some(e)) => {
+            (OutboxKind::TimerStart | OutboxKind::TimerStop, Some(e)) => {
                 self.delete_entry(e)?;
             }
             _ => {}

@@ -247,11 +247,8 @@ fn pending_timer_changes_counts_only_unsent_starts_and_stops() {
     let start = store
         .record_timer_change(&e, &entry_item(&e, OutboxKind::TimerStart), t0())
         .unwrap();
-    // Neither a screenshot, an edit nor a tombstone is a timer change.
+    // Neither a screenshot nor a tombstone is a timer change.
     capture(&mut store, &e, t0() + mins(1));
-    store
-        .enqueue(&entry_item(&e, OutboxKind::EntryUpdate), t0() + mins(1))
-        .unwrap();
     store
         .delete_screenshot_with_tombstone(
             shotclock_api::ScreenshotId::new(),

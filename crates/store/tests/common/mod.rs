@@ -71,7 +71,7 @@ pub fn capture(store: &mut Store, entry: &TimeEntry, at: DateTime<Utc>) -> NewSc
 /// A queued item with no entry dependency.
 pub fn free_item(n: u32) -> NewOutboxItem {
     NewOutboxItem {
-        kind: OutboxKind::EntryUpdate,
+        kind: OutboxKind::DeleteScreenshot,
         item_id: uuid::Uuid::now_v7(),
         entry_id: None,
         payload: serde_json::json!({ "n": n }),

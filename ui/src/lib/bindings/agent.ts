@@ -10,7 +10,7 @@ export type CaptureHealth = "ok" | "all_black" | "single_colour" | "no_monitor" 
 /**
  * What an outbox item asks the service to do.
  */
-export type OutboxKind = "timer_start" | "timer_stop" | "entry_update" | "delete_entry" | "screenshot" | "delete_screenshot";
+export type OutboxKind = "timer_start" | "timer_stop" | "delete_entry" | "screenshot" | "delete_screenshot";
 
 /**
  * Why screenshots are not being taken; the UI words it.
