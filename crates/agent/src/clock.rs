@@ -3,49 +3,9 @@
 //! offset between this machine's clock and the service's.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// The source of "now". Injected so retention and scheduling can be tested.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// This machine's current time.
-    fn local_now(&self) -> DateTime<Utc>;
-}
-
-/// The operating system's clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn local_now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock tests move by hand.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn new(at: DateTime<Utc>) -> Self {
-        ManualClock(Mutex::new(at))
-    }
-
-    pub fn set(&self, at: DateTime<Utc>) {
-        if let Ok(mut now) = self.0.lock() {
-            *now = at;
-        }
-    }
-}
-
-impl Clock for ManualClock {
-    fn local_now(&self) -> DateTime<Utc> {
-        self.0
-            .lock()
-            .map(|now| *now)
-            .unwrap_or_else(|p| *p.into_inner())
-    }
-}
+pub use shotclock_domain::clock::{Clock, ManualClock, SystemClock};
 
 /// The local clock plus the estimated offset to the service's clock.
 #[derive(Debug)]
@@ -63,7 +23,7 @@ impl ServiceTime {
     }
 
     pub(crate) fn local_now(&self) -> DateTime<Utc> {
-        self.clock.local_now()
+        self.clock.now()
     }
 
     /// Now, in the service's time.

@@ -17,6 +17,7 @@
 //! * [`span`] — spans and normalised span sets (removed time).
 //! * [`entry`] — entry duration and "starting stops the previous timer" (R13).
 //! * [`retention`] — 7-day expiry (R18).
+//! * [`clock`] — the injected source of "now" the callers read it from.
 //! * [`days`] — a calendar day's bounds in a time zone (R17).
 //! * [`visibility`] — who sees which screenshots (R16).
 //! * [`gate`] — capture switch, plan and trial (R4, R5).
@@ -24,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod days;
 pub mod delete;
 pub mod entry;

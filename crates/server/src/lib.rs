@@ -31,7 +31,8 @@
 pub mod api;
 pub mod auth;
 pub mod blobs;
-pub mod clock;
+/// The injected source of "now" (one definition for the engine and the service).
+pub use shotclock_domain::clock;
 pub mod error;
 pub mod events;
 pub mod intents;

@@ -1,13 +1,15 @@
-//! The service's notion of "now", injected so retention, trials and clock-skew rules are
-//! testable without waiting. Production uses [`SystemClock`]; tests use [`ManualClock`].
+//! The one notion of "now" both the desktop engine and the service inject, so retention,
+//! trials, scheduling and clock-skew rules are testable without waiting. The rules themselves
+//! still take `now` as an argument; this is what their callers read it from. Production uses
+//! [`SystemClock`]; tests use [`ManualClock`] (or their own implementation).
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// A source of the current instant.
-pub trait Clock: Send + Sync + 'static {
-    /// Now.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, as this clock tells it.
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -47,5 +49,22 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_clones_share_it() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let clock = ManualClock::new(t0);
+        let other = clock.clone();
+        assert_eq!(other.now(), t0);
+        clock.advance(TimeDelta::seconds(90));
+        assert_eq!(other.now(), t0 + TimeDelta::seconds(90));
+        other.set(t0);
+        assert_eq!(clock.now(), t0);
     }
 }
