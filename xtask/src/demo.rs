@@ -263,7 +263,6 @@ fn moments(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::{FixedOffset, Timelike};

@@ -437,7 +437,6 @@ impl FromStr for Plan {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use rstest::rstest;

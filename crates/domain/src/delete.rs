@@ -166,7 +166,6 @@ pub fn decide(req: &DeleteRequest<'_>) -> DeleteDecision {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::{TimeDelta, TimeZone};

@@ -49,7 +49,6 @@ pub fn expires_at(captured_at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;

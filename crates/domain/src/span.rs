@@ -232,7 +232,6 @@ impl<'a> IntoIterator for &'a SpanSet {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use chrono::TimeZone;

@@ -229,7 +229,6 @@ fn foreign_key_violations(conn: &Connection) -> Result<usize, StoreError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -131,7 +131,6 @@ impl<R: Rng> Backoff<R> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -90,7 +90,6 @@ fn ipv6_loopback(ip: Ipv6Addr) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -242,7 +242,6 @@ fn to_item(sse: SseEvent) -> Option<StreamItem> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use shotclock_api::EntryId;

@@ -224,7 +224,6 @@ fn paint(c: &mut Canvas<'_>, scene: Scene, layout: &mut Rng, moment: &mut Rng, s
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use shotclock_capture::decode_thumbnail;

@@ -152,7 +152,6 @@ fn complete_operation(path: &str, op: &mut Map<String, Value>) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
