@@ -41,7 +41,7 @@ fn real_main() -> Result<()> {
         Some("test") => layers::test_all(&root, &args[1..]),
         Some("bench") => bench(&root, &args[1..]),
         Some("setup") => setup::all(&root, setup::Need::Test),
-        Some("help") | Some("-h") | Some("--help") | None => {
+        Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
         }

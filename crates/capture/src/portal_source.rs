@@ -204,16 +204,20 @@ fn map_portal_error(error: ashpd::Error) -> CaptureError {
         }
         (
             other,
-            Some("org.freedesktop.DBus.Error.ServiceUnknown")
-            | Some("org.freedesktop.DBus.Error.NameHasNoOwner"),
+            Some(
+                "org.freedesktop.DBus.Error.ServiceUnknown"
+                | "org.freedesktop.DBus.Error.NameHasNoOwner",
+            ),
         ) => CaptureError::PortalMissing(format!(
             "no xdg-desktop-portal on the session bus ({other})"
         )),
         (
             other,
-            Some("org.freedesktop.DBus.Error.UnknownMethod")
-            | Some("org.freedesktop.DBus.Error.UnknownInterface")
-            | Some("org.freedesktop.DBus.Error.UnknownObject"),
+            Some(
+                "org.freedesktop.DBus.Error.UnknownMethod"
+                | "org.freedesktop.DBus.Error.UnknownInterface"
+                | "org.freedesktop.DBus.Error.UnknownObject",
+            ),
         ) => CaptureError::NoScreenCast(format!("the desktop portal has no ScreenCast ({other})")),
         (other, _) => CaptureError::Backend(format!("screencast portal: {other}")),
     }
