@@ -784,3 +784,192 @@ async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
         "the other session's stream: {seen:?}"
     );
 }
+
+/// A workspace on `url` with an owner `o@acme.test`, a member `m@acme.test` (both [`PW`]), the
+/// enterprise plan and capture on; returns the workspace id.
+fn workspace_on(url: &str, dir: &str) -> String {
+    let ws = run_cli(
+        Some(url),
+        &[
+            "create-workspace",
+            "--data-dir",
+            dir,
+            "--name",
+            "Acme",
+            "--owner-email",
+            "o@acme.test",
+        ],
+    );
+    run_cli(
+        Some(url),
+        &[
+            "add-member",
+            "--data-dir",
+            dir,
+            "--workspace",
+            &ws,
+            "--email",
+            "m@acme.test",
+        ],
+    );
+    run_cli(
+        Some(url),
+        &[
+            "set-plan",
+            "--data-dir",
+            dir,
+            "--workspace",
+            &ws,
+            "enterprise",
+        ],
+    );
+    run_cli(
+        Some(url),
+        &["enable-screenshots", "--data-dir", dir, "--workspace", &ws],
+    );
+    ws
+}
+
+/// An open event stream of `token` on `base`, past its `ready` frame.
+async fn event_stream(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> (
+    impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin,
+    String,
+) {
+    let resp = client
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut seen = String::new();
+    assert!(read_until(&mut stream, &mut seen, "event: ready").await);
+    (stream, seen)
+}
+
+/// Waits (at most 10 s) for `needle` on `stream`.
+async fn hears<S, B, E>(stream: &mut S, seen: &mut String, needle: &str)
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let heard = tokio::time::timeout(Duration::from_secs(10), read_until(stream, seen, needle))
+        .await
+        .unwrap_or(false);
+    assert!(heard, "waiting for {needle:?}, the stream said: {seen:?}");
+}
+
+/// Two replicas of the binary on one PostgreSQL database and one bucket: live events cross
+/// from one to the other through `LISTEN`/`NOTIFY` — a timer started and stopped through B
+/// reaches the member's stream on A, an admin's delete through B too, and a sign-out through B
+/// closes the stream on A. When A's listener connection is killed, A's streams are told they
+/// lagged once it listens again, and later events arrive again.
+#[tokio::test]
+async fn live_events_cross_replicas_and_a_lost_listener_means_lagged() {
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    workspace_on(&url, dir_a.path().to_str().unwrap());
+    let (_a, base_a) = start_server_with(dir_a.path(), Some(&url), Some(&bucket)).await;
+    let (_b, base_b) = start_server_with(dir_b.path(), Some(&url), Some(&bucket)).await;
+    let client = reqwest::Client::new();
+    let member = login(&client, &base_a, "m@acme.test").await;
+    let owner = login(&client, &base_b, "o@acme.test").await;
+    let (mut on_a, mut seen) = event_stream(&client, &base_a, &member).await;
+
+    let entry = EntryId::new();
+    client
+        .post(format!("{base_b}/api/v1/timer/start"))
+        .bearer_auth(&member)
+        .json(&json!({"entry_id": entry, "description": "relayed", "start": now_rfc(TimeDelta::minutes(-5))}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "event: timer_started").await;
+    assert!(seen.contains(&entry.to_string()) && seen.contains("relayed"));
+
+    let shot = ScreenshotId::new();
+    client
+        .put(format!(
+            "{base_a}/api/v1/screenshots/{shot}?entry_id={entry}&captured_at={}",
+            now_rfc(TimeDelta::zero())
+        ))
+        .bearer_auth(&member)
+        .body(image(7))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    client
+        .post(format!("{base_b}/api/v1/timer/stop"))
+        .bearer_auth(&member)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "event: timer_stopped").await;
+    client
+        .delete(format!("{base_b}/api/v1/screenshots/{shot}"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "event: screenshot_deleted").await;
+    assert!(seen.contains(&shot.to_string()));
+
+    // The listener connections are killed (both replicas'): once A listens again, its stream
+    // hears that it may have missed events, and events flow again.
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let killed = db
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = $1 AND datname = current_database()",
+            &[&shotclock_server::store::postgres::LISTENER_NAME],
+        )
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 2, "one listener per replica");
+    hears(&mut on_a, &mut seen, "event: lagged").await;
+    client
+        .post(format!("{base_b}/api/v1/timer/start"))
+        .bearer_auth(&member)
+        .json(&json!({"entry_id": EntryId::new(), "description": "after the gap"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "after the gap").await;
+
+    // A sign-out through B ends the stream on A.
+    client
+        .post(format!("{base_b}/api/v1/auth/logout"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(item) = on_a.next().await {
+            item.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream on A outlived its session");
+}

@@ -93,7 +93,7 @@ pub(super) async fn login(
     responses((status = 204), (status = 401, body = ApiError)))]
 pub(super) async fn logout(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     app.intents().delete_session(auth.token_hash).await?;
-    app.hub().end(Ended::Session(auth.token_hash));
+    app.end(Ended::Session(auth.token_hash));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,7 +169,7 @@ pub(super) async fn me(State(app): State<App>, auth: Auth) -> Result<Json<Me>> {
     ))]
 pub(super) async fn delete_me(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     let removed = app.intents().delete_user(auth.user.id, app.now()).await?;
-    app.hub().end(Ended::User(auth.user.id));
+    app.end(Ended::User(auth.user.id));
     discard(&app, &removed.blob_keys).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -324,7 +324,7 @@ pub(super) async fn delete(
     if !done.dry_run {
         discard(&app, &done.blob_keys).await?;
         let owner = done.screenshot.user_id;
-        app.hub().publish(
+        app.publish(
             owner,
             Event::ScreenshotDeleted {
                 screenshot_id: id,
@@ -332,7 +332,7 @@ pub(super) async fn delete(
             },
         );
         if done.entry_deleted {
-            app.hub().publish(
+            app.publish(
                 owner,
                 Event::EntryDeleted {
                     entry_id: done.entry.id,

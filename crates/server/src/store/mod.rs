@@ -481,6 +481,46 @@ pub trait Backend: Send + Sync + 'static {
     fn write(&self, job: WriteJob) -> StoreResult<()>;
     /// Makes deleted data unrecoverable from the database files (R24).
     async fn scrub(&self) -> StoreResult<()>;
+    /// What replicas sharing this database coordinate through; `None` for a backend that only
+    /// one process uses (SQLite).
+    fn cluster(&self) -> Option<std::sync::Arc<dyn Cluster>> {
+        None
+    }
+}
+
+/// A cluster-wide duty that only one replica at a time performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// The retention purge and the orphan sweeper ([`crate::maintenance`]).
+    Maintenance,
+}
+
+/// What a replica's listener hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// The listener is (again) listening. After the first time, notices sent while it was not
+    /// may have been lost.
+    Listening,
+    /// A notice some replica (this one included) sent.
+    Notice(String),
+}
+
+/// A held duty; dropping it gives the duty back.
+pub type Lead = Box<dyn Send + Sync>;
+
+/// Coordination between replicas on one database, beyond rows: a notice channel (live events)
+/// and duty locks. No product rules: payloads are opaque strings.
+#[async_trait::async_trait]
+pub trait Cluster: Send + Sync + 'static {
+    /// Sends `payload` (at most a few hundred bytes) to every listening replica, in order, in
+    /// the background; never inside a transaction, so call it after the change committed. A
+    /// notice that cannot be sent is dropped (logged): notices are hints.
+    fn notify(&self, payload: String);
+    /// Starts the listener (once per process); what it hears arrives on the receiver. A lost
+    /// connection is reopened with backoff and then reported as [`Heard::Listening`] again.
+    fn listen(&self) -> tokio::sync::mpsc::UnboundedReceiver<Heard>;
+    /// Takes `duty` unless another replica holds it (`None`); held until the [`Lead`] drops.
+    async fn try_lead(&self, duty: Duty) -> StoreResult<Option<Lead>>;
 }
 
 /// The bucket of the hourly count table (`screenshot_hours`): one UTC hour, in milliseconds.
