@@ -294,7 +294,8 @@ impl App {
 }
 
 /// Serves the API on `listener` until the process ends, running maintenance (retention purge,
-/// orphan sweep) once at start and then every `config.maintenance_every`. Connections are
+/// orphan sweep) once at start and then every `config.maintenance_every` (with replicas on one
+/// database, only one at a time: see [`maintenance::scheduled`]). Connections are
 /// bounded as the `net` module describes (cap, timeouts, per-request limits).
 ///
 /// With replicas on one database, the live-event listener is started first and listening
@@ -316,7 +317,7 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = maintenance::run(&background, maintenance::SWEEP_GRACE).await {
+            if let Err(e) = maintenance::scheduled(&background, maintenance::SWEEP_GRACE).await {
                 tracing::warn!(error = %e, "maintenance failed");
             }
         }

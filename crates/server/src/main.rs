@@ -118,6 +118,10 @@ enum Command {
         /// Let anyone create a workspace through the API.
         #[arg(long)]
         allow_signup: bool,
+        /// Seconds between maintenance rounds (retention purge, orphan sweep; also one at
+        /// start). With replicas on one database, one replica at a time runs a round.
+        #[arg(long, default_value_t = 3600)]
+        maintenance_every_secs: u64,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
@@ -211,13 +215,18 @@ async fn main() -> anyhow::Result<()> {
             listen,
             capture_window_secs,
             allow_signup,
+            maintenance_every_secs,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
             }
+            if maintenance_every_secs == 0 {
+                bail!("--maintenance-every-secs must be positive");
+            }
             let mut config = database.config(data_dir)?;
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
+            config.maintenance_every = std::time::Duration::from_secs(maintenance_every_secs);
             fit_descriptors(&mut config);
             let app = App::open(config)
                 .await

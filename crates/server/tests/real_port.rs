@@ -175,7 +175,18 @@ async fn start_server_with(
     database: Option<&str>,
     bucket: Option<&shotclock_tests3::Bucket>,
 ) -> (Child, String) {
+    start_server_args(dir, database, bucket, &[]).await
+}
+
+/// [`start_server_with`], with more arguments to `serve`.
+async fn start_server_args(
+    dir: &std::path::Path,
+    database: Option<&str>,
+    bucket: Option<&shotclock_tests3::Bucket>,
+    args: &[&str],
+) -> (Child, String) {
     let mut command = serve_command(dir, database, bucket);
+    command.args(args);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -786,8 +797,8 @@ async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
 }
 
 /// A workspace on `url` with an owner `o@acme.test`, a member `m@acme.test` (both [`PW`]), the
-/// enterprise plan and capture on; returns the workspace id.
-fn workspace_on(url: &str, dir: &str) -> String {
+/// enterprise plan and capture on; returns the workspace's and the member's ids.
+fn workspace_on(url: &str, dir: &str) -> (String, String) {
     let ws = run_cli(
         Some(url),
         &[
@@ -800,7 +811,7 @@ fn workspace_on(url: &str, dir: &str) -> String {
             "o@acme.test",
         ],
     );
-    run_cli(
+    let member = run_cli(
         Some(url),
         &[
             "add-member",
@@ -827,7 +838,7 @@ fn workspace_on(url: &str, dir: &str) -> String {
         Some(url),
         &["enable-screenshots", "--data-dir", dir, "--workspace", &ws],
     );
-    ws
+    (ws, member)
 }
 
 /// An open event stream of `token` on `base`, past its `ready` frame.
@@ -972,4 +983,155 @@ async fn live_events_cross_replicas_and_a_lost_listener_means_lagged() {
     })
     .await;
     assert!(ended.is_ok(), "the stream on A outlived its session");
+}
+
+/// One counter of a replica's `/metrics` (0 when absent).
+async fn metric(client: &reqwest::Client, base: &str, series: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Polls `done` every 50 ms until it holds, for at most 30 s.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two replicas on one PostgreSQL database and one bucket, both running maintenance every
+/// second: the purge runs on one replica at a time. While another session holds the
+/// maintenance lock, both replicas skip their rounds and nothing is purged; once it is free, one
+/// replica purges every expired screenshot in one round and the other purges none.
+#[tokio::test]
+async fn two_replicas_purge_once_not_twice() {
+    const EXPIRED: usize = 1_200;
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ws, member) = workspace_on(&url, dir_a.path().to_str().unwrap());
+
+    // Another replica, as far as the lock goes.
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.execute(
+        "SELECT pg_advisory_lock($1)",
+        &[&shotclock_server::store::postgres::MAINTENANCE_LOCK],
+    )
+    .await
+    .unwrap();
+
+    // Expired screenshots (8 days old), in more than one purge batch.
+    let seed_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(seed_dir.path());
+    config.database = Some(shotclock_server::store::Database::parse(&url, |_| None).unwrap());
+    let seeder = App::open(config).await.unwrap();
+    let (ws, user) = (ws.parse().unwrap(), member.parse().unwrap());
+    let start = Utc::now() - TimeDelta::days(8);
+    let entry = EntryId::new();
+    seeder
+        .intents()
+        .bulk_insert_entries(vec![shotclock_server::store::EntryRow {
+            id: entry,
+            workspace_id: ws,
+            user_id: user,
+            description: "old".into(),
+            times: shotclock_domain::entry::EntryTimes::new(
+                start,
+                Some(start + TimeDelta::hours(20)),
+            ),
+            approved: false,
+            created_at: start,
+        }])
+        .await
+        .unwrap();
+    let shots = (0..EXPIRED)
+        .map(|k| {
+            let id = ScreenshotId::new();
+            shotclock_server::store::ScreenshotRow {
+                id,
+                workspace_id: ws,
+                user_id: user,
+                entry_id: entry,
+                captured_at: start + TimeDelta::seconds(k as i64),
+                sha256: [7; 32],
+                size: 6000,
+                width: 640,
+                height: 360,
+                blob_key: format!("07/{id}-0707070707070707.webp"),
+                uploaded_at: start,
+            }
+        })
+        .collect();
+    seeder
+        .intents()
+        .bulk_insert_screenshots(shots)
+        .await
+        .unwrap();
+    drop(seeder);
+    let stored = async || -> i64 {
+        db.query_one("SELECT count(*) FROM screenshots", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(stored().await, EXPIRED as i64);
+
+    let every = ["--maintenance-every-secs", "1"];
+    let (_a, base_a) = start_server_args(dir_a.path(), Some(&url), Some(&bucket), &every).await;
+    let (_b, base_b) = start_server_args(dir_b.path(), Some(&url), Some(&bucket), &every).await;
+    let client = reqwest::Client::new();
+    const SKIPPED: &str = "shotclock_maintenance_rounds_total{outcome=\"skipped\"}";
+    const PURGED: &str = "shotclock_purged_screenshots_total";
+    eventually(
+        "both replicas skip rounds while the lock is held elsewhere",
+        async || {
+            metric(&client, &base_a, SKIPPED).await >= 2
+                && metric(&client, &base_b, SKIPPED).await >= 2
+        },
+    )
+    .await;
+    assert_eq!(stored().await, EXPIRED as i64, "nothing purged meanwhile");
+
+    db.execute(
+        "SELECT pg_advisory_unlock($1)",
+        &[&shotclock_server::store::postgres::MAINTENANCE_LOCK],
+    )
+    .await
+    .unwrap();
+    eventually("the expired screenshots are purged", async || {
+        stored().await == 0
+    })
+    .await;
+    eventually("the purging round is counted", async || {
+        metric(&client, &base_a, PURGED).await + metric(&client, &base_b, PURGED).await
+            == EXPIRED as u64
+    })
+    .await;
+    let mut purged = [
+        metric(&client, &base_a, PURGED).await,
+        metric(&client, &base_b, PURGED).await,
+    ];
+    purged.sort_unstable();
+    assert_eq!(
+        purged,
+        [0, EXPIRED as u64],
+        "one replica purged everything, the other nothing"
+    );
 }
