@@ -197,6 +197,7 @@ impl App {
         let cluster = backend.cluster();
         Self(Arc::new(Inner {
             hasher,
+            limiter: LoginLimiter::new(cluster.clone()),
             cluster,
             origin: uuid::Uuid::now_v7(),
             config,
@@ -204,7 +205,6 @@ impl App {
             blobs,
             clock,
             hub: Hub::default(),
-            limiter: LoginLimiter::default(),
             metrics: crate::metrics::Metrics::default(),
         }))
     }

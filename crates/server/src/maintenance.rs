@@ -96,6 +96,7 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
 pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
     let purged = purge(app).await?;
     app.intents().purge_history(app.now()).await?;
+    app.limiter().prune().await?;
     let (swept, temp_removed) = sweep(app, grace).await?;
     if purged + swept > 0 {
         tracing::info!(purged, swept, temp_removed, "maintenance");

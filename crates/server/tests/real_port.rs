@@ -1135,3 +1135,37 @@ async fn two_replicas_purge_once_not_twice() {
         "one replica purged everything, the other nothing"
     );
 }
+
+/// Two replicas on one PostgreSQL database share the sign-in throttle: wrong passwords for one
+/// email alternating between them lock it after `MAX_FAILURES` in all (not per replica), on
+/// both, even for the right password.
+#[tokio::test]
+async fn the_sign_in_throttle_holds_across_replicas() {
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    workspace_on(&url, dir_a.path().to_str().unwrap());
+    let (_a, base_a) = start_server_with(dir_a.path(), Some(&url), Some(&bucket)).await;
+    let (_b, base_b) = start_server_with(dir_b.path(), Some(&url), Some(&bucket)).await;
+    let client = reqwest::Client::new();
+    let attempt = async |base: &str, password: &str| {
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": "m@acme.test", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for i in 0..shotclock_server::auth::MAX_FAILURES {
+        let base = if i % 2 == 0 { &base_a } else { &base_b };
+        assert_eq!(
+            attempt(base, "not the password at all").await,
+            401,
+            "attempt {i}"
+        );
+    }
+    assert_eq!(attempt(&base_a, PW).await, 429, "locked on A");
+    assert_eq!(attempt(&base_b, PW).await, 429, "locked on B");
+}

@@ -54,7 +54,7 @@ pub(super) async fn login(
         return Err(Error::validation("email or password too long"));
     }
     // One budget per email and source, whichever workspace the request names.
-    app.limiter().check(&mail, source)?;
+    app.limiter().check(&mail, source).await?;
     let candidates: Vec<UserRow> = app
         .intents()
         .users_by_email(mail.clone())
@@ -74,11 +74,11 @@ pub(super) async fn login(
     }
     match matched.len() {
         0 => {
-            app.limiter().failed(&mail, source);
+            app.limiter().failed(&mail, source).await?;
             Err(Error::unauthorized("wrong email or password"))
         }
         1 => {
-            app.limiter().succeeded(&mail, source);
+            app.limiter().succeeded(&mail, source).await?;
             let user = matched.remove(0);
             Ok(Json(open_session(&app, &user).await?))
         }

@@ -505,6 +505,37 @@ pub enum Heard {
     Notice(String),
 }
 
+/// One (email, source) pair's consecutive failures (times in milliseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PairState {
+    /// Consecutive wrong passwords.
+    pub failures: u32,
+    /// Locked until then, once `auth::MAX_FAILURES` was reached.
+    pub locked_until_ms: Option<i64>,
+}
+
+/// One source's failure budget (times in milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetState {
+    /// Failures it may still spend.
+    pub tokens: f64,
+    /// When `tokens` was last brought up to date.
+    pub at_ms: i64,
+}
+
+/// The shared sign-in throttle's rows for one (email, source) pair and its source (keys are
+/// hashes; the arithmetic lives in `auth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ThrottleRows {
+    /// The pair's failures, if recorded.
+    pub pair: Option<PairState>,
+    /// The source's budget, if recorded.
+    pub budget: Option<BudgetState>,
+}
+
+/// Computes a pair's and a source's new rows from their current ones.
+pub type ThrottleUpdate = Box<dyn FnOnce(ThrottleRows) -> ThrottleRows + Send>;
+
 /// A held duty; dropping it gives the duty back.
 pub type Lead = Box<dyn Send + Sync>;
 
@@ -521,6 +552,26 @@ pub trait Cluster: Send + Sync + 'static {
     fn listen(&self) -> tokio::sync::mpsc::UnboundedReceiver<Heard>;
     /// Takes `duty` unless another replica holds it (`None`); held until the [`Lead`] drops.
     async fn try_lead(&self, duty: Duty) -> StoreResult<Option<Lead>>;
+    /// The sign-in throttle's rows of `pair` and `source`.
+    async fn throttle(&self, pair: [u8; 32], source: [u8; 32]) -> StoreResult<ThrottleRows>;
+    /// Replaces the throttle's rows of `pair` and `source` by `update` of them, atomically with
+    /// respect to every replica (no lost update between two replicas).
+    async fn update_throttle(
+        &self,
+        pair: [u8; 32],
+        source: [u8; 32],
+        update: ThrottleUpdate,
+    ) -> StoreResult<()>;
+    /// Forgets `pair`'s failures.
+    async fn forget_pair(&self, pair: [u8; 32]) -> StoreResult<()>;
+    /// Forgets pairs not locked at `now_ms` and untouched since `idle_before_ms`, and budgets
+    /// last spent before `full_before_ms`.
+    async fn prune_throttle(
+        &self,
+        now_ms: i64,
+        idle_before_ms: i64,
+        full_before_ms: i64,
+    ) -> StoreResult<()>;
 }
 
 /// The bucket of the hourly count table (`screenshot_hours`): one UTC hour, in milliseconds.

@@ -9,6 +9,9 @@
 //!   pool) runs `LISTEN`; its notifications are forwarded as they arrive. When it fails, it is
 //!   reopened with backoff (0.1 s doubling to 5 s) and [`Heard::Listening`] is reported again:
 //!   notices sent in between are lost, and the caller tells its streams so.
+//! * **Sign-in throttle.** Rows in `signin_pairs` and `signin_budgets`; an update runs in one
+//!   transaction under the transaction-scoped advisory lock [`THROTTLE_LOCK`] (updates are rare:
+//!   one per wrong password), so two replicas never lose each other's failures.
 //! * **Duties.** `pg_try_advisory_lock` on a pooled connection that leaves the pool with the
 //!   [`Lead`]: dropping the lead closes the session, which releases the lock, also when the
 //!   process dies (the server ends the session).
@@ -21,8 +24,11 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::{MAINTENANCE_LOCK, PgStore, pool_err};
-use crate::store::{Cluster, Duty, Heard, Lead, StoreError, StoreResult};
+use super::{MAINTENANCE_LOCK, PgStore, THROTTLE_LOCK, pool_err};
+use crate::store::{
+    BudgetState, Cluster, Duty, Heard, Lead, PairState, StoreError, StoreResult, ThrottleRows,
+    ThrottleUpdate,
+};
 
 /// The notification channel.
 pub const CHANNEL: &str = "shotclock_events";
@@ -134,6 +140,118 @@ async fn try_lock(pool: Pool, key: i64) -> StoreResult<Option<Held>> {
     Ok(taken.then(|| Held(Some(obj))))
 }
 
+async fn read_throttle(
+    client: &tokio_postgres::Client,
+    pair: &[u8; 32],
+    source: &[u8; 32],
+) -> StoreResult<ThrottleRows> {
+    let pair = client
+        .query_opt(
+            "SELECT failures, locked_until_ms FROM signin_pairs WHERE pair = $1",
+            &[&pair.as_slice()],
+        )
+        .await?
+        .map(|row| -> StoreResult<PairState> {
+            let failures: i32 = row.try_get(0)?;
+            Ok(PairState {
+                failures: u32::try_from(failures).unwrap_or(0),
+                locked_until_ms: row.try_get(1)?,
+            })
+        })
+        .transpose()?;
+    let budget = client
+        .query_opt(
+            "SELECT tokens, at_ms FROM signin_budgets WHERE source = $1",
+            &[&source.as_slice()],
+        )
+        .await?
+        .map(|row| -> StoreResult<BudgetState> {
+            Ok(BudgetState {
+                tokens: row.try_get(0)?,
+                at_ms: row.try_get(1)?,
+            })
+        })
+        .transpose()?;
+    Ok(ThrottleRows { pair, budget })
+}
+
+async fn write_throttle(
+    client: &tokio_postgres::Client,
+    pair: &[u8; 32],
+    source: &[u8; 32],
+    rows: ThrottleRows,
+) -> StoreResult<()> {
+    match rows.pair {
+        Some(p) => {
+            let failures = i32::try_from(p.failures).unwrap_or(i32::MAX);
+            client
+                .execute(
+                    "INSERT INTO signin_pairs (pair, failures, locked_until_ms, updated_ms)
+                     VALUES ($1, $2, $3, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                     ON CONFLICT (pair) DO UPDATE SET failures = EXCLUDED.failures,
+                         locked_until_ms = EXCLUDED.locked_until_ms,
+                         updated_ms = EXCLUDED.updated_ms",
+                    &[&pair.as_slice(), &failures, &p.locked_until_ms],
+                )
+                .await?;
+        }
+        None => {
+            client
+                .execute(
+                    "DELETE FROM signin_pairs WHERE pair = $1",
+                    &[&pair.as_slice()],
+                )
+                .await?;
+        }
+    }
+    match rows.budget {
+        Some(b) => {
+            client
+                .execute(
+                    "INSERT INTO signin_budgets (source, tokens, at_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (source) DO UPDATE SET tokens = EXCLUDED.tokens,
+                         at_ms = EXCLUDED.at_ms",
+                    &[&source.as_slice(), &b.tokens, &b.at_ms],
+                )
+                .await?;
+        }
+        None => {
+            client
+                .execute(
+                    "DELETE FROM signin_budgets WHERE source = $1",
+                    &[&source.as_slice()],
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn update_throttle(
+    pool: Pool,
+    pair: [u8; 32],
+    source: [u8; 32],
+    update: ThrottleUpdate,
+) -> StoreResult<()> {
+    let obj = pool.get().await.map_err(pool_err)?;
+    let result = async {
+        obj.batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({THROTTLE_LOCK});"
+        ))
+        .await?;
+        let rows = read_throttle(&obj, &pair, &source).await?;
+        write_throttle(&obj, &pair, &source, update(rows)).await?;
+        obj.batch_execute("COMMIT").await?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        // Whatever state the session is in, it does not go back to the pool.
+        drop(Object::take(obj));
+    }
+    result
+}
+
 #[async_trait::async_trait]
 impl Cluster for PgStore {
     fn notify(&self, payload: String) {
@@ -156,5 +274,76 @@ impl Cluster for PgStore {
             .await
             .map_err(|_| StoreError::Closed)??;
         Ok(held.map(|h| Box::new(h) as Lead))
+    }
+
+    async fn throttle(&self, pair: [u8; 32], source: [u8; 32]) -> StoreResult<ThrottleRows> {
+        let pool = self.inner.pool.clone();
+        self.inner
+            .handle
+            .spawn(async move {
+                let obj = pool.get().await.map_err(pool_err)?;
+                read_throttle(&obj, &pair, &source).await
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    async fn update_throttle(
+        &self,
+        pair: [u8; 32],
+        source: [u8; 32],
+        update: ThrottleUpdate,
+    ) -> StoreResult<()> {
+        let pool = self.inner.pool.clone();
+        self.inner
+            .handle
+            .spawn(update_throttle(pool, pair, source, update))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    async fn forget_pair(&self, pair: [u8; 32]) -> StoreResult<()> {
+        let pool = self.inner.pool.clone();
+        self.inner
+            .handle
+            .spawn(async move {
+                let obj = pool.get().await.map_err(pool_err)?;
+                obj.execute(
+                    "DELETE FROM signin_pairs WHERE pair = $1",
+                    &[&pair.as_slice()],
+                )
+                .await?;
+                Ok(())
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    async fn prune_throttle(
+        &self,
+        now_ms: i64,
+        idle_before_ms: i64,
+        full_before_ms: i64,
+    ) -> StoreResult<()> {
+        let pool = self.inner.pool.clone();
+        self.inner
+            .handle
+            .spawn(async move {
+                let obj = pool.get().await.map_err(pool_err)?;
+                obj.execute(
+                    "DELETE FROM signin_pairs WHERE updated_ms < $1
+                     AND (locked_until_ms IS NULL OR locked_until_ms <= $2)",
+                    &[&idle_before_ms, &now_ms],
+                )
+                .await?;
+                obj.execute(
+                    "DELETE FROM signin_budgets WHERE at_ms < $1",
+                    &[&full_before_ms],
+                )
+                .await?;
+                Ok(())
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
 }

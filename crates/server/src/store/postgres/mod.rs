@@ -28,7 +28,8 @@
 //! Replicas coordinate through [`crate::store::Cluster`] (module `cluster`): live events by
 //! `LISTEN`/`NOTIFY`, duties by session advisory locks.
 //!
-//! Lock ids: [`WRITE_LOCK`], [`MIGRATE_LOCK`], [`MAINTENANCE_LOCK`] (one family).
+//! Lock ids: [`WRITE_LOCK`], [`MIGRATE_LOCK`], [`MAINTENANCE_LOCK`], [`THROTTLE_LOCK`] (one
+//! family).
 
 mod cluster;
 mod queries;
@@ -49,7 +50,10 @@ use self::queries::Pg;
 use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob};
 
 /// The schema, in order. Append only; never edit a shipped migration.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_signin_throttle.sql"),
+];
 
 /// Advisory lock held by each write group's transaction (serialises writers of all replicas).
 pub const WRITE_LOCK: i64 = 0x5348_4f54_0001;
@@ -60,6 +64,9 @@ pub const MIGRATE_LOCK: i64 = 0x5348_4f54_0002;
 pub const MAINTENANCE_LOCK: i64 = 0x5348_4f54_0003;
 
 pub use self::cluster::{CHANNEL, LISTENER_NAME};
+
+/// Advisory lock held by each update of the shared sign-in throttle.
+pub const THROTTLE_LOCK: i64 = 0x5348_4f54_0004;
 
 /// Oldest PostgreSQL accepted (`server_version_num`).
 const MIN_SERVER_VERSION: i32 = 140_000;
