@@ -60,8 +60,9 @@ struct Storage {
 }
 
 impl Storage {
-    /// The service configuration for `data_dir` with this database and image storage.
-    fn config(&self, data_dir: PathBuf) -> anyhow::Result<Config> {
+    /// The service configuration for `data_dir` with this database and image storage; the
+    /// data directory may be left out when both are named.
+    fn config(&self, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
         let url = match &self.url {
             Some(url) => {
                 if url_has_password(url) {
@@ -77,6 +78,20 @@ impl Storage {
                 .ok()
                 .filter(|u| !u.is_empty()),
         };
+        let blobs = self.blobs.clone().or_else(|| {
+            std::env::var("SHOTCLOCK_BLOBS_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        });
+        let data_dir = match data_dir {
+            Some(dir) => dir,
+            None if url.is_some() && blobs.is_some() => PathBuf::new(),
+            None => bail!(
+                "--data-dir is needed unless both the database (--database or \
+                 SHOTCLOCK_DATABASE_URL) and the image storage (--blobs or SHOTCLOCK_BLOBS_URL) \
+                 are named"
+            ),
+        };
         let mut config = Config::new(data_dir);
         if let Some(url) = url {
             config.database = Some(
@@ -84,11 +99,6 @@ impl Storage {
                     .context("choosing the database")?,
             );
         }
-        let blobs = self.blobs.clone().or_else(|| {
-            std::env::var("SHOTCLOCK_BLOBS_URL")
-                .ok()
-                .filter(|u| !u.is_empty())
-        });
         if let Some(url) = blobs {
             config.blobs = Some(
                 BlobsLocation::parse(&url, |name| std::env::var(name).ok())
@@ -105,8 +115,10 @@ enum Command {
     Serve {
         /// Data directory: the images unless --blobs says otherwise, and the SQLite database
         /// unless --database says otherwise.
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
@@ -125,8 +137,10 @@ enum Command {
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -150,8 +164,10 @@ enum Command {
     /// Turn "Activate screenshot capturing" on, starting the one-time trial first on a free
     /// plan; every active member is notified (R4–R6).
     EnableScreenshots {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -166,8 +182,10 @@ enum Command {
     Openapi,
     /// Set a workspace's plan.
     SetPlan {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -177,8 +195,10 @@ enum Command {
     },
     /// Add a member to a workspace; prints the user id.
     AddMember {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]

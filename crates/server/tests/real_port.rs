@@ -1169,3 +1169,53 @@ async fn the_sign_in_throttle_holds_across_replicas() {
     assert_eq!(attempt(&base_a, PW).await, 429, "locked on A");
     assert_eq!(attempt(&base_b, PW).await, 429, "locked on B");
 }
+
+/// With the rows in PostgreSQL and the images in a bucket, `serve` needs no data directory (and
+/// writes nothing where it runs); with the images left to their default, a data directory is
+/// asked for.
+#[tokio::test]
+async fn no_data_directory_is_needed_on_postgres_and_a_bucket() {
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(cwd.path())
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--data-dir is needed"), "{err}");
+
+    let mut child = Command::new(BIN)
+        .current_dir(cwd.path())
+        .env("SHOTCLOCK_DATABASE_URL", &url)
+        .env("SHOTCLOCK_BLOBS_URL", bucket.url())
+        .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("server printed its address")
+        .unwrap()
+        .unwrap();
+    let addr = first.strip_prefix("listening on ").expect("first line");
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing is written where it runs"
+    );
+}
