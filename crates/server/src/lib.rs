@@ -185,6 +185,22 @@ impl App {
         ))
     }
 
+    /// Opens the database only (as [`App::open`] does), for administration commands that never
+    /// touch images: the image storage is not opened ([`blobs::Unopened`]).
+    pub async fn open_rows(config: Config) -> Result<Self, Error> {
+        let database = config
+            .database
+            .clone()
+            .unwrap_or_else(|| Database::Sqlite(config.data_dir.join("shotclock.db")));
+        let backend = database.open()?;
+        Ok(Self::from_parts(
+            config,
+            backend,
+            Arc::new(blobs::Unopened),
+            Arc::new(SystemClock),
+        ))
+    }
+
     /// Builds the state from explicit parts (tests inject clocks and backends).
     #[must_use]
     pub fn from_parts(

@@ -12,7 +12,7 @@
 //! same reason the administration commands take a new password from standard input (one line;
 //! `--owner-password -` / `--password -`, or the flag left out) or from the environment variable
 //! named by `--owner-password-env NAME` / `--password-env NAME`, and refuse one on the command
-//! line.
+//! line. The administration commands open the database only, never the image storage.
 
 // A command-line tool's output is its interface.
 #![allow(clippy::print_stdout)]
@@ -61,8 +61,9 @@ struct Storage {
 
 impl Storage {
     /// The service configuration for `data_dir` with this database and image storage; the
-    /// data directory may be left out when both are named.
-    fn config(&self, data_dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    /// data directory may be left out when both are named, or — for a command that opens no
+    /// `images` — when the database is.
+    fn config(&self, data_dir: Option<PathBuf>, images: bool) -> anyhow::Result<Config> {
         let url = match &self.url {
             Some(url) => {
                 if url_has_password(url) {
@@ -85,7 +86,7 @@ impl Storage {
         });
         let data_dir = match data_dir {
             Some(dir) => dir,
-            None if url.is_some() && blobs.is_some() => PathBuf::new(),
+            None if url.is_some() && (blobs.is_some() || !images) => PathBuf::new(),
             None => bail!(
                 "--data-dir is needed unless both the database (--database or \
                  SHOTCLOCK_DATABASE_URL) and the image storage (--blobs or SHOTCLOCK_BLOBS_URL) \
@@ -243,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
             if maintenance_every_secs == 0 {
                 bail!("--maintenance-every-secs must be positive");
             }
-            let mut config = database.config(data_dir)?;
+            let mut config = database.config(data_dir, true)?;
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
             config.maintenance_every = std::time::Duration::from_secs(maintenance_every_secs);
@@ -269,7 +270,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let owner_password =
                 new_password("--owner-password", owner_password, owner_password_env)?;
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
                 &app,
@@ -289,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             since,
         } => {
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let at = not_future(&app, since)?;
             let intents = app.intents();
             let ws = intents
@@ -322,7 +323,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             plan,
         } => {
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let ws = app.intents().set_plan(workspace, plan, app.now()).await?;
             println!("{} {}", ws.id, ws.plan);
         }
@@ -342,7 +343,7 @@ async fn main() -> anyhow::Result<()> {
             let password = new_password("--password", password, password_env)?;
             check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let user = NewUser {
                 id: UserId::new(),
                 email: email.trim().to_lowercase(),

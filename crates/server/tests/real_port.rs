@@ -1219,3 +1219,54 @@ async fn no_data_directory_is_needed_on_postgres_and_a_bucket() {
         "nothing is written where it runs"
     );
 }
+
+/// The administration commands open the database only: an image storage that cannot be reached
+/// does not stop them, and they need no data directory when the database is named.
+#[test]
+fn administration_commands_do_not_open_the_image_storage() {
+    let url = shotclock_testpg::database();
+    let out = std::process::Command::new(BIN)
+        .env("SHOTCLOCK_DATABASE_URL", &url)
+        .env(
+            "SHOTCLOCK_BLOBS_URL",
+            "s3://nowhere?endpoint=http://127.0.0.1:1&region=us-east-1",
+        )
+        .env("AWS_ACCESS_KEY_ID", "unused")
+        .env("AWS_SECRET_ACCESS_KEY", "unused")
+        .env("SHOTCLOCK_TEST_PASSWORD", PW)
+        .args([
+            "create-workspace",
+            "--name",
+            "Acme",
+            "--owner-email",
+            "o@acme.test",
+            "--owner-password-env",
+            "SHOTCLOCK_TEST_PASSWORD",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ws = String::from_utf8(out.stdout).unwrap();
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args([
+            "set-plan",
+            "--database",
+            &url,
+            "--workspace",
+            ws.trim(),
+            "enterprise",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
