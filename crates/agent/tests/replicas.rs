@@ -58,7 +58,7 @@ async fn an_admins_delete_through_one_replica_reaches_the_agent_on_the_other() {
         .await;
     eventually("the local copy to go", DEADLINE, || async {
         let gone = agent
-            .store()
+            .local_store()
             .call(move |s| s.screenshot(victim))
             .await
             .unwrap()
