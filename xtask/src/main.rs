@@ -165,6 +165,11 @@ fn bench(root: &std::path::Path, which: &[String]) -> Result<()> {
         return bench_app(root, &which[1..]);
     }
     setup::all(root, setup::Need::Run)?;
+    // The server bench compares SQLite + files with PostgreSQL + an S3-compatible server (the
+    // SeaweedFS the tests use).
+    if which.first().is_none_or(|w| w == "server") {
+        setup::python_tools(root)?;
+    }
     let display = display::ensure()?;
     let chosen: Vec<&(&str, &str)> = match which.first() {
         None => BENCHES.iter().collect(),

@@ -97,7 +97,7 @@ pub fn weed_path(root: &Path) -> std::path::PathBuf {
     root.join(".tools/py/bin/weed")
 }
 
-fn python_tools(root: &Path) -> Result<()> {
+pub fn python_tools(root: &Path) -> Result<()> {
     if openapi_validator_path(root).is_file()
         && schemathesis_path(root).is_file()
         && weed_path(root).is_file()

@@ -16,7 +16,7 @@ use common::{DEADLINE, assert_one_per_window, service_shots_of, unique, window_o
 use rand::Rng;
 use shotclock_api::EntryId;
 use shotclock_store::{CaptureHealth, ScreenshotState, Store};
-use shotclock_testkit::{TestServer, eventually};
+use shotclock_testkit::{Storage, TestServer, eventually};
 
 /// Runs `f` on the agent's local buffer, opened as a second connection (the agent may be
 /// running: SQLite in WAL mode lets a reader in beside it).
@@ -41,9 +41,22 @@ const HOLD: Fault = Fault::Delay(Duration::from_millis(1500));
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing() {
+    kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing_on(Storage::Sqlite).await;
+}
+
+/// The same with the service on PostgreSQL and an S3-compatible bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing() {
+    kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing_on(Storage::PostgresS3)
+        .await;
+}
+
+async fn kill_9_during_capture_and_upload_loses_nothing_and_duplicates_nothing_on(
+    storage: Storage,
+) {
     let display = require_display();
     paint_root(&display);
-    let server = TestServer::with_window(WINDOW_SECS);
+    let server = TestServer::on(storage, WINDOW_SECS);
     let ws = server.workspace("crash", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;

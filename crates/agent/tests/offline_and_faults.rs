@@ -20,7 +20,7 @@ use shotclock_store::{
     AttemptId, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind, OutboxState,
     ScreenshotState,
 };
-use shotclock_testkit::{TestServer, eventually};
+use shotclock_testkit::{Storage, TestServer, eventually};
 
 const WINDOW_SECS: u32 = 1;
 const SCREENSHOTS: &str = "/api/v1/screenshots/";
@@ -35,7 +35,18 @@ fn upload_id(x: &Exchange) -> ScreenshotId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn captures_buffer_while_the_service_is_down_then_upload_once_in_order() {
-    let mut server = TestServer::with_window(WINDOW_SECS);
+    captures_buffer_while_the_service_is_down_then_upload_once_in_order_on(Storage::Sqlite).await;
+}
+
+/// The same with the service on PostgreSQL and an S3-compatible bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_captures_buffer_while_the_service_is_down_then_upload_once_in_order() {
+    captures_buffer_while_the_service_is_down_then_upload_once_in_order_on(Storage::PostgresS3)
+        .await;
+}
+
+async fn captures_buffer_while_the_service_is_down_then_upload_once_in_order_on(storage: Storage) {
+    let mut server = TestServer::on(storage, WINDOW_SECS);
     let ws = server.workspace("outage", &["alice"], true).await;
     let alice = ws.member(0).clone();
     // A recording relay: it tells the order in which uploads reached the service.
@@ -178,7 +189,17 @@ fn faulty() -> common::proxy::Policy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_faulty_network_loses_nothing_and_duplicates_nothing() {
-    let server = TestServer::with_window(WINDOW_SECS);
+    a_faulty_network_loses_nothing_and_duplicates_nothing_on(Storage::Sqlite).await;
+}
+
+/// The same with the service on PostgreSQL and an S3-compatible bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_faulty_network_loses_nothing_and_duplicates_nothing() {
+    a_faulty_network_loses_nothing_and_duplicates_nothing_on(Storage::PostgresS3).await;
+}
+
+async fn a_faulty_network_loses_nothing_and_duplicates_nothing_on(storage: Storage) {
+    let server = TestServer::on(storage, WINDOW_SECS);
     let ws = server.workspace("faults", &["alice"], true).await;
     let alice = ws.member(0);
     let proxy = Proxy::start(server.addr, faulty()).await;
@@ -281,7 +302,17 @@ async fn a_faulty_network_loses_nothing_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing() {
-    let server = TestServer::with_window(WINDOW_SECS);
+    an_item_refused_for_good_is_kept_aside_and_blocks_nothing_on(Storage::Sqlite).await;
+}
+
+/// The same with the service on PostgreSQL and an S3-compatible bucket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_an_item_refused_for_good_is_kept_aside_and_blocks_nothing() {
+    an_item_refused_for_good_is_kept_aside_and_blocks_nothing_on(Storage::PostgresS3).await;
+}
+
+async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing_on(storage: Storage) {
+    let server = TestServer::on(storage, WINDOW_SECS);
     let ws = server.workspace("poison", &["alice"], true).await;
     let alice = ws.member(0);
     let data = tempfile::tempdir().unwrap();

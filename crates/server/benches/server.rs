@@ -1,7 +1,14 @@
 //! `cargo bench -p shotclock-server --bench server` (harness = false): loopback, bounded.
 //!
+//! Every measurement runs on SQLite + a folder and on PostgreSQL + an S3-compatible bucket (the
+//! real servers of `shotclock-testpg` — its cluster with the durable defaults, fsync on, like
+//! the SQLite side — and `shotclock-tests3`, on this machine), in one run:
+//!
 //! 1. Upload throughput: 32 concurrent clients PUT ~6 KB WebP screenshots for a fixed time
-//!    (every answer only after fsync + commit). Target ≥ 3,000 uploads/s at p99 < 50 ms.
+//!    (every answer only after the image is durable and the row committed). Target ≥ 3,000
+//!    uploads/s at p99 < 50 ms. On PostgreSQL + S3 with one replica and with two (the clients
+//!    split between them), each with where the CPU time went (this process — the service and
+//!    the clients —, PostgreSQL, the S3 server) and how busy the machine was.
 //! 2. Query latency on a seeded workspace (1,000 members × 7 days × 96 screenshots a day, rows
 //!    seeded through the store in big transactions): per-member day counts (target p95 ≤ 5 ms)
 //!    and one member's day list (target p95 ≤ 2 ms), each over HTTP.
@@ -41,12 +48,145 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
 
-async fn start(dir: &std::path::Path) -> (App, String) {
-    let app = App::open(Config::new(dir)).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, app.clone()));
-    (app, base)
+/// Where the service keeps its data, and how many replicas serve it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Sqlite,
+    PgS3 { replicas: usize },
+}
+
+impl Shape {
+    fn label(self) -> String {
+        match self {
+            Shape::Sqlite => "SQLite + files".into(),
+            Shape::PgS3 { replicas: 1 } => "PostgreSQL + S3, 1 replica".into(),
+            Shape::PgS3 { replicas } => format!("PostgreSQL + S3, {replicas} replicas"),
+        }
+    }
+}
+
+/// The service in `shape`: its replicas' states, base URLs and database URL (PostgreSQL); the
+/// temp dir and bucket live as long as the returned guard.
+async fn start(
+    shape: Shape,
+) -> (
+    Vec<App>,
+    Vec<String>,
+    Option<String>,
+    Box<dyn std::any::Any>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    let mut pg_url = None;
+    let (replicas, guard): (usize, Box<dyn std::any::Any>) = match shape {
+        Shape::Sqlite => (1, Box::new(dir)),
+        Shape::PgS3 { replicas } => {
+            let bucket = shotclock_tests3::bucket();
+            let url = shotclock_testpg::durable_cluster().create_database(None);
+            config.database =
+                Some(shotclock_server::store::Database::parse(&url, |_| None).unwrap());
+            pg_url = Some(url);
+            config.blobs = Some(
+                shotclock_server::blobs::BlobsLocation::parse(&bucket.url(), |name| match name {
+                    "AWS_ACCESS_KEY_ID" => Some(shotclock_tests3::ACCESS_KEY.to_owned()),
+                    "AWS_SECRET_ACCESS_KEY" => Some(shotclock_tests3::SECRET_KEY.to_owned()),
+                    _ => None,
+                })
+                .unwrap(),
+            );
+            (replicas, Box::new((dir, bucket)))
+        }
+    };
+    let mut apps = Vec::new();
+    let mut bases = Vec::new();
+    for _ in 0..replicas {
+        let app = App::open(config.clone()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        bases.push(format!("http://{}", listener.local_addr().unwrap()));
+        tokio::spawn(serve(listener, app.clone()));
+        apps.push(app);
+    }
+    (apps, bases, pg_url, guard)
+}
+
+/// The processes whose CPU time a measurement splits: this one (the service and the clients),
+/// PostgreSQL's (the postmaster of `pg_url`'s server and its children), the S3 server's (`weed`
+/// under this process).
+async fn processes(pg_url: Option<&str>) -> [Vec<u32>; 3] {
+    let me = std::process::id();
+    let Some(url) = pg_url else {
+        return [vec![me], Vec::new(), Vec::new()];
+    };
+    let (db, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let backend: i32 = db
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let postmaster = shotclock_procstat::Stat::of(u32::try_from(backend).unwrap())
+        .unwrap()
+        .ppid;
+    let tree = shotclock_procstat::ProcessTree::read().unwrap();
+    let mut pg = tree.descendants_named(postmaster, "postgres");
+    pg.push(postmaster);
+    [vec![me], pg, tree.descendants_named(me, "weed")]
+}
+
+fn machine_ticks() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = cpu.iter().sum();
+    let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// CPU use over a measured stretch: this process, PostgreSQL, the S3 server, the machine.
+struct CpuUse {
+    pg_url: Option<String>,
+    start: [u64; 3],
+    machine: (u64, u64),
+}
+
+async fn ticks(pg_url: Option<&str>) -> [u64; 3] {
+    processes(pg_url)
+        .await
+        .map(|pids| shotclock_procstat::cpu_ticks(&pids))
+}
+
+impl CpuUse {
+    async fn begin(pg_url: Option<String>) -> Self {
+        Self {
+            start: ticks(pg_url.as_deref()).await,
+            pg_url,
+            machine: machine_ticks(),
+        }
+    }
+
+    /// "service+clients X s, PostgreSQL Y s, S3 Z s of CPU; machine busy B %". PostgreSQL
+    /// backends that ended meanwhile are not counted.
+    async fn end(&self) -> String {
+        let now = ticks(self.pg_url.as_deref()).await;
+        let (busy, total) = machine_ticks();
+        let per_sec = shotclock_procstat::clock_ticks_per_second();
+        let secs = |i: usize| now[i].saturating_sub(self.start[i]) as f64 / per_sec;
+        let busy = (busy - self.machine.0) as f64 / (total - self.machine.1).max(1) as f64 * 100.0;
+        format!(
+            "CPU: service+clients {:.1} s, PostgreSQL {:.1} s, S3 server {:.1} s; machine {busy:.0} % busy",
+            secs(0),
+            secs(1),
+            secs(2)
+        )
+    }
 }
 
 async fn user(app: &App, ws: WorkspaceId, role: Role, i: usize) -> (UserId, String) {
@@ -105,10 +245,11 @@ async fn workspace(app: &App) -> (WorkspaceId, String) {
     (ws, token)
 }
 
-async fn upload_bench() -> bool {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, base) = start(dir.path()).await;
-    let (ws, admin) = workspace(&app).await;
+/// Uploads/s and p99 (ms) in `shape`.
+async fn upload_bench(shape: Shape) -> (f64, f64) {
+    let (apps, bases, pg_url, _guard) = start(shape).await;
+    let (app, base) = (&apps[0], bases[0].clone());
+    let (ws, admin) = workspace(app).await;
     let client = reqwest::Client::new();
     client
         .patch(format!("{base}/api/v1/workspace"))
@@ -122,7 +263,7 @@ async fn upload_bench() -> bool {
     // One member per client, each with a running entry.
     let mut members = Vec::new();
     for i in 0..CLIENTS {
-        let (_, token) = user(&app, ws, Role::Member, i).await;
+        let (_, token) = user(app, ws, Role::Member, i).await;
         let entry = EntryId::new();
         client
             .post(format!("{base}/api/v1/timer/start"))
@@ -133,20 +274,16 @@ async fn upload_bench() -> bool {
             .unwrap()
             .error_for_status()
             .unwrap();
-        members.push((token, entry));
+        members.push((token, entry, bases[i % bases.len()].clone()));
     }
     let image = shotclock_server::webp::synthetic(640, 360, 6 * 1024 - 30);
     let deadline = Instant::now() + Duration::from_secs(UPLOAD_SECS);
     let started = Instant::now();
+    let cpu = CpuUse::begin(pg_url).await;
     let budget = Arc::new(std::sync::atomic::AtomicUsize::new(MAX_UPLOADS));
     let mut tasks = Vec::new();
-    for (token, entry) in members {
-        let (client, base, image, budget) = (
-            reqwest::Client::new(),
-            base.clone(),
-            image.clone(),
-            budget.clone(),
-        );
+    for (token, entry, base) in members {
+        let (client, image, budget) = (reqwest::Client::new(), image.clone(), budget.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0usize;
@@ -185,34 +322,38 @@ async fn upload_bench() -> bool {
         errors += e;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu.end().await;
     lat.sort();
     let rate = lat.len() as f64 / elapsed.as_secs_f64();
     let p50 = pct(&lat, 0.50);
     let p99 = pct(&lat, 0.99);
     let ok = rate >= 3000.0 && p99 < Duration::from_millis(50) && errors == 0;
     println!(
-        "upload: {} uploads in {:.2} s by {CLIENTS} clients = {rate:.0} uploads/s, p50 {:.2} ms, \
-         p99 {:.2} ms, errors {errors}  [target >= 3000/s, p99 < 50 ms] {}",
+        "upload, {}: {} uploads in {:.2} s by {CLIENTS} clients = {rate:.0} uploads/s, p50 {:.2} ms, \
+         p99 {:.2} ms, errors {errors}  [target >= 3000/s, p99 < 50 ms] {}\n  {cpu}",
+        shape.label(),
         lat.len(),
         elapsed.as_secs_f64(),
         ms(p50),
         ms(p99),
         verdict(ok)
     );
-    ok
+    (rate, ms(p99))
 }
 
-async fn query_bench() -> (bool, bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, base) = start(dir.path()).await;
-    let (ws, admin) = workspace(&app).await;
+/// Day-count p95 and member-day p95 (ms) in `shape`.
+async fn query_bench(shape: Shape) -> (f64, f64) {
+    let (apps, bases, _pg_url, _guard) = start(shape).await;
+    let (app, base) = (&apps[0], bases[0].clone());
+    println!("queries, {}:", shape.label());
+    let (ws, admin) = workspace(app).await;
     let today = Utc::now().date_naive();
     let day0: DateTime<Utc> = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap());
     let seed_started = Instant::now();
     let mut ids = Vec::with_capacity(MEMBERS);
     let mut member_token = String::new();
     for i in 0..MEMBERS {
-        let (id, token) = user(&app, ws, Role::Member, i).await;
+        let (id, token) = user(app, ws, Role::Member, i).await;
         if i == MEMBERS / 2 {
             member_token = token;
         }
@@ -260,7 +401,7 @@ async fn query_bench() -> (bool, bool) {
         app.intents().bulk_insert_screenshots(rest).await.unwrap();
     }
     println!(
-        "seeded {MEMBERS} members x {DAYS} days x {PER_DAY} = {total} screenshots in {:.1} s",
+        "  seeded {MEMBERS} members x {DAYS} days x {PER_DAY} = {total} screenshots in {:.1} s",
         seed_started.elapsed().as_secs_f64()
     );
     // Yesterday: a full day of 96 per member (UTC so the seeded day aligns).
@@ -338,19 +479,19 @@ async fn query_bench() -> (bool, bool) {
     let c_ok = pct(&counts, 0.95) <= Duration::from_millis(5);
     let d_ok = pct(&day, 0.95) <= Duration::from_millis(2);
     println!(
-        "day counts ({} members): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 5 ms] {}",
+        "  day counts ({} members): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 5 ms] {}",
         MEMBERS + 1,
         ms(pct(&counts, 0.5)),
         ms(pct(&counts, 0.95)),
         verdict(c_ok)
     );
     println!(
-        "member day ({PER_DAY} screenshots): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 2 ms] {}",
+        "  member day ({PER_DAY} screenshots): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 2 ms] {}",
         ms(pct(&day, 0.5)),
         ms(pct(&day, 0.95)),
         verdict(d_ok)
     );
-    (c_ok, d_ok)
+    (ms(pct(&counts, 0.95)), ms(pct(&day, 0.95)))
 }
 
 fn main() {
@@ -360,13 +501,37 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let up = upload_bench().await;
-        let (c, d) = query_bench().await;
+        let shapes = [
+            Shape::Sqlite,
+            Shape::PgS3 { replicas: 1 },
+            Shape::PgS3 { replicas: 2 },
+        ];
+        let mut uploads = Vec::new();
+        for shape in shapes {
+            uploads.push((shape, upload_bench(shape).await));
+        }
+        let mut queries = Vec::new();
+        for shape in [Shape::Sqlite, Shape::PgS3 { replicas: 1 }] {
+            queries.push((shape, query_bench(shape).await));
+        }
+        println!("\nsummary (same run, same seed)");
+        println!("  {:<32} {:>10} {:>10}", "uploads", "per s", "p99 ms");
+        for (shape, (rate, p99)) in &uploads {
+            println!("  {:<32} {rate:>10.0} {p99:>10.2}", shape.label());
+        }
         println!(
-            "summary: upload {} / day counts {} / member day {}",
-            verdict(up),
-            verdict(c),
-            verdict(d)
+            "  {:<32} {:>10} {:>10}",
+            "queries", "counts p95", "day p95"
+        );
+        for (shape, (counts, day)) in &queries {
+            println!("  {:<32} {counts:>10.2} {day:>10.2}", shape.label());
+        }
+        let sqlite = uploads[0].1.0;
+        let two = uploads[2].1.0;
+        println!(
+            "  PostgreSQL + S3 with 2 replicas vs SQLite + files: {:.2}x the uploads/s  [target >= 1x] {}",
+            two / sqlite,
+            verdict(two >= sqlite)
         );
     });
 }

@@ -35,7 +35,8 @@ use sha2::{Digest, Sha256};
 
 use crate::App;
 use crate::error::{Error, Result};
-use crate::store::UserRow;
+pub use crate::store::{BudgetState, PairState};
+use crate::store::{Cluster, ThrottleRows, UserRow};
 
 /// Shortest accepted password.
 pub const MIN_PASSWORD_LEN: usize = shotclock_api::limits::PASSWORD_MIN_CHARS;
@@ -362,75 +363,168 @@ impl FromRequestParts<App> for Source {
     }
 }
 
-#[derive(Debug, Default)]
-struct Attempts {
-    failures: u32,
-    locked_until: Option<Instant>,
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+fn refill(bucket: &mut BudgetState, now_ms: i64) {
+    #[allow(clippy::cast_precision_loss)]
+    let earned = (now_ms - bucket.at_ms).max(0) as f64 / SOURCE_REFILL.as_millis() as f64;
+    bucket.tokens = (bucket.tokens + earned).min(f64::from(SOURCE_BURST));
+    bucket.at_ms = now_ms;
+}
+
+fn too_many(wait_ms: i64) -> Error {
+    Error::TooManyAttempts {
+        retry_after_secs: u64::try_from(wait_ms / 1000).unwrap_or(1).max(1),
+    }
+}
+
+/// The throttle's verdict at `now_ms`: 429 while the pair is locked or the source's budget is
+/// spent.
+fn verdict(pair: Option<PairState>, budget: Option<BudgetState>, now_ms: i64) -> Result<()> {
+    if let Some(until) = pair.and_then(|p| p.locked_until_ms)
+        && until > now_ms
+    {
+        return Err(too_many(until - now_ms));
+    }
+    if let Some(mut bucket) = budget {
+        refill(&mut bucket, now_ms);
+        if bucket.tokens < 1.0 {
+            #[allow(clippy::cast_possible_truncation)]
+            let wait = (SOURCE_REFILL.as_millis() as f64 * (1.0 - bucket.tokens)).ceil() as i64;
+            return Err(too_many(wait));
+        }
+    }
+    Ok(())
+}
+
+/// The pair and the budget after one more wrong password at `now_ms`.
+fn after_failure(
+    pair: Option<PairState>,
+    budget: Option<BudgetState>,
+    now_ms: i64,
+) -> (PairState, BudgetState) {
+    let mut pair = pair.unwrap_or_default();
+    if pair.locked_until_ms.is_some_and(|u| u <= now_ms) {
+        pair = PairState::default();
+    }
+    pair.failures += 1;
+    if pair.failures >= MAX_FAILURES {
+        pair.locked_until_ms = Some(now_ms + ms(LOCKOUT));
+    }
+    let mut bucket = budget.unwrap_or(BudgetState {
+        tokens: f64::from(SOURCE_BURST),
+        at_ms: now_ms,
+    });
+    refill(&mut bucket, now_ms);
+    bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+    (pair, bucket)
 }
 
 #[derive(Debug, Default)]
 struct Tables {
     /// (email, source) → consecutive failures.
-    pairs: HashMap<(String, Source), Attempts>,
+    pairs: HashMap<(String, Source), PairState>,
     /// source → failure budget.
-    sources: HashMap<Source, Bucket>,
+    sources: HashMap<Source, BudgetState>,
 }
 
 /// Sign-in throttle: per (email, source) lockouts and a per-source failure budget (see the
-/// module doc).
-#[derive(Debug, Default)]
+/// module doc). In this process's memory, or — with replicas sharing a database — in the
+/// database ([`Cluster`]'s throttle rows), so the limits hold whichever replica an attempt
+/// reaches. The arithmetic is the same either way (this module); the database only stores and
+/// serialises it.
 pub struct LoginLimiter {
     tables: Mutex<Tables>,
+    started: Instant,
+    shared: Option<Arc<dyn Cluster>>,
 }
 
-fn refill(bucket: &mut Bucket, now: Instant) {
-    let earned = now.duration_since(bucket.at).as_secs_f64() / SOURCE_REFILL.as_secs_f64();
-    bucket.tokens = (bucket.tokens + earned).min(f64::from(SOURCE_BURST));
-    bucket.at = now;
-}
-
-fn too_many(wait: Duration) -> Error {
-    Error::TooManyAttempts {
-        retry_after_secs: wait.as_secs().max(1),
+impl std::fmt::Debug for LoginLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginLimiter")
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
     }
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self::new(None)
+    }
+}
+
+/// The keys of a pair and of a source in the shared rows: hashes, so the database never holds
+/// the emails or addresses that were tried.
+fn shared_keys(email: &str, source: Source) -> ([u8; 32], [u8; 32]) {
+    let source = match source.0 {
+        Some(ip) => ip.to_string(),
+        None => String::new(),
+    };
+    let pair = Sha256::digest(format!("pair\n{email}\n{source}").as_bytes()).into();
+    let source = Sha256::digest(format!("source\n{source}").as_bytes()).into();
+    (pair, source)
+}
+
+fn wall_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 impl LoginLimiter {
+    /// A throttle in memory, or shared through `cluster`.
+    #[must_use]
+    pub fn new(cluster: Option<Arc<dyn Cluster>>) -> Self {
+        Self {
+            tables: Mutex::default(),
+            started: Instant::now(),
+            shared: cluster,
+        }
+    }
+
+    fn local_ms(&self) -> i64 {
+        ms(self.started.elapsed())
+    }
+
     /// Fails with 429 while `email` is locked for `source`, or `source` has spent its budget.
-    pub fn check(&self, email: &str, source: Source) -> Result<()> {
-        let mut t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        if let Some(until) = t
-            .pairs
-            .get(&(email.to_owned(), source))
-            .and_then(|a| a.locked_until)
-            && until > now
-        {
-            return Err(too_many(until - now));
+    pub async fn check(&self, email: &str, source: Source) -> Result<()> {
+        if let Some(cluster) = &self.shared {
+            let (pair, bucket) = shared_keys(email, source);
+            let rows = cluster.throttle(pair, bucket).await?;
+            return verdict(rows.pair, rows.budget, wall_ms());
         }
-        if let Some(bucket) = t.sources.get_mut(&source) {
-            refill(bucket, now);
-            if bucket.tokens < 1.0 {
-                let wait = SOURCE_REFILL.mul_f64(1.0 - bucket.tokens);
-                return Err(too_many(wait));
-            }
-        }
-        Ok(())
+        let now = self.local_ms();
+        let t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        let pair = t.pairs.get(&(email.to_owned(), source)).copied();
+        let budget = t.sources.get(&source).copied();
+        verdict(pair, budget, now)
     }
 
     /// Records a wrong password for `email` from `source`.
-    pub fn failed(&self, email: &str, source: Source) {
+    pub async fn failed(&self, email: &str, source: Source) -> Result<()> {
+        if let Some(cluster) = &self.shared {
+            let (pair, bucket) = shared_keys(email, source);
+            let now = wall_ms();
+            cluster
+                .update_throttle(
+                    pair,
+                    bucket,
+                    Box::new(move |rows| {
+                        let (pair, budget) = after_failure(rows.pair, rows.budget, now);
+                        ThrottleRows {
+                            pair: Some(pair),
+                            budget: Some(budget),
+                        }
+                    }),
+                )
+                .await?;
+            return Ok(());
+        }
+        let now = self.local_ms();
         let mut t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
         if t.pairs.len() > MAX_TRACKED {
             t.pairs
-                .retain(|_, a| a.locked_until.is_some_and(|u| u > now));
+                .retain(|_, a| a.locked_until_ms.is_some_and(|u| u > now));
         }
         if t.sources.len() > MAX_TRACKED {
             t.sources.retain(|_, b| {
@@ -438,29 +532,43 @@ impl LoginLimiter {
                 b.tokens < f64::from(SOURCE_BURST)
             });
         }
-        let a = t.pairs.entry((email.to_owned(), source)).or_default();
-        if a.locked_until.is_some_and(|u| u <= now) {
-            *a = Attempts::default();
-        }
-        a.failures += 1;
-        if a.failures >= MAX_FAILURES {
-            a.locked_until = Some(now + LOCKOUT);
-        }
-        let bucket = t.sources.entry(source).or_insert(Bucket {
-            tokens: f64::from(SOURCE_BURST),
-            at: now,
-        });
-        refill(bucket, now);
-        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+        let key = (email.to_owned(), source);
+        let (pair, bucket) = after_failure(
+            t.pairs.get(&key).copied(),
+            t.sources.get(&source).copied(),
+            now,
+        );
+        t.pairs.insert(key, pair);
+        t.sources.insert(source, bucket);
+        Ok(())
     }
 
     /// Records a success: the (email, source) count starts over; the source's budget does not.
-    pub fn succeeded(&self, email: &str, source: Source) {
+    pub async fn succeeded(&self, email: &str, source: Source) -> Result<()> {
+        if let Some(cluster) = &self.shared {
+            let (pair, _) = shared_keys(email, source);
+            cluster.forget_pair(pair).await?;
+            return Ok(());
+        }
         self.tables
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pairs
             .remove(&(email.to_owned(), source));
+        Ok(())
+    }
+
+    /// Forgets shared rows that no longer limit anything (pairs neither locked nor touched for
+    /// a [`LOCKOUT`], budgets full again); part of maintenance.
+    pub async fn prune(&self) -> Result<()> {
+        if let Some(cluster) = &self.shared {
+            let now = wall_ms();
+            let full = ms(SOURCE_REFILL) * i64::from(SOURCE_BURST);
+            cluster
+                .prune_throttle(now, now - ms(LOCKOUT), now - full)
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,13 @@
 //! that lags behind more than [`CAPACITY`] endings may miss its own; it then lives until the
 //! client disconnects.
 //!
+//! With several replicas on one database, an event also travels to the others as a small
+//! [`Notice`] (ids and a kind, never a description or an image) through the backend's
+//! [`crate::store::Cluster`] channel, sent after the change committed; each replica rebuilds the
+//! event from its own reads and publishes it to its own streams (see `relay`). When a replica's
+//! listener loses its connection, notices sent meanwhile are gone: once it listens again,
+//! [`Hub::lag_all`] tells every open stream that it lagged, and clients re-read their state.
+//!
 //! Open streams are counted ([`Hub::admit`]): at most `per_user` per user and `total` in all;
 //! a stream beyond either is refused (429 with `Retry-After`), and its [`StreamSlot`] gives the
 //! place back when the stream is dropped, however it ends.
@@ -18,8 +25,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use shotclock_api::UserId;
+use serde::{Deserialize, Serialize};
 use shotclock_api::dto::Event;
+use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId};
 use tokio::sync::broadcast;
 
 /// Buffered events per user before a slow listener starts losing them (it then gets a
@@ -46,10 +54,149 @@ impl Ended {
     }
 }
 
+/// What an open stream receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// An event of the stream's user.
+    Event(Event),
+    /// Events may have been missed (a replica's listener reconnected): re-read the state.
+    Gap,
+}
+
+/// An event or a session ending, as it travels between replicas: ids and a kind only. The
+/// receiving replica rebuilds the [`Event`] from its own reads (so an entry's description or a
+/// workspace's settings never pass through the database's notification channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub enum Notice {
+    /// [`Event::TimerStarted`] of this entry.
+    TimerStarted {
+        /// The user.
+        u: UserId,
+        /// The entry.
+        e: EntryId,
+    },
+    /// [`Event::TimerStopped`] of this entry.
+    TimerStopped {
+        /// The user.
+        u: UserId,
+        /// The entry.
+        e: EntryId,
+    },
+    /// [`Event::SettingsChanged`] for this member (the settings of their workspace).
+    SettingsChanged {
+        /// The member.
+        u: UserId,
+    },
+    /// [`Event::Notification`].
+    Notification {
+        /// The user.
+        u: UserId,
+        /// The notification.
+        n: NotificationId,
+    },
+    /// [`Event::ScreenshotDeleted`].
+    ScreenshotDeleted {
+        /// The owner.
+        u: UserId,
+        /// The screenshot.
+        s: ScreenshotId,
+        /// Its entry.
+        e: EntryId,
+    },
+    /// [`Event::EntryDeleted`].
+    EntryDeleted {
+        /// The owner.
+        u: UserId,
+        /// The entry.
+        e: EntryId,
+    },
+    /// [`Ended::Session`], by the session's token hash (hex).
+    SessionEnded {
+        /// SHA-256 of the token, hex.
+        h: String,
+    },
+    /// [`Ended::User`].
+    UserEnded {
+        /// The user.
+        u: UserId,
+    },
+}
+
+impl Notice {
+    /// The notice for `event` of `user`.
+    #[must_use]
+    pub fn of_event(user: UserId, event: &Event) -> Self {
+        match event {
+            Event::TimerStarted { entry } => Notice::TimerStarted {
+                u: user,
+                e: entry.id,
+            },
+            Event::TimerStopped { entry } => Notice::TimerStopped {
+                u: user,
+                e: entry.id,
+            },
+            Event::SettingsChanged { .. } => Notice::SettingsChanged { u: user },
+            Event::Notification { notification } => Notice::Notification {
+                u: user,
+                n: notification.id,
+            },
+            Event::ScreenshotDeleted {
+                screenshot_id,
+                entry_id,
+            } => Notice::ScreenshotDeleted {
+                u: user,
+                s: *screenshot_id,
+                e: *entry_id,
+            },
+            Event::EntryDeleted { entry_id } => Notice::EntryDeleted {
+                u: user,
+                e: *entry_id,
+            },
+        }
+    }
+
+    /// The notice for a session ending.
+    #[must_use]
+    pub fn of_ending(ended: Ended) -> Self {
+        match ended {
+            Ended::Session(hash) => Notice::SessionEnded {
+                h: hex::encode(hash),
+            },
+            Ended::User(u) => Notice::UserEnded { u },
+        }
+    }
+
+    /// The user whose streams this notice concerns (`None`: a session, by its hash).
+    #[must_use]
+    pub fn user(&self) -> Option<UserId> {
+        match self {
+            Notice::TimerStarted { u, .. }
+            | Notice::TimerStopped { u, .. }
+            | Notice::SettingsChanged { u }
+            | Notice::Notification { u, .. }
+            | Notice::ScreenshotDeleted { u, .. }
+            | Notice::EntryDeleted { u, .. }
+            | Notice::UserEnded { u } => Some(*u),
+            Notice::SessionEnded { .. } => None,
+        }
+    }
+}
+
+/// A [`Notice`] with the replica that sent it (which ignores its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The sending replica (random per process).
+    pub o: uuid::Uuid,
+    /// The notice.
+    #[serde(flatten)]
+    pub notice: Notice,
+}
+
 /// Fan-out of events to the users' open streams.
 #[derive(Debug)]
 pub struct Hub {
-    users: Mutex<HashMap<UserId, broadcast::Sender<Event>>>,
+    users: Mutex<HashMap<UserId, broadcast::Sender<Frame>>>,
     ended: broadcast::Sender<Ended>,
     open: Arc<Mutex<OpenStreams>>,
 }
@@ -127,7 +274,7 @@ impl Hub {
     }
 
     /// A new receiver of `user`'s events.
-    pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Frame> {
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         users.retain(|_, tx| tx.receiver_count() > 0);
         users
@@ -146,11 +293,27 @@ impl Hub {
         let _ = self.ended.send(ended);
     }
 
-    /// Sends `event` to every open stream of `user`.
+    /// Sends `event` to every open stream of `user` on this replica (see [`crate::App::publish`]
+    /// for every replica).
     pub fn publish(&self, user: UserId, event: Event) {
         let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tx) = users.get(&user) {
-            let _ = tx.send(event);
+            let _ = tx.send(Frame::Event(event));
+        }
+    }
+
+    /// Whether `user` has a stream open on this replica.
+    #[must_use]
+    pub fn listening(&self, user: UserId) -> bool {
+        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        users.get(&user).is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
+    /// Tells every open stream that it may have missed events.
+    pub fn lag_all(&self) {
+        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        for tx in users.values() {
+            let _ = tx.send(Frame::Gap);
         }
     }
 }

@@ -14,7 +14,9 @@
 //!   S3-compatible backend for several replicas, chosen by [`Config::blobs`].
 //! * [`api`] — HTTP handlers, extractors, the OpenAPI document.
 //! * [`auth`] — passwords, tokens, throttling, the `Auth` extractor.
-//! * [`events`] — per-user live events (SSE), capped per user and in total.
+//! * [`events`] — per-user live events (SSE), capped per user and in total; with several
+//!   replicas, `relay` carries them between replicas through the backend's
+//!   [`store::Cluster`] (PostgreSQL `LISTEN`/`NOTIFY`).
 //! * `net` — the accept loop: connection cap, header-read and idle timeouts, per-request body
 //!   and time limits.
 //! * [`maintenance`] — retention purge and the orphan-file sweeper.
@@ -39,6 +41,7 @@ pub mod intents;
 pub mod maintenance;
 pub mod metrics;
 pub mod net;
+mod relay;
 pub mod store;
 pub mod webp;
 
@@ -53,8 +56,9 @@ use crate::blobs::{Blobs, BlobsLocation};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::events::Hub;
+use crate::events::{Ended, Notice};
 use crate::intents::Intents;
-use crate::store::{Backend, Database};
+use crate::store::{Backend, Cluster, Database};
 
 pub use crate::api::router;
 
@@ -138,6 +142,10 @@ struct Inner {
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     hub: Hub,
+    /// Shared with the other replicas on the same database, if any.
+    cluster: Option<Arc<dyn Cluster>>,
+    /// This process among the replicas (its own notices come back to it and are skipped).
+    origin: uuid::Uuid,
     limiter: LoginLimiter,
     hasher: Hasher,
     metrics: crate::metrics::Metrics,
@@ -178,6 +186,22 @@ impl App {
         ))
     }
 
+    /// Opens the database only (as [`App::open`] does), for administration commands that never
+    /// touch images: the image storage is not opened ([`blobs::Unopened`]).
+    pub async fn open_rows(config: Config) -> Result<Self, Error> {
+        let database = config
+            .database
+            .clone()
+            .unwrap_or_else(|| Database::Sqlite(config.data_dir.join("shotclock.db")));
+        let backend = database.open()?;
+        Ok(Self::from_parts(
+            config,
+            backend,
+            Arc::new(blobs::Unopened),
+            Arc::new(SystemClock),
+        ))
+    }
+
     /// Builds the state from explicit parts (tests inject clocks and backends).
     #[must_use]
     pub fn from_parts(
@@ -187,14 +211,17 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let hasher = Hasher::new(config.hash_workers, config.hash_queue);
+        let cluster = backend.cluster();
         Self(Arc::new(Inner {
             hasher,
+            limiter: LoginLimiter::new(cluster.clone()),
+            cluster,
+            origin: uuid::Uuid::now_v7(),
             config,
             intents: Intents::new(backend),
             blobs,
             clock,
             hub: Hub::default(),
-            limiter: LoginLimiter::default(),
             metrics: crate::metrics::Metrics::default(),
         }))
     }
@@ -223,6 +250,41 @@ impl App {
         &self.0.hub
     }
 
+    /// Publishes `event` to every open stream of `user`: on this replica at once, and on the
+    /// other replicas on the same database through the cluster's notices. Call it after the
+    /// change committed.
+    pub fn publish(&self, user: shotclock_api::UserId, event: shotclock_api::dto::Event) {
+        if let Some(cluster) = &self.0.cluster
+            && let Some(payload) = relay::envelope(self, Notice::of_event(user, &event))
+        {
+            cluster.notify(payload);
+        }
+        self.0.hub.publish(user, event);
+    }
+
+    /// Closes the open streams of an ended session (or of all a user's sessions), on every
+    /// replica.
+    pub fn end(&self, ended: Ended) {
+        if let Some(cluster) = &self.0.cluster
+            && let Some(payload) = relay::envelope(self, Notice::of_ending(ended))
+        {
+            cluster.notify(payload);
+        }
+        self.0.hub.end(ended);
+    }
+
+    /// This process's id among the replicas.
+    #[must_use]
+    pub fn origin(&self) -> uuid::Uuid {
+        self.0.origin
+    }
+
+    /// The replicas' shared coordination, if the backend has one.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&Arc<dyn Cluster>> {
+        self.0.cluster.as_ref()
+    }
+
     /// Sign-in throttle.
     #[must_use]
     pub fn limiter(&self) -> &LoginLimiter {
@@ -249,16 +311,30 @@ impl App {
 }
 
 /// Serves the API on `listener` until the process ends, running maintenance (retention purge,
-/// orphan sweep) once at start and then every `config.maintenance_every`. Connections are
+/// orphan sweep) once at start and then every `config.maintenance_every` (with replicas on one
+/// database, only one at a time: see [`maintenance::scheduled`]). Connections are
 /// bounded as the `net` module describes (cap, timeouts, per-request limits).
+///
+/// With replicas on one database, the live-event listener is started first and listening
+/// before the first connection is accepted, so no stream opened here misses a relayed event.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    if let Some(cluster) = app.cluster() {
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        tokio::spawn(relay::run(app.clone(), cluster.listen(), ready));
+        if tokio::time::timeout(Duration::from_secs(30), listening)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the live-event listener is not listening yet; serving anyway");
+        }
+    }
     let every = app.config().maintenance_every;
     let background = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = maintenance::run(&background, maintenance::SWEEP_GRACE).await {
+            if let Err(e) = maintenance::scheduled(&background, maintenance::SWEEP_GRACE).await {
                 tracing::warn!(error = %e, "maintenance failed");
             }
         }

@@ -12,7 +12,7 @@
 //! same reason the administration commands take a new password from standard input (one line;
 //! `--owner-password -` / `--password -`, or the flag left out) or from the environment variable
 //! named by `--owner-password-env NAME` / `--password-env NAME`, and refuse one on the command
-//! line.
+//! line. The administration commands open the database only, never the image storage.
 
 // A command-line tool's output is its interface.
 #![allow(clippy::print_stdout)]
@@ -60,8 +60,10 @@ struct Storage {
 }
 
 impl Storage {
-    /// The service configuration for `data_dir` with this database and image storage.
-    fn config(&self, data_dir: PathBuf) -> anyhow::Result<Config> {
+    /// The service configuration for `data_dir` with this database and image storage; the
+    /// data directory may be left out when both are named, or — for a command that opens no
+    /// `images` — when the database is.
+    fn config(&self, data_dir: Option<PathBuf>, images: bool) -> anyhow::Result<Config> {
         let url = match &self.url {
             Some(url) => {
                 if url_has_password(url) {
@@ -77,6 +79,20 @@ impl Storage {
                 .ok()
                 .filter(|u| !u.is_empty()),
         };
+        let blobs = self.blobs.clone().or_else(|| {
+            std::env::var("SHOTCLOCK_BLOBS_URL")
+                .ok()
+                .filter(|u| !u.is_empty())
+        });
+        let data_dir = match data_dir {
+            Some(dir) => dir,
+            None if url.is_some() && (blobs.is_some() || !images) => PathBuf::new(),
+            None => bail!(
+                "--data-dir is needed unless both the database (--database or \
+                 SHOTCLOCK_DATABASE_URL) and the image storage (--blobs or SHOTCLOCK_BLOBS_URL) \
+                 are named"
+            ),
+        };
         let mut config = Config::new(data_dir);
         if let Some(url) = url {
             config.database = Some(
@@ -84,11 +100,6 @@ impl Storage {
                     .context("choosing the database")?,
             );
         }
-        let blobs = self.blobs.clone().or_else(|| {
-            std::env::var("SHOTCLOCK_BLOBS_URL")
-                .ok()
-                .filter(|u| !u.is_empty())
-        });
         if let Some(url) = blobs {
             config.blobs = Some(
                 BlobsLocation::parse(&url, |name| std::env::var(name).ok())
@@ -105,8 +116,10 @@ enum Command {
     Serve {
         /// Data directory: the images unless --blobs says otherwise, and the SQLite database
         /// unless --database says otherwise.
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
@@ -118,11 +131,17 @@ enum Command {
         /// Let anyone create a workspace through the API.
         #[arg(long)]
         allow_signup: bool,
+        /// Seconds between maintenance rounds (retention purge, orphan sweep; also one at
+        /// start). With replicas on one database, one replica at a time runs a round.
+        #[arg(long, default_value_t = 3600)]
+        maintenance_every_secs: u64,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -146,8 +165,10 @@ enum Command {
     /// Turn "Activate screenshot capturing" on, starting the one-time trial first on a free
     /// plan; every active member is notified (R4–R6).
     EnableScreenshots {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -162,8 +183,10 @@ enum Command {
     Openapi,
     /// Set a workspace's plan.
     SetPlan {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -173,8 +196,10 @@ enum Command {
     },
     /// Add a member to a workspace; prints the user id.
     AddMember {
+        /// Data directory (the SQLite database and the images, unless --database and --blobs
+        /// name other places; then it may be left out).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
         #[command(flatten)]
         database: Storage,
         #[arg(long)]
@@ -211,13 +236,18 @@ async fn main() -> anyhow::Result<()> {
             listen,
             capture_window_secs,
             allow_signup,
+            maintenance_every_secs,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
             }
-            let mut config = database.config(data_dir)?;
+            if maintenance_every_secs == 0 {
+                bail!("--maintenance-every-secs must be positive");
+            }
+            let mut config = database.config(data_dir, true)?;
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
+            config.maintenance_every = std::time::Duration::from_secs(maintenance_every_secs);
             fit_descriptors(&mut config);
             let app = App::open(config)
                 .await
@@ -240,7 +270,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let owner_password =
                 new_password("--owner-password", owner_password, owner_password_env)?;
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let at = not_future(&app, since)?;
             let (id, _) = shotclock_server::api::create_workspace(
                 &app,
@@ -260,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             since,
         } => {
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let at = not_future(&app, since)?;
             let intents = app.intents();
             let ws = intents
@@ -293,7 +323,7 @@ async fn main() -> anyhow::Result<()> {
             workspace,
             plan,
         } => {
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let ws = app.intents().set_plan(workspace, plan, app.now()).await?;
             println!("{} {}", ws.id, ws.plan);
         }
@@ -313,7 +343,7 @@ async fn main() -> anyhow::Result<()> {
             let password = new_password("--password", password, password_env)?;
             check_new_password(&password, &email)
                 .map_err(|e| anyhow::anyhow!(e.to_api_error().message))?;
-            let app = App::open(database.config(data_dir)?).await?;
+            let app = App::open_rows(database.config(data_dir, false)?).await?;
             let user = NewUser {
                 id: UserId::new(),
                 email: email.trim().to_lowercase(),

@@ -8,6 +8,10 @@
 //! * **Sweep**: image files that no row references (an upload that crashed between its fsync and
 //!   its commit, the loser of a same-id race, a delete that crashed between commit and unlink)
 //!   are removed once older than a grace period, so in-flight uploads are never touched.
+//! * **One replica at a time**: with replicas sharing a database, a scheduled round
+//!   ([`scheduled`]) first tries the cluster's [`Duty::Maintenance`] lock without waiting and
+//!   skips the round when another replica holds it; that replica purges and sweeps for all.
+//!   Rounds run and skipped are counted in the metrics.
 //! * **Discard**: after any row deletion, the freed files are unlinked and the database is
 //!   checkpointed so no deleted bytes stay readable in the WAL.
 
@@ -15,6 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::App;
 use crate::error::Error;
+use crate::store::Duty;
 
 /// Rows per purge transaction.
 pub const PURGE_BATCH: u32 = 500;
@@ -91,6 +96,7 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
 pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
     let purged = purge(app).await?;
     app.intents().purge_history(app.now()).await?;
+    app.limiter().prune().await?;
     let (swept, temp_removed) = sweep(app, grace).await?;
     if purged + swept > 0 {
         tracing::info!(purged, swept, temp_removed, "maintenance");
@@ -100,4 +106,22 @@ pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
         swept,
         temp_removed,
     })
+}
+
+/// One scheduled round: [`run`], unless another replica on the same database is running one
+/// (then `None`). Counted in the metrics either way.
+pub async fn scheduled(app: &App, grace: Duration) -> Result<Option<Report>, Error> {
+    let _lead = match app.cluster() {
+        Some(cluster) => match cluster.try_lead(Duty::Maintenance).await? {
+            Some(lead) => Some(lead),
+            None => {
+                app.metrics().maintenance_skipped();
+                return Ok(None);
+            }
+        },
+        None => None,
+    };
+    let report = run(app, grace).await?;
+    app.metrics().maintenance_ran(report.purged, report.swept);
+    Ok(Some(report))
 }

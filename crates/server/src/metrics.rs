@@ -1,12 +1,16 @@
 //! Request counters an operator can read at `GET /metrics` (Prometheus text format), and the
 //! one log line per request.
 //!
+//! Maintenance is counted too: rounds run and skipped (another replica held the duty), screenshots
+//! purged and orphan files swept by this process.
+//!
 //! Counted per route template (never the raw path, which carries ids), method and status:
 //! requests and their total latency. No user, token or body ever reaches a label.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Key of one series: (route template, method, status).
@@ -16,6 +20,10 @@ type Series = (String, String, u16);
 #[derive(Debug, Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<Series, (u64, Duration)>>,
+    rounds_ran: AtomicU64,
+    rounds_skipped: AtomicU64,
+    purged: AtomicU64,
+    swept: AtomicU64,
 }
 
 impl Metrics {
@@ -30,6 +38,18 @@ impl Metrics {
             .or_default();
         entry.0 += 1;
         entry.1 += took;
+    }
+
+    /// Counts a maintenance round this process ran, with what it removed.
+    pub fn maintenance_ran(&self, purged: usize, swept: usize) {
+        self.rounds_ran.fetch_add(1, Ordering::Relaxed);
+        self.purged.fetch_add(purged as u64, Ordering::Relaxed);
+        self.swept.fetch_add(swept as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a maintenance round skipped because another replica was running one.
+    pub fn maintenance_skipped(&self) {
+        self.rounds_skipped.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The counters in Prometheus' text exposition format.
@@ -57,6 +77,24 @@ impl Metrics {
                 took.as_secs_f64()
             );
         }
+        let ran = self.rounds_ran.load(Ordering::Relaxed);
+        let skipped = self.rounds_skipped.load(Ordering::Relaxed);
+        let _ = write!(
+            out,
+            "# HELP shotclock_maintenance_rounds_total Maintenance rounds, run by this process or \
+             skipped while another replica ran one.\n\
+             # TYPE shotclock_maintenance_rounds_total counter\n\
+             shotclock_maintenance_rounds_total{{outcome=\"ran\"}} {ran}\n\
+             shotclock_maintenance_rounds_total{{outcome=\"skipped\"}} {skipped}\n\
+             # HELP shotclock_purged_screenshots_total Expired screenshots this process purged.\n\
+             # TYPE shotclock_purged_screenshots_total counter\n\
+             shotclock_purged_screenshots_total {}\n\
+             # HELP shotclock_swept_files_total Unreferenced image files this process removed.\n\
+             # TYPE shotclock_swept_files_total counter\n\
+             shotclock_swept_files_total {}\n",
+            self.purged.load(Ordering::Relaxed),
+            self.swept.load(Ordering::Relaxed),
+        );
         out
     }
 }

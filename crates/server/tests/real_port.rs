@@ -175,7 +175,18 @@ async fn start_server_with(
     database: Option<&str>,
     bucket: Option<&shotclock_tests3::Bucket>,
 ) -> (Child, String) {
+    start_server_args(dir, database, bucket, &[]).await
+}
+
+/// [`start_server_with`], with more arguments to `serve`.
+async fn start_server_args(
+    dir: &std::path::Path,
+    database: Option<&str>,
+    bucket: Option<&shotclock_tests3::Bucket>,
+    args: &[&str],
+) -> (Child, String) {
     let mut command = serve_command(dir, database, bucket);
+    command.args(args);
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -782,5 +793,480 @@ async fn a_sign_out_closes_that_sessions_event_stream_and_no_other() {
         heard.ok(),
         Some(true),
         "the other session's stream: {seen:?}"
+    );
+}
+
+/// A workspace on `url` with an owner `o@acme.test`, a member `m@acme.test` (both [`PW`]), the
+/// enterprise plan and capture on; returns the workspace's and the member's ids.
+fn workspace_on(url: &str, dir: &str) -> (String, String) {
+    let ws = run_cli(
+        Some(url),
+        &[
+            "create-workspace",
+            "--data-dir",
+            dir,
+            "--name",
+            "Acme",
+            "--owner-email",
+            "o@acme.test",
+        ],
+    );
+    let member = run_cli(
+        Some(url),
+        &[
+            "add-member",
+            "--data-dir",
+            dir,
+            "--workspace",
+            &ws,
+            "--email",
+            "m@acme.test",
+        ],
+    );
+    run_cli(
+        Some(url),
+        &[
+            "set-plan",
+            "--data-dir",
+            dir,
+            "--workspace",
+            &ws,
+            "enterprise",
+        ],
+    );
+    run_cli(
+        Some(url),
+        &["enable-screenshots", "--data-dir", dir, "--workspace", &ws],
+    );
+    (ws, member)
+}
+
+/// An open event stream of `token` on `base`, past its `ready` frame.
+async fn event_stream(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> (
+    impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin,
+    String,
+) {
+    let resp = client
+        .get(format!("{base}/api/v1/events"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut seen = String::new();
+    assert!(read_until(&mut stream, &mut seen, "event: ready").await);
+    (stream, seen)
+}
+
+/// Waits (at most 10 s) for `needle` on `stream`.
+async fn hears<S, B, E>(stream: &mut S, seen: &mut String, needle: &str)
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+{
+    let heard = tokio::time::timeout(Duration::from_secs(10), read_until(stream, seen, needle))
+        .await
+        .unwrap_or(false);
+    assert!(heard, "waiting for {needle:?}, the stream said: {seen:?}");
+}
+
+/// Two replicas of the binary on one PostgreSQL database and one bucket: live events cross
+/// from one to the other through `LISTEN`/`NOTIFY` — a timer started and stopped through B
+/// reaches the member's stream on A, an admin's delete through B too, and a sign-out through B
+/// closes the stream on A. When A's listener connection is killed, A's streams are told they
+/// lagged once it listens again, and later events arrive again.
+#[tokio::test]
+async fn live_events_cross_replicas_and_a_lost_listener_means_lagged() {
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    workspace_on(&url, dir_a.path().to_str().unwrap());
+    let (_a, base_a) = start_server_with(dir_a.path(), Some(&url), Some(&bucket)).await;
+    let (_b, base_b) = start_server_with(dir_b.path(), Some(&url), Some(&bucket)).await;
+    let client = reqwest::Client::new();
+    let member = login(&client, &base_a, "m@acme.test").await;
+    let owner = login(&client, &base_b, "o@acme.test").await;
+    let (mut on_a, mut seen) = event_stream(&client, &base_a, &member).await;
+
+    let entry = EntryId::new();
+    client
+        .post(format!("{base_b}/api/v1/timer/start"))
+        .bearer_auth(&member)
+        .json(&json!({"entry_id": entry, "description": "relayed", "start": now_rfc(TimeDelta::minutes(-5))}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "event: timer_started").await;
+    assert!(seen.contains(&entry.to_string()) && seen.contains("relayed"));
+
+    let shot = ScreenshotId::new();
+    client
+        .put(format!(
+            "{base_a}/api/v1/screenshots/{shot}?entry_id={entry}&captured_at={}",
+            now_rfc(TimeDelta::zero())
+        ))
+        .bearer_auth(&member)
+        .body(image(7))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    client
+        .post(format!("{base_b}/api/v1/timer/stop"))
+        .bearer_auth(&member)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "event: timer_stopped").await;
+    client
+        .delete(format!("{base_b}/api/v1/screenshots/{shot}"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "event: screenshot_deleted").await;
+    assert!(seen.contains(&shot.to_string()));
+
+    // The listener connections are killed (both replicas'): once A listens again, its stream
+    // hears that it may have missed events, and events flow again.
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let killed = db
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = $1 AND datname = current_database()",
+            &[&shotclock_server::store::postgres::LISTENER_NAME],
+        )
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 2, "one listener per replica");
+    hears(&mut on_a, &mut seen, "event: lagged").await;
+    client
+        .post(format!("{base_b}/api/v1/timer/start"))
+        .bearer_auth(&member)
+        .json(&json!({"entry_id": EntryId::new(), "description": "after the gap"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    hears(&mut on_a, &mut seen, "after the gap").await;
+
+    // A sign-out through B ends the stream on A.
+    client
+        .post(format!("{base_b}/api/v1/auth/logout"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(item) = on_a.next().await {
+            item.unwrap();
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream on A outlived its session");
+}
+
+/// One counter of a replica's `/metrics` (0 when absent).
+async fn metric(client: &reqwest::Client, base: &str, series: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Polls `done` every 50 ms until it holds, for at most 30 s.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two replicas on one PostgreSQL database and one bucket, both running maintenance every
+/// second: the purge runs on one replica at a time. While another session holds the
+/// maintenance lock, both replicas skip their rounds and nothing is purged; once it is free, one
+/// replica purges every expired screenshot in one round and the other purges none.
+#[tokio::test]
+async fn two_replicas_purge_once_not_twice() {
+    const EXPIRED: usize = 1_200;
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ws, member) = workspace_on(&url, dir_a.path().to_str().unwrap());
+
+    // Another replica, as far as the lock goes.
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    db.execute(
+        "SELECT pg_advisory_lock($1)",
+        &[&shotclock_server::store::postgres::MAINTENANCE_LOCK],
+    )
+    .await
+    .unwrap();
+
+    // Expired screenshots (8 days old), in more than one purge batch.
+    let seed_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(seed_dir.path());
+    config.database = Some(shotclock_server::store::Database::parse(&url, |_| None).unwrap());
+    let seeder = App::open(config).await.unwrap();
+    let (ws, user) = (ws.parse().unwrap(), member.parse().unwrap());
+    let start = Utc::now() - TimeDelta::days(8);
+    let entry = EntryId::new();
+    seeder
+        .intents()
+        .bulk_insert_entries(vec![shotclock_server::store::EntryRow {
+            id: entry,
+            workspace_id: ws,
+            user_id: user,
+            description: "old".into(),
+            times: shotclock_domain::entry::EntryTimes::new(
+                start,
+                Some(start + TimeDelta::hours(20)),
+            ),
+            approved: false,
+            created_at: start,
+        }])
+        .await
+        .unwrap();
+    let shots = (0..EXPIRED)
+        .map(|k| {
+            let id = ScreenshotId::new();
+            shotclock_server::store::ScreenshotRow {
+                id,
+                workspace_id: ws,
+                user_id: user,
+                entry_id: entry,
+                captured_at: start + TimeDelta::seconds(k as i64),
+                sha256: [7; 32],
+                size: 6000,
+                width: 640,
+                height: 360,
+                blob_key: format!("07/{id}-0707070707070707.webp"),
+                uploaded_at: start,
+            }
+        })
+        .collect();
+    seeder
+        .intents()
+        .bulk_insert_screenshots(shots)
+        .await
+        .unwrap();
+    drop(seeder);
+    let stored = async || -> i64 {
+        db.query_one("SELECT count(*) FROM screenshots", &[])
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(stored().await, EXPIRED as i64);
+
+    let every = ["--maintenance-every-secs", "1"];
+    let (_a, base_a) = start_server_args(dir_a.path(), Some(&url), Some(&bucket), &every).await;
+    let (_b, base_b) = start_server_args(dir_b.path(), Some(&url), Some(&bucket), &every).await;
+    let client = reqwest::Client::new();
+    const SKIPPED: &str = "shotclock_maintenance_rounds_total{outcome=\"skipped\"}";
+    const PURGED: &str = "shotclock_purged_screenshots_total";
+    eventually(
+        "both replicas skip rounds while the lock is held elsewhere",
+        async || {
+            metric(&client, &base_a, SKIPPED).await >= 2
+                && metric(&client, &base_b, SKIPPED).await >= 2
+        },
+    )
+    .await;
+    assert_eq!(stored().await, EXPIRED as i64, "nothing purged meanwhile");
+
+    db.execute(
+        "SELECT pg_advisory_unlock($1)",
+        &[&shotclock_server::store::postgres::MAINTENANCE_LOCK],
+    )
+    .await
+    .unwrap();
+    eventually("the expired screenshots are purged", async || {
+        stored().await == 0
+    })
+    .await;
+    eventually("the purging round is counted", async || {
+        metric(&client, &base_a, PURGED).await + metric(&client, &base_b, PURGED).await
+            == EXPIRED as u64
+    })
+    .await;
+    let mut purged = [
+        metric(&client, &base_a, PURGED).await,
+        metric(&client, &base_b, PURGED).await,
+    ];
+    purged.sort_unstable();
+    assert_eq!(
+        purged,
+        [0, EXPIRED as u64],
+        "one replica purged everything, the other nothing"
+    );
+}
+
+/// Two replicas on one PostgreSQL database share the sign-in throttle: wrong passwords for one
+/// email alternating between them lock it after `MAX_FAILURES` in all (not per replica), on
+/// both, even for the right password.
+#[tokio::test]
+async fn the_sign_in_throttle_holds_across_replicas() {
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    workspace_on(&url, dir_a.path().to_str().unwrap());
+    let (_a, base_a) = start_server_with(dir_a.path(), Some(&url), Some(&bucket)).await;
+    let (_b, base_b) = start_server_with(dir_b.path(), Some(&url), Some(&bucket)).await;
+    let client = reqwest::Client::new();
+    let attempt = async |base: &str, password: &str| {
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": "m@acme.test", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    for i in 0..shotclock_server::auth::MAX_FAILURES {
+        let base = if i % 2 == 0 { &base_a } else { &base_b };
+        assert_eq!(
+            attempt(base, "not the password at all").await,
+            401,
+            "attempt {i}"
+        );
+    }
+    assert_eq!(attempt(&base_a, PW).await, 429, "locked on A");
+    assert_eq!(attempt(&base_b, PW).await, 429, "locked on B");
+}
+
+/// With the rows in PostgreSQL and the images in a bucket, `serve` needs no data directory (and
+/// writes nothing where it runs); with the images left to their default, a data directory is
+/// asked for.
+#[tokio::test]
+async fn no_data_directory_is_needed_on_postgres_and_a_bucket() {
+    let url = shotclock_testpg::database();
+    let bucket = shotclock_tests3::bucket();
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(cwd.path())
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--data-dir is needed"), "{err}");
+
+    let mut child = Command::new(BIN)
+        .current_dir(cwd.path())
+        .env("SHOTCLOCK_DATABASE_URL", &url)
+        .env("SHOTCLOCK_BLOBS_URL", bucket.url())
+        .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("server printed its address")
+        .unwrap()
+        .unwrap();
+    let addr = first.strip_prefix("listening on ").expect("first line");
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing is written where it runs"
+    );
+}
+
+/// The administration commands open the database only: an image storage that cannot be reached
+/// does not stop them, and they need no data directory when the database is named.
+#[test]
+fn administration_commands_do_not_open_the_image_storage() {
+    let url = shotclock_testpg::database();
+    let out = std::process::Command::new(BIN)
+        .env("SHOTCLOCK_DATABASE_URL", &url)
+        .env(
+            "SHOTCLOCK_BLOBS_URL",
+            "s3://nowhere?endpoint=http://127.0.0.1:1&region=us-east-1",
+        )
+        .env("AWS_ACCESS_KEY_ID", "unused")
+        .env("AWS_SECRET_ACCESS_KEY", "unused")
+        .env("SHOTCLOCK_TEST_PASSWORD", PW)
+        .args([
+            "create-workspace",
+            "--name",
+            "Acme",
+            "--owner-email",
+            "o@acme.test",
+            "--owner-password-env",
+            "SHOTCLOCK_TEST_PASSWORD",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ws = String::from_utf8(out.stdout).unwrap();
+    let out = std::process::Command::new(BIN)
+        .env_remove("SHOTCLOCK_DATABASE_URL")
+        .env_remove("SHOTCLOCK_BLOBS_URL")
+        .args([
+            "set-plan",
+            "--database",
+            &url,
+            "--workspace",
+            ws.trim(),
+            "enterprise",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -4,7 +4,9 @@
 //!   port, in a runtime of its own on a thread of its own, so that stopping it drops every
 //!   connection at once (like a killed process) and it can be started again on the same port and
 //!   data directory. [`Options`] set its capture window and its clock, a [`ShiftedClock`] a test
-//!   moves to make the service's "now" another day (trials, retention).
+//!   moves to make the service's "now" another day (trials, retention). [`Storage`] picks
+//!   SQLite + a folder or PostgreSQL + an S3-compatible bucket (real servers, started once per
+//!   test process); on the latter [`TestServer::replica`] adds replicas on the same data.
 //! - Teams: [`TestServer::team`] seeds a workspace with an owner and members through the
 //!   service's store (there is no sign-up in the API), everyone with [`PASSWORD`], hashed once
 //!   per test binary ([`shared_hash`]); [`TestServer::workspace`] puts it on plan `enterprise`
@@ -22,7 +24,7 @@ mod server;
 mod team;
 mod wait;
 
-pub use server::{Options, ShiftedClock, TestServer};
+pub use server::{Options, ShiftedClock, Storage, TestServer};
 pub use team::{PASSWORD, Person, Team, Workspace, set_screenshots, shared_hash};
 pub use wait::{eventually, wait_for};
 

@@ -1,4 +1,6 @@
-//! The service on a real port, stoppable and restartable on the same port and data directory.
+//! The service on a real port, stoppable and restartable on the same port and data directory,
+//! on SQLite + a folder or on PostgreSQL + an S3-compatible bucket ([`Storage`]); on the
+//! latter, [`TestServer::replica`] starts another replica on the same database and bucket.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use shotclock_server::blobs::LocalBlobs;
+use shotclock_server::blobs::{Blobs, BlobsLocation, LocalBlobs};
 use shotclock_server::clock::Clock;
+use shotclock_server::store::Backend;
+use shotclock_server::store::postgres::{PgOptions, PgStore};
 use shotclock_server::store::sqlite::{SqliteOptions, SqliteStore};
 use shotclock_server::{App, Config};
 use shotclock_sync::Client;
@@ -31,6 +35,17 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// Where a [`TestServer`] keeps its rows and images.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Storage {
+    /// SQLite and a folder in the server's data directory (the embedded default).
+    #[default]
+    Sqlite,
+    /// A fresh database of the test process's PostgreSQL cluster (`shotclock-testpg`) and a
+    /// fresh bucket of its S3-compatible server (`shotclock-tests3`).
+    PostgresS3,
+}
+
 /// How a [`TestServer`] runs.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -38,11 +53,64 @@ pub struct Options {
     pub window_secs: Option<u32>,
     /// The service's clock; the server keeps it as [`TestServer::clock`].
     pub clock: ShiftedClock,
+    /// Where the rows and images live.
+    pub storage: Storage,
+}
+
+/// A resolved [`Storage`]: which database and bucket (kept across restarts and shared with
+/// replicas).
+#[derive(Clone)]
+enum Place {
+    Sqlite,
+    Shared {
+        database: String,
+        bucket: Arc<shotclock_tests3::Bucket>,
+    },
+}
+
+impl Place {
+    fn of(storage: Storage) -> Self {
+        match storage {
+            Storage::Sqlite => Place::Sqlite,
+            Storage::PostgresS3 => Place::Shared {
+                database: shotclock_testpg::database(),
+                bucket: Arc::new(shotclock_tests3::bucket()),
+            },
+        }
+    }
+
+    /// The backend and blobs for a server in `dir` (inside a runtime: the bucket is checked).
+    async fn open(&self, dir: &std::path::Path) -> (Arc<dyn Backend>, Arc<dyn Blobs>) {
+        match self {
+            Place::Sqlite => {
+                let store = SqliteStore::open(&SqliteOptions::new(dir.join("shotclock.db")))
+                    .expect("open the service's database");
+                let blobs =
+                    LocalBlobs::open(dir.join("blobs")).expect("open the service's image store");
+                (Arc::new(store), Arc::new(blobs))
+            }
+            Place::Shared { database, bucket } => {
+                let options = PgOptions::from_url(database).expect("a PostgreSQL URL");
+                let store = PgStore::open(&options).expect("open the PostgreSQL database");
+                let blobs = BlobsLocation::parse(&bucket.url(), |name| match name {
+                    "AWS_ACCESS_KEY_ID" => Some(shotclock_tests3::ACCESS_KEY.to_owned()),
+                    "AWS_SECRET_ACCESS_KEY" => Some(shotclock_tests3::SECRET_KEY.to_owned()),
+                    _ => None,
+                })
+                .expect("a bucket URL")
+                .open()
+                .await
+                .expect("open the bucket");
+                (Arc::new(store), blobs)
+            }
+        }
+    }
 }
 
 /// A running service.
 pub struct TestServer {
     pub dir: tempfile::TempDir,
+    place: Place,
     pub addr: SocketAddr,
     /// The service's clock: shift it to move the service's "now".
     pub clock: ShiftedClock,
@@ -60,6 +128,7 @@ struct Running {
 /// once the listener is bound (bind first, then connect — no sleeping).
 fn launch(
     dir: PathBuf,
+    place: Place,
     addr: SocketAddr,
     window_secs: u32,
     clock: ShiftedClock,
@@ -68,13 +137,8 @@ fn launch(
     config.capture_window_secs = window_secs;
     // No maintenance while a test runs (retention is the service's own business).
     config.maintenance_every = Duration::from_secs(3600);
-    let store = SqliteStore::open(&SqliteOptions::new(dir.join("shotclock.db")))
-        .expect("open the service's database");
-    let blobs = LocalBlobs::open(dir.join("blobs")).expect("open the service's image store");
-    let app = App::from_parts(config, Arc::new(store), Arc::new(blobs), Arc::new(clock));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let served = app.clone();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -82,8 +146,13 @@ fn launch(
             .build()
             .unwrap();
         rt.block_on(async move {
+            let (store, blobs) = place.open(&dir).await;
+            let app = App::from_parts(config, store, blobs, Arc::new(clock));
+            let served = app.clone();
             let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-            ready_tx.send(listener.local_addr().unwrap()).unwrap();
+            ready_tx
+                .send((listener.local_addr().unwrap(), app))
+                .unwrap();
             tokio::select! {
                 r = shotclock_server::serve(listener, served) => r.unwrap(),
                 _ = stop_rx => {}
@@ -93,7 +162,7 @@ fn launch(
         // would if the process died.
         rt.shutdown_background();
     });
-    let bound = ready_rx.recv().expect("service did not start");
+    let (bound, app) = ready_rx.recv().expect("service did not start");
     (
         bound,
         app,
@@ -120,18 +189,50 @@ impl TestServer {
 
     /// The service as `options` say, on any free port.
     pub fn start_with(options: Options) -> Self {
+        Self::start_at(Place::of(options.storage), options)
+    }
+
+    /// The service with a capture window of `window_secs` seconds on `storage`.
+    pub fn on(storage: Storage, window_secs: u32) -> Self {
+        Self::start_with(Options {
+            window_secs: Some(window_secs),
+            storage,
+            ..Options::default()
+        })
+    }
+
+    /// Another replica of this service on the same database and bucket (and clock), on a port
+    /// and data directory of its own. Only on [`Storage::PostgresS3`].
+    pub fn replica(&self) -> Self {
+        assert!(
+            matches!(self.place, Place::Shared { .. }),
+            "replicas need Storage::PostgresS3"
+        );
+        Self::start_at(
+            self.place.clone(),
+            Options {
+                window_secs: Some(self.window_secs),
+                clock: self.clock.clone(),
+                storage: Storage::PostgresS3,
+            },
+        )
+    }
+
+    fn start_at(place: Place, options: Options) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let window_secs = options
             .window_secs
             .unwrap_or_else(|| Config::new(dir.path()).capture_window_secs);
         let (addr, app, running) = launch(
             dir.path().to_owned(),
+            place.clone(),
             "127.0.0.1:0".parse().unwrap(),
             window_secs,
             options.clock.clone(),
         );
         Self {
             dir,
+            place,
             addr,
             clock: options.clock,
             window_secs,
@@ -175,6 +276,7 @@ impl TestServer {
         self.stop();
         let (addr, app, running) = launch(
             self.dir.path().to_owned(),
+            self.place.clone(),
             self.addr,
             self.window_secs,
             self.clock.clone(),

@@ -6,7 +6,7 @@
 //! server (its programs live in `pg_config --bindir`, not on `PATH`), initialised in a
 //! temporary directory with trust authentication for the superuser `shotclock`, listening on
 //! a free port of 127.0.0.1 only, and without fsync (tests never need durability across a
-//! power cut). `initdb` refuses to run as root, so as root the cluster belongs to the
+//! power cut; [`durable_cluster`] is one with the durable defaults). `initdb` refuses to run as root, so as root the cluster belongs to the
 //! `postgres` user (`runuser -u postgres --`) and so does its directory.
 //!
 //! A missing PostgreSQL is a failure with a clear message, never a skipped test:
@@ -44,7 +44,15 @@ pub struct Cluster {
 /// The cluster of this test process, started on first use.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(Cluster::start)
+    CLUSTER.get_or_init(|| Cluster::start(false))
+}
+
+/// A second cluster of this process with PostgreSQL's durable defaults (`fsync`,
+/// `synchronous_commit`, `full_page_writes` on), for measurements that compare it with a
+/// store that syncs every commit; started on first use.
+pub fn durable_cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| Cluster::start(true))
 }
 
 /// A fresh, empty database on [`cluster`]; its `postgres://` URL.
@@ -140,7 +148,7 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    fn start() -> Self {
+    fn start(durable: bool) -> Self {
         let bindir = bindir();
         let as_postgres = running_as_root();
         let dir = tempfile::Builder::new()
@@ -176,9 +184,13 @@ impl Cluster {
                 .arg(dir.join("server.log"))
                 .args(["-w", "-t", "60", "-o"])
                 .arg(format!(
-                    "-k {} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off \
-                     -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-                    dir.display()
+                    "-k {} -p {port} -c listen_addresses=127.0.0.1 {} -c max_connections=400",
+                    dir.display(),
+                    if durable {
+                        ""
+                    } else {
+                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                    }
                 ))
                 .arg("start")
                 .stdin(Stdio::null())

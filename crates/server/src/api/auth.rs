@@ -54,7 +54,7 @@ pub(super) async fn login(
         return Err(Error::validation("email or password too long"));
     }
     // One budget per email and source, whichever workspace the request names.
-    app.limiter().check(&mail, source)?;
+    app.limiter().check(&mail, source).await?;
     let candidates: Vec<UserRow> = app
         .intents()
         .users_by_email(mail.clone())
@@ -74,11 +74,11 @@ pub(super) async fn login(
     }
     match matched.len() {
         0 => {
-            app.limiter().failed(&mail, source);
+            app.limiter().failed(&mail, source).await?;
             Err(Error::unauthorized("wrong email or password"))
         }
         1 => {
-            app.limiter().succeeded(&mail, source);
+            app.limiter().succeeded(&mail, source).await?;
             let user = matched.remove(0);
             Ok(Json(open_session(&app, &user).await?))
         }
@@ -93,7 +93,7 @@ pub(super) async fn login(
     responses((status = 204), (status = 401, body = ApiError)))]
 pub(super) async fn logout(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     app.intents().delete_session(auth.token_hash).await?;
-    app.hub().end(Ended::Session(auth.token_hash));
+    app.end(Ended::Session(auth.token_hash));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,7 +169,7 @@ pub(super) async fn me(State(app): State<App>, auth: Auth) -> Result<Json<Me>> {
     ))]
 pub(super) async fn delete_me(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     let removed = app.intents().delete_user(auth.user.id, app.now()).await?;
-    app.hub().end(Ended::User(auth.user.id));
+    app.end(Ended::User(auth.user.id));
     discard(&app, &removed.blob_keys).await?;
     Ok(StatusCode::NO_CONTENT)
 }

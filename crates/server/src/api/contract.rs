@@ -34,7 +34,7 @@ fn default_description(status: &str) -> &'static str {
 }
 
 const EVENTS_DESCRIPTION: &str = "A text/event-stream. The first frame is `event: ready`; \
-    `event: lagged` (data: the number of events missed) tells the client to re-read its state; \
+    `event: lagged` (data: the number of events missed, `0` when unknown) tells the client to re-read its state; \
     every other frame's `event:` is an `Event`'s `type` and its `data:` that event as JSON. \
     Comment lines keep the connection alive. The stream ends when the session ends.";
 

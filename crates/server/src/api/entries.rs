@@ -83,8 +83,7 @@ pub(super) async fn delete(
         .await?;
     discard(&app, &removed.blob_keys).await?;
     for entry in &removed.entries {
-        app.hub()
-            .publish(entry.user_id, Event::EntryDeleted { entry_id: entry.id });
+        app.publish(entry.user_id, Event::EntryDeleted { entry_id: entry.id });
     }
     Ok(StatusCode::NO_CONTENT)
 }

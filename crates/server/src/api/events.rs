@@ -17,7 +17,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use crate::App;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
-use crate::events::Full;
+use crate::events::{Frame, Full};
 
 /// Live events of the caller (`event:` is the event type, `data:` its JSON).
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
@@ -68,10 +68,12 @@ pub(super) async fn stream(
     let events = BroadcastStream::new(rx).map(move |item| {
         let _slot = &slot;
         Ok(match item {
-            Ok(event) => SseEvent::default()
+            Ok(Frame::Event(event)) => SseEvent::default()
                 .event(event.kind())
                 .json_data(&event)
                 .unwrap_or_else(|_| SseEvent::default().comment("unserializable event")),
+            // How many were missed is unknown.
+            Ok(Frame::Gap) => SseEvent::default().event("lagged").data("0"),
             Err(BroadcastStreamRecvError::Lagged(n)) => {
                 SseEvent::default().event("lagged").data(n.to_string())
             }

@@ -86,6 +86,6 @@ pub(super) async fn update(
         .intents()
         .update_member(auth.user.workspace_id, id, req.role, req.active)
         .await?;
-    app.hub().end(Ended::User(id));
+    app.end(Ended::User(id));
     Ok(Json(member_dto(&row)))
 }

@@ -348,7 +348,7 @@ pub(super) async fn delete(
     if !done.dry_run {
         discard(&app, &done.blob_keys).await?;
         let owner = done.screenshot.user_id;
-        app.hub().publish(
+        app.publish(
             owner,
             Event::ScreenshotDeleted {
                 screenshot_id: id,
@@ -356,7 +356,7 @@ pub(super) async fn delete(
             },
         );
         if done.entry_deleted {
-            app.hub().publish(
+            app.publish(
                 owner,
                 Event::EntryDeleted {
                     entry_id: done.entry.id,

@@ -53,7 +53,7 @@ pub(super) async fn start(
     let stopped = outcome.stopped.map(|e| entry_dto(&e, ws.lock_date, now));
     let running = entry_dto(&outcome.entry, ws.lock_date, now);
     if let Some(entry) = &stopped {
-        app.hub().publish(
+        app.publish(
             auth.user.id,
             Event::TimerStopped {
                 entry: entry.clone(),
@@ -61,7 +61,7 @@ pub(super) async fn start(
         );
     }
     if outcome.created {
-        app.hub().publish(
+        app.publish(
             auth.user.id,
             Event::TimerStarted {
                 entry: running.clone(),
@@ -96,7 +96,7 @@ pub(super) async fn stop(
     let ws = workspace_of(&app, &auth.user).await?;
     let stopped = stopped.map(|e| entry_dto(&e, ws.lock_date, now));
     if let Some(entry) = &stopped {
-        app.hub().publish(
+        app.publish(
             auth.user.id,
             Event::TimerStopped {
                 entry: entry.clone(),

@@ -23,7 +23,7 @@ pub(super) async fn get(State(app): State<App>, auth: Auth) -> Result<Json<Works
 async fn broadcast_settings(app: &App, ws: &WorkspaceRow) -> Result<()> {
     let settings = settings_dto(app, ws);
     for member in app.intents().members(ws.id, false).await? {
-        app.hub().publish(
+        app.publish(
             member.id,
             Event::SettingsChanged {
                 settings: settings.clone(),
@@ -60,7 +60,7 @@ pub(super) async fn update(
         .await?;
     // Persisted first (above), published second.
     for note in &change.notifications {
-        app.hub().publish(
+        app.publish(
             note.user_id,
             Event::Notification {
                 notification: notification_dto(note),

@@ -75,6 +75,35 @@ pub trait Blobs: Send + Sync + 'static {
     async fn clean_temp(&self, older_than: SystemTime) -> io::Result<usize>;
 }
 
+/// The image storage of a process that never touches images (the administration commands):
+/// nothing is opened, so an unreachable or misconfigured bucket does not stop them, and every
+/// call fails.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Unopened;
+
+fn unopened() -> io::Error {
+    io::Error::other("the image storage is not open in this command")
+}
+
+#[async_trait::async_trait]
+impl Blobs for Unopened {
+    async fn put(&self, _key: &str, _bytes: axum::body::Bytes) -> io::Result<()> {
+        Err(unopened())
+    }
+    async fn get(&self, _key: &str) -> io::Result<Option<Vec<u8>>> {
+        Err(unopened())
+    }
+    async fn delete(&self, _key: &str) -> io::Result<()> {
+        Err(unopened())
+    }
+    async fn list(&self) -> io::Result<Vec<BlobInfo>> {
+        Err(unopened())
+    }
+    async fn clean_temp(&self, _older_than: SystemTime) -> io::Result<usize> {
+        Err(unopened())
+    }
+}
+
 /// Why blob storage could not be chosen or opened.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobsError {

@@ -29,7 +29,7 @@ mod workspace;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId};
 use tokio::sync::oneshot;
 
 use crate::store::{
@@ -38,6 +38,17 @@ use crate::store::{
 };
 
 pub use self::screenshots::{Unsent, UploadOutcome};
+
+/// See [`Intents::event_rows`].
+#[derive(Debug, Clone)]
+pub struct EventRows {
+    /// The user's workspace.
+    pub workspace: WorkspaceRow,
+    /// The named entry, if it exists and is the user's.
+    pub entry: Option<EntryRow>,
+    /// The named notification, if it exists and is the user's.
+    pub notification: Option<NotificationRow>,
+}
 
 /// The service's intents over a storage backend. Cheap to clone.
 #[derive(Clone)]
@@ -166,6 +177,39 @@ impl Intents {
         F: FnOnce(&mut dyn TxRows) -> StoreResult<R> + Send + 'static,
     {
         self.write_with(false, f).await
+    }
+
+    /// The rows a live event relayed from another replica is rebuilt from: `user`'s
+    /// workspace, and the named entry and notification when they are `user`'s (`None`: no such
+    /// user any more).
+    pub async fn event_rows(
+        &self,
+        user: UserId,
+        entry: Option<EntryId>,
+        notification: Option<NotificationId>,
+    ) -> StoreResult<Option<EventRows>> {
+        self.read(move |rows| {
+            let Some(u) = rows.user(user)? else {
+                return Ok(None);
+            };
+            let Some(workspace) = rows.workspace(u.workspace_id)? else {
+                return Ok(None);
+            };
+            let entry = match entry {
+                Some(id) => rows.entry(id)?.filter(|e| e.user_id == user),
+                None => None,
+            };
+            let notification = match notification {
+                Some(id) => rows.notification(user, id)?,
+                None => None,
+            };
+            Ok(Some(EventRows {
+                workspace,
+                entry,
+                notification,
+            }))
+        })
+        .await
     }
 
     /// Makes deleted data unrecoverable from the database files (R24).

@@ -481,6 +481,97 @@ pub trait Backend: Send + Sync + 'static {
     fn write(&self, job: WriteJob) -> StoreResult<()>;
     /// Makes deleted data unrecoverable from the database files (R24).
     async fn scrub(&self) -> StoreResult<()>;
+    /// What replicas sharing this database coordinate through; `None` for a backend that only
+    /// one process uses (SQLite).
+    fn cluster(&self) -> Option<std::sync::Arc<dyn Cluster>> {
+        None
+    }
+}
+
+/// A cluster-wide duty that only one replica at a time performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// The retention purge and the orphan sweeper ([`crate::maintenance`]).
+    Maintenance,
+}
+
+/// What a replica's listener hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// The listener is (again) listening. After the first time, notices sent while it was not
+    /// may have been lost.
+    Listening,
+    /// A notice some replica (this one included) sent.
+    Notice(String),
+}
+
+/// One (email, source) pair's consecutive failures (times in milliseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PairState {
+    /// Consecutive wrong passwords.
+    pub failures: u32,
+    /// Locked until then, once `auth::MAX_FAILURES` was reached.
+    pub locked_until_ms: Option<i64>,
+}
+
+/// One source's failure budget (times in milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetState {
+    /// Failures it may still spend.
+    pub tokens: f64,
+    /// When `tokens` was last brought up to date.
+    pub at_ms: i64,
+}
+
+/// The shared sign-in throttle's rows for one (email, source) pair and its source (keys are
+/// hashes; the arithmetic lives in `auth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ThrottleRows {
+    /// The pair's failures, if recorded.
+    pub pair: Option<PairState>,
+    /// The source's budget, if recorded.
+    pub budget: Option<BudgetState>,
+}
+
+/// Computes a pair's and a source's new rows from their current ones.
+pub type ThrottleUpdate = Box<dyn FnOnce(ThrottleRows) -> ThrottleRows + Send>;
+
+/// A held duty; dropping it gives the duty back.
+pub type Lead = Box<dyn Send + Sync>;
+
+/// Coordination between replicas on one database, beyond rows: a notice channel (live events)
+/// and duty locks. No product rules: payloads are opaque strings.
+#[async_trait::async_trait]
+pub trait Cluster: Send + Sync + 'static {
+    /// Sends `payload` (at most a few hundred bytes) to every listening replica, in order, in
+    /// the background; never inside a transaction, so call it after the change committed. A
+    /// notice that cannot be sent is dropped (logged): notices are hints.
+    fn notify(&self, payload: String);
+    /// Starts the listener (once per process); what it hears arrives on the receiver. A lost
+    /// connection is reopened with backoff and then reported as [`Heard::Listening`] again.
+    fn listen(&self) -> tokio::sync::mpsc::UnboundedReceiver<Heard>;
+    /// Takes `duty` unless another replica holds it (`None`); held until the [`Lead`] drops.
+    async fn try_lead(&self, duty: Duty) -> StoreResult<Option<Lead>>;
+    /// The sign-in throttle's rows of `pair` and `source`.
+    async fn throttle(&self, pair: [u8; 32], source: [u8; 32]) -> StoreResult<ThrottleRows>;
+    /// Replaces the throttle's rows of `pair` and `source` by `update` of them, atomically with
+    /// respect to every replica (no lost update between two replicas).
+    async fn update_throttle(
+        &self,
+        pair: [u8; 32],
+        source: [u8; 32],
+        update: ThrottleUpdate,
+    ) -> StoreResult<()>;
+    /// Forgets `pair`'s failures.
+    async fn forget_pair(&self, pair: [u8; 32]) -> StoreResult<()>;
+    /// Forgets pairs not locked at `now_ms` and untouched since `idle_before_ms`, and budgets
+    /// last spent before `full_before_ms`.
+    async fn prune_throttle(
+        &self,
+        now_ms: i64,
+        idle_before_ms: i64,
+        full_before_ms: i64,
+    ) -> StoreResult<()>;
 }
 
 /// The bucket of the hourly count table (`screenshot_hours`): one UTC hour, in milliseconds.

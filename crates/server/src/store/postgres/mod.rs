@@ -25,9 +25,13 @@
 //!
 //! Known gap: no TLS to the database yet (`sslmode=require` is refused at start).
 //!
-//! Lock ids: [`WRITE_LOCK`] and [`MIGRATE_LOCK`]; further cluster-wide duties (the retention
-//! purge on one replica at a time) take the next ids of the same family.
+//! Replicas coordinate through [`crate::store::Cluster`] (module `cluster`): live events by
+//! `LISTEN`/`NOTIFY`, duties by session advisory locks.
+//!
+//! Lock ids: [`WRITE_LOCK`], [`MIGRATE_LOCK`], [`MAINTENANCE_LOCK`], [`THROTTLE_LOCK`] (one
+//! family).
 
+mod cluster;
 mod queries;
 mod rows;
 mod writer;
@@ -46,12 +50,23 @@ use self::queries::Pg;
 use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob};
 
 /// The schema, in order. Append only; never edit a shipped migration.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0002_signin_throttle.sql"),
+];
 
 /// Advisory lock held by each write group's transaction (serialises writers of all replicas).
 pub const WRITE_LOCK: i64 = 0x5348_4f54_0001;
 /// Advisory lock held while migrating.
 pub const MIGRATE_LOCK: i64 = 0x5348_4f54_0002;
+
+/// Advisory lock of the replica running the retention purge and the orphan sweeper.
+pub const MAINTENANCE_LOCK: i64 = 0x5348_4f54_0003;
+
+pub use self::cluster::{CHANNEL, LISTENER_NAME};
+
+/// Advisory lock held by each update of the shared sign-in throttle.
+pub const THROTTLE_LOCK: i64 = 0x5348_4f54_0004;
 
 /// Oldest PostgreSQL accepted (`server_version_num`).
 const MIN_SERVER_VERSION: i32 = 140_000;
@@ -170,6 +185,8 @@ impl Drop for Driver {
 
 struct Inner {
     writer: mpsc::UnboundedSender<WriteJob>,
+    notices: mpsc::UnboundedSender<String>,
+    config: tokio_postgres::Config,
     pool: Pool,
     handle: Handle,
     /// Scrub requests made so far, and the count covered by the last finished `VACUUM`.
@@ -368,9 +385,13 @@ impl PgStore {
 
         let (writer, jobs) = mpsc::unbounded_channel();
         handle.spawn(writer::run(pool.clone(), jobs, options.write_lock_timeout));
+        let (notices, queue) = mpsc::unbounded_channel();
+        handle.spawn(cluster::notifier(pool.clone(), queue));
         Ok(Self {
             inner: Arc::new(Inner {
                 writer,
+                notices,
+                config: options.config.clone(),
                 pool,
                 handle,
                 scrubs_asked: AtomicU64::new(0),
@@ -429,6 +450,10 @@ impl Backend for PgStore {
         self.vacuum().await?;
         self.inner.scrubs_done.store(covered, Ordering::SeqCst);
         Ok(())
+    }
+
+    fn cluster(&self) -> Option<Arc<dyn crate::store::Cluster>> {
+        Some(Arc::new(self.clone()))
     }
 }
 
