@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{Notification, WorkspaceSettings};
 use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_capture::SourceChoice;
 use shotclock_store::{CachedAccount, CachedSettings, StoreHandle, TimeEntry};
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -19,9 +20,16 @@ pub enum CaptureStatus {
     Active {
         entry_id: EntryId,
         next_at: Option<DateTime<Utc>>,
+        /// The screen source and why it was chosen (X11, the Wayland portal, …).
+        source: Option<SourceChoice>,
     },
     /// Not capturing.
-    Off { reason: String },
+    Off {
+        reason: String,
+        /// The screen source that captures once capture turns on; `None` before the engine
+        /// runs (signed out).
+        source: Option<SourceChoice>,
+    },
 }
 
 /// What the engine tells the UI.

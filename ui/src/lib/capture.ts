@@ -12,13 +12,23 @@ export interface Indicator {
   label: string;
   /** Why capture is off (empty when active). */
   reason: string;
+  /** The screen source, e.g. "Wayland: screen sharing portal" (empty when unknown). */
+  source: string;
 }
+
+const SOURCES: Record<string, string> = {
+  x11: "X11",
+  wayland_portal: "Wayland: screen sharing portal",
+  native: "System screen capture",
+  given: "Built-in source",
+};
 
 /** The indicator for a capture status. */
 export function indicatorFor(status: CaptureStatus | null): Indicator {
-  if (status?.state === "active") return { active: true, label: "Capturing screenshots", reason: "" };
+  const source = status?.source ? (SOURCES[status.source.kind] ?? "") : "";
+  if (status?.state === "active") return { active: true, label: "Capturing screenshots", reason: "", source };
   const reason = status ? sentenceCase(status.reason) : "";
-  return { active: false, label: "Screenshots off", reason };
+  return { active: false, label: "Screenshots off", reason, source };
 }
 
 const REASONS: Record<string, string> = {

@@ -151,9 +151,15 @@ export interface RunningTimer {
   start: string;
 }
 
+/** The screen source the engine chose for this session, and why. */
+export interface SourceChoice {
+  kind: "x11" | "wayland_portal" | "native" | "given";
+  reason: "wayland_session" | "x11_session" | "wayland_display" | "no_wayland_display" | "platform" | "caller";
+}
+
 export type CaptureStatus =
-  | { state: "active"; entry_id: string; next_at: string | null }
-  | { state: "off"; reason: string };
+  | { state: "active"; entry_id: string; next_at: string | null; source: SourceChoice | null }
+  | { state: "off"; reason: string; source: SourceChoice | null };
 
 /** One capture attempt that produced no screenshot (R12), or the last one that did. */
 export interface CaptureAttempt {
