@@ -71,6 +71,7 @@ pub(crate) fn show_session(app: &AppHandle, signed_in: bool) {
             app.clone(),
             CaptureStatus::Off {
                 reason: OffReason::SignedOut,
+                source: None,
             },
         );
     }

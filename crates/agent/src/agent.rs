@@ -78,6 +78,7 @@ impl Agent {
         let (settings_tx, _) = watch::channel(settings);
         let (capture, _) = watch::channel(CaptureStatus::Off {
             reason: OffReason::Starting,
+            source: Some(source.choice()),
         });
         let (events, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);

@@ -34,7 +34,11 @@ pub(crate) async fn run<S>(shared: Arc<Shared>, source: S)
 where
     S: ScreenSource + Send + 'static,
 {
+    let choice = Some(source.choice());
     let mut capturer = Capturer::new(Pipeline::new(CaptureOptions::default()), source);
+    // Whether the source's session is open (prepared): only while a timer runs and capture is
+    // on; released as soon as either stops.
+    let mut prepared = false;
     let mut rng = StdRng::from_os_rng();
     let mut timer_rx = shared.timer.subscribe();
     let mut settings_rx = shared.settings.subscribe();
@@ -45,6 +49,9 @@ where
 
     loop {
         if shared.is_shutdown() {
+            if prepared {
+                capturer.release().await;
+            }
             return;
         }
         let running = timer_rx.borrow_and_update().clone();
@@ -74,8 +81,12 @@ where
             Ok((e, slot)) => CaptureStatus::Active {
                 entry_id: e.id,
                 next_at: Some(slot.at),
+                source: choice,
             },
-            Err(reason) => CaptureStatus::Off { reason: *reason },
+            Err(reason) => CaptureStatus::Off {
+                reason: *reason,
+                source: choice,
+            },
         };
         if last_status.as_ref() != Some(&status) {
             shared.capture.send_replace(status.clone());
@@ -83,6 +94,23 @@ where
                 status: status.clone(),
             });
             last_status = Some(status);
+        }
+
+        // Open the source's session (the Wayland portal: the desktop's dialog on first use,
+        // its screencast indicator while open) when capture turns on; close it when it turns
+        // off. A failed open is kept by the source and recorded at the capture moment.
+        match (&plan, prepared) {
+            (Ok(_), false) => {
+                prepared = true;
+                if let Err(err) = capturer.prepare().await {
+                    tracing::warn!("screen source not ready: {err}");
+                }
+            }
+            (Err(_), true) => {
+                prepared = false;
+                capturer.release().await;
+            }
+            _ => {}
         }
 
         let wait = match &plan {
@@ -94,7 +122,12 @@ where
             _ = sleep => {}
             r = timer_rx.changed() => { if r.is_err() { return; } continue; }
             r = settings_rx.changed() => { if r.is_err() { return; } continue; }
-            _ = shutdown_rx.changed() => return,
+            _ = shutdown_rx.changed() => {
+                if prepared {
+                    capturer.release().await;
+                }
+                return;
+            }
         }
         let Ok((entry, slot)) = plan else { continue };
         // The timer or settings may have changed at the very moment we woke.

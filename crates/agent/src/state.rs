@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{Notification, WorkspaceSettings};
 use shotclock_api::{EntryId, ScreenshotId};
+use shotclock_capture::SourceChoice;
 use shotclock_domain::GateReason;
 use shotclock_store::{
     CachedAccount, CachedSettings, CaptureHealth, OutboxKind, StoreHandle, TimeEntry,
@@ -23,9 +24,16 @@ pub enum CaptureStatus {
     Active {
         entry_id: EntryId,
         next_at: Option<DateTime<Utc>>,
+        /// The screen source and why it was chosen (X11, the Wayland portal, …).
+        source: Option<SourceChoice>,
     },
     /// Not capturing.
-    Off { reason: OffReason },
+    Off {
+        reason: OffReason,
+        /// The screen source that captures once capture turns on; `None` before the engine
+        /// runs (signed out).
+        source: Option<SourceChoice>,
+    },
 }
 
 /// Why screenshots are not being taken; the UI words it.

@@ -11,6 +11,7 @@ use ts_rs::TS;
 
 use crate::door::{DayShot, DayShots};
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
+use shotclock_capture::{ChoiceReason, SourceChoice, SourceKind};
 use shotclock_store::{CaptureHealth, OutboxKind};
 
 /// The first line of the rendered module.
@@ -47,6 +48,9 @@ pub fn typescript() -> String {
         CaptureHealth,
         OutboxKind,
         OffReason,
+        SourceKind,
+        ChoiceReason,
+        SourceChoice,
         CaptureStatus,
         RunningTimer,
         DayShot,

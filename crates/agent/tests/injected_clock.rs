@@ -47,6 +47,7 @@ async fn one_screenshot(
                         CaptureStatus::Active {
                             entry_id,
                             next_at: Some(at),
+                            ..
                         },
                 } if *entry_id == running.entry_id => Some(*at),
                 _ => None,
@@ -95,6 +96,7 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
                 CaptureStatus::Active {
                     entry_id,
                     next_at: Some(at),
+                    ..
                 },
         } if *entry_id == running.entry_id => Some(*at),
         _ => None,

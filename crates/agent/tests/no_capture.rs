@@ -56,7 +56,7 @@ async fn assert_nothing_captured(
 fn off_reason(e: &AgentEvent) -> Option<OffReason> {
     match e {
         AgentEvent::CaptureChanged {
-            status: CaptureStatus::Off { reason },
+            status: CaptureStatus::Off { reason, .. },
         } => Some(*reason),
         _ => None,
     }

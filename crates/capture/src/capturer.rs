@@ -10,7 +10,7 @@
 //! panics, the pipeline and source are lost with it; every later call returns a
 //! `backend_error` saying so, and the owner must build a new `Capturer`.
 
-use crate::{CaptureError, Pipeline, ScreenSource, Thumbnail};
+use crate::{CaptureError, Pipeline, ScreenSource, SourceChoice, Thumbnail};
 
 /// Owns a [`Pipeline`] and a [`ScreenSource`] and captures on a blocking thread.
 #[derive(Debug)]
@@ -31,6 +31,33 @@ impl<S: ScreenSource + Send + 'static> Capturer<S> {
     /// Errors: everything [`Pipeline::capture`] returns, plus `Backend` when called outside a
     /// tokio runtime, when the blocking task failed, or when an earlier capture was lost.
     pub async fn capture(&mut self) -> Result<Thumbnail, CaptureError> {
+        self.on_blocking(|pipeline, source| pipeline.capture(source))
+            .await
+            .and_then(|r| r)
+    }
+
+    /// [`ScreenSource::prepare`] on the blocking pool (it may wait for a desktop dialog).
+    pub async fn prepare(&mut self) -> Result<(), CaptureError> {
+        self.on_blocking(|_, source| source.prepare())
+            .await
+            .and_then(|r| r)
+    }
+
+    /// [`ScreenSource::release`] on the blocking pool.
+    pub async fn release(&mut self) {
+        let _ = self.on_blocking(|_, source| source.release()).await;
+    }
+
+    /// Which source this capturer uses and why; `None` if it was lost.
+    pub fn choice(&self) -> Option<SourceChoice> {
+        self.inner.as_ref().map(|(_, s)| s.choice())
+    }
+
+    async fn on_blocking<T, F>(&mut self, f: F) -> Result<T, CaptureError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Pipeline, &mut S) -> T + Send + 'static,
+    {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| CaptureError::Backend(format!("no tokio runtime: {e}")))?;
         let (mut pipeline, mut source) = self.inner.take().ok_or_else(|| {
@@ -38,14 +65,14 @@ impl<S: ScreenSource + Send + 'static> Capturer<S> {
         })?;
         let joined = runtime
             .spawn_blocking(move || {
-                let result = pipeline.capture(&mut source);
+                let result = f(&mut pipeline, &mut source);
                 (pipeline, source, result)
             })
             .await;
         match joined {
             Ok((pipeline, source, result)) => {
                 self.inner = Some((pipeline, source));
-                result
+                Ok(result)
             }
             Err(e) => Err(CaptureError::Backend(format!("capture task failed: {e}"))),
         }

@@ -15,6 +15,9 @@
 //!   (X11, Windows, macOS); [`portal_source`] + [`pipewire_frames`]: Wayland through the
 //!   ScreenCast portal, in memory (Linux); [`fake`]: a scripted one; [`synthetic`]:
 //!   desktop-like test frames.
+//! - [`choice`]: which source a session gets and why (X11 vs the Wayland portal);
+//!   [`system`]: that source behind one type, the portal session opened by `prepare` and
+//!   closed by `release`.
 //! - [`layout`]: where each monitor lands (≤ 640 px per monitor, one scale for the desktop);
 //!   [`reduce`]: the one-pass downscale for whole-number ratios.
 //! - [`pipeline`]: the transform and its reusable buffers; [`encode`]: WebP in, bounded
@@ -29,6 +32,7 @@
 //! there — use [`portal_source`]; macOS missing permission not detected) and [`pipeline`].
 
 pub mod capturer;
+pub mod choice;
 pub mod encode;
 pub mod error;
 pub mod fake;
@@ -42,9 +46,11 @@ pub mod portal_source;
 pub mod reduce;
 pub mod source;
 pub mod synthetic;
+pub mod system;
 pub mod xcap_source;
 
 pub use capturer::Capturer;
+pub use choice::{ChoiceReason, SourceChoice, SourceKind};
 pub use encode::{decode_thumbnail, encode_webp_rgb};
 pub use error::CaptureError;
 pub use fake::FakeSource;
@@ -54,4 +60,5 @@ pub use pipeline::{CaptureOptions, Pipeline, Rendered, StepTimings, Thumbnail};
 #[cfg(target_os = "linux")]
 pub use portal_source::{PortalGrant, PortalOptions, PortalSource};
 pub use source::{Frame, PixelLayout, Rect, ScreenSource};
+pub use system::{SystemSource, TokenSink};
 pub use xcap_source::XcapSource;

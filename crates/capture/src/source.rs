@@ -24,7 +24,7 @@ use std::fmt;
 
 use image::RgbaImage;
 
-use crate::CaptureError;
+use crate::{CaptureError, SourceChoice};
 
 /// Byte order of a 4-byte pixel as delivered by the backend. Alpha is ignored (screens are
 /// opaque).
@@ -189,17 +189,51 @@ impl fmt::Debug for Frame {
 pub trait ScreenSource {
     /// Captures all monitors now.
     fn capture_all(&mut self) -> Result<Vec<Frame>, CaptureError>;
+
+    /// Readies the source for captures to come (opens a screencast session, which may show
+    /// the desktop's permission dialog). Called when capture turns on; sources without a
+    /// session have nothing to do.
+    fn prepare(&mut self) -> Result<(), CaptureError> {
+        Ok(())
+    }
+
+    /// Ends any session [`ScreenSource::prepare`] opened. Called when capture turns off; the
+    /// next `prepare` or capture opens it again.
+    fn release(&mut self) {}
+
+    /// Which source this is and why it was chosen.
+    fn choice(&self) -> SourceChoice {
+        SourceChoice::GIVEN
+    }
 }
 
 impl<S: ScreenSource + ?Sized> ScreenSource for &mut S {
     fn capture_all(&mut self) -> Result<Vec<Frame>, CaptureError> {
         (**self).capture_all()
     }
+    fn prepare(&mut self) -> Result<(), CaptureError> {
+        (**self).prepare()
+    }
+    fn release(&mut self) {
+        (**self).release()
+    }
+    fn choice(&self) -> SourceChoice {
+        (**self).choice()
+    }
 }
 
 impl<S: ScreenSource + ?Sized> ScreenSource for Box<S> {
     fn capture_all(&mut self) -> Result<Vec<Frame>, CaptureError> {
         (**self).capture_all()
+    }
+    fn prepare(&mut self) -> Result<(), CaptureError> {
+        (**self).prepare()
+    }
+    fn release(&mut self) {
+        (**self).release()
+    }
+    fn choice(&self) -> SourceChoice {
+        (**self).choice()
     }
 }
 

@@ -4,15 +4,28 @@ import { captureProblem, healthReason, indicatorFor, itemKindLabel, pendingText 
 
 describe("capture indicator (R7)", () => {
   it("is prominent while capturing and never reveals the next moment", () => {
-    const i = indicatorFor({ state: "active", entry_id: "e", next_at: "2026-11-25T10:03:17Z" });
-    expect(i).toEqual({ active: true, label: "Capturing screenshots", reason: "" });
+    const i = indicatorFor({
+      state: "active",
+      entry_id: "e",
+      next_at: "2026-11-25T10:03:17Z",
+      source: { kind: "wayland_portal", reason: "wayland_session" },
+    });
+    expect(i).toEqual({
+      active: true,
+      label: "Capturing screenshots",
+      reason: "",
+      source: "Wayland: screen sharing portal",
+    });
     expect(JSON.stringify(i)).not.toContain("10:03");
   });
   it("gives the reason when off", () => {
-    expect(indicatorFor({ state: "off", reason: "no_timer" })).toEqual({
+    expect(
+      indicatorFor({ state: "off", reason: "no_timer", source: { kind: "x11", reason: "x11_session" } }),
+    ).toEqual({
       active: false,
       label: "Screenshots off",
       reason: "No timer is running",
+      source: "X11",
     });
     expect(indicatorFor(null).active).toBe(false);
   });

@@ -3,7 +3,7 @@
  * screenshot, and the sync backlog. The next capture moment is deliberately never shown: it is
  * random so that nobody can time their work around it.
  */
-import type { CaptureAttempt, CaptureHealth, CaptureStatus, OffReason } from "./api";
+import type { CaptureAttempt, CaptureHealth, CaptureStatus, OffReason, SourceKind } from "./api";
 import { sentenceCase, timeOfDay } from "./format";
 
 export interface Indicator {
@@ -12,13 +12,23 @@ export interface Indicator {
   label: string;
   /** Why capture is off (empty when active). */
   reason: string;
+  /** The screen source, e.g. "Wayland: screen sharing portal" (empty when unknown). */
+  source: string;
 }
+
+const SOURCES: Record<SourceKind, string> = {
+  x11: "X11",
+  wayland_portal: "Wayland: screen sharing portal",
+  native: "System screen capture",
+  given: "Built-in source",
+};
 
 /** The indicator for a capture status. */
 export function indicatorFor(status: CaptureStatus | null): Indicator {
-  if (status?.state === "active") return { active: true, label: "Capturing screenshots", reason: "" };
+  const source = status?.source ? SOURCES[status.source.kind] : "";
+  if (status?.state === "active") return { active: true, label: "Capturing screenshots", reason: "", source };
   const reason = status ? sentenceCase(OFF_REASONS[status.reason]) : "";
-  return { active: false, label: "Screenshots off", reason };
+  return { active: false, label: "Screenshots off", reason, source };
 }
 
 const OFF_REASONS: Record<OffReason, string> = {

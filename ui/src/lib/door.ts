@@ -116,6 +116,8 @@ export type {
   OffReason,
   OutboxKind,
   RunningTimer,
+  SourceChoice,
+  SourceKind,
 } from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {

@@ -9,11 +9,14 @@
 //! earlier run (FILE.account), it starts offline and keeps capturing; a token the service
 //! refuses is replaced by signing in with `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD`. The token
 //! and the account are saved user-only (0600 on Unix). Runs until SIGTERM (Unix) or Ctrl-C.
+//!
+//! The screen source follows the session (`shotclock_capture::choice`): X11, or on Wayland the
+//! ScreenCast portal, whose restore token is kept user-only in FILE.screencast.
 
 use anyhow::{Context, Result, bail};
 use shotclock_agent::{Agent, AgentConfig, Resumed, Session, SystemClock};
 use shotclock_api::dto::Me;
-use shotclock_capture::XcapSource;
+use shotclock_capture::SystemSource;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -66,7 +69,7 @@ async fn main() -> Result<()> {
         data_dir: args.data_dir,
         clock: Arc::new(SystemClock),
     };
-    let agent = Agent::start(config, session, XcapSource::new()).await?;
+    let agent = Agent::start(config, session, screen_source(&token_file)).await?;
     tracing::info!("agent running");
 
     stopped().await?;
@@ -119,6 +122,25 @@ async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
     write_private(token_file, session.token.as_bytes())?;
     write_private(&account_file, &serde_json::to_vec(&session.me)?)?;
     Ok(session)
+}
+
+/// The screen source this session gets (X11, or the Wayland ScreenCast portal). The portal's
+/// restore token lives beside the session token (FILE.screencast, user-only) and is replaced by
+/// each new grant's token (they are single-use).
+fn screen_source(token_file: &Path) -> SystemSource {
+    let restore_file = token_file.with_extension("screencast");
+    let restore = std::fs::read_to_string(&restore_file)
+        .ok()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let sink = Arc::new(move |token: &str| {
+        if let Err(err) = write_private(&restore_file, token.as_bytes()) {
+            tracing::warn!("could not keep the screen sharing grant: {err}");
+        }
+    });
+    let source = SystemSource::from_env(restore, sink);
+    tracing::info!(source = ?shotclock_capture::ScreenSource::choice(&source), "screen source");
+    source
 }
 
 /// Writes a file only the user can read (0600 on Unix), atomically, creating its folder.

@@ -18,9 +18,33 @@ export type OutboxKind = "timer_start" | "timer_stop" | "delete_entry" | "screen
 export type OffReason = "starting" | "signed_out" | "no_timer" | "unconfirmed" | "disabled" | "no_plan" | "trial_expired" | "unschedulable";
 
 /**
+ * The screen source in use.
+ */
+export type SourceKind = "x11" | "wayland_portal" | "native" | "given";
+
+/**
+ * Why that source was chosen.
+ */
+export type ChoiceReason = "wayland_session" | "x11_session" | "wayland_display" | "no_wayland_display" | "platform" | "caller";
+
+/**
+ * The source chosen for this session and why.
+ */
+export type SourceChoice = { kind: SourceKind, reason: ChoiceReason, };
+
+/**
  * Whether screenshots are being taken, and if not, why (R7, R8).
  */
-export type CaptureStatus = { "state": "active", entry_id: EntryId, next_at: string | null, } | { "state": "off", reason: OffReason, };
+export type CaptureStatus = { "state": "active", entry_id: EntryId, next_at: string | null, 
+/**
+ * The screen source and why it was chosen (X11, the Wayland portal, …).
+ */
+source: SourceChoice | null, } | { "state": "off", reason: OffReason, 
+/**
+ * The screen source that captures once capture turns on; `None` before the engine
+ * runs (signed out).
+ */
+source: SourceChoice | null, };
 
 /**
  * The running timer as the UI shows it.
