@@ -160,6 +160,11 @@ impl Server {
                 .arg(format!("-dir={}", dir.join("data").display()))
                 .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-admin.ui=false"])
                 .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+                // Every bucket takes several volumes. Left at 0, the most volumes is free disk
+                // space / 128 MB, so on a fuller disk the later buckets of a test process
+                // cannot be written (HTTP 500). Volumes are sparse, so a fixed count costs
+                // nothing.
+                .arg("-volume.max=1000")
                 .arg(format!("-s3.port={port}"))
                 .arg(format!("-s3.config={}", config.display()))
                 .args(

@@ -304,6 +304,7 @@ pub(super) struct DeleteQuery {
         (status = 403, description = "entry locked or approved (members)", body = ApiError),
         (status = 404, body = ApiError),
         (status = 409, description = "entry running: stop the timer first", body = ApiError),
+        (status = 410, description = "an unsent screenshot's entry was deleted (`deleted`): nothing is left to remove", body = ApiError),
     ))]
 pub(super) async fn delete(
     State(app): State<App>,
