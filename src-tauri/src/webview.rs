@@ -5,7 +5,7 @@
 //!   second, a caret) recomposites the whole window, which on a machine without a GPU is
 //!   Mesa's software GL. Measured with `cargo xtask bench app` on Xvfb: the web process's cost
 //!   with a timer running fell from ~4.4% to ~1% of a core, and all processes' PSS from
-//!   ~600 MB to ~360 MB after a day of thumbnails (the GL stack is never loaded, and decoded
+//!   ~600 MB to ~310 MB after a day of thumbnails (the GL stack is never loaded, and decoded
 //!   images are given back when they leave the page).
 //! - **A steady caret.** A blinking caret repaints twice a second for as long as a field has
 //!   focus — the sign-in form has focus from the start. GTK's own `gtk-cursor-blink` setting,
