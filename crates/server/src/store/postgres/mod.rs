@@ -5,7 +5,8 @@
 //!   statement with `Handle::block_on`, because the row interfaces are synchronous: a decision
 //!   and its writes happen without an `await` in between. Owning the runtime makes the backend
 //!   independent of the caller's (a current-thread test runtime, a short-lived CLI command).
-//! * **Reads** run in a `REPEATABLE READ READ ONLY` transaction: one snapshot per job.
+//! * **Reads** run in a `REPEATABLE READ READ ONLY` transaction: one snapshot per job. Its
+//!   `BEGIN` goes out with the job's first statement (pipelined, no round trip of its own).
 //! * **Writes** go to one writer task per process that commits in groups like the SQLite
 //!   writer ([`writer`]): every job in its own savepoint, answers only after the commit,
 //!   nothing run outside a transaction. The group's first statement after `BEGIN` takes the
@@ -452,10 +453,22 @@ impl PgStore {
 
 fn run_read(rt: &Handle, pool: &Pool, job: ReadJob) -> StoreResult<()> {
     let mut conn = Conn::new(rt.block_on(pool.get()).map_err(pool_err)?);
-    conn.begin(rt, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    // Counted as inside a transaction from here: a job that panics takes the connection out of
+    // the pool whether or not its `BEGIN` went out.
+    conn.in_tx = true;
     let client = conn.client().ok_or(StoreError::Closed)?;
-    job(&mut Pg::new(rt, client));
-    conn.end(rt, "ROLLBACK")
+    let mut rows = Pg::beginning(
+        rt,
+        client,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    );
+    job(&mut rows);
+    if rows.began() {
+        conn.end(rt, "ROLLBACK")
+    } else {
+        conn.in_tx = false;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
