@@ -343,7 +343,7 @@ async fn upload_bench(shape: Shape) -> (f64, f64) {
 
 /// Day-count p95 and member-day p95 (ms) in `shape`.
 async fn query_bench(shape: Shape) -> (f64, f64) {
-    let (apps, bases, _pg_url, _guard) = start(shape).await;
+    let (apps, bases, pg_url, _guard) = start(shape).await;
     let (app, base) = (&apps[0], bases[0].clone());
     println!("queries, {}:", shape.label());
     let (ws, admin) = workspace(app).await;
@@ -404,6 +404,30 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
         "  seeded {MEMBERS} members x {DAYS} days x {PER_DAY} = {total} screenshots in {:.1} s",
         seed_started.elapsed().as_secs_f64()
     );
+    if let Some(url) = &pg_url {
+        // Fresh statistics for the planner, as autovacuum gathers them shortly after a bulk
+        // load; without them the first minute of queries is planned on an empty table.
+        let (db, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let t = Instant::now();
+        db.batch_execute("ANALYZE").await.unwrap();
+        println!("  ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
+        // The plan of the day's hourly counts (the bulk of a day-counts request).
+        let hour0 = (day0 - TimeDelta::days(1)).timestamp() / 3600;
+        let plan = db
+            .query(
+                "EXPLAIN (ANALYZE, COSTS OFF) SELECT user_id, sum(n)::bigint FROM screenshot_hours
+                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id",
+                &[ws.as_uuid(), &hour0, &(hour0 + 24)],
+            )
+            .await
+            .unwrap();
+        for line in plan {
+            println!("    {}", line.get::<_, String>(0));
+        }
+    }
     // Yesterday: a full day of 96 per member (UTC so the seeded day aligns).
     let date = (today - TimeDelta::days(1)).format("%Y-%m-%d").to_string();
     let client = reqwest::Client::new();

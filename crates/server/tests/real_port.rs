@@ -619,7 +619,14 @@ async fn kill_9_mid_upload(database: Option<&str>) {
             }
         }));
     }
-    let delay = rand::rng().random_range(300..1200);
+    // The kill lands at a random moment after the first acknowledgement (on a busy machine
+    // the first one can take longer than any fixed delay).
+    let first_ack = acked.clone();
+    eventually("a first upload acknowledged", async || {
+        !first_ack.lock().unwrap().is_empty()
+    })
+    .await;
+    let delay = rand::rng().random_range(0..900);
     tokio::time::sleep(Duration::from_millis(delay)).await;
     child.start_kill().unwrap(); // SIGKILL
     child.wait().await.unwrap();
@@ -629,7 +636,7 @@ async fn kill_9_mid_upload(database: Option<&str>) {
     let acked = acked.lock().unwrap().clone();
     let attempts = attempts.lock().unwrap().clone();
     eprintln!(
-        "killed after {delay} ms: {} acknowledged of {} attempted",
+        "killed {delay} ms after the first acknowledgement: {} acknowledged of {} attempted",
         acked.len(),
         attempts.len()
     );

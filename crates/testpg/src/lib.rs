@@ -6,7 +6,8 @@
 //! server (its programs live in `pg_config --bindir`, not on `PATH`), initialised in a
 //! temporary directory with trust authentication for the superuser `shotclock`, listening on
 //! a free port of 127.0.0.1 only, and without fsync (tests never need durability across a
-//! power cut; [`durable_cluster`] is one with the durable defaults). `initdb` refuses to run as root, so as root the cluster belongs to the
+//! power cut; [`durable_cluster`] is one with the durable defaults, [`tls_cluster`] one that
+//! also speaks TLS with a certificate made for it). `initdb` refuses to run as root, so as root the cluster belongs to the
 //! `postgres` user (`runuser -u postgres --`) and so does its directory.
 //!
 //! A missing PostgreSQL is a failure with a clear message, never a skipped test:
@@ -44,7 +45,7 @@ pub struct Cluster {
 /// The cluster of this test process, started on first use.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| Cluster::start(false))
+    CLUSTER.get_or_init(|| Cluster::start(Kind::Fast))
 }
 
 /// A second cluster of this process with PostgreSQL's durable defaults (`fsync`,
@@ -52,7 +53,135 @@ pub fn cluster() -> &'static Cluster {
 /// store that syncs every commit; started on first use.
 pub fn durable_cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| Cluster::start(true))
+    CLUSTER.get_or_init(|| Cluster::start(Kind::Durable))
+}
+
+/// A cluster of this process that also accepts TLS (`ssl=on`), with a server certificate for
+/// `IP:127.0.0.1` only, issued by a CA made for it (`openssl`); started on first use.
+#[derive(Debug)]
+pub struct TlsCluster {
+    /// The cluster (plain connections are accepted too).
+    pub cluster: Cluster,
+    /// PEM file of the CA that issued the server's certificate.
+    pub ca: PathBuf,
+    /// PEM file of another CA, which issued nothing the server shows.
+    pub other_ca: PathBuf,
+}
+
+/// The [`TlsCluster`] of this process.
+pub fn tls_cluster() -> &'static TlsCluster {
+    static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let certs = tempfile::Builder::new()
+            .prefix("shotclock-pg-certs-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        make_certificates(&certs);
+        let cluster = Cluster::start(Kind::Tls(certs.clone()));
+        TlsCluster {
+            cluster,
+            ca: certs.join("ca.crt"),
+            other_ca: certs.join("other-ca.crt"),
+        }
+    })
+}
+
+/// `ca.crt` (+ key), `other-ca.crt`, and `server.crt`/`server.key` for `IP:127.0.0.1` issued
+/// by `ca.crt`, in `dir`; the server's files belong to the server's user.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running openssl (Debian package `openssl`): {e}"));
+        if !out.status.success() {
+            fail(&format!("openssl {args:?}"), &out);
+        }
+    };
+    for ca in ["ca", "other-ca"] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=shotclock test {ca}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.crt"),
+        ]);
+    }
+    openssl(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    if running_as_root() {
+        let (uid, gid) = (postgres_id("-u"), postgres_id("-g"));
+        for f in ["", "server.key", "server.crt"] {
+            std::os::unix::fs::chown(dir.join(f), Some(uid), Some(gid)).unwrap();
+        }
+    }
+}
+
+/// What a cluster is for.
+enum Kind {
+    /// No fsync: tests.
+    Fast,
+    /// PostgreSQL's durable defaults: measurements.
+    Durable,
+    /// As `Fast`, with TLS on from the certificates in this folder.
+    Tls(PathBuf),
 }
 
 /// A fresh, empty database on [`cluster`]; its `postgres://` URL.
@@ -140,6 +269,9 @@ fn server_command(program: &Path, as_postgres: bool) -> Command {
     }
 }
 
+/// Settings of a cluster that need not survive a power cut.
+const FAST: &str = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -148,7 +280,7 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    fn start(durable: bool) -> Self {
+    fn start(kind: Kind) -> Self {
         let bindir = bindir();
         let as_postgres = running_as_root();
         let dir = tempfile::Builder::new()
@@ -186,10 +318,14 @@ impl Cluster {
                 .arg(format!(
                     "-k {} -p {port} -c listen_addresses=127.0.0.1 {} -c max_connections=400",
                     dir.display(),
-                    if durable {
-                        ""
-                    } else {
-                        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                    match &kind {
+                        Kind::Durable => String::new(),
+                        Kind::Fast => FAST.to_owned(),
+                        Kind::Tls(certs) => format!(
+                            "{FAST} -c ssl=on -c ssl_cert_file={0}/server.crt \
+                             -c ssl_key_file={0}/server.key",
+                            certs.display()
+                        ),
                     }
                 ))
                 .arg("start")

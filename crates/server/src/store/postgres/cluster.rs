@@ -22,8 +22,9 @@ use deadpool_postgres::{Object, Pool};
 use futures_util::StreamExt;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
+use super::tls::MakeRustls;
 use super::{MAINTENANCE_LOCK, PgStore, THROTTLE_LOCK, pool_err};
 use crate::store::{
     BudgetState, Cluster, Duty, Heard, Lead, PairState, StoreError, StoreResult, ThrottleRows,
@@ -61,13 +62,17 @@ pub(super) async fn notifier(pool: Pool, mut queue: mpsc::UnboundedReceiver<Stri
 }
 
 /// Listens on [`CHANNEL`] with its own connection, reconnecting, until `out` is closed.
-async fn listener(config: tokio_postgres::Config, out: mpsc::UnboundedSender<Heard>) {
+async fn listener(
+    config: tokio_postgres::Config,
+    tls: MakeRustls,
+    out: mpsc::UnboundedSender<Heard>,
+) {
     const FIRST_BACKOFF: Duration = Duration::from_millis(100);
     let mut config = config;
     config.application_name(LISTENER_NAME);
     let mut backoff = FIRST_BACKOFF;
     while !out.is_closed() {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let (heard, mut payloads) = mpsc::unbounded_channel::<String>();
                 let driver = tokio::spawn(async move {
@@ -260,9 +265,11 @@ impl Cluster for PgStore {
 
     fn listen(&self) -> mpsc::UnboundedReceiver<Heard> {
         let (out, heard) = mpsc::unbounded_channel();
-        self.inner
-            .handle
-            .spawn(listener(self.inner.config.clone(), out));
+        self.inner.handle.spawn(listener(
+            self.inner.config.clone(),
+            self.inner.tls.clone(),
+            out,
+        ));
         heard
     }
 

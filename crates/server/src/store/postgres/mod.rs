@@ -5,7 +5,8 @@
 //!   statement with `Handle::block_on`, because the row interfaces are synchronous: a decision
 //!   and its writes happen without an `await` in between. Owning the runtime makes the backend
 //!   independent of the caller's (a current-thread test runtime, a short-lived CLI command).
-//! * **Reads** run in a `REPEATABLE READ READ ONLY` transaction: one snapshot per job.
+//! * **Reads** run in a `REPEATABLE READ READ ONLY` transaction: one snapshot per job. Its
+//!   `BEGIN` goes out with the job's first statement (pipelined, no round trip of its own).
 //! * **Writes** go to one writer task per process that commits in groups like the SQLite
 //!   writer ([`writer`]): every job in its own savepoint, answers only after the commit,
 //!   nothing run outside a transaction. The group's first statement after `BEGIN` takes the
@@ -23,7 +24,8 @@
 //!   recycled, and in backups and replicas; deployments that need more put the database on
 //!   encrypted storage.
 //!
-//! Known gap: no TLS to the database yet (`sslmode=require` is refused at start).
+//! * **TLS** ([`tls`]): rustls, as the URL's `sslmode` (`require`, `verify-ca`,
+//!   `verify-full`) and `sslrootcert` say; without them the connection is not encrypted.
 //!
 //! Replicas coordinate through [`crate::store::Cluster`] (module `cluster`): live events by
 //! `LISTEN`/`NOTIFY`, duties by session advisory locks.
@@ -34,6 +36,7 @@
 mod cluster;
 mod queries;
 mod rows;
+pub mod tls;
 mod writer;
 
 use std::str::FromStr;
@@ -44,9 +47,10 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
-use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 
 use self::queries::Pg;
+use self::tls::{MakeRustls, PgTls};
 use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob};
 
 /// The schema, in order. Append only; never edit a shipped migration.
@@ -80,6 +84,8 @@ const SCRUBBED: &str = "screenshots, screenshot_hours, entries, sessions, notifi
 pub struct PgOptions {
     /// Connection settings (host, port, user, password, database, …).
     pub config: tokio_postgres::Config,
+    /// Whether and how the connection is encrypted (the URL's `sslmode` and `sslrootcert`).
+    pub tls: PgTls,
     /// Most connections this process opens (the writer takes one per group).
     pub pool_size: usize,
     /// How long a job waits for a free connection before failing.
@@ -94,17 +100,19 @@ impl std::fmt::Debug for PgOptions {
         // tokio-postgres's Debug redacts the password.
         f.debug_struct("PgOptions")
             .field("config", &self.config)
+            .field("tls", &self.tls)
             .field("pool_size", &self.pool_size)
             .finish_non_exhaustive()
     }
 }
 
 impl PgOptions {
-    /// Defaults for these connection settings.
+    /// Defaults for these connection settings, not encrypted.
     #[must_use]
     pub fn new(config: tokio_postgres::Config) -> Self {
         Self {
             config,
+            tls: PgTls::Off,
             pool_size: 8,
             wait_timeout: Duration::from_secs(30),
             write_lock_timeout: Duration::from_secs(10),
@@ -113,14 +121,18 @@ impl PgOptions {
 
     /// Defaults for a `postgres://…` URL (or a libpq `key=value` string), exactly as given.
     pub fn from_url(url: &str) -> StoreResult<Self> {
-        Ok(Self::new(parse_url(url)?))
+        let (config, tls) = parse_url(url)?;
+        Ok(Self {
+            tls,
+            ..Self::new(config)
+        })
     }
 
     /// Defaults for a URL whose missing settings come, as with libpq, from `PGHOST`, `PGPORT`,
     /// `PGUSER`, `PGPASSWORD` and `PGDATABASE` (looked up through `env`), so the password can
     /// stay out of the URL.
     pub fn from_url_and_env(url: &str, env: impl Fn(&str) -> Option<String>) -> StoreResult<Self> {
-        let mut config = parse_url(url)?;
+        let (mut config, tls) = parse_url(url)?;
         let var = |name: &str| env(name).filter(|v| !v.is_empty());
         if config.get_hosts().is_empty()
             && let Some(hosts) = var("PGHOST")
@@ -154,21 +166,28 @@ impl PgOptions {
         {
             config.dbname(dbname);
         }
-        Ok(Self::new(config))
+        Ok(Self {
+            tls,
+            ..Self::new(config)
+        })
     }
 }
 
-fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
+/// The connection settings and the TLS of a URL (tokio-postgres parses all but `sslmode` and
+/// `sslrootcert`, which [`tls::split_url`] takes out).
+fn parse_url(url: &str) -> StoreResult<(tokio_postgres::Config, PgTls)> {
+    let (rest, tls) = tls::split_url(url)?;
     // The error text never repeats the URL, which may hold a password.
-    tokio_postgres::Config::from_str(url)
-        .map_err(|e| StoreError::Open(format!("invalid PostgreSQL URL: {e}")))
+    let config = tokio_postgres::Config::from_str(&rest)
+        .map_err(|e| StoreError::Open(format!("invalid PostgreSQL URL: {e}")))?;
+    Ok((config, tls))
 }
 
 /// Whether a PostgreSQL URL carries a password (it must then not come from a command line,
 /// which every local user can read).
 #[must_use]
 pub fn url_has_password(url: &str) -> bool {
-    tokio_postgres::Config::from_str(url).is_ok_and(|c| c.get_password().is_some())
+    parse_url(url).is_ok_and(|(c, _)| c.get_password().is_some())
 }
 
 /// The backend's own runtime, stopped without blocking when the store goes (it may be dropped
@@ -187,6 +206,7 @@ struct Inner {
     writer: mpsc::UnboundedSender<WriteJob>,
     notices: mpsc::UnboundedSender<String>,
     config: tokio_postgres::Config,
+    tls: MakeRustls,
     pool: Pool,
     handle: Handle,
     /// Scrub requests made so far, and the count covered by the last finished `VACUUM`.
@@ -266,6 +286,21 @@ impl Drop for Conn {
     }
 }
 
+/// `e` and its causes, `: `-separated (a TLS failure says why: which certificate check failed).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Refuses a server older than [`MIN_SERVER_VERSION`] (`server_version_num`).
 fn check_version(version: i32) -> StoreResult<()> {
     if version < MIN_SERVER_VERSION {
@@ -283,7 +318,7 @@ async fn prepare(pool: &Pool) -> StoreResult<()> {
     let obj = pool
         .get()
         .await
-        .map_err(|e| open_err(format!("connecting: {e}")))?;
+        .map_err(|e| open_err(format!("connecting: {}", with_causes(&e))))?;
     let version: i32 = obj
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .await?
@@ -340,15 +375,14 @@ impl PgStore {
     /// starts the writer. Blocks the calling thread until the database answered (like opening
     /// a SQLite file); safe to call from inside an async runtime.
     pub fn open(options: &PgOptions) -> StoreResult<Self> {
-        if matches!(
-            options.config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Require
-        ) {
-            return Err(open_err(
-                "sslmode=require: TLS to PostgreSQL is not supported yet; reach the database \
-                 over a private network or a local socket",
-            ));
-        }
+        let tls = MakeRustls::new(&options.tls)?;
+        let mut config = options.config.clone();
+        // TLS is what `options.tls` says, never what the server happens to offer.
+        config.ssl_mode(if options.tls == PgTls::Off {
+            SslMode::Disable
+        } else {
+            SslMode::Require
+        });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("shotclock-pg")
@@ -362,8 +396,8 @@ impl PgStore {
             .map(|rt| rt.handle().clone())
             .ok_or(StoreError::Closed)?;
         let manager = Manager::from_config(
-            options.config.clone(),
-            NoTls,
+            config.clone(),
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -391,7 +425,8 @@ impl PgStore {
             inner: Arc::new(Inner {
                 writer,
                 notices,
-                config: options.config.clone(),
+                config,
+                tls,
                 pool,
                 handle,
                 scrubs_asked: AtomicU64::new(0),
@@ -418,10 +453,22 @@ impl PgStore {
 
 fn run_read(rt: &Handle, pool: &Pool, job: ReadJob) -> StoreResult<()> {
     let mut conn = Conn::new(rt.block_on(pool.get()).map_err(pool_err)?);
-    conn.begin(rt, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    // Counted as inside a transaction from here: a job that panics takes the connection out of
+    // the pool whether or not its `BEGIN` went out.
+    conn.in_tx = true;
     let client = conn.client().ok_or(StoreError::Closed)?;
-    job(&mut Pg::new(rt, client));
-    conn.end(rt, "ROLLBACK")
+    let mut rows = Pg::beginning(
+        rt,
+        client,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    );
+    job(&mut rows);
+    if rows.began() {
+        conn.end(rt, "ROLLBACK")
+    } else {
+        conn.in_tx = false;
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -494,12 +541,14 @@ mod tests {
     }
 
     #[test]
-    fn a_url_that_requires_tls_is_refused_plainly() {
-        let options = PgOptions::from_url("postgres://u@127.0.0.1:1/db?sslmode=require").unwrap();
-        let Err(StoreError::Open(m)) = PgStore::open(&options) else {
-            panic!("refused");
-        };
-        assert!(m.contains("TLS"), "{m}");
+    fn a_url_names_its_tls() {
+        let o = PgOptions::from_url("postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem")
+            .unwrap();
+        assert_eq!(o.tls, PgTls::VerifyFull(tls::Roots::File("/ca.pem".into())));
+        assert_eq!(o.config.get_dbname(), Some("db"));
+        let o = PgOptions::from_url_and_env("postgres://?sslmode=require", |_| None).unwrap();
+        assert_eq!(o.tls, PgTls::Require);
+        assert!(url_has_password("postgres://u:pw@h/db?sslmode=verify-full"));
     }
 
     #[test]

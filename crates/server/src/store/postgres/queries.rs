@@ -8,6 +8,7 @@
 //! Day counts (R17) read `screenshot_hours`, kept in step by triggers (migration 0001), exactly
 //! as on SQLite; only the partial hours of a day in a zone off the hour are counted row by row.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -39,18 +40,57 @@ type Param<'p> = &'p (dyn ToSql + Sync);
 pub(crate) struct Pg<'c> {
     rt: &'c Handle,
     c: &'c ClientWrapper,
+    /// A `BEGIN …` not sent yet: it goes with the first statement, in the same round trip.
+    begin: Cell<Option<&'static str>>,
 }
 
 impl<'c> Pg<'c> {
     pub(crate) fn new(rt: &'c Handle, c: &'c ClientWrapper) -> Self {
-        Self { rt, c }
+        Self {
+            rt,
+            c,
+            begin: Cell::new(None),
+        }
+    }
+
+    /// Rows inside a transaction that `begin` opens. `begin` is sent right before the first
+    /// statement, without waiting for its answer in between (tokio-postgres sends requests in
+    /// the order they are first polled, and the server runs them in that order), so the
+    /// transaction costs no round trip of its own; a failed `begin` fails that statement.
+    pub(crate) fn beginning(rt: &'c Handle, c: &'c ClientWrapper, begin: &'static str) -> Self {
+        Self {
+            begin: Cell::new(Some(begin)),
+            ..Self::new(rt, c)
+        }
+    }
+
+    /// Whether the transaction of [`Self::beginning`] was opened (its `BEGIN` sent).
+    pub(crate) fn began(&self) -> bool {
+        self.begin.get().is_none()
+    }
+
+    /// Drives one statement's future, after the pending `BEGIN` if there is one.
+    fn drive<T>(
+        &self,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> StoreResult<T> {
+        let Some(begin) = self.begin.take() else {
+            return Ok(self.rt.block_on(statement)?);
+        };
+        self.rt.block_on(async {
+            // `join` polls `begin` first: its request is queued before the statement's.
+            let (begun, result) =
+                futures_util::future::join(self.c.batch_execute(begin), statement).await;
+            begun?;
+            Ok(result?)
+        })
     }
 
     fn rows(&self, sql: &str, args: &[Param<'_>]) -> StoreResult<Vec<Row>> {
-        Ok(self.rt.block_on(async {
+        self.drive(async {
             let st = self.c.prepare_cached(sql).await?;
             self.c.query(&st, args).await
-        })?)
+        })
     }
 
     fn list<T>(
@@ -68,7 +108,7 @@ impl<'c> Pg<'c> {
         args: &[Param<'_>],
         map: impl FnOnce(&Row) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
-        let row = self.rt.block_on(async {
+        let row = self.drive(async {
             let st = self.c.prepare_cached(sql).await?;
             self.c.query_opt(&st, args).await
         })?;
@@ -76,10 +116,10 @@ impl<'c> Pg<'c> {
     }
 
     fn exec(&self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
-        Ok(self.rt.block_on(async {
+        self.drive(async {
             let st = self.c.prepare_cached(sql).await?;
             self.c.execute(&st, args).await
-        })?)
+        })
     }
 
     /// Adds the `(user_id, count)` rows of `sql` to `counts`.
@@ -295,8 +335,9 @@ impl Rows for Pg<'_> {
         if let Some((first_hour, end_hour)) = plan.hours {
             self.add_counts(
                 &mut counts,
-                "SELECT user_id, n FROM screenshot_hours
-                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3",
+                // Summed here: one row per member instead of one per member and hour.
+                "SELECT user_id, sum(n)::bigint FROM screenshot_hours
+                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id",
                 (ws, first_hour, end_hour),
             )?;
         }

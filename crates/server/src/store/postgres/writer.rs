@@ -4,7 +4,9 @@
 //! on a blocking thread in *one* transaction that first takes the advisory lock
 //! [`super::WRITE_LOCK`] (so groups of all replicas run one after the other), each job inside
 //! its own `SAVEPOINT`, so a job that refuses (or is a dry run) rolls back only itself; then it
-//! commits once. A job's answer is released only after that commit.
+//! commits once. A job's answer is released only after that commit. Closing one job's savepoint
+//! and opening the next one's go in one round trip (as do `BEGIN`, the lock and the first
+//! savepoint): per job, the database is asked its statements plus one.
 //!
 //! Invariant: nothing runs outside a transaction. When no connection can be had, `BEGIN` or the
 //! lock fails (it is waited for at most `lock_timeout`), or a savepoint cannot be opened or
@@ -69,11 +71,12 @@ fn group(rt: &Handle, conn: Result<Object, PoolError>, begin: &str, batch: Vec<W
         }
     };
     if let Some(c) = conn.as_mut()
-        && let Err(e) = c.begin(rt, begin)
+        && let Err(e) = c.begin(rt, &format!("{begin}; SAVEPOINT job"))
     {
         failed = Some(format!("could not begin: {e}"));
     }
-    for job in batch {
+    let last = batch.len().saturating_sub(1);
+    for (i, job) in batch.into_iter().enumerate() {
         let open = conn
             .as_ref()
             .filter(|_| failed.is_none())
@@ -83,19 +86,20 @@ fn group(rt: &Handle, conn: Result<Object, PoolError>, begin: &str, batch: Vec<W
             completions.push(job(Err(StoreError::Commit(reason))).done);
             continue;
         };
-        if let Err(e) = c.run(rt, "SAVEPOINT job") {
-            failed = Some(format!("could not open a savepoint: {e}"));
-            completions.push(job(Err(StoreError::Commit(e.to_string()))).done);
-            continue;
-        }
+        // This job's savepoint is open (with `BEGIN`, or with the previous job's close).
         let end = job(Ok(&mut Pg::new(rt, client)));
         let close = if end.keep {
             "RELEASE SAVEPOINT job"
         } else {
             "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
         };
-        if let Err(e) = c.run(rt, close) {
-            failed = Some(format!("could not close a savepoint: {e}"));
+        let close = if i == last {
+            close.to_owned()
+        } else {
+            format!("{close}; SAVEPOINT job")
+        };
+        if let Err(e) = c.run(rt, &close) {
+            failed = Some(format!("could not close a savepoint or open the next: {e}"));
         }
         completions.push(end.done);
     }
