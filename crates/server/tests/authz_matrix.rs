@@ -303,7 +303,7 @@ async fn fixture_is_what_the_matrix_assumes(db: Db) {
     assert_eq!(f.h.blob_files().await.len(), 2);
 }
 
-common::both_backends!(
+common::all_backends!(
     every_documented_operation_has_a_row_for_every_actor,
     every_cell_of_the_matrix_holds,
     fixture_is_what_the_matrix_assumes,
