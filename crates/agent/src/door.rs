@@ -18,7 +18,7 @@ use crate::state::AgentEvent;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{
-    DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
+    DayCount, DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
     UpdateSettingsRequest, WorkspaceSettings,
 };
 use shotclock_api::{ApiError, ErrorCode, NotificationId, ScreenshotId, UserId};
@@ -63,10 +63,24 @@ impl AgentHandle {
     }
 
     /// The day's screenshot counts of the members the caller may see (R17), the caller's own
-    /// including the screenshots still waiting on this device to be sent.
+    /// including the screenshots still waiting on this device to be sent. While the service is
+    /// unreachable, the caller's own line alone, counting what waits here.
     pub async fn day_counts(&self, date: NaiveDate, tz: &str) -> Result<DayCounts, AgentError> {
         let shared = self.shared();
-        let mut counts = shared.service.client.screenshot_counts(date, tz).await?;
+        let mut counts = match shared.service.client.screenshot_counts(date, tz).await {
+            Ok(counts) => counts,
+            Err(e) if e.is_retryable() => DayCounts {
+                date: date.format("%Y-%m-%d").to_string(),
+                time_zone: tz.to_owned(),
+                members: vec![DayCount {
+                    user_id: shared.account.user_id,
+                    name: String::new(),
+                    email: shared.account.email.clone(),
+                    count: 0,
+                }],
+            },
+            Err(e) => return Err(e.into()),
+        };
         let waiting = self.unsent_of_day(date, tz).await?.len() as u64;
         if let Some(own) = counts
             .members
