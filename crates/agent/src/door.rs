@@ -15,6 +15,7 @@ use crate::agent::AgentHandle;
 use crate::error::AgentError;
 use crate::service::UnsentDelete;
 use crate::state::AgentEvent;
+use crate::view::{AttemptView, CaptureView, RejectedItem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{
@@ -314,6 +315,32 @@ impl AgentHandle {
             Err(e) if e.is_retryable() => Ok((Vec::new(), false)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The capture indicator's data (R7, R12, R25): the status, the last attempt, the items
+    /// the service refused for good, and how many changes wait to be sent.
+    pub async fn capture_view(&self) -> Result<CaptureView, AgentError> {
+        let last_attempt = self.last_attempt().await?.map(|a| AttemptView {
+            at: a.at,
+            health: a.health,
+            detail: a.detail,
+        });
+        let rejected = self
+            .rejected_items()
+            .await?
+            .into_iter()
+            .map(|item| RejectedItem {
+                kind: item.kind,
+                reason: item.rejected_reason.unwrap_or_default(),
+                created_at: item.created_at,
+            })
+            .collect();
+        Ok(CaptureView {
+            status: self.capture_status(),
+            last_attempt,
+            rejected,
+            pending: self.pending_count().await?,
+        })
     }
 
     /// The workspace's settings as the service holds them now.
