@@ -13,7 +13,6 @@
 
 use crate::agent::AgentHandle;
 use crate::error::AgentError;
-use crate::service::UnsentDelete;
 use crate::state::AgentEvent;
 use crate::view::{AttemptView, CaptureView, RejectedItem};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,7 +27,7 @@ use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::span::Span;
 use shotclock_domain::visibility::{Actor, Owner};
-use shotclock_store::{ScreenshotInfo, ScreenshotState, TimeEntry};
+use shotclock_store::{ScreenshotInfo, ScreenshotState, TimeEntry, UnsentShot};
 use std::collections::HashMap;
 
 impl AgentHandle {
@@ -271,16 +270,15 @@ impl AgentHandle {
             }
         };
         if !dry_run {
-            let payload = serde_json::to_value(UnsentDelete {
+            let unsent = Some(UnsentShot {
                 entry_id,
                 captured_at: shot.captured_at,
-            })
-            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+            });
             let local_now = shared.time.local_now();
             let id = shot.id;
             shared
                 .store
-                .call(move |s| s.delete_screenshot_with_tombstone(id, payload, local_now))
+                .call(move |s| s.delete_screenshot_with_tombstone(id, unsent, local_now))
                 .await?;
             shared.kick.notify_one();
             shared.emit(AgentEvent::Deleted);
