@@ -20,7 +20,11 @@
 //! 7. the session token lives in the OS keyring (a real Secret Service), survives a restart, and
 //!    signing out forgets it (R2, R3);
 //! 8. the app starts signed in while the service is down, the timer works offline, and the entry
-//!    reaches the service once it is back (R25).
+//!    reaches the service once it is back (R25);
+//! 9. with the service down, a screenshot taken offline shows in Activity › Screenshots marked
+//!    "waiting to sync" and is deleted there with the dry run answered on this computer; once
+//!    the service is back it never receives that screenshot, and the entry loses exactly the
+//!    time the dry run said (R19, R21, R25).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
 //! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,
@@ -736,4 +740,158 @@ async fn the_app_starts_offline_and_catches_up() -> Result<()> {
     }
     .await;
     app.finish("offline", outcome).await
+}
+
+// ---- 9 -------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn a_screenshot_taken_offline_is_listed_waiting_and_deleted_before_it_is_sent() -> Result<()>
+{
+    let mut service = Service::start()?;
+    let team = service.team("unsent", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let waiting_thumb = format!("{}[data-waiting='true']", tid("thumb"));
+
+    let outcome = async {
+        app.open_section("timer").await?;
+        app.type_into(&tid("timer-description"), "Offline review")
+            .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "true", MEDIUM)
+            .await?;
+        // A first screenshot reaches the service: the one the offline ones follow.
+        let entry_id = wait_for(LONG, "a first screenshot at the service", || async {
+            let running = ana.timer().await.ok()?.running?;
+            let shots = screenshots_today(&ana, &team.ana).await.ok()?;
+            shots
+                .iter()
+                .any(|s| s.entry_id == running.id)
+                .then_some(running.id)
+        })
+        .await?;
+        let before: std::collections::BTreeSet<_> = screenshots_today(&ana, &team.ana)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+
+        // The service goes away; the screenshots taken meanwhile show at once, marked.
+        service.stop();
+        show_screenshots_of(&app, &team.ana).await?;
+        wait_for(LONG, "two screenshots waiting to sync", || async {
+            (app.find_all(&waiting_thumb).await.len() >= 2).then_some(())
+        })
+        .await?;
+        let mark = app
+            .text(&format!("{waiting_thumb} {}", tid("thumb-waiting")))
+            .await
+            .unwrap_or_default();
+        ensure!(
+            mark.contains("waiting to sync"),
+            "an unsent screenshot is marked {mark:?}"
+        );
+        // Stopped offline: a running entry's screenshot cannot be deleted (R20).
+        app.open_section("timer").await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "false", MEDIUM)
+            .await?;
+
+        // The latest one, deleted where it is listed: the dry run answered here, offline.
+        let row = show_screenshots_of(&app, &team.ana).await?;
+        app.wait_element(&format!("{row} {waiting_thumb}"), MEDIUM)
+            .await?;
+        let mut waiting = Vec::new();
+        for el in app.find_all(&format!("{row} {waiting_thumb}")).await {
+            let id = el.attr("data-screenshot-id").await?;
+            waiting.push(id.context("a thumbnail without its id")?);
+        }
+        let victim = waiting.last().context("no waiting screenshot")?.clone();
+        let dialog = ask_to_delete(&app, &victim).await?;
+        app.wait_attr(&dialog, "data-allowed", "true", SHORT)
+            .await?;
+        app.wait_attr(&dialog, "data-decision", "delete_screenshot", SHORT)
+            .await?;
+        let removed = app.int_attr(&dialog, "data-removed-secs").await?;
+        ensure!(
+            removed > 0,
+            "a member's delete after an earlier screenshot removes time (R21), the dialog says {removed} s"
+        );
+        let effect = app.text(&tid("confirm-effect")).await.unwrap_or_default();
+        ensure!(
+            effect.contains(&format!("{removed} s")) && effect.contains("Offline review"),
+            "the dialog says {effect:?}"
+        );
+        save_window_png(&app.client, "delete-unsent").await?;
+        app.click(&tid("confirm-ok")).await?;
+        app.wait_gone(&dialog, MEDIUM).await?;
+        app.wait_gone(&thumb(&victim), MEDIUM).await?;
+
+        // Back online: the rest arrives, the deleted one never does, and the entry loses
+        // exactly the time the dry run said.
+        service.restart();
+        let ana = service.sign_in(&team.ana).await?;
+        let at_service = wait_for(
+            std::time::Duration::from_secs(180),
+            "the stop and the delete at the service",
+            || async {
+                let e = entry(&ana, entry_id, None).await.ok()??;
+                (e.end.is_some() && e.deducted_secs != 0).then_some(e)
+            },
+        )
+        .await?;
+        ensure!(
+            at_service.deducted_secs == removed,
+            "the service removed {} s; the dry run said {removed} s",
+            at_service.deducted_secs
+        );
+        let end = at_service.end.context("the entry stopped")?;
+        let expected = (end - at_service.start).num_seconds() - removed;
+        // Whole seconds of millisecond spans: the two sides may round one second apart.
+        ensure!(
+            (at_service.duration_secs - expected).abs() <= 1,
+            "the entry lasts {} s at the service, {expected} s by the dry run",
+            at_service.duration_secs
+        );
+        let served = wait_for(MEDIUM, "every other waiting screenshot", || async {
+            let served = screenshots_today(&ana, &team.ana).await.ok()?;
+            waiting
+                .iter()
+                .filter(|id| **id != victim)
+                .all(|id| served.iter().any(|s| s.id.to_string() == *id))
+                .then_some(served)
+        })
+        .await?;
+        ensure!(
+            served.iter().all(|s| s.id.to_string() != victim),
+            "the deleted screenshot is at the service"
+        );
+        let gone = ana.screenshot(victim.parse()?).await;
+        ensure!(
+            matches!(&gone, Err(e) if e.code() == Some(ErrorCode::NotFound)),
+            "the service answers {gone:?} for the deleted screenshot"
+        );
+        // Never sent: every upload since the restart is one the service still holds, and the
+        // tombstone went once.
+        let arrived = served.iter().filter(|s| !before.contains(&s.id)).count() as u64;
+        let uploads = service.successes("PUT", "/api/v1/screenshots/{id}");
+        ensure!(
+            uploads == arrived,
+            "{uploads} uploads since the restart, {arrived} screenshots arrived: the deleted one was sent"
+        );
+        let deletes = service.successes("DELETE", "/api/v1/screenshots/{id}");
+        ensure!(deletes == 1, "{deletes} deletes applied, not one");
+        app.open_section("timer").await?;
+        app.wait_attr(
+            &format!("{} {}", entry_row(entry_id), tid("entry-removed")),
+            "data-seconds",
+            &removed.to_string(),
+            MEDIUM,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    app.finish("delete-unsent", outcome).await
 }

@@ -5,8 +5,7 @@
 use crate::error::CommandError;
 use crate::session::{self, AppState, SessionView};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
-use shotclock_agent::{CaptureHealth, CaptureStatus, DayShots, OutboxKind, RunningTimer};
+use shotclock_agent::{CaptureView, DayShots, RunningTimer};
 use shotclock_api::dto::{
     DayCounts, DeleteReport, Entry, Notification, UpdateSettingsRequest, WorkspaceSettings,
 };
@@ -59,52 +58,9 @@ pub async fn entries(state: State<'_, AppState>, from: String, to: String) -> An
     Ok(state.agent().await?.entries(from, to).await?)
 }
 
-/// The capture indicator's data (R7, R12, R25).
-#[derive(Debug, Serialize)]
-pub struct CaptureView {
-    status: CaptureStatus,
-    last_attempt: Option<AttemptView>,
-    rejected: Vec<RejectedView>,
-    pending: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AttemptView {
-    at: DateTime<Utc>,
-    health: CaptureHealth,
-    detail: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RejectedView {
-    kind: OutboxKind,
-    reason: String,
-    created_at: DateTime<Utc>,
-}
-
 #[tauri::command]
 pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
-    let agent = state.agent().await?;
-    let last_attempt = agent.last_attempt().await?.map(|a| AttemptView {
-        at: a.at,
-        health: a.health,
-        detail: a.detail,
-    });
-    let rejected = agent
-        .rejected_items()
-        .await?
-        .into_iter()
-        .map(|item| RejectedView {
-            kind: item.kind,
-            reason: item.rejected_reason.unwrap_or_default(),
-            created_at: item.created_at,
-        });
-    Ok(CaptureView {
-        status: agent.capture_status(),
-        last_attempt,
-        rejected: rejected.collect(),
-        pending: agent.pending_count().await?,
-    })
+    Ok(state.agent().await?.capture_view().await?)
 }
 
 #[tauri::command]

@@ -13,6 +13,7 @@ use crate::error::{CommandError, ErrorKind};
 use crate::vault::{LastAccount, TokenStorage, Vault};
 use crate::{notify, tray};
 use serde::Serialize;
+pub use shotclock_agent::SessionView;
 use shotclock_agent::{
     Agent, AgentConfig, AgentError, AgentEvent, AgentHandle, Resumed, Session, SystemClock,
 };
@@ -22,26 +23,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::RwLock;
-
-/// What the UI is told about the session (`SessionView` in `ui/src/lib/api.ts`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum SessionView {
-    SignedOut {
-        last_server_url: Option<String>,
-        last_email: Option<String>,
-    },
-    Connecting {
-        server_url: String,
-        error: String,
-    },
-    SignedIn {
-        server_url: String,
-        user: Member,
-        workspace: WorkspaceSettings,
-        token_storage: TokenStorage,
-    },
-}
 
 enum Slot {
     /// Until start-up has looked for a stored session (shown as "connecting").

@@ -11,6 +11,7 @@
 //! so each runs on a blocking thread with a deadline; a timeout counts as "no keyring".
 
 use serde::{Deserialize, Serialize};
+pub use shotclock_agent::TokenStorage;
 use shotclock_agent::write_private;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,14 +20,6 @@ const KEYRING_SERVICE: &str = "app.shotclock.desktop";
 const TOKEN_FILE: &str = "session-token";
 const ACCOUNT_FILE: &str = "account.json";
 const KEYRING_DEADLINE: Duration = Duration::from_secs(5);
-
-/// Where a token was stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenStorage {
-    Keyring,
-    File,
-}
 
 /// The last account signed in on this device (not secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,6 +77,23 @@ impl Service {
         self.0.restart();
     }
 
+    /// How many `method` requests to `route` (a route template, e.g.
+    /// `/api/v1/screenshots/{id}`) the service answered with a 2xx since it last started, from
+    /// its own request counters (`GET /metrics`).
+    pub fn successes(&self, method: &str, route: &str) -> u64 {
+        let series = format!(
+            "shotclock_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"2"
+        );
+        self.0
+            .app()
+            .metrics()
+            .render()
+            .lines()
+            .filter(|line| line.starts_with(&series))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     /// `who`, signed in through the API.
     pub async fn sign_in(&self, who: &Person) -> Result<Client> {
         Ok(self.0.sign_in(who).await)

@@ -2,7 +2,7 @@
 
 use crate::clock::{Clock, ServiceTime};
 use crate::error::AgentError;
-use crate::service::{Service, StartPayload, StopPayload};
+use crate::service::Service;
 use crate::session::Session;
 use crate::state::{AgentEvent, CaptureStatus, OffReason, Running, RunningTimer, Shared};
 use crate::{events, retention, scheduler, uploader};
@@ -10,8 +10,8 @@ use shotclock_api::dto::DeleteReport;
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_capture::ScreenSource;
 use shotclock_store::{
-    CachedAccount, CaptureAttempt, NewOutboxItem, OutboxItem, OutboxKind, ScreenshotState,
-    StoreHandle, TimeEntry,
+    CachedAccount, CaptureAttempt, NewOutboxItem, OutboxItem, OutboxPayload, ScreenshotState,
+    StoreHandle, TimeEntry, TimerStart, TimerStop,
 };
 use shotclock_sync::Client;
 use std::path::PathBuf;
@@ -167,17 +167,14 @@ impl AgentHandle {
             deducted: chrono::TimeDelta::zero(),
             synced: false,
         };
-        let payload = serde_json::to_value(StartPayload {
-            entry_id: entry.id,
-            description,
-            start: now,
-        })
-        .map_err(|e| AgentError::Invalid(e.to_string()))?;
         let item = NewOutboxItem {
-            kind: OutboxKind::TimerStart,
             item_id: *entry.id.as_uuid(),
             entry_id: Some(entry.id),
-            payload,
+            payload: OutboxPayload::TimerStart(TimerStart {
+                entry_id: entry.id,
+                description,
+                start: now,
+            }),
         };
         let to_store = entry.clone();
         let local_now = self.shared.time.local_now();
@@ -212,16 +209,13 @@ impl AgentHandle {
             end: Some(end),
             ..entry
         };
-        let payload = serde_json::to_value(StopPayload {
-            entry_id: stopped.id,
-            end,
-        })
-        .map_err(|e| AgentError::Invalid(e.to_string()))?;
         let item = NewOutboxItem {
-            kind: OutboxKind::TimerStop,
             item_id: uuid::Uuid::now_v7(),
             entry_id: Some(stopped.id),
-            payload,
+            payload: OutboxPayload::TimerStop(TimerStop {
+                entry_id: stopped.id,
+                end,
+            }),
         };
         let local_now = self.shared.time.local_now();
         self.shared

@@ -13,12 +13,12 @@
 
 use crate::agent::AgentHandle;
 use crate::error::AgentError;
-use crate::service::UnsentDelete;
 use crate::state::AgentEvent;
+use crate::view::{AttemptView, CaptureView, RejectedItem};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{
-    DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
+    DayCount, DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
     UpdateSettingsRequest, WorkspaceSettings,
 };
 use shotclock_api::{ApiError, ErrorCode, NotificationId, ScreenshotId, UserId};
@@ -27,7 +27,7 @@ use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::span::Span;
 use shotclock_domain::visibility::{Actor, Owner};
-use shotclock_store::{ScreenshotInfo, ScreenshotState, TimeEntry};
+use shotclock_store::{ScreenshotInfo, ScreenshotState, TimeEntry, UnsentShot};
 use std::collections::HashMap;
 
 impl AgentHandle {
@@ -63,10 +63,24 @@ impl AgentHandle {
     }
 
     /// The day's screenshot counts of the members the caller may see (R17), the caller's own
-    /// including the screenshots still waiting on this device to be sent.
+    /// including the screenshots still waiting on this device to be sent. While the service is
+    /// unreachable, the caller's own line alone, counting what waits here.
     pub async fn day_counts(&self, date: NaiveDate, tz: &str) -> Result<DayCounts, AgentError> {
         let shared = self.shared();
-        let mut counts = shared.service.client.screenshot_counts(date, tz).await?;
+        let mut counts = match shared.service.client.screenshot_counts(date, tz).await {
+            Ok(counts) => counts,
+            Err(e) if e.is_retryable() => DayCounts {
+                date: date.format("%Y-%m-%d").to_string(),
+                time_zone: tz.to_owned(),
+                members: vec![DayCount {
+                    user_id: shared.account.user_id,
+                    name: String::new(),
+                    email: shared.account.email.clone(),
+                    count: 0,
+                }],
+            },
+            Err(e) => return Err(e.into()),
+        };
         let waiting = self.unsent_of_day(date, tz).await?.len() as u64;
         if let Some(own) = counts
             .members
@@ -256,16 +270,15 @@ impl AgentHandle {
             }
         };
         if !dry_run {
-            let payload = serde_json::to_value(UnsentDelete {
+            let unsent = Some(UnsentShot {
                 entry_id,
                 captured_at: shot.captured_at,
-            })
-            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+            });
             let local_now = shared.time.local_now();
             let id = shot.id;
             shared
                 .store
-                .call(move |s| s.delete_screenshot_with_tombstone(id, payload, local_now))
+                .call(move |s| s.delete_screenshot_with_tombstone(id, unsent, local_now))
                 .await?;
             shared.kick.notify_one();
             shared.emit(AgentEvent::Deleted);
@@ -300,6 +313,32 @@ impl AgentHandle {
             Err(e) if e.is_retryable() => Ok((Vec::new(), false)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The capture indicator's data (R7, R12, R25): the status, the last attempt, the items
+    /// the service refused for good, and how many changes wait to be sent.
+    pub async fn capture_view(&self) -> Result<CaptureView, AgentError> {
+        let last_attempt = self.last_attempt().await?.map(|a| AttemptView {
+            at: a.at,
+            health: a.health,
+            detail: a.detail,
+        });
+        let rejected = self
+            .rejected_items()
+            .await?
+            .into_iter()
+            .map(|item| RejectedItem {
+                kind: item.kind,
+                reason: item.rejected_reason.unwrap_or_default(),
+                created_at: item.created_at,
+            })
+            .collect();
+        Ok(CaptureView {
+            status: self.capture_status(),
+            last_attempt,
+            rejected,
+            pending: self.pending_count().await?,
+        })
     }
 
     /// The workspace's settings as the service holds them now.

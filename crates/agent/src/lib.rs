@@ -36,6 +36,7 @@ mod service;
 mod session;
 mod state;
 mod uploader;
+mod view;
 
 #[cfg(feature = "ts")]
 pub mod ts;
@@ -49,3 +50,6 @@ pub use session::{Resumed, Session};
 pub use shotclock_store::write_private;
 pub use shotclock_store::{CaptureHealth, OutboxKind};
 pub use state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
+pub use view::{
+    AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
+};

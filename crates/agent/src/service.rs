@@ -1,10 +1,8 @@
 //! The engine's side of the service: how each outbox item is sent, and how the answer is
 //! classified. The HTTP details live in `shotclock-sync`.
 
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId};
-use shotclock_store::{OutboxItem, OutboxKind, StoreHandle};
+use shotclock_store::{OutboxItem, OutboxPayload, StoreHandle};
 use shotclock_sync::{Client, ScreenshotUpload, SyncError};
 use std::time::Duration;
 
@@ -33,50 +31,29 @@ pub(crate) enum SendOutcome {
     Deleted,
 }
 
-/// Payload of a `timer_start` outbox item.
-#[derive(Debug, serde::Serialize, Deserialize)]
-pub(crate) struct StartPayload {
-    pub entry_id: EntryId,
-    pub description: String,
-    pub start: DateTime<Utc>,
-}
-
-/// Payload of a `timer_stop` outbox item.
-#[derive(Debug, serde::Serialize, Deserialize)]
-pub(crate) struct StopPayload {
-    pub entry_id: EntryId,
-    pub end: DateTime<Utc>,
-}
-
-/// Payload of a `delete_screenshot` tombstone of a screenshot that was never sent: what the
-/// service needs to apply the delete policy without holding the screenshot.
-#[derive(Debug, serde::Serialize, Deserialize)]
-pub(crate) struct UnsentDelete {
-    pub entry_id: EntryId,
-    pub captured_at: DateTime<Utc>,
-}
-
 impl Service {
     /// Sends one outbox item; a screenshot's bytes are read from `store`.
     pub(crate) async fn send(&self, store: &StoreHandle, item: &OutboxItem) -> SendOutcome {
-        let result = match item.kind {
-            OutboxKind::TimerStart => match parse::<StartPayload>(item) {
-                Ok(p) => self
-                    .client
-                    .start_timer(p.entry_id, &p.description, Some(p.start))
-                    .await
-                    .map(|_| ()),
-                Err(reason) => return SendOutcome::Reject { reason },
-            },
-            OutboxKind::TimerStop => match parse::<StopPayload>(item) {
-                Ok(p) => self
-                    .client
-                    .stop_timer(Some(p.entry_id), Some(p.end))
-                    .await
-                    .map(|_| ()),
-                Err(reason) => return SendOutcome::Reject { reason },
-            },
-            OutboxKind::Screenshot => {
+        let payload = match &item.payload {
+            Ok(payload) => payload,
+            Err(unreadable) => {
+                return SendOutcome::Reject {
+                    reason: unreadable.to_string(),
+                };
+            }
+        };
+        let result = match payload {
+            OutboxPayload::TimerStart(p) => self
+                .client
+                .start_timer(p.entry_id, &p.description, Some(p.start))
+                .await
+                .map(|_| ()),
+            OutboxPayload::TimerStop(p) => self
+                .client
+                .stop_timer(Some(p.entry_id), Some(p.end))
+                .await
+                .map(|_| ()),
+            OutboxPayload::Screenshot => {
                 let id = ScreenshotId::from_uuid(item.item_id);
                 let shot = match store.call(move |s| s.screenshot(id)).await {
                     Ok(Some(shot)) => shot,
@@ -96,25 +73,25 @@ impl Service {
                 };
                 self.client.upload_screenshot(&upload).await.map(|_| ())
             }
-            OutboxKind::DeleteScreenshot => {
+            OutboxPayload::DeleteScreenshot { unsent } => {
                 let id = ScreenshotId::from_uuid(item.item_id);
                 // A screenshot deleted before it was sent carries what the service needs to
                 // apply the delete without it; a retry after the service applied it answers
                 // not found.
-                let sent = match serde_json::from_value::<UnsentDelete>(item.payload.clone()) {
-                    Ok(u) => {
+                let sent = match unsent {
+                    Some(u) => {
                         self.client
                             .delete_unsent_screenshot(id, u.entry_id, u.captured_at)
                             .await
                     }
-                    Err(_) => self.client.delete_screenshot(id, false).await,
+                    None => self.client.delete_screenshot(id, false).await,
                 };
                 match sent {
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => Ok(()),
                     other => other.map(|_| ()),
                 }
             }
-            OutboxKind::DeleteEntry => {
+            OutboxPayload::DeleteEntry => {
                 let id = EntryId::from_uuid(item.item_id);
                 match self.client.delete_entry(id).await {
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => Ok(()),
@@ -124,11 +101,6 @@ impl Service {
         };
         classify(result)
     }
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(item: &OutboxItem) -> Result<T, String> {
-    serde_json::from_value(item.payload.clone())
-        .map_err(|e| format!("unreadable {} item: {e}", item.kind.as_str()))
 }
 
 fn classify(result: Result<(), SyncError>) -> SendOutcome {

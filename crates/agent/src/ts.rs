@@ -1,4 +1,6 @@
-//! TypeScript declarations of the engine's types the UI receives (feature `ts`).
+//! TypeScript declarations of the engine's types the UI receives (feature `ts`): events,
+//! capture status, day shots, and the client views (the session, the capture indicator's
+//! data, errors).
 //!
 //! [`typescript`] renders them into one module, committed as `ui/src/lib/bindings/agent.ts`,
 //! which imports the wire types it refers to from `./api` (the wire crate's module);
@@ -11,6 +13,9 @@ use ts_rs::TS;
 
 use crate::door::{DayShot, DayShots};
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
+use crate::view::{
+    AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
+};
 use shotclock_capture::{ChoiceReason, SourceChoice, SourceKind};
 use shotclock_store::{CaptureHealth, OutboxKind};
 
@@ -56,6 +61,13 @@ pub fn typescript() -> String {
         DayShot,
         DayShots,
         AgentEvent,
+        AttemptView,
+        RejectedItem,
+        CaptureView,
+        TokenStorage,
+        SessionView,
+        ErrorKind,
+        CommandError,
     ];
     let declared: BTreeSet<&str> = parts.iter().map(|p| p.name.as_str()).collect();
     let imported: BTreeSet<&str> = parts

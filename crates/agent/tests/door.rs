@@ -77,6 +77,15 @@ async fn unsent_screenshots_are_listed_as_waiting_until_the_service_has_them() {
         .await
         .unwrap();
     assert!(entries.iter().any(|e| e.id == entry && e.end.is_none()));
+    // The day's counts offline: the caller's own line, counting what waits here.
+    let counts = agent.day_counts(today, "UTC").await.unwrap();
+    assert_eq!(counts.members.len(), 1, "{counts:?}");
+    assert_eq!(counts.members[0].user_id, me);
+    assert!(
+        counts.members[0].count >= waiting.len() as u64,
+        "{counts:?} counts fewer than the {} waiting",
+        waiting.len()
+    );
     // Another member's list is the service's alone: unreachable is an error, not an empty day.
     let other = agent
         .screenshots_of_day(shotclock_api::UserId::new(), today, "UTC")

@@ -17,8 +17,7 @@ use common::{
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
 use shotclock_store::{
-    AttemptId, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind, OutboxState,
-    ScreenshotState,
+    AttemptId, CaptureHealth, NewAttempt, NewScreenshot, OutboxKind, OutboxState, ScreenshotState,
 };
 use shotclock_testkit::{Storage, TestServer, eventually};
 
@@ -357,14 +356,16 @@ async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing_on(storage: S
     agent
         .local_store()
         .call(move |s| {
-            s.enqueue(
-                &NewOutboxItem {
-                    kind: OutboxKind::TimerStart,
-                    item_id: garbage,
-                    entry_id: Some(entry),
-                    payload: serde_json::json!({ "not": "a timer start" }),
-                },
-                chrono::Utc::now(),
+            // Written straight into the file: no build queues such a row.
+            rusqlite::Connection::open(s.path())?.execute(
+                "INSERT INTO outbox (item_id, kind, entry_id, payload, created_at,
+                     next_attempt_at)
+                 VALUES (?1, 'timer_start', ?2, '{\"not\":\"a timer start\"}', ?3, ?3)",
+                rusqlite::params![
+                    garbage.to_string(),
+                    entry.to_string(),
+                    chrono::Utc::now().timestamp_millis()
+                ],
             )?;
             s.record_capture(
                 &entry_row,

@@ -16,7 +16,9 @@
 
 use std::sync::Arc;
 
-use crate::{CaptureError, Frame, ScreenSource, SourceChoice, SourceKind, XcapSource};
+#[cfg(target_os = "linux")]
+use crate::SourceKind;
+use crate::{CaptureError, Frame, ScreenSource, SourceChoice, XcapSource};
 
 /// Where a new restore token goes (the keyring or a private file), replacing the old one.
 pub type TokenSink = Arc<dyn Fn(&str) + Send + Sync>;

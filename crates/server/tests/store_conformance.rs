@@ -850,6 +850,29 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
     assert_eq!(wal, "wal");
 }
 
+/// A file from a newer service is refused by the shared migration runner, and not written to.
+#[tokio::test]
+async fn sqlite_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    drop(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let refused = SqliteStore::open(&SqliteOptions::new(&path));
+    assert!(
+        matches!(&refused, Err(StoreError::Open(m)) if m.contains("newer")),
+        "{:?}",
+        refused.err()
+    );
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 99);
+}
+
 // ---- PostgreSQL -----------------------------------------------------------------------------
 
 /// A plain connection to `url`, for looking under the backend.

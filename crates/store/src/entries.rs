@@ -11,11 +11,12 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use serde_json::Value;
 use shotclock_api::EntryId;
 
 use crate::convert::{ms, opt_time, parsed, time};
-use crate::{NewOutboxItem, OutboxKind, OutboxState, Store, StoreError, TimeEntry, outbox};
+use crate::{
+    NewOutboxItem, OutboxKind, OutboxPayload, OutboxState, Store, StoreError, TimeEntry, outbox,
+};
 
 const COLUMNS: &str = "id, description, start_at, end_at, deducted_ms, synced";
 
@@ -122,10 +123,20 @@ impl Store {
                 item.entry_id, entry.id
             )));
         }
-        if !matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop) {
+        let of_entry = match &item.payload {
+            OutboxPayload::TimerStart(p) => p.entry_id,
+            OutboxPayload::TimerStop(p) => p.entry_id,
+            _ => {
+                return Err(StoreError::Invalid(format!(
+                    "{} is not a timer change",
+                    item.kind()
+                )));
+            }
+        };
+        if of_entry != entry.id {
             return Err(StoreError::Invalid(format!(
-                "{} is not a timer change",
-                item.kind
+                "a timer change of entry {of_entry} recorded with entry {}",
+                entry.id
             )));
         }
         let tx = self.conn.transaction()?;
@@ -255,7 +266,7 @@ impl Store {
     }
 
     /// The user deletes an entry here: like [`Store::delete_entry`], and queues a
-    /// `delete_entry` tombstone with `payload` in the same transaction, so the service (and
+    /// `delete_entry` tombstone in the same transaction, so the service (and
     /// through it every device) drops it too. Returns whether anything of it existed locally.
     ///
     /// # Errors
@@ -263,14 +274,12 @@ impl Store {
     pub fn delete_entry_with_tombstone(
         &mut self,
         id: EntryId,
-        payload: Value,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let tombstone = NewOutboxItem {
-            kind: OutboxKind::DeleteEntry,
             item_id: *id.as_uuid(),
             entry_id: Some(id),
-            payload,
+            payload: OutboxPayload::DeleteEntry,
         };
         self.delete_entry_inner(id, Some((&tombstone, now)), false)
     }

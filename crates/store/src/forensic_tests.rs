@@ -97,11 +97,7 @@ fn marker_survives(
         How::DeleteScreenshot => assert!(store.delete_screenshot(shot.id).unwrap()),
         How::DeleteScreenshotWithTombstone => assert!(
             store
-                .delete_screenshot_with_tombstone(
-                    shot.id,
-                    serde_json::json!({"screenshot_id": shot.id}),
-                    t0() + TimeDelta::hours(1),
-                )
+                .delete_screenshot_with_tombstone(shot.id, None, t0() + TimeDelta::hours(1))
                 .unwrap()
         ),
         How::DeleteEntry => assert!(store.delete_entry(entry.id).unwrap()),
@@ -212,11 +208,16 @@ fn marker_survives_expiry_of_a_tombstone(secure_delete: bool) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let mut store =
         Store::open_with(&dir.path().join("data"), OpenOptions { secure_delete }).unwrap();
-    let marker = hex::encode(rand::random::<[u8; 32]>());
+    // The tombstone's entry id is the marker: random, and stored only in its payload.
+    let entry_id = shotclock_api::EntryId::new();
+    let marker = entry_id.to_string();
     store
         .delete_screenshot_with_tombstone(
             ScreenshotId::new(),
-            serde_json::json!({ "note": marker }),
+            Some(crate::UnsentShot {
+                entry_id,
+                captured_at: t0(),
+            }),
             t0(),
         )
         .unwrap();

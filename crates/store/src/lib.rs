@@ -51,6 +51,7 @@ mod fsperm;
 mod handle;
 mod model;
 pub mod outbox;
+mod payload;
 pub mod schema;
 mod screenshots;
 mod settings;
@@ -62,8 +63,9 @@ pub use handle::StoreHandle;
 pub use model::{
     AttemptId, CachedAccount, CachedSettings, CaptureAttempt, CaptureHealth, NewAttempt,
     NewOutboxItem, NewScreenshot, OutboxItem, OutboxKind, OutboxState, Screenshot, ScreenshotInfo,
-    ScreenshotState, TimeEntry, UnknownText,
+    ScreenshotState, TimeEntry, UnknownText, UnreadablePayload,
 };
+pub use payload::{OutboxPayload, TimerStart, TimerStop, UnsentShot};
 pub use store::{DB_FILE_NAME, Store};
 
 #[cfg(test)]

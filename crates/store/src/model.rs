@@ -11,6 +11,8 @@ use shotclock_api::{EntryId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
 use shotclock_domain::CaptureGate;
 use uuid::Uuid;
 
+use crate::OutboxPayload;
+
 /// A stored enum text that this build does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} {value:?}")]
@@ -331,22 +333,39 @@ pub struct CaptureAttempt {
     pub screenshot_id: Option<ScreenshotId>,
 }
 
-/// A change to queue for the service.
-#[derive(Debug, Clone, PartialEq)]
+/// A change to queue for the service; its kind is its payload's.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOutboxItem {
-    /// What to do.
-    pub kind: OutboxKind,
     /// The client-generated id of the thing (the service applies it idempotently by this id).
     pub item_id: Uuid,
     /// The time entry the change belongs to: items of one entry are sent in order (see
     /// [`crate::outbox`]). `None` for changes that depend on nothing.
     pub entry_id: Option<EntryId>,
-    /// The request body, as JSON.
-    pub payload: serde_json::Value,
+    /// What the change carries.
+    pub payload: OutboxPayload,
+}
+
+impl NewOutboxItem {
+    /// What to do.
+    #[must_use]
+    pub const fn kind(&self) -> OutboxKind {
+        self.payload.kind()
+    }
+}
+
+/// A stored payload this build cannot read for its item's kind (damaged, or written by a newer
+/// build): the item is listed as it is, and the uploader sets it aside with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unreadable {kind} payload: {detail}")]
+pub struct UnreadablePayload {
+    /// The item's kind.
+    pub kind: OutboxKind,
+    /// What did not fit.
+    pub detail: String,
 }
 
 /// A queued change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxItem {
     /// Position in the queue (strictly increasing, never reused).
     pub seq: i64,
@@ -356,8 +375,8 @@ pub struct OutboxItem {
     pub item_id: Uuid,
     /// The entry the change belongs to, if any.
     pub entry_id: Option<EntryId>,
-    /// The request body.
-    pub payload: serde_json::Value,
+    /// What the change carries, read for its kind.
+    pub payload: Result<OutboxPayload, UnreadablePayload>,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
     /// Failed sends so far.

@@ -38,7 +38,10 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use shotclock_api::ScreenshotId;
 
 use crate::convert::{ms, opt_parsed, parsed, time, unsigned};
-use crate::{NewOutboxItem, OutboxItem, OutboxKind, OutboxState, Store, StoreError};
+use crate::{
+    NewOutboxItem, OutboxItem, OutboxKind, OutboxPayload, OutboxState, Store, StoreError,
+    UnreadablePayload,
+};
 
 /// Pending items that are at the head of their entry's chain (the `next_due` rule).
 const HEADS: &str = "FROM outbox o
@@ -53,13 +56,15 @@ const COLUMNS: &str = "o.seq, o.kind, o.item_id, o.entry_id, o.payload, o.create
 const ENTRY_KINDS: [OutboxKind; 2] = [OutboxKind::TimerStart, OutboxKind::TimerStop];
 
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxItem> {
+    let kind: OutboxKind = parsed(row, 1)?;
     let payload: String = row.get(4)?;
-    let payload = serde_json::from_str(&payload).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let payload = OutboxPayload::from_json(kind, &payload).map_err(|e| UnreadablePayload {
+        kind,
+        detail: e.to_string(),
+    });
     Ok(OutboxItem {
         seq: row.get(0)?,
-        kind: parsed(row, 1)?,
+        kind,
         item_id: parsed(row, 2)?,
         entry_id: opt_parsed(row, 3)?,
         payload,
@@ -79,13 +84,13 @@ pub(crate) fn insert(
     created_at: DateTime<Utc>,
     due: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
-    let payload = serde_json::to_string(&item.payload)?;
+    let payload = item.payload.to_json()?;
     tx.execute(
         "INSERT INTO outbox (item_id, kind, entry_id, payload, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             item.item_id.to_string(),
-            item.kind.as_str(),
+            item.kind().as_str(),
             item.entry_id.map(|e| e.to_string()),
             payload,
             ms(created_at),

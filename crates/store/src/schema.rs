@@ -1,16 +1,9 @@
 //! The buffer's schema and its migrations.
 //!
 //! The crate that owns a schema owns its migrations: plain SQL, **append-only** (never edit or
-//! reorder a shipped entry of [`MIGRATIONS`]; add a new one), applied on open. The schema
-//! version is SQLite's `PRAGMA user_version`: version *n* means the first *n* migrations have
-//! run. All pending migrations run in one `IMMEDIATE` transaction together with the version
-//! bump, so a crash mid-migration leaves the file at its old version, and
-//! `PRAGMA foreign_key_check` must come back empty before the transaction commits.
-//!
-//! This is the model of the `rusqlite_migration` crate (same `user_version` convention, so it
-//! can replace this runner without touching existing files). It is hand-rolled only because the
-//! newest `rusqlite_migration` (2.6) needs rusqlite 0.40, while the workspace uses rusqlite
-//! 0.43, and a Cargo graph can link only one `libsqlite3-sys`.
+//! reorder a shipped entry of [`MIGRATIONS`]; add a new one), applied on open by the shared
+//! `user_version` runner (`shotclock-migrate`, whose docs state the rules: one `IMMEDIATE`
+//! transaction with the version bump, `PRAGMA foreign_key_check` empty before it commits).
 //!
 //! Writing a future migration: tables are `STRICT`; a column added to an existing table needs a
 //! default; a table rebuild (the "12-step" procedure) must use `PRAGMA defer_foreign_keys = ON`
@@ -27,7 +20,8 @@
 //! | `capture_attempts` | every capture attempt with its health code (R12) |
 //! | `outbox` | changes to send, in `seq` order, with retry and rejection bookkeeping |
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
+use shotclock_migrate::MigrateError;
 
 use crate::StoreError;
 
@@ -126,7 +120,7 @@ pub const fn latest_version() -> usize {
 /// # Errors
 /// SQLite failure.
 pub fn user_version(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+    Ok(shotclock_migrate::user_version(conn)?)
 }
 
 /// Migrates to [`latest_version`]. Returns how many migrations ran.
@@ -146,123 +140,49 @@ pub fn migrate(conn: &mut Connection) -> Result<usize, StoreError> {
 /// [`StoreError::MigrationForeignKeys`] if a migration broke referential integrity (nothing is
 /// committed then), or an SQLite error.
 pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<usize, StoreError> {
-    run(conn, MIGRATIONS, target)
+    Ok(shotclock_migrate::migrate_to(conn, MIGRATIONS, target)?)
 }
 
-/// [`migrate_to`] over any list of migrations (tests check the runner with lists of their
-/// own).
-fn run(conn: &mut Connection, migrations: &[&str], target: usize) -> Result<usize, StoreError> {
-    let latest = migrations.len();
-    if target > latest {
-        return Err(StoreError::Invalid(format!(
-            "no schema version {target}; latest is {latest}"
-        )));
-    }
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let found = user_version(&tx)?;
-    let current = usize::try_from(found).map_err(|_| StoreError::Corrupt {
-        column: "pragma.user_version",
-        detail: format!("negative schema version {found}"),
-    })?;
-    if current > latest {
-        return Err(StoreError::SchemaTooNew {
-            found,
-            supported: latest,
-        });
-    }
-    if current > target {
-        return Err(StoreError::Invalid(format!(
-            "cannot migrate down from version {current} to {target}"
-        )));
-    }
-    let pending = migrations.get(current..target).unwrap_or_default();
-    for (offset, sql) in pending.iter().enumerate() {
-        let version = current + offset + 1;
-        tx.execute_batch(sql)?;
-        let violations = foreign_key_violations(&tx)?;
-        if violations > 0 {
-            return Err(StoreError::MigrationForeignKeys {
-                version,
-                violations,
-            });
-        }
-    }
-    if !pending.is_empty() {
-        let version = i64::try_from(target).map_err(|_| StoreError::Invalid(target.to_string()))?;
-        tx.pragma_update(None, "user_version", version)?;
-    }
-    tx.commit()?;
-    Ok(pending.len())
-}
-
-/// Applies `migrations` (the product's are [`MIGRATIONS`]) to a fresh in-memory database with
-/// foreign keys on, and checks the result: each migration runs, none leaves a foreign key
-/// dangling (both checked by the runner), and `PRAGMA integrity_check` is clean — which
-/// catches, for instance, a migration that edits the schema text (`writable_schema`) into a
-/// constraint the existing rows break. The equivalent of `rusqlite_migration`'s
-/// `Migrations::validate`, meant for a unit test: `validate(MIGRATIONS)`.
+/// Applies `migrations` (the product's are [`MIGRATIONS`]) to a fresh in-memory database and
+/// checks the result (see `shotclock_migrate::validate`): meant for a unit test,
+/// `validate(MIGRATIONS)`.
 ///
 /// # Errors
 /// The first problem found.
 pub fn validate(migrations: &[&str]) -> Result<(), StoreError> {
-    let mut conn = Connection::open_in_memory()?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    run(&mut conn, migrations, migrations.len())?;
-    let integrity: String = conn.pragma_query_value(None, "integrity_check", |row| row.get(0))?;
-    if integrity != "ok" {
-        return Err(StoreError::Corrupt {
-            column: "pragma.integrity_check",
-            detail: integrity,
-        });
-    }
-    Ok(())
+    Ok(shotclock_migrate::validate(migrations)?)
 }
 
-fn foreign_key_violations(conn: &Connection) -> Result<usize, StoreError> {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
-    let mut rows = stmt.query([])?;
-    let mut n = 0;
-    while rows.next()?.is_some() {
-        n += 1;
+impl From<MigrateError> for StoreError {
+    fn from(err: MigrateError) -> Self {
+        match err {
+            MigrateError::TooNew { found, supported } => {
+                StoreError::SchemaTooNew { found, supported }
+            }
+            MigrateError::ForeignKeys {
+                version,
+                violations,
+            } => StoreError::MigrationForeignKeys {
+                version,
+                violations,
+            },
+            MigrateError::Negative(found) => StoreError::Corrupt {
+                column: "pragma.user_version",
+                detail: format!("negative schema version {found}"),
+            },
+            MigrateError::Integrity(detail) => StoreError::Corrupt {
+                column: "pragma.integrity_check",
+                detail,
+            },
+            MigrateError::Sqlite(e) => StoreError::Sqlite(e),
+            other => StoreError::Invalid(other.to_string()),
+        }
     }
-    Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const PARENT: &str = "CREATE TABLE parent (id INTEGER PRIMARY KEY) STRICT;
-        CREATE TABLE child (id INTEGER PRIMARY KEY,
-            parent INTEGER NOT NULL REFERENCES parent (id)) STRICT;";
-    const PARENT_ROW: &str = "INSERT INTO parent (id) VALUES (1);";
-    /// A child row pointing at no parent: a migration that breaks referential integrity.
-    /// Foreign keys are deferred, as a table rebuild needs them, so only the runner's check
-    /// can notice.
-    const DANGLING_CHILD: &str =
-        "PRAGMA defer_foreign_keys = ON; INSERT INTO child (id, parent) VALUES (1, 7);";
-    /// A table rebuild gone wrong: the parents are lost, the children stay.
-    const LOSES_PARENTS: &str = "PRAGMA defer_foreign_keys = ON; DELETE FROM parent;";
-    const GOOD_CHILD: &str = "INSERT INTO child (id, parent) VALUES (1, 1);";
-    /// Tightens a constraint by rewriting the schema text, so the row already there breaks it.
-    const TIGHTENED_BY_HAND: &str = "PRAGMA writable_schema = ON;
-        UPDATE sqlite_schema SET sql = 'CREATE TABLE parent (id INTEGER PRIMARY KEY CHECK (id > 5)) STRICT'
-            WHERE name = 'parent';
-        PRAGMA writable_schema = RESET;";
-
-    fn fresh() -> Connection {
-        Connection::open_in_memory().unwrap()
-    }
-
-    fn table_exists(conn: &Connection, name: &str) -> bool {
-        conn.query_row(
-            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [name],
-            |row| row.get::<_, i64>(0),
-        )
-        .unwrap()
-            == 1
-    }
 
     #[test]
     fn the_products_migrations_are_valid() {
@@ -270,94 +190,38 @@ mod tests {
     }
 
     #[test]
-    fn validate_refuses_what_would_break_a_users_file() {
-        validate(&[PARENT, PARENT_ROW, GOOD_CHILD]).unwrap();
+    fn the_runners_refusals_keep_the_stores_error_names() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
         assert!(matches!(
-            validate(&[PARENT, "CREATE TABLE parent (x)"]),
-            Err(StoreError::Sqlite(_))
+            migrate_to(&mut conn, 1),
+            Err(StoreError::Invalid(_))
         ));
+        conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(
-            validate(&[PARENT, DANGLING_CHILD]),
+            migrate(&mut conn),
+            Err(StoreError::SchemaTooNew {
+                found: 99,
+                supported
+            }) if supported == latest_version()
+        ));
+        conn.pragma_update(None, "user_version", -3).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::Corrupt {
+                column: "pragma.user_version",
+                ..
+            })
+        ));
+        let dangling = "CREATE TABLE p (id INTEGER PRIMARY KEY) STRICT;
+            CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER NOT NULL REFERENCES p (id)) STRICT;
+            PRAGMA defer_foreign_keys = ON; INSERT INTO c (id, p) VALUES (1, 7);";
+        assert!(matches!(
+            validate(&[dangling]),
             Err(StoreError::MigrationForeignKeys {
-                version: 2,
+                version: 1,
                 violations: 1
             })
         ));
-        match validate(&[PARENT, PARENT_ROW, TIGHTENED_BY_HAND]) {
-            Err(StoreError::Corrupt { column, detail }) => {
-                assert_eq!(column, "pragma.integrity_check");
-                assert!(detail.contains("parent"), "{detail}");
-            }
-            other => panic!("expected an integrity failure, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn broken_foreign_keys_name_the_migration_and_commit_nothing() {
-        let mut conn = fresh();
-        let list = [PARENT, PARENT_ROW, GOOD_CHILD, LOSES_PARENTS, "SELECT 1;"];
-        assert_eq!(run(&mut conn, &list, 1).unwrap(), 1);
-        match run(&mut conn, &list, 5) {
-            Err(StoreError::MigrationForeignKeys {
-                version,
-                violations,
-            }) => {
-                assert_eq!(version, 4, "the migration that deleted the parent");
-                assert_eq!(violations, 1);
-            }
-            other => panic!("expected MigrationForeignKeys, got {other:?}"),
-        }
-        assert_eq!(user_version(&conn).unwrap(), 1);
-        let parents: i64 = conn
-            .query_row("SELECT COUNT(*) FROM parent", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(parents, 0, "migration 2 rolled back with the rest");
-
-        // Two dangling rows are two violations.
-        let list = [
-            PARENT,
-            "PRAGMA defer_foreign_keys = ON;
-             INSERT INTO child (id, parent) VALUES (1, 7), (2, 8);",
-        ];
-        assert!(matches!(
-            run(&mut fresh(), &list, 2),
-            Err(StoreError::MigrationForeignKeys {
-                version: 2,
-                violations: 2
-            })
-        ));
-    }
-
-    #[test]
-    fn steps_run_once_in_order_and_only_up() {
-        let list = [PARENT, PARENT_ROW, GOOD_CHILD];
-        let mut conn = fresh();
-        assert_eq!(run(&mut conn, &list, 0).unwrap(), 0);
-        assert_eq!(user_version(&conn).unwrap(), 0);
-        assert!(!table_exists(&conn, "parent"));
-        assert_eq!(run(&mut conn, &list, 1).unwrap(), 1);
-        assert_eq!(user_version(&conn).unwrap(), 1);
-        assert!(table_exists(&conn, "parent"));
-        assert_eq!(run(&mut conn, &list, 3).unwrap(), 2);
-        assert_eq!(user_version(&conn).unwrap(), 3);
-        assert_eq!(run(&mut conn, &list, 3).unwrap(), 0);
-
-        // Down, or past the end: refused, nothing changes.
-        assert!(matches!(
-            run(&mut conn, &list, 2),
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            run(&mut conn, &list, 4),
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            run(&mut conn, &list[..2], 2),
-            Err(StoreError::SchemaTooNew {
-                found: 3,
-                supported: 2
-            })
-        ));
-        assert_eq!(user_version(&conn).unwrap(), 3);
     }
 }

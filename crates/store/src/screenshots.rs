@@ -12,9 +12,8 @@
 //!   cheap when nothing expired; the engine calls it at start and periodically (every few
 //!   minutes), and before showing screenshots.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_domain::retention;
@@ -22,7 +21,8 @@ use shotclock_domain::retention;
 use crate::convert::{ms, opt_parsed, parsed, time, to_i64, unsigned};
 use crate::{
     CaptureAttempt, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind,
-    Screenshot, ScreenshotInfo, ScreenshotState, Store, StoreError, TimeEntry, entries, outbox,
+    OutboxPayload, Screenshot, ScreenshotInfo, ScreenshotState, Store, StoreError, TimeEntry,
+    UnsentShot, entries, outbox,
 };
 
 const INFO_COLUMNS: &str = "id, entry_id, captured_at, width, height, sha256, state";
@@ -123,17 +123,9 @@ impl Store {
             state: ScreenshotState::Pending,
         };
         let upload = NewOutboxItem {
-            kind: OutboxKind::Screenshot,
             item_id: *shot.id.as_uuid(),
             entry_id: Some(shot.entry_id),
-            payload: json!({
-                "screenshot_id": shot.id,
-                "entry_id": shot.entry_id,
-                "captured_at": shot.captured_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-                "width": shot.width,
-                "height": shot.height,
-                "sha256": info.sha256,
-            }),
+            payload: OutboxPayload::Screenshot,
         };
 
         let tx = self.conn.transaction()?;
@@ -290,7 +282,8 @@ impl Store {
     }
 
     /// The user deletes a screenshot here: like [`Store::delete_screenshot`], and queues a
-    /// `delete_screenshot` tombstone with `payload` in the same transaction, so the service
+    /// `delete_screenshot` tombstone in the same transaction (with `unsent`, what the service
+    /// needs to apply the delete of a screenshot it never received), so the service
     /// drops it even if its upload was already in flight. The tombstone is queued even when the
     /// screenshot is not stored locally. Returns whether it existed locally.
     ///
@@ -299,16 +292,16 @@ impl Store {
     pub fn delete_screenshot_with_tombstone(
         &mut self,
         id: ScreenshotId,
-        payload: Value,
+        unsent: Option<UnsentShot>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.delete_screenshot_inner(id, Some((payload, now)))
+        self.delete_screenshot_inner(id, Some((unsent, now)))
     }
 
     fn delete_screenshot_inner(
         &mut self,
         id: ScreenshotId,
-        tombstone: Option<(Value, DateTime<Utc>)>,
+        tombstone: Option<(Option<UnsentShot>, DateTime<Utc>)>,
     ) -> Result<bool, StoreError> {
         let id_text = id.to_string();
         let tx = self.conn.transaction()?;
@@ -323,12 +316,11 @@ impl Store {
             "DELETE FROM outbox WHERE kind = ?1 AND item_id = ?2",
             params![OutboxKind::Screenshot.as_str(), id_text],
         )?;
-        if let Some((payload, now)) = tombstone {
+        if let Some((unsent, now)) = tombstone {
             let item = NewOutboxItem {
-                kind: OutboxKind::DeleteScreenshot,
                 item_id: *id.as_uuid(),
                 entry_id,
-                payload,
+                payload: OutboxPayload::DeleteScreenshot { unsent },
             };
             outbox::insert(&tx, &item, now, now)?;
         }

@@ -159,11 +159,7 @@ fn deleting_an_entry_deletes_its_screenshots_and_their_uploads() {
     let c = capture(&mut store, &keep, t0() + TimeDelta::hours(1) + mins(1));
     assert_eq!(store.pending_count().unwrap(), 4);
 
-    assert!(
-        store
-            .delete_entry_with_tombstone(e.id, serde_json::json!({ "entry_id": e.id }), t0())
-            .unwrap()
-    );
+    assert!(store.delete_entry_with_tombstone(e.id, t0()).unwrap());
     assert!(store.get_entry(e.id).unwrap().is_none());
     assert!(store.screenshot(a.id).unwrap().is_none());
     assert!(store.screenshot(b.id).unwrap().is_none());
@@ -211,11 +207,7 @@ fn deleting_a_screenshot_removes_its_upload_and_optionally_queues_a_tombstone() 
     assert!(store.ack(up.seq).unwrap());
     assert!(
         store
-            .delete_screenshot_with_tombstone(
-                b.id,
-                serde_json::json!({ "id": b.id }),
-                t0() + mins(8)
-            )
+            .delete_screenshot_with_tombstone(b.id, None, t0() + mins(8))
             .unwrap()
     );
     let tomb = store.next_due(t0() + mins(8)).unwrap().unwrap();

@@ -81,7 +81,7 @@ fn old_attempts_and_moot_tombstones_go_timer_changes_stay() {
         .record_failed_attempt(&attempt(&e, t0(), CaptureHealth::NoMonitor))
         .unwrap();
     store
-        .delete_screenshot_with_tombstone(ScreenshotId::new(), serde_json::json!({}), t0())
+        .delete_screenshot_with_tombstone(ScreenshotId::new(), None, t0())
         .unwrap();
     store
         .enqueue(&common::entry_item(&e, OutboxKind::TimerStop), t0())

@@ -4,8 +4,9 @@
  * implements it over Tauri IPC (`./tauri.ts`); a web app can implement the same interface over
  * HTTP and EventSource.
  *
- * The wire types are generated from the Rust ones (`./bindings/api.ts`, kept in step by
- * `crates/api/tests/bindings.rs`). Every call either resolves with its value or rejects with a
+ * Every type here is generated from the Rust ones: the wire types into `./bindings/api.ts`
+ * (kept in step by `crates/api/tests/bindings.rs`), the engine's events and views — the session,
+ * the capture indicator, errors — into `./bindings/agent.ts` (`crates/agent/tests/bindings.rs`). Every call either resolves with its value or rejects with a
  * {@link CommandError} (`{kind, message, code?}`); the UI branches on `kind` (and on `code`, the
  * service's error code, when the service refused). Images never travel as data: {@link Door.imageUrl}
  * names them.
@@ -13,63 +14,39 @@
 
 // ---- errors ------------------------------------------------------------------------------
 
-/**
- * What kind of failure a call answers (`ErrorKind` in `src-tauri/src/error.rs`):
- * - `invalid_url`    the workspace URL is not usable (https only, http for loopback);
- * - `wrong_password` the email or password is wrong;
- * - `unreachable`    the service cannot be reached (network, DNS, 5xx) — try again;
- * - `incompatible`   the service speaks another API version — update the app;
- * - `signed_out`     no session (or it was revoked) — show sign-in;
- * - `refused`        the service (or the same rule applied on this computer) refused; `code`
- *                    says why (e.g. `stop_timer_first`, `entry_approved`, `entry_locked`,
- *                    `not_found`, `forbidden`, `validation`, `feature_unavailable`);
- * - `no_timer`       stop without a running timer;
- * - `invalid`        bad input caught before it left the app;
- * - `storage`        the local buffer failed;
- * - `runtime`        the desktop runtime failed;
- * - `internal`       anything else.
- */
-export type ErrorKind =
-  | "invalid_url"
-  | "wrong_password"
-  | "unreachable"
-  | "incompatible"
-  | "signed_out"
-  | "refused"
-  | "no_timer"
-  | "invalid"
-  | "storage"
-  | "runtime"
-  | "internal";
+import type { CommandError, ErrorKind } from "./bindings/agent";
+import type { ErrorCode } from "./bindings/api";
+export type { CommandError, ErrorKind } from "./bindings/agent";
+export type { ErrorCode } from "./bindings/api";
 
-const ERROR_KINDS: readonly string[] = [
-  "invalid_url",
-  "wrong_password",
-  "unreachable",
-  "incompatible",
-  "signed_out",
-  "refused",
-  "no_timer",
-  "invalid",
-  "storage",
-  "runtime",
-  "internal",
-] satisfies ErrorKind[];
+/** Every {@link ErrorKind}: a kind added in Rust fails the type check here until it is listed. */
+const ERROR_KINDS: Record<ErrorKind, true> = {
+  invalid_url: true,
+  wrong_password: true,
+  unreachable: true,
+  incompatible: true,
+  signed_out: true,
+  refused: true,
+  no_timer: true,
+  invalid: true,
+  storage: true,
+  runtime: true,
+  internal: true,
+};
 
-export interface CommandError {
-  kind: ErrorKind;
-  message: string;
-  code?: string;
+function isErrorKind(kind: string): kind is ErrorKind {
+  return Object.prototype.hasOwnProperty.call(ERROR_KINDS, kind);
 }
 
 /** Narrows an unknown rejection to a CommandError (anything else becomes `internal`). */
 export function asCommandError(e: unknown): CommandError {
   if (e && typeof e === "object" && "kind" in e && "message" in e) {
     const o = e as Record<string, unknown>;
+    const kind = String(o.kind);
     return {
-      kind: ERROR_KINDS.includes(String(o.kind)) ? (String(o.kind) as ErrorKind) : "internal",
+      kind: isErrorKind(kind) ? kind : "internal",
       message: String(o.message),
-      code: typeof o.code === "string" ? o.code : undefined,
+      code: typeof o.code === "string" ? (o.code as ErrorCode) : undefined,
     };
   }
   return { kind: "internal", message: e instanceof Error ? e.message : String(e) };
@@ -81,10 +58,8 @@ import type {
   DayCounts,
   DeleteReport,
   Entry,
-  Member,
   Notification,
   Role,
-  Screenshot,
   UpdateSettingsRequest,
   WorkspaceSettings,
 } from "./bindings/api";
@@ -106,7 +81,7 @@ export type {
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, CaptureHealth, CaptureStatus, DayShots, OutboxKind, RunningTimer } from "./bindings/agent";
+import type { AgentEvent, DayShots, RunningTimer } from "./bindings/agent";
 export type {
   AgentEvent,
   CaptureHealth,
@@ -124,53 +99,10 @@ export function isAdmin(role: Role): boolean {
   return role === "owner" || role === "admin";
 }
 
-// ---- shell types (src-tauri) -----------------------------------------------------------------
+// ---- client views (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-/** Where the session token is kept (R3): the OS keyring, or a user-only file when none exists. */
-export type TokenStorage = "keyring" | "file";
-
-export type SessionView =
-  | {
-      state: "signed_out";
-      /** Prefill for the sign-in form. */
-      last_server_url: string | null;
-      last_email: string | null;
-    }
-  | {
-      /** A stored session exists but the service could not be reached yet; retrying. */
-      state: "connecting";
-      server_url: string;
-      error: string;
-    }
-  | {
-      state: "signed_in";
-      server_url: string;
-      user: Member;
-      workspace: WorkspaceSettings;
-      token_storage: TokenStorage;
-    };
-
-/** One capture attempt that produced no screenshot (R12), or the last one that did. */
-export interface CaptureAttempt {
-  at: string;
-  health: CaptureHealth;
-  detail: string;
-}
-
-/** An item the service refused for good (R25): kept aside, never blocks the queue. */
-export interface RejectedItem {
-  kind: OutboxKind;
-  reason: string;
-  created_at: string;
-}
-
-export interface CaptureView {
-  status: CaptureStatus;
-  last_attempt: CaptureAttempt | null;
-  rejected: RejectedItem[];
-  /** Changes waiting to be sent. */
-  pending: number;
-}
+import type { CaptureView, SessionView } from "./bindings/agent";
+export type { CaptureAttempt, CaptureView, RejectedItem, SessionView, TokenStorage } from "./bindings/agent";
 
 /** A change of the workspace settings: absent fields stay; `lock_date: null` clears it. */
 export type SettingsPatch = UpdateSettingsRequest;

@@ -5,8 +5,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_store::{
-    AttemptId, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind, Store,
-    TimeEntry,
+    AttemptId, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind, OutboxPayload,
+    Store, TimeEntry, TimerStart, TimerStop,
 };
 use tempfile::TempDir;
 
@@ -68,22 +68,33 @@ pub fn capture(store: &mut Store, entry: &TimeEntry, at: DateTime<Utc>) -> NewSc
     s
 }
 
-/// A queued item with no entry dependency.
-pub fn free_item(n: u32) -> NewOutboxItem {
+/// A queued item with no entry dependency (a tombstone).
+pub fn free_item() -> NewOutboxItem {
     NewOutboxItem {
-        kind: OutboxKind::DeleteScreenshot,
         item_id: uuid::Uuid::now_v7(),
         entry_id: None,
-        payload: serde_json::json!({ "n": n }),
+        payload: OutboxPayload::DeleteScreenshot { unsent: None },
     }
 }
 
-/// A queued change of `entry`.
+/// A queued change of `entry` of `kind` (`TimerStart`, `TimerStop`, or another kind's payload).
 pub fn entry_item(entry: &TimeEntry, kind: OutboxKind) -> NewOutboxItem {
+    let payload = match kind {
+        OutboxKind::TimerStart => OutboxPayload::TimerStart(TimerStart {
+            entry_id: entry.id,
+            description: entry.description.clone(),
+            start: entry.start,
+        }),
+        OutboxKind::TimerStop => OutboxPayload::TimerStop(TimerStop {
+            entry_id: entry.id,
+            end: entry.end.unwrap_or(entry.start),
+        }),
+        // Not a timer change: its payload (tests check these are refused as timer changes).
+        other => OutboxPayload::from_json(other, "{}").unwrap(),
+    };
     NewOutboxItem {
-        kind,
         item_id: *entry.id.as_uuid(),
         entry_id: Some(entry.id),
-        payload: serde_json::json!({ "entry_id": entry.id }),
+        payload,
     }
 }

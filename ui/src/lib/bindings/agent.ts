@@ -1,6 +1,6 @@
 // Generated from crates/agent by `SHOTCLOCK_BLESS=1 cargo test -p shotclock-agent --test bindings`; do not edit.
 
-import type { EntryId, Notification, ScreenshotId, UserId, WorkspaceSettings } from "./api";
+import type { EntryId, ErrorCode, Member, Notification, ScreenshotId, UserId, WorkspaceSettings } from "./api";
 
 /**
  * How a capture attempt went (R12). Only [`CaptureHealth::Ok`] comes with a screenshot.
@@ -117,3 +117,123 @@ screenshots: Array<DayShot>, };
  * What the engine tells the UI.
  */
 export type AgentEvent = { "type": "timer_changed", running: RunningTimer | null, } | { "type": "capture_changed", status: CaptureStatus, } | { "type": "captured", screenshot_id: ScreenshotId, captured_at: string, } | { "type": "capture_failed", health: CaptureHealth, detail: string, at: string, } | { "type": "synced", kind: OutboxKind, } | { "type": "deleted" } | { "type": "notification", notification: Notification, } | { "type": "rejected", kind: OutboxKind, reason: string, } | { "type": "settings_changed", settings: WorkspaceSettings, } | { "type": "signed_out" };
+
+/**
+ * One capture attempt (R12): the last one, failed or not.
+ */
+export type CaptureAttempt = { 
+/**
+ * When it was made.
+ */
+at: string, 
+/**
+ * How it went.
+ */
+health: CaptureHealth, 
+/**
+ * What went wrong, or which screens were taken; may be empty.
+ */
+detail: string, };
+
+/**
+ * An item the service refused for good (R25): kept aside, never blocks the queue.
+ */
+export type RejectedItem = { 
+/**
+ * What the item was.
+ */
+kind: OutboxKind, 
+/**
+ * The service's reason.
+ */
+reason: string, 
+/**
+ * When it was queued.
+ */
+created_at: string, };
+
+/**
+ * The capture indicator's data (R7, R12, R25).
+ */
+export type CaptureView = { 
+/**
+ * Capturing or not, and why not.
+ */
+status: CaptureStatus, 
+/**
+ * The most recent capture attempt.
+ */
+last_attempt: CaptureAttempt | null, 
+/**
+ * Items the service refused for good.
+ */
+rejected: Array<RejectedItem>, 
+/**
+ * Changes waiting to be sent.
+ */
+pending: number, };
+
+/**
+ * Where the session token is kept (R3): the OS keyring, or a user-only file when none exists.
+ */
+export type TokenStorage = "keyring" | "file";
+
+/**
+ * The session as a client shows it.
+ */
+export type SessionView = { "state": "signed_out", 
+/**
+ * Prefill for the sign-in form.
+ */
+last_server_url: string | null, 
+/**
+ * Prefill for the sign-in form.
+ */
+last_email: string | null, } | { "state": "connecting", 
+/**
+ * The service being reached.
+ */
+server_url: string, 
+/**
+ * Why the last attempt failed (empty while the first one runs).
+ */
+error: string, } | { "state": "signed_in", 
+/**
+ * The service.
+ */
+server_url: string, 
+/**
+ * The signed-in user.
+ */
+user: Member, 
+/**
+ * Their workspace, as last known.
+ */
+workspace: WorkspaceSettings, 
+/**
+ * Where the session token is kept.
+ */
+token_storage: TokenStorage, };
+
+/**
+ * What kind of failure a call answers; a client branches on it.
+ */
+export type ErrorKind = "invalid_url" | "wrong_password" | "unreachable" | "incompatible" | "signed_out" | "refused" | "no_timer" | "invalid" | "storage" | "runtime" | "internal";
+
+/**
+ * A call's error as a client receives it: `{kind, message, code?}`, `code` being the
+ * service's error code when the service (or the same rule applied here) refused.
+ */
+export type CommandError = { 
+/**
+ * What kind of failure.
+ */
+kind: ErrorKind, 
+/**
+ * For people.
+ */
+message: string, 
+/**
+ * Why the service refused, with [`ErrorKind::Refused`].
+ */
+code?: ErrorCode, };

@@ -8,7 +8,7 @@
 //!   `wal_checkpoint(TRUNCATE)`, so deleted bytes survive neither in the main file nor in the
 //!   WAL (R24).
 //! * Migrations are the plain SQL files in `migrations/`, applied in order at open, tracked by
-//!   `PRAGMA user_version`.
+//!   `PRAGMA user_version` (the shared runner, `shotclock-migrate`).
 //! * [`rows`] maps columns to row types; [`queries`] implements [`crate::store::Rows`] and
 //!   [`crate::store::TxRows`].
 
@@ -120,21 +120,10 @@ fn configure_writer(conn: &Connection, options: &SqliteOptions) -> StoreResult<(
     Ok(())
 }
 
+/// The schema through the shared `user_version` runner: every pending migration in one
+/// transaction; a file from a newer service is refused.
 fn migrate(conn: &mut Connection) -> StoreResult<()> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let current = usize::try_from(current).map_err(open_err)?;
-    if current > MIGRATIONS.len() {
-        return Err(open_err(format!(
-            "database schema version {current} is newer than this service ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-        tx.commit()?;
-    }
+    shotclock_migrate::migrate(conn, MIGRATIONS).map_err(open_err)?;
     Ok(())
 }
 
