@@ -13,13 +13,16 @@
 //!
 //! Each grant's restore token is handed to the [`TokenSink`] given at construction, which
 //! stores it in place of the previous one (tokens are single-use); the next open passes it.
+//! A declined open that passed a token means the grant was revoked on the desktop (the portal
+//! showed its dialog again): the token is forgotten (the sink gets `None`).
 
 use std::sync::Arc;
 
 use crate::{CaptureError, Frame, ScreenSource, SourceChoice, SourceKind, XcapSource};
 
-/// Where a new restore token goes (the keyring or a private file), replacing the old one.
-pub type TokenSink = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where a new restore token goes (the keyring or a private file), replacing the old one;
+/// `None`: forget the stored one (the grant was revoked).
+pub type TokenSink = Arc<dyn Fn(Option<&str>) + Send + Sync>;
 
 /// The engine's screen source for this session.
 pub struct SystemSource {
@@ -155,13 +158,19 @@ impl LazyPortal {
         match runtime.block_on(crate::PortalSource::open(options)) {
             Ok((source, grant)) => {
                 if let Some(token) = grant.restore_token {
-                    (self.sink)(&token);
+                    (self.sink)(Some(&token));
                     self.options.restore_token = Some(token);
                 }
                 self.state = PortalState::Open(source);
                 Ok(())
             }
             Err(e) => {
+                if matches!(e, CaptureError::ConsentRefused(_))
+                    && self.options.restore_token.take().is_some()
+                {
+                    // The portal asked although a grant was stored: it was revoked.
+                    (self.sink)(None);
+                }
                 self.state = PortalState::Failed(e.clone());
                 Err(e)
             }
