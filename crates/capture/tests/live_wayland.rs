@@ -1,6 +1,6 @@
 //! Live capture on a headless Wayland desktop through the real ScreenCast portal (Linux).
 //!
-//! Each test starts its own desktop (see `wayland/mod.rs`: mutter, PipeWire, WirePlumber,
+//! Each test starts its own desktop (see the `shotclock-testdesktop` crate: mutter, PipeWire, WirePlumber,
 //! the real xdg-desktop-portal frontend and a test backend that hands out mutter's streams).
 //! A missing component fails the test with the package to install; nothing is skipped.
 //! The desktops are heavy (one compositor each), so the tests take turns.
@@ -19,7 +19,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod checks;
-mod wayland;
 
 use checks::{grey, laplacian_variance};
 
@@ -31,7 +30,7 @@ use shotclock_capture::{
     CaptureError, CaptureOptions, Capturer, Health, Pipeline, PortalOptions, PortalSource,
     ScreenSource, Thumbnail, decode_thumbnail,
 };
-use wayland::{Desktop, Portal, READY};
+use shotclock_testdesktop::{self as wayland, Desktop, Portal, READY};
 
 static ONE_DESKTOP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
