@@ -82,6 +82,13 @@ pub struct RejectedView {
     created_at: DateTime<Utc>,
 }
 
+/// "Ask again" after a declined screen-sharing dialog (Wayland portal).
+#[tauri::command]
+pub async fn ask_screen_again(state: State<'_, AppState>) -> Answer<()> {
+    state.agent().await?.ask_screen_again();
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
     let agent = state.agent().await?;

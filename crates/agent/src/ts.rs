@@ -11,7 +11,7 @@ use ts_rs::TS;
 
 use crate::door::{DayShot, DayShots};
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
-use shotclock_capture::{ChoiceReason, SourceChoice, SourceKind};
+use shotclock_capture::{ChoiceReason, Consent, SourceChoice, SourceKind};
 use shotclock_store::{CaptureHealth, OutboxKind};
 
 /// The first line of the rendered module.
@@ -51,6 +51,7 @@ pub fn typescript() -> String {
         SourceKind,
         ChoiceReason,
         SourceChoice,
+        Consent,
         CaptureStatus,
         RunningTimer,
         DayShot,

@@ -6,6 +6,8 @@
 //!   dialog once), captures on schedule through it, stores and uploads each screenshot; the
 //!   grant's restore token reaches the token sink; stopping the timer closes the session.
 //!   Before the timer starts, no session is opened.
+//! - First-run consent: a declined dialog shows in the status and on the windows it cost,
+//!   is not asked again at every moment, and "Ask again" shows the dialog once more.
 //!
 //! The desktops are heavy (one compositor each), so the tests take turns.
 #![cfg(target_os = "linux")]
@@ -20,7 +22,9 @@ use common::{
     DEADLINE, local_attempts, local_shots, pending, service_shots_of, session, start_agent,
 };
 use shotclock_agent::CaptureStatus;
-use shotclock_capture::{SourceChoice, SourceKind, SystemSource, TokenSink, decode_thumbnail};
+use shotclock_capture::{
+    Consent, SourceChoice, SourceKind, SystemSource, TokenSink, decode_thumbnail,
+};
 use shotclock_store::CaptureHealth;
 use shotclock_testdesktop::{Desktop, Portal};
 use shotclock_testkit::{TestServer, eventually};
@@ -129,5 +133,77 @@ async fn the_engine_captures_on_schedule_through_the_portal_with_a_timer_running
     .await;
     let member = server.sign_in(alice).await;
     assert!(service_shots_of(&member, entry).await.len() >= 3);
+    agent.shutdown().await;
+}
+
+fn consent_of(status: &CaptureStatus) -> Consent {
+    match status {
+        CaptureStatus::Active { consent, .. } | CaptureStatus::Off { consent, .. } => *consent,
+    }
+}
+
+/// First-run consent through the engine: before the first dialog the status says nothing was
+/// asked yet; the declined dialog shows as `refused` in the status and as `consent_refused` on
+/// the windows it cost, without asking again at every moment; "Ask again" shows the dialog once
+/// more and, granted, capture goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_dialog_is_shown_recorded_and_asked_again_on_request() {
+    let _turn = ONE_DESKTOP_AT_A_TIME.lock().await;
+    let mut desktop = Desktop::start(Portal::Backend("refuse_once"));
+    desktop.paint(&["text"]);
+    let server = TestServer::with_window(1);
+    let ws = server.workspace("consent", &["alice"], true).await;
+    let alice = ws.member(0);
+    let data = tempfile::tempdir().unwrap();
+    let (source, tokens) = portal_source(&desktop, None);
+    let agent = start_agent(data.path(), session(&server.url(), alice).await, source).await;
+    assert_eq!(
+        consent_of(&agent.capture_status()),
+        Consent::NotAsked,
+        "no grant stored: the app can say what will be asked before the dialog"
+    );
+
+    let entry = agent.start_timer("declined".into()).await.unwrap().entry_id;
+    eventually(
+        "two windows recorded as consent_refused",
+        DEADLINE,
+        || async {
+            let refused = local_attempts(&agent, entry)
+                .await
+                .iter()
+                .filter(|a| a.health == CaptureHealth::ConsentRefused)
+                .count();
+            (refused >= 2 && consent_of(&agent.capture_status()) == Consent::Refused).then_some(())
+        },
+    )
+    .await;
+    assert!(local_shots(&agent, entry).await.is_empty(), "no screenshot");
+    let starts = |d: &Desktop| {
+        d.backend_events()
+            .iter()
+            .filter(|e| e["event"] == "start")
+            .count()
+    };
+    assert_eq!(
+        starts(&desktop),
+        1,
+        "declined once, not asked at every moment"
+    );
+
+    agent.ask_screen_again();
+    eventually(
+        "a screenshot after asking again",
+        Duration::from_secs(60),
+        || async { (!local_shots(&agent, entry).await.is_empty()).then_some(()) },
+    )
+    .await;
+    assert_eq!(starts(&desktop), 2, "the dialog showed once more");
+    eventually("the status to show the grant", DEADLINE, || async {
+        (consent_of(&agent.capture_status()) == Consent::Granted).then_some(())
+    })
+    .await;
+    let handed = tokens.lock().unwrap().clone();
+    assert!(matches!(handed.as_slice(), [Some(_)]), "{handed:?}");
+    agent.stop_timer().await.unwrap();
     agent.shutdown().await;
 }

@@ -9,16 +9,17 @@
 //!
 //! A failed open (a refused dialog, no portal) is kept and returned by every capture until the
 //! next `release`: the dialog is not shown again at every capture moment; turning capture off
-//! and on (or stopping and starting the timer) asks again.
+//! and on (or stopping and starting the timer), or the user's "Ask again", asks again.
 //!
 //! Each grant's restore token is handed to the [`TokenSink`] given at construction, which
 //! stores it in place of the previous one (tokens are single-use); the next open passes it.
 //! A declined open that passed a token means the grant was revoked on the desktop (the portal
-//! showed its dialog again): the token is forgotten (the sink gets `None`).
+//! showed its dialog again): the token is forgotten (the sink gets `None`), so after "Ask
+//! again" the app is back to first-run consent ([`Consent::NotAsked`]).
 
 use std::sync::Arc;
 
-use crate::{CaptureError, Frame, ScreenSource, SourceChoice, SourceKind, XcapSource};
+use crate::{CaptureError, Consent, Frame, ScreenSource, SourceChoice, SourceKind, XcapSource};
 
 /// Where a new restore token goes (the keyring or a private file), replacing the old one;
 /// `None`: forget the stored one (the grant was revoked).
@@ -124,6 +125,14 @@ impl ScreenSource for SystemSource {
     fn choice(&self) -> SourceChoice {
         self.choice
     }
+
+    fn consent(&self) -> Consent {
+        match &self.inner {
+            Inner::Xcap(_) => Consent::NotNeeded,
+            #[cfg(target_os = "linux")]
+            Inner::Portal(p) => p.consent(),
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -177,11 +186,26 @@ impl LazyPortal {
         }
     }
 
+    /// Closes an open session, or forgets a failed open (so the next one asks again).
     fn release(&mut self) {
         if let PortalState::Open(source) = std::mem::replace(&mut self.state, PortalState::Closed)
             && let Some(runtime) = &self.runtime
         {
             runtime.block_on(source.close());
+        }
+    }
+
+    fn consent(&self) -> Consent {
+        match &self.state {
+            PortalState::Open(_) => Consent::Granted,
+            PortalState::Failed(CaptureError::ConsentRefused(_)) => Consent::Refused,
+            PortalState::Closed | PortalState::Failed(_) => {
+                if self.options.restore_token.is_some() {
+                    Consent::Granted
+                } else {
+                    Consent::NotAsked
+                }
+            }
         }
     }
 }

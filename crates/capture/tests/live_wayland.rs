@@ -480,3 +480,56 @@ mod dmabuf {
         }
     }
 }
+
+/// A token the desktop no longer knows (the user revoked the grant in the desktop's settings):
+/// the portal shows its dialog again; declined, the token is forgotten and, once the refusal
+/// is cleared ("Ask again"), the source is back to first-run consent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_grant_is_forgotten_and_goes_back_to_asking() {
+    use shotclock_capture::{Consent, SourceChoice, SystemSource, TokenSink};
+    use std::sync::{Arc, Mutex};
+    let _turn = ONE_DESKTOP_AT_A_TIME.lock().await;
+    let desktop = Desktop::start(Portal::Backend("refuse"));
+    let tokens: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let kept = tokens.clone();
+    let sink: TokenSink = Arc::new(move |t: Option<&str>| {
+        kept.lock().unwrap().push(t.map(str::to_owned));
+    });
+    let mut source = SystemSource::with_choice(
+        SourceChoice::for_linux(Some("wayland"), None),
+        Some("a-grant-the-desktop-forgot".into()),
+        sink,
+        Some(desktop.bus.clone()),
+    );
+    assert_eq!(source.consent(), Consent::Granted, "a stored grant");
+    let err = tokio::task::block_in_place(|| source.prepare()).unwrap_err();
+    assert!(matches!(err, CaptureError::ConsentRefused(_)), "{err:?}");
+    let start = desktop.backend_event("start", 0);
+    assert_eq!(
+        start["dialog"], true,
+        "an unknown token restores nothing: {start}"
+    );
+    assert_eq!(source.consent(), Consent::Refused);
+    assert_eq!(
+        *tokens.lock().unwrap(),
+        vec![None],
+        "the stale token is forgotten"
+    );
+    // Kept until cleared: no dialog at every capture moment.
+    let again = tokio::task::block_in_place(|| source.capture_all()).unwrap_err();
+    assert!(matches!(again, CaptureError::ConsentRefused(_)));
+    assert_eq!(
+        desktop
+            .backend_events()
+            .iter()
+            .filter(|e| e["event"] == "start")
+            .count(),
+        1
+    );
+    tokio::task::block_in_place(|| source.release());
+    assert_eq!(
+        source.consent(),
+        Consent::NotAsked,
+        "back to first-run consent"
+    );
+}
