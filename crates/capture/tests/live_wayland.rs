@@ -592,7 +592,7 @@ async fn a_revoked_grant_is_forgotten_and_goes_back_to_asking() {
     });
     let mut source = SystemSource::with_choice(
         SourceChoice::for_linux(Some("wayland"), None),
-        Some("a-grant-the-desktop-forgot".into()),
+        Some("0b5e7c2a-4d1f-4e8a-9c3b-7f2d6e1a5b90".into()),
         sink,
         Some(desktop.bus.clone()),
     );
