@@ -58,6 +58,13 @@ pub async fn entries(state: State<'_, AppState>, from: String, to: String) -> An
     Ok(state.agent().await?.entries(from, to).await?)
 }
 
+/// "Ask again" after a declined screen-sharing dialog (Wayland portal).
+#[tauri::command]
+pub async fn ask_screen_again(state: State<'_, AppState>) -> Answer<()> {
+    state.agent().await?.ask_screen_again();
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn capture_state(state: State<'_, AppState>) -> Answer<CaptureView> {
     Ok(state.agent().await?.capture_view().await?)

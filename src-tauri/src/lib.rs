@@ -74,6 +74,7 @@ pub fn run() -> Result<(), ShellError> {
             commands::stop_timer,
             commands::entries,
             commands::capture_state,
+            commands::ask_screen_again,
             commands::notifications,
             commands::mark_notification_read,
             commands::day_counts,

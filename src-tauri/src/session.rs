@@ -12,13 +12,12 @@
 use crate::error::{CommandError, ErrorKind};
 use crate::vault::{LastAccount, TokenStorage, Vault};
 use crate::{notify, tray};
-use serde::Serialize;
 pub use shotclock_agent::SessionView;
 use shotclock_agent::{
     Agent, AgentConfig, AgentError, AgentEvent, AgentHandle, Resumed, Session, SystemClock,
 };
 use shotclock_api::dto::{Member, WorkspaceSettings};
-use shotclock_capture::XcapSource;
+use shotclock_capture::{SystemSource, TokenSink};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager};
@@ -196,7 +195,8 @@ async fn start_engine(
     };
     let user = session.me.user.clone();
     let workspace = session.me.workspace.clone();
-    let agent = Agent::start(config, session, XcapSource::new()).await?;
+    let source = screen_source(&st.vault, &account).await;
+    let agent = Agent::start(config, session, source).await?;
     tauri::async_runtime::spawn(forward(app.clone(), agent.clone()));
     tray::show_session(app, true);
     tray::show_timer(app, agent.running().is_some());
@@ -212,6 +212,36 @@ async fn start_engine(
     )
     .await;
     Ok(st.view().await)
+}
+
+/// The screen source this desktop session gets (X11, or the Wayland ScreenCast portal). The
+/// portal's restore token is read from the vault, each grant's token replaces it there, and a
+/// revoked grant's is forgotten.
+async fn screen_source(vault: &Vault, account: &LastAccount) -> SystemSource {
+    let restore = vault.load_screencast(account).await;
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let (vault, account) = (vault.clone(), account.clone());
+    // Called on the capture thread: the keyring write runs on the runtime, with its deadline.
+    let sink: TokenSink = Arc::new(move |token: Option<&str>| {
+        let Some(runtime) = &runtime else {
+            tracing::warn!("could not keep the screen sharing grant: no runtime");
+            return;
+        };
+        let (vault, account) = (vault.clone(), account.clone());
+        let token = token.map(str::to_owned);
+        runtime.spawn(async move {
+            let kept = match token {
+                Some(token) => vault.save_screencast(&account, &token).await.map(|_| ()),
+                None => vault.forget_screencast(&account).await,
+            };
+            if let Err(err) = kept {
+                tracing::warn!("could not keep the screen sharing grant: {err}");
+            }
+        });
+    });
+    let source = SystemSource::from_env(restore, sink);
+    tracing::info!(source = ?shotclock_capture::ScreenSource::choice(&source), "screen source");
+    source
 }
 
 /// Resumes the stored session at start-up, or signs in from the environment (the demo).

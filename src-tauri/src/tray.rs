@@ -72,6 +72,7 @@ pub(crate) fn show_session(app: &AppHandle, signed_in: bool) {
             CaptureStatus::Off {
                 reason: OffReason::SignedOut,
                 source: None,
+                consent: shotclock_capture::Consent::NotNeeded,
             },
         );
     }

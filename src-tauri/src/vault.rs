@@ -7,6 +7,11 @@
 //! service last said about the account and its workspace (not secret): it names the keyring
 //! entry, pre-fills the sign-in form, and lets the app start offline.
 //!
+//! The Wayland ScreenCast portal's restore token (the screen-sharing grant, issue 13) is kept
+//! the same way, beside the session token: a keyring entry of its own, else the user-only
+//! `screencast-token` file. Each grant's token replaces the previous one (tokens are
+//! single-use), and signing out forgets it with the session token.
+//!
 //! Keyring calls block (D-Bus) and a misconfigured Secret Service can hang on an unlock prompt,
 //! so each runs on a blocking thread with a deadline; a timeout counts as "no keyring".
 
@@ -18,6 +23,7 @@ use std::time::Duration;
 
 const KEYRING_SERVICE: &str = "app.shotclock.desktop";
 const TOKEN_FILE: &str = "session-token";
+const SCREENCAST_FILE: &str = "screencast-token";
 const ACCOUNT_FILE: &str = "account.json";
 const KEYRING_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -34,6 +40,10 @@ pub struct LastAccount {
 impl LastAccount {
     fn keyring_user(&self) -> String {
         format!("{} @ {}", self.email, self.server_url)
+    }
+
+    fn screencast_user(&self) -> String {
+        format!("screencast: {}", self.keyring_user())
     }
 }
 
@@ -63,42 +73,80 @@ impl Vault {
     /// Keeps `token` for `account`: in the keyring if one answers, else in the user-only file.
     pub async fn save(&self, account: &LastAccount, token: &str) -> std::io::Result<TokenStorage> {
         self.remember(account)?;
-        let user = account.keyring_user();
-        let secret = token.to_owned();
-        match keyring_call(move || entry(&user)?.set_password(&secret)).await {
+        self.put(account.keyring_user(), TOKEN_FILE, token).await
+    }
+
+    /// The stored token of `account`, and where it was found.
+    pub async fn load(&self, account: &LastAccount) -> Option<(String, TokenStorage)> {
+        self.get(account.keyring_user(), TOKEN_FILE).await
+    }
+
+    /// Forgets the session token and the screen-sharing grant of `account` everywhere (the
+    /// account line stays, to pre-fill sign-in).
+    pub async fn forget(&self, account: &LastAccount) -> std::io::Result<()> {
+        let session = self.remove(account.keyring_user(), TOKEN_FILE).await;
+        let screencast = self.forget_screencast(account).await;
+        session.and(screencast)
+    }
+
+    /// Keeps the ScreenCast portal's restore token of `account` in place of the previous one.
+    pub async fn save_screencast(
+        &self,
+        account: &LastAccount,
+        token: &str,
+    ) -> std::io::Result<TokenStorage> {
+        self.put(account.screencast_user(), SCREENCAST_FILE, token)
+            .await
+    }
+
+    /// The stored ScreenCast restore token of `account`, if any.
+    pub async fn load_screencast(&self, account: &LastAccount) -> Option<String> {
+        self.get(account.screencast_user(), SCREENCAST_FILE)
+            .await
+            .map(|(token, _)| token)
+    }
+
+    /// Forgets the ScreenCast restore token of `account` (the next session asks again).
+    pub async fn forget_screencast(&self, account: &LastAccount) -> std::io::Result<()> {
+        self.remove(account.screencast_user(), SCREENCAST_FILE)
+            .await
+    }
+
+    /// `secret` into the keyring entry `user`, else into the user-only `file`.
+    async fn put(&self, user: String, file: &str, secret: &str) -> std::io::Result<TokenStorage> {
+        let owned = secret.to_owned();
+        match keyring_call(move || entry(&user)?.set_password(&owned)).await {
             Ok(()) => {
-                remove_if_present(&self.dir.join(TOKEN_FILE))?;
+                remove_if_present(&self.dir.join(file))?;
                 Ok(TokenStorage::Keyring)
             }
             Err(err) => {
-                tracing::warn!("no OS keyring ({err}); keeping the session in a user-only file");
-                write_private(&self.dir.join(TOKEN_FILE), token.as_bytes())?;
+                tracing::warn!("no OS keyring ({err}); keeping the secret in a user-only file");
+                write_private(&self.dir.join(file), secret.as_bytes())?;
                 Ok(TokenStorage::File)
             }
         }
     }
 
-    /// The stored token of `account`, and where it was found.
-    pub async fn load(&self, account: &LastAccount) -> Option<(String, TokenStorage)> {
-        let user = account.keyring_user();
+    /// The secret of keyring entry `user`, else of the user-only `file`.
+    async fn get(&self, user: String, file: &str) -> Option<(String, TokenStorage)> {
         match keyring_call(move || entry(&user)?.get_password()).await {
             Ok(token) => return Some((token, TokenStorage::Keyring)),
             Err(KeyringFailure::Keyring(keyring::Error::NoEntry)) => {}
             Err(err) => tracing::info!("keyring unavailable ({err}); looking for the file"),
         }
-        let token = std::fs::read_to_string(self.dir.join(TOKEN_FILE)).ok()?;
+        let token = std::fs::read_to_string(self.dir.join(file)).ok()?;
         let token = token.trim().to_owned();
         (!token.is_empty()).then_some((token, TokenStorage::File))
     }
 
-    /// Forgets the token of `account` everywhere (the account line stays, to pre-fill sign-in).
-    pub async fn forget(&self, account: &LastAccount) -> std::io::Result<()> {
-        let user = account.keyring_user();
+    /// Removes keyring entry `user` and the user-only `file`.
+    async fn remove(&self, user: String, file: &str) -> std::io::Result<()> {
         match keyring_call(move || entry(&user)?.delete_credential()).await {
             Ok(()) | Err(KeyringFailure::Keyring(keyring::Error::NoEntry)) => {}
             Err(err) => tracing::info!("could not clear the keyring entry: {err}"),
         }
-        remove_if_present(&self.dir.join(TOKEN_FILE))
+        remove_if_present(&self.dir.join(file))
     }
 }
 
@@ -187,6 +235,39 @@ mod tests {
         // The account line stays to pre-fill the sign-in form; it holds no secret.
         let line = std::fs::read_to_string(dir.path().join(ACCOUNT_FILE)).unwrap();
         assert!(!line.contains("secret-token"));
+    }
+
+    #[tokio::test]
+    async fn the_screencast_grant_lives_beside_the_session_is_replaced_and_goes_at_sign_out() {
+        keyring::set_default_credential_builder(Box::new(Unavailable));
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::new(dir.path());
+        assert_eq!(vault.load_screencast(&account()).await, None);
+        vault.save(&account(), "secret-token").await.unwrap();
+        let stored = vault.save_screencast(&account(), "grant-1").await.unwrap();
+        assert_eq!(stored, TokenStorage::File);
+        vault.save_screencast(&account(), "grant-2").await.unwrap();
+        assert_eq!(
+            vault.load_screencast(&account()).await.as_deref(),
+            Some("grant-2")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(SCREENCAST_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // The session token is untouched by the grant's.
+        assert_eq!(
+            vault.load(&account()).await.map(|(t, _)| t).as_deref(),
+            Some("secret-token")
+        );
+        vault.forget(&account()).await.unwrap();
+        assert_eq!(vault.load_screencast(&account()).await, None);
+        assert!(!dir.path().join(SCREENCAST_FILE).exists());
     }
 
     /// A credential store whose every call fails like a session without a Secret Service.

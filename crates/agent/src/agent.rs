@@ -79,6 +79,7 @@ impl Agent {
         let (capture, _) = watch::channel(CaptureStatus::Off {
             reason: OffReason::Starting,
             source: Some(source.choice()),
+            consent: source.consent(),
         });
         let (events, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(false);
@@ -92,6 +93,7 @@ impl Agent {
             timer_settled: Notify::new(),
             settings: settings_tx,
             capture,
+            ask_again: Notify::new(),
             kick: Notify::new(),
             reconnected: Notify::new(),
             events,
@@ -133,6 +135,13 @@ impl AgentHandle {
     /// Whether screenshots are being taken now, and if not, why (R7).
     pub fn capture_status(&self) -> CaptureStatus {
         self.shared.capture.borrow().clone()
+    }
+
+    /// Clears a declined screen-sharing dialog (the Wayland portal's): the desktop asks again
+    /// at once when a timer runs with capture on, else when capture next turns on. Does nothing
+    /// unless the last dialog was declined.
+    pub fn ask_screen_again(&self) {
+        self.shared.ask_again.notify_one();
     }
 
     /// The running timer, as this device knows it.

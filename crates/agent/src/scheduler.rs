@@ -11,6 +11,11 @@
 //! waits for the service: it may have been stopped or deleted elsewhere meanwhile (R8), and
 //! screenshots of an ended entry would be refused.
 //!
+//! The source's session (the Wayland portal) is opened when capture turns on and closed when it
+//! turns off. A declined dialog is kept by the source (no dialog at every moment) until the
+//! user asks again ([`crate::AgentHandle::ask_screen_again`]): the refusal is cleared and the
+//! dialog shows again at once if capture is on. The status carries the source's consent.
+//!
 //! The last attempted window of the running entry is read back from the store at start, so a
 //! restart never takes a second screenshot in a window that already has one. A moment missed
 //! while the machine slept is recorded as `missed` and not made up.
@@ -20,7 +25,7 @@ use chrono::{DateTime, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shotclock_api::ScreenshotId;
-use shotclock_capture::{CaptureOptions, Capturer, Health, Pipeline, ScreenSource};
+use shotclock_capture::{CaptureOptions, Capturer, Consent, Health, Pipeline, ScreenSource};
 use shotclock_domain::schedule::{CaptureSlot, CaptureWindow, SlotStatus, next_capture_after};
 use shotclock_store::{AttemptId, CaptureHealth, NewAttempt, NewScreenshot, TimeEntry};
 use std::sync::Arc;
@@ -77,24 +82,11 @@ where
             }
         };
 
-        let status = match &plan {
-            Ok((e, slot)) => CaptureStatus::Active {
-                entry_id: e.id,
-                next_at: Some(slot.at),
-                source: choice,
-            },
-            Err(reason) => CaptureStatus::Off {
-                reason: *reason,
-                source: choice,
-            },
-        };
-        if last_status.as_ref() != Some(&status) {
-            shared.capture.send_replace(status.clone());
-            shared.emit(AgentEvent::CaptureChanged {
-                status: status.clone(),
-            });
-            last_status = Some(status);
-        }
+        publish(
+            &shared,
+            &mut last_status,
+            status_of(&plan, choice, &capturer),
+        );
 
         // Open the source's session (the Wayland portal: the desktop's dialog on first use,
         // its screencast indicator while open) when capture turns on; close it when it turns
@@ -112,6 +104,12 @@ where
             }
             _ => {}
         }
+        // The open may have been declined (or granted): show it.
+        publish(
+            &shared,
+            &mut last_status,
+            status_of(&plan, choice, &capturer),
+        );
 
         let wait = match &plan {
             Ok((_, slot)) => (slot.at - now).to_std().unwrap_or(Duration::ZERO),
@@ -122,6 +120,14 @@ where
             _ = sleep => {}
             r = timer_rx.changed() => { if r.is_err() { return; } continue; }
             r = settings_rx.changed() => { if r.is_err() { return; } continue; }
+            () = shared.ask_again.notified() => {
+                if capturer.consent() == Some(Consent::Refused) {
+                    // Forget the refusal; the next pass opens the session again if capture is on.
+                    capturer.release().await;
+                    prepared = false;
+                }
+                continue;
+            }
             _ = shutdown_rx.changed() => {
                 if prepared {
                     capturer.release().await;
@@ -163,6 +169,39 @@ where
             pipeline.set_options(options);
         }
         capture_once(&shared, &mut capturer, &entry, &slot).await;
+    }
+}
+
+/// The status for `plan`, with the source's choice and consent.
+fn status_of<S: ScreenSource + Send + 'static>(
+    plan: &Result<(TimeEntry, CaptureSlot), OffReason>,
+    choice: Option<shotclock_capture::SourceChoice>,
+    capturer: &Capturer<S>,
+) -> CaptureStatus {
+    let consent = capturer.consent().unwrap_or(Consent::NotNeeded);
+    match plan {
+        Ok((e, slot)) => CaptureStatus::Active {
+            entry_id: e.id,
+            next_at: Some(slot.at),
+            source: choice,
+            consent,
+        },
+        Err(reason) => CaptureStatus::Off {
+            reason: *reason,
+            source: choice,
+            consent,
+        },
+    }
+}
+
+/// Sends `status` to the UI unless it is the one last sent.
+fn publish(shared: &Shared, last: &mut Option<CaptureStatus>, status: CaptureStatus) {
+    if last.as_ref() != Some(&status) {
+        shared.capture.send_replace(status.clone());
+        shared.emit(AgentEvent::CaptureChanged {
+            status: status.clone(),
+        });
+        *last = Some(status);
     }
 }
 

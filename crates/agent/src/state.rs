@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{Notification, WorkspaceSettings};
 use shotclock_api::{EntryId, ScreenshotId};
-use shotclock_capture::SourceChoice;
+use shotclock_capture::{Consent, SourceChoice};
 use shotclock_domain::GateReason;
 use shotclock_store::{
     CachedAccount, CachedSettings, CaptureHealth, OutboxKind, StoreHandle, TimeEntry,
@@ -26,6 +26,8 @@ pub enum CaptureStatus {
         next_at: Option<DateTime<Utc>>,
         /// The screen source and why it was chosen (X11, the Wayland portal, …).
         source: Option<SourceChoice>,
+        /// Where the desktop's permission to share the screen stands (the portal's dialog).
+        consent: Consent,
     },
     /// Not capturing.
     Off {
@@ -33,6 +35,10 @@ pub enum CaptureStatus {
         /// The screen source that captures once capture turns on; `None` before the engine
         /// runs (signed out).
         source: Option<SourceChoice>,
+        /// Where the desktop's permission to share the screen stands: before the first
+        /// portal dialog the UI says what will be asked and why; after a refusal it offers to
+        /// ask again.
+        consent: Consent,
     },
 }
 
@@ -165,6 +171,8 @@ pub(crate) struct Shared {
     pub settings: watch::Sender<CachedSettings>,
     /// Whether the scheduler is capturing now (R7), for the UI's indicator and the tray.
     pub capture: watch::Sender<CaptureStatus>,
+    /// The user asked for the screen-sharing dialog again after declining it.
+    pub ask_again: Notify,
     /// Wakes the uploader when something was queued.
     pub kick: Notify,
     /// Wakes the uploader from a retry pause: the event stream (re)connected, so the service

@@ -16,7 +16,7 @@ use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
 use crate::view::{
     AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
 };
-use shotclock_capture::{ChoiceReason, SourceChoice, SourceKind};
+use shotclock_capture::{ChoiceReason, Consent, SourceChoice, SourceKind};
 use shotclock_store::{CaptureHealth, OutboxKind};
 
 /// The first line of the rendered module.
@@ -56,6 +56,7 @@ pub fn typescript() -> String {
         SourceKind,
         ChoiceReason,
         SourceChoice,
+        Consent,
         CaptureStatus,
         RunningTimer,
         DayShot,

@@ -6,6 +6,12 @@
 //! through xcap. Pixels are already in memory for every timed step (the grab is timed
 //! separately for the live row). Columns are medians of N runs.
 //!
+//! Capture moment → thumbnail, X11 against the Wayland portal, in the same run: the live X11
+//! screen (`DISPLAY`, Xvfb under `cargo xtask bench`) through xcap, and a headless Wayland
+//! desktop (`shotclock-testdesktop`: mutter, PipeWire, the real portal frontend and its test
+//! backend) through `PortalSource`, both 1920×1080, each timed from the call to the finished
+//! thumbnail (grab or PipeWire copy, resize, blur, WebP).
+//!
 //! Memory: a counting global allocator (precise for everything Rust allocates, including the
 //! frame) plus /proc VmRSS/VmHWM (which also sees libwebp's C allocations).
 
@@ -370,6 +376,85 @@ fn memory_4k() -> MemReport {
     }
 }
 
+/// Median and slowest of `runs` captures through `source`, from the call to the thumbnail.
+fn moments(source: &mut dyn ScreenSource, runs: usize) -> Result<(Duration, Duration), String> {
+    let mut pipeline = Pipeline::new(CaptureOptions::default());
+    // One capture first: the pipeline's buffers and the stream's first frame.
+    pipeline.capture(&mut *source).map_err(|e| e.to_string())?;
+    let mut took = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let thumb = pipeline.capture(&mut *source).map_err(|e| e.to_string())?;
+        took.push(t.elapsed());
+        std::hint::black_box(thumb);
+    }
+    let max = took.iter().copied().max().unwrap_or_default();
+    Ok((median(took), max))
+}
+
+/// The portal path (a headless Wayland desktop) against the X11 path, same run, same size.
+fn moment_to_thumbnail(runs: usize) {
+    println!(
+        "\ncapture moment → thumbnail, 1920×1080, median / max of {runs} (grab + resize + blur + WebP):"
+    );
+    match std::env::var_os("DISPLAY") {
+        Some(display) => match moments(&mut XcapSource::new(), runs) {
+            Ok((med, max)) => println!(
+                "  X11 (xcap, DISPLAY={}):{:>14.2} ms / {:.2} ms",
+                display.to_string_lossy(),
+                ms(med),
+                ms(max)
+            ),
+            Err(e) => println!("  X11: capture failed ({e}); row skipped"),
+        },
+        None => println!("  X11: DISPLAY is not set; row skipped (run under Xvfb)"),
+    }
+    #[cfg(target_os = "linux")]
+    portal_moments(runs);
+}
+
+#[cfg(target_os = "linux")]
+fn portal_moments(runs: usize) {
+    use shotclock_capture::{PortalOptions, PortalSource};
+    use shotclock_testdesktop::{Desktop, Portal};
+    // The desktop panics with the missing package's name; the bench reports it and goes on.
+    let started = std::panic::catch_unwind(|| {
+        let mut desktop = Desktop::start_with_monitors(Portal::Backend("grant"), &["1920x1080"]);
+        desktop.paint(&["text"]);
+        desktop
+    });
+    let desktop = match started {
+        Ok(d) => d,
+        Err(_) => {
+            println!("  Wayland portal: the headless desktop did not start; row skipped");
+            return;
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let options = PortalOptions {
+        restore_token: None,
+        bus_address: Some(desktop.bus.clone()),
+    };
+    let opened = runtime.block_on(PortalSource::open(options));
+    let (mut source, _grant) = match opened {
+        Ok(v) => v,
+        Err(e) => {
+            println!("  Wayland portal: open failed ({e}); row skipped");
+            return;
+        }
+    };
+    match moments(&mut source, runs) {
+        Ok((med, max)) => println!(
+            "  Wayland portal (PipeWire, memory):{:>10.2} ms / {:.2} ms",
+            ms(med),
+            ms(max)
+        ),
+        Err(e) => println!("  Wayland portal: capture failed ({e}); row skipped"),
+    }
+    runtime.block_on(source.close());
+    drop(desktop);
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
@@ -434,6 +519,8 @@ fn main() {
         }
         None => println!("\nlive screen: DISPLAY is not set; row skipped (run under Xvfb)"),
     }
+
+    moment_to_thumbnail(runs);
 
     println!("\nmemory, one cold 4K capture (1 MiB = 1,048,576 bytes):");
     println!(

@@ -10,7 +10,7 @@
 //! panics, the pipeline and source are lost with it; every later call returns a
 //! `backend_error` saying so, and the owner must build a new `Capturer`.
 
-use crate::{CaptureError, Pipeline, ScreenSource, SourceChoice, Thumbnail};
+use crate::{CaptureError, Consent, Pipeline, ScreenSource, SourceChoice, Thumbnail};
 
 /// Owns a [`Pipeline`] and a [`ScreenSource`] and captures on a blocking thread.
 #[derive(Debug)]
@@ -51,6 +51,11 @@ impl<S: ScreenSource + Send + 'static> Capturer<S> {
     /// Which source this capturer uses and why; `None` if it was lost.
     pub fn choice(&self) -> Option<SourceChoice> {
         self.inner.as_ref().map(|(_, s)| s.choice())
+    }
+
+    /// Where the desktop's permission stands; `None` if the source was lost.
+    pub fn consent(&self) -> Option<Consent> {
+        self.inner.as_ref().map(|(_, s)| s.consent())
     }
 
     async fn on_blocking<T, F>(&mut self, f: F) -> Result<T, CaptureError>

@@ -27,6 +27,24 @@ pub enum SourceKind {
     Given,
 }
 
+/// Where the desktop's permission to share the screen stands (the Wayland portal's first-run
+/// consent; other sources need none). The app words it: before the first dialog it says what
+/// will be asked and why; after a refusal it offers to ask again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// The source asks nobody (X11, Windows, macOS after the OS's own setting).
+    NotNeeded,
+    /// No grant is stored: the next session shows the desktop's dialog.
+    NotAsked,
+    /// A grant is stored or a session is open.
+    Granted,
+    /// The dialog was declined (or a stored grant was revoked and then declined); nothing is
+    /// asked again until the user says so ([`crate::ScreenSource::release`]).
+    Refused,
+}
+
 /// Why that source was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -50,7 +50,7 @@ pub mod system;
 pub mod xcap_source;
 
 pub use capturer::Capturer;
-pub use choice::{ChoiceReason, SourceChoice, SourceKind};
+pub use choice::{ChoiceReason, Consent, SourceChoice, SourceKind};
 pub use encode::{decode_thumbnail, encode_webp_rgb};
 pub use error::CaptureError;
 pub use fake::FakeSource;

@@ -170,23 +170,39 @@ async fn start(
         .map_err(map_portal_error)?
         .response()
         .map_err(map_portal_error)?;
-    let mut specs = Vec::new();
-    let mut next_x = 0i32;
-    for stream in response.streams() {
-        let (w, h) = stream.size().unwrap_or((0, 0));
-        // A zero size (not reported) means "the stream's pixel size" (see `pipewire_frames`).
-        let (width, height) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
-        let (x, y) = stream.position().unwrap_or((next_x, 0));
-        next_x = next_x.max(x.saturating_add(width as i32));
-        specs.push(StreamSpec {
-            node_id: stream.pipe_wire_node_id(),
-            bounds: Rect::new(x, y, width, height),
-        });
-    }
+    let specs = place(
+        response
+            .streams()
+            .iter()
+            .map(|s| (s.pipe_wire_node_id(), s.position(), s.size())),
+    );
     if specs.is_empty() {
         return Err(CaptureError::NoMonitor);
     }
     Ok((specs, response.restore_token().map(str::to_owned)))
+}
+
+/// Places the portal's streams on the desktop, one per monitor, in the order given: each at
+/// the position and size the portal reports. A stream without a position stands right of
+/// everything placed before it, top-aligned; a missing or negative size becomes zero ("the
+/// stream's pixel size", see [`crate::pipewire_frames`]). The pipeline then composes the
+/// monitors by these rectangles ([`crate::layout`]).
+fn place(
+    streams: impl IntoIterator<Item = (u32, Option<(i32, i32)>, Option<(i32, i32)>)>,
+) -> Vec<StreamSpec> {
+    let mut specs = Vec::new();
+    let mut next_x = 0i32;
+    for (node_id, position, size) in streams {
+        let (w, h) = size.unwrap_or((0, 0));
+        let (width, height) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
+        let (x, y) = position.unwrap_or((next_x, 0));
+        next_x = next_x.max(x.saturating_add(i32::try_from(width).unwrap_or(i32::MAX)));
+        specs.push(StreamSpec {
+            node_id,
+            bounds: Rect::new(x, y, width, height),
+        });
+    }
+    specs
 }
 
 /// Maps ashpd's failures onto the capture taxonomy.
@@ -241,5 +257,70 @@ impl ScreenSource for PortalSource {
             ));
         }
         self.frames.grab(FIRST_FRAME_WAIT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout;
+
+    #[test]
+    fn streams_stand_where_the_portal_places_them() {
+        // A 1280x720 monitor with an 800x600 one right of it, bottom-aligned, and one left of
+        // the origin above them.
+        let specs = place([
+            (40, Some((0, 120)), Some((1280, 720))),
+            (41, Some((1280, 240)), Some((800, 600))),
+            (42, Some((-1024, 0)), Some((1024, 768))),
+        ]);
+        let bounds: Vec<Rect> = specs.iter().map(|s| s.bounds).collect();
+        assert_eq!(
+            bounds,
+            [
+                Rect::new(0, 120, 1280, 720),
+                Rect::new(1280, 240, 800, 600),
+                Rect::new(-1024, 0, 1024, 768)
+            ]
+        );
+        assert_eq!(
+            specs.iter().map(|s| s.node_id).collect::<Vec<_>>(),
+            [40, 41, 42]
+        );
+        // Composed by those positions: one scale, relative to the bounding box's corner.
+        let plan = layout::plan(&bounds, 640).unwrap();
+        assert_eq!(plan.scale, 0.5);
+        assert_eq!((plan.width, plan.height), (1552, 420));
+        let at: Vec<(u32, u32, u32, u32)> = plan
+            .placements
+            .iter()
+            .map(|p| (p.x, p.y, p.width, p.height))
+            .collect();
+        assert_eq!(
+            at,
+            [(512, 60, 640, 360), (1152, 120, 400, 300), (0, 0, 512, 384)]
+        );
+    }
+
+    #[test]
+    fn streams_without_a_position_go_side_by_side() {
+        let specs = place([
+            (1, None, Some((1920, 1080))),
+            (2, None, Some((1280, 1024))),
+            (3, None, None),
+        ]);
+        let bounds: Vec<Rect> = specs.iter().map(|s| s.bounds).collect();
+        assert_eq!(
+            bounds,
+            [
+                Rect::new(0, 0, 1920, 1080),
+                Rect::new(1920, 0, 1280, 1024),
+                Rect::new(3200, 0, 0, 0)
+            ]
+        );
+        assert_eq!(
+            place([(1, Some((5, 5)), Some((-1, 10)))])[0].bounds,
+            Rect::new(5, 5, 0, 10)
+        );
     }
 }

@@ -24,7 +24,7 @@ use std::fmt;
 
 use image::RgbaImage;
 
-use crate::{CaptureError, SourceChoice};
+use crate::{CaptureError, Consent, SourceChoice};
 
 /// Byte order of a 4-byte pixel as delivered by the backend. Alpha is ignored (screens are
 /// opaque).
@@ -197,13 +197,19 @@ pub trait ScreenSource {
         Ok(())
     }
 
-    /// Ends any session [`ScreenSource::prepare`] opened. Called when capture turns off; the
-    /// next `prepare` or capture opens it again.
+    /// Ends any session [`ScreenSource::prepare`] opened, and forgets a failed open (a declined
+    /// dialog): the next `prepare` or capture asks again. Called when capture turns off, and
+    /// when the user asks for the dialog again.
     fn release(&mut self) {}
 
     /// Which source this is and why it was chosen.
     fn choice(&self) -> SourceChoice {
         SourceChoice::GIVEN
+    }
+
+    /// Where the desktop's permission to capture stands.
+    fn consent(&self) -> Consent {
+        Consent::NotNeeded
     }
 }
 
@@ -220,6 +226,9 @@ impl<S: ScreenSource + ?Sized> ScreenSource for &mut S {
     fn choice(&self) -> SourceChoice {
         (**self).choice()
     }
+    fn consent(&self) -> Consent {
+        (**self).consent()
+    }
 }
 
 impl<S: ScreenSource + ?Sized> ScreenSource for Box<S> {
@@ -234,6 +243,9 @@ impl<S: ScreenSource + ?Sized> ScreenSource for Box<S> {
     }
     fn choice(&self) -> SourceChoice {
         (**self).choice()
+    }
+    fn consent(&self) -> Consent {
+        (**self).consent()
     }
 }
 

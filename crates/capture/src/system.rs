@@ -9,19 +9,23 @@
 //!
 //! A failed open (a refused dialog, no portal) is kept and returned by every capture until the
 //! next `release`: the dialog is not shown again at every capture moment; turning capture off
-//! and on (or stopping and starting the timer) asks again.
+//! and on (or stopping and starting the timer), or the user's "Ask again", asks again.
 //!
 //! Each grant's restore token is handed to the [`TokenSink`] given at construction, which
 //! stores it in place of the previous one (tokens are single-use); the next open passes it.
+//! A declined open that passed a token means the grant was revoked on the desktop (the portal
+//! showed its dialog again): the token is forgotten (the sink gets `None`), so after "Ask
+//! again" the app is back to first-run consent ([`Consent::NotAsked`]).
 
 use std::sync::Arc;
 
 #[cfg(target_os = "linux")]
 use crate::SourceKind;
-use crate::{CaptureError, Frame, ScreenSource, SourceChoice, XcapSource};
+use crate::{CaptureError, Consent, Frame, ScreenSource, SourceChoice, XcapSource};
 
-/// Where a new restore token goes (the keyring or a private file), replacing the old one.
-pub type TokenSink = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where a new restore token goes (the keyring or a private file), replacing the old one;
+/// `None`: forget the stored one (the grant was revoked).
+pub type TokenSink = Arc<dyn Fn(Option<&str>) + Send + Sync>;
 
 /// The engine's screen source for this session.
 pub struct SystemSource {
@@ -123,6 +127,14 @@ impl ScreenSource for SystemSource {
     fn choice(&self) -> SourceChoice {
         self.choice
     }
+
+    fn consent(&self) -> Consent {
+        match &self.inner {
+            Inner::Xcap(_) => Consent::NotNeeded,
+            #[cfg(target_os = "linux")]
+            Inner::Portal(p) => p.consent(),
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -157,24 +169,45 @@ impl LazyPortal {
         match runtime.block_on(crate::PortalSource::open(options)) {
             Ok((source, grant)) => {
                 if let Some(token) = grant.restore_token {
-                    (self.sink)(&token);
+                    (self.sink)(Some(&token));
                     self.options.restore_token = Some(token);
                 }
                 self.state = PortalState::Open(source);
                 Ok(())
             }
             Err(e) => {
+                if matches!(e, CaptureError::ConsentRefused(_))
+                    && self.options.restore_token.take().is_some()
+                {
+                    // The portal asked although a grant was stored: it was revoked.
+                    (self.sink)(None);
+                }
                 self.state = PortalState::Failed(e.clone());
                 Err(e)
             }
         }
     }
 
+    /// Closes an open session, or forgets a failed open (so the next one asks again).
     fn release(&mut self) {
         if let PortalState::Open(source) = std::mem::replace(&mut self.state, PortalState::Closed)
             && let Some(runtime) = &self.runtime
         {
             runtime.block_on(source.close());
+        }
+    }
+
+    fn consent(&self) -> Consent {
+        match &self.state {
+            PortalState::Open(_) => Consent::Granted,
+            PortalState::Failed(CaptureError::ConsentRefused(_)) => Consent::Refused,
+            PortalState::Closed | PortalState::Failed(_) => {
+                if self.options.restore_token.is_some() {
+                    Consent::Granted
+                } else {
+                    Consent::NotAsked
+                }
+            }
         }
     }
 }

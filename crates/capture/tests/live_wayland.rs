@@ -1,6 +1,6 @@
 //! Live capture on a headless Wayland desktop through the real ScreenCast portal (Linux).
 //!
-//! Each test starts its own desktop (see `wayland/mod.rs`: mutter, PipeWire, WirePlumber,
+//! Each test starts its own desktop (see the `shotclock-testdesktop` crate: mutter, PipeWire, WirePlumber,
 //! the real xdg-desktop-portal frontend and a test backend that hands out mutter's streams).
 //! A missing component fails the test with the package to install; nothing is skipped.
 //! The desktops are heavy (one compositor each), so the tests take turns.
@@ -19,7 +19,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod checks;
-mod wayland;
 
 use checks::{grey, laplacian_variance};
 
@@ -31,7 +30,7 @@ use shotclock_capture::{
     CaptureError, CaptureOptions, Capturer, Health, Pipeline, PortalOptions, PortalSource,
     ScreenSource, Thumbnail, decode_thumbnail,
 };
-use wayland::{Desktop, Portal, READY};
+use shotclock_testdesktop::{self as wayland, Desktop, Portal, READY};
 
 static ONE_DESKTOP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -480,4 +479,152 @@ mod dmabuf {
             }
         }
     }
+}
+
+/// Mean colour of the thumbnail inside `p`, 3 px in from its edges (the blur mixes borders).
+fn region_mean(img: &image::RgbImage, p: &shotclock_capture::Placement) -> [f64; 3] {
+    let (x0, y0) = (p.x + 3, p.y + 3);
+    let (x1, y1) = (p.x + p.width - 3, p.y + p.height - 3);
+    let mut sum = [0.0; 3];
+    let mut n = 0.0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let px = img.get_pixel(x, y);
+            for c in 0..3 {
+                sum[c] += f64::from(px[c]);
+            }
+            n += 1.0;
+        }
+    }
+    sum.map(|s| s / n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_monitors_are_two_streams_composed_where_the_portal_places_them() {
+    let _turn = ONE_DESKTOP_AT_A_TIME.lock().await;
+    let mut desktop =
+        Desktop::start_with_monitors(Portal::Backend("grant"), &["1280x720", "800x600"]);
+    desktop.paint(&["solid", "51", "102", "204"]);
+    let (source, grant) = PortalSource::open(options(&desktop, None))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "portal open failed: {e}\nbackend: {:?}",
+                desktop.backend_events()
+            )
+        });
+    // One stream per monitor, each where mutter (through the portal) placed it.
+    let reported: Vec<shotclock_capture::Rect> = desktop
+        .backend_events()
+        .into_iter()
+        .filter(|e| e["event"] == "stream")
+        .map(|e| {
+            let n = |v: &serde_json::Value| v.as_i64().unwrap();
+            shotclock_capture::Rect::new(
+                n(&e["position"][0]) as i32,
+                n(&e["position"][1]) as i32,
+                n(&e["size"][0]) as u32,
+                n(&e["size"][1]) as u32,
+            )
+        })
+        .collect();
+    assert_eq!(grant.monitors, reported, "the portal's positions are kept");
+    let mut sizes: Vec<(u32, u32)> = grant.monitors.iter().map(|r| (r.width, r.height)).collect();
+    sizes.sort();
+    assert_eq!(sizes, [(800, 600), (1280, 720)]);
+    let (a, b) = (grant.monitors[0], grant.monitors[1]);
+    assert!(
+        a.x + a.width as i32 <= b.x || b.x + b.width as i32 <= a.x || a.y != b.y,
+        "two separate monitors: {a:?} {b:?}"
+    );
+
+    // The thumbnail is the composite of both, laid out by those positions: the painted monitor
+    // shows the colour in its region, the other one does not.
+    let layout = shotclock_capture::layout::plan(&grant.monitors, 640).unwrap();
+    let mut capturer = Capturer::new(Pipeline::default(), source);
+    let deadline = std::time::Instant::now() + READY;
+    let mut last = Vec::new();
+    loop {
+        let t = capturer.capture().await.unwrap();
+        assert_eq!((t.width, t.height), (layout.width, layout.height));
+        let img = decode_thumbnail(&t.webp).unwrap();
+        let means: Vec<[f64; 3]> = layout
+            .placements
+            .iter()
+            .map(|p| region_mean(&img, p))
+            .collect();
+        let painted = |m: &[f64; 3]| {
+            m.iter()
+                .zip([51.0, 102.0, 204.0])
+                .all(|(g, w)| (g - w).abs() <= 6.0)
+        };
+        if means.iter().filter(|m| painted(m)).count() == 1 {
+            println!(
+                "two monitors {:?} → {}x{} thumbnail, region means {means:?}",
+                grant.monitors, t.width, t.height
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exactly one monitor's region should show #3366cc: last means {last:?}"
+        );
+        last = means;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, source) = capturer.into_parts().unwrap();
+    source.close().await;
+}
+
+/// A token the desktop no longer knows (the user revoked the grant in the desktop's settings):
+/// the portal shows its dialog again; declined, the token is forgotten and, once the refusal
+/// is cleared ("Ask again"), the source is back to first-run consent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_grant_is_forgotten_and_goes_back_to_asking() {
+    use shotclock_capture::{Consent, SourceChoice, SystemSource, TokenSink};
+    use std::sync::{Arc, Mutex};
+    let _turn = ONE_DESKTOP_AT_A_TIME.lock().await;
+    let desktop = Desktop::start(Portal::Backend("refuse"));
+    let tokens: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let kept = tokens.clone();
+    let sink: TokenSink = Arc::new(move |t: Option<&str>| {
+        kept.lock().unwrap().push(t.map(str::to_owned));
+    });
+    let mut source = SystemSource::with_choice(
+        SourceChoice::for_linux(Some("wayland"), None),
+        Some("0b5e7c2a-4d1f-4e8a-9c3b-7f2d6e1a5b90".into()),
+        sink,
+        Some(desktop.bus.clone()),
+    );
+    assert_eq!(source.consent(), Consent::Granted, "a stored grant");
+    let err = tokio::task::block_in_place(|| source.prepare()).unwrap_err();
+    assert!(matches!(err, CaptureError::ConsentRefused(_)), "{err:?}");
+    let start = desktop.backend_event("start", 0);
+    assert_eq!(
+        start["dialog"], true,
+        "an unknown token restores nothing: {start}"
+    );
+    assert_eq!(source.consent(), Consent::Refused);
+    assert_eq!(
+        *tokens.lock().unwrap(),
+        vec![None],
+        "the stale token is forgotten"
+    );
+    // Kept until cleared: no dialog at every capture moment.
+    let again = tokio::task::block_in_place(|| source.capture_all()).unwrap_err();
+    assert!(matches!(again, CaptureError::ConsentRefused(_)));
+    assert_eq!(
+        desktop
+            .backend_events()
+            .iter()
+            .filter(|e| e["event"] == "start")
+            .count(),
+        1
+    );
+    tokio::task::block_in_place(|| source.release());
+    assert_eq!(
+        source.consent(),
+        Consent::NotAsked,
+        "back to first-run consent"
+    );
 }

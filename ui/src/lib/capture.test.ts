@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CaptureHealth } from "./api";
-import { captureProblem, healthReason, indicatorFor, itemKindLabel, pendingText } from "./capture";
+import { captureProblem, consentNotice, healthReason, indicatorFor, itemKindLabel, pendingText } from "./capture";
 
 describe("capture indicator (R7)", () => {
   it("is prominent while capturing and never reveals the next moment", () => {
@@ -9,6 +9,7 @@ describe("capture indicator (R7)", () => {
       entry_id: "e",
       next_at: "2026-11-25T10:03:17Z",
       source: { kind: "wayland_portal", reason: "wayland_session" },
+      consent: "granted",
     });
     expect(i).toEqual({
       active: true,
@@ -20,7 +21,12 @@ describe("capture indicator (R7)", () => {
   });
   it("gives the reason when off", () => {
     expect(
-      indicatorFor({ state: "off", reason: "no_timer", source: { kind: "x11", reason: "x11_session" } }),
+      indicatorFor({
+        state: "off",
+        reason: "no_timer",
+        source: { kind: "x11", reason: "x11_session" },
+        consent: "not_needed",
+      }),
     ).toEqual({
       active: false,
       label: "Screenshots off",
@@ -79,5 +85,34 @@ describe("sync backlog (R25)", () => {
   });
   it("names item kinds", () => {
     expect(itemKindLabel("timer_start")).toBe("Timer start");
+  });
+});
+
+describe("screen sharing consent (Wayland portal)", () => {
+  const portal = { kind: "wayland_portal", reason: "wayland_session" } as const;
+  it("says what will be asked and why before the first dialog, even with no timer running", () => {
+    const n = consentNotice({ state: "off", reason: "no_timer", source: portal, consent: "not_asked" });
+    expect(n?.kind).toBe("before_asking");
+    expect(n?.text).toContain("asks whether Shotclock may share your screens");
+    expect(n?.text).toContain("never saves a full-size");
+    expect(n?.askAgain).toBe(false);
+  });
+  it("shows the refusal with a way to ask again", () => {
+    const n = consentNotice({ state: "active", entry_id: "e", next_at: null, source: portal, consent: "refused" });
+    expect(n?.kind).toBe("refused");
+    expect(n?.title).toBe("Screen sharing was declined");
+    expect(n?.askAgain).toBe(true);
+  });
+  it("says nothing once granted, or for sources that ask nobody", () => {
+    expect(consentNotice({ state: "off", reason: "no_timer", source: portal, consent: "granted" })).toBeNull();
+    expect(
+      consentNotice({
+        state: "off",
+        reason: "no_timer",
+        source: { kind: "x11", reason: "x11_session" },
+        consent: "not_needed",
+      }),
+    ).toBeNull();
+    expect(consentNotice(null)).toBeNull();
   });
 });

@@ -42,6 +42,50 @@ const OFF_REASONS: Record<OffReason, string> = {
   unschedulable: "the workspace's capture window cannot be scheduled",
 };
 
+export interface ConsentNotice {
+  /** `before_asking`: no grant is stored, the desktop's dialog comes next; `refused`: it was declined. */
+  kind: "before_asking" | "refused";
+  title: string;
+  text: string;
+  /** Whether the notice offers "Ask again". */
+  askAgain: boolean;
+}
+
+/**
+ * What the app says about the desktop's screen-sharing permission (the Wayland portal): before
+ * its first dialog, what will be asked and why; after a refusal, the reason and a way to ask
+ * again. Null when there is nothing to say (another source, or a grant is held).
+ */
+export function consentNotice(status: CaptureStatus | null): ConsentNotice | null {
+  if (!status || status.source?.kind !== "wayland_portal") return null;
+  switch (status.consent) {
+    case "not_asked":
+      return {
+        kind: "before_asking",
+        title: "Your desktop will ask to share your screen",
+        text:
+          "On this desktop Shotclock takes screenshots through screen sharing. When screenshots start " +
+          "(a timer runs and your workspace records them), your desktop asks whether Shotclock may " +
+          "share your screens: choose all monitors and allow it. Shotclock then takes one small, " +
+          "blurred picture at a random moment in each capture window and never saves a full-size " +
+          "one. Your desktop shows that sharing is on while the timer runs, and remembers your answer.",
+        askAgain: false,
+      };
+    case "refused":
+      return {
+        kind: "refused",
+        title: "Screen sharing was declined",
+        text:
+          "Your desktop's screen sharing dialog was declined (or an earlier permission was withdrawn), " +
+          "so no screenshots are taken and each missed one is recorded with this reason. " +
+          "Ask again to see the dialog once more.",
+        askAgain: true,
+      };
+    default:
+      return null;
+  }
+}
+
 /** Every code but `ok`: a new capture health fails the type check until it is worded here. */
 const REASONS: Record<Exclude<CaptureHealth, "ok">, string> = {
   all_black: "the screen was all black",

@@ -86,6 +86,7 @@ export type {
   AgentEvent,
   CaptureHealth,
   CaptureStatus,
+  Consent,
   DayShot,
   DayShots,
   OffReason,
@@ -125,6 +126,8 @@ export interface Door {
   entries(from: string, to: string): Promise<Entry[]>;
 
   capture(): Promise<CaptureView>;
+  /** Clears a declined screen-sharing dialog: the desktop asks again when capture is on. */
+  askScreenAgain(): Promise<void>;
   notifications(): Promise<Notification[]>;
   markRead(id: string): Promise<void>;
 

@@ -31,6 +31,7 @@ export const tauriDoor: Door = {
   entries: (from, to) => invoke<Entry[]>("entries", { from, to }),
 
   capture: () => invoke<CaptureView>("capture_state"),
+  askScreenAgain: () => invoke<void>("ask_screen_again"),
   notifications: () => invoke<Notification[]>("notifications"),
   markRead: (id) => invoke<void>("mark_notification_read", { id }),
 

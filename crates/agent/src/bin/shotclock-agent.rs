@@ -133,8 +133,18 @@ fn screen_source(token_file: &Path) -> SystemSource {
         .ok()
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
-    let sink = Arc::new(move |token: &str| {
-        if let Err(err) = write_private(&restore_file, token.as_bytes()) {
+    let sink = Arc::new(move |token: Option<&str>| {
+        let kept = match token {
+            Some(token) => write_private(&restore_file, token.as_bytes()),
+            None => std::fs::remove_file(&restore_file).or_else(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                }
+            }),
+        };
+        if let Err(err) = kept {
             tracing::warn!("could not keep the screen sharing grant: {err}");
         }
     });

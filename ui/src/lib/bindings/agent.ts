@@ -33,18 +33,35 @@ export type ChoiceReason = "wayland_session" | "x11_session" | "wayland_display"
 export type SourceChoice = { kind: SourceKind, reason: ChoiceReason, };
 
 /**
+ * Where the desktop's permission to share the screen stands (the Wayland portal's first-run
+ * consent; other sources need none). The app words it: before the first dialog it says what
+ * will be asked and why; after a refusal it offers to ask again.
+ */
+export type Consent = "not_needed" | "not_asked" | "granted" | "refused";
+
+/**
  * Whether screenshots are being taken, and if not, why (R7, R8).
  */
 export type CaptureStatus = { "state": "active", entry_id: EntryId, next_at: string | null, 
 /**
  * The screen source and why it was chosen (X11, the Wayland portal, …).
  */
-source: SourceChoice | null, } | { "state": "off", reason: OffReason, 
+source: SourceChoice | null, 
+/**
+ * Where the desktop's permission to share the screen stands (the portal's dialog).
+ */
+consent: Consent, } | { "state": "off", reason: OffReason, 
 /**
  * The screen source that captures once capture turns on; `None` before the engine
  * runs (signed out).
  */
-source: SourceChoice | null, };
+source: SourceChoice | null, 
+/**
+ * Where the desktop's permission to share the screen stands: before the first
+ * portal dialog the UI says what will be asked and why; after a refusal it offers to
+ * ask again.
+ */
+consent: Consent, };
 
 /**
  * The running timer as the UI shows it.

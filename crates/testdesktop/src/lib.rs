@@ -1,7 +1,8 @@
-//! A headless Wayland desktop for the portal capture tests, started by the test itself:
+//! Test support: a headless Wayland desktop for the portal capture tests, the engine's portal
+//! test and the capture bench, started by the test itself:
 //! a private D-Bus daemon, PipeWire + WirePlumber, `mutter --wayland --headless` with a
 //! 1280×720 virtual monitor, the permission store, the real `xdg-desktop-portal` frontend and
-//! a small ScreenCast backend (`portal_backend.py`) that hands out mutter's own streams.
+//! a small ScreenCast backend (`scripts/portal_backend.py`) that hands out mutter's own streams.
 //!
 //! Every directory the components use (runtime, home, temp) lives under one private temporary
 //! directory, and the bus has no activatable services, so a component that is not started here
@@ -10,7 +11,8 @@
 //! Readiness is a condition polled against a deadline (a bus name owned, a socket present),
 //! never a fixed sleep.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Only tests and benches use this crate, and whatever fails in it must fail them loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -39,7 +41,7 @@ pub struct Desktop {
 }
 
 fn here() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wayland")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
 }
 
 /// Polls `check` until it returns `Some`, or panics after `timeout` saying what was awaited.
@@ -87,8 +89,21 @@ impl Desktop {
         desktop
     }
 
+    /// Starts the desktop with one virtual monitor per size (`"1280x720"`), side by side in
+    /// the order given.
+    pub fn start_with_monitors(portal: Portal, monitors: &[&str]) -> Desktop {
+        let mut desktop = Desktop::start_base_with(monitors);
+        desktop.start_portal(portal, &[]);
+        desktop
+    }
+
     /// Everything but the portal: bus, PipeWire, WirePlumber, mutter, permission store.
     pub fn start_base() -> Desktop {
+        Desktop::start_base_with(&["1280x720"])
+    }
+
+    /// [`Desktop::start_base`] with one virtual monitor per size.
+    pub fn start_base_with(monitors: &[&str]) -> Desktop {
         let dir = tempfile::Builder::new()
             .prefix("shotclock-wayland-")
             .tempdir()
@@ -152,16 +167,11 @@ impl Desktop {
         let mut cmd = desktop.command(program("wireplumber", "wireplumber"));
         desktop.spawn("wireplumber", &mut cmd);
         let mut cmd = desktop.command(program("mutter", "mutter"));
-        desktop.spawn(
-            "mutter",
-            cmd.args([
-                "--wayland",
-                "--headless",
-                "--no-x11",
-                "--virtual-monitor",
-                "1280x720",
-            ]),
-        );
+        cmd.args(["--wayland", "--headless", "--no-x11"]);
+        for size in monitors {
+            cmd.args(["--virtual-monitor", size]);
+        }
+        desktop.spawn("mutter", &mut cmd);
         desktop.wait_name("org.gnome.Mutter.ScreenCast");
         let mut cmd = desktop.command(program("xdg-permission-store", "xdg-desktop-portal"));
         desktop.spawn("permission-store", &mut cmd);
