@@ -383,3 +383,35 @@ impl Drop for Desktop {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_answers_the_first_value_the_check_yields() {
+        let mut calls = 0;
+        let got = poll("the third call", Duration::from_secs(5), || {
+            calls += 1;
+            (calls == 3).then_some(calls)
+        });
+        assert_eq!(got, 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "timed out after 50ms waiting for a condition that never holds")]
+    fn poll_fails_the_test_once_the_deadline_passes() {
+        poll(
+            "a condition that never holds",
+            Duration::from_millis(50),
+            || None::<()>,
+        );
+    }
+
+    #[test]
+    fn the_helper_scripts_ship_with_the_crate() {
+        for script in ["portal_backend.py", "painter.py"] {
+            assert!(here().join(script).is_file(), "{script} is missing");
+        }
+    }
+}
