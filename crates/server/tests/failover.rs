@@ -22,10 +22,12 @@ use shotclock_agent::{Agent, AgentConfig, AgentHandle, Session, SystemClock};
 use shotclock_api::EntryId;
 use shotclock_capture::{CaptureError, Frame, ScreenSource, synthetic};
 use shotclock_store::{ScreenshotInfo, ScreenshotState};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
+
+mod spawn;
 
 const BIN: &str = env!("CARGO_BIN_EXE_shotclock-server");
 const PW: &str = "failover test password";
@@ -34,35 +36,22 @@ const DEADLINE: Duration = Duration::from_secs(60);
 /// A replica: `serve` on the shared database and bucket, on a free port, with a 1 s capture
 /// window; returns the process and its address once it listens.
 async fn replica(database: &str, bucket: &shotclock_tests3::Bucket) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .env("SHOTCLOCK_DATABASE_URL", database)
-        .env("SHOTCLOCK_BLOBS_URL", bucket.url())
-        .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--capture-window-secs",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(DEADLINE, lines.next_line())
-        .await
-        .expect("the replica printed its address")
-        .unwrap()
-        .expect("the replica exited before listening");
-    let addr = first
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
-    (child, addr)
+    spawn::spawn_listening(
+        Command::new(BIN)
+            .env("SHOTCLOCK_DATABASE_URL", database)
+            .env("SHOTCLOCK_BLOBS_URL", bucket.url())
+            .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--capture-window-secs",
+                "1",
+            ]),
+        DEADLINE,
+    )
+    .await
 }
 
 /// An administration command of the binary on `database`; the password on standard input.

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_server::{App, Config, serve};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+mod spawn;
 
 /// Every upload attempt: id → (bytes, captured_at).
 type Attempts = Arc<Mutex<HashMap<ScreenshotId, (Vec<u8>, String)>>>;
@@ -187,23 +188,7 @@ async fn start_server_args(
 ) -> (Child, String) {
     let mut command = serve_command(dir, database, bucket);
     command.args(args);
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("server printed its address")
-        .unwrap()
-        .unwrap();
-    let addr = first
-        .strip_prefix("listening on ")
-        .expect("first line")
-        .to_owned();
+    let (child, addr) = spawn::spawn_listening(&mut command, Duration::from_secs(20)).await;
     (child, format!("http://{addr}"))
 }
 
@@ -1197,25 +1182,17 @@ async fn no_data_directory_is_needed_on_postgres_and_a_bucket() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--data-dir is needed"), "{err}");
 
-    let mut child = Command::new(BIN)
-        .current_dir(cwd.path())
-        .env("SHOTCLOCK_DATABASE_URL", &url)
-        .env("SHOTCLOCK_BLOBS_URL", bucket.url())
-        .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("server printed its address")
-        .unwrap()
-        .unwrap();
-    let addr = first.strip_prefix("listening on ").expect("first line");
+    let (_child, addr) = spawn::spawn_listening(
+        Command::new(BIN)
+            .current_dir(cwd.path())
+            .env("SHOTCLOCK_DATABASE_URL", &url)
+            .env("SHOTCLOCK_BLOBS_URL", bucket.url())
+            .env("AWS_ACCESS_KEY_ID", shotclock_tests3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", shotclock_tests3::SECRET_KEY)
+            .args(["serve", "--listen", "127.0.0.1:0"]),
+        Duration::from_secs(20),
+    )
+    .await;
     let health = reqwest::get(format!("http://{addr}/healthz"))
         .await
         .unwrap();
