@@ -16,44 +16,29 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// Runs a command, echoing its output live, and returns everything it printed (stdout+stderr)
-/// together with whether it succeeded.
+/// together with whether it succeeded. Both streams share one pipe, so the text keeps the
+/// order the command wrote it in (cargo's `Running …` headers on stderr stay in front of their
+/// test results on stdout).
 pub fn run_tee(cmd: &mut Command) -> Result<(bool, String)> {
     use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::sync::mpsc;
 
     let shown = format!("{cmd:?}");
+    let (reader, writer) = std::io::pipe().context("creating a pipe")?;
     let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(writer.try_clone().context("sharing the pipe")?)
+        .stderr(writer)
         .spawn()
         .with_context(|| format!("could not start {shown}"))?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let mut readers = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        let tx = tx.clone();
-        readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                println!("{line}");
-                let _ = tx.send(line);
-            }
-        }));
+    // `cmd` still holds the pipe's write ends; replacing them leaves the child (and its own
+    // children) as the only writers, so reading ends when they exit.
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut text = Vec::new();
+    for line in BufReader::new(reader).lines().map_while(Result::ok) {
+        println!("{line}");
+        text.push(line);
     }
-    if let Some(err) = child.stderr.take() {
-        let tx = tx.clone();
-        readers.push(std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                eprintln!("{line}");
-                let _ = tx.send(line);
-            }
-        }));
-    }
-    drop(tx);
     let status = child.wait()?;
-    for r in readers {
-        let _ = r.join();
-    }
-    let text: Vec<String> = rx.into_iter().collect();
     Ok((status.success(), text.join("\n")))
 }
 
