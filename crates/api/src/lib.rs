@@ -191,6 +191,11 @@ pub enum ErrorCode {
     EntryApproved,
     /// The workspace's plan or trial does not include this feature (R5).
     FeatureUnavailable,
+    /// The times overlap another entry of the same person (R39).
+    EntryOverlap,
+    /// The change deletes screenshots (an edit's new times exclude them) and needs the user's
+    /// confirmation first (R39).
+    ConfirmationRequired,
     /// The client's clock is too far from the service's to accept its timestamps.
     ClockSkew,
     /// The request's API version is not supported; the app must be updated.
@@ -204,7 +209,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (useful for exhaustive tests and generated bindings).
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 22] = [
         ErrorCode::BadRequest,
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
@@ -221,6 +226,8 @@ impl ErrorCode {
         ErrorCode::EntryLocked,
         ErrorCode::EntryApproved,
         ErrorCode::FeatureUnavailable,
+        ErrorCode::EntryOverlap,
+        ErrorCode::ConfirmationRequired,
         ErrorCode::ClockSkew,
         ErrorCode::ApiVersion,
         ErrorCode::Internal,
@@ -247,6 +254,8 @@ impl ErrorCode {
             ErrorCode::EntryLocked => "entry_locked",
             ErrorCode::EntryApproved => "entry_approved",
             ErrorCode::FeatureUnavailable => "feature_unavailable",
+            ErrorCode::EntryOverlap => "entry_overlap",
+            ErrorCode::ConfirmationRequired => "confirmation_required",
             ErrorCode::ClockSkew => "clock_skew",
             ErrorCode::ApiVersion => "api_version",
             ErrorCode::Internal => "internal",
@@ -268,7 +277,10 @@ impl ErrorCode {
             | ErrorCode::EntryApproved
             | ErrorCode::FeatureUnavailable => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict | ErrorCode::StopTimerFirst => 409,
+            ErrorCode::Conflict
+            | ErrorCode::StopTimerFirst
+            | ErrorCode::EntryOverlap
+            | ErrorCode::ConfirmationRequired => 409,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Gone | ErrorCode::Deleted => 410,
             ErrorCode::PayloadTooLarge => 413,
@@ -525,6 +537,8 @@ mod tests {
     #[case(ErrorCode::EntryLocked, "entry_locked", 403, false)]
     #[case(ErrorCode::EntryApproved, "entry_approved", 403, false)]
     #[case(ErrorCode::FeatureUnavailable, "feature_unavailable", 403, false)]
+    #[case(ErrorCode::EntryOverlap, "entry_overlap", 409, false)]
+    #[case(ErrorCode::ConfirmationRequired, "confirmation_required", 409, false)]
     #[case(ErrorCode::ClockSkew, "clock_skew", 400, false)]
     #[case(ErrorCode::ApiVersion, "api_version", 400, false)]
     #[case(ErrorCode::Internal, "internal", 500, true)]

@@ -22,6 +22,7 @@
 //! * [`visibility`] — who sees which screenshots (R16).
 //! * [`gate`] — capture switch, plan and trial (R4, R5).
 //! * [`lock`] — lock date and approval (R14).
+//! * [`manage`] — editing, adding, deleting and approving entries by hand (R39).
 
 #![warn(missing_docs)]
 
@@ -31,6 +32,7 @@ pub mod delete;
 pub mod entry;
 pub mod gate;
 pub mod lock;
+pub mod manage;
 pub mod retention;
 pub mod schedule;
 pub mod span;

@@ -41,7 +41,7 @@ export type Plan = "free" | "enterprise";
  * Serialized in `snake_case`. Adding a code is an additive change (see the crate docs); a
  * client that does not know a code reads it as [`ErrorCode::Unknown`].
  */
-export type ErrorCode = "bad_request" | "validation" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "gone" | "deleted" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "stop_timer_first" | "entry_locked" | "entry_approved" | "feature_unavailable" | "clock_skew" | "api_version" | "internal" | "unknown";
+export type ErrorCode = "bad_request" | "validation" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "gone" | "deleted" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "stop_timer_first" | "entry_locked" | "entry_approved" | "feature_unavailable" | "entry_overlap" | "confirmation_required" | "clock_skew" | "api_version" | "internal" | "unknown";
 
 /**
  * The body of every error answer: `{"code": "...", "message": "..."}`.
