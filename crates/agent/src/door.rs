@@ -462,6 +462,7 @@ fn merge_entries(
                 duration_secs: 0,
                 approved: false,
                 locked: false,
+                manual: false,
             },
         };
         let until = merged.end.unwrap_or(now).max(merged.start);
@@ -501,6 +502,7 @@ mod tests {
             duration_secs: 0,
             approved: true,
             locked: false,
+            manual: false,
         }
     }
 

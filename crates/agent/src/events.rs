@@ -202,6 +202,21 @@ async fn apply(shared: &Shared, event: Event) {
             }
             shared.emit(AgentEvent::Deleted);
         }
+        Event::EntryChanged { entry } => {
+            // An edit, a manual entry or an approval: the service's times win, as for the timer.
+            let said = if entry.end.is_none() {
+                ServiceTimer {
+                    running: Some(Some(entry)),
+                    ..ServiceTimer::default()
+                }
+            } else {
+                ServiceTimer {
+                    ended: vec![entry],
+                    ..ServiceTimer::default()
+                }
+            };
+            adopt_timer(shared, said).await;
+        }
         Event::EntryDeleted { entry_id } => {
             if let Err(e) = shared.store.call(move |s| s.delete_entry(entry_id)).await {
                 tracing::warn!(%entry_id, error = %e, "could not drop an entry deleted elsewhere");

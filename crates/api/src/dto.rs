@@ -305,6 +305,112 @@ pub struct Entry {
     pub approved: bool,
     /// Starts before the workspace's lock date.
     pub locked: bool,
+    /// Added by hand, not tracked by a timer: it has no screenshots (R39).
+    #[serde(default)]
+    pub manual: bool,
+}
+
+/// `PATCH /entries/{id}`: the fields to change (absent ones stay as they are) (R39).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntryPatch {
+    /// A new description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub description: Option<String>,
+    /// A new start (a running entry's start can be corrected too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<DateTime<Utc>>,
+    /// A new end (stopped entries only: a running entry has no end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<DateTime<Utc>>,
+    /// The user confirmed that the screenshots the new times exclude are deleted with the edit.
+    /// Without it, such an edit is refused with `confirmation_required`.
+    #[serde(default)]
+    pub confirm: bool,
+}
+
+/// `PATCH /entries/{id}[?dry_run=true]`: what the edit did, or would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EditReport {
+    /// The entry after the edit.
+    pub entry: Entry,
+    /// The screenshots the new times exclude: deleted with the edit, for good.
+    pub excluded_screenshots: Vec<ScreenshotId>,
+    /// Seconds of removed time inside the new bounds (earlier screenshot deletes, R21).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub removed_secs: i64,
+    /// True when nothing was changed (preview).
+    pub dry_run: bool,
+}
+
+/// `POST /entries`: a manual entry (R39), idempotent by its client-generated id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NewEntry {
+    /// Client-generated id (a deleted id answers `410 deleted`).
+    pub id: EntryId,
+    /// Whose entry (default: the caller; admins may name any member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// What the time was spent on.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub description: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End (after the start, not in the future).
+    pub end: DateTime<Utc>,
+}
+
+/// A day or a week of a member's entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// The calendar day.
+    Day,
+    /// The ISO week (Monday to Sunday) holding the day.
+    Week,
+}
+
+/// `POST /approvals`: approve (or withdraw approval of) every entry of a member that starts in
+/// a day or week, in the given time zone (admins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApprovePeriod {
+    /// The member.
+    pub user_id: UserId,
+    /// A day of the period (`YYYY-MM-DD`).
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub date: chrono::NaiveDate,
+    /// IANA time zone the day is read in.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub time_zone: String,
+    /// Day or week.
+    pub period: Period,
+    /// `false` withdraws the approval.
+    #[serde(default = "yes")]
+    pub approved: bool,
+}
+
+/// What `POST /approvals` changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApprovalReport {
+    /// First instant of the period.
+    pub from: DateTime<Utc>,
+    /// First instant after it.
+    pub to: DateTime<Utc>,
+    /// The member's entries starting in the period, after the change.
+    pub entries: Vec<Entry>,
 }
 
 /// `GET /entries`.
@@ -480,6 +586,11 @@ pub enum Event {
         /// The entry.
         entry_id: EntryId,
     },
+    /// An entry of this user was edited, added by hand, approved or unapproved (R39).
+    EntryChanged {
+        /// The entry as it is now.
+        entry: Entry,
+    },
 }
 
 impl Event {
@@ -493,6 +604,7 @@ impl Event {
             Event::Notification { .. } => "notification",
             Event::ScreenshotDeleted { .. } => "screenshot_deleted",
             Event::EntryDeleted { .. } => "entry_deleted",
+            Event::EntryChanged { .. } => "entry_changed",
         }
     }
 }

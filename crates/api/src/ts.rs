@@ -8,8 +8,9 @@
 use ts_rs::TS;
 
 use crate::dto::{
-    AddMemberRequest, ApproveRequest, DayCount, DayCounts, DeleteKind, DeleteReport, Entry,
-    EntryList, Event, Health, LoginRequest, Me, Member, MemberList, Notification, NotificationList,
+    AddMemberRequest, ApprovalReport, ApprovePeriod, ApproveRequest, DayCount, DayCounts,
+    DeleteKind, DeleteReport, EditReport, Entry, EntryList, EntryPatch, Event, Health,
+    LoginRequest, Me, Member, MemberList, NewEntry, Notification, NotificationList, Period,
     Screenshot, ScreenshotList, SessionInfo, SignupRequest, StartTimerRequest, StopTimerRequest,
     TimeSpan, TimerState, UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt,
     WorkspaceSettings,
@@ -74,6 +75,12 @@ pub fn typescript() -> String {
         DeleteKind,
         DeleteReport,
         ApproveRequest,
+        EntryPatch,
+        EditReport,
+        NewEntry,
+        Period,
+        ApprovePeriod,
+        ApprovalReport,
         Event,
         Health,
     ];

@@ -86,6 +86,9 @@ impl Refusal {
     }
 }
 
+/// Another entry's `(start, end)`, `end = None` while it runs.
+pub type Bounds = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 /// Who may change (edit or delete) an entry of `owner` that starts at `start` (R14, R16):
 /// visibility first, then admins always, members only when unlocked and unapproved.
 pub fn may_change(
@@ -134,11 +137,7 @@ pub fn occupied(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> Span {
 /// Whether `[start, end)` (open-ended while running) overlaps any of `others` (the person's
 /// other entries, `(start, end)`). Touching is not overlapping.
 #[must_use]
-pub fn overlaps_any(
-    start: DateTime<Utc>,
-    end: Option<DateTime<Utc>>,
-    others: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
-) -> bool {
+pub fn overlaps_any(start: DateTime<Utc>, end: Option<DateTime<Utc>>, others: &[Bounds]) -> bool {
     let span = occupied(start, end);
     others
         .iter()
@@ -165,7 +164,7 @@ pub struct EditRequest<'a> {
     /// Capture instants of the entry's remaining screenshots, in any order.
     pub screenshots: &'a [DateTime<Utc>],
     /// The same person's other entries, `(start, end)`.
-    pub others: &'a [(DateTime<Utc>, Option<DateTime<Utc>>)],
+    pub others: &'a [Bounds],
     /// Whether the user confirmed that excluded screenshots are deleted with the edit.
     pub confirmed: bool,
     /// The service's now.
@@ -262,7 +261,7 @@ pub struct ManualRequest<'a> {
     /// End.
     pub end: DateTime<Utc>,
     /// The person's other entries, `(start, end)`.
-    pub others: &'a [(DateTime<Utc>, Option<DateTime<Utc>>)],
+    pub others: &'a [Bounds],
     /// The service's now.
     pub now: DateTime<Utc>,
 }

@@ -374,6 +374,7 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
                 description: format!("work {d}"),
                 times: EntryTimes::new(start, Some(start + TimeDelta::days(1))),
                 approved: false,
+                manual: false,
                 created_at: start,
             });
             for k in 0..PER_DAY {

@@ -111,6 +111,13 @@ pub enum Notice {
         /// The entry.
         e: EntryId,
     },
+    /// [`Event::EntryChanged`] of this entry.
+    EntryChanged {
+        /// The owner.
+        u: UserId,
+        /// The entry.
+        e: EntryId,
+    },
     /// [`Ended::Session`], by the session's token hash (hex).
     SessionEnded {
         /// SHA-256 of the token, hex.
@@ -153,6 +160,10 @@ impl Notice {
                 u: user,
                 e: *entry_id,
             },
+            Event::EntryChanged { entry } => Notice::EntryChanged {
+                u: user,
+                e: entry.id,
+            },
         }
     }
 
@@ -177,6 +188,7 @@ impl Notice {
             | Notice::Notification { u, .. }
             | Notice::ScreenshotDeleted { u, .. }
             | Notice::EntryDeleted { u, .. }
+            | Notice::EntryChanged { u, .. }
             | Notice::UserEnded { u } => Some(*u),
             Notice::SessionEnded { .. } => None,
         }

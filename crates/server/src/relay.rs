@@ -82,14 +82,19 @@ async fn deliver(app: &App, notice: Notice) {
             entry_id: e,
         },
         Notice::EntryDeleted { e, .. } => Event::EntryDeleted { entry_id: e },
-        Notice::TimerStarted { e, .. } | Notice::TimerStopped { e, .. } => {
+        Notice::TimerStarted { e, .. }
+        | Notice::TimerStopped { e, .. }
+        | Notice::EntryChanged { e, .. } => {
             let started = matches!(notice, Notice::TimerStarted { .. });
+            let changed = matches!(notice, Notice::EntryChanged { .. });
             let Some(rows) = rows(app, user, Some(e), None).await else {
                 return;
             };
             let Some(entry) = rows.entry else { return };
             let entry = entry_dto(&entry, rows.workspace.lock_date, app.now());
-            if started {
+            if changed {
+                Event::EntryChanged { entry }
+            } else if started {
                 Event::TimerStarted { entry }
             } else {
                 Event::TimerStopped { entry }

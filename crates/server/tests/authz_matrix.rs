@@ -90,11 +90,20 @@ const MATRIX: &[Row] = &[
     ),
     ("POST", "/api/v1/timer/stop", [401, 401, 200, 200, 200, 200]),
     ("GET", "/api/v1/entries", [401, 401, 200, 404, 200, 404]),
+    // A manual entry for alice: herself or an admin.
+    ("POST", "/api/v1/entries", [401, 401, 201, 404, 201, 404]),
     (
         "DELETE",
         "/api/v1/entries/{id}",
         [401, 401, 204, 404, 204, 404],
     ),
+    (
+        "PATCH",
+        "/api/v1/entries/{id}",
+        [401, 401, 200, 404, 200, 404],
+    ),
+    // Alice's week: admins of her workspace only.
+    ("POST", "/api/v1/approvals", [401, 401, 403, 403, 200, 404]),
     (
         "POST",
         "/api/v1/entries/{id}/approve",
@@ -218,6 +227,20 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
         ("PATCH", "/api/v1/workspace") => Some(json!({"blur_enabled": false})),
         ("POST", "/api/v1/timer/start") => Some(json!({"entry_id": EntryId::new()})),
         ("POST", "/api/v1/timer/stop") => Some(json!({})),
+        ("POST", "/api/v1/entries") => Some(json!({
+            "id": EntryId::new(),
+            "user_id": f.team.alice.id,
+            "description": "by hand",
+            "start": rfc(t0() - TimeDelta::minutes(120)),
+            "end": rfc(t0() - TimeDelta::minutes(90)),
+        })),
+        ("PATCH", "/api/v1/entries/{id}") => Some(json!({"description": "renamed"})),
+        ("POST", "/api/v1/approvals") => Some(json!({
+            "user_id": f.team.alice.id,
+            "date": "2025-06-02",
+            "time_zone": "UTC",
+            "period": "week",
+        })),
         _ => None,
     };
     let mut req = Request::builder().method(method).uri(uri);

@@ -1049,6 +1049,7 @@ async fn two_replicas_purge_once_not_twice() {
                 Some(start + TimeDelta::hours(20)),
             ),
             approved: false,
+            manual: false,
             created_at: start,
         }])
         .await

@@ -159,6 +159,7 @@ fn entry_row(user: &UserRow, start: DateTime<Utc>, end: Option<DateTime<Utc>>) -
         description: "d".into(),
         times: EntryTimes::new(start, end),
         approved: false,
+        manual: false,
         created_at: start,
     }
 }
@@ -785,6 +786,7 @@ async fn sqlite_hourly_counts_are_built_from_an_older_database() {
         "DROP TRIGGER screenshot_hours_insert; DROP TRIGGER screenshot_hours_delete;
          DROP TRIGGER screenshot_hours_no_move; DROP TABLE screenshot_hours;
          DROP TABLE tombstones; DROP TABLE capture_gates;
+         DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -807,8 +809,12 @@ async fn sqlite_gate_history_is_seeded_from_an_older_database() {
         member(&Intents::new(store)).await
     };
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TABLE tombstones; DROP TABLE capture_gates; PRAGMA user_version = 2;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE tombstones; DROP TABLE capture_gates;
+         DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
     drop(conn);
     let store: Store = Arc::new(SqliteStore::open(&SqliteOptions::new(&path)).unwrap());
     let intents = Intents::new(store);
@@ -843,7 +849,7 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let wal: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -921,7 +927,7 @@ async fn postgres_replicas_starting_together_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
 }
 
 /// A schema newer than the service is refused, not written to.

@@ -14,6 +14,7 @@ function entry(over: Partial<Entry>): Entry {
     duration_secs: 3600,
     approved: false,
     locked: false,
+    manual: false,
     ...over,
   };
 }

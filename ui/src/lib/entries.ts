@@ -47,6 +47,7 @@ export function withRunning(
       duration_secs: 0,
       approved: false,
       locked: false,
+      manual: false,
     });
   }
   return list;

@@ -246,6 +246,9 @@ mod tests {
                 "description",
                 limits::DESCRIPTION_CHARS,
             ),
+            ("EntryPatch", "description", limits::DESCRIPTION_CHARS),
+            ("NewEntry", "description", limits::DESCRIPTION_CHARS),
+            ("ApprovePeriod", "time_zone", limits::TIME_ZONE_CHARS),
         ] {
             assert_eq!(max(schema, name), n(limit), "{schema}.{name}");
         }

@@ -100,9 +100,10 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(timer::current))
         .routes(routes!(timer::start))
         .routes(routes!(timer::stop))
-        .routes(routes!(entries::list))
-        .routes(routes!(entries::delete))
+        .routes(routes!(entries::list, entries::add))
+        .routes(routes!(entries::delete, entries::edit))
         .routes(routes!(entries::approve))
+        .routes(routes!(entries::approve_period))
         .routes(routes!(screenshots::day))
         .routes(routes!(screenshots::counts))
         .routes(routes!(
@@ -404,6 +405,7 @@ pub(crate) fn entry_dto(
         duration_secs: e.times.duration(now).num_seconds(),
         approved: e.approved,
         locked: shotclock_domain::lock::is_locked(e.times.start, lock_date),
+        manual: e.manual,
     }
 }
 

@@ -1,13 +1,86 @@
-//! The timer and time entries (R13–R15).
+//! The timer and time entries (R13–R15), managed by hand (R39): every decision is asked of
+//! `shotclock_domain::manage` inside the intent's transaction.
 
-use chrono::{DateTime, Utc};
-use shotclock_api::{EntryId, ErrorCode, UserId};
+use chrono::{DateTime, TimeDelta, Utc};
+use shotclock_api::{EntryId, ErrorCode, ScreenshotId, UserId};
 use shotclock_domain::entry::{EntryTimes, stop_previous_on_start};
-use shotclock_domain::lock::{EntryStatus, is_locked, may_edit};
-use shotclock_domain::visibility::{Actor, can_view};
+use shotclock_domain::lock::is_locked;
+use shotclock_domain::manage::{
+    Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, may_approve,
+    may_change,
+};
+use shotclock_domain::retention;
+use shotclock_domain::visibility::{Actor, Owner, can_view};
 
 use super::{Intents, Removed, TimerStart, delete_entry_rows, live_entry};
-use crate::store::{EntryRow, Rows, StoreError, StoreResult, UserRow};
+use crate::store::{EntryRow, Rows, StoreError, StoreResult, Tombstone, UserRow};
+
+/// A refusal of `shotclock_domain::manage` as the store answers it (R16: invisible is missing).
+fn refused(r: Refusal) -> StoreError {
+    match r {
+        Refusal::NotVisible => StoreError::NotFound,
+        other => StoreError::refused(other.error_code(), other.to_string()),
+    }
+}
+
+/// The person's other entries around `[from, to)`, as `(start, end)`, for the overlap rule.
+fn neighbours(
+    rows: &mut dyn Rows,
+    user: UserId,
+    except: EntryId,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+) -> StoreResult<Vec<Bounds>> {
+    Ok(rows
+        .entries_around(user, from, to)?
+        .into_iter()
+        .filter(|e| e.id != except)
+        .map(|e| (e.times.start, e.times.end))
+        .collect())
+}
+
+/// What an entry edit asks to change (absent fields stay).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryChange {
+    /// New description (already validated).
+    pub description: Option<String>,
+    /// New start.
+    pub start: Option<DateTime<Utc>>,
+    /// New end.
+    pub end: Option<DateTime<Utc>>,
+    /// The user confirmed that excluded screenshots go with the edit.
+    pub confirm: bool,
+}
+
+/// What an entry edit did (or, for a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryEdit {
+    /// The entry after the edit.
+    pub entry: EntryRow,
+    /// Screenshots deleted with it (outside the new bounds).
+    pub excluded: Vec<ScreenshotId>,
+    /// Removed time inside the new bounds.
+    pub removed: TimeDelta,
+    /// Blob keys no longer referenced (to remove after commit).
+    pub blob_keys: Vec<String>,
+    /// Whether this was only a preview.
+    pub dry_run: bool,
+}
+
+/// A manual entry to add (R39).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManualEntry {
+    /// Client-generated id.
+    pub id: EntryId,
+    /// For whom (default: the actor).
+    pub user: Option<UserId>,
+    /// Description (already validated).
+    pub description: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
+}
 
 /// An entry the actor may see (R16), else [`StoreError::NotFound`].
 fn visible_entry(rows: &mut dyn Rows, actor: &Actor, id: EntryId) -> StoreResult<EntryRow> {
@@ -67,6 +140,7 @@ impl Intents {
                 description,
                 times: EntryTimes::new(start, None),
                 approved: false,
+                manual: false,
                 created_at: now,
             };
             rows.insert_entry(&entry)?;
@@ -140,12 +214,14 @@ impl Intents {
             let ws = rows
                 .workspace(entry.workspace_id)?
                 .ok_or(StoreError::NotFound)?;
-            let status = EntryStatus {
-                start: entry.times.start,
-                approved: entry.approved,
-            };
-            may_edit(actor.role, &status, ws.lock_date)
-                .map_err(|b| StoreError::refused(b.error_code(), b.to_string()))?;
+            may_change(
+                &actor,
+                &entry.owner(),
+                entry.times.start,
+                entry.approved,
+                ws.lock_date,
+            )
+            .map_err(refused)?;
             let mut removed = Removed::default();
             delete_entry_rows(rows, &entry, now, &mut removed)?;
             Ok(removed)
@@ -168,6 +244,157 @@ impl Intents {
                 rows.update_entry(&entry)?;
             }
             Ok(entry)
+        })
+        .await
+    }
+
+    /// Edits an entry's description, start or end (R39), or previews it when `dry_run`: the
+    /// screenshots the new bounds exclude are deleted with it once confirmed, removed time is
+    /// clipped to the new bounds, and the ids of deleted screenshots are remembered (R29).
+    pub async fn edit_entry(
+        &self,
+        actor: Actor,
+        id: EntryId,
+        change: EntryChange,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<EntryEdit> {
+        self.write_with(dry_run, move |rows| {
+            let entry = live_entry(rows, id)?.ok_or(StoreError::NotFound)?;
+            let ws = rows
+                .workspace(entry.workspace_id)?
+                .ok_or(StoreError::NotFound)?;
+            let shots: Vec<_> = rows
+                .entry_screenshots(id)?
+                .into_iter()
+                .filter(|s| !retention::is_expired(s.captured_at, now))
+                .collect();
+            let captured: Vec<DateTime<Utc>> = shots.iter().map(|s| s.captured_at).collect();
+            let start = change.start.unwrap_or(entry.times.start);
+            let end = change.end.or(entry.times.end);
+            let others = neighbours(rows, entry.user_id, id, start, end)?;
+            let plan = decide_edit(&EditRequest {
+                actor,
+                owner: entry.owner(),
+                entry: &entry.times,
+                approved: entry.approved,
+                lock_date: ws.lock_date,
+                start,
+                end,
+                screenshots: &captured,
+                others: &others,
+                confirmed: change.confirm || dry_run,
+                now,
+            })
+            .map_err(refused)?;
+            let mut edit = EntryEdit {
+                entry: entry.clone(),
+                excluded: Vec::new(),
+                removed: plan.removed,
+                blob_keys: Vec::new(),
+                dry_run,
+            };
+            for shot in plan.excluded.iter().filter_map(|&i| shots.get(i)) {
+                rows.delete_screenshot(shot.id)?;
+                rows.insert_tombstone(Tombstone::Screenshot(shot.id), shot.workspace_id, now)?;
+                edit.excluded.push(shot.id);
+                edit.blob_keys.push(shot.blob_key.clone());
+            }
+            edit.entry.times = plan.times;
+            if let Some(description) = change.description {
+                edit.entry.description = description;
+            }
+            if edit.entry != entry {
+                rows.update_entry(&edit.entry)?;
+            }
+            Ok(edit)
+        })
+        .await
+    }
+
+    /// Adds a manual entry (R39), idempotent by id: a retry of the same entry answers it with
+    /// `false`; a deleted id is refused with `deleted` (R29).
+    pub async fn add_manual_entry(
+        &self,
+        actor: Actor,
+        new: ManualEntry,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(EntryRow, bool)> {
+        self.write(move |rows| {
+            let user = super::accounts::visible_member(rows, &actor, new.user)?;
+            if let Some(existing) = live_entry(rows, new.id)? {
+                let same = existing.user_id == user
+                    && existing.manual
+                    && existing.times.start == new.start
+                    && existing.times.end == Some(new.end);
+                return if same {
+                    Ok((existing, false))
+                } else {
+                    Err(StoreError::refused(
+                        ErrorCode::Conflict,
+                        "this entry id is already in use",
+                    ))
+                };
+            }
+            let ws = rows
+                .workspace(actor.workspace)?
+                .ok_or(StoreError::NotFound)?;
+            let others = neighbours(rows, user, new.id, new.start, Some(new.end))?;
+            let times = decide_manual(&ManualRequest {
+                actor,
+                owner: Owner {
+                    user,
+                    workspace: actor.workspace,
+                },
+                lock_date: ws.lock_date,
+                start: new.start,
+                end: new.end,
+                others: &others,
+                now,
+            })
+            .map_err(refused)?;
+            let entry = EntryRow {
+                id: new.id,
+                workspace_id: actor.workspace,
+                user_id: user,
+                description: new.description,
+                times,
+                approved: false,
+                manual: true,
+                created_at: now,
+            };
+            rows.insert_entry(&entry)?;
+            Ok((entry, true))
+        })
+        .await
+    }
+
+    /// Approves (or withdraws approval of) every stopped entry of `user` starting in
+    /// `[from, to)` (admins, R39); answers the member's entries of the period after the change.
+    /// A running entry is left as it is: it is approved once stopped.
+    pub async fn set_period_approved(
+        &self,
+        actor: Actor,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        approved: bool,
+    ) -> StoreResult<Vec<EntryRow>> {
+        self.write(move |rows| {
+            let owner = Owner {
+                user,
+                workspace: actor.workspace,
+            };
+            may_approve(&actor, &owner).map_err(refused)?;
+            let user = super::accounts::visible_member(rows, &actor, Some(user))?;
+            let mut entries = rows.entries(actor.workspace, Some(user), from, to)?;
+            for entry in &mut entries {
+                if entry.approved != approved && !entry.times.is_running() {
+                    entry.approved = approved;
+                    rows.update_entry(entry)?;
+                }
+            }
+            Ok(entries)
         })
         .await
     }

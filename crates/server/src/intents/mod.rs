@@ -37,6 +37,7 @@ use crate::store::{
     TxRows, WorkspaceRow,
 };
 
+pub use self::entries::{EntryChange, EntryEdit, ManualEntry};
 pub use self::screenshots::{Unsent, UploadOutcome};
 
 /// See [`Intents::event_rows`].

@@ -110,6 +110,12 @@ fn decide_upload(
     let entry = live_entry(rows, row.entry_id)?
         .filter(|e| e.user_id == row.user_id)
         .ok_or(StoreError::NotFound)?;
+    if entry.manual {
+        return Err(StoreError::refused(
+            ErrorCode::Validation,
+            "a manual entry has no screenshots",
+        ));
+    }
     let span_end = entry.times.end.unwrap_or(now);
     if row.captured_at < entry.times.start || row.captured_at > span_end {
         return Err(StoreError::refused(

@@ -200,6 +200,8 @@ pub struct EntryRow {
     pub times: EntryTimes,
     /// Approved by an admin (R14).
     pub approved: bool,
+    /// Added by hand rather than tracked by a timer (R39): it has no screenshots.
+    pub manual: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
@@ -349,6 +351,14 @@ pub trait Rows {
     ) -> StoreResult<Vec<EntryRow>>;
     /// Every entry of a user.
     fn user_entries(&mut self, user: UserId) -> StoreResult<Vec<EntryRow>>;
+    /// A user's entries that share an instant with `[from, to)` (`to = None`: open-ended):
+    /// those starting before `to` and running, or ending after `from`. By start.
+    fn entries_around(
+        &mut self,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<EntryRow>>;
     /// A screenshot by id.
     fn screenshot(&mut self, id: ScreenshotId) -> StoreResult<Option<ScreenshotRow>>;
     /// An entry's screenshots, oldest first.

@@ -401,7 +401,11 @@ approved: boolean,
 /**
  * Starts before the workspace's lock date.
  */
-locked: boolean, };
+locked: boolean, 
+/**
+ * Added by hand, not tracked by a timer: it has no screenshots (R39).
+ */
+manual: boolean, };
 
 /**
  * `GET /entries`.
@@ -577,6 +581,122 @@ export type ApproveRequest = {
 approved: boolean, };
 
 /**
+ * `PATCH /entries/{id}`: the fields to change (absent ones stay as they are) (R39).
+ */
+export type EntryPatch = { 
+/**
+ * A new description.
+ */
+description?: string | null, 
+/**
+ * A new start (a running entry's start can be corrected too).
+ */
+start?: string | null, 
+/**
+ * A new end (stopped entries only: a running entry has no end).
+ */
+end?: string | null, 
+/**
+ * The user confirmed that the screenshots the new times exclude are deleted with the edit.
+ * Without it, such an edit is refused with `confirmation_required`.
+ */
+confirm: boolean, };
+
+/**
+ * `PATCH /entries/{id}[?dry_run=true]`: what the edit did, or would do.
+ */
+export type EditReport = { 
+/**
+ * The entry after the edit.
+ */
+entry: Entry, 
+/**
+ * The screenshots the new times exclude: deleted with the edit, for good.
+ */
+excluded_screenshots: Array<ScreenshotId>, 
+/**
+ * Seconds of removed time inside the new bounds (earlier screenshot deletes, R21).
+ */
+removed_secs: number, 
+/**
+ * True when nothing was changed (preview).
+ */
+dry_run: boolean, };
+
+/**
+ * `POST /entries`: a manual entry (R39), idempotent by its client-generated id.
+ */
+export type NewEntry = { 
+/**
+ * Client-generated id (a deleted id answers `410 deleted`).
+ */
+id: EntryId, 
+/**
+ * Whose entry (default: the caller; admins may name any member).
+ */
+user_id?: UserId | null, 
+/**
+ * What the time was spent on.
+ */
+description: string, 
+/**
+ * Start.
+ */
+start: string, 
+/**
+ * End (after the start, not in the future).
+ */
+end: string, };
+
+/**
+ * A day or a week of a member's entries.
+ */
+export type Period = "day" | "week";
+
+/**
+ * `POST /approvals`: approve (or withdraw approval of) every entry of a member that starts in
+ * a day or week, in the given time zone (admins).
+ */
+export type ApprovePeriod = { 
+/**
+ * The member.
+ */
+user_id: UserId, 
+/**
+ * A day of the period (`YYYY-MM-DD`).
+ */
+date: string, 
+/**
+ * IANA time zone the day is read in.
+ */
+time_zone: string, 
+/**
+ * Day or week.
+ */
+period: Period, 
+/**
+ * `false` withdraws the approval.
+ */
+approved: boolean, };
+
+/**
+ * What `POST /approvals` changed.
+ */
+export type ApprovalReport = { 
+/**
+ * First instant of the period.
+ */
+from: string, 
+/**
+ * First instant after it.
+ */
+to: string, 
+/**
+ * The member's entries starting in the period, after the change.
+ */
+entries: Array<Entry>, };
+
+/**
  * A live event on `GET /events` (Server-Sent Events; the SSE `event:` field carries `type`).
  */
 export type Event = { "type": "timer_started", 
@@ -607,7 +727,11 @@ entry_id: EntryId, } | { "type": "entry_deleted",
 /**
  * The entry.
  */
-entry_id: EntryId, };
+entry_id: EntryId, } | { "type": "entry_changed", 
+/**
+ * The entry as it is now.
+ */
+entry: Entry, };
 
 /**
  * `GET /healthz`.

@@ -272,6 +272,24 @@ impl Rows for Pg<'_> {
         }
     }
 
+    fn entries_around(
+        &mut self,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<EntryRow>> {
+        self.list(
+            &format!(
+                "SELECT {ENTRY_COLS} FROM entries
+                 WHERE user_id = $1 AND ($3::bigint IS NULL OR start_ms < $3)
+                   AND (end_ms IS NULL OR end_ms > $2)
+                 ORDER BY start_ms"
+            ),
+            &[&u(user), &ms(from), &to.map(ms)],
+            entry_row,
+        )
+    }
+
     fn user_entries(&mut self, user: UserId) -> StoreResult<Vec<EntryRow>> {
         self.list(
             &format!("SELECT {ENTRY_COLS} FROM entries WHERE user_id = $1 ORDER BY start_ms"),
@@ -561,7 +579,7 @@ impl TxRows for Pg<'_> {
     fn insert_entry(&mut self, e: &EntryRow) -> StoreResult<()> {
         self.exec(
             &format!(
-                "INSERT INTO entries ({ENTRY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                "INSERT INTO entries ({ENTRY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ),
             &[
                 &u(e.id),
@@ -573,6 +591,7 @@ impl TxRows for Pg<'_> {
                 &spans_json(&e.times.removed)?,
                 &e.approved,
                 &ms(e.created_at),
+                &e.manual,
             ],
         )?;
         Ok(())

@@ -91,8 +91,8 @@ pub(super) fn user_row(r: &Row) -> StoreResult<UserRow> {
     })
 }
 
-pub(super) const ENTRY_COLS: &str =
-    "id, workspace_id, user_id, description, start_ms, end_ms, removed_spans, approved, created_ms";
+pub(super) const ENTRY_COLS: &str = "id, workspace_id, user_id, description, start_ms, end_ms, removed_spans, approved, created_ms, \
+     manual";
 
 pub(super) fn entry_row(r: &Row) -> StoreResult<EntryRow> {
     let removed: String = get(r, 6)?;
@@ -109,6 +109,7 @@ pub(super) fn entry_row(r: &Row) -> StoreResult<EntryRow> {
             removed,
         },
         approved: get(r, 7)?,
+        manual: get(r, 9)?,
         created_at: instant(r, 8)?,
     })
 }

@@ -72,8 +72,8 @@ pub(super) fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-pub(super) const ENTRY_COLS: &str =
-    "id, workspace_id, user_id, description, start_ms, end_ms, removed_spans, approved, created_ms";
+pub(super) const ENTRY_COLS: &str = "id, workspace_id, user_id, description, start_ms, end_ms, removed_spans, approved, created_ms, \
+     manual";
 
 pub(super) fn entry_row(r: &Row<'_>) -> rusqlite::Result<EntryRow> {
     let removed: String = r.get(6)?;
@@ -89,6 +89,7 @@ pub(super) fn entry_row(r: &Row<'_>) -> rusqlite::Result<EntryRow> {
             removed,
         },
         approved: r.get(7)?,
+        manual: r.get(9)?,
         created_at: at(r.get(8)?)?,
     })
 }

@@ -1,0 +1,376 @@
+//! R39 through the service: editing with a dry run, manual entries, approving a member's week,
+//! on every storage backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::{Db, Harness, image, rfc, t0};
+use serde_json::{Value, json};
+use shotclock_api::{EntryId, ScreenshotId};
+
+fn min(m: i64) -> TimeDelta {
+    TimeDelta::minutes(m)
+}
+
+/// An instant in an answer.
+fn at(v: &Value) -> DateTime<Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// Shortening an entry so that one screenshot falls outside: refused until confirmed, the dry
+/// run names that screenshot and the time, and the confirmed edit does exactly what the dry run
+/// said — the screenshot and its file gone for good, removed time clipped to the new bounds.
+async fn r39_an_edits_dry_run_equals_the_real_change(db: Db) {
+    let h = Harness::on(db);
+    // Alice's entry [t0-30, t0) with screenshots 25, 15 and 5 minutes before t0.
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15, 5]).await;
+    // Her delete of the middle one removes [t0-25, t0-15).
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{}", shots[1]),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(200);
+    let path = format!("/api/v1/entries/{entry}");
+    let shorter = json!({"end": rfc(t0() - min(10)), "description": "shorter"});
+    let before = h.raw_entry(entry).await.unwrap();
+
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(&team.alice.token),
+            Some(shorter.clone()),
+        )
+        .await;
+    r.expect(409);
+    assert_eq!(r.code(), "confirmation_required");
+    assert_eq!(
+        h.raw_entry(entry).await.unwrap(),
+        before,
+        "refused: unchanged"
+    );
+
+    let dry = h
+        .call(
+            "PATCH",
+            &format!("{path}?dry_run=true"),
+            Some(&team.alice.token),
+            Some(shorter.clone()),
+        )
+        .await;
+    dry.expect(200);
+    let dry = dry.json();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["excluded_screenshots"], json!([shots[2]]));
+    assert_eq!(dry["removed_secs"], 600);
+    assert_eq!(dry["entry"]["duration_secs"], 600);
+    assert_eq!(dry["entry"]["description"], "shorter");
+    assert_eq!(
+        h.raw_entry(entry).await.unwrap(),
+        before,
+        "dry run: unchanged"
+    );
+    assert!(h.raw_screenshot(shots[2]).await.is_some());
+    assert_eq!(h.blob_files().await.len(), 2);
+
+    let mut confirmed = shorter.clone();
+    confirmed["confirm"] = json!(true);
+    let real = h
+        .call("PATCH", &path, Some(&team.alice.token), Some(confirmed))
+        .await;
+    real.expect(200);
+    let mut real = real.json();
+    assert_eq!(real["dry_run"], false);
+    real["dry_run"] = json!(true);
+    assert_eq!(real, dry, "the dry run is the real change");
+    assert!(h.raw_screenshot(shots[2]).await.is_none());
+    assert_eq!(h.blob_files().await.len(), 1);
+    let listed = h.entry_json(&team.alice.token, entry).await.unwrap();
+    assert_eq!(listed, dry["entry"]);
+    assert_eq!(at(&listed["end"]), t0() - min(10));
+    // The excluded screenshot's id stays deleted (R29).
+    let again = h
+        .upload(&team.alice.token, shots[2], entry, t0() - min(12), image(3))
+        .await;
+    again.expect(410);
+    assert_eq!(again.code(), "deleted");
+    // A later delete removes only time not yet removed and inside the new bounds.
+    let d = h
+        .call(
+            "DELETE",
+            &format!("/api/v1/screenshots/{}", shots[0]),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    d.expect(200);
+    assert_eq!(d.json()["decision"], "delete_entry", "it was the last one");
+}
+
+/// Members edit only their own entries; an admin approves alice's week in one call, after
+/// which her edits and deletes are refused; withdrawing the approval gives them back.
+async fn r39_approve_a_week_then_a_members_delete_is_refused(db: Db) {
+    let h = Harness::on(db);
+    let (team, entry, _) = h.alices_stopped_entry("acme", &[20]).await;
+    // Another entry of hers earlier in the same week (t0 is a Monday noon).
+    let early = h.start(&team.alice, t0() - min(180), "early").await;
+    h.stop(&team.alice, t0() - min(150)).await;
+    // And one the week before, which the week's approval leaves alone.
+    let last_week = h
+        .start(&team.alice, t0() - TimeDelta::days(3), "last week")
+        .await;
+    h.stop(&team.alice, t0() - TimeDelta::days(3) + min(30))
+        .await;
+    let path = format!("/api/v1/entries/{entry}");
+    let rename = json!({"description": "renamed"});
+    h.call("PATCH", &path, Some(&team.bob.token), Some(rename.clone()))
+        .await
+        .expect(404);
+
+    let week = |approved: bool| {
+        json!({
+            "user_id": team.alice.id,
+            "date": "2025-06-04",
+            "time_zone": "UTC",
+            "period": "week",
+            "approved": approved,
+        })
+    };
+    h.call(
+        "POST",
+        "/api/v1/approvals",
+        Some(&team.alice.token),
+        Some(week(true)),
+    )
+    .await
+    .expect(403);
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/approvals",
+            Some(&team.admin.token),
+            Some(week(true)),
+        )
+        .await;
+    r.expect(200);
+    let body = r.json();
+    assert_eq!(at(&body["from"]), t0() - min(12 * 60));
+    assert_eq!(at(&body["to"]), t0() + TimeDelta::days(7) - min(12 * 60));
+    let ids: Vec<&Value> = body["entries"].as_array().unwrap().iter().collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.iter().all(|e| e["approved"] == true));
+    assert!(h.raw_entry(early).await.unwrap().approved);
+    assert!(!h.raw_entry(last_week).await.unwrap().approved);
+
+    let r = h.call("DELETE", &path, Some(&team.alice.token), None).await;
+    r.expect(403);
+    assert_eq!(r.code(), "entry_approved");
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(&team.alice.token),
+            Some(rename.clone()),
+        )
+        .await;
+    r.expect(403);
+    assert_eq!(r.code(), "entry_approved");
+    // Admins change anyone's, approved or not.
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(&team.admin.token),
+            Some(rename.clone()),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["entry"]["description"], "renamed");
+    assert_eq!(r.json()["entry"]["approved"], true);
+
+    h.call(
+        "POST",
+        "/api/v1/approvals",
+        Some(&team.admin.token),
+        Some(week(false)),
+    )
+    .await
+    .expect(200);
+    h.call("DELETE", &path, Some(&team.alice.token), None)
+        .await
+        .expect(204);
+}
+
+/// Manual entries: labelled manual, no screenshots, idempotent by id, never overlapping the
+/// person's other entries, and a deleted id stays deleted.
+async fn r39_manual_entries(db: Db) {
+    let h = Harness::on(db);
+    let (team, _, _) = h.alices_stopped_entry("acme", &[20]).await;
+    let id = EntryId::new();
+    let body = json!({
+        "id": id,
+        "description": "meeting",
+        "start": rfc(t0() - min(120)),
+        "end": rfc(t0() - min(60)),
+    });
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/entries",
+            Some(&team.alice.token),
+            Some(body.clone()),
+        )
+        .await;
+    r.expect(201);
+    let made = r.json();
+    assert_eq!(made["manual"], true);
+    assert_eq!(made["duration_secs"], 3600);
+    let again = h
+        .call(
+            "POST",
+            "/api/v1/entries",
+            Some(&team.alice.token),
+            Some(body.clone()),
+        )
+        .await;
+    again.expect(200);
+    assert_eq!(again.json(), made);
+    assert_eq!(h.entry_json(&team.alice.token, id).await.unwrap(), made);
+    // No screenshot can join a manual entry.
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        id,
+        t0() - min(90),
+        image(7),
+    )
+    .await
+    .expect(422);
+    // Overlapping her timed entry [t0-30, t0), or the manual one.
+    for (start, end) in [(40, 20), (70, 50), (130, 110)] {
+        let r = h
+            .call(
+                "POST",
+                "/api/v1/entries",
+                Some(&team.alice.token),
+                Some(json!({
+                    "id": EntryId::new(),
+                    "start": rfc(t0() - min(start)),
+                    "end": rfc(t0() - min(end)),
+                })),
+            )
+            .await;
+        r.expect(409);
+        assert_eq!(r.code(), "entry_overlap");
+    }
+    // Touching is fine; the future and an empty span are not.
+    h.call(
+        "POST",
+        "/api/v1/entries",
+        Some(&team.alice.token),
+        Some(
+            json!({"id": EntryId::new(), "start": rfc(t0() - min(60)), "end": rfc(t0() - min(30))}),
+        ),
+    )
+    .await
+    .expect(201);
+    for (start, end) in [(-1, -2), (300, 300)] {
+        h.call(
+            "POST",
+            "/api/v1/entries",
+            Some(&team.alice.token),
+            Some(json!({"id": EntryId::new(), "start": rfc(t0() - min(start)), "end": rfc(t0() - min(end))})),
+        )
+        .await
+        .expect(422);
+    }
+    // A member adds only for herself; an admin for her.
+    let for_alice = |id: EntryId| json!({"id": id, "user_id": team.alice.id, "start": rfc(t0() - min(400)), "end": rfc(t0() - min(350))});
+    h.call(
+        "POST",
+        "/api/v1/entries",
+        Some(&team.bob.token),
+        Some(for_alice(EntryId::new())),
+    )
+    .await
+    .expect(404);
+    h.call(
+        "POST",
+        "/api/v1/entries",
+        Some(&team.admin.token),
+        Some(for_alice(EntryId::new())),
+    )
+    .await
+    .expect(201);
+    // Deleted, the id never comes back.
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{id}"),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(204);
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/entries",
+            Some(&team.alice.token),
+            Some(body),
+        )
+        .await;
+    r.expect(410);
+    assert_eq!(r.code(), "deleted");
+}
+
+/// A running entry's start can be corrected, never into another entry; it has no end.
+async fn r39_a_running_entrys_start_is_correctable_and_it_has_no_end(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    h.start(&team.alice, t0() - min(120), "before").await;
+    h.stop(&team.alice, t0() - min(90)).await;
+    let running = h.start(&team.alice, t0() - min(30), "now").await;
+    let path = format!("/api/v1/entries/{running}");
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(&team.alice.token),
+            Some(json!({"end": rfc(t0())})),
+        )
+        .await;
+    r.expect(422);
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(&team.alice.token),
+            Some(json!({"start": rfc(t0() - min(100))})),
+        )
+        .await;
+    r.expect(409);
+    assert_eq!(r.code(), "entry_overlap");
+    let r = h
+        .call(
+            "PATCH",
+            &path,
+            Some(&team.alice.token),
+            Some(json!({"start": rfc(t0() - min(90))})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.json()["entry"]["end"], Value::Null);
+    let timer = h.get("/api/v1/timer", &team.alice.token).await;
+    assert_eq!(at(&timer.json()["running"]["start"]), t0() - min(90));
+}
+
+common::all_backends!(
+    r39_an_edits_dry_run_equals_the_real_change,
+    r39_approve_a_week_then_a_members_delete_is_refused,
+    r39_manual_entries,
+    r39_a_running_entrys_start_is_correctable_and_it_has_no_end,
+);
