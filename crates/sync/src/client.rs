@@ -27,9 +27,10 @@ use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shotclock_api::dto::{
-    DayCounts, DeleteReport, EntryList, Health, LoginRequest, Me, MemberList, Notification,
-    NotificationList, Screenshot, ScreenshotList, SessionInfo, StartTimerRequest, StopTimerRequest,
-    TimerState, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
+    ApprovalReport, ApprovePeriod, DayCounts, DeleteReport, EditReport, Entry, EntryList,
+    EntryPatch, Health, LoginRequest, Me, MemberList, NewEntry, Notification, NotificationList,
+    Screenshot, ScreenshotList, SessionInfo, StartTimerRequest, StopTimerRequest, TimerState,
+    UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
 use shotclock_api::{
     API_VERSION, API_VERSION_HEADER, ApiError, EntryId, NotificationId, ScreenshotId, UserId,
@@ -505,6 +506,36 @@ impl Client {
     /// the same entry is `Rejected` with `not_found`.
     pub async fn delete_entry(&self, id: EntryId) -> Result<(), SyncError> {
         self.no_content(Call::new(Method::DELETE, format!("api/v1/entries/{id}")))
+            .await
+    }
+
+    /// `PATCH /entries/{id}[?dry_run=true]`: edits an entry's description, start or end (R39).
+    /// Screenshots the new times exclude go only with `patch.confirm`; without it such an edit
+    /// is `Rejected` with `confirmation_required`. `dry_run` reports what the edit would do.
+    pub async fn edit_entry(
+        &self,
+        id: EntryId,
+        patch: &EntryPatch,
+        dry_run: bool,
+    ) -> Result<EditReport, SyncError> {
+        let call =
+            Call::new(Method::PATCH, format!("api/v1/entries/{id}")).query("dry_run", dry_run);
+        self.json(call, Some(patch)).await
+    }
+
+    /// `POST /entries`: adds a manual entry (R39); a retry with the same id and times answers
+    /// the same entry.
+    pub async fn add_entry(&self, entry: &NewEntry) -> Result<Entry, SyncError> {
+        self.json(Call::new(Method::POST, "api/v1/entries"), Some(entry))
+            .await
+    }
+
+    /// `POST /approvals`: approves or withdraws approval of a member's day or week (admins).
+    pub async fn approve_period(
+        &self,
+        request: &ApprovePeriod,
+    ) -> Result<ApprovalReport, SyncError> {
+        self.json(Call::new(Method::POST, "api/v1/approvals"), Some(request))
             .await
     }
 

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeDelta, Utc};
-use shotclock_api::dto::{DeleteKind, Event, UpdateSettingsRequest};
+use shotclock_api::dto::{
+    ApprovePeriod, DeleteKind, EntryPatch, Event, NewEntry, Period, UpdateSettingsRequest,
+};
 use shotclock_api::{API_VERSION, EntryId, ErrorCode, Role, ScreenshotId};
 use shotclock_sync::{
     BackoffPolicy, EventStream, EventsOptions, ScreenshotUpload, StreamItem, SyncError,
@@ -439,4 +441,88 @@ async fn settings_changes_reach_every_member_live() {
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// R39 through the client: a manual entry, an edit and its dry run, a refused edit with its
+/// reason, and an admin's week approval that a member's delete then meets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_are_added_edited_and_approved() {
+    let server = TestServer::start();
+    let team = server.team("kappa", &[("kim", Role::Member)]).await;
+    let owner = server.sign_in(team.owner()).await;
+    let kim = server.sign_in(&team.people[1]).await;
+    let now = Utc::now().trunc_subsecs(0);
+    let id = EntryId::new();
+    let new = NewEntry {
+        id,
+        user_id: None,
+        description: "Call with the client".into(),
+        start: now - TimeDelta::hours(3),
+        end: now - TimeDelta::hours(2),
+    };
+    let made = kim.add_entry(&new).await.unwrap();
+    assert!(made.manual);
+    assert_eq!(made.duration_secs, 3600);
+    assert_eq!(
+        kim.add_entry(&new).await.unwrap(),
+        made,
+        "a retry is the same entry"
+    );
+
+    let patch = EntryPatch {
+        description: Some("Call, and notes".into()),
+        end: Some(now - TimeDelta::minutes(90)),
+        ..EntryPatch::default()
+    };
+    let dry = kim.edit_entry(id, &patch, true).await.unwrap();
+    assert!(dry.dry_run);
+    assert!(dry.excluded_screenshots.is_empty());
+    assert_eq!(dry.entry.duration_secs, 5400);
+    let done = kim.edit_entry(id, &patch, false).await.unwrap();
+    assert!(!done.dry_run);
+    assert_eq!(done.entry, dry.entry);
+
+    // Refused for good, with its reason: another entry of hers overlaps.
+    let other = NewEntry {
+        id: EntryId::new(),
+        start: now - TimeDelta::minutes(80),
+        end: now - TimeDelta::minutes(70),
+        ..new.clone()
+    };
+    kim.add_entry(&other).await.unwrap();
+    let err = kim
+        .edit_entry(
+            id,
+            &EntryPatch {
+                end: Some(now - TimeDelta::minutes(75)),
+                ..EntryPatch::default()
+            },
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 409, error } if error.code == ErrorCode::EntryOverlap),
+        "{err:?}"
+    );
+    assert!(!err.is_retryable());
+
+    let week = |approved| ApprovePeriod {
+        user_id: made.user_id,
+        date: new.start.date_naive(),
+        time_zone: "UTC".into(),
+        period: Period::Week,
+        approved,
+    };
+    let err = kim.approve_period(&week(true)).await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    let report = owner.approve_period(&week(true)).await.unwrap();
+    assert!(report.entries.iter().any(|e| e.id == id && e.approved));
+    let err = kim.delete_entry(id).await.unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 403, error } if error.code == ErrorCode::EntryApproved),
+        "{err:?}"
+    );
+    owner.approve_period(&week(false)).await.unwrap();
+    kim.delete_entry(id).await.unwrap();
 }
