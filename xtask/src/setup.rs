@@ -55,6 +55,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "python3-gi-cairo",
     "gir1.2-gtk-3.0",
     "inotify-tools",
+    // The web app is tested in a real browser driven over WebDriver (headless).
+    "chromium",
+    "chromium-driver",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -201,6 +204,13 @@ fn ui(root: &Path) -> Result<()> {
     sh::run(
         Command::new("npm")
             .args(["run", "--silent", "build"])
+            .current_dir(root.join("ui")),
+    )?;
+    // The workspace service embeds this build and serves it at `/` (crates/server/build.rs).
+    println!("==> building the web app (ui/dist-web)");
+    sh::run(
+        Command::new("npm")
+            .args(["run", "--silent", "build:web"])
             .current_dir(root.join("ui")),
     )
 }

@@ -13,7 +13,8 @@ use crate::error::AgentError;
 use crate::state::CaptureStatus;
 use shotclock_store::{CaptureHealth, OutboxKind};
 
-/// Where the session token is kept (R3): the OS keyring, or a user-only file when none exists.
+/// Where the session token is kept (R3): the OS keyring, or a user-only file when none exists;
+/// in the web app, a cookie the page's scripts cannot read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +23,8 @@ pub enum TokenStorage {
     Keyring,
     /// A file only the user can read, in the app's data folder.
     File,
+    /// The browser's `HttpOnly` session cookie (the web app; never the desktop engine).
+    Browser,
 }
 
 /// The session as a client shows it.

@@ -19,6 +19,14 @@
 //!   - globally: the [`Hasher`]'s pool and queue bound how many guesses are checked at all.
 //!
 //!   Unknown emails count like known ones, so the answers do not reveal which are registered.
+//! * Browser sessions (the web app): the token lives only in an `HttpOnly; SameSite=Strict`
+//!   cookie ([`WEB_COOKIE`]); the database stores [`web_token_hash`], a hash in its own domain,
+//!   so a browser token never works as a bearer token nor a desktop token as a cookie. They
+//!   live [`crate::Config::web_session_ttl`] and slide (see `intents::accounts`). A
+//!   cookie-authenticated request that may change something must carry [`CSRF_HEADER`] and an
+//!   `Origin` naming this service's host ([`check_same_origin`]): a cross-site form can send
+//!   neither, and a cross-site script may not send the header without a CORS grant, which the
+//!   service never gives.
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
@@ -311,6 +319,97 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The browser session cookie's name.
+pub const WEB_COOKIE: &str = "shotclock_session";
+/// The header a cookie-authenticated change must carry (value `1`).
+pub const CSRF_HEADER: &str = "x-shotclock";
+
+/// The stored hash of a browser session token: SHA-256 in its own domain, distinct from
+/// [`token_hash`] for the same string.
+#[must_use]
+pub fn web_token_hash(token: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"shotclock web session\n");
+    h.update(token.as_bytes());
+    h.finalize().into()
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+#[must_use]
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty() && v.len() <= 256)
+}
+
+/// Whether the request's `Host` names this machine (`localhost`, `*.localhost`, a loopback
+/// address): then the browser reaches the service over plain HTTP on the same machine, and the
+/// session cookie goes without `Secure`.
+#[must_use]
+pub fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split_once(']').map_or(rest, |(a, _)| a)
+    } else {
+        host.rsplit_once(':').map_or(host, |(a, _)| a)
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses (403) a browser request without [`CSRF_HEADER`]`: 1`, or whose `Origin` is not this
+/// service's own (`scheme://` + the request's `Host`).
+pub fn check_same_origin(headers: &axum::http::HeaderMap) -> Result<()> {
+    if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
+        return Err(Error::forbidden(format!(
+            "a browser request that changes something needs the `{CSRF_HEADER}: 1` header"
+        )));
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|o| {
+            o.strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"))
+        });
+    match (origin, host) {
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
+        _ => Err(Error::forbidden(
+            "this request comes from another site (its Origin is not this service)",
+        )),
+    }
+}
+
+/// The `Set-Cookie` value that stores a browser session for `max_age_secs` (0 clears it).
+#[must_use]
+pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{WEB_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
+}
+
+/// A browser session resolved (and its `Origin` checked) before the handler runs; [`Auth`]
+/// takes it from the request's extensions.
+#[derive(Debug, Clone)]
+pub struct WebSession(pub Auth);
+
 /// Where a request comes from, as throttling sees it: the peer's IP address (an IPv6 address
 /// by its /64 network, which one host can rotate through freely). With
 /// [`crate::Config::trust_forwarded_for`] the last `X-Forwarded-For` address is used instead
@@ -579,6 +678,8 @@ pub struct Auth {
     pub user: UserRow,
     /// Hash of the presented token (for logout).
     pub token_hash: [u8; 32],
+    /// Whether the session is a browser's (cookie) rather than a bearer token's.
+    pub web: bool,
 }
 
 impl Auth {
@@ -596,10 +697,17 @@ impl FromRequestParts<App> for Auth {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| Error::unauthorized("sign in first (missing bearer token)"))?;
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            if let Some(WebSession(auth)) = parts.extensions.get::<WebSession>() {
+                return Ok(auth.clone());
+            }
+            if cookie(&parts.headers, WEB_COOKIE).is_some() {
+                return Err(Error::unauthorized(
+                    "the browser session is invalid, expired or ended; sign in again",
+                ));
+            }
+            return Err(Error::unauthorized("sign in first (missing bearer token)"));
+        };
         let token = header
             .to_str()
             .ok()
@@ -616,6 +724,7 @@ impl FromRequestParts<App> for Auth {
         Ok(Auth {
             user,
             token_hash: hash,
+            web: false,
         })
     }
 }
@@ -623,6 +732,76 @@ impl FromRequestParts<App> for Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn loopback_hosts_are_told_apart() {
+        for local in [
+            "localhost",
+            "localhost:8080",
+            "app.localhost:1",
+            "127.0.0.1:9",
+            "[::1]:80",
+        ] {
+            assert!(loopback_host(&headers(&[("host", local)])), "{local}");
+        }
+        for remote in [
+            "team.example.com",
+            "10.0.0.2:80",
+            "[2001:db8::1]:443",
+            "localhost.evil.test",
+        ] {
+            assert!(!loopback_host(&headers(&[("host", remote)])), "{remote}");
+        }
+        assert!(!loopback_host(&headers(&[])));
+    }
+
+    #[test]
+    fn same_origin_needs_the_header_and_the_origin() {
+        let ok = [
+            ("host", "t.example:8080"),
+            ("origin", "https://t.example:8080"),
+            (CSRF_HEADER, "1"),
+        ];
+        assert!(check_same_origin(&headers(&ok)).is_ok());
+        assert!(check_same_origin(&headers(&ok[..2])).is_err(), "no header");
+        for origin in [
+            "https://evil.example",
+            "null",
+            "https://t.example:8081",
+            "t.example:8080",
+        ] {
+            let h = headers(&[
+                ("host", "t.example:8080"),
+                ("origin", origin),
+                (CSRF_HEADER, "1"),
+            ]);
+            assert!(check_same_origin(&h).is_err(), "{origin}");
+        }
+        let no_origin = headers(&[("host", "t.example:8080"), (CSRF_HEADER, "1")]);
+        assert!(check_same_origin(&no_origin).is_err());
+    }
+
+    #[test]
+    fn web_tokens_hash_apart_from_bearer_tokens() {
+        assert_ne!(web_token_hash("abc"), token_hash("abc"));
+        let h = headers(&[("cookie", "a=1; shotclock_session=tok; b=2")]);
+        assert_eq!(cookie(&h, WEB_COOKIE), Some("tok"));
+        assert_eq!(
+            cookie(&headers(&[("cookie", "shotclock_session=")]), WEB_COOKIE),
+            None
+        );
+    }
 
     #[test]
     fn weak_passwords_and_the_email_are_refused() {

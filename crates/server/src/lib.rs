@@ -20,6 +20,8 @@
 //! * `net` — the accept loop: connection cap, header-read and idle timeouts, per-request body
 //!   and time limits.
 //! * [`maintenance`] — retention purge and the orphan-file sweeper.
+//! * [`web`] — the web app's files at `/` (the UI's web build), with its page-protection
+//!   headers.
 //! * [`webp`] — structural validation of uploaded images.
 //!
 //! Invariants: product rules come from `shotclock_domain` (the desktop app runs the same code);
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod net;
 mod relay;
 pub mod store;
+pub mod web;
 pub mod webp;
 
 use std::path::PathBuf;
@@ -107,6 +110,11 @@ pub struct Config {
     /// for a service reachable solely through a reverse proxy that appends the peer address:
     /// otherwise any client could pick its own source. Off by default.
     pub trust_forwarded_for: bool,
+    /// Where the web app's files come from (embedded in the binary unless a folder is named).
+    pub web_files: crate::web::WebFiles,
+    /// Lifetime of a browser session; each use in its second half renews it for this long
+    /// (sliding), so an open tab stays signed in and an abandoned one expires.
+    pub web_session_ttl: TimeDelta,
 }
 
 impl Config {
@@ -132,6 +140,8 @@ impl Config {
             hash_workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             hash_queue: 8,
             trust_forwarded_for: false,
+            web_files: crate::web::WebFiles::Embedded,
+            web_session_ttl: TimeDelta::hours(12),
         }
     }
 }

@@ -135,6 +135,10 @@ enum Command {
         /// start). With replicas on one database, one replica at a time runs a round.
         #[arg(long, default_value_t = 3600)]
         maintenance_every_secs: u64,
+        /// Serve the web app from this folder (the output of `npm --prefix ui run build:web`)
+        /// instead of the copy built into this binary.
+        #[arg(long, value_name = "DIR")]
+        web_dir: Option<PathBuf>,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
@@ -237,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
             capture_window_secs,
             allow_signup,
             maintenance_every_secs,
+            web_dir,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
@@ -248,6 +253,12 @@ async fn main() -> anyhow::Result<()> {
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
             config.maintenance_every = std::time::Duration::from_secs(maintenance_every_secs);
+            if let Some(dir) = web_dir {
+                if !dir.join("index.html").is_file() {
+                    bail!("--web-dir {}: no index.html there", dir.display());
+                }
+                config.web_files = shotclock_server::web::WebFiles::Dir(dir);
+            }
             fit_descriptors(&mut config);
             let app = App::open(config)
                 .await

@@ -50,6 +50,10 @@ const MATRIX: &[Row] = &[
         "/api/v1/auth/logout",
         [401, 401, 204, 204, 204, 204],
     ),
+    // Browser sign-in needs the page's own header and Origin, which no actor here sends.
+    ("POST", "/api/v1/web/login", [403, 403, 403, 403, 403, 403]),
+    // Ends the browser session if there is one; clears the cookie either way.
+    ("POST", "/api/v1/web/logout", [204, 204, 204, 204, 204, 204]),
     (
         "POST",
         "/api/v1/auth/signup",
@@ -214,7 +218,7 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
         _ => {}
     }
     let body: Option<Value> = match (method, template) {
-        ("POST", "/api/v1/auth/login") => {
+        ("POST", "/api/v1/auth/login" | "/api/v1/web/login") => {
             Some(json!({"email": f.team.alice.email, "password": PASSWORD}))
         }
         ("POST", "/api/v1/auth/signup") => {

@@ -1,14 +1,15 @@
 /**
- * The UI's one door to the engine: the {@link Door} of this build (the desktop app's, over
- * Tauri IPC) and the types it speaks (`./door.ts`). Views import from here only, so a second
- * transport (HTTP + EventSource for a web app) replaces `./tauri.ts` and nothing else.
+ * The UI's one door to the engine: the {@link Door} of this build and the types it speaks
+ * (`./door.ts`). Views import from here only. The desktop build takes the door of `./tauri.ts`
+ * (Tauri IPC); the web build (`vite build --mode web`, see `vite.config.ts`) resolves `./tauri`
+ * to `./web.ts` (HTTP + EventSource), so `@tauri-apps/api` never enters the web bundle.
  */
 import type { AgentEvent, Door, SessionView, Unlisten } from "./door";
-import { tauriDoor } from "./tauri";
+import { door } from "./tauri";
 
 export * from "./door";
 
-export const api: Door = tauriDoor;
+export const api: Door = door;
 
 /** Subscribes to the engine's events; returns the unsubscribe function. */
 export function onAgentEvent(handler: (e: AgentEvent) => void): Promise<Unlisten> {

@@ -1,8 +1,9 @@
 /**
  * The door between the UI and the engine, independent of the transport: the types the engine
  * answers and the {@link Door} interface of its queries, commands and events. The desktop app
- * implements it over Tauri IPC (`./tauri.ts`); a web app can implement the same interface over
- * HTTP and EventSource.
+ * implements it over Tauri IPC (`./tauri.ts`), the web app over HTTP and EventSource (`./web.ts`).
+ * Views branch on the transport only through the capabilities {@link Door.captures} and
+ * {@link Door.choosesServer}.
  *
  * Every type here is generated from the Rust ones: the wire types into `./bindings/api.ts`
  * (kept in step by `crates/api/tests/bindings.rs`), the engine's events and views — the session,
@@ -115,6 +116,11 @@ export type Unlisten = () => void;
 
 /** Everything the UI asks of the engine, whatever carries it. */
 export interface Door {
+  /** Whether this client takes screenshots itself (the desktop app); the web app does not. */
+  readonly captures: boolean;
+  /** Whether the user names the workspace address at sign-in (the web app is on it already). */
+  readonly choosesServer: boolean;
+
   session(): Promise<SessionView>;
   signIn(serverUrl: string, email: string, password: string): Promise<SessionView>;
   signOut(): Promise<SessionView>;

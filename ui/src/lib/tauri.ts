@@ -21,6 +21,9 @@ import type {
 } from "./door";
 
 export const tauriDoor: Door = {
+  captures: true,
+  choosesServer: true,
+
   session: () => invoke<SessionView>("session_state"),
   signIn: (serverUrl, email, password) => invoke<SessionView>("sign_in", { serverUrl, email, password }),
   signOut: () => invoke<SessionView>("sign_out"),
@@ -47,3 +50,6 @@ export const tauriDoor: Door = {
   onSession: (handler) => listen<SessionView>("session", (msg) => handler(msg.payload)),
   imageUrl: (screenshotId) => convertFileSrc(screenshotId, "shotclock"),
 };
+
+/** The door of the desktop build (the web build puts `./web.ts` in this module's place). */
+export const door: Door = tauriDoor;

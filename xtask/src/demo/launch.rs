@@ -536,6 +536,7 @@ fn print_details(url: &str, marker: &Marker, trial: &str) {
     println!();
     println!("  Shotclock demo — {}", marker.workspace);
     println!("    service    {url}");
+    println!("    web app    {url}/  (the same UI in any browser; sign in with the people below)");
     println!("    workspace  {trial}");
     for (i, p) in PEOPLE.iter().enumerate() {
         println!(

@@ -47,6 +47,12 @@ pub(super) async fn login(
     source: Source,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<SessionInfo>> {
+    let user = authenticate(&app, source, &req).await?;
+    Ok(Json(open_session(&app, &user).await?))
+}
+
+/// The one account that email and password name (throttled per email and source).
+pub(super) async fn authenticate(app: &App, source: Source, req: &LoginRequest) -> Result<UserRow> {
     let mail = req.email.trim().to_lowercase();
     if req.password.chars().count() > limits::PASSWORD_MAX_CHARS
         || mail.chars().count() > limits::EMAIL_CHARS
@@ -79,8 +85,7 @@ pub(super) async fn login(
         }
         1 => {
             app.limiter().succeeded(&mail, source).await?;
-            let user = matched.remove(0);
-            Ok(Json(open_session(&app, &user).await?))
+            Ok(matched.remove(0))
         }
         _ => Err(Error::validation(
             "this account exists in several workspaces; say which one (\"workspace\")",

@@ -10,13 +10,15 @@
 //!   is refused with `api_version` before any handler runs;
 //! * JSON bodies are limited to `Config::max_json_bytes` (413) and their rejections are mapped to
 //!   `{code, message}` (400 syntax, 422 data such as unknown enum values, 415 content type);
-//! * unknown routes answer exactly like missing objects (404 `not_found`); a known path with
+//! * unknown `/api` routes answer exactly like missing objects (404 `not_found`); other paths
+//!   are the web app's (`crate::web`); a known path with
 //!   another method answers 405 `method_not_allowed` with `Allow`;
 //! * JSON bodies must be objects: an array or a scalar is refused before deserializing, so a
 //!   positional form can never change anything;
 //! * every response carries `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store`
 //!   unless the handler chose otherwise (private data never lands in a cache, and a deleted
-//!   screenshot cannot linger in one, R24); no CORS headers are served;
+//!   screenshot cannot linger in one, R24), and the page-protection headers of `crate::web`
+//!   (CSP, frame denial); no CORS headers are served;
 //! * one structured log line per request (method, route template, status, latency, request id
 //!   — never the raw path, tokens or bodies), and its counters at `GET /metrics`.
 
@@ -29,6 +31,7 @@ mod members;
 mod notifications;
 mod screenshots;
 mod timer;
+mod web;
 mod workspace;
 
 use std::sync::Arc;
@@ -64,7 +67,10 @@ pub const MAX_SKEW: TimeDelta = TimeDelta::minutes(5);
     info(
         title = "Shotclock workspace service",
         description = "Time tracking with privacy-first screenshots. All endpoints except login, \
-                       signup and health need `Authorization: Bearer <token>`."
+                       signup and health need `Authorization: Bearer <token>`, or the browser \
+                       session cookie `shotclock_session` set by `/api/v1/web/login`; with the \
+                       cookie, every method but GET also needs `X-Shotclock: 1` and this \
+                       service's own `Origin`."
     ),
     modifiers(&BearerAuth),
     components(schemas(ApiError))
@@ -90,6 +96,8 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::signup))
+        .routes(routes!(web::login))
+        .routes(routes!(web::logout))
         .routes(routes!(auth::me, auth::delete_me))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::update))
@@ -142,7 +150,7 @@ pub fn router(app: App) -> Router {
             }),
         )
         .route("/metrics", get(metrics))
-        .fallback(|| async { Error::NotFound })
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             Error::api(
                 ErrorCode::MethodNotAllowed,
@@ -150,6 +158,7 @@ pub fn router(app: App) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_json))
+        .layer(middleware::from_fn_with_state(app.clone(), web::sessions))
         .layer(middleware::from_fn(api_version))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
@@ -193,6 +202,7 @@ async fn observe(State(app): State<App>, req: Request, next: Next) -> Response {
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    crate::web::protect(headers);
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID, value);
     }

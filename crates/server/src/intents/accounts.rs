@@ -1,6 +1,10 @@
 //! Accounts, members and sessions (R1, R2, R23).
+//!
+//! Browser sessions slide: a session used in the second half of its lifetime is renewed for a
+//! whole lifetime from that use ([`renewal`]), so an open tab stays signed in while an abandoned
+//! one expires after one lifetime, and a renewal costs one write per half-lifetime at most.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use shotclock_api::{ErrorCode, Role, UserId, WorkspaceId};
 use shotclock_domain::visibility::{Actor, Owner, can_view};
 
@@ -205,9 +209,72 @@ impl Intents {
             .await
     }
 
+    /// The active user of an unexpired browser session, renewing it when [`renewal`] says so:
+    /// the user, and the new expiry when it was renewed.
+    pub async fn use_web_session(
+        &self,
+        token_hash: [u8; 32],
+        now: DateTime<Utc>,
+        ttl: TimeDelta,
+    ) -> StoreResult<Option<(UserRow, Option<DateTime<Utc>>)>> {
+        let found = self
+            .read(move |rows| {
+                let user = rows.session_user(&token_hash, now)?;
+                let expires = rows.session_expires(&token_hash)?;
+                Ok(user.zip(expires))
+            })
+            .await?;
+        let Some((user, expires)) = found else {
+            return Ok(None);
+        };
+        let Some(renewed) = renewal(expires, now, ttl) else {
+            return Ok(Some((user, None)));
+        };
+        self.write(move |rows| rows.extend_session(&token_hash, renewed))
+            .await?;
+        Ok(Some((user, Some(renewed))))
+    }
+
     /// Revokes one session.
     pub async fn delete_session(&self, token_hash: [u8; 32]) -> StoreResult<()> {
         self.write(move |rows| rows.delete_session(&token_hash))
             .await
+    }
+}
+
+/// The new expiry of a sliding session used at `now`, if it is due: once less than half of
+/// `ttl` is left, the session runs a whole `ttl` from `now`.
+#[must_use]
+pub fn renewal(
+    expires: DateTime<Utc>,
+    now: DateTime<Utc>,
+    ttl: TimeDelta,
+) -> Option<DateTime<Utc>> {
+    (expires > now && expires - now < ttl / 2).then(|| now + ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_renew_in_their_second_half_only() {
+        let ttl = TimeDelta::hours(12);
+        let now = DateTime::<Utc>::from_timestamp(1_750_000_000, 0).unwrap_or_default();
+        // Fresh: nothing to do.
+        assert_eq!(renewal(now + ttl, now, ttl), None);
+        assert_eq!(renewal(now + TimeDelta::hours(6), now, ttl), None);
+        // Second half: a whole lifetime from now.
+        assert_eq!(
+            renewal(now + TimeDelta::hours(6) - TimeDelta::seconds(1), now, ttl),
+            Some(now + ttl)
+        );
+        assert_eq!(
+            renewal(now + TimeDelta::seconds(1), now, ttl),
+            Some(now + ttl)
+        );
+        // Expired: never revived.
+        assert_eq!(renewal(now, now, ttl), None);
+        assert_eq!(renewal(now - TimeDelta::seconds(1), now, ttl), None);
     }
 }

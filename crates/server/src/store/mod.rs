@@ -329,6 +329,8 @@ pub trait Rows {
         token_hash: &[u8; 32],
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserRow>>;
+    /// When a session expires (whatever its state), if it exists.
+    fn session_expires(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<DateTime<Utc>>>;
     /// A user's notifications, newest first (at most 500).
     fn notifications(&mut self, user: UserId) -> StoreResult<Vec<NotificationRow>>;
     /// One of a user's notifications.
@@ -425,6 +427,8 @@ pub trait TxRows: Rows {
         created: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Moves a session's expiry.
+    fn extend_session(&mut self, token_hash: &[u8; 32], expires: DateTime<Utc>) -> StoreResult<()>;
     /// Deletes one session.
     fn delete_session(&mut self, token_hash: &[u8; 32]) -> StoreResult<()>;
     /// Deletes a user's sessions; only those expired at `expired_at` when given.

@@ -191,9 +191,10 @@ rejected: Array<RejectedItem>,
 pending: number, };
 
 /**
- * Where the session token is kept (R3): the OS keyring, or a user-only file when none exists.
+ * Where the session token is kept (R3): the OS keyring, or a user-only file when none exists;
+ * in the web app, a cookie the page's scripts cannot read.
  */
-export type TokenStorage = "keyring" | "file";
+export type TokenStorage = "keyring" | "file" | "browser";
 
 /**
  * The session as a client shows it.

@@ -21,8 +21,8 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::rows::{
-    ENTRY_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, big, count_row, entry_row, gate_row, ms,
-    note_row, shot_row, spans_json, u, user_row, view_row, ws_row,
+    ENTRY_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, big, count_row, entry_row, gate_row,
+    instant, ms, note_row, shot_row, spans_json, u, user_row, view_row, ws_row,
 };
 use crate::store::{
     CountPlan, Counts, EntryRow, NotificationRow, Rows, ScreenshotRow, ScreenshotView, StoreResult,
@@ -201,6 +201,14 @@ impl Rows for Pg<'_> {
              WHERE s.token_hash = $1 AND s.expires_ms > $2 AND u.active",
             &[&&token_hash[..], &ms(now)],
             user_row,
+        )
+    }
+
+    fn session_expires(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<DateTime<Utc>>> {
+        self.one(
+            "SELECT expires_ms FROM sessions WHERE token_hash = $1",
+            &[&&token_hash[..]],
+            |r| instant(r, 0),
         )
     }
 
@@ -521,6 +529,14 @@ impl TxRows for Pg<'_> {
                 &ms(created),
                 &ms(expires),
             ],
+        )?;
+        Ok(())
+    }
+
+    fn extend_session(&mut self, token_hash: &[u8; 32], expires: DateTime<Utc>) -> StoreResult<()> {
+        self.exec(
+            "UPDATE sessions SET expires_ms = $2 WHERE token_hash = $1",
+            &[&&token_hash[..], &ms(expires)],
         )?;
         Ok(())
     }

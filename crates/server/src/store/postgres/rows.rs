@@ -36,7 +36,7 @@ fn get<T: FromSqlOwned>(r: &Row, i: usize) -> StoreResult<T> {
     Ok(r.try_get(i)?)
 }
 
-fn instant(r: &Row, i: usize) -> StoreResult<DateTime<Utc>> {
+pub(super) fn instant(r: &Row, i: usize) -> StoreResult<DateTime<Utc>> {
     at(get(r, i)?)
 }
 

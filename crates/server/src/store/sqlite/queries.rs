@@ -153,6 +153,14 @@ impl Rows for Sql<'_> {
         )
     }
 
+    fn session_expires(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<DateTime<Utc>>> {
+        self.one(
+            "SELECT expires_ms FROM sessions WHERE token_hash = ?1",
+            [&token_hash[..]],
+            |r| at(r.get(0)?),
+        )
+    }
+
     fn notifications(&mut self, user: UserId) -> StoreResult<Vec<NotificationRow>> {
         self.list(
             &format!(
@@ -481,6 +489,14 @@ impl TxRows for Sql<'_> {
                 ms(created),
                 ms(expires)
             ],
+        )?;
+        Ok(())
+    }
+
+    fn extend_session(&mut self, token_hash: &[u8; 32], expires: DateTime<Utc>) -> StoreResult<()> {
+        self.exec(
+            "UPDATE sessions SET expires_ms = ?2 WHERE token_hash = ?1",
+            params![&token_hash[..], ms(expires)],
         )?;
         Ok(())
     }

@@ -1,0 +1,53 @@
+//! Embeds the web build of the UI (`ui/dist-web`, made by `npm --prefix ui run build:web`) in the
+//! service binary, as a table of `(path, bytes)` the `web` module serves. Without that folder the
+//! table is empty: the binary still serves the API, and `--web-dir` can name the files instead.
+//! `SHOTCLOCK_WEB_DIST` names another folder.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-env-changed=SHOTCLOCK_WEB_DIST");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let dist = std::env::var_os("SHOTCLOCK_WEB_DIST")
+        .map_or_else(|| manifest.join("../../ui/dist-web"), PathBuf::from);
+    let mut found = Vec::new();
+    if dist.is_dir() {
+        println!("cargo:rerun-if-changed={}", dist.display());
+        files(&dist, &mut found)?;
+        found.sort();
+    } else if let Some(parent) = dist.parent() {
+        // Notices the folder appearing.
+        println!("cargo:rerun-if-changed={}", parent.display());
+    }
+    let mut code = String::from("&[\n");
+    for file in &found {
+        let rel = file
+            .strip_prefix(&dist)?
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        writeln!(
+            code,
+            "    ({rel:?}, include_bytes!({:?}) as &[u8]),",
+            file.canonicalize()?.display().to_string()
+        )?;
+    }
+    code.push_str("]\n");
+    let out = PathBuf::from(std::env::var("OUT_DIR")?).join("web_assets.rs");
+    std::fs::write(out, code)?;
+    Ok(())
+}
