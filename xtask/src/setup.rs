@@ -55,6 +55,10 @@ pub const APT_PACKAGES: &[&str] = &[
     "python3-gi-cairo",
     "gir1.2-gtk-3.0",
     "inotify-tools",
+    // Blocked-window redaction is tested on X11 with a real window manager and real windows
+    // (crates/capture/tests/live_redaction.rs).
+    "openbox",
+    "xterm",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
