@@ -207,6 +207,22 @@ fn blocked_windows_are_blanked_on_a_real_x11_desktop() {
         "the other window stays blue: {o:?}"
     );
 
+    // The cost of the listing and blanking (printed for the README; debug build of the test).
+    let median = |pipeline: &mut Pipeline, source: &mut XcapSource| {
+        let mut t: Vec<(Duration, Duration)> = (0..15)
+            .map(|_| {
+                let th = pipeline.capture(source).unwrap();
+                (th.timings.redact, th.timings.grab)
+            })
+            .collect();
+        t.sort();
+        t[t.len() / 2]
+    };
+    let (redact, grab) = median(&mut pipeline, &mut source);
+    eprintln!(
+        "redaction on {W}x{H} with 2 windows: listing twice + blanking {redact:?} (grab {grab:?})"
+    );
+
     // 2. Moved between the two listings: blanked where the grab saw it and where it went.
     let mut moving = MovesDuringGrab {
         inner: XcapSource::new(),
