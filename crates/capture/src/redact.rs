@@ -210,7 +210,7 @@ pub fn select(list: &Blocklist, listings: &[&[WindowInfo]]) -> Vec<Rect> {
 }
 
 /// The windows of this session's desktop, listed the way a capture lists them (the settings'
-/// "Test" button). X11 only; elsewhere [`CaptureError::RedactionUnavailable`]. Blocks.
+/// "Test" button). X11 only; elsewhere [`crate::CaptureError::RedactionUnavailable`]. Blocks.
 pub fn list_windows_now() -> Result<Vec<WindowInfo>, crate::CaptureError> {
     let choice = crate::SourceChoice::from_env();
     #[cfg(target_os = "linux")]
