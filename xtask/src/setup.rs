@@ -58,6 +58,10 @@ pub const APT_PACKAGES: &[&str] = &[
     // The web app is tested in a real browser driven over WebDriver (headless).
     "chromium",
     "chromium-driver",
+    // Blocked-window redaction is tested on X11 with a real window manager and real windows
+    // (crates/capture/tests/live_redaction.rs).
+    "openbox",
+    "xterm",
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

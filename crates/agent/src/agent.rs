@@ -76,6 +76,8 @@ impl Agent {
 
         let (timer, _) = watch::channel(running);
         let (settings_tx, _) = watch::channel(settings);
+        let own = store.call(|s| s.own_block_rules()).await?;
+        let (own_rules, _) = watch::channel(own.iter().map(crate::blocklist::to_capture).collect());
         let (capture, _) = watch::channel(CaptureStatus::Off {
             reason: OffReason::Starting,
             source: Some(source.choice()),
@@ -92,6 +94,7 @@ impl Agent {
             timer_lock: tokio::sync::Mutex::new(()),
             timer_settled: Notify::new(),
             settings: settings_tx,
+            own_rules,
             capture,
             ask_again: Notify::new(),
             kick: Notify::new(),

@@ -26,6 +26,7 @@
 //!   engine started — or one started here — is captured.
 
 mod agent;
+mod blocklist;
 mod clock;
 mod door;
 mod error;
@@ -42,6 +43,7 @@ mod view;
 pub mod ts;
 
 pub use agent::{Agent, AgentConfig, AgentHandle};
+pub use blocklist::{WindowMatch, WindowsNow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
 pub use error::AgentError;

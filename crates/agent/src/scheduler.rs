@@ -167,6 +167,7 @@ where
         if let Some(pipeline) = capturer.pipeline_mut() {
             let options = CaptureOptions::default().with_blur(settings.blur);
             pipeline.set_options(options);
+            pipeline.set_blocklist(crate::blocklist::in_force(&shared));
         }
         capture_once(&shared, &mut capturer, &entry, &slot).await;
     }
@@ -284,6 +285,7 @@ fn health_code(health: &Health) -> CaptureHealth {
         Health::PortalMissing => CaptureHealth::PortalMissing,
         Health::NoScreenCast => CaptureHealth::NoScreenCast,
         Health::DmabufOnly => CaptureHealth::DmabufOnly,
+        Health::RedactionUnavailable => CaptureHealth::RedactionUnavailable,
         Health::Backend(_) => CaptureHealth::BackendError,
     }
 }

@@ -169,6 +169,9 @@ pub(crate) struct Shared {
     /// acknowledged, so the service's view is the newest again.
     pub timer_settled: Notify,
     pub settings: watch::Sender<CachedSettings>,
+    /// The member's own blocked-window rules (local only: stored in the buffer, never sent),
+    /// read by the scheduler at each capture.
+    pub own_rules: watch::Sender<Vec<shotclock_capture::BlockRule>>,
     /// Whether the scheduler is capturing now (R7), for the UI's indicator and the tray.
     pub capture: watch::Sender<CaptureStatus>,
     /// The user asked for the screen-sharing dialog again after declining it.

@@ -11,12 +11,15 @@ use std::collections::BTreeSet;
 
 use ts_rs::TS;
 
+use crate::blocklist::{WindowMatch, WindowsNow};
 use crate::door::{DayShot, DayShots};
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
 use crate::view::{
     AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
 };
-use shotclock_capture::{ChoiceReason, Consent, SourceChoice, SourceKind};
+use shotclock_capture::{
+    BlockRule, ChoiceReason, Consent, RuleField, SourceChoice, SourceKind, WindowInfo, WindowRect,
+};
 use shotclock_store::{CaptureHealth, OutboxKind};
 
 /// The first line of the rendered module.
@@ -69,6 +72,12 @@ pub fn typescript() -> String {
         SessionView,
         ErrorKind,
         CommandError,
+        RuleField,
+        BlockRule,
+        WindowRect,
+        WindowInfo,
+        WindowMatch,
+        WindowsNow,
     ];
     let declared: BTreeSet<&str> = parts.iter().map(|p| p.name.as_str()).collect();
     let imported: BTreeSet<&str> = parts

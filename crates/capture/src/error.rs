@@ -38,6 +38,11 @@ pub enum CaptureError {
     /// capture fails closed rather than take another path.
     #[error("compositor offers only DMA-BUF frames: {0}")]
     DmabufOnly(String),
+    /// A blocklist is in force but the windows on screen cannot be listed with their
+    /// geometry (no window manager, a listing timeout, a Wayland session): the capture fails
+    /// closed and nothing is kept.
+    #[error("blocked windows cannot be found: {0}")]
+    RedactionUnavailable(String),
     /// A frame handed to the pipeline is inconsistent (zero size, buffer length mismatch,
     /// absurd geometry).
     #[error("invalid frame: {0}")]
@@ -63,6 +68,7 @@ impl CaptureError {
             CaptureError::PortalMissing(_) => Health::PortalMissing,
             CaptureError::NoScreenCast(_) => Health::NoScreenCast,
             CaptureError::DmabufOnly(_) => Health::DmabufOnly,
+            CaptureError::RedactionUnavailable(_) => Health::RedactionUnavailable,
             other => Health::Backend(other.to_string()),
         }
     }

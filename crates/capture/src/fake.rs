@@ -6,7 +6,7 @@
 //! "consume and free each frame" path and its memory profile are the real ones. With zero
 //! monitors it answers [`CaptureError::NoMonitor`], as the real backend does.
 
-use crate::{CaptureError, Frame, ScreenSource};
+use crate::{CaptureError, Frame, ScreenSource, WindowInfo};
 
 /// A scripted screen source.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +14,8 @@ pub struct FakeSource {
     monitors: Vec<Frame>,
     failure: Option<CaptureError>,
     captures: usize,
+    windows: Option<Vec<WindowInfo>>,
+    listings: usize,
 }
 
 impl FakeSource {
@@ -44,6 +46,18 @@ impl FakeSource {
         }
     }
 
+    /// A source that lists these windows (without it, listing fails as with no window
+    /// manager).
+    pub fn with_windows(mut self, windows: Vec<WindowInfo>) -> Self {
+        self.windows = Some(windows);
+        self
+    }
+
+    /// How many window listings were asked for.
+    pub fn listings(&self) -> usize {
+        self.listings
+    }
+
     /// How many captures were attempted.
     pub fn captures(&self) -> usize {
         self.captures
@@ -65,5 +79,12 @@ impl ScreenSource for FakeSource {
             return Err(CaptureError::NoMonitor);
         }
         Ok(self.monitors.clone())
+    }
+
+    fn windows(&mut self) -> Result<Vec<WindowInfo>, CaptureError> {
+        self.listings += 1;
+        self.windows.clone().ok_or_else(|| {
+            CaptureError::RedactionUnavailable("the fake source lists no windows".into())
+        })
     }
 }

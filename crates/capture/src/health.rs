@@ -60,6 +60,9 @@ pub enum Health {
     /// The compositor offers only DMA-BUF frames; capture fails closed.
     #[serde(rename = "dmabuf_only")]
     DmabufOnly,
+    /// A blocklist is in force and the windows could not be listed: nothing was kept.
+    #[serde(rename = "redaction_unavailable")]
+    RedactionUnavailable,
     /// Any other failure, with its text.
     #[serde(rename = "backend_error")]
     Backend(String),
@@ -78,6 +81,7 @@ impl Health {
             Health::PortalMissing => "portal_missing",
             Health::NoScreenCast => "no_screencast",
             Health::DmabufOnly => "dmabuf_only",
+            Health::RedactionUnavailable => "redaction_unavailable",
             Health::Backend(_) => "backend_error",
         }
     }

@@ -43,10 +43,13 @@ pub mod pipeline;
 pub mod pipewire_frames;
 #[cfg(target_os = "linux")]
 pub mod portal_source;
+pub mod redact;
 pub mod reduce;
 pub mod source;
 pub mod synthetic;
 pub mod system;
+#[cfg(target_os = "linux")]
+pub mod x11_windows;
 pub mod xcap_source;
 
 pub use capturer::Capturer;
@@ -59,6 +62,7 @@ pub use layout::{Layout, Placement};
 pub use pipeline::{CaptureOptions, Pipeline, Rendered, StepTimings, Thumbnail};
 #[cfg(target_os = "linux")]
 pub use portal_source::{PortalGrant, PortalOptions, PortalSource};
+pub use redact::{BlockRule, Blocklist, RuleField, WindowInfo, WindowRect};
 pub use source::{Frame, PixelLayout, Rect, ScreenSource};
 pub use system::{SystemSource, TokenSink};
 pub use xcap_source::XcapSource;

@@ -1,5 +1,12 @@
 //! The privacy transform: frames → composite → blur → WebP, in memory (PRODUCT R10, R11).
 //!
+//! Step 0, in [`Pipeline::grab`], only while a [`Blocklist`] is in force: **redaction**
+//! ([`crate::redact`]). The source lists its windows, grabs, lists again; every window the
+//! list matches in either listing (and every popup over one) is filled with a solid colour in
+//! the full-resolution frames, before anything below reads them. A listing that fails fails
+//! the capture with `redaction_unavailable` and no frame leaves [`Pipeline::grab`]. With an
+//! empty list nothing is listed.
+//!
 //! Steps, in order, for [`Pipeline::process`]:
 //! 1. **Layout** ([`crate::layout::plan`]): one scale factor for the whole desktop, every
 //!    monitor at most [`CaptureOptions::max_monitor_width`] px wide, positions scaled relative
@@ -50,6 +57,7 @@ use libblur::{AnisotropicRadius, BlurImageMut, FastBlurChannels, ThreadingPolicy
 
 use crate::health::{HasHealth, classify_rgb};
 use crate::layout::{self, DEFAULT_MAX_MONITOR_WIDTH, Placement};
+use crate::redact::{self, Blocklist};
 use crate::{CaptureError, Frame, Health, PixelLayout, ScreenSource, encode, reduce};
 
 /// Budget for the resizer's intermediate buffer: `source width × band rows × 4` bytes.
@@ -124,6 +132,9 @@ impl CaptureOptions {
 pub struct StepTimings {
     /// The backend's capture (zero for [`Pipeline::process`]).
     pub grab: Duration,
+    /// Listing windows before and after the grab and blanking the blocked ones (zero with
+    /// an empty blocklist).
+    pub redact: Duration,
     /// Layout, banded resize into the RGB composite, health.
     pub resize: Duration,
     /// Blur (zero when switched off).
@@ -197,6 +208,7 @@ impl HasHealth for Rendered<'_> {
 #[derive(Debug)]
 pub struct Pipeline {
     options: CaptureOptions,
+    blocklist: Blocklist,
     resizer: Resizer,
     /// Packed RGB composite.
     canvas: Vec<u8>,
@@ -217,6 +229,7 @@ impl Pipeline {
     pub fn new(options: CaptureOptions) -> Self {
         Pipeline {
             options,
+            blocklist: Blocklist::default(),
             resizer: Resizer::new(),
             canvas: Vec::new(),
             band: Vec::new(),
@@ -234,6 +247,16 @@ impl Pipeline {
         self.options = options;
     }
 
+    /// The blocked windows in force.
+    pub fn blocklist(&self) -> &Blocklist {
+        &self.blocklist
+    }
+
+    /// Replaces the blocked windows (the engine's union of workspace and own rules).
+    pub fn set_blocklist(&mut self, blocklist: Blocklist) {
+        self.blocklist = blocklist;
+    }
+
     /// Captures every monitor from `source` and turns the frames into a [`Thumbnail`].
     ///
     /// Blocks: call it from a blocking thread (or use [`crate::Capturer`]). On failure the
@@ -242,12 +265,44 @@ impl Pipeline {
         &mut self,
         source: &mut S,
     ) -> Result<Thumbnail, CaptureError> {
-        let started = Instant::now();
-        let frames = source.capture_all()?;
-        let grab = started.elapsed();
+        let (frames, grab, redact) = self.grab_timed(source)?;
         let mut thumbnail = self.process(frames)?;
         thumbnail.timings.grab = grab;
+        thumbnail.timings.redact = redact;
         Ok(thumbnail)
+    }
+
+    /// Step 0: the full-resolution frames of every monitor, blocked windows already filled
+    /// (see the module docs). Fails with [`CaptureError::RedactionUnavailable`] when a
+    /// blocklist is in force and the windows cannot be listed; the frames are then dropped
+    /// here.
+    pub fn grab<S: ScreenSource + ?Sized>(
+        &mut self,
+        source: &mut S,
+    ) -> Result<Vec<Frame>, CaptureError> {
+        self.grab_timed(source).map(|(frames, _, _)| frames)
+    }
+
+    fn grab_timed<S: ScreenSource + ?Sized>(
+        &mut self,
+        source: &mut S,
+    ) -> Result<(Vec<Frame>, Duration, Duration), CaptureError> {
+        if self.blocklist.is_empty() {
+            let started = Instant::now();
+            let frames = source.capture_all()?;
+            return Ok((frames, started.elapsed(), Duration::ZERO));
+        }
+        let started = Instant::now();
+        let before = source.windows()?;
+        let grab_started = Instant::now();
+        let mut frames = source.capture_all()?;
+        let grab = grab_started.elapsed();
+        let after_started = Instant::now();
+        let after = source.windows()?;
+        let rects = redact::select(&self.blocklist, &[&before, &after]);
+        redact::blank(&mut frames, &rects, redact::MARGIN);
+        let redact = (grab_started - started) + after_started.elapsed();
+        Ok((frames, grab, redact))
     }
 
     /// Turns already-captured frames into a [`Thumbnail`]; consumes (and frees) the frames.

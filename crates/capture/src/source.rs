@@ -24,6 +24,7 @@ use std::fmt;
 
 use image::RgbaImage;
 
+use crate::redact::WindowInfo;
 use crate::{CaptureError, Consent, SourceChoice};
 
 /// Byte order of a 4-byte pixel as delivered by the backend. Alpha is ignored (screens are
@@ -202,6 +203,16 @@ pub trait ScreenSource {
     /// when the user asks for the dialog again.
     fn release(&mut self) {}
 
+    /// The windows on screen with their desktop rectangles, for blocked-window redaction
+    /// ([`crate::redact`]). Called only while a blocklist is in force, just before and just
+    /// after [`ScreenSource::capture_all`]. A source that cannot list windows answers
+    /// [`CaptureError::RedactionUnavailable`] (the default), and the capture fails closed.
+    fn windows(&mut self) -> Result<Vec<WindowInfo>, CaptureError> {
+        Err(CaptureError::RedactionUnavailable(
+            "this screen source cannot list windows".into(),
+        ))
+    }
+
     /// Which source this is and why it was chosen.
     fn choice(&self) -> SourceChoice {
         SourceChoice::GIVEN
@@ -223,6 +234,9 @@ impl<S: ScreenSource + ?Sized> ScreenSource for &mut S {
     fn release(&mut self) {
         (**self).release()
     }
+    fn windows(&mut self) -> Result<Vec<WindowInfo>, CaptureError> {
+        (**self).windows()
+    }
     fn choice(&self) -> SourceChoice {
         (**self).choice()
     }
@@ -240,6 +254,9 @@ impl<S: ScreenSource + ?Sized> ScreenSource for Box<S> {
     }
     fn release(&mut self) {
         (**self).release()
+    }
+    fn windows(&mut self) -> Result<Vec<WindowInfo>, CaptureError> {
+        (**self).windows()
     }
     fn choice(&self) -> SourceChoice {
         (**self).choice()

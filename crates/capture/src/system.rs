@@ -108,6 +108,16 @@ impl ScreenSource for SystemSource {
         }
     }
 
+    fn windows(&mut self) -> Result<Vec<crate::WindowInfo>, CaptureError> {
+        match &mut self.inner {
+            Inner::Xcap(x) => x.windows(),
+            #[cfg(target_os = "linux")]
+            Inner::Portal(_) => Err(CaptureError::RedactionUnavailable(
+                "a Wayland session gives no window geometry".into(),
+            )),
+        }
+    }
+
     fn prepare(&mut self) -> Result<(), CaptureError> {
         match &mut self.inner {
             Inner::Xcap(_) => Ok(()),

@@ -27,9 +27,11 @@ use xcap::Monitor;
 use crate::{CaptureError, Frame, Rect, ScreenSource};
 
 /// Captures through xcap.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct XcapSource {
     allow_file_backed: bool,
+    #[cfg(target_os = "linux")]
+    windows: Box<crate::x11_windows::X11Windows>,
 }
 
 impl XcapSource {
@@ -84,6 +86,19 @@ impl ScreenSource for XcapSource {
             frames.push(Frame::from_rgba_image_at(bounds, image)?);
         }
         Ok(frames)
+    }
+
+    /// On X11: the window manager's list cross-checked with the window tree
+    /// ([`crate::x11_windows`]). Elsewhere (Wayland, Windows, macOS) windows are not listed
+    /// yet, so a blocklist fails the capture closed.
+    fn windows(&mut self) -> Result<Vec<crate::WindowInfo>, CaptureError> {
+        #[cfg(target_os = "linux")]
+        if !is_wayland_session() {
+            return self.windows.list();
+        }
+        Err(CaptureError::RedactionUnavailable(
+            "windows cannot be listed with their geometry on this desktop".into(),
+        ))
     }
 }
 

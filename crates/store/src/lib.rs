@@ -61,9 +61,9 @@ pub use error::StoreError;
 pub use fsperm::write_private;
 pub use handle::StoreHandle;
 pub use model::{
-    AttemptId, CachedAccount, CachedSettings, CaptureAttempt, CaptureHealth, NewAttempt,
-    NewOutboxItem, NewScreenshot, OutboxItem, OutboxKind, OutboxState, Screenshot, ScreenshotInfo,
-    ScreenshotState, TimeEntry, UnknownText, UnreadablePayload,
+    AttemptId, BlockField, CachedAccount, CachedSettings, CaptureAttempt, CaptureHealth,
+    NewAttempt, NewOutboxItem, NewScreenshot, OutboxItem, OutboxKind, OutboxState, OwnBlockRule,
+    Screenshot, ScreenshotInfo, ScreenshotState, TimeEntry, UnknownText, UnreadablePayload,
 };
 pub use payload::{OutboxPayload, TimerStart, TimerStop, UnsentShot};
 pub use store::{DB_FILE_NAME, Store};

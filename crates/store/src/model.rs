@@ -85,11 +85,32 @@ text_enum! {
         NoScreenCast = "no_screencast",
         /// The compositor offers only DMA-BUF frames; capture failed closed.
         DmabufOnly = "dmabuf_only",
+        /// A blocklist was in force and the windows could not be listed: nothing was kept.
+        RedactionUnavailable = "redaction_unavailable",
         /// The capture backend failed (see the attempt's detail).
         BackendError = "backend_error",
         /// The window's moment passed while the machine slept; it is not made up (R9).
         Missed = "missed",
     }
+}
+
+text_enum! {
+    /// What a blocked-window rule looks at.
+    BlockField: "block rule field" {
+        /// The application class.
+        Class = "class",
+        /// The window title.
+        Title = "title",
+    }
+}
+
+/// One of the member's own blocked-window rules (kept on this device only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnBlockRule {
+    /// Class or title.
+    pub field: BlockField,
+    /// The case-insensitive substring.
+    pub pattern: String,
 }
 
 text_enum! {

@@ -18,6 +18,7 @@
 //! | `time_entries` | entries known to this device, `synced` once the service has them |
 //! | `screenshots` | thumbnails (WebP bytes) with size, SHA-256 and upload state |
 //! | `capture_attempts` | every capture attempt with its health code (R12) |
+//! | `own_block_rules` | the member's own blocked-window rules (local only, never sent) |
 //! | `outbox` | changes to send, in `seq` order, with retry and rejection bookkeeping |
 
 use rusqlite::Connection;
@@ -106,8 +107,18 @@ ALTER TABLE time_entries ADD COLUMN deducted_ms INTEGER NOT NULL DEFAULT 0
     CHECK (deducted_ms >= 0);
 ";
 
+/// Version 3: the member's own blocked-window rules. Local only: never in the outbox, never
+/// sent (the service never learns them).
+const M3: &str = r"
+CREATE TABLE own_block_rules (
+    position INTEGER PRIMARY KEY CHECK (position >= 0),
+    field    TEXT NOT NULL CHECK (field IN ('class', 'title')),
+    pattern  TEXT NOT NULL CHECK (length(trim(pattern)) > 0)
+) STRICT;
+";
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[M1, M2];
+pub const MIGRATIONS: &[&str] = &[M1, M2, M3];
 
 /// The schema version this build migrates to.
 #[must_use]

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::convert::{ms, opt_time, parsed, unsigned};
-use crate::{CachedAccount, CachedSettings, Store, StoreError};
+use crate::{BlockField, CachedAccount, CachedSettings, OwnBlockRule, Store, StoreError};
 
 impl Store {
     /// The cached account, if signed in.
@@ -110,5 +110,77 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// The member's own blocked-window rules, in their order.
+    ///
+    /// # Errors
+    /// SQLite failure or an unreadable row.
+    pub fn own_block_rules(&self) -> Result<Vec<OwnBlockRule>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT field, pattern FROM own_block_rules ORDER BY position")?;
+        let rows = stmt.query_map([], |row| {
+            Ok(OwnBlockRule {
+                field: parsed::<BlockField>(row, 0)?,
+                pattern: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Replaces the member's own rules (blank patterns are dropped).
+    ///
+    /// # Errors
+    /// SQLite failure (nothing is changed then).
+    pub fn set_own_block_rules(&mut self, rules: &[OwnBlockRule]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM own_block_rules", [])?;
+        let mut position = 0_i64;
+        for rule in rules {
+            let pattern = rule.pattern.trim();
+            if pattern.is_empty() {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO own_block_rules (position, field, pattern) VALUES (?1, ?2, ?3)",
+                params![position, rule.field.as_str(), pattern],
+            )?;
+            position += 1;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod own_rule_tests {
+    use crate::{BlockField, OwnBlockRule, Store};
+
+    #[test]
+    fn own_rules_are_replaced_in_order_and_blank_ones_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        assert!(store.own_block_rules().unwrap().is_empty());
+        let rule = |field, p: &str| OwnBlockRule {
+            field,
+            pattern: p.to_owned(),
+        };
+        store
+            .set_own_block_rules(&[
+                rule(BlockField::Title, "Online banking"),
+                rule(BlockField::Class, "  "),
+                rule(BlockField::Class, " keepassxc "),
+            ])
+            .unwrap();
+        assert_eq!(
+            store.own_block_rules().unwrap(),
+            [
+                rule(BlockField::Title, "Online banking"),
+                rule(BlockField::Class, "keepassxc")
+            ]
+        );
+        store.set_own_block_rules(&[]).unwrap();
+        assert!(store.own_block_rules().unwrap().is_empty());
     }
 }

@@ -8,11 +8,16 @@
 //! directory, and the bus has no activatable services, so a component that is not started here
 //! does not exist. A missing program is a test failure that names the Debian package.
 //!
+//! [`x11`]: a private Xvfb, optionally with `openbox`, and real `xterm` windows (the
+//! blocked-window redaction tests).
+//!
 //! Readiness is a condition polled against a deadline (a bus name owned, a socket present),
 //! never a fixed sleep.
 
 // Only tests and benches use this crate, and whatever fails in it must fail them loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod x11;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

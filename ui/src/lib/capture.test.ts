@@ -52,6 +52,10 @@ describe("why there is no screenshot (R12)", () => {
       "dmabuf_only",
       "No screenshot at 09:05: the desktop offers the screen only as GPU buffers, which Shotclock does not read.",
     ],
+    [
+      "redaction_unavailable",
+      "No screenshot at 09:05: windows on your block list could not be found on this desktop, so nothing was captured.",
+    ],
   ] satisfies [CaptureHealth, string][])("%s", (health, text) => {
     expect(captureProblem({ at, health, detail: "" }, "UTC")?.text).toBe(text);
   });

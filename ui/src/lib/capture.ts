@@ -96,6 +96,8 @@ const REASONS: Record<Exclude<CaptureHealth, "ok">, string> = {
   portal_missing: "this Wayland desktop has no screen sharing portal",
   no_screencast: "this desktop's portal cannot share the screen",
   dmabuf_only: "the desktop offers the screen only as GPU buffers, which Shotclock does not read",
+  redaction_unavailable:
+    "windows on your block list could not be found on this desktop, so nothing was captured",
   backend_error: "capturing failed",
   missed: "the computer was asleep or the app was not running",
 };

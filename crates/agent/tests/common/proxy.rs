@@ -60,6 +60,10 @@ pub struct Exchange {
     /// The service's status, if it answered.
     pub status: Option<u16>,
     pub fault: Fault,
+    /// The request as sent: head and body (for a chunked request, only what was read before
+    /// relaying it blindly, and `whole` is false).
+    pub request: Vec<u8>,
+    pub whole: bool,
 }
 
 /// Decides the fault for each request from its method and path (without the query).
@@ -193,6 +197,19 @@ async fn connection(
             return;
         };
         if req.chunked {
+            log.lock().unwrap().push(Exchange {
+                method: req
+                    .first_line
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                path: String::new(),
+                status: None,
+                fault: Fault::Pass,
+                request: cbuf.clone(),
+                whole: false,
+            });
             // Not used by the client for anything we fault; relay blindly.
             let _ = server.write_all(&cbuf).await;
             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
@@ -213,6 +230,8 @@ async fn connection(
             path,
             status: None,
             fault,
+            request: cbuf[..total].to_vec(),
+            whole: true,
         };
 
         if fault == Fault::Refuse {

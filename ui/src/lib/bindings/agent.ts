@@ -5,7 +5,7 @@ import type { EntryId, ErrorCode, Member, Notification, ScreenshotId, UserId, Wo
 /**
  * How a capture attempt went (R12). Only [`CaptureHealth::Ok`] comes with a screenshot.
  */
-export type CaptureHealth = "ok" | "all_black" | "single_colour" | "no_monitor" | "permission_denied" | "consent_refused" | "portal_missing" | "no_screencast" | "dmabuf_only" | "backend_error" | "missed";
+export type CaptureHealth = "ok" | "all_black" | "single_colour" | "no_monitor" | "permission_denied" | "consent_refused" | "portal_missing" | "no_screencast" | "dmabuf_only" | "redaction_unavailable" | "backend_error" | "missed";
 
 /**
  * What an outbox item asks the service to do.
@@ -255,3 +255,94 @@ message: string,
  * Why the service refused, with [`ErrorKind::Refused`].
  */
 code?: ErrorCode, };
+
+/**
+ * What a rule looks at.
+ */
+export type RuleField = "class" | "title";
+
+/**
+ * One rule: windows whose `field` contains `pattern`, ignoring case.
+ */
+export type BlockRule = { 
+/**
+ * Class or title.
+ */
+field: RuleField, 
+/**
+ * The substring; blank patterns are ignored.
+ */
+pattern: string, };
+
+/**
+ * A window's rectangle on the desktop (serialisable twin of [`Rect`]).
+ */
+export type WindowRect = { 
+/**
+ * Left edge.
+ */
+x: number, 
+/**
+ * Top edge.
+ */
+y: number, 
+/**
+ * Width.
+ */
+width: number, 
+/**
+ * Height.
+ */
+height: number, };
+
+/**
+ * One window on screen, as a source lists it.
+ */
+export type WindowInfo = { 
+/**
+ * The windowing system's id (X11 window id), for tests and the "Test" view.
+ */
+id: number, 
+/**
+ * Where it stands on the desktop, decorations included.
+ */
+rect: WindowRect, 
+/**
+ * Application class names (X11: instance and class of `WM_CLASS`); empty if unknown.
+ */
+classes: Array<string>, 
+/**
+ * The title, if any.
+ */
+title: string | null, 
+/**
+ * An override-redirect window (menu, tooltip) the window manager does not list.
+ */
+popup: boolean, };
+
+/**
+ * One open window and whether the list in force blanks it.
+ */
+export type WindowMatch = { 
+/**
+ * The window as listed.
+ */
+window: WindowInfo, 
+/**
+ * Whether it would be blanked at a capture now.
+ */
+blocked: boolean, };
+
+/**
+ * The answer of the "Test" button.
+ */
+export type WindowsNow = { 
+/**
+ * The open windows, bottom to top; empty when they cannot be listed.
+ */
+windows: Array<WindowMatch>, 
+/**
+ * Why windows cannot be listed on this desktop (then, with a non-empty list, every
+ * capture is `redaction_unavailable`).
+ */
+unavailable?: string, };
