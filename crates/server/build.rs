@@ -32,8 +32,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Notices the folder appearing.
         println!("cargo:rerun-if-changed={}", parent.display());
     }
+    // Copies, not the build folder's own files: a web build rewritten while the compiler runs
+    // would otherwise leave `include_bytes!` naming files that no longer exist.
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    let copies = out_dir.join("web");
+    let _ = std::fs::remove_dir_all(&copies);
+    std::fs::create_dir_all(&copies)?;
     let mut code = String::from("&[\n");
-    for file in &found {
+    for (i, file) in found.iter().enumerate() {
+        let copy = copies.join(i.to_string());
+        std::fs::copy(file, &copy)?;
         let rel = file
             .strip_prefix(&dist)?
             .components()
@@ -43,11 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(
             code,
             "    ({rel:?}, include_bytes!({:?}) as &[u8]),",
-            file.canonicalize()?.display().to_string()
+            copy.display().to_string()
         )?;
     }
     code.push_str("]\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR")?).join("web_assets.rs");
+    let out = out_dir.join("web_assets.rs");
     std::fs::write(out, code)?;
     Ok(())
 }

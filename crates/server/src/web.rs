@@ -2,7 +2,7 @@
 //! desktop app without installing anything.
 //!
 //! The files come from the binary itself (`ui/dist-web` embedded at build time by `build.rs`), or
-//! from a folder named by [`crate::Config::web_dir`] (`serve --web-dir`).
+//! from a folder named on the command line (`serve --web-dir DIR`).
 //!
 //! Rules:
 //! * `/api/…` never falls back to the page: an unknown API path answers the API's own 404

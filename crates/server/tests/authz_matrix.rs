@@ -52,8 +52,8 @@ const MATRIX: &[Row] = &[
     ),
     // Browser sign-in needs the page's own header and Origin, which no actor here sends.
     ("POST", "/api/v1/web/login", [403, 403, 403, 403, 403, 403]),
-    // Ends the browser session if there is one; clears the cookie either way.
-    ("POST", "/api/v1/web/logout", [204, 204, 204, 204, 204, 204]),
+    // Browser sign-out, too, only from the page itself (header and Origin).
+    ("POST", "/api/v1/web/logout", [403, 403, 403, 403, 403, 403]),
     (
         "POST",
         "/api/v1/auth/signup",

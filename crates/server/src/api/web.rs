@@ -90,6 +90,9 @@ pub(super) async fn logout(
     headers: HeaderMap,
     session: Option<axum::Extension<WebSession>>,
 ) -> Result<Response> {
+    // Only this service's own page signs a browser out, whichever way the request is
+    // authenticated (another site could otherwise end a member's session).
+    check_same_origin(&headers)?;
     if let Some(axum::Extension(WebSession(auth))) = session {
         app.intents().delete_session(auth.token_hash).await?;
         app.end(Ended::Session(auth.token_hash));
