@@ -27,6 +27,21 @@ use std::time::{Duration, Instant};
 /// How long any one component may take to come up.
 pub const READY: Duration = Duration::from_secs(30);
 
+/// The first line `child` writes on its piped standard output, or an empty string if none comes
+/// within [`READY`] (the reader thread ends with the child's output).
+pub(crate) fn first_line(child: &mut Child) -> String {
+    let Some(stdout) = child.stdout.take() else {
+        return String::new();
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(READY).unwrap_or_default()
+}
+
 /// Which portal the desktop offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Portal {
@@ -330,14 +345,7 @@ impl Desktop {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the painter (python3-gi, GTK 3): {e}"));
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(READY).unwrap_or_default();
+        let line = first_line(&mut child);
         if line.trim() != "drawn" {
             let _ = child.kill();
             let _ = child.wait();

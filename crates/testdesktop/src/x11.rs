@@ -6,7 +6,6 @@
 //! accepts connections; openbox is up when the root's EWMH check window names itself; a window
 //! is up when a viewable window with its title is in the tree.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use x11rb::connection::Connection;
@@ -17,7 +16,7 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
-use crate::{READY, poll};
+use crate::{READY, first_line, poll};
 
 /// One Xvfb server, killed on drop with everything started on it.
 pub struct XDesktop {
@@ -84,14 +83,7 @@ impl XDesktop {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start Xvfb (Debian package `xvfb`): {e}"));
-        let stdout = xvfb.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(READY).unwrap_or_default();
+        let line = first_line(&mut xvfb);
         let number = line.trim().to_owned();
         if number.is_empty() {
             let _ = xvfb.kill();
