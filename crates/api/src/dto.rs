@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::{EntryId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
+use crate::{EntryId, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
 
 /// `Option<Option<T>>` for PATCH bodies: absent → `None`, `null` → `Some(None)`.
 fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
@@ -623,6 +623,77 @@ pub struct Health {
     pub server_time: Option<DateTime<Utc>>,
 }
 
+/// `POST /invitations` (admins): whom to invite, and as what (R38).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InviteRequest {
+    /// The invitee's email; they sign in with it.
+    #[cfg_attr(feature = "openapi", schema(format = "email", max_length = 254))]
+    pub email: String,
+    /// `member` (default) or `admin`.
+    #[serde(default = "member_role")]
+    pub role: Role,
+}
+
+/// A pending invitation (R38): not used and not revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Invitation {
+    /// Id (for revoking).
+    pub id: InvitationId,
+    /// The invitee's email.
+    pub email: String,
+    /// The role the invitee gets.
+    pub role: Role,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When its link stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Whether the link no longer works because it expired (an admin invites again).
+    pub expired: bool,
+}
+
+/// `GET /invitations` (admins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InvitationList {
+    /// Pending invitations, newest first.
+    pub invitations: Vec<Invitation>,
+}
+
+/// The answer to `POST /invitations`: the one time the link's secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CreatedInvitation {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// The secret of the sign-up link. Shown once; the service keeps only its hash.
+    pub token: String,
+    /// The sign-up link's path on this service (`/invite/#<token>`): the secret rides in the
+    /// fragment, which browsers never send, so it stays out of every server log.
+    pub link_path: String,
+}
+
+/// `POST /invitations/accept`: the invitee's token, name and password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AcceptInvitationRequest {
+    /// The secret from the link.
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub token: String,
+    /// Display name.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub name: String,
+    /// Password (at least 10 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 1024))]
+    pub password: String,
+}
+
 #[cfg(feature = "openapi")]
 mod schemas {
     //! Hand-written schemas for the core wire types defined in `lib.rs`.
@@ -631,7 +702,8 @@ mod schemas {
     use utoipa::{PartialSchema, ToSchema};
 
     use crate::{
-        ApiError, EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+        ApiError, EntryId, ErrorCode, InvitationId, NotificationId, Plan, Role, ScreenshotId,
+        UserId, WorkspaceId,
     };
 
     macro_rules! uuid_schema {
@@ -648,7 +720,14 @@ mod schemas {
             impl ToSchema for $ty {}
         )+};
     }
-    uuid_schema!(UserId, WorkspaceId, EntryId, ScreenshotId, NotificationId);
+    uuid_schema!(
+        UserId,
+        WorkspaceId,
+        EntryId,
+        ScreenshotId,
+        NotificationId,
+        InvitationId
+    );
 
     fn string_enum(values: &[&'static str]) -> RefOr<Schema> {
         ObjectBuilder::new()

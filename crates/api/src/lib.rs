@@ -147,6 +147,8 @@ uuid_id! {
     ScreenshotId;
     /// A persisted notification (e.g. "screenshots were turned on", R6).
     NotificationId;
+    /// An invitation to join a workspace (R38).
+    InvitationId;
 }
 
 /// Machine-readable error code of an [`ApiError`]. Clients branch on this, never on the message.
@@ -202,6 +204,10 @@ pub enum ErrorCode {
     ApiVersion,
     /// Unexpected failure in the service; safe to retry.
     Internal,
+    /// The invitation link was used already: its account exists; sign in instead (R38).
+    InvitationUsed,
+    /// The invitation link has expired; ask an admin for a new one (R38).
+    InvitationExpired,
     /// A code this build does not know (sent by a newer peer). Never sent on purpose.
     #[serde(other)]
     Unknown,
@@ -209,7 +215,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in declaration order (useful for exhaustive tests and generated bindings).
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::BadRequest,
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
@@ -231,6 +237,8 @@ impl ErrorCode {
         ErrorCode::ClockSkew,
         ErrorCode::ApiVersion,
         ErrorCode::Internal,
+        ErrorCode::InvitationUsed,
+        ErrorCode::InvitationExpired,
         ErrorCode::Unknown,
     ];
 
@@ -259,6 +267,8 @@ impl ErrorCode {
             ErrorCode::ClockSkew => "clock_skew",
             ErrorCode::ApiVersion => "api_version",
             ErrorCode::Internal => "internal",
+            ErrorCode::InvitationUsed => "invitation_used",
+            ErrorCode::InvitationExpired => "invitation_expired",
             ErrorCode::Unknown => "unknown",
         }
     }
@@ -282,7 +292,10 @@ impl ErrorCode {
             | ErrorCode::EntryOverlap
             | ErrorCode::ConfirmationRequired => 409,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::Gone | ErrorCode::Deleted => 410,
+            ErrorCode::Gone
+            | ErrorCode::Deleted
+            | ErrorCode::InvitationUsed
+            | ErrorCode::InvitationExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Validation => 422,
@@ -500,6 +513,7 @@ mod tests {
         entry_id_round_trip: EntryId;
         screenshot_id_round_trip: ScreenshotId;
         notification_id_round_trip: NotificationId;
+        invitation_id_round_trip: InvitationId;
     }
 
     #[test]

@@ -8,15 +8,16 @@
 use ts_rs::TS;
 
 use crate::dto::{
-    AddMemberRequest, ApprovalReport, ApprovePeriod, ApproveRequest, DayCount, DayCounts,
-    DeleteKind, DeleteReport, EditReport, Entry, EntryList, EntryPatch, Event, Health,
-    LoginRequest, Me, Member, MemberList, NewEntry, Notification, NotificationList, Period,
-    Screenshot, ScreenshotList, SessionInfo, SignupRequest, StartTimerRequest, StopTimerRequest,
-    TimeSpan, TimerState, UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt,
-    WorkspaceSettings,
+    AcceptInvitationRequest, AddMemberRequest, ApprovalReport, ApprovePeriod, ApproveRequest,
+    CreatedInvitation, DayCount, DayCounts, DeleteKind, DeleteReport, EditReport, Entry, EntryList,
+    EntryPatch, Event, Health, Invitation, InvitationList, InviteRequest, LoginRequest, Me, Member,
+    MemberList, NewEntry, Notification, NotificationList, Period, Screenshot, ScreenshotList,
+    SessionInfo, SignupRequest, StartTimerRequest, StopTimerRequest, TimeSpan, TimerState,
+    UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
 use crate::{
-    ApiError, EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+    ApiError, EntryId, ErrorCode, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId,
+    WorkspaceId,
 };
 
 /// The first line of the rendered module.
@@ -83,6 +84,12 @@ pub fn typescript() -> String {
         ApprovalReport,
         Event,
         Health,
+        InvitationId,
+        InviteRequest,
+        Invitation,
+        InvitationList,
+        CreatedInvitation,
+        AcceptInvitationRequest,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");

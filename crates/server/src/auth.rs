@@ -334,6 +334,16 @@ pub fn web_token_hash(token: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The stored hash of an invitation link's secret: SHA-256 in its own domain, so a link's
+/// secret is never a session token of any kind.
+#[must_use]
+pub fn invitation_token_hash(token: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"shotclock invitation\n");
+    h.update(token.as_bytes());
+    h.finalize().into()
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers.
 #[must_use]
 pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -370,9 +380,13 @@ pub fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Refuses (403) a browser request without [`CSRF_HEADER`]`: 1`, or whose `Origin` is not this
-/// service's own (`scheme://` + the request's `Host`).
-pub fn check_same_origin(headers: &axum::http::HeaderMap) -> Result<()> {
+/// Refuses (403) a browser request without [`CSRF_HEADER`]`: 1`, or whose `Origin` is
+/// neither this service's own (`scheme://` + the request's `Host`) nor `public_origin` (the
+/// origin a reverse proxy serves it at, [`crate::Config::public_origin`]; compared whole).
+pub fn check_same_origin(
+    headers: &axum::http::HeaderMap,
+    public_origin: Option<&str>,
+) -> Result<()> {
     if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
         return Err(Error::forbidden(format!(
             "a browser request that changes something needs the `{CSRF_HEADER}: 1` header"
@@ -381,13 +395,18 @@ pub fn check_same_origin(headers: &axum::http::HeaderMap) -> Result<()> {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok());
-    let origin = headers
+    let full = headers
         .get(axum::http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|o| {
-            o.strip_prefix("https://")
-                .or_else(|| o.strip_prefix("http://"))
-        });
+        .and_then(|v| v.to_str().ok());
+    if let (Some(o), Some(p)) = (full, public_origin)
+        && o.eq_ignore_ascii_case(p.trim_end_matches('/'))
+    {
+        return Ok(());
+    }
+    let origin = full.and_then(|o| {
+        o.strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+    });
     match (origin, host) {
         (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
         _ => Err(Error::forbidden(
@@ -773,8 +792,11 @@ mod tests {
             ("origin", "https://t.example:8080"),
             (CSRF_HEADER, "1"),
         ];
-        assert!(check_same_origin(&headers(&ok)).is_ok());
-        assert!(check_same_origin(&headers(&ok[..2])).is_err(), "no header");
+        assert!(check_same_origin(&headers(&ok), None).is_ok());
+        assert!(
+            check_same_origin(&headers(&ok[..2]), None).is_err(),
+            "no header"
+        );
         for origin in [
             "https://evil.example",
             "null",
@@ -786,10 +808,26 @@ mod tests {
                 ("origin", origin),
                 (CSRF_HEADER, "1"),
             ]);
-            assert!(check_same_origin(&h).is_err(), "{origin}");
+            assert!(check_same_origin(&h, None).is_err(), "{origin}");
+            assert!(
+                check_same_origin(&h, Some("https://proxy.example")).is_err(),
+                "{origin}"
+            );
         }
         let no_origin = headers(&[("host", "t.example:8080"), (CSRF_HEADER, "1")]);
-        assert!(check_same_origin(&no_origin).is_err());
+        assert!(check_same_origin(&no_origin, None).is_err());
+        assert!(check_same_origin(&no_origin, Some("https://t.example:8080")).is_err());
+        // Behind a proxy: the configured public origin counts, whole, the header still needed.
+        let proxied = [
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://t.example"),
+            (CSRF_HEADER, "1"),
+        ];
+        assert!(check_same_origin(&headers(&proxied), None).is_err());
+        assert!(check_same_origin(&headers(&proxied), Some("https://t.example")).is_ok());
+        assert!(check_same_origin(&headers(&proxied), Some("https://t.example/")).is_ok());
+        assert!(check_same_origin(&headers(&proxied), Some("http://t.example")).is_err());
+        assert!(check_same_origin(&headers(&proxied[..2]), Some("https://t.example")).is_err());
     }
 
     #[test]

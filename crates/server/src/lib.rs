@@ -115,6 +115,12 @@ pub struct Config {
     /// Lifetime of a browser session; each use in its second half renews it for this long
     /// (sliding), so an open tab stays signed in and an abandoned one expires.
     pub web_session_ttl: TimeDelta,
+    /// How long an invitation link works (R38).
+    pub invitation_ttl: TimeDelta,
+    /// The origin browsers see this service at (`https://time.example.com`) when a reverse
+    /// proxy in front of it changes the `Host` it receives: a browser change from this origin
+    /// passes the cross-site check too. `None`: only the request's own `Host` counts.
+    pub public_origin: Option<String>,
 }
 
 impl Config {
@@ -142,6 +148,8 @@ impl Config {
             trust_forwarded_for: false,
             web_files: crate::web::WebFiles::Embedded,
             web_session_ttl: TimeDelta::hours(12),
+            invitation_ttl: shotclock_domain::members::INVITATION_LIFETIME,
+            public_origin: None,
         }
     }
 }

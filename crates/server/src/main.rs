@@ -139,6 +139,11 @@ enum Command {
         /// instead of the copy built into this binary.
         #[arg(long, value_name = "DIR")]
         web_dir: Option<PathBuf>,
+        /// The origin browsers reach this service at through a reverse proxy that rewrites the
+        /// Host header (e.g. https://time.example.com); browser changes from it are accepted.
+        /// Else the environment variable SHOTCLOCK_PUBLIC_ORIGIN.
+        #[arg(long, value_name = "ORIGIN")]
+        public_origin: Option<String>,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
@@ -242,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
             allow_signup,
             maintenance_every_secs,
             web_dir,
+            public_origin,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
@@ -258,6 +264,11 @@ async fn main() -> anyhow::Result<()> {
                     bail!("--web-dir {}: no index.html there", dir.display());
                 }
                 config.web_files = shotclock_server::web::WebFiles::Dir(dir);
+            }
+            let public_origin =
+                public_origin.or_else(|| std::env::var("SHOTCLOCK_PUBLIC_ORIGIN").ok());
+            if let Some(origin) = public_origin {
+                config.public_origin = Some(checked_origin(&origin)?);
             }
             fit_descriptors(&mut config);
             let app = App::open(config)
@@ -441,3 +452,16 @@ fn fit_descriptors(config: &mut Config) {
 
 #[cfg(not(unix))]
 fn fit_descriptors(_config: &mut Config) {}
+
+/// An origin as browsers send it: `http(s)://host[:port]`, no path.
+fn checked_origin(origin: &str) -> anyhow::Result<String> {
+    let o = origin.trim().trim_end_matches('/');
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+        .unwrap_or_default();
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        bail!("--public-origin {origin:?}: expected http(s)://host[:port], without a path");
+    }
+    Ok(o.to_ascii_lowercase())
+}

@@ -117,8 +117,15 @@ async fn login_me_logout_and_revocations() {
     .expect(200);
     h.get("/api/v1/me", &t3).await.expect(401);
     login(team.bob.email.clone(), PASSWORD).await.expect(401);
+    // Listed still, as deactivated (R38).
     let list = h.get("/api/v1/members", &team.admin.token).await;
-    assert_eq!(list.json()["members"].as_array().unwrap().len(), 3);
+    let members = list.json()["members"].as_array().unwrap().clone();
+    assert_eq!(members.len(), 4);
+    let bob = members
+        .iter()
+        .find(|m| m["id"] == team.bob.id.to_string())
+        .unwrap();
+    assert_eq!(bob["active"], false);
     // The owner cannot be demoted.
     h.call(
         "PATCH",

@@ -61,7 +61,8 @@ const MATRIX: &[Row] = &[
     ),
     ("GET", "/api/v1/me", [401, 401, 200, 200, 200, 200]),
     ("DELETE", "/api/v1/me", [401, 401, 204, 204, 204, 204]),
-    ("GET", "/api/v1/members", [401, 401, 403, 403, 200, 200]),
+    // Everyone reads the member list (R38); admins manage it.
+    ("GET", "/api/v1/members", [401, 401, 200, 200, 200, 200]),
     ("POST", "/api/v1/members", [401, 401, 403, 403, 201, 201]),
     (
         "PATCH",
@@ -140,6 +141,30 @@ const MATRIX: &[Row] = &[
         [401, 401, 200, 404, 200, 404],
     ),
     ("GET", "/api/v1/events", [401, 401, 200, 200, 200, 200]),
+    // Alice leaves the workspace: its admins only.
+    (
+        "DELETE",
+        "/api/v1/members/{id}",
+        [401, 401, 403, 403, 204, 404],
+    ),
+    (
+        "POST",
+        "/api/v1/invitations",
+        [401, 401, 403, 403, 201, 201],
+    ),
+    ("GET", "/api/v1/invitations", [401, 401, 403, 403, 200, 200]),
+    // The fixture's invitation is workspace A's.
+    (
+        "DELETE",
+        "/api/v1/invitations/{id}",
+        [401, 401, 403, 403, 204, 404],
+    ),
+    // Accepting is the browser's only (the page's header and Origin, which no actor sends).
+    (
+        "POST",
+        "/api/v1/invitations/accept",
+        [403, 403, 403, 403, 403, 403],
+    ),
 ];
 
 struct Fixture {
@@ -149,6 +174,7 @@ struct Fixture {
     entry: EntryId,
     shot: ScreenshotId,
     notification: String,
+    invitation: String,
 }
 
 async fn fixture(db: Db) -> Fixture {
@@ -183,6 +209,7 @@ async fn fixture(db: Db) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
+    let invited = f_invite(&h, &team).await;
     Fixture {
         h,
         team,
@@ -190,13 +217,28 @@ async fn fixture(db: Db) -> Fixture {
         entry,
         shot,
         notification,
+        invitation: invited,
     }
+}
+
+async fn f_invite(h: &Harness, team: &Team) -> String {
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/invitations",
+            Some(&team.admin.token),
+            Some(json!({"email": "invited@x.test"})),
+        )
+        .await;
+    r.expect(201);
+    r.json()["invitation"]["id"].as_str().unwrap().to_owned()
 }
 
 fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<Body> {
     let id = match template {
         "/api/v1/members/{id}" => f.team.alice.id.to_string(),
         "/api/v1/notifications/{id}/read" => f.notification.clone(),
+        "/api/v1/invitations/{id}" => f.invitation.clone(),
         t if t.starts_with("/api/v1/entries/") => f.entry.to_string(),
         "/api/v1/screenshots/{id}" if method == "PUT" => ScreenshotId::new().to_string(),
         t if t.starts_with("/api/v1/screenshots/") => f.shot.to_string(),
@@ -228,6 +270,12 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
             Some(json!({"email": "new@x.test", "password": "long enough pw"}))
         }
         ("PATCH", "/api/v1/members/{id}") => Some(json!({"role": "member"})),
+        ("POST", "/api/v1/invitations") => Some(json!({"email": "new@x.test"})),
+        ("POST", "/api/v1/invitations/accept") => Some(json!({
+            "token": "0".repeat(64),
+            "name": "New",
+            "password": "long enough pw",
+        })),
         ("PATCH", "/api/v1/workspace") => Some(json!({"blur_enabled": false})),
         ("POST", "/api/v1/timer/start") => Some(json!({"entry_id": EntryId::new()})),
         ("POST", "/api/v1/timer/stop") => Some(json!({})),

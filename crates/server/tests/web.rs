@@ -430,7 +430,50 @@ async fn sign_out_ends_the_browser_session_and_its_stream_only(db: Db) {
     assert!(read_until(&mut desktop_stream, "event: timer_started").await);
 }
 
+/// Behind a reverse proxy that rewrites `Host`, the configured public origin is the page's
+/// own; any other origin still is not.
+async fn a_trusted_public_origin_passes_the_cross_site_check(db: Db) {
+    let s = served(db, |c| {
+        c.public_origin = Some("https://time.example.com".into());
+    })
+    .await;
+    let login = |origin: &'static str| {
+        s.http
+            .post(s.url("/api/v1/web/login"))
+            .header("x-shotclock", "1")
+            .header(ORIGIN, origin)
+            .json(&json!({"email": s.team.alice.email, "password": PASSWORD}))
+            .send()
+    };
+    assert_eq!(
+        login("https://time.example.com").await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        login("https://evil.example.com").await.unwrap().status(),
+        403
+    );
+    assert_eq!(
+        login("http://time.example.com").await.unwrap().status(),
+        403
+    );
+    // Its own Host still counts, and without the setting the proxy's origin does not.
+    assert_eq!(s.web_login(&s.team.alice.email).await.status(), 200);
+    let plain = served(Db::Sqlite, |_| {}).await;
+    let res = plain
+        .http
+        .post(plain.url("/api/v1/web/login"))
+        .header("x-shotclock", "1")
+        .header(ORIGIN, "https://time.example.com")
+        .json(&json!({"email": plain.team.alice.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
 common::both_backends!(
+    a_trusted_public_origin_passes_the_cross_site_check,
     cookie_flags_are_exact_and_no_token_reaches_the_page,
     cross_site_requests_are_refused,
     browser_sessions_slide_and_expire,

@@ -1,4 +1,6 @@
-//! Workspace members (admins manage; `GET /members` lists the active ones).
+//! Workspace members (R1, R38): everyone reads the list; admins add, change, deactivate and
+//! remove people, the owner protected (`intents::members`). Any change to a person ends their
+//! sessions and event streams at once.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,18 +13,17 @@ use crate::App;
 use crate::auth::{Auth, check_new_password};
 use crate::error::{Error, Result};
 use crate::events::Ended;
+use crate::maintenance::discard;
 use crate::store::NewUser;
 
-/// The workspace's active members (admins).
+/// The workspace's members, deactivated ones included (everyone reads it; R38).
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", operation_id = "list_members", security(("bearer" = [])),
     responses(
         (status = 200, body = MemberList),
         (status = 401, body = ApiError),
-        (status = 403, body = ApiError),
     ))]
 pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<MemberList>> {
-    auth.require_admin()?;
-    let members = app.intents().members(auth.user.workspace_id, false).await?;
+    let members = app.intents().members(auth.user.workspace_id, true).await?;
     Ok(Json(MemberList {
         members: members.iter().map(member_dto).collect(),
     }))
@@ -64,14 +65,15 @@ pub(super) async fn add(
     Ok((StatusCode::CREATED, Json(member_dto(&row))))
 }
 
-/// Changes a member's role or deactivates them (admins). Revokes their sessions at once.
+/// Changes a member's role, or deactivates or reactivates them (admins; the owner protected).
+/// Ends their sessions and event streams at once.
 #[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", operation_id = "update_member", security(("bearer" = [])),
     params(("id" = UserId, Path, description = "member id")),
     request_body = UpdateMemberRequest,
     responses(
         (status = 200, body = Member),
         (status = 401, body = ApiError),
-        (status = 403, body = ApiError),
+        (status = 403, description = "not an admin, or the owner", body = ApiError),
         (status = 404, body = ApiError),
         (status = 422, body = ApiError),
     ))]
@@ -84,8 +86,33 @@ pub(super) async fn update(
     auth.require_admin()?;
     let row = app
         .intents()
-        .update_member(auth.user.workspace_id, id, req.role, req.active)
+        .change_member(auth.user, id, req.role, req.active)
         .await?;
     app.end(Ended::User(id));
     Ok(Json(member_dto(&row)))
+}
+
+/// Removes a member from the workspace (admins; never the owner): their account goes with
+/// all their screenshots, entries, sessions and notifications (R23, R38).
+#[utoipa::path(delete, path = "/api/v1/members/{id}", tag = "members", operation_id = "remove_member", security(("bearer" = [])),
+    params(("id" = UserId, Path, description = "member id")),
+    responses(
+        (status = 204),
+        (status = 401, body = ApiError),
+        (status = 403, description = "not an admin, or the owner", body = ApiError),
+        (status = 404, body = ApiError),
+    ))]
+pub(super) async fn remove(
+    State(app): State<App>,
+    auth: Auth,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<StatusCode> {
+    auth.require_admin()?;
+    let removed = app
+        .intents()
+        .remove_member(auth.user, id, app.now())
+        .await?;
+    app.end(Ended::User(id));
+    discard(&app, &removed.blob_keys).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

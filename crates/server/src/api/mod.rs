@@ -27,6 +27,7 @@ pub use auth::create_workspace;
 mod contract;
 mod entries;
 mod events;
+mod invitations;
 mod members;
 mod notifications;
 mod screenshots;
@@ -100,7 +101,7 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(web::logout))
         .routes(routes!(auth::me, auth::delete_me))
         .routes(routes!(members::list, members::add))
-        .routes(routes!(members::update))
+        .routes(routes!(members::update, members::remove))
         .routes(routes!(workspace::get, workspace::update))
         .routes(routes!(workspace::start_trial))
         .routes(routes!(notifications::list))
@@ -121,6 +122,9 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(screenshots::image))
         .routes(routes!(events::stream))
+        .routes(routes!(invitations::create, invitations::list))
+        .routes(routes!(invitations::revoke))
+        .routes(routes!(invitations::accept))
         .split_for_parts()
 }
 

@@ -53,8 +53,18 @@ pub(super) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response> {
     // A sign-in from another site would plant its account in this browser.
-    check_same_origin(&headers)?;
+    check_same_origin(&headers, app.config().public_origin.as_deref())?;
     let user = authenticate(&app, source, &req).await?;
+    signed_in(&app, &user, &headers).await
+}
+
+/// Opens a browser session for `user`: answers their account (`Me`) with the session in an
+/// `HttpOnly` cookie.
+pub(super) async fn signed_in(
+    app: &App,
+    user: &crate::store::UserRow,
+    headers: &HeaderMap,
+) -> Result<Response> {
     let (token, _) = new_token();
     let now = app.now();
     let ttl = app.config().web_session_ttl;
@@ -67,13 +77,13 @@ pub(super) async fn login(
             now + ttl,
         )
         .await?;
-    let ws = workspace_of(&app, &user).await?;
+    let ws = workspace_of(app, user).await?;
     let me = Me {
-        user: member_dto(&user),
-        workspace: settings_dto(&app, &ws),
+        user: member_dto(user),
+        workspace: settings_dto(app, &ws),
     };
     let mut res = Json(me).into_response();
-    let cookie = session_cookie(&token, ttl.num_seconds(), !loopback_host(&headers));
+    let cookie = session_cookie(&token, ttl.num_seconds(), !loopback_host(headers));
     set_cookie(res.headers_mut(), &cookie);
     Ok(res)
 }
@@ -92,7 +102,7 @@ pub(super) async fn logout(
 ) -> Result<Response> {
     // Only this service's own page signs a browser out, whichever way the request is
     // authenticated (another site could otherwise end a member's session).
-    check_same_origin(&headers)?;
+    check_same_origin(&headers, app.config().public_origin.as_deref())?;
     if let Some(axum::Extension(WebSession(auth))) = session {
         app.intents().delete_session(auth.token_hash).await?;
         app.end(Ended::Session(auth.token_hash));
@@ -127,7 +137,7 @@ pub(super) async fn sessions(State(app): State<App>, mut req: Request, next: Nex
         return next.run(req).await;
     };
     if changes(req.method())
-        && let Err(e) = check_same_origin(req.headers())
+        && let Err(e) = check_same_origin(req.headers(), app.config().public_origin.as_deref())
     {
         return e.into_response();
     }

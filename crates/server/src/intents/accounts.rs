@@ -42,6 +42,29 @@ pub(super) fn insert_user(
     Ok(row)
 }
 
+/// Deletes an account and everything of it (R23): screenshots and entries (remembering their
+/// ids), then sessions, notifications and the account itself.
+pub(super) fn delete_account_rows(
+    rows: &mut dyn TxRows,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<Removed> {
+    let mut removed = Removed::default();
+    for shot in rows.user_screenshots(user)? {
+        rows.delete_screenshot(shot.id)?;
+        rows.insert_tombstone(Tombstone::Screenshot(shot.id), shot.workspace_id, now)?;
+        removed.screenshots.push(shot.id);
+        removed.blob_keys.push(shot.blob_key);
+    }
+    for entry in rows.user_entries(user)? {
+        rows.delete_entry(entry.id)?;
+        rows.insert_tombstone(Tombstone::Entry(entry.id), entry.workspace_id, now)?;
+        removed.entries.push(entry);
+    }
+    rows.delete_user(user)?;
+    Ok(removed)
+}
+
 /// The member whose data a request names (by default the actor), if the actor may see it
 /// (R16): their own, or — for admins — a member of their workspace. Anything else is
 /// [`StoreError::NotFound`], exactly like a missing id.
@@ -111,49 +134,6 @@ impl Intents {
             .await
     }
 
-    /// Changes a member's role and/or active flag; revokes all their sessions when anything
-    /// changed. The owner stays owner and active; ownership is never assigned.
-    pub async fn update_member(
-        &self,
-        workspace: WorkspaceId,
-        user: UserId,
-        role: Option<Role>,
-        active: Option<bool>,
-    ) -> StoreResult<UserRow> {
-        self.write(move |rows| {
-            let before = rows
-                .user(user)?
-                .filter(|x| x.workspace_id == workspace)
-                .ok_or(StoreError::NotFound)?;
-            if before.role == Role::Owner
-                && (role.is_some_and(|r| r != Role::Owner) || active == Some(false))
-            {
-                return Err(StoreError::refused(
-                    ErrorCode::Forbidden,
-                    "the workspace owner cannot be demoted or deactivated",
-                ));
-            }
-            if role == Some(Role::Owner) && before.role != Role::Owner {
-                return Err(StoreError::refused(
-                    ErrorCode::Validation,
-                    "ownership cannot be assigned; use admin",
-                ));
-            }
-            let after = UserRow {
-                role: role.unwrap_or(before.role),
-                active: active.unwrap_or(before.active),
-                ..before.clone()
-            };
-            if after != before {
-                rows.update_user(&after)?;
-                // Any change of what a token may do revokes it at once.
-                rows.delete_sessions(user, None)?;
-            }
-            Ok(after)
-        })
-        .await
-    }
-
     /// Deletes an account and everything of it (R23); the owner cannot.
     pub async fn delete_user(&self, user: UserId, now: DateTime<Utc>) -> StoreResult<Removed> {
         self.write(move |rows| {
@@ -164,21 +144,7 @@ impl Intents {
                     "the workspace owner cannot delete their account",
                 ));
             }
-            let mut removed = Removed::default();
-            // R23: screenshots, entries, then sessions, notifications and the account itself.
-            for shot in rows.user_screenshots(user)? {
-                rows.delete_screenshot(shot.id)?;
-                rows.insert_tombstone(Tombstone::Screenshot(shot.id), shot.workspace_id, now)?;
-                removed.screenshots.push(shot.id);
-                removed.blob_keys.push(shot.blob_key);
-            }
-            for entry in rows.user_entries(user)? {
-                rows.delete_entry(entry.id)?;
-                rows.insert_tombstone(Tombstone::Entry(entry.id), entry.workspace_id, now)?;
-                removed.entries.push(entry);
-            }
-            rows.delete_user(user)?;
-            Ok(removed)
+            delete_account_rows(rows, user, now)
         })
         .await
     }

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod entries;
+mod members;
 mod screenshots;
 mod workspace;
 
@@ -38,6 +39,7 @@ use crate::store::{
 };
 
 pub use self::entries::{EntryChange, EntryEdit, ManualEntry};
+pub use self::members::{Acceptance, NewInvitation};
 pub use self::screenshots::{Unsent, UploadOutcome};
 
 /// See [`Intents::event_rows`].

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use shotclock_api::{
-    EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+    EntryId, ErrorCode, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
 };
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::gate::CaptureGate;
@@ -298,6 +298,29 @@ pub struct NewUser {
     pub role: Role,
 }
 
+/// An invitation to join a workspace (R38); the link's secret is kept only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRow {
+    /// Id.
+    pub id: InvitationId,
+    /// Workspace.
+    pub workspace_id: WorkspaceId,
+    /// The invitee's email (lowercased).
+    pub email: String,
+    /// The role the invitee gets (`admin` or `member`).
+    pub role: Role,
+    /// SHA-256 of the link's secret.
+    pub token_hash: [u8; 32],
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When the link stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// When an admin revoked it.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 /// What kind of object a tombstone remembers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tombstone {
@@ -392,6 +415,12 @@ pub trait Rows {
     fn referenced_blobs(&mut self, keys: &[String]) -> StoreResult<HashSet<String>>;
     /// Whether this id was deleted (and its tombstone not yet purged).
     fn is_tombstoned(&mut self, id: Tombstone) -> StoreResult<bool>;
+    /// An invitation by id.
+    fn invitation(&mut self, id: InvitationId) -> StoreResult<Option<InvitationRow>>;
+    /// The invitation whose link's secret hashes to `token_hash`.
+    fn invitation_by_token(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRow>>;
+    /// A workspace's invitations neither used nor revoked, newest first.
+    fn open_invitations(&mut self, workspace: WorkspaceId) -> StoreResult<Vec<InvitationRow>>;
 }
 
 /// Writes, inside a transaction. Each method changes exactly the rows it names.
@@ -464,6 +493,10 @@ pub trait TxRows: Rows {
     ) -> StoreResult<()>;
     /// Forgets tombstones of deletes at or before `before`.
     fn purge_tombstones(&mut self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Inserts an invitation.
+    fn insert_invitation(&mut self, row: &InvitationRow) -> StoreResult<()>;
+    /// Overwrites an invitation's used and revoked times.
+    fn update_invitation(&mut self, row: &InvitationRow) -> StoreResult<()>;
 }
 
 /// What a write job asks for when its group ends.

@@ -41,7 +41,7 @@ export type Plan = "free" | "enterprise";
  * Serialized in `snake_case`. Adding a code is an additive change (see the crate docs); a
  * client that does not know a code reads it as [`ErrorCode::Unknown`].
  */
-export type ErrorCode = "bad_request" | "validation" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "gone" | "deleted" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "stop_timer_first" | "entry_locked" | "entry_approved" | "feature_unavailable" | "entry_overlap" | "confirmation_required" | "clock_skew" | "api_version" | "internal" | "unknown";
+export type ErrorCode = "bad_request" | "validation" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "gone" | "deleted" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "too_many_requests" | "stop_timer_first" | "entry_locked" | "entry_approved" | "feature_unavailable" | "entry_overlap" | "confirmation_required" | "clock_skew" | "api_version" | "internal" | "invitation_used" | "invitation_expired" | "unknown";
 
 /**
  * The body of every error answer: `{"code": "...", "message": "..."}`.
@@ -749,3 +749,94 @@ api_version: number,
  * The service's clock when it answered: clients stamp captures in service time (R9).
  */
 server_time: string | null, };
+
+/**
+ * An invitation to join a workspace (R38).
+ */
+export type InvitationId = string;
+
+/**
+ * `POST /invitations` (admins): whom to invite, and as what (R38).
+ */
+export type InviteRequest = { 
+/**
+ * The invitee's email; they sign in with it.
+ */
+email: string, 
+/**
+ * `member` (default) or `admin`.
+ */
+role: Role, };
+
+/**
+ * A pending invitation (R38): not used and not revoked.
+ */
+export type Invitation = { 
+/**
+ * Id (for revoking).
+ */
+id: InvitationId, 
+/**
+ * The invitee's email.
+ */
+email: string, 
+/**
+ * The role the invitee gets.
+ */
+role: Role, 
+/**
+ * When it was made.
+ */
+created_at: string, 
+/**
+ * When its link stops working.
+ */
+expires_at: string, 
+/**
+ * Whether the link no longer works because it expired (an admin invites again).
+ */
+expired: boolean, };
+
+/**
+ * `GET /invitations` (admins).
+ */
+export type InvitationList = { 
+/**
+ * Pending invitations, newest first.
+ */
+invitations: Array<Invitation>, };
+
+/**
+ * The answer to `POST /invitations`: the one time the link's secret is shown.
+ */
+export type CreatedInvitation = { 
+/**
+ * The invitation.
+ */
+invitation: Invitation, 
+/**
+ * The secret of the sign-up link. Shown once; the service keeps only its hash.
+ */
+token: string, 
+/**
+ * The sign-up link's path on this service (`/invite/#<token>`): the secret rides in the
+ * fragment, which browsers never send, so it stays out of every server log.
+ */
+link_path: string, };
+
+/**
+ * `POST /invitations/accept`: the invitee's token, name and password.
+ */
+export type AcceptInvitationRequest = { 
+/**
+ * The secret from the link.
+ */
+token: string, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Password (at least 10 characters).
+ */
+password: string, };

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::ClientWrapper;
-use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId, WorkspaceId};
+use shotclock_api::{EntryId, InvitationId, NotificationId, ScreenshotId, UserId, WorkspaceId};
 use shotclock_domain::gate::CaptureGate;
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
@@ -21,12 +21,13 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::rows::{
-    ENTRY_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, big, count_row, entry_row, gate_row,
-    instant, ms, note_row, shot_row, spans_json, u, user_row, view_row, ws_row,
+    ENTRY_COLS, INVITE_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, big, count_row, entry_row,
+    gate_row, instant, invite_row, ms, note_row, shot_row, spans_json, u, user_row, view_row,
+    ws_row,
 };
 use crate::store::{
-    CountPlan, Counts, EntryRow, NotificationRow, Rows, ScreenshotRow, ScreenshotView, StoreResult,
-    Tombstone, TxRows, UserRow, WorkspaceRow,
+    CountPlan, Counts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
+    ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
 
 /// Screenshots per user of a workspace in `[$2, $3)` ms, row by row.
@@ -408,6 +409,34 @@ impl Rows for Pg<'_> {
             )?
             .is_some())
     }
+
+    fn invitation(&mut self, id: InvitationId) -> StoreResult<Option<InvitationRow>> {
+        self.one(
+            &format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"),
+            &[&u(id)],
+            invite_row,
+        )
+    }
+
+    fn invitation_by_token(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRow>> {
+        self.one(
+            &format!("SELECT {INVITE_COLS} FROM invitations WHERE token_hash = $1"),
+            &[&&token_hash[..]],
+            invite_row,
+        )
+    }
+
+    fn open_invitations(&mut self, workspace: WorkspaceId) -> StoreResult<Vec<InvitationRow>> {
+        self.list(
+            &format!(
+                "SELECT {INVITE_COLS} FROM invitations
+                 WHERE workspace_id = $1 AND accepted_ms IS NULL AND revoked_ms IS NULL
+                 ORDER BY created_ms DESC, id DESC"
+            ),
+            &[&u(workspace)],
+            invite_row,
+        )
+    }
 }
 
 impl TxRows for Pg<'_> {
@@ -683,5 +712,33 @@ impl TxRows for Pg<'_> {
             "DELETE FROM tombstones WHERE deleted_ms <= $1",
             &[&ms(before)],
         )
+    }
+
+    fn insert_invitation(&mut self, i: &InvitationRow) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO invitations ({INVITE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &[
+                &u(i.id),
+                &u(i.workspace_id),
+                &i.email,
+                &i.role.as_str(),
+                &&i.token_hash[..],
+                &ms(i.created_at),
+                &ms(i.expires_at),
+                &i.accepted_at.map(ms),
+                &i.revoked_at.map(ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_invitation(&mut self, i: &InvitationRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE invitations SET accepted_ms = $2, revoked_ms = $3 WHERE id = $1",
+            &[&u(i.id), &i.accepted_at.map(ms), &i.revoked_at.map(ms)],
+        )?;
+        Ok(())
     }
 }

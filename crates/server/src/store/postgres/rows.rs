@@ -2,7 +2,9 @@
 //! SQLite, so both backends round alike), removed spans JSON text, sizes `bigint`.
 
 use chrono::{DateTime, Utc};
-use shotclock_api::{EntryId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
+use shotclock_api::{
+    EntryId, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+};
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::span::SpanSet;
 use tokio_postgres::Row;
@@ -10,7 +12,7 @@ use tokio_postgres::types::FromSqlOwned;
 use uuid::Uuid;
 
 use crate::store::{EntryRow, NotificationRow, ScreenshotRow, StoreError, StoreResult, UserRow};
-use crate::store::{ScreenshotView, WorkspaceRow};
+use crate::store::{InvitationRow, ScreenshotView, WorkspaceRow};
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
@@ -134,6 +136,27 @@ pub(super) fn shot_row(r: &Row) -> StoreResult<ScreenshotRow> {
         height: small(r, 8)?,
         blob_key: get(r, 9)?,
         uploaded_at: instant(r, 10)?,
+    })
+}
+
+pub(super) const INVITE_COLS: &str = "id, workspace_id, email, role, token_hash, created_ms, \
+     expires_ms, accepted_ms, revoked_ms";
+
+pub(super) fn invite_row(r: &Row) -> StoreResult<InvitationRow> {
+    let hash: Vec<u8> = get(r, 4)?;
+    let token_hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("token_hash is not 32 bytes".into()))?;
+    Ok(InvitationRow {
+        id: InvitationId::from_uuid(get(r, 0)?),
+        workspace_id: WorkspaceId::from_uuid(get(r, 1)?),
+        email: get(r, 2)?,
+        role: parsed::<Role>(r, 3)?,
+        token_hash,
+        created_at: instant(r, 5)?,
+        expires_at: instant(r, 6)?,
+        accepted_at: maybe_instant(r, 7)?,
+        revoked_at: maybe_instant(r, 8)?,
     })
 }
 

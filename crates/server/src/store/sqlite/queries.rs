@@ -8,17 +8,19 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use shotclock_api::{EntryId, NotificationId, Plan, ScreenshotId, UserId, WorkspaceId};
+use shotclock_api::{
+    EntryId, InvitationId, NotificationId, Plan, ScreenshotId, UserId, WorkspaceId,
+};
 use shotclock_domain::gate::CaptureGate;
 use uuid::Uuid;
 
 use super::rows::{
-    ENTRY_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, at, conv_err, entry_row, ms, note_row,
-    shot_row, spans_json, u, user_row, ws_row,
+    ENTRY_COLS, INVITE_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, at, conv_err, entry_row,
+    invite_row, ms, note_row, shot_row, spans_json, u, user_row, ws_row,
 };
 use crate::store::{
-    CountPlan, Counts, EntryRow, NotificationRow, Rows, ScreenshotRow, ScreenshotView, StoreResult,
-    Tombstone, TxRows, UserRow, WorkspaceRow,
+    CountPlan, Counts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
+    ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
 
 /// Screenshots per user of a workspace in `[?2, ?3)` ms, row by row.
@@ -367,6 +369,34 @@ impl Rows for Sql<'_> {
             )?
             .is_some())
     }
+
+    fn invitation(&mut self, id: InvitationId) -> StoreResult<Option<InvitationRow>> {
+        self.one(
+            &format!("SELECT {INVITE_COLS} FROM invitations WHERE id = ?1"),
+            [u(id)],
+            invite_row,
+        )
+    }
+
+    fn invitation_by_token(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRow>> {
+        self.one(
+            &format!("SELECT {INVITE_COLS} FROM invitations WHERE token_hash = ?1"),
+            [&token_hash[..]],
+            invite_row,
+        )
+    }
+
+    fn open_invitations(&mut self, workspace: WorkspaceId) -> StoreResult<Vec<InvitationRow>> {
+        self.list(
+            &format!(
+                "SELECT {INVITE_COLS} FROM invitations
+                 WHERE workspace_id = ?1 AND accepted_ms IS NULL AND revoked_ms IS NULL
+                 ORDER BY created_ms DESC, id DESC"
+            ),
+            [u(workspace)],
+            invite_row,
+        )
+    }
 }
 
 impl TxRows for Sql<'_> {
@@ -644,5 +674,33 @@ impl TxRows for Sql<'_> {
             [ms(before)],
         )?;
         Ok(n as u64)
+    }
+
+    fn insert_invitation(&mut self, i: &InvitationRow) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO invitations ({INVITE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ),
+            params![
+                u(i.id),
+                u(i.workspace_id),
+                i.email,
+                i.role.as_str(),
+                &i.token_hash[..],
+                ms(i.created_at),
+                ms(i.expires_at),
+                i.accepted_at.map(ms),
+                i.revoked_at.map(ms)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn update_invitation(&mut self, i: &InvitationRow) -> StoreResult<()> {
+        self.exec(
+            "UPDATE invitations SET accepted_ms = ?2, revoked_ms = ?3 WHERE id = ?1",
+            params![u(i.id), i.accepted_at.map(ms), i.revoked_at.map(ms)],
+        )?;
+        Ok(())
     }
 }

@@ -3,12 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
-use shotclock_api::{EntryId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
+use shotclock_api::{
+    EntryId, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
+};
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::span::SpanSet;
 use uuid::Uuid;
 
-use crate::store::{EntryRow, NotificationRow, ScreenshotRow, StoreError, UserRow, WorkspaceRow};
+use crate::store::{
+    EntryRow, InvitationRow, NotificationRow, ScreenshotRow, StoreError, UserRow, WorkspaceRow,
+};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -132,6 +136,32 @@ pub(super) fn note_row(r: &Row<'_>) -> rusqlite::Result<NotificationRow> {
         message: r.get(4)?,
         created_at: at(r.get(5)?)?,
         read_at: r.get::<_, Option<i64>>(6)?.map(at).transpose()?,
+    })
+}
+
+pub(super) const INVITE_COLS: &str = "id, workspace_id, email, role, token_hash, created_ms, \
+     expires_ms, accepted_ms, revoked_ms";
+
+pub(super) fn invite_row(r: &Row<'_>) -> rusqlite::Result<InvitationRow> {
+    let hash: Vec<u8> = r.get(4)?;
+    let token_hash: [u8; 32] = hash.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            4,
+            rusqlite::types::Type::Blob,
+            "token_hash is not 32 bytes".into(),
+        )
+    })?;
+    let role: String = r.get(3)?;
+    Ok(InvitationRow {
+        id: InvitationId::from_uuid(r.get(0)?),
+        workspace_id: WorkspaceId::from_uuid(r.get(1)?),
+        email: r.get(2)?,
+        role: role.parse::<Role>().map_err(conv_err)?,
+        token_hash,
+        created_at: at(r.get(5)?)?,
+        expires_at: at(r.get(6)?)?,
+        accepted_at: r.get::<_, Option<i64>>(7)?.map(at).transpose()?,
+        revoked_at: r.get::<_, Option<i64>>(8)?.map(at).transpose()?,
     })
 }
 
