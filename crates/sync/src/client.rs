@@ -444,7 +444,7 @@ impl Client {
         .await
     }
 
-    /// `GET /members`: the workspace's active members (admins).
+    /// `GET /members`: the workspace's members, deactivated ones included (everyone reads it).
     pub async fn members(&self) -> Result<MemberList, SyncError> {
         self.json(Call::new(Method::GET, "api/v1/members"), None::<&()>)
             .await
