@@ -5,8 +5,8 @@
 //! which is most of the day. Nothing in the window holds state of its own: the engine runs in
 //! this process and the UI reads everything through the door when it mounts. So the close
 //! button lets the window go (the web process exits with it) and keeps only the app running
-//! (R27: only "Quit" exits); "Open Shotclock" in the tray, a second launch and a click that
-//! wants the window build it again from the same entry of `tauri.conf.json`, tuned the same way
+//! (R27: only "Quit" exits); "Open Shotclock" in the tray, a second launch and the tray's
+//! timer item while signed out build it again from the same entry of `tauri.conf.json`, tuned the same way
 //! ([`crate::webview::tune`]), and the UI comes back from the engine (session, running timer,
 //! capture state).
 //!
