@@ -7,7 +7,8 @@
 //!
 //! Invariants:
 //! - one instance per user session (a second launch focuses the first window);
-//! - closing the window hides it, the app keeps running in the tray; only "Quit" exits;
+//! - closing the window destroys it (its web process goes too), the app keeps running in the
+//!   tray and builds it again when asked to show it ([`window`]); only "Quit" exits;
 //! - the session token lives in the OS keyring or a user-only file ([`vault`]), never in the
 //!   webview, SQLite or logs; images reach the webview by URI scheme, never over IPC.
 //!
@@ -23,11 +24,12 @@ mod session;
 mod tray;
 mod vault;
 mod webview;
+mod window;
 
 pub use error::{CommandError, ErrorKind, ShellError};
 
 use std::path::PathBuf;
-use tauri::{Manager, WindowEvent};
+use tauri::Manager;
 
 /// Label of the one main window (also named in `src-tauri/capabilities/`).
 pub const MAIN_WINDOW: &str = "main";
@@ -84,22 +86,11 @@ pub fn run() -> Result<(), ShellError> {
             commands::update_settings,
             commands::start_trial,
         ])
-        .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event
-                && window.label() == MAIN_WINDOW
-            {
-                // Keep running in the tray (R27).
-                api.prevent_close();
-                if let Err(err) = window.hide() {
-                    tracing::warn!("could not hide the window: {err}");
-                }
-                if let Some(window) = window.app_handle().get_webview_window(MAIN_WINDOW) {
-                    webview::release_memory(&window);
-                }
-            }
-        })
-        .run(tauri::generate_context!())
-        .map_err(ShellError::from)
+        .build(tauri::generate_context!())
+        .map_err(ShellError::from)?
+        // Closing the window lets it go; the app keeps running in the tray (R27).
+        .run(window::keep_running);
+    Ok(())
 }
 
 /// `SHOTCLOCK_DATA_DIR`, else the platform's app data folder.
@@ -110,15 +101,7 @@ fn data_dir(app: &tauri::AppHandle) -> Result<PathBuf, ShellError> {
     }
 }
 
-/// Shows, un-minimises and focuses the main window.
+/// Shows, un-minimises and focuses the main window, building it again if it was closed.
 pub(crate) fn show_main_window(app: &tauri::AppHandle) {
-    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-        let shown = window
-            .show()
-            .and_then(|()| window.unminimize())
-            .and_then(|()| window.set_focus());
-        if let Err(err) = shown {
-            tracing::warn!("could not show the window: {err}");
-        }
-    }
+    window::show(app);
 }

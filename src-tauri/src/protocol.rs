@@ -5,6 +5,9 @@
 //! the session's token — so the service decides who may see what (R16): a screenshot the viewer
 //! may not see answers 404 exactly like a missing one. Expired screenshots are never served
 //! (R18). Answers are not cached: a deleted screenshot must not linger (R24).
+//!
+//! `?w=<px>` asks for the thumbnail at most that wide ([`shotclock_capture::scaled_webp`], in
+//! memory): a grid of thumbnails is decoded by the web view at the size it shows them.
 
 use crate::session::AppState;
 use shotclock_agent::AgentError;
@@ -23,7 +26,7 @@ pub fn handle(app: &AppHandle, request: Request<Vec<u8>>, responder: UriSchemeRe
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let answer = serve(&app, request.uri().path()).await;
+        let answer = serve(&app, request.uri().path(), request.uri().query()).await;
         responder.respond(respond(answer, origin.as_deref()));
     });
 }
@@ -35,15 +38,18 @@ enum Answer {
     Status(StatusCode),
 }
 
-async fn serve(app: &AppHandle, path: &str) -> Answer {
-    let Some(id) = parse_path(path) else {
+async fn serve(app: &AppHandle, path: &str, query: Option<&str>) -> Answer {
+    let (Some(id), Ok(width)) = (parse_path(path), parse_width(query)) else {
         return Answer::Status(StatusCode::BAD_REQUEST);
     };
     let Ok(agent) = app.state::<AppState>().agent().await else {
         return Answer::Status(StatusCode::UNAUTHORIZED);
     };
     match agent.image(id).await {
-        Ok(Some(bytes)) => Answer::Image(bytes),
+        Ok(Some(bytes)) => match width {
+            Some(width) => scaled(bytes, width).await,
+            None => Answer::Image(bytes),
+        },
         Ok(None) => Answer::Status(StatusCode::NOT_FOUND),
         Err(AgentError::Sync(e)) if e.code() == Some(ErrorCode::Unauthorized) => {
             Answer::Status(StatusCode::UNAUTHORIZED)
@@ -58,6 +64,41 @@ async fn serve(app: &AppHandle, path: &str) -> Answer {
 /// `/<uuid>` → the id; anything else is not ours.
 fn parse_path(path: &str) -> Option<ScreenshotId> {
     path.strip_prefix('/')?.parse().ok()
+}
+
+/// No query: the thumbnail as stored; `w=<px>` (16–4096): at most that wide.
+fn parse_width(query: Option<&str>) -> Result<Option<u32>, ()> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let width: u32 = query
+        .strip_prefix("w=")
+        .and_then(|w| w.parse().ok())
+        .ok_or(())?;
+    (shotclock_capture::scale::MIN_SCALED_WIDTH..=4096)
+        .contains(&width)
+        .then_some(Some(width))
+        .ok_or(())
+}
+
+/// `webp` at most `width` wide, off the async threads; the stored bytes if that fails.
+async fn scaled(webp: Vec<u8>, width: u32) -> Answer {
+    let outcome = tauri::async_runtime::spawn_blocking(move || {
+        let small = shotclock_capture::scaled_webp(&webp, width);
+        small.map_err(|e| (e, webp))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(small)) => Answer::Image(small),
+        Ok(Err((err, webp))) => {
+            tracing::info!("could not scale a screenshot image: {err}");
+            Answer::Image(webp)
+        }
+        Err(err) => {
+            tracing::warn!("scaling a screenshot image stopped: {err}");
+            Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
 }
 
 fn respond(answer: Answer, origin: Option<&str>) -> Response<Vec<u8>> {
@@ -104,6 +145,25 @@ mod tests {
             &format!("{id}"),
         ] {
             assert_eq!(parse_path(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_width_is_asked_for_with_w_and_bounded() {
+        assert_eq!(parse_width(None), Ok(None));
+        assert_eq!(parse_width(Some("")), Ok(None));
+        assert_eq!(parse_width(Some("w=320")), Ok(Some(320)));
+        assert_eq!(parse_width(Some("w=16")), Ok(Some(16)));
+        for bad in [
+            "w=15",
+            "w=4097",
+            "w=",
+            "w=-1",
+            "w=abc",
+            "x=320",
+            "w=320&x=1",
+        ] {
+            assert_eq!(parse_width(Some(bad)), Err(()), "{bad:?}");
         }
     }
 

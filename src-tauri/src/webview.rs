@@ -12,8 +12,8 @@
 //!   which WebKit follows, is turned off for this process only.
 //! - **Cache model "document viewer".** The smallest memory cache and no back/forward page
 //!   cache: the app has one page, and its images are answered `no-store` anyway.
-//! - **Caches dropped on hide** ([`release_memory`]): closed to the tray, the window gives back
-//!   its resource caches (the UI itself drops its thumbnails while the page is hidden).
+//! - **Nothing kept while in the tray**: closing the window destroys it and its web process
+//!   ([`crate::window`]), rather than hiding it with its caches.
 //!
 //! The figures are in the README's performance section.
 
@@ -39,21 +39,6 @@ pub fn tune<R: Runtime>(window: &WebviewWindow<R>) {
         }
     }) {
         tracing::warn!("could not tune the web view: {err}");
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = window;
-}
-
-/// Gives back what the hidden window does not need: WebKit's resource caches.
-pub fn release_memory<R: Runtime>(window: &WebviewWindow<R>) {
-    #[cfg(target_os = "linux")]
-    if let Err(err) = window.with_webview(|webview| {
-        use webkit2gtk::{WebContextExt, WebViewExt};
-        if let Some(context) = webview.inner().context() {
-            context.clear_cache();
-        }
-    }) {
-        tracing::warn!("could not release the web view's caches: {err}");
     }
     #[cfg(not(target_os = "linux"))]
     let _ = window;

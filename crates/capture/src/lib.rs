@@ -21,7 +21,8 @@
 //! - [`layout`]: where each monitor lands (≤ 640 px per monitor, one scale for the desktop);
 //!   [`reduce`]: the one-pass downscale for whole-number ratios.
 //! - [`pipeline`]: the transform and its reusable buffers; [`encode`]: WebP in, bounded
-//!   decode out; [`health`]: the per-attempt classification with stable codes.
+//!   decode out; [`health`]: the per-attempt classification with stable codes;
+//!   [`scale`]: a stored thumbnail again at the width a list shows it.
 //! - [`capturer`]: the async entry point (runs on tokio's blocking pool).
 //!
 //! Invariants (privacy): the full-resolution frame only ever lives in memory; it is freed as
@@ -45,6 +46,7 @@ pub mod pipewire_frames;
 pub mod portal_source;
 pub mod redact;
 pub mod reduce;
+pub mod scale;
 pub mod source;
 pub mod synthetic;
 pub mod system;
@@ -63,6 +65,7 @@ pub use pipeline::{CaptureOptions, Pipeline, Rendered, StepTimings, Thumbnail};
 #[cfg(target_os = "linux")]
 pub use portal_source::{PortalGrant, PortalOptions, PortalSource};
 pub use redact::{BlockRule, Blocklist, RuleField, WindowInfo, WindowRect};
+pub use scale::scaled_webp;
 pub use source::{Frame, PixelLayout, Rect, ScreenSource};
 pub use system::{SystemSource, TokenSink};
 pub use xcap_source::XcapSource;

@@ -21,7 +21,7 @@ export function onSession(handler: (s: SessionView) => void): Promise<Unlisten> 
   return api.onSession(handler);
 }
 
-/** The image of a screenshot, served from the local buffer or the service. */
-export function imageUrl(screenshotId: string): string {
-  return api.imageUrl(screenshotId);
+/** The image of a screenshot, served from the local buffer or the service (at most `width` px wide where the door can). */
+export function imageUrl(screenshotId: string, width?: number): string {
+  return api.imageUrl(screenshotId, width);
 }

@@ -152,6 +152,9 @@ export interface Door {
   onAgentEvent(handler: (e: AgentEvent) => void): Promise<Unlisten>;
   /** Session changes (signed in, out, reconnecting). */
   onSession(handler: (s: SessionView) => void): Promise<Unlisten>;
-  /** Where the image of a screenshot is served (local copy first, else the service). */
-  imageUrl(screenshotId: string): string;
+  /**
+   * Where the image of a screenshot is served (local copy first, else the service); with
+   * `width`, a door that can scales it to at most that many pixels wide (others serve it whole).
+   */
+  imageUrl(screenshotId: string, width?: number): string;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Entry } from "./api";
-import { dayTotal, elapsedSeconds, liveSeconds, newestFirst, withRunning } from "./entries";
+import { dayTotal, elapsedSeconds, liveSeconds, newestFirst, shownSeconds, shownTotal, withRunning } from "./entries";
 
 function entry(over: Partial<Entry>): Entry {
   return {
@@ -81,5 +81,34 @@ describe("the day's list", () => {
     const running = { entry_id: "a", description: "Work", start: open.start };
     expect(withRunning([open], running, "u", { a: now })[0].end).toBeNull();
     expect(withRunning([open], null, "u", {})[0].end).toBeNull();
+  });
+});
+
+describe("what the list shows while a timer runs (only the big clock ticks every second)", () => {
+  // A running entry started at 11:30:17 and a finished one of 3,348 s.
+  const running = entry({ id: "r", start: "2026-11-25T11:30:17Z", end: null, duration_secs: 0 });
+  const done = entry({ duration_secs: 3348 });
+  const seconds = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i * 1000);
+  const changes = (xs: number[]) => xs.filter((x, i) => i > 0 && x !== xs[i - 1]).length;
+
+  it("changes the running entry's figure once a minute, not every second", () => {
+    // Two minutes of seconds: two changes (at 11:30:17 + 30 and + 31 minutes), not 119.
+    const figures = seconds(now, 120).map((t) => shownSeconds(running, t));
+    expect(changes(figures)).toBe(2);
+    expect(figures.every((s) => s % 60 === 0)).toBe(true);
+    expect(figures[0]).toBe(29 * 60);
+  });
+  it("changes the total once a minute while a timer runs, and keeps it to the second otherwise", () => {
+    const totals = seconds(now, 120).map((t) => shownTotal([done, running], t));
+    expect(changes(totals)).toBe(2);
+    expect(totals[0]).toBe(3348 + 1783 - ((3348 + 1783) % 60));
+    expect(shownTotal([done], now)).toBe(3348);
+    expect(shownSeconds(done, now)).toBe(3348);
+  });
+  it("never shows more than the live count", () => {
+    for (const t of seconds(now, 90)) {
+      expect(shownSeconds(running, t)).toBeLessThanOrEqual(liveSeconds(running, t));
+      expect(shownTotal([done, running], t)).toBeLessThanOrEqual(dayTotal([done, running], t));
+    }
   });
 });

@@ -62,3 +62,18 @@ export function newestFirst(entries: readonly Entry[]): Entry[] {
 export function dayTotal(entries: readonly Entry[], nowMs: number): number {
   return entries.reduce((sum, e) => sum + liveSeconds(e, nowMs), 0);
 }
+
+/**
+ * The seconds a list shows for an entry: a running entry in whole minutes, so that while a
+ * timer runs only the big clock changes every second (each change is a repaint).
+ */
+export function shownSeconds(entry: Entry, nowMs: number): number {
+  const s = liveSeconds(entry, nowMs);
+  return entry.end === null ? s - (s % 60) : s;
+}
+
+/** The day's total as shown: to the second when nothing runs, in whole minutes while something does. */
+export function shownTotal(entries: readonly Entry[], nowMs: number): number {
+  const total = dayTotal(entries, nowMs);
+  return entries.some((e) => e.end === null) ? total - (total % 60) : total;
+}

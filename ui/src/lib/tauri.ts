@@ -5,6 +5,7 @@
  */
 import { invoke, convertFileSrc } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { scaledUrl } from "./imageWidth";
 import type {
   AgentEvent,
   CaptureView,
@@ -48,7 +49,7 @@ export const tauriDoor: Door = {
 
   onAgentEvent: (handler) => listen<AgentEvent>("agent", (msg) => handler(msg.payload)),
   onSession: (handler) => listen<SessionView>("session", (msg) => handler(msg.payload)),
-  imageUrl: (screenshotId) => convertFileSrc(screenshotId, "shotclock"),
+  imageUrl: (screenshotId, width) => scaledUrl(convertFileSrc(screenshotId, "shotclock"), width),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatClock, formatDuration, formatRemoved } from "./time";
+import { formatClock, formatDuration, formatRemoved, formatRunning } from "./time";
 
 describe("formatDuration", () => {
   it.each([
@@ -34,5 +34,15 @@ describe("formatRemoved", () => {
   });
   it("names removed time", () => {
     expect(formatRemoved(252)).toBe("−4 min 12 s removed");
+  });
+});
+
+describe("formatRunning", () => {
+  it("shows whole minutes only", () => {
+    expect(formatRunning(0)).toBe("< 1 min");
+    expect(formatRunning(59)).toBe("< 1 min");
+    expect(formatRunning(61)).toBe("1 min");
+    expect(formatRunning(12 * 60 + 59)).toBe("12 min");
+    expect(formatRunning(3600 + 5 * 60 + 30)).toBe("1 h 5 min");
   });
 });

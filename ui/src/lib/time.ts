@@ -11,6 +11,12 @@ export function formatDuration(totalSeconds: number): string {
   return m === 0 ? `${h} h` : `${h} h ${m} min`;
 }
 
+/** A running entry in a list, in whole minutes ("< 1 min", "12 min", "1 h 5 min"); the big clock has the seconds. */
+export function formatRunning(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  return s < 60 ? "< 1 min" : formatDuration(s - (s % 60));
+}
+
 /** The running timer: "0:04:12", "12:00:05". */
 export function formatClock(totalSeconds: number): string {
   const s = Math.max(0, Math.floor(totalSeconds));
