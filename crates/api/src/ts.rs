@@ -15,6 +15,9 @@ use crate::dto::{
     TimeSpan, TimerState, UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt,
     WorkspaceSettings,
 };
+use crate::privacy::{
+    AccessEntry, AccessKind, AccessLog, BlockField, BlockRule, WorkspaceBlocklist,
+};
 use crate::{
     ApiError, EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
 };
@@ -83,6 +86,12 @@ pub fn typescript() -> String {
         ApprovalReport,
         Event,
         Health,
+        BlockField,
+        BlockRule,
+        WorkspaceBlocklist,
+        AccessKind,
+        AccessEntry,
+        AccessLog,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");

@@ -33,6 +33,7 @@ pub mod entry;
 pub mod gate;
 pub mod lock;
 pub mod manage;
+pub mod privacy;
 pub mod retention;
 pub mod schedule;
 pub mod span;

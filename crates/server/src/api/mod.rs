@@ -29,6 +29,7 @@ mod entries;
 mod events;
 mod members;
 mod notifications;
+mod privacy;
 mod screenshots;
 mod timer;
 mod web;
@@ -121,6 +122,8 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(screenshots::image))
         .routes(routes!(events::stream))
+        .routes(routes!(privacy::get_blocklist, privacy::set_blocklist))
+        .routes(routes!(privacy::access_log))
         .split_for_parts()
 }
 

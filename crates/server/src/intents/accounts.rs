@@ -177,6 +177,8 @@ impl Intents {
                 rows.insert_tombstone(Tombstone::Entry(entry.id), entry.workspace_id, now)?;
                 removed.entries.push(entry);
             }
+            // R35: the account's access log goes with it.
+            rows.delete_access_of(user)?;
             rows.delete_user(user)?;
             Ok(removed)
         })

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod entries;
+mod privacy;
 mod screenshots;
 mod workspace;
 
