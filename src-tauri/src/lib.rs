@@ -83,6 +83,12 @@ pub fn run() -> Result<(), ShellError> {
             commands::workspace_settings,
             commands::update_settings,
             commands::start_trial,
+            commands::workspace_blocklist,
+            commands::set_workspace_blocklist,
+            commands::own_blocklist,
+            commands::set_own_blocklist,
+            commands::windows_now,
+            commands::access_log,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event
