@@ -24,7 +24,10 @@
 //! 9. with the service down, a screenshot taken offline shows in Activity › Screenshots marked
 //!    "waiting to sync" and is deleted there with the dry run answered on this computer; once
 //!    the service is back it never receives that screenshot, and the entry loses exactly the
-//!    time the dry run said (R19, R21, R25).
+//!    time the dry run said (R19, R21, R25);
+//! 10. when an admin opens a member's screenshot, the member's app shows "viewed by" with the
+//!    admin's name and time on it and in the last 7 days' list; the member's own views add
+//!    nothing (R35).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
 //! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,
@@ -905,4 +908,82 @@ async fn a_screenshot_taken_offline_is_listed_waiting_and_deleted_before_it_is_s
     }
     .await;
     app.finish("delete-unsent", outcome).await
+}
+
+// ---- 10 ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn a_member_sees_who_viewed_their_screenshot() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("looks", true).await?;
+    let (ana, olga) = (
+        service.sign_in(&team.ana).await?,
+        service.sign_in(&team.owner).await?,
+    );
+    let rec = record_entry(&ana, "Quarterly report", 90, &[20, 60]).await?;
+    let (seen, unseen) = (rec.shots[1].0, rec.shots[0].0);
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+
+    let outcome = async {
+        // Ana browses her own screenshots, gallery included: nothing is logged (R35).
+        show_screenshots_of(&app, &team.ana).await?;
+        app.wait_element(&format!("{} img", thumb(seen)), MEDIUM)
+            .await?;
+        app.click(&format!("{} {}", thumb(unseen), tid("thumb-time")))
+            .await?;
+        app.wait_attr(
+            &tid("gallery"),
+            "data-screenshot-id",
+            &unseen.to_string(),
+            SHORT,
+        )
+        .await?;
+        app.press(Key::Escape).await?;
+        app.wait_gone(&tid("gallery"), SHORT).await?;
+        app.wait_element(&tid("access-log-empty"), MEDIUM).await?;
+        ensure!(
+            ana.access_log().await?.entries.is_empty(),
+            "her own views were logged"
+        );
+
+        // Olga, an admin, opens ana's screenshot's image at the service.
+        olga.screenshot_image(seen).await?;
+        let log = ana.access_log().await?.entries;
+        ensure!(log.len() == 1, "the service logged {log:?}");
+        let at = service::time_zone()
+            .local(log[0].at)
+            .format("%H:%M")
+            .to_string();
+        let want = format!("viewed by {}, today {at}", team.owner.name);
+
+        // Ana's open page shows it on that screenshot, and in the 7-day list.
+        let on_thumb = format!("{} {}", thumb(seen), tid("thumb-viewed-by"));
+        let shown = wait_for(LONG, "viewed by on the thumbnail", || async {
+            app.text(&on_thumb)
+                .await
+                .filter(|t| t.contains("viewed by"))
+        })
+        .await?;
+        ensure!(
+            shown.trim() == want,
+            "the thumbnail says {shown:?}, want {want:?}"
+        );
+        ensure!(
+            app.find(&format!("{} {}", thumb(unseen), tid("thumb-viewed-by")))
+                .await
+                .is_none(),
+            "the screenshot nobody else opened says it was viewed"
+        );
+        let line = app.wait_element(&tid("access-log-line"), MEDIUM).await?;
+        ensure!(
+            line.attr("data-screenshot-id").await?.as_deref() == Some(seen.to_string().as_str())
+                && line.attr("data-viewer").await?.as_deref() == Some(team.owner.name.as_str()),
+            "the list's line names another screenshot or viewer"
+        );
+        save_window_png(&app.client, "viewed-by").await?;
+        Ok(())
+    }
+    .await;
+    app.finish("viewed-by", outcome).await
 }

@@ -85,6 +85,12 @@ pub fn run() -> Result<(), ShellError> {
             commands::workspace_settings,
             commands::update_settings,
             commands::start_trial,
+            commands::workspace_blocklist,
+            commands::set_workspace_blocklist,
+            commands::own_blocklist,
+            commands::set_own_blocklist,
+            commands::windows_now,
+            commands::access_log,
         ])
         .build(tauri::generate_context!())
         .map_err(ShellError::from)?

@@ -52,6 +52,15 @@ pub struct Zone {
     ahead_secs: i32,
 }
 
+impl Zone {
+    /// `instant` as a wall-clock time in this zone.
+    pub fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
+        let offset = FixedOffset::east_opt(self.ahead_secs)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is an offset"));
+        instant.with_timezone(&offset)
+    }
+}
+
 /// A running service; stopped (every connection dropped) when dropped. What fails in starting
 /// or seeding it panics (the kit's way); its methods return `Result` for the tests' `?`.
 pub struct Service(TestServer);

@@ -78,6 +78,9 @@ impl Agent {
         let (settings_tx, _) = watch::channel(settings);
         let own = store.call(|s| s.own_block_rules()).await?;
         let (own_rules, _) = watch::channel(own.iter().map(crate::blocklist::to_capture).collect());
+        let ws_rules = store.call(|s| s.workspace_block_rules()).await?;
+        let (workspace_rules, _) =
+            watch::channel(ws_rules.iter().map(crate::blocklist::to_capture).collect());
         let (capture, _) = watch::channel(CaptureStatus::Off {
             reason: OffReason::Starting,
             source: Some(source.choice()),
@@ -95,6 +98,7 @@ impl Agent {
             timer_settled: Notify::new(),
             settings: settings_tx,
             own_rules,
+            workspace_rules,
             capture,
             ask_again: Notify::new(),
             kick: Notify::new(),

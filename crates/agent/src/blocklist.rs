@@ -32,11 +32,57 @@ fn to_store(rule: &BlockRule) -> OwnBlockRule {
     }
 }
 
-/// The list in force now: the member's own rules (the workspace's join them once the service
-/// sends them).
+/// The list in force now: the union of the workspace's rules (as the service last sent them)
+/// and the member's own.
 pub(crate) fn in_force(shared: &Shared) -> Blocklist {
     let own = shared.own_rules.borrow();
-    Blocklist::new(own.iter())
+    let workspace = shared.workspace_rules.borrow();
+    Blocklist::new(workspace.iter().chain(own.iter()))
+}
+
+fn from_wire(rule: &shotclock_api::privacy::BlockRule) -> BlockRule {
+    BlockRule {
+        field: match rule.field {
+            shotclock_api::privacy::BlockField::Class => RuleField::Class,
+            shotclock_api::privacy::BlockField::Title => RuleField::Title,
+        },
+        pattern: rule.pattern.clone(),
+    }
+}
+
+fn to_wire(rule: &BlockRule) -> shotclock_api::privacy::BlockRule {
+    shotclock_api::privacy::BlockRule {
+        field: match rule.field {
+            RuleField::Class => shotclock_api::privacy::BlockField::Class,
+            RuleField::Title => shotclock_api::privacy::BlockField::Title,
+        },
+        pattern: rule.pattern.clone(),
+    }
+}
+
+/// Reads the workspace's rules from the service and puts them in force (and in the buffer).
+/// On failure the cached rules stay in force.
+pub(crate) async fn refresh_workspace_rules(shared: &Shared) {
+    match shared.service.client.workspace_blocklist().await {
+        Ok(list) => adopt_workspace_rules(shared, list.rules.iter().map(from_wire).collect()).await,
+        Err(err) => tracing::info!("could not read the workspace blocklist: {err}"),
+    }
+}
+
+async fn adopt_workspace_rules(shared: &Shared, rules: Vec<BlockRule>) {
+    let rows: Vec<OwnBlockRule> = rules.iter().map(to_store).collect();
+    if let Err(err) = shared
+        .store
+        .call(move |s| s.set_workspace_block_rules(&rows))
+        .await
+    {
+        tracing::error!("could not cache the workspace blocklist: {err}");
+    }
+    shared.workspace_rules.send_if_modified(|current| {
+        let changed = *current != rules;
+        *current = rules;
+        changed
+    });
 }
 
 /// One open window and whether the list in force blanks it.
@@ -86,6 +132,36 @@ impl AgentHandle {
         let rules: Vec<BlockRule> = stored.iter().map(to_capture).collect();
         self.shared().own_rules.send_replace(rules.clone());
         Ok(rules)
+    }
+
+    /// The workspace's rules as last received from the service (read-only for members).
+    pub fn workspace_block_rules(&self) -> Vec<BlockRule> {
+        self.shared().workspace_rules.borrow().clone()
+    }
+
+    /// Replaces the workspace's rules at the service (admins); in force here at once, and on
+    /// every member's app when the service's `settings_changed` reaches it.
+    pub async fn set_workspace_block_rules(
+        &self,
+        rules: Vec<BlockRule>,
+    ) -> Result<Vec<BlockRule>, AgentError> {
+        let list = shotclock_api::privacy::WorkspaceBlocklist {
+            rules: rules.iter().map(to_wire).collect(),
+        };
+        let stored = self
+            .shared()
+            .service
+            .client
+            .set_workspace_blocklist(&list)
+            .await?;
+        let rules: Vec<BlockRule> = stored.rules.iter().map(from_wire).collect();
+        adopt_workspace_rules(self.shared(), rules.clone()).await;
+        Ok(rules)
+    }
+
+    /// Who else viewed or deleted this member's screenshots in the last 7 days (R35).
+    pub async fn access_log(&self) -> Result<shotclock_api::privacy::AccessLog, AgentError> {
+        Ok(self.shared().service.client.access_log().await?)
     }
 
     /// Which open windows the list in force blanks now (the settings' "Test" button). Lists

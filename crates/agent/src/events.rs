@@ -393,4 +393,6 @@ pub(crate) async fn adopt_settings(shared: &Shared, s: &WorkspaceSettings) {
     shared.emit(AgentEvent::SettingsChanged {
         settings: s.clone(),
     });
+    // The workspace's blocklist changes are announced as settings changes (R34).
+    crate::blocklist::refresh_workspace_rules(shared).await;
 }

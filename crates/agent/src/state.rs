@@ -172,6 +172,9 @@ pub(crate) struct Shared {
     /// The member's own blocked-window rules (local only: stored in the buffer, never sent),
     /// read by the scheduler at each capture.
     pub own_rules: watch::Sender<Vec<shotclock_capture::BlockRule>>,
+    /// The workspace's blocked-window rules as the service last sent them (cached in the
+    /// buffer, so they hold while offline), applied together with the own rules.
+    pub workspace_rules: watch::Sender<Vec<shotclock_capture::BlockRule>>,
     /// Whether the scheduler is capturing now (R7), for the UI's indicator and the tray.
     pub capture: watch::Sender<CaptureStatus>,
     /// The user asked for the screen-sharing dialog again after declining it.

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod dto;
+pub mod privacy;
 #[cfg(feature = "ts")]
 pub mod ts;
 
@@ -48,6 +49,10 @@ pub mod limits {
     pub const PASSWORD_MAX_CHARS: usize = 1024;
     /// IANA time zone names (the longest in the database has 32).
     pub const TIME_ZONE_CHARS: usize = 64;
+    /// Rules in the workspace's blocked-window list.
+    pub const BLOCK_RULES: usize = 50;
+    /// A blocked-window rule's pattern.
+    pub const BLOCK_PATTERN_CHARS: usize = 100;
 }
 
 use std::fmt;

@@ -15,6 +15,9 @@ use crate::dto::{
     SessionInfo, SignupRequest, StartTimerRequest, StopTimerRequest, TimeSpan, TimerState,
     UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
+use crate::privacy::{
+    AccessEntry, AccessKind, AccessLog, BlockField, BlockRule, WorkspaceBlocklist,
+};
 use crate::{
     ApiError, EntryId, ErrorCode, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId,
     WorkspaceId,
@@ -90,6 +93,12 @@ pub fn typescript() -> String {
         InvitationList,
         CreatedInvitation,
         AcceptInvitationRequest,
+        BlockField,
+        BlockRule,
+        WorkspaceBlocklist,
+        AccessKind,
+        AccessEntry,
+        AccessLog,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");

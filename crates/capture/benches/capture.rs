@@ -455,6 +455,68 @@ fn portal_moments(runs: usize) {
     drop(desktop);
 }
 
+/// Blocked windows (R34): the capture moment to the thumbnail on a private 1920×1080 Xvfb with
+/// openbox and two xterms, with a one-rule blocklist (two listings and one blanked window)
+/// against none (no listing at all). `DISPLAY` points at that desktop meanwhile, then back.
+#[cfg(target_os = "linux")]
+fn blocklist_moments(runs: usize) {
+    use shotclock_capture::{BlockRule, Blocklist};
+    use shotclock_testdesktop::XDesktop;
+    println!(
+        "\nblocked windows, capture moment → thumbnail, 1920×1080 Xvfb + openbox, median of {runs}:"
+    );
+    let started = std::panic::catch_unwind(|| {
+        let mut desk = XDesktop::start(1920, 1080);
+        desk.start_wm();
+        desk.xterm("Online banking", "red", "80x24+100+100");
+        desk.xterm("build log", "blue", "80x24+900+300");
+        desk
+    });
+    let desk = match started {
+        Ok(d) => d,
+        Err(_) => {
+            println!("  row skipped: Xvfb, openbox or xterm did not start");
+            return;
+        }
+    };
+    let before = std::env::var_os("DISPLAY");
+    // SAFETY: the bench's other rows are done; no other thread reads the environment now.
+    unsafe { std::env::set_var("DISPLAY", &desk.display) };
+    let measure = |rules: &[BlockRule]| -> Result<Duration, String> {
+        let mut source = XcapSource::new();
+        let mut pipeline = Pipeline::new(CaptureOptions::default());
+        pipeline.set_blocklist(Blocklist::new(rules));
+        pipeline.capture(&mut source).map_err(|e| e.to_string())?;
+        let mut took = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            std::hint::black_box(pipeline.capture(&mut source).map_err(|e| e.to_string())?);
+            took.push(t.elapsed());
+        }
+        Ok(median(took))
+    };
+    // Interleaved halves would be fairer on a busy machine; the two medians are taken back to
+    // back, none first.
+    match (measure(&[]), measure(&[BlockRule::title("online banking")])) {
+        (Ok(none), Ok(with)) => println!(
+            "  no blocklist: {:.2} ms | one rule (list twice + blank): {:.2} ms | +{:.2} ms, {:.2}×",
+            ms(none),
+            ms(with),
+            ms(with.saturating_sub(none)),
+            with.as_secs_f64() / none.as_secs_f64()
+        ),
+        (a, b) => println!("  row skipped: {:?} / {:?}", a.err(), b.err()),
+    }
+    // SAFETY: as above.
+    unsafe {
+        match before {
+            Some(d) => std::env::set_var("DISPLAY", d),
+            None => std::env::remove_var("DISPLAY"),
+        }
+    }
+    drop(desk);
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
@@ -521,6 +583,8 @@ fn main() {
     }
 
     moment_to_thumbnail(runs);
+    #[cfg(target_os = "linux")]
+    blocklist_moments(runs);
 
     println!("\nmemory, one cold 4K capture (1 MiB = 1,048,576 bytes):");
     println!(

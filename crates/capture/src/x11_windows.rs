@@ -22,9 +22,10 @@
 //! connection fails the listing and is dropped, the next listing reconnects. A listing slower
 //! than [`LIST_DEADLINE`] fails too.
 //!
-//! Known gap: x11rb has no per-request timeout, so a server that stops answering blocks the
-//! listing (and the grab after it would block the same way); the deadline is checked between
-//! steps.
+//! x11rb has no per-request timeout, so each listing runs on a helper thread that is waited for
+//! at most [`LIST_DEADLINE`] (a server that stops answering fails the listing on time); the
+//! deadline is also checked between steps. Known gap: the grab that follows a listing has no
+//! such bound.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -105,21 +106,48 @@ impl X11Windows {
     /// Every viewable top-level window, bottom to top. Fails with
     /// [`CaptureError::RedactionUnavailable`] when there is no display, no window manager,
     /// the connection broke, or the listing took longer than [`LIST_DEADLINE`].
+    ///
+    /// The connection and the listing run on a helper thread that is waited for at most
+    /// [`LIST_DEADLINE`]: an X server that stops answering mid-request (x11rb has no
+    /// per-request timeout) fails the listing on time. The stuck thread keeps the connection
+    /// until the server answers or closes it; the next listing opens a new one.
     pub fn list(&mut self) -> Result<Vec<WindowInfo>, CaptureError> {
         let started = Instant::now();
-        if self.conn.is_none() {
-            self.conn = Some(connect(self.display.as_deref())?);
-        }
-        let Some(conn) = self.conn.as_ref() else {
-            return Err(unavailable("no X connection"));
+        let display = self.display.clone();
+        let conn = self.conn.take();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let work = move || {
+            let conn = match conn {
+                Some(c) => c,
+                None => match connect(display.as_deref()) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = tx.send((None, Err(e)));
+                        return;
+                    }
+                },
+            };
+            let result = list_on(&conn, started);
+            let broken = matches!(&result, Err(CaptureError::RedactionUnavailable(m))
+                if m.starts_with("X connection"));
+            let _ = tx.send(((!broken).then_some(conn), result));
         };
-        let result = list_on(conn, started);
-        if let Err(CaptureError::RedactionUnavailable(m)) = &result
-            && m.starts_with("X connection")
-        {
-            self.conn = None;
+        std::thread::Builder::new()
+            .name("x11-windows".into())
+            .spawn(work)
+            .map_err(|e| unavailable(format!("cannot start the window listing: {e}")))?;
+        match rx.recv_timeout(LIST_DEADLINE.saturating_sub(started.elapsed())) {
+            Ok((conn, result)) => {
+                self.conn = conn;
+                result
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(unavailable(format!(
+                "the X server did not answer within {LIST_DEADLINE:?}"
+            ))),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(unavailable("the window listing stopped"))
+            }
         }
-        result
     }
 }
 
@@ -340,4 +368,43 @@ fn names_reply(
     };
     let title = text(&net_name).or_else(|| text(&name));
     Ok(Some((classes, title)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An X server that accepts the connection and then never answers: the listing fails
+    /// closed within the deadline instead of blocking the capture.
+    #[test]
+    fn a_server_that_never_answers_fails_the_listing_on_time() {
+        // DISPLAY 127.0.0.1:N is TCP port 6000 + N: take a free one.
+        let (listener, n) = (40..200)
+            .find_map(|n| {
+                std::net::TcpListener::bind(("127.0.0.1", 6000 + n))
+                    .ok()
+                    .map(|l| (l, n))
+            })
+            .expect("a free X port");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut windows = X11Windows::on_display(format!("127.0.0.1:{n}"));
+            let started = Instant::now();
+            let result = windows.list();
+            let _ = tx.send((result, started.elapsed()));
+        });
+        // The kernel completes the connection from the listen backlog; nobody ever answers.
+        let (result, took) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the listing never returned");
+        assert!(
+            matches!(&result, Err(CaptureError::RedactionUnavailable(m)) if m.contains("did not answer")),
+            "{result:?}"
+        );
+        assert!(
+            took < LIST_DEADLINE + Duration::from_millis(300),
+            "{took:?}"
+        );
+        drop(listener);
+    }
 }

@@ -34,6 +34,7 @@ pub mod gate;
 pub mod lock;
 pub mod manage;
 pub mod members;
+pub mod privacy;
 pub mod retention;
 pub mod schedule;
 pub mod span;

@@ -165,6 +165,18 @@ const MATRIX: &[Row] = &[
         "/api/v1/invitations/accept",
         [403, 403, 403, 403, 403, 403],
     ),
+    (
+        "GET",
+        "/api/v1/workspace/blocklist",
+        [401, 401, 200, 200, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/workspace/blocklist",
+        [401, 401, 403, 403, 200, 200],
+    ),
+    // Everyone reads their own log; no method changes it (tests/privacy.rs).
+    ("GET", "/api/v1/access-log", [401, 401, 200, 200, 200, 200]),
 ];
 
 struct Fixture {
@@ -250,7 +262,7 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
         ("GET", "/api/v1/entries") => uri += &format!("?user_id={}", f.team.alice.id),
         ("GET", "/api/v1/screenshots") => uri += &format!("?user_id={}&{day}", f.team.alice.id),
         ("GET", "/api/v1/screenshots/counts") => uri += &format!("?{day}"),
-        ("PUT", _) => {
+        ("PUT", "/api/v1/screenshots/{id}") => {
             uri += &format!(
                 "?entry_id={}&captured_at={}",
                 f.entry,
@@ -287,6 +299,9 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
             "end": rfc(t0() - TimeDelta::minutes(90)),
         })),
         ("PATCH", "/api/v1/entries/{id}") => Some(json!({"description": "renamed"})),
+        ("PUT", "/api/v1/workspace/blocklist") => {
+            Some(json!({"rules": [{"field": "title", "pattern": "bank"}]}))
+        }
         ("POST", "/api/v1/approvals") => Some(json!({
             "user_id": f.team.alice.id,
             "date": "2025-06-02",
@@ -307,7 +322,7 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
-    let body = if method == "PUT" {
+    let body = if method == "PUT" && template.starts_with("/api/v1/screenshots/") {
         Body::from(image(99))
     } else if let Some(v) = body {
         req = req.header("content-type", "application/json");

@@ -263,6 +263,101 @@ async fn tombstones_are_remembered_until_purged(store: Store) {
     assert_eq!(seen, [false, true]);
 }
 
+async fn block_rules_and_access_lines_round_trip(store: Store) {
+    use shotclock_api::privacy::{AccessKind, BlockField, BlockRule};
+    use shotclock_server::store::AccessRow;
+    let ws = workspace_row(t(0));
+    let other_ws = workspace_row(t(0));
+    let rule = |field, p: &str| BlockRule {
+        field,
+        pattern: p.into(),
+    };
+    let rules = vec![
+        rule(BlockField::Title, "Online banking"),
+        rule(BlockField::Class, "keepassxc"),
+        rule(BlockField::Title, "Ünïcode"),
+    ];
+    let (w, o, r) = (ws.clone(), other_ws.clone(), rules.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_workspace(&o)?;
+        rows.set_workspace_block_rules(w.id, &r)?;
+        rows.set_workspace_block_rules(o.id, &r[..1])
+    })
+    .await
+    .unwrap();
+    let (a, b) = (ws.id, other_ws.id);
+    let got = read(&store, move |rows| {
+        Ok((
+            rows.workspace_block_rules(a)?,
+            rows.workspace_block_rules(b)?,
+        ))
+    })
+    .await;
+    assert_eq!(got, (rules.clone(), rules[..1].to_vec()));
+    // Replaced whole, order kept.
+    let fewer = vec![rules[2].clone(), rules[0].clone()];
+    let f = fewer.clone();
+    write(&store, move |rows| rows.set_workspace_block_rules(a, &f))
+        .await
+        .unwrap();
+    assert_eq!(
+        read(&store, move |rows| rows.workspace_block_rules(a)).await,
+        fewer
+    );
+
+    let (owner, viewer) = (UserId::new(), UserId::new());
+    let (s1, s2) = (ScreenshotId::new(), ScreenshotId::new());
+    let line = |shot, captured: i64, kind, at: i64| AccessRow {
+        workspace_id: a,
+        owner_id: owner,
+        screenshot_id: shot,
+        captured_at: t(captured),
+        viewer_id: viewer,
+        viewer_name: "Alex Morgan".into(),
+        kind,
+        at: t(at),
+    };
+    let lines = vec![
+        line(s1, 0, AccessKind::Viewed, 10),
+        line(s1, 0, AccessKind::Viewed, 20),
+        line(s2, 5, AccessKind::Deleted, 30),
+    ];
+    let l = lines.clone();
+    write(&store, move |rows| {
+        l.iter().try_for_each(|x| rows.insert_access(x))
+    })
+    .await
+    .unwrap();
+    let (log, last, none, someone_else) = read(&store, move |rows| {
+        Ok((
+            rows.access_log(owner, t(15))?,
+            rows.last_access(s1, viewer, AccessKind::Viewed)?,
+            rows.last_access(s1, viewer, AccessKind::Deleted)?,
+            rows.access_log(viewer, t(0))?,
+        ))
+    })
+    .await;
+    // From `since` on, newest first.
+    assert_eq!(log, vec![lines[2].clone(), lines[1].clone()]);
+    assert_eq!(last, Some(t(20)));
+    assert_eq!(none, None);
+    assert!(someone_else.is_empty());
+    // Purged by the screenshot's capture time, at or before the cutoff.
+    let purged = write(&store, |rows| rows.purge_access(t(0))).await.unwrap();
+    assert_eq!(purged, 2);
+    let log = read(&store, move |rows| rows.access_log(owner, t(0))).await;
+    assert_eq!(log, vec![lines[2].clone()]);
+    write(&store, move |rows| rows.delete_access_of(owner))
+        .await
+        .unwrap();
+    assert!(
+        read(&store, move |rows| rows.access_log(owner, t(0)))
+            .await
+            .is_empty()
+    );
+}
+
 async fn the_gate_history_answers_for_any_moment(store: Store) {
     let ws = workspace_row(t(0));
     let id = ws.id;
@@ -678,6 +773,7 @@ macro_rules! conformance {
 
 conformance!(
     rows_round_trip,
+    block_rules_and_access_lines_round_trip,
     tombstones_are_remembered_until_purged,
     the_gate_history_answers_for_any_moment,
     a_refused_job_rolls_back_only_itself,
@@ -787,6 +883,7 @@ async fn sqlite_hourly_counts_are_built_from_an_older_database() {
          DROP TRIGGER screenshot_hours_no_move; DROP TABLE screenshot_hours;
          DROP TABLE tombstones; DROP TABLE capture_gates;
          DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
+         DROP TABLE workspace_block_rules; DROP TABLE screenshot_access;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -812,6 +909,7 @@ async fn sqlite_gate_history_is_seeded_from_an_older_database() {
     conn.execute_batch(
         "DROP TABLE tombstones; DROP TABLE capture_gates;
          DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
+         DROP TABLE workspace_block_rules; DROP TABLE screenshot_access;
          PRAGMA user_version = 2;",
     )
     .unwrap();
@@ -849,7 +947,15 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    // One version per SQL file of the SQLite schema.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    assert_eq!(version, i64::try_from(files).unwrap());
     let wal: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -927,7 +1033,16 @@ async fn postgres_replicas_starting_together_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    // One version per SQL file of the PostgreSQL schema.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    let want: Vec<i32> = (1..=i32::try_from(files).unwrap()).collect();
+    assert_eq!(versions, want);
 }
 
 /// A schema newer than the service is refused, not written to.

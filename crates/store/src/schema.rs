@@ -19,6 +19,7 @@
 //! | `screenshots` | thumbnails (WebP bytes) with size, SHA-256 and upload state |
 //! | `capture_attempts` | every capture attempt with its health code (R12) |
 //! | `own_block_rules` | the member's own blocked-window rules (local only, never sent) |
+//! | `workspace_block_rules` | the workspace's rules as the service last sent them |
 //! | `outbox` | changes to send, in `seq` order, with retry and rejection bookkeeping |
 
 use rusqlite::Connection;
@@ -117,8 +118,18 @@ CREATE TABLE own_block_rules (
 ) STRICT;
 ";
 
+/// Version 4: the workspace's blocked-window rules as the service last sent them (R34), so a
+/// capture while offline still blanks them.
+const M4: &str = r"
+CREATE TABLE workspace_block_rules (
+    position INTEGER PRIMARY KEY CHECK (position >= 0),
+    field    TEXT NOT NULL CHECK (field IN ('class', 'title')),
+    pattern  TEXT NOT NULL CHECK (length(trim(pattern)) > 0)
+) STRICT;
+";
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[M1, M2, M3];
+pub const MIGRATIONS: &[&str] = &[M1, M2, M3, M4];
 
 /// The schema version this build migrates to.
 #[must_use]

@@ -117,9 +117,29 @@ impl Store {
     /// # Errors
     /// SQLite failure or an unreadable row.
     pub fn own_block_rules(&self) -> Result<Vec<OwnBlockRule>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT field, pattern FROM own_block_rules ORDER BY position")?;
+        self.block_rules("own_block_rules")
+    }
+
+    /// The workspace's blocked-window rules as the service last sent them, in their order.
+    ///
+    /// # Errors
+    /// SQLite failure or an unreadable row.
+    pub fn workspace_block_rules(&self) -> Result<Vec<OwnBlockRule>, StoreError> {
+        self.block_rules("workspace_block_rules")
+    }
+
+    /// Replaces the cached workspace rules (blank patterns are dropped).
+    ///
+    /// # Errors
+    /// SQLite failure (nothing is changed then).
+    pub fn set_workspace_block_rules(&mut self, rules: &[OwnBlockRule]) -> Result<(), StoreError> {
+        self.set_block_rules("workspace_block_rules", rules)
+    }
+
+    fn block_rules(&self, table: &'static str) -> Result<Vec<OwnBlockRule>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT field, pattern FROM {table} ORDER BY position"
+        ))?;
         let rows = stmt.query_map([], |row| {
             Ok(OwnBlockRule {
                 field: parsed::<BlockField>(row, 0)?,
@@ -134,8 +154,16 @@ impl Store {
     /// # Errors
     /// SQLite failure (nothing is changed then).
     pub fn set_own_block_rules(&mut self, rules: &[OwnBlockRule]) -> Result<(), StoreError> {
+        self.set_block_rules("own_block_rules", rules)
+    }
+
+    fn set_block_rules(
+        &mut self,
+        table: &'static str,
+        rules: &[OwnBlockRule],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM own_block_rules", [])?;
+        tx.execute(&format!("DELETE FROM {table}"), [])?;
         let mut position = 0_i64;
         for rule in rules {
             let pattern = rule.pattern.trim();
@@ -143,7 +171,7 @@ impl Store {
                 continue;
             }
             tx.execute(
-                "INSERT INTO own_block_rules (position, field, pattern) VALUES (?1, ?2, ?3)",
+                &format!("INSERT INTO {table} (position, field, pattern) VALUES (?1, ?2, ?3)"),
                 params![position, rule.field.as_str(), pattern],
             )?;
             position += 1;
@@ -182,5 +210,42 @@ mod own_rule_tests {
         );
         store.set_own_block_rules(&[]).unwrap();
         assert!(store.own_block_rules().unwrap().is_empty());
+    }
+
+    #[test]
+    fn workspace_rules_are_kept_apart_from_own_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let rule = |field, p: &str| OwnBlockRule {
+            field,
+            pattern: p.to_owned(),
+        };
+        store
+            .set_own_block_rules(&[rule(BlockField::Title, "mine")])
+            .unwrap();
+        store
+            .set_workspace_block_rules(&[
+                rule(BlockField::Class, "KeePassXC"),
+                rule(BlockField::Title, "Online banking"),
+            ])
+            .unwrap();
+        assert_eq!(
+            store.workspace_block_rules().unwrap(),
+            [
+                rule(BlockField::Class, "KeePassXC"),
+                rule(BlockField::Title, "Online banking")
+            ]
+        );
+        assert_eq!(
+            store.own_block_rules().unwrap(),
+            [rule(BlockField::Title, "mine")]
+        );
+        drop(store);
+        // Kept across a restart (a capture while offline still applies them).
+        let mut store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.workspace_block_rules().unwrap().len(), 2);
+        store.set_workspace_block_rules(&[]).unwrap();
+        assert!(store.workspace_block_rules().unwrap().is_empty());
+        assert_eq!(store.own_block_rules().unwrap().len(), 1);
     }
 }

@@ -639,6 +639,35 @@ impl Client {
             .query("captured_at", rfc3339(captured_at));
         self.json(call, None::<&()>).await
     }
+
+    /// `GET /workspace/blocklist`: the workspace's blocked-window rules (R34).
+    pub async fn workspace_blocklist(
+        &self,
+    ) -> Result<shotclock_api::privacy::WorkspaceBlocklist, SyncError> {
+        self.json(
+            Call::new(Method::GET, "api/v1/workspace/blocklist"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `PUT /workspace/blocklist` (admins): replaces the workspace's rules.
+    pub async fn set_workspace_blocklist(
+        &self,
+        list: &shotclock_api::privacy::WorkspaceBlocklist,
+    ) -> Result<shotclock_api::privacy::WorkspaceBlocklist, SyncError> {
+        self.json(
+            Call::new(Method::PUT, "api/v1/workspace/blocklist"),
+            Some(list),
+        )
+        .await
+    }
+
+    /// `GET /access-log`: who else viewed or deleted the caller's screenshots (R35).
+    pub async fn access_log(&self) -> Result<shotclock_api::privacy::AccessLog, SyncError> {
+        self.json(Call::new(Method::GET, "api/v1/access-log"), None::<&()>)
+            .await
+    }
 }
 
 /// Checks the answer's API version and status; a 2xx passes through.

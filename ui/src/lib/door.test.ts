@@ -17,14 +17,23 @@ const USER: Member = {
 };
 const WORKSPACE = { id: USER.workspace_id, name: "Acme" } as unknown as WorkspaceSettings;
 const PASSWORD = "correct horse battery";
+const VIEW = {
+  viewer_id: "0190a000-0000-7000-8000-0000000000a1",
+  viewer_name: "Alex Morgan",
+  screenshot_id: "0190a000-0000-7000-8000-0000000000b1",
+  kind: "viewed",
+  at: "2025-06-02T10:42:00Z",
+};
 
 /** The account both fakes serve. */
 const world = {
   signedIn: false,
   running: null as RunningTimer | null,
+  rules: [] as { field: string; pattern: string }[],
   reset() {
     this.signedIn = false;
     this.running = null;
+    this.rules = [];
   },
 };
 
@@ -66,6 +75,13 @@ vi.mock("@tauri-apps/api/core", () => ({
         world.running = null;
         emit("agent", { type: "timer_changed", running: null });
         return null;
+      case "workspace_blocklist":
+        return world.rules;
+      case "set_workspace_blocklist":
+        world.rules = (args.rules as typeof world.rules).map((r) => ({ ...r, pattern: r.pattern.trim() }));
+        return world.rules;
+      case "access_log":
+        return [VIEW];
       default:
         throw { kind: "internal", message: `no fake for ${cmd}` };
     }
@@ -141,6 +157,15 @@ async function fakeFetch(input: RequestInfo | URL, init: RequestInit = {}): Prom
       world.running = null;
       FakeEventSource.send("timer_stopped", { type: "timer_stopped", entry: entry("x", "2025-06-02T13:00:00Z") });
       return json(200, { running: null, stopped: entry("x", "2025-06-02T13:00:00Z") });
+    case "GET /api/v1/workspace/blocklist":
+      return json(200, { rules: world.rules });
+    case "PUT /api/v1/workspace/blocklist": {
+      const body = JSON.parse(String(init.body)) as { rules: typeof world.rules };
+      world.rules = body.rules.map((r) => ({ ...r, pattern: r.pattern.trim() }));
+      return json(200, { rules: world.rules });
+    }
+    case "GET /api/v1/access-log":
+      return json(200, { entries: [VIEW] });
     default:
       return json(404, { code: "not_found", message: "not found" });
   }
@@ -163,6 +188,22 @@ const transports: [string, () => Promise<Door>][] = [
   ],
 ];
 
+describe("what only the desktop app can do, over the web", () => {
+  it("has no own rules and says Test needs the desktop app", async () => {
+    const { webDoor } = await import("./web");
+    const { NEEDS_DESKTOP } = await import("./door");
+    const web = webDoor({
+      origin: ORIGIN,
+      fetch: fakeFetch as typeof fetch,
+      eventSource: (url) => new FakeEventSource(url) as unknown as EventSource,
+    });
+    expect(await web.ownBlocklist()).toEqual([]);
+    await expect(web.windowsNow()).rejects.toEqual({ kind: "invalid", message: NEEDS_DESKTOP });
+    await expect(web.setOwnBlocklist([{ field: "title", pattern: "x" }])).rejects.toMatchObject({ kind: "invalid" });
+    expect(requests.filter((r) => r.url.includes("block"))).toEqual([]);
+  });
+});
+
 describe.each(transports)("the door over %s", (_name, make) => {
   let door: Door;
   beforeEach(async () => {
@@ -178,6 +219,15 @@ describe.each(transports)("the door over %s", (_name, make) => {
     expect(s.state).toBe("signed_in");
     if (s.state === "signed_in") expect(s.user.email).toBe(USER.email);
     expect((await door.session()).state).toBe("signed_in");
+  });
+
+  it("reads and replaces the workspace's blocked-window rules, and reads the access log", async () => {
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    expect(await door.workspaceBlocklist()).toEqual([]);
+    const stored = await door.setWorkspaceBlocklist([{ field: "title", pattern: " Online banking " }]);
+    expect(stored).toEqual([{ field: "title", pattern: "Online banking" }]);
+    expect(await door.workspaceBlocklist()).toEqual(stored);
+    expect(await door.accessLog()).toEqual([VIEW]);
   });
 
   it("starts and stops the timer, and tells the views live", async () => {

@@ -56,6 +56,7 @@ export function asCommandError(e: unknown): CommandError {
 // ---- wire types (generated from crates/api: ./bindings/api.ts) -------------------------------
 
 import type {
+  AccessEntry,
   DayCounts,
   DeleteReport,
   Entry,
@@ -65,6 +66,8 @@ import type {
   WorkspaceSettings,
 } from "./bindings/api";
 export type {
+  AccessEntry,
+  AccessKind,
   DayCount,
   DayCounts,
   DeleteKind,
@@ -82,7 +85,14 @@ export type {
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, DayShots, RunningTimer } from "./bindings/agent";
+import type { AgentEvent, BlockRule, DayShots, RunningTimer, WindowsNow } from "./bindings/agent";
+export type {
+  BlockRule,
+  RuleField,
+  WindowInfo,
+  WindowMatch,
+  WindowsNow,
+} from "./bindings/agent";
 export type {
   AgentEvent,
   CaptureHealth,
@@ -157,4 +167,20 @@ export interface Door {
    * `width`, a door that can scales it to at most that many pixels wide (others serve it whole).
    */
   imageUrl(screenshotId: string, width?: number): string;
+
+  /** The workspace's blocked-window rules (everyone reads them; R34). */
+  workspaceBlocklist(): Promise<BlockRule[]>;
+  /** Replaces the workspace's rules (admins); answers the rules as stored (trimmed). */
+  setWorkspaceBlocklist(rules: BlockRule[]): Promise<BlockRule[]>;
+  /** The member's own rules, kept on this computer only (desktop; the web app has none). */
+  ownBlocklist(): Promise<BlockRule[]>;
+  /** Replaces the own rules (desktop only: the web app rejects with `invalid`). */
+  setOwnBlocklist(rules: BlockRule[]): Promise<BlockRule[]>;
+  /** Which open windows the rules in force blank now (desktop only; the web app rejects). */
+  windowsNow(): Promise<WindowsNow>;
+  /** Who else viewed or deleted the signed-in user's screenshots in the last 7 days (R35). */
+  accessLog(): Promise<AccessEntry[]>;
 }
+
+/** What the web transport answers for what only the desktop app can do. */
+export const NEEDS_DESKTOP = "this needs the desktop app: only it sees this computer's windows";

@@ -7,7 +7,9 @@ import { invoke, convertFileSrc } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import { scaledUrl } from "./imageWidth";
 import type {
+  AccessEntry,
   AgentEvent,
+  BlockRule,
   CaptureView,
   DayCounts,
   DayShots,
@@ -18,6 +20,7 @@ import type {
   RunningTimer,
   SessionView,
   SettingsPatch,
+  WindowsNow,
   WorkspaceSettings,
 } from "./door";
 
@@ -50,6 +53,13 @@ export const tauriDoor: Door = {
   onAgentEvent: (handler) => listen<AgentEvent>("agent", (msg) => handler(msg.payload)),
   onSession: (handler) => listen<SessionView>("session", (msg) => handler(msg.payload)),
   imageUrl: (screenshotId, width) => scaledUrl(convertFileSrc(screenshotId, "shotclock"), width),
+
+  workspaceBlocklist: () => invoke<BlockRule[]>("workspace_blocklist"),
+  setWorkspaceBlocklist: (rules) => invoke<BlockRule[]>("set_workspace_blocklist", { rules }),
+  ownBlocklist: () => invoke<BlockRule[]>("own_blocklist"),
+  setOwnBlocklist: (rules) => invoke<BlockRule[]>("set_own_blocklist", { rules }),
+  windowsNow: () => invoke<WindowsNow>("windows_now"),
+  accessLog: () => invoke<AccessEntry[]>("access_log"),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

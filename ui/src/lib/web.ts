@@ -25,7 +25,8 @@ import type {
   Unlisten,
   WorkspaceSettings,
 } from "./door";
-import type { Event, Me, ScreenshotList, TimerState } from "./bindings/api";
+import type { AccessLog, Event, Me, ScreenshotList, TimerState, WorkspaceBlocklist } from "./bindings/api";
+import { NEEDS_DESKTOP } from "./door";
 
 /** The header every request carries; the service refuses cookie-authenticated changes without it. */
 export const CSRF_HEADER = "X-Shotclock";
@@ -226,7 +227,24 @@ export function webDoor(env: WebEnv): Door {
       return () => sessionListeners.delete(handler);
     },
     imageUrl: (screenshotId) => `${api}/screenshots/${encodeURIComponent(screenshotId)}/image`,
+
+    workspaceBlocklist: async () => (await call<WorkspaceBlocklist>("GET", "/workspace/blocklist")).rules,
+    setWorkspaceBlocklist: async (rules) =>
+      (await call<WorkspaceBlocklist>("PUT", "/workspace/blocklist", { rules })).rules,
+    ownBlocklist: async () => [],
+    setOwnBlocklist: async () => {
+      throw desktopOnly();
+    },
+    windowsNow: async () => {
+      throw desktopOnly();
+    },
+    accessLog: async () => (await call<AccessLog>("GET", "/access-log")).entries,
   };
+}
+
+/** The refusal of what only the desktop app can do. */
+function desktopOnly(): CommandError {
+  return { kind: "invalid", message: NEEDS_DESKTOP };
 }
 
 /** The door of the web build: the page's own origin. */

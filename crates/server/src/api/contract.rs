@@ -249,9 +249,16 @@ mod tests {
             ("EntryPatch", "description", limits::DESCRIPTION_CHARS),
             ("NewEntry", "description", limits::DESCRIPTION_CHARS),
             ("ApprovePeriod", "time_zone", limits::TIME_ZONE_CHARS),
+            ("BlockRule", "pattern", limits::BLOCK_PATTERN_CHARS),
         ] {
             assert_eq!(max(schema, name), n(limit), "{schema}.{name}");
         }
+        assert_eq!(
+            doc["components"]["schemas"]["WorkspaceBlocklist"]["properties"]["rules"]["maxItems"]
+                .as_u64(),
+            n(limits::BLOCK_RULES),
+            "WorkspaceBlocklist.rules"
+        );
         for schema in ["SignupRequest", "AddMemberRequest"] {
             assert_eq!(
                 field(schema, "password")["minLength"].as_u64(),
@@ -263,7 +270,7 @@ mod tests {
         // Every string a request body carries has a limit (ids, instants and enums have a
         // format or a closed set instead).
         for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
-            if !name.ends_with("Request") {
+            if !name.ends_with("Request") && name != "BlockRule" {
                 continue;
             }
             for (prop, s) in schema["properties"].as_object().into_iter().flatten() {

@@ -30,6 +30,7 @@ mod events;
 mod invitations;
 mod members;
 mod notifications;
+mod privacy;
 mod screenshots;
 mod timer;
 mod web;
@@ -125,6 +126,8 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(invitations::create, invitations::list))
         .routes(routes!(invitations::revoke))
         .routes(routes!(invitations::accept))
+        .routes(routes!(privacy::get_blocklist, privacy::set_blocklist))
+        .routes(routes!(privacy::access_log))
         .split_for_parts()
 }
 

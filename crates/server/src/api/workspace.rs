@@ -20,7 +20,8 @@ pub(super) async fn get(State(app): State<App>, auth: Auth) -> Result<Json<Works
     Ok(Json(settings_dto(&app, &ws)))
 }
 
-async fn broadcast_settings(app: &App, ws: &WorkspaceRow) -> Result<()> {
+/// Tells every active member the settings changed (the blocklist's change included).
+pub(super) async fn broadcast_settings(app: &App, ws: &WorkspaceRow) -> Result<()> {
     let settings = settings_dto(app, ws);
     for member in app.intents().members(ws.id, false).await? {
         app.publish(

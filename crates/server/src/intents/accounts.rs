@@ -61,6 +61,8 @@ pub(super) fn delete_account_rows(
         rows.insert_tombstone(Tombstone::Entry(entry.id), entry.workspace_id, now)?;
         removed.entries.push(entry);
     }
+    // R35: the account's access log goes with it.
+    rows.delete_access_of(user)?;
     rows.delete_user(user)?;
     Ok(removed)
 }

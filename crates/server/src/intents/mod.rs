@@ -24,6 +24,7 @@
 mod accounts;
 mod entries;
 mod members;
+mod privacy;
 mod screenshots;
 mod workspace;
 

@@ -311,6 +311,9 @@ impl Intents {
                     ),
                 });
             }
+            if held {
+                super::privacy::log_delete(rows, actor.user, &shot, now)?;
+            }
             let mut deletion = ScreenshotDeletion {
                 screenshot: shot.clone(),
                 entry: entry.clone(),
@@ -377,7 +380,9 @@ impl Intents {
         self.write(move |rows| {
             let tombs = rows.purge_tombstones(retention::tombstone_cutoff(now))?;
             let gates = rows.purge_gates(retention::cutoff(now))?;
-            Ok(tombs + gates)
+            // R35: a log line goes when its screenshot's retention ends.
+            let access = rows.purge_access(retention::cutoff(now))?;
+            Ok(tombs + gates + access)
         })
         .await
     }

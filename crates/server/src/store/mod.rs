@@ -26,6 +26,7 @@ pub mod sqlite;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use shotclock_api::privacy::{AccessKind, BlockField, BlockRule};
 use shotclock_api::{
     EntryId, ErrorCode, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
 };
@@ -330,6 +331,63 @@ pub enum Tombstone {
     Entry(EntryId),
 }
 
+/// One line of a screenshot owner's access log (R35): someone else viewed or deleted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRow {
+    /// Workspace.
+    pub workspace_id: WorkspaceId,
+    /// The screenshot's owner (whose log this is).
+    pub owner_id: UserId,
+    /// The screenshot (it may be gone since: a delete is logged too).
+    pub screenshot_id: ScreenshotId,
+    /// Its capture instant: the line goes when the screenshot's retention ends (R18).
+    pub captured_at: DateTime<Utc>,
+    /// Who.
+    pub viewer_id: UserId,
+    /// Their display name at that moment.
+    pub viewer_name: String,
+    /// What.
+    pub kind: AccessKind,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The stored form of a rule's field (both backends).
+pub(crate) fn field_str(field: BlockField) -> &'static str {
+    match field {
+        BlockField::Class => "class",
+        BlockField::Title => "title",
+    }
+}
+
+/// A rule's field from its stored form.
+pub(crate) fn field_of(s: &str) -> StoreResult<BlockField> {
+    match s {
+        "class" => Ok(BlockField::Class),
+        "title" => Ok(BlockField::Title),
+        other => Err(StoreError::Corrupt(format!("unknown rule field {other:?}"))),
+    }
+}
+
+/// The stored form of an access kind (both backends).
+pub(crate) fn kind_str(kind: AccessKind) -> &'static str {
+    match kind {
+        AccessKind::Viewed => "viewed",
+        AccessKind::Deleted => "deleted",
+    }
+}
+
+/// An access kind from its stored form.
+pub(crate) fn kind_of(s: &str) -> StoreResult<AccessKind> {
+    match s {
+        "viewed" => Ok(AccessKind::Viewed),
+        "deleted" => Ok(AccessKind::Deleted),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown access kind {other:?}"
+        ))),
+    }
+}
+
 /// A screenshot counted per member and day (R17).
 pub type Counts = HashMap<UserId, u64>;
 
@@ -421,6 +479,17 @@ pub trait Rows {
     fn invitation_by_token(&mut self, token_hash: &[u8; 32]) -> StoreResult<Option<InvitationRow>>;
     /// A workspace's invitations neither used nor revoked, newest first.
     fn open_invitations(&mut self, workspace: WorkspaceId) -> StoreResult<Vec<InvitationRow>>;
+    /// A workspace's blocked-window rules, in order (R34).
+    fn workspace_block_rules(&mut self, id: WorkspaceId) -> StoreResult<Vec<BlockRule>>;
+    /// When `viewer` last did `kind` to `screenshot`, as logged (R35).
+    fn last_access(
+        &mut self,
+        screenshot: ScreenshotId,
+        viewer: UserId,
+        kind: AccessKind,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// An owner's access log from `since` on, newest first (at most 1,000 lines).
+    fn access_log(&mut self, owner: UserId, since: DateTime<Utc>) -> StoreResult<Vec<AccessRow>>;
 }
 
 /// Writes, inside a transaction. Each method changes exactly the rows it names.
@@ -497,6 +566,18 @@ pub trait TxRows: Rows {
     fn insert_invitation(&mut self, row: &InvitationRow) -> StoreResult<()>;
     /// Overwrites an invitation's used and revoked times.
     fn update_invitation(&mut self, row: &InvitationRow) -> StoreResult<()>;
+    /// Replaces a workspace's blocked-window rules (kept in the given order).
+    fn set_workspace_block_rules(
+        &mut self,
+        id: WorkspaceId,
+        rules: &[BlockRule],
+    ) -> StoreResult<()>;
+    /// Appends a line to an access log.
+    fn insert_access(&mut self, row: &AccessRow) -> StoreResult<()>;
+    /// Removes access-log lines of screenshots captured at or before `cutoff`.
+    fn purge_access(&mut self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
+    /// Removes an owner's whole access log.
+    fn delete_access_of(&mut self, owner: UserId) -> StoreResult<()>;
 }
 
 /// What a write job asks for when its group ends.

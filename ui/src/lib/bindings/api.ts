@@ -840,3 +840,71 @@ name: string,
  * Password (at least 10 characters).
  */
 password: string, };
+
+/**
+ * What a blocked-window rule looks at.
+ */
+export type BlockField = "class" | "title";
+
+/**
+ * One blocked-window rule: a case-insensitive substring of the class or the title.
+ */
+export type BlockRule = { 
+/**
+ * What the pattern is compared with.
+ */
+field: BlockField, 
+/**
+ * The substring (trimmed; 1 to [`crate::limits::BLOCK_PATTERN_CHARS`] characters).
+ */
+pattern: string, };
+
+/**
+ * The workspace's blocked-window list (`GET`/`PUT /workspace/blocklist`): admins set it,
+ * everyone reads it, and every member's app applies it together with their own rules.
+ */
+export type WorkspaceBlocklist = { 
+/**
+ * The rules, in order (at most [`crate::limits::BLOCK_RULES`]).
+ */
+rules: Array<BlockRule>, };
+
+/**
+ * What someone else did to a screenshot.
+ */
+export type AccessKind = "viewed" | "deleted";
+
+/**
+ * One line of a member's access log.
+ */
+export type AccessEntry = { 
+/**
+ * Who looked (or deleted).
+ */
+viewer_id: UserId, 
+/**
+ * Their display name at that moment.
+ */
+viewer_name: string, 
+/**
+ * Which screenshot.
+ */
+screenshot_id: ScreenshotId, 
+/**
+ * What they did.
+ */
+kind: AccessKind, 
+/**
+ * When.
+ */
+at: string, };
+
+/**
+ * `GET /access-log`: who else viewed or deleted the caller's screenshots in the last 7 days,
+ * newest first.
+ */
+export type AccessLog = { 
+/**
+ * The entries, newest first.
+ */
+entries: Array<AccessEntry>, };

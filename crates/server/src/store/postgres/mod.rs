@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0002_signin_throttle.sql"),
     include_str!("../../../migrations/postgres/0003_manual_entries.sql"),
     include_str!("../../../migrations/postgres/0004_invitations.sql"),
+    include_str!("../../../migrations/postgres/0005_blocklist_and_access_log.sql"),
 ];
 
 /// Advisory lock held by each write group's transaction (serialises writers of all replicas).

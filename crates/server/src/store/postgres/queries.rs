@@ -20,15 +20,18 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use super::rows::{ACCESS_COLS, access_row, rule_row};
 use super::rows::{
     ENTRY_COLS, INVITE_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, big, count_row, entry_row,
     gate_row, instant, invite_row, ms, note_row, shot_row, spans_json, u, user_row, view_row,
     ws_row,
 };
+use crate::store::{AccessRow, StoreError, field_str, kind_str};
 use crate::store::{
     CountPlan, Counts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
+use shotclock_api::privacy::{AccessKind, BlockRule};
 
 /// Screenshots per user of a workspace in `[$2, $3)` ms, row by row.
 const COUNT_ROWS: &str = "SELECT user_id, count(*) FROM screenshots
@@ -435,6 +438,43 @@ impl Rows for Pg<'_> {
             ),
             &[&u(workspace)],
             invite_row,
+    fn workspace_block_rules(&mut self, id: WorkspaceId) -> StoreResult<Vec<BlockRule>> {
+        self.list(
+            "SELECT field, pattern FROM workspace_block_rules WHERE workspace_id = $1
+             ORDER BY position",
+            &[&u(id)],
+            rule_row,
+        )
+    }
+
+    fn last_access(
+        &mut self,
+        screenshot: ScreenshotId,
+        viewer: UserId,
+        kind: AccessKind,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let last = self.one(
+            "SELECT max(at_ms) FROM screenshot_access
+             WHERE screenshot_id = $1 AND viewer_id = $2 AND kind = $3",
+            &[&u(screenshot), &u(viewer), &kind_str(kind)],
+            |r| Ok(r.try_get::<_, Option<i64>>(0)?),
+        )?;
+        last.flatten()
+            .map(|t| {
+                DateTime::from_timestamp_millis(t)
+                    .ok_or_else(|| StoreError::Corrupt(format!("timestamp out of range: {t}")))
+            })
+            .transpose()
+    }
+
+    fn access_log(&mut self, owner: UserId, since: DateTime<Utc>) -> StoreResult<Vec<AccessRow>> {
+        self.list(
+            &format!(
+                "SELECT {ACCESS_COLS} FROM screenshot_access WHERE owner_id = $1 AND at_ms >= $2
+                 ORDER BY at_ms DESC, seq DESC LIMIT 1000"
+            ),
+            &[&u(owner), &ms(since)],
+            access_row,
         )
     }
 }
@@ -729,6 +769,40 @@ impl TxRows for Pg<'_> {
                 &ms(i.expires_at),
                 &i.accepted_at.map(ms),
                 &i.revoked_at.map(ms),
+    fn set_workspace_block_rules(
+        &mut self,
+        id: WorkspaceId,
+        rules: &[BlockRule],
+    ) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM workspace_block_rules WHERE workspace_id = $1",
+            &[&u(id)],
+        )?;
+        for (position, rule) in (0_i64..).zip(rules) {
+            self.exec(
+                "INSERT INTO workspace_block_rules (workspace_id, position, field, pattern)
+                 VALUES ($1, $2, $3, $4)",
+                &[&u(id), &position, &field_str(rule.field), &rule.pattern],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_access(&mut self, a: &AccessRow) -> StoreResult<()> {
+        self.exec(
+            &format!(
+                "INSERT INTO screenshot_access ({ACCESS_COLS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ),
+            &[
+                &u(a.workspace_id),
+                &u(a.owner_id),
+                &u(a.screenshot_id),
+                &ms(a.captured_at),
+                &u(a.viewer_id),
+                &a.viewer_name,
+                &kind_str(a.kind),
+                &ms(a.at),
             ],
         )?;
         Ok(())
@@ -738,6 +812,17 @@ impl TxRows for Pg<'_> {
         self.exec(
             "UPDATE invitations SET accepted_ms = $2, revoked_ms = $3 WHERE id = $1",
             &[&u(i.id), &i.accepted_at.map(ms), &i.revoked_at.map(ms)],
+    fn purge_access(&mut self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        self.exec(
+            "DELETE FROM screenshot_access WHERE captured_ms <= $1",
+            &[&ms(cutoff)],
+        )
+    }
+
+    fn delete_access_of(&mut self, owner: UserId) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM screenshot_access WHERE owner_id = $1",
+            &[&u(owner)],
         )?;
         Ok(())
     }

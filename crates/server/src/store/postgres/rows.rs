@@ -209,3 +209,28 @@ pub(super) fn spans_json(spans: &SpanSet) -> StoreResult<String> {
 pub(super) fn big(n: u32) -> i64 {
     i64::from(n)
 }
+
+/// A `(field, pattern)` row of a workspace's blocked-window rules.
+pub(super) fn rule_row(r: &Row) -> StoreResult<shotclock_api::privacy::BlockRule> {
+    Ok(shotclock_api::privacy::BlockRule {
+        field: crate::store::field_of(&get::<String>(r, 0)?)?,
+        pattern: get(r, 1)?,
+    })
+}
+
+pub(super) const ACCESS_COLS: &str = "workspace_id, owner_id, screenshot_id, captured_ms, \
+                       viewer_id, viewer_name, kind, at_ms";
+
+/// An access-log line ([`ACCESS_COLS`]).
+pub(super) fn access_row(r: &Row) -> StoreResult<crate::store::AccessRow> {
+    Ok(crate::store::AccessRow {
+        workspace_id: WorkspaceId::from_uuid(get(r, 0)?),
+        owner_id: UserId::from_uuid(get(r, 1)?),
+        screenshot_id: ScreenshotId::from_uuid(get(r, 2)?),
+        captured_at: instant(r, 3)?,
+        viewer_id: UserId::from_uuid(get(r, 4)?),
+        viewer_name: get(r, 5)?,
+        kind: crate::store::kind_of(&get::<String>(r, 6)?)?,
+        at: instant(r, 7)?,
+    })
+}

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0003_tombstones_and_gates.sql"),
     include_str!("../../../migrations/0004_manual_entries.sql"),
     include_str!("../../../migrations/0005_invitations.sql"),
+    include_str!("../../../migrations/0006_blocklist_and_access_log.sql"),
 ];
 
 /// How to open the database.

@@ -18,10 +18,12 @@ use super::rows::{
     ENTRY_COLS, INVITE_COLS, NOTE_COLS, SHOT_COLS, USER_COLS, WS_COLS, at, conv_err, entry_row,
     invite_row, ms, note_row, shot_row, spans_json, u, user_row, ws_row,
 };
+use crate::store::{AccessRow, field_of, field_str, kind_of, kind_str};
 use crate::store::{
     CountPlan, Counts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
+use shotclock_api::privacy::{AccessKind, BlockRule};
 
 /// Screenshots per user of a workspace in `[?2, ?3)` ms, row by row.
 const COUNT_ROWS: &str = "SELECT user_id, count(*) FROM screenshots
@@ -396,6 +398,69 @@ impl Rows for Sql<'_> {
             [u(workspace)],
             invite_row,
         )
+    fn workspace_block_rules(&mut self, id: WorkspaceId) -> StoreResult<Vec<BlockRule>> {
+        let raw = self.list(
+            "SELECT field, pattern FROM workspace_block_rules WHERE workspace_id = ?1
+             ORDER BY position",
+            [u(id)],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        raw.into_iter()
+            .map(|(field, pattern)| {
+                Ok(BlockRule {
+                    field: field_of(&field)?,
+                    pattern,
+                })
+            })
+            .collect()
+    }
+
+    fn last_access(
+        &mut self,
+        screenshot: ScreenshotId,
+        viewer: UserId,
+        kind: AccessKind,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        self.one(
+            "SELECT max(at_ms) FROM screenshot_access
+             WHERE screenshot_id = ?1 AND viewer_id = ?2 AND kind = ?3",
+            params![u(screenshot), u(viewer), kind_str(kind)],
+            |r| r.get::<_, Option<i64>>(0)?.map(at).transpose(),
+        )
+        .map(Option::flatten)
+    }
+
+    fn access_log(&mut self, owner: UserId, since: DateTime<Utc>) -> StoreResult<Vec<AccessRow>> {
+        let raw = self.list(
+            "SELECT workspace_id, owner_id, screenshot_id, captured_ms, viewer_id, viewer_name,
+                    kind, at_ms
+             FROM screenshot_access WHERE owner_id = ?1 AND at_ms >= ?2
+             ORDER BY at_ms DESC, seq DESC LIMIT 1000",
+            params![u(owner), ms(since)],
+            |r| {
+                Ok((
+                    AccessRow {
+                        workspace_id: WorkspaceId::from_uuid(r.get(0)?),
+                        owner_id: UserId::from_uuid(r.get(1)?),
+                        screenshot_id: ScreenshotId::from_uuid(r.get(2)?),
+                        captured_at: at(r.get(3)?)?,
+                        viewer_id: UserId::from_uuid(r.get(4)?),
+                        viewer_name: r.get(5)?,
+                        kind: AccessKind::Viewed,
+                        at: at(r.get(7)?)?,
+                    },
+                    r.get::<_, String>(6)?,
+                ))
+            },
+        )?;
+        raw.into_iter()
+            .map(|(row, kind)| {
+                Ok(AccessRow {
+                    kind: kind_of(&kind)?,
+                    ..row
+                })
+            })
+            .collect()
     }
 }
 
@@ -691,6 +756,39 @@ impl TxRows for Sql<'_> {
                 ms(i.expires_at),
                 i.accepted_at.map(ms),
                 i.revoked_at.map(ms)
+    fn set_workspace_block_rules(
+        &mut self,
+        id: WorkspaceId,
+        rules: &[BlockRule],
+    ) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM workspace_block_rules WHERE workspace_id = ?1",
+            [u(id)],
+        )?;
+        for (position, rule) in (0_i64..).zip(rules) {
+            self.exec(
+                "INSERT INTO workspace_block_rules (workspace_id, position, field, pattern)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![u(id), position, field_str(rule.field), rule.pattern],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_access(&mut self, a: &AccessRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO screenshot_access (workspace_id, owner_id, screenshot_id, captured_ms,
+                 viewer_id, viewer_name, kind, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                u(a.workspace_id),
+                u(a.owner_id),
+                u(a.screenshot_id),
+                ms(a.captured_at),
+                u(a.viewer_id),
+                a.viewer_name,
+                kind_str(a.kind),
+                ms(a.at)
             ],
         )?;
         Ok(())
@@ -700,6 +798,18 @@ impl TxRows for Sql<'_> {
         self.exec(
             "UPDATE invitations SET accepted_ms = ?2, revoked_ms = ?3 WHERE id = ?1",
             params![u(i.id), i.accepted_at.map(ms), i.revoked_at.map(ms)],
+    fn purge_access(&mut self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        let n = self.exec(
+            "DELETE FROM screenshot_access WHERE captured_ms <= ?1",
+            [ms(cutoff)],
+        )?;
+        Ok(n as u64)
+    }
+
+    fn delete_access_of(&mut self, owner: UserId) -> StoreResult<()> {
+        self.exec(
+            "DELETE FROM screenshot_access WHERE owner_id = ?1",
+            [u(owner)],
         )?;
         Ok(())
     }

@@ -1,0 +1,26 @@
+-- The workspace's blocked-window list (R34): admins set it, every member's app applies it.
+CREATE TABLE workspace_block_rules (
+    workspace_id BLOB NOT NULL REFERENCES workspaces(id),
+    position     INTEGER NOT NULL CHECK (position >= 0),
+    field        TEXT NOT NULL CHECK (field IN ('class', 'title')),
+    pattern      TEXT NOT NULL CHECK (length(pattern) > 0),
+    PRIMARY KEY (workspace_id, position)
+) STRICT;
+
+-- Who else viewed or deleted a screenshot (R35). No foreign key to the screenshot: a delete is
+-- logged and outlives it; a line goes when the screenshot's retention ends (captured_ms) or
+-- with its owner's account.
+CREATE TABLE screenshot_access (
+    seq           INTEGER PRIMARY KEY,
+    workspace_id  BLOB NOT NULL,
+    owner_id      BLOB NOT NULL,
+    screenshot_id BLOB NOT NULL,
+    captured_ms   INTEGER NOT NULL,
+    viewer_id     BLOB NOT NULL,
+    viewer_name   TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('viewed', 'deleted')),
+    at_ms         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX screenshot_access_owner ON screenshot_access(owner_id, at_ms);
+CREATE INDEX screenshot_access_repeat ON screenshot_access(screenshot_id, viewer_id, kind, at_ms);
+CREATE INDEX screenshot_access_captured ON screenshot_access(captured_ms);

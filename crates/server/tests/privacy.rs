@@ -1,0 +1,248 @@
+//! The workspace blocklist (R34) and the access log (R35) through the HTTP surface, on every
+//! backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chrono::TimeDelta;
+use common::{Db, Harness, t0};
+use serde_json::json;
+
+async fn r34_admins_set_the_workspace_blocklist_and_members_read_it(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    let other = h.team("globex").await;
+    let path = "/api/v1/workspace/blocklist";
+    let empty = h.get(path, &team.alice.token).await;
+    empty.expect(200);
+    assert_eq!(empty.json(), json!({"rules": []}));
+
+    let list = json!({"rules": [
+        {"field": "title", "pattern": "  Online banking "},
+        {"field": "class", "pattern": "KeePassXC"},
+    ]});
+    // Members cannot change it.
+    h.call("PUT", path, Some(&team.alice.token), Some(list.clone()))
+        .await
+        .expect(403);
+    // Limits: each refused whole, with a typed error.
+    let long = "x".repeat(101);
+    let too_many: Vec<_> = (0..51)
+        .map(|i| json!({"field": "title", "pattern": format!("p{i}")}))
+        .collect();
+    for bad in [
+        json!({"rules": [{"field": "title", "pattern": "   "}]}),
+        json!({"rules": [{"field": "title", "pattern": long}]}),
+        json!({"rules": [{"field": "title", "pattern": "a\u{7}b"}]}),
+        json!({"rules": too_many}),
+    ] {
+        let res = h
+            .call("PUT", path, Some(&team.admin.token), Some(bad))
+            .await;
+        res.expect(422);
+        assert_eq!(res.code(), "validation");
+    }
+    h.call(
+        "PUT",
+        path,
+        Some(&team.admin.token),
+        Some(json!({"rules": [{"field": "window", "pattern": "x"}]})),
+    )
+    .await
+    .expect(422);
+    assert_eq!(
+        h.get(path, &team.alice.token).await.json()["rules"],
+        json!([])
+    );
+
+    let set = h
+        .call("PUT", path, Some(&team.admin.token), Some(list))
+        .await;
+    set.expect(200);
+    let stored = json!({"rules": [
+        {"field": "title", "pattern": "Online banking"},
+        {"field": "class", "pattern": "KeePassXC"},
+    ]});
+    assert_eq!(set.json(), stored);
+    assert_eq!(h.get(path, &team.alice.token).await.json(), stored);
+    assert_eq!(h.get(path, &team.owner.token).await.json(), stored);
+    // Another workspace's list is its own.
+    assert_eq!(
+        h.get(path, &other.alice.token).await.json(),
+        json!({"rules": []})
+    );
+    // Replaced whole; an empty list clears it.
+    h.call(
+        "PUT",
+        path,
+        Some(&team.owner.token),
+        Some(json!({"rules": []})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        h.get(path, &team.bob.token).await.json(),
+        json!({"rules": []})
+    );
+}
+
+fn image_path(shot: impl std::fmt::Display) -> String {
+    format!("/api/v1/screenshots/{shot}/image")
+}
+
+async fn r35_views_by_others_are_logged_once_a_minute_and_own_views_never(db: Db) {
+    let h = Harness::on(db);
+    let (team, _entry, shots) = h.alices_stopped_entry("acme", &[20, 10]).await;
+    let log = |token: String| {
+        let h = &h;
+        async move { h.get("/api/v1/access-log", &token).await.json()["entries"].clone() }
+    };
+    // Alice's own views add nothing.
+    h.get(&image_path(shots[0]), &team.alice.token)
+        .await
+        .expect(200);
+    assert_eq!(log(team.alice.token.clone()).await, json!([]));
+    // Bob cannot see it, so nothing is logged either.
+    h.get(&image_path(shots[0]), &team.bob.token)
+        .await
+        .expect(404);
+    // The metadata is not the image: not logged.
+    h.get(
+        &format!("/api/v1/screenshots/{}", shots[0]),
+        &team.admin.token,
+    )
+    .await
+    .expect(200);
+    assert_eq!(log(team.alice.token.clone()).await, json!([]));
+
+    // The admin opens it three times within a minute: one view.
+    let first = h.app.now();
+    for _ in 0..3 {
+        h.get(&image_path(shots[0]), &team.admin.token)
+            .await
+            .expect(200);
+        h.clock.advance(TimeDelta::seconds(20));
+    }
+    let entries = log(team.alice.token.clone()).await;
+    assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
+    assert_eq!(entries[0]["viewer_name"], "admin");
+    assert_eq!(entries[0]["viewer_id"], json!(team.admin.id));
+    assert_eq!(entries[0]["screenshot_id"], json!(shots[0]));
+    assert_eq!(entries[0]["kind"], "viewed");
+    let at: chrono::DateTime<chrono::Utc> = entries[0]["at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(at, first);
+    // A minute after the logged view, a new one; another screenshot is its own.
+    h.get(&image_path(shots[0]), &team.admin.token)
+        .await
+        .expect(200);
+    h.get(&image_path(shots[1]), &team.owner.token)
+        .await
+        .expect(200);
+    let entries = log(team.alice.token.clone()).await;
+    assert_eq!(entries.as_array().unwrap().len(), 3, "{entries}");
+    // Newest first.
+    assert_eq!(entries[0]["viewer_name"], "Owner of acme");
+    // Nobody else's log holds alice's lines.
+    assert_eq!(log(team.admin.token.clone()).await, json!([]));
+    assert_eq!(log(team.bob.token.clone()).await, json!([]));
+}
+
+async fn r35_deletes_by_others_are_logged_and_no_method_removes_a_line(db: Db) {
+    let h = Harness::on(db);
+    let (team, _entry, shots) = h.alices_stopped_entry("acme", &[20, 10]).await;
+    h.get(&image_path(shots[1]), &team.admin.token)
+        .await
+        .expect(200);
+    // A dry run logs nothing; the real delete does.
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{}?dry_run=true", shots[0]),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(200);
+    let before = h.get("/api/v1/access-log", &team.alice.token).await.json();
+    assert_eq!(before["entries"].as_array().unwrap().len(), 1);
+    h.clock.advance(TimeDelta::seconds(1));
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{}", shots[0]),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(200);
+    let after = h.get("/api/v1/access-log", &team.alice.token).await.json();
+    let entries = after["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["kind"], "deleted");
+    assert_eq!(entries[0]["screenshot_id"], json!(shots[0]));
+    // Alice deleting her own is not logged.
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{}", shots[1]),
+        Some(&team.alice.token),
+        None,
+    )
+    .await
+    .expect(200);
+    let log = h.get("/api/v1/access-log", &team.alice.token).await.json();
+    assert_eq!(log, after);
+    // No endpoint changes the log: every other method is refused, for anyone.
+    for token in [&team.admin.token, &team.owner.token, &team.alice.token] {
+        for method in ["DELETE", "PUT", "PATCH", "POST"] {
+            let res = h
+                .call(method, "/api/v1/access-log", Some(token), Some(json!({})))
+                .await;
+            res.expect(405);
+        }
+    }
+    assert_eq!(
+        h.get("/api/v1/access-log", &team.alice.token).await.json(),
+        after
+    );
+}
+
+/// Every access-log line of `owner` as stored.
+async fn lines(
+    h: &Harness,
+    owner: shotclock_api::UserId,
+) -> Vec<shotclock_server::store::AccessRow> {
+    let since = t0() - TimeDelta::days(30);
+    h.raw(move |rows| rows.access_log(owner, since)).await
+}
+
+async fn r35_the_log_follows_retention_and_the_account(db: Db) {
+    let h = Harness::on(db);
+    let (team, _entry, shots) = h.alices_stopped_entry("acme", &[20, 10]).await;
+    h.get(&image_path(shots[0]), &team.admin.token)
+        .await
+        .expect(200);
+    h.get(&image_path(shots[1]), &team.admin.token)
+        .await
+        .expect(200);
+    let alice = team.alice.id;
+    assert_eq!(lines(&h, alice).await.len(), 2);
+    // The first screenshot expires (captured 20 min before t0): its line goes with it, the
+    // other's stays.
+    h.clock.advance(TimeDelta::days(7) - TimeDelta::minutes(15));
+    shotclock_server::maintenance::run(&h.app, std::time::Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let left = lines(&h, alice).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].screenshot_id, shots[1]);
+    // Deleting alice's account takes her log.
+    h.call("DELETE", "/api/v1/me", Some(&team.alice.token), None)
+        .await
+        .expect(204);
+    assert!(lines(&h, alice).await.is_empty());
+}
+
+common::all_backends!(
+    r34_admins_set_the_workspace_blocklist_and_members_read_it,
+    r35_views_by_others_are_logged_once_a_minute_and_own_views_never,
+    r35_deletes_by_others_are_logged_and_no_method_removes_a_line,
+    r35_the_log_follows_retention_and_the_account,
+);
