@@ -83,6 +83,12 @@ pub fn run() -> Result<(), ShellError> {
             commands::workspace_settings,
             commands::update_settings,
             commands::start_trial,
+            commands::entries_for_week,
+            commands::edit_entry,
+            commands::add_entry,
+            commands::delete_entry,
+            commands::approvals,
+            commands::approve_period,
         ])
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event
