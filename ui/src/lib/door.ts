@@ -56,9 +56,13 @@ export function asCommandError(e: unknown): CommandError {
 // ---- wire types (generated from crates/api: ./bindings/api.ts) -------------------------------
 
 import type {
+  ApprovalReport,
+  ApprovePeriod,
   DayCounts,
   DeleteReport,
+  EditReport,
   Entry,
+  EntryPatch,
   Notification,
   Role,
   UpdateSettingsRequest,
@@ -78,11 +82,16 @@ export type {
   ScreenshotList,
   TimeSpan,
   WorkspaceSettings,
+  ApprovalReport,
+  ApprovePeriod,
+  EditReport,
+  EntryPatch,
+  Period,
 } from "./bindings/api";
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, DayShots, RunningTimer } from "./bindings/agent";
+import type { AgentEvent, DayShots, EntryDeleteReport, MemberWeek, RunningTimer } from "./bindings/agent";
 export type {
   AgentEvent,
   CaptureHealth,
@@ -95,6 +104,9 @@ export type {
   RunningTimer,
   SourceChoice,
   SourceKind,
+  ApprovalEntry,
+  EntryDeleteReport,
+  MemberWeek,
 } from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {
@@ -154,4 +166,18 @@ export interface Door {
   onSession(handler: (s: SessionView) => void): Promise<Unlisten>;
   /** Where the image of a screenshot is served (local copy first, else the service). */
   imageUrl(screenshotId: string): string;
+
+  // ---- managing entries (R39) ----
+  /** The signed-in user's entries starting in the ISO week (Mon–Sun) holding `day`, in `tz`. */
+  entriesForWeek(day: string, tz: string): Promise<Entry[]>;
+  /** Edits description, start or end; `dryRun` answers what it would do (excluded screenshots, removed time). */
+  editEntry(id: string, patch: EntryPatch, dryRun: boolean): Promise<EditReport>;
+  /** Adds time by hand: a manual entry `[start, end)` (RFC 3339). */
+  addEntry(description: string, start: string, end: string): Promise<Entry>;
+  /** Deletes an entry with its screenshots; `dryRun` says how many would go. */
+  deleteEntry(id: string, dryRun: boolean): Promise<EntryDeleteReport>;
+  /** Admins: every member's entries of the week holding `day`, with screenshot counts. */
+  approvals(day: string, tz: string): Promise<MemberWeek[]>;
+  /** Admins: approve (or withdraw approval of) a member's day or week. */
+  approvePeriod(request: ApprovePeriod): Promise<ApprovalReport>;
 }

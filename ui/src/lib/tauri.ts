@@ -7,6 +7,10 @@ import { invoke, convertFileSrc } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type {
   AgentEvent,
+  ApprovalReport,
+  EditReport,
+  EntryDeleteReport,
+  MemberWeek,
   CaptureView,
   DayCounts,
   DayShots,
@@ -49,6 +53,13 @@ export const tauriDoor: Door = {
   onAgentEvent: (handler) => listen<AgentEvent>("agent", (msg) => handler(msg.payload)),
   onSession: (handler) => listen<SessionView>("session", (msg) => handler(msg.payload)),
   imageUrl: (screenshotId) => convertFileSrc(screenshotId, "shotclock"),
+
+  entriesForWeek: (date, tz) => invoke<Entry[]>("entries_for_week", { date, tz }),
+  editEntry: (id, patch, dryRun) => invoke<EditReport>("edit_entry", { id, patch, dryRun }),
+  addEntry: (description, start, end) => invoke<Entry>("add_entry", { description, start, end }),
+  deleteEntry: (id, dryRun) => invoke<EntryDeleteReport>("delete_entry", { id, dryRun }),
+  approvals: (date, tz) => invoke<MemberWeek[]>("approvals", { date, tz }),
+  approvePeriod: (request) => invoke<ApprovalReport>("approve_period", { request }),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */
