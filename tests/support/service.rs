@@ -52,6 +52,16 @@ pub struct Zone {
     ahead_secs: i32,
 }
 
+impl Zone {
+    /// The wall-clock time of `at` in this zone, `HH:MM:SS` (as the app's forms take it).
+    pub fn clock(&self, at: DateTime<Utc>) -> String {
+        match FixedOffset::east_opt(self.ahead_secs) {
+            Some(offset) => at.with_timezone(&offset).format("%H:%M:%S").to_string(),
+            None => at.format("%H:%M:%S").to_string(),
+        }
+    }
+}
+
 /// A running service; stopped (every connection dropped) when dropped. What fails in starting
 /// or seeding it panics (the kit's way); its methods return `Result` for the tests' `?`.
 pub struct Service(TestServer);
