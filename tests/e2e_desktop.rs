@@ -987,3 +987,265 @@ async fn a_member_sees_who_viewed_their_screenshot() -> Result<()> {
     .await;
     app.finish("viewed-by", outcome).await
 }
+
+// ---- 11–15: managing entries (R39) ----------------------------------------------------------------
+
+/// Opens the editor of entry `id` in the Timer view's week.
+async fn edit(app: &DesktopApp, id: impl std::fmt::Display) -> Result<()> {
+    app.open_section("timer").await?;
+    app.click(&format!("{} {}", entry_row(&id), tid("entry-edit")))
+        .await?;
+    app.wait_element(&tid("entry-editor"), SHORT).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn member_edits_a_description_and_adds_time_by_hand() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("edits", false).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let rec = record_entry(&ana, "Typo in the descripton", 90, &[]).await?;
+    let zone = service::time_zone();
+    // An hour of work forgotten earlier today (the test's day never straddles midnight).
+    let (from, to) = (
+        rec.start - chrono::TimeDelta::minutes(50),
+        rec.start - chrono::TimeDelta::minutes(20),
+    );
+
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let outcome = async {
+        let row = entry_row(rec.entry);
+        edit(&app, rec.entry).await?;
+        app.type_into(&tid("edit-description"), "Quarterly report")
+            .await?;
+        app.click(&tid("edit-save")).await?;
+        app.wait_gone(&tid("entry-editor"), MEDIUM).await?;
+        wait_for(MEDIUM, "the new description in the week", || async {
+            let text = app
+                .text(&format!("{row} {}", tid("entry-description")))
+                .await?;
+            (text == "Quarterly report").then_some(())
+        })
+        .await?;
+        wait_for(MEDIUM, "the new description at the service", || async {
+            let e = entry(&ana, rec.entry, None).await.ok()??;
+            (e.description == "Quarterly report").then_some(())
+        })
+        .await?;
+
+        // "Add time": a manual entry, marked manual in the list and at the service.
+        app.click(&tid("add-time")).await?;
+        let form = tid("add-time-form");
+        app.type_into(&format!("{form} {}", tid("edit-description")), "Phone call")
+            .await?;
+        app.type_into(&format!("{form} {}", tid("edit-start")), &zone.clock(from))
+            .await?;
+        app.type_into(&format!("{form} {}", tid("edit-end")), &zone.clock(to))
+            .await?;
+        app.click(&format!("{form} {}", tid("edit-save"))).await?;
+        app.wait_gone(&form, MEDIUM).await?;
+        let added = wait_for(MEDIUM, "the manual entry at the service", || async {
+            let list = ana.entries(None, None, None).await.ok()?.entries;
+            list.into_iter().find(|e| e.description == "Phone call")
+        })
+        .await?;
+        ensure!(
+            added.manual && added.start == from && added.end == Some(to),
+            "the service holds {added:?}"
+        );
+        app.wait_element(
+            &format!("{} {}", entry_row(added.id), tid("entry-manual")),
+            MEDIUM,
+        )
+        .await?;
+        save_window_png(&app.client, "week-view").await?;
+        Ok(())
+    }
+    .await;
+    app.finish("edits", outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn shortening_an_entry_deletes_the_screenshot_left_outside_after_confirming() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("shorten", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let rec = record_entry(&ana, "Design review", 120, &[30, 75]).await?;
+    let (kept, dropped) = (rec.shots[0], rec.shots[1]);
+    let new_end = rec.start + chrono::TimeDelta::seconds(50);
+    let zone = service::time_zone();
+
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let outcome = async {
+        edit(&app, rec.entry).await?;
+        app.type_into(&tid("edit-end"), &zone.clock(new_end))
+            .await?;
+        save_window_png(&app.client, "entry-editor").await?;
+        app.click(&tid("edit-save")).await?;
+        // The dry run names what goes: one screenshot, and the time the entry then counts.
+        let dialog = tid("confirm-delete");
+        app.wait_element(&dialog, MEDIUM).await?;
+        let effect = app.text(&tid("confirm-effect")).await.unwrap_or_default();
+        ensure!(
+            effect.contains("1 screenshot") && effect.contains("50 s"),
+            "the confirmation says {effect:?}"
+        );
+        save_window_png(&app.client, "entry-edit-confirmation").await?;
+        app.click(&tid("confirm-ok")).await?;
+        app.wait_gone(&dialog, MEDIUM).await?;
+
+        let duration = format!("{} {}", entry_row(rec.entry), tid("entry-duration"));
+        app.wait_attr(&duration, "data-seconds", "50", MEDIUM)
+            .await?;
+        let after = entry(&ana, rec.entry, None)
+            .await?
+            .context("the entry is gone")?;
+        ensure!(
+            after.end == Some(new_end) && after.duration_secs == 50,
+            "the service holds {after:?}"
+        );
+        let gone = ana.screenshot(dropped.0).await;
+        ensure!(
+            matches!(&gone, Err(e) if e.code() == Some(ErrorCode::NotFound)),
+            "the screenshot outside the entry is still at the service: {gone:?}"
+        );
+        ensure!(
+            ana.screenshot(kept.0).await.is_ok(),
+            "the one inside went too"
+        );
+        Ok(())
+    }
+    .await;
+    app.finish("shorten", outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn deleting_an_entry_deletes_its_screenshots() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("delete-entry", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let rec = record_entry(&ana, "Wrong project", 60, &[20, 40]).await?;
+
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let outcome = async {
+        show_screenshots_of(&app, &team.ana).await?;
+        for (id, _) in &rec.shots {
+            app.wait_element(&thumb(id), MEDIUM).await?;
+        }
+        app.open_section("timer").await?;
+        app.click(&format!("{} {}", entry_row(rec.entry), tid("entry-delete")))
+            .await?;
+        let dialog = tid("confirm-delete");
+        app.wait_attr(&dialog, "data-allowed", "true", MEDIUM)
+            .await?;
+        let effect = app.text(&tid("confirm-effect")).await.unwrap_or_default();
+        let warning = app.text(&tid("confirm-warning")).await.unwrap_or_default();
+        ensure!(
+            effect.contains("2 screenshots") && warning.to_lowercase().contains("permanent"),
+            "the confirmation says {effect:?} / {warning:?}"
+        );
+        app.click(&tid("confirm-ok")).await?;
+        app.wait_gone(&entry_row(rec.entry), MEDIUM).await?;
+        wait_for(MEDIUM, "the service to delete the entry", || async {
+            entry(&ana, rec.entry, None)
+                .await
+                .ok()?
+                .is_none()
+                .then_some(())
+        })
+        .await?;
+        show_screenshots_of(&app, &team.ana).await?;
+        app.wait_attr(
+            &format!("{} {}", member_row(&team.ana), tid("member-count")),
+            "data-count",
+            "0",
+            MEDIUM,
+        )
+        .await?;
+        for (id, _) in &rec.shots {
+            app.wait_gone(&thumb(id), MEDIUM).await?;
+        }
+        Ok(())
+    }
+    .await;
+    app.finish("delete-entry", outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn a_member_cannot_edit_an_approved_entry() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("approved", false).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let olga = service.sign_in(&team.owner).await?;
+    let rec = record_entry(&ana, "Signed off", 60, &[]).await?;
+    olga.approve_period(&shotclock_api::dto::ApprovePeriod {
+        user_id: team.ana.id,
+        date: today(),
+        time_zone: service::time_zone().name.into(),
+        period: shotclock_api::dto::Period::Week,
+        approved: true,
+    })
+    .await?;
+
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+    let outcome = async {
+        edit(&app, rec.entry).await?;
+        let why = app.text(&tid("edit-error")).await.unwrap_or_default();
+        ensure!(
+            why.contains("approved") && why.contains("admin"),
+            "the editor says {why:?}"
+        );
+        let save = app.wait_element(&tid("edit-save"), SHORT).await?;
+        ensure!(
+            save.attr("disabled").await?.is_some(),
+            "saving an approved entry is offered"
+        );
+        Ok(())
+    }
+    .await;
+    app.finish("approved", outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn an_admin_approves_a_members_week() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("approvals", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let rec = record_entry(&ana, "Sprint work", 60, &[20, 40]).await?;
+
+    let app = DesktopApp::signed_in(&service, &team.owner).await?;
+    let outcome = async {
+        app.open_section("approvals").await?;
+        let member = format!("{}[data-user-id='{}']", tid("approval-member"), team.ana.id);
+        let line = format!(
+            "{member} {}[data-entry-id='{}']",
+            tid("approval-entry"),
+            rec.entry
+        );
+        app.wait_attr(
+            &format!("{line} {}", tid("approval-shots")),
+            "data-count",
+            "2",
+            MEDIUM,
+        )
+        .await?;
+        save_window_png(&app.client, "approvals").await?;
+        app.click(&format!("{member} {}", tid("approve-week")))
+            .await?;
+        app.wait_attr(&member, "data-approved", "true", MEDIUM)
+            .await?;
+        app.wait_attr(&line, "data-approved", "true", SHORT).await?;
+        let after = entry(&ana, rec.entry, None)
+            .await?
+            .context("the entry is gone")?;
+        ensure!(after.approved, "the service holds {after:?}");
+        Ok(())
+    }
+    .await;
+    app.finish("approvals", outcome).await
+}

@@ -5,11 +5,12 @@
 use crate::error::CommandError;
 use crate::session::{self, AppState, SessionView};
 use chrono::{DateTime, NaiveDate, Utc};
-use shotclock_agent::{CaptureView, DayShots, RunningTimer};
+use shotclock_agent::{CaptureView, DayShots, EntryDeleteReport, MemberWeek, RunningTimer};
 use shotclock_api::dto::{
-    DayCounts, DeleteReport, Entry, Notification, UpdateSettingsRequest, WorkspaceSettings,
+    ApprovalReport, ApprovePeriod, DayCounts, DeleteReport, EditReport, Entry, EntryPatch,
+    Notification, UpdateSettingsRequest, WorkspaceSettings,
 };
-use shotclock_api::{NotificationId, ScreenshotId, UserId};
+use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId};
 use tauri::{AppHandle, State};
 
 type Answer<T> = Result<T, CommandError>;
@@ -126,6 +127,73 @@ pub async fn update_settings(
 #[tauri::command]
 pub async fn start_trial(state: State<'_, AppState>) -> Answer<WorkspaceSettings> {
     Ok(state.agent().await?.start_trial().await?)
+}
+
+// ---- managing entries (R39) -------------------------------------------------------------------
+
+#[tauri::command]
+pub async fn entries_for_week(
+    state: State<'_, AppState>,
+    date: String,
+    tz: String,
+) -> Answer<Vec<Entry>> {
+    let (date, tz) = (day(&date)?, zone(&tz)?);
+    Ok(state.agent().await?.entries_for_week(date, tz).await?)
+}
+
+#[tauri::command]
+pub async fn edit_entry(
+    state: State<'_, AppState>,
+    id: String,
+    patch: EntryPatch,
+    dry_run: bool,
+) -> Answer<EditReport> {
+    let id: EntryId = parse_id(&id, "entry id")?;
+    Ok(state.agent().await?.edit_entry(id, patch, dry_run).await?)
+}
+
+#[tauri::command]
+pub async fn add_entry(
+    state: State<'_, AppState>,
+    description: String,
+    start: String,
+    end: String,
+) -> Answer<Entry> {
+    let (start, end) = (instant(&start, "start")?, instant(&end, "end")?);
+    Ok(state
+        .agent()
+        .await?
+        .add_entry(description, start, end)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn delete_entry(
+    state: State<'_, AppState>,
+    id: String,
+    dry_run: bool,
+) -> Answer<EntryDeleteReport> {
+    let id: EntryId = parse_id(&id, "entry id")?;
+    Ok(state.agent().await?.delete_entry(id, dry_run).await?)
+}
+
+#[tauri::command]
+pub async fn approvals(
+    state: State<'_, AppState>,
+    date: String,
+    tz: String,
+) -> Answer<Vec<MemberWeek>> {
+    let (date, tz) = (day(&date)?, zone(&tz)?);
+    Ok(state.agent().await?.approvals(date, tz).await?)
+}
+
+#[tauri::command]
+pub async fn approve_period(
+    state: State<'_, AppState>,
+    request: ApprovePeriod,
+) -> Answer<ApprovalReport> {
+    zone(&request.time_zone)?;
+    Ok(state.agent().await?.approve_period(request).await?)
 }
 
 // ---- input parsing ----------------------------------------------------------------------------

@@ -91,6 +91,12 @@ pub fn run() -> Result<(), ShellError> {
             commands::set_own_blocklist,
             commands::windows_now,
             commands::access_log,
+            commands::entries_for_week,
+            commands::edit_entry,
+            commands::add_entry,
+            commands::delete_entry,
+            commands::approvals,
+            commands::approve_period,
         ])
         .build(tauri::generate_context!())
         .map_err(ShellError::from)?

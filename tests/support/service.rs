@@ -59,6 +59,11 @@ impl Zone {
             .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is an offset"));
         instant.with_timezone(&offset)
     }
+
+    /// The wall-clock time of `at` in this zone, `HH:MM:SS` (as the app's forms take it).
+    pub fn clock(&self, at: DateTime<Utc>) -> String {
+        self.local(at).format("%H:%M:%S").to_string()
+    }
 }
 
 /// A running service; stopped (every connection dropped) when dropped. What fails in starting

@@ -21,13 +21,13 @@ use shotclock_api::dto::{
     DayCount, DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
     UpdateSettingsRequest, WorkspaceSettings,
 };
-use shotclock_api::{ApiError, ErrorCode, NotificationId, ScreenshotId, UserId};
+use shotclock_api::{ApiError, EntryId, ErrorCode, NotificationId, ScreenshotId, UserId};
 use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide};
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::span::Span;
 use shotclock_domain::visibility::{Actor, Owner};
-use shotclock_store::{ScreenshotInfo, ScreenshotState, TimeEntry, UnsentShot};
+use shotclock_store::{OutboxKind, ScreenshotInfo, ScreenshotState, TimeEntry, UnsentShot};
 use std::collections::HashMap;
 
 impl AgentHandle {
@@ -50,13 +50,19 @@ impl AgentHandle {
             Err(e) if e.is_retryable() => None,
             Err(e) => return Err(e.into()),
         };
-        let local = shared
+        let held = shared
             .store
-            .call(move |s| s.entries_between(from, to))
+            .call(move |s| {
+                Ok(Held {
+                    entries: s.entries_between(from, to)?,
+                    manual: s.entries_queued(OutboxKind::ManualEntry)?,
+                    deleted: s.entries_queued(OutboxKind::DeleteEntry)?,
+                })
+            })
             .await?;
         Ok(merge_entries(
             service,
-            local,
+            held,
             shared.account.user_id,
             shared.time.now(),
         ))
@@ -117,6 +123,33 @@ impl AgentHandle {
             self.unsent_of_day(date, tz).await?
         } else {
             Vec::new()
+        };
+        // Changes made here and not sent yet: an entry deleted here goes with its screenshots,
+        // an edit here leaves those outside its new times out.
+        let served = if own {
+            let (deleted, edited) = shared
+                .store
+                .call(|s| {
+                    let mut edited = HashMap::new();
+                    for id in s.entries_queued(OutboxKind::EditEntry)? {
+                        if let Some(e) = s.get_entry(id)? {
+                            edited.insert(id, (e.start, e.end));
+                        }
+                    }
+                    Ok((s.entries_queued(OutboxKind::DeleteEntry)?, edited))
+                })
+                .await?;
+            served
+                .into_iter()
+                .filter(|shot| {
+                    !deleted.contains(&shot.entry_id)
+                        && edited.get(&shot.entry_id).is_none_or(|&(start, end)| {
+                            shotclock_domain::manage::holds(start, end, shot.captured_at)
+                        })
+                })
+                .collect()
+        } else {
+            served
         };
         Ok(DayShots {
             user_id: user,
@@ -426,10 +459,20 @@ fn merge_shots(served: Vec<Screenshot>, unsent: Vec<Screenshot>) -> Vec<DayShot>
     out
 }
 
+/// What this device holds of a range of entries, and its changes still queued.
+#[derive(Debug, Default)]
+struct Held {
+    entries: Vec<TimeEntry>,
+    /// Entries added here by hand whose creation waits to be sent.
+    manual: Vec<EntryId>,
+    /// Entries deleted here whose tombstone waits to be sent.
+    deleted: Vec<EntryId>,
+}
+
 /// The service's entries (`None`: unreachable) with this device's unsent changes applied.
 fn merge_entries(
     service: Option<Vec<Entry>>,
-    local: Vec<TimeEntry>,
+    held: Held,
     user: UserId,
     now: DateTime<Utc>,
 ) -> Vec<Entry> {
@@ -437,9 +480,10 @@ fn merge_entries(
     let mut by_id: HashMap<_, Entry> = service
         .unwrap_or_default()
         .into_iter()
+        .filter(|e| !held.deleted.contains(&e.id))
         .map(|e| (e.id, e))
         .collect();
-    for entry in local {
+    for entry in held.entries {
         // Online, a local entry the service already has in its latest state adds nothing.
         if online && entry.synced {
             continue;
@@ -462,7 +506,7 @@ fn merge_entries(
                 duration_secs: 0,
                 approved: false,
                 locked: false,
-                manual: false,
+                manual: held.manual.contains(&entry.id),
             },
         };
         let until = merged.end.unwrap_or(now).max(merged.start);
@@ -484,7 +528,6 @@ fn merge_entries(
 mod tests {
     use super::*;
     use chrono::TimeDelta;
-    use shotclock_api::EntryId;
 
     fn at(min: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + min * 60, 0).unwrap_or_default()
@@ -531,7 +574,11 @@ mod tests {
             held(untouched, 100, Some(200), true),
             held(started_here, 300, None, false),
         ];
-        let merged = merge_entries(Some(service), local, user, at(310));
+        let held = Held {
+            entries: local,
+            ..Held::default()
+        };
+        let merged = merge_entries(Some(service), held, user, at(310));
         let ids: Vec<_> = merged.iter().map(|e| e.id).collect();
         assert_eq!(ids, vec![stopped_here, untouched, started_here]);
         // The stop queued here ends it; what the service knows besides (approval, deducted
@@ -549,8 +596,32 @@ mod tests {
     fn unreachable_service_answers_what_this_device_knows() {
         let user = UserId::new();
         let id = EntryId::new();
-        let merged = merge_entries(None, vec![held(id, 0, Some(5), true)], user, at(10));
+        let local = Held {
+            entries: vec![held(id, 0, Some(5), true)],
+            ..Held::default()
+        };
+        let merged = merge_entries(None, local, user, at(10));
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].duration_secs, 5 * 60);
+    }
+
+    #[test]
+    fn entries_deleted_here_go_and_time_added_here_is_manual() {
+        let user = UserId::new();
+        let (deleted, added) = (EntryId::new(), EntryId::new());
+        let local = Held {
+            entries: vec![held(added, 20, Some(30), false)],
+            manual: vec![added],
+            deleted: vec![deleted],
+        };
+        let merged = merge_entries(
+            Some(vec![served(deleted, user, 0, Some(10))]),
+            local,
+            user,
+            at(40),
+        );
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].id, added);
+        assert!(merged[0].manual);
     }
 }

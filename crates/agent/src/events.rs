@@ -216,6 +216,7 @@ async fn apply(shared: &Shared, event: Event) {
                 }
             };
             adopt_timer(shared, said).await;
+            shared.emit(AgentEvent::EntryChanged);
         }
         Event::EntryDeleted { entry_id } => {
             if let Err(e) = shared.store.call(move |s| s.delete_entry(entry_id)).await {

@@ -31,6 +31,7 @@ mod clock;
 mod door;
 mod error;
 mod events;
+mod manage;
 mod retention;
 mod scheduler;
 mod service;
@@ -47,6 +48,7 @@ pub use blocklist::{WindowMatch, WindowsNow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
 pub use error::AgentError;
+pub use manage::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 pub use session::{Resumed, Session};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
 pub use shotclock_store::write_private;

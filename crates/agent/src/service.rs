@@ -1,6 +1,7 @@
 //! The engine's side of the service: how each outbox item is sent, and how the answer is
 //! classified. The HTTP details live in `shotclock-sync`.
 
+use shotclock_api::dto::{EntryPatch, NewEntry};
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId};
 use shotclock_store::{OutboxItem, OutboxPayload, StoreHandle};
 use shotclock_sync::{Client, ScreenshotUpload, SyncError};
@@ -90,6 +91,28 @@ impl Service {
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => Ok(()),
                     other => other.map(|_| ()),
                 }
+            }
+            OutboxPayload::EditEntry(p) => {
+                let patch = EntryPatch {
+                    description: p.description.clone(),
+                    start: p.start,
+                    end: p.end,
+                    confirm: p.confirm,
+                };
+                self.client
+                    .edit_entry(p.entry_id, &patch, false)
+                    .await
+                    .map(|_| ())
+            }
+            OutboxPayload::ManualEntry(p) => {
+                let entry = NewEntry {
+                    id: p.entry_id,
+                    user_id: None,
+                    description: p.description.clone(),
+                    start: p.start,
+                    end: p.end,
+                };
+                self.client.add_entry(&entry).await.map(|_| ())
             }
             OutboxPayload::DeleteEntry => {
                 let id = EntryId::from_uuid(item.item_id);

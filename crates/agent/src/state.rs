@@ -109,6 +109,9 @@ pub enum AgentEvent {
     SettingsChanged { settings: WorkspaceSettings },
     /// The session ended (signed out, or the token was revoked).
     SignedOut,
+    /// An entry was edited, added or (un)approved — here, elsewhere or by an admin: lists of
+    /// entries are stale.
+    EntryChanged,
 }
 
 /// The running timer as the UI shows it.

@@ -4,7 +4,8 @@
 //! - a retryable failure (network, 5xx, 429) → the item is retried later with exponential
 //!   backoff and full jitter, without limit, and the whole queue pauses for that delay;
 //! - a final refusal (4xx) → the item is set aside with its reason, shown in the UI, and the
-//!   queue goes on with the next item;
+//!   queue goes on with the next item; a refused edit or manual entry is undone here in the
+//!   same transaction (`Store::reject`);
 //! - `410 deleted` (R29): what the item would create was deleted elsewhere and can never be
 //!   created again → the item is done, and its local copy (the screenshot; the entry with its
 //!   screenshots) goes as a final delete (R24). Not set aside: nothing failed.
@@ -55,8 +56,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             SendOutcome::Done => {
                 backoff.reset();
                 let seq = item.seq;
-                let timer_change =
-                    matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop);
+                let timer_change = matches!(
+                    item.kind,
+                    OutboxKind::TimerStart | OutboxKind::TimerStop | OutboxKind::EditEntry
+                );
                 let acked = shared
                     .store
                     .call(move |s| {
@@ -118,7 +121,12 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         );
                         // A timer change answered `deleted`: its entry went.
                         if let Some(entry) = settled.and_then(|i| i.entry_id)
-                            && matches!(item.kind, OutboxKind::TimerStart | OutboxKind::TimerStop)
+                            && matches!(
+                                item.kind,
+                                OutboxKind::TimerStart
+                                    | OutboxKind::TimerStop
+                                    | OutboxKind::EditEntry
+                            )
                         {
                             shared.forget_timer(entry);
                         }

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use shotclock_api::EntryId;
+use shotclock_api::{EntryId, ScreenshotId};
 
 use crate::convert::{ms, opt_time, parsed, time};
 use crate::{
@@ -20,8 +20,13 @@ use crate::{
 
 const COLUMNS: &str = "id, description, start_at, end_at, deducted_ms, synced";
 
-/// Outbox kinds that change an entry (a timer start or stop).
-const CHANGE_KINDS: [OutboxKind; 2] = [OutboxKind::TimerStart, OutboxKind::TimerStop];
+/// Outbox kinds that change an entry (a timer start or stop, an edit, a manual entry).
+pub(crate) const CHANGE_KINDS: [OutboxKind; 4] = [
+    OutboxKind::TimerStart,
+    OutboxKind::TimerStop,
+    OutboxKind::EditEntry,
+    OutboxKind::ManualEntry,
+];
 
 /// How many changes of entry `id` the outbox holds in `state` (`None`: pending or rejected).
 fn queued_changes(
@@ -31,11 +36,13 @@ fn queued_changes(
 ) -> Result<u64, StoreError> {
     let n: i64 = tx.query_row(
         "SELECT COUNT(*) FROM outbox
-         WHERE entry_id = ?1 AND kind IN (?2, ?3) AND (?4 IS NULL OR state = ?4)",
+         WHERE entry_id = ?1 AND kind IN (?2, ?3, ?4, ?5) AND (?6 IS NULL OR state = ?6)",
         params![
             id.to_string(),
             CHANGE_KINDS[0].as_str(),
             CHANGE_KINDS[1].as_str(),
+            CHANGE_KINDS[2].as_str(),
+            CHANGE_KINDS[3].as_str(),
             state.map(|s| s.as_str()),
         ],
         |row| row.get(0),
@@ -105,9 +112,9 @@ impl Store {
         Ok(())
     }
 
-    /// A local timer change (start, stop): writes the entry (marked not `synced`) and
-    /// queues `item` in one transaction. `item.entry_id` must be `Some(entry.id)`. Returns the
-    /// outbox `seq`.
+    /// A local change of an entry (timer start or stop, a manual entry): writes the entry
+    /// (marked not `synced`) and queues `item` in one transaction. `item.entry_id` must be
+    /// `Some(entry.id)`. Returns the outbox `seq`.
     ///
     /// # Errors
     /// [`StoreError::Invalid`] if `item` is not an entry change of this entry; SQLite failure.
@@ -117,25 +124,38 @@ impl Store {
         item: &NewOutboxItem,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        self.record_entry_edit(entry, &[], item, now)
+    }
+
+    /// A change of an entry made here (see [`Store::record_timer_change`]) that also deletes
+    /// `excluded`, screenshots of the entry its new times leave outside (R39): they go with
+    /// their pending uploads in the same transaction, securely (R24). Returns the outbox `seq`.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] if `item` is not an entry change of this entry; SQLite failure,
+    /// or [`StoreError::CheckpointIncomplete`] (everything has committed).
+    pub fn record_entry_edit(
+        &mut self,
+        entry: &TimeEntry,
+        excluded: &[ScreenshotId],
+        item: &NewOutboxItem,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         if item.entry_id != Some(entry.id) {
             return Err(StoreError::Invalid(format!(
                 "outbox item of entry {:?} recorded with entry {}",
                 item.entry_id, entry.id
             )));
         }
-        let of_entry = match &item.payload {
-            OutboxPayload::TimerStart(p) => p.entry_id,
-            OutboxPayload::TimerStop(p) => p.entry_id,
-            _ => {
-                return Err(StoreError::Invalid(format!(
-                    "{} is not a timer change",
-                    item.kind()
-                )));
-            }
+        let Some(of_entry) = item.payload.changed_entry() else {
+            return Err(StoreError::Invalid(format!(
+                "{} is not a change of an entry",
+                item.kind()
+            )));
         };
         if of_entry != entry.id {
             return Err(StoreError::Invalid(format!(
-                "a timer change of entry {of_entry} recorded with entry {}",
+                "a change of entry {of_entry} recorded with entry {}",
                 entry.id
             )));
         }
@@ -147,9 +167,53 @@ impl Store {
                 ..entry.clone()
             },
         )?;
+        for shot in excluded {
+            let id = shot.to_string();
+            tx.execute(
+                "DELETE FROM outbox WHERE kind = ?1 AND item_id = ?2",
+                params![OutboxKind::Screenshot.as_str(), id],
+            )?;
+            tx.execute(
+                "DELETE FROM screenshots WHERE id = ?1 AND entry_id = ?2",
+                params![id, entry.id.to_string()],
+            )?;
+        }
         let seq = outbox::insert(&tx, item, now, now)?;
         tx.commit()?;
+        if !excluded.is_empty() {
+            self.checkpoint()?;
+        }
         Ok(seq)
+    }
+
+    /// Entries with an item of `kind` still waiting to be sent (e.g. the tombstones of entries
+    /// deleted here, or time added here by hand), oldest first.
+    ///
+    /// # Errors
+    /// SQLite failure or an unreadable row.
+    pub fn entries_queued(&self, kind: OutboxKind) -> Result<Vec<EntryId>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT entry_id FROM outbox
+             WHERE kind = ?1 AND state = 'pending' AND entry_id IS NOT NULL ORDER BY seq",
+        )?;
+        let ids = stmt
+            .query_map([kind.as_str()], |row| parsed(row, 0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    /// Whether entry `id` was added by hand here and its `manual_entry` item is still queued
+    /// (pending or set aside): until the service has it, only this device knows it is manual.
+    ///
+    /// # Errors
+    /// SQLite failure.
+    pub fn is_queued_manual(&self, id: EntryId) -> Result<bool, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE entry_id = ?1 AND kind = ?2",
+            params![id.to_string(), OutboxKind::ManualEntry.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     /// One entry by id.

@@ -65,7 +65,9 @@ pub use model::{
     NewAttempt, NewOutboxItem, NewScreenshot, OutboxItem, OutboxKind, OutboxState, OwnBlockRule,
     Screenshot, ScreenshotInfo, ScreenshotState, TimeEntry, UnknownText, UnreadablePayload,
 };
-pub use payload::{OutboxPayload, TimerStart, TimerStop, UnsentShot};
+pub use payload::{
+    EditEntry, EntryBefore, ManualEntry, OutboxPayload, TimerStart, TimerStop, UnsentShot,
+};
 pub use store::{DB_FILE_NAME, Store};
 
 #[cfg(test)]

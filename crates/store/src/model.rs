@@ -138,6 +138,10 @@ text_enum! {
         Screenshot = "screenshot",
         /// A screenshot was deleted (tombstone).
         DeleteScreenshot = "delete_screenshot",
+        /// An entry's description, start or end was edited by hand (R39).
+        EditEntry = "edit_entry",
+        /// Time added by hand (creates a manual entry, R39).
+        ManualEntry = "manual_entry",
     }
 }
 

@@ -53,7 +53,7 @@ const COLUMNS: &str = "o.seq, o.kind, o.item_id, o.entry_id, o.payload, o.create
      o.next_attempt_at, o.last_error, o.state, o.rejected_reason";
 
 /// Kinds that change a time entry (their ack may make the entry `synced`).
-const ENTRY_KINDS: [OutboxKind; 2] = [OutboxKind::TimerStart, OutboxKind::TimerStop];
+const ENTRY_KINDS: [OutboxKind; 4] = crate::entries::CHANGE_KINDS;
 
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<OutboxItem> {
     let kind: OutboxKind = parsed(row, 1)?;
@@ -98,6 +98,44 @@ pub(crate) fn insert(
         ],
     )?;
     Ok(tx.last_insert_rowid())
+}
+
+/// Undoes a refused entry change made here (see [`Store::reject`]). A later change of the
+/// same entry still queued keeps the entry as it is: undoing under it would mix two states.
+fn undo_change(tx: &Transaction<'_>, item: &OutboxItem) -> Result<(), StoreError> {
+    let Ok(payload) = &item.payload else {
+        return Ok(());
+    };
+    let later: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE entry_id = ?1 AND state = 'pending' AND seq > ?2",
+        params![item.entry_id.map(|e| e.to_string()), item.seq],
+        |row| row.get(0),
+    )?;
+    if later > 0 {
+        return Ok(());
+    }
+    match payload {
+        OutboxPayload::EditEntry(edit) => {
+            tx.execute(
+                "UPDATE time_entries SET description = ?2, start_at = ?3, end_at = ?4, synced = 1
+                 WHERE id = ?1",
+                params![
+                    edit.entry_id.to_string(),
+                    edit.before.description,
+                    ms(edit.before.start),
+                    edit.before.end.map(ms),
+                ],
+            )?;
+        }
+        OutboxPayload::ManualEntry(manual) => {
+            tx.execute(
+                "DELETE FROM time_entries WHERE id = ?1",
+                [manual.entry_id.to_string()],
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 impl Store {
@@ -188,8 +226,14 @@ impl Store {
                 "UPDATE time_entries SET synced = 1
                  WHERE id = ?1 AND NOT EXISTS (
                      SELECT 1 FROM outbox WHERE entry_id = ?1 AND state = 'pending'
-                       AND kind IN (?2, ?3))",
-                params![entry_id, ENTRY_KINDS[0].as_str(), ENTRY_KINDS[1].as_str()],
+                       AND kind IN (?2, ?3, ?4, ?5))",
+                params![
+                    entry_id,
+                    ENTRY_KINDS[0].as_str(),
+                    ENTRY_KINDS[1].as_str(),
+                    ENTRY_KINDS[2].as_str(),
+                    ENTRY_KINDS[3].as_str(),
+                ],
             )?;
         }
         tx.commit()?;
@@ -219,7 +263,13 @@ impl Store {
             (OutboxKind::Screenshot, _) => {
                 self.delete_screenshot(ScreenshotId::from_uuid(item.item_id))?;
             }
-            (OutboxKind::TimerStart | OutboxKind::TimerStop, Some(e)) => {
+            (
+                OutboxKind::TimerStart
+                | OutboxKind::TimerStop
+                | OutboxKind::EditEntry
+                | OutboxKind::ManualEntry,
+                Some(e),
+            ) => {
                 self.delete_entry(e)?;
             }
             _ => {}
@@ -254,7 +304,10 @@ impl Store {
     /// The service refused item `seq` for good: set it aside with `reason` (it is kept and
     /// listed by [`Store::rejected_items`], never sent again, and blocks nothing). A rejected
     /// screenshot is marked `rejected` and keeps its thumbnail until retention or a delete.
-    /// Returns `false` if no pending item has that `seq`.
+    /// A refused change made here is undone in the same transaction: an edit puts back the
+    /// entry's description and times from before it (screenshots it excluded stay deleted: the
+    /// user confirmed that, and the service still holds those it had); a manual entry the
+    /// service never created goes. Returns `false` if no pending item has that `seq`.
     ///
     /// # Errors
     /// SQLite failure.
@@ -278,6 +331,14 @@ impl Store {
                 "UPDATE screenshots SET state = 'rejected' WHERE id = ?1",
                 [&item_id],
             )?;
+        }
+        if kind == OutboxKind::EditEntry.as_str() || kind == OutboxKind::ManualEntry.as_str() {
+            let item = tx.query_row(
+                &format!("SELECT {COLUMNS} FROM outbox o WHERE o.seq = ?1"),
+                [seq],
+                item_from_row,
+            )?;
+            undo_change(&tx, &item)?;
         }
         tx.commit()?;
         Ok(true)
@@ -324,17 +385,19 @@ impl Store {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// How many timer changes (start, stop) are waiting to be sent: while any is, this
-    /// device's view of the running timer is newer than the service's.
+    /// How many timer changes (start, stop, and edits, which may move a running entry's start)
+    /// are waiting to be sent: while any is, this device's view of the running timer is newer
+    /// than the service's.
     ///
     /// # Errors
     /// SQLite failure.
     pub fn pending_timer_changes(&self) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND kind IN (?1, ?2)",
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND kind IN (?1, ?2, ?3)",
             [
                 OutboxKind::TimerStart.as_str(),
                 OutboxKind::TimerStop.as_str(),
+                OutboxKind::EditEntry.as_str(),
             ],
             |row| row.get(0),
         )?;

@@ -26,6 +26,56 @@ pub enum OutboxPayload {
         /// For a screenshot never sent: what the service needs to apply the delete without it.
         unsent: Option<UnsentShot>,
     },
+    /// An entry was edited by hand (R39).
+    EditEntry(EditEntry),
+    /// Time was added by hand: creates a manual entry; the item's id is the entry's (R39).
+    ManualEntry(ManualEntry),
+}
+
+/// Payload of an `edit_entry` item: the fields changed, and what they were before, so a
+/// refusal can be undone here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditEntry {
+    /// The entry it edits.
+    pub entry_id: EntryId,
+    /// A new description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A new start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<DateTime<Utc>>,
+    /// A new end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<DateTime<Utc>>,
+    /// The user confirmed that screenshots the new times exclude go with the edit.
+    #[serde(default)]
+    pub confirm: bool,
+    /// The entry's times and description before the edit (restored if the service refuses).
+    pub before: EntryBefore,
+}
+
+/// An entry's description and times before an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryBefore {
+    /// Its description.
+    pub description: String,
+    /// Its start.
+    pub start: DateTime<Utc>,
+    /// Its end (`None` while running).
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// Payload of a `manual_entry` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManualEntry {
+    /// The entry it creates (the item's id too).
+    pub entry_id: EntryId,
+    /// What the time was spent on.
+    pub description: String,
+    /// Start.
+    pub start: DateTime<Utc>,
+    /// End.
+    pub end: DateTime<Utc>,
 }
 
 /// Payload of a `timer_start` item.
@@ -82,6 +132,20 @@ impl OutboxPayload {
             OutboxPayload::DeleteEntry => OutboxKind::DeleteEntry,
             OutboxPayload::Screenshot => OutboxKind::Screenshot,
             OutboxPayload::DeleteScreenshot { .. } => OutboxKind::DeleteScreenshot,
+            OutboxPayload::EditEntry(_) => OutboxKind::EditEntry,
+            OutboxPayload::ManualEntry(_) => OutboxKind::ManualEntry,
+        }
+    }
+
+    /// The entry a change of an entry (timer start or stop, edit, manual entry) is about.
+    #[must_use]
+    pub const fn changed_entry(&self) -> Option<EntryId> {
+        match self {
+            OutboxPayload::TimerStart(p) => Some(p.entry_id),
+            OutboxPayload::TimerStop(p) => Some(p.entry_id),
+            OutboxPayload::EditEntry(p) => Some(p.entry_id),
+            OutboxPayload::ManualEntry(p) => Some(p.entry_id),
+            _ => None,
         }
     }
 
@@ -93,6 +157,8 @@ impl OutboxPayload {
         match self {
             OutboxPayload::TimerStart(p) => serde_json::to_string(p),
             OutboxPayload::TimerStop(p) => serde_json::to_string(p),
+            OutboxPayload::EditEntry(p) => serde_json::to_string(p),
+            OutboxPayload::ManualEntry(p) => serde_json::to_string(p),
             OutboxPayload::DeleteEntry | OutboxPayload::Screenshot => {
                 serde_json::to_string(&Empty {})
             }
@@ -113,6 +179,8 @@ impl OutboxPayload {
         Ok(match kind {
             OutboxKind::TimerStart => OutboxPayload::TimerStart(serde_json::from_str(json)?),
             OutboxKind::TimerStop => OutboxPayload::TimerStop(serde_json::from_str(json)?),
+            OutboxKind::EditEntry => OutboxPayload::EditEntry(serde_json::from_str(json)?),
+            OutboxKind::ManualEntry => OutboxPayload::ManualEntry(serde_json::from_str(json)?),
             OutboxKind::DeleteEntry => {
                 serde_json::from_str::<Empty>(json)?;
                 OutboxPayload::DeleteEntry
@@ -166,6 +234,24 @@ mod tests {
                     captured_at: at(1_700_000_030_500),
                 }),
             },
+            OutboxPayload::EditEntry(EditEntry {
+                entry_id,
+                description: Some("Fixed".into()),
+                start: None,
+                end: Some(at(1_700_000_050_000)),
+                confirm: true,
+                before: EntryBefore {
+                    description: "Notes".into(),
+                    start: at(1_700_000_000_123),
+                    end: Some(at(1_700_000_060_000)),
+                },
+            }),
+            OutboxPayload::ManualEntry(ManualEntry {
+                entry_id,
+                description: "Forgot to track".into(),
+                start: at(1_700_000_100_000),
+                end: at(1_700_000_200_000),
+            }),
         ]
     }
 
@@ -181,6 +267,8 @@ mod tests {
                 OutboxKind::Screenshot,
                 OutboxKind::DeleteScreenshot,
                 OutboxKind::DeleteScreenshot,
+                OutboxKind::EditEntry,
+                OutboxKind::ManualEntry,
             ]
         );
         for payload in every_kind() {
@@ -212,5 +300,20 @@ mod tests {
                 .unwrap(),
             "{}"
         );
+    }
+
+    #[test]
+    fn an_edit_names_only_the_fields_it_changes() {
+        let json = r#"{"entry_id":"01938a4e-7b3c-7000-8000-000000000001","description":"x",
+            "before":{"description":"y","start":"2024-01-01T00:00:00Z","end":null}}"#;
+        let OutboxPayload::EditEntry(edit) =
+            OutboxPayload::from_json(OutboxKind::EditEntry, json).unwrap()
+        else {
+            panic!("not an edit");
+        };
+        assert_eq!(edit.description.as_deref(), Some("x"));
+        assert_eq!((edit.start, edit.end, edit.confirm), (None, None, false));
+        assert!(OutboxPayload::from_json(OutboxKind::EditEntry, "{}").is_err());
+        assert!(OutboxPayload::from_json(OutboxKind::ManualEntry, "{}").is_err());
     }
 }

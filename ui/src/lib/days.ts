@@ -45,9 +45,14 @@ function offsetMinutes(instant: Date, timeZone: string): number {
 
 /** The instant local midnight starts `day` in `timeZone`. */
 export function startOfDay(day: string, timeZone: string): Date {
+  return localInstant(day, 0, timeZone);
+}
+
+/** The instant the wall clock of `timeZone` shows `seconds` after midnight on `day`. */
+export function localInstant(day: string, seconds: number, timeZone: string): Date {
   const [y, m, d] = day.split("-").map(Number);
-  const guess = Date.UTC(y, m - 1, d);
-  // Two passes settle the offset even when midnight is near a DST change.
+  const guess = Date.UTC(y, m - 1, d) + seconds * 1000;
+  // Two passes settle the offset even when the time is near a DST change.
   let t = guess - offsetMinutes(new Date(guess), timeZone) * 60000;
   t = guess - offsetMinutes(new Date(t), timeZone) * 60000;
   return new Date(t);

@@ -57,9 +57,13 @@ export function asCommandError(e: unknown): CommandError {
 
 import type {
   AccessEntry,
+  ApprovalReport,
+  ApprovePeriod,
   DayCounts,
   DeleteReport,
+  EditReport,
   Entry,
+  EntryPatch,
   Notification,
   Role,
   UpdateSettingsRequest,
@@ -81,11 +85,16 @@ export type {
   ScreenshotList,
   TimeSpan,
   WorkspaceSettings,
+  ApprovalReport,
+  ApprovePeriod,
+  EditReport,
+  EntryPatch,
+  Period,
 } from "./bindings/api";
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, BlockRule, DayShots, RunningTimer, WindowsNow } from "./bindings/agent";
+import type { AgentEvent, BlockRule, DayShots, EntryDeleteReport, MemberWeek, RunningTimer, WindowsNow } from "./bindings/agent";
 export type {
   BlockRule,
   RuleField,
@@ -105,6 +114,9 @@ export type {
   RunningTimer,
   SourceChoice,
   SourceKind,
+  ApprovalEntry,
+  EntryDeleteReport,
+  MemberWeek,
 } from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {
@@ -180,6 +192,20 @@ export interface Door {
   windowsNow(): Promise<WindowsNow>;
   /** Who else viewed or deleted the signed-in user's screenshots in the last 7 days (R35). */
   accessLog(): Promise<AccessEntry[]>;
+
+  // ---- managing entries (R39) ----
+  /** The signed-in user's entries starting in the ISO week (Mon–Sun) holding `day`, in `tz`. */
+  entriesForWeek(day: string, tz: string): Promise<Entry[]>;
+  /** Edits description, start or end; `dryRun` answers what it would do (excluded screenshots, removed time). */
+  editEntry(id: string, patch: EntryPatch, dryRun: boolean): Promise<EditReport>;
+  /** Adds time by hand: a manual entry `[start, end)` (RFC 3339). */
+  addEntry(description: string, start: string, end: string): Promise<Entry>;
+  /** Deletes an entry with its screenshots; `dryRun` says how many would go. */
+  deleteEntry(id: string, dryRun: boolean): Promise<EntryDeleteReport>;
+  /** Admins: every member's entries of the week holding `day`, with screenshot counts. */
+  approvals(day: string, tz: string): Promise<MemberWeek[]>;
+  /** Admins: approve (or withdraw approval of) a member's day or week. */
+  approvePeriod(request: ApprovePeriod): Promise<ApprovalReport>;
 }
 
 /** What the web transport answers for what only the desktop app can do. */

@@ -10,6 +10,10 @@ import type {
   AccessEntry,
   AgentEvent,
   BlockRule,
+  ApprovalReport,
+  EditReport,
+  EntryDeleteReport,
+  MemberWeek,
   CaptureView,
   DayCounts,
   DayShots,
@@ -60,6 +64,13 @@ export const tauriDoor: Door = {
   setOwnBlocklist: (rules) => invoke<BlockRule[]>("set_own_blocklist", { rules }),
   windowsNow: () => invoke<WindowsNow>("windows_now"),
   accessLog: () => invoke<AccessEntry[]>("access_log"),
+
+  entriesForWeek: (date, tz) => invoke<Entry[]>("entries_for_week", { date, tz }),
+  editEntry: (id, patch, dryRun) => invoke<EditReport>("edit_entry", { id, patch, dryRun }),
+  addEntry: (description, start, end) => invoke<Entry>("add_entry", { description, start, end }),
+  deleteEntry: (id, dryRun) => invoke<EntryDeleteReport>("delete_entry", { id, dryRun }),
+  approvals: (date, tz) => invoke<MemberWeek[]>("approvals", { date, tz }),
+  approvePeriod: (request) => invoke<ApprovalReport>("approve_period", { request }),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

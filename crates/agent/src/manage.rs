@@ -1,0 +1,605 @@
+//! Managing time entries from this device (R39): edit, add and delete, the week the Timer view
+//! lists, and the admins' approvals.
+//!
+//! **Entries held here** (this device's own: its timers and the time added on it) change
+//! through the outbox like timer changes, so they work offline: the local buffer takes the
+//! change at once (the entry; screenshots a confirmed edit leaves outside it go too, R24), the
+//! uploader sends it in order with everything else, and a change the service refuses for good
+//! is set aside with its reason and undone here (`Store::reject`) — never dropped silently.
+//!
+//! Before a change is queued it is checked, and an edit's dry run is answered, by:
+//! - **the service** when it answers and nothing of the entry still waits here: its own dry
+//!   run (the same code path, rolled back) sees every screenshot of the entry, its removed
+//!   spans and its approval, so what it would refuse is refused at once, with its reason;
+//! - otherwise (offline, or an entry whose creation is still queued here) **the same
+//!   `domain::manage` rules over what this device holds**: its entries, its screenshots of the
+//!   entry, the lock date. Approval and removed spans are the service's to know: offline they
+//!   count as not approved and none removed, and the service has the last word when the change
+//!   reaches it.
+//!
+//! **Entries not held here** (older ones, another device's, or another member's for an admin)
+//! are changed on the service directly: online only. Approvals are online only too; offline
+//! they fail as unreachable (`AgentError::kind` = `offline`).
+
+use crate::agent::AgentHandle;
+use crate::error::AgentError;
+use crate::state::{AgentEvent, Running};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde::Serialize;
+use shotclock_api::dto::{
+    ApprovalReport, ApprovePeriod, EditReport, Entry, EntryPatch, Member, Screenshot,
+};
+use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId, UserId};
+use shotclock_domain::entry::EntryTimes;
+use shotclock_domain::manage::{
+    ApprovalPeriod, Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, holds,
+    may_change, period_bounds,
+};
+use shotclock_domain::span::SpanSet;
+use shotclock_domain::visibility::{Actor, Owner};
+use shotclock_store::{
+    EditEntry, EntryBefore, ManualEntry, NewOutboxItem, OutboxPayload, TimeEntry,
+};
+use std::collections::HashMap;
+
+/// Longest description, in characters (as the service's limit).
+const DESCRIPTION_CHARS: usize = 2000;
+
+/// What deleting an entry does, or would do (`dry_run`): it goes with all its screenshots,
+/// for good (R15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntryDeleteReport {
+    pub entry_id: EntryId,
+    pub description: String,
+    /// Screenshots that go with it (the service's and those still waiting here).
+    pub screenshots: u32,
+    /// Its tracked time, in seconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub duration_secs: i64,
+    /// True when nothing was deleted (preview).
+    pub dry_run: bool,
+}
+
+/// One entry in the admins' Approvals view, with how many screenshots it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApprovalEntry {
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub screenshots: u32,
+}
+
+/// One member's week in the Approvals view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberWeek {
+    pub member: Member,
+    /// Entries starting in the week, oldest first.
+    pub entries: Vec<ApprovalEntry>,
+}
+
+/// A refusal of a `domain::manage` rule, as the service words it.
+fn refusal(r: Refusal) -> AgentError {
+    AgentError::Refused(ApiError::new(r.error_code(), r.to_string()))
+}
+
+fn check_description(description: Option<&str>) -> Result<(), AgentError> {
+    if description.is_some_and(|d| d.chars().count() > DESCRIPTION_CHARS) {
+        return Err(AgentError::Invalid(format!(
+            "the description is longer than {DESCRIPTION_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// `Some(answer)`, or `None` when the service could not be reached.
+fn reachable<T>(result: Result<T, shotclock_sync::SyncError>) -> Result<Option<T>, AgentError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_retryable() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl AgentHandle {
+    fn actor(&self) -> Actor {
+        let account = &self.shared().account;
+        Actor {
+            user: account.user_id,
+            workspace: account.workspace_id,
+            role: account.role,
+        }
+    }
+
+    fn own(&self) -> Owner {
+        let account = &self.shared().account;
+        Owner {
+            user: account.user_id,
+            workspace: account.workspace_id,
+        }
+    }
+
+    /// Edits an entry's description, start or end (R39) — or, with `dry_run`, answers what the
+    /// edit would do: the entry after it, the screenshots its new times leave outside (deleted
+    /// with it, only with `patch.confirm`), and the removed time inside the new bounds. See the
+    /// [module docs](self) for who decides.
+    pub async fn edit_entry(
+        &self,
+        id: EntryId,
+        patch: EntryPatch,
+        dry_run: bool,
+    ) -> Result<EditReport, AgentError> {
+        let patch = EntryPatch {
+            description: patch.description.map(|d| d.trim().to_owned()),
+            ..patch
+        };
+        check_description(patch.description.as_deref())?;
+        let shared = self.shared();
+        let (held, queued) = shared
+            .store
+            .call(move |s| Ok((s.get_entry(id)?, s.pending_changes_of(id)?)))
+            .await?;
+        let client = &shared.service.client;
+        let Some(held) = held else {
+            // Not held here: the service's to change, online only.
+            let report = client.edit_entry(id, &patch, dry_run).await?;
+            if !dry_run {
+                shared.emit(AgentEvent::Deleted);
+            }
+            return Ok(report);
+        };
+        let served = if queued == 0 {
+            match client.edit_entry(id, &patch, true).await {
+                Ok(report) => Some(report),
+                Err(e) if e.is_retryable() => None,
+                // Its creation may still be on its way; the rules here decide.
+                Err(e) if e.code() == Some(ErrorCode::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let start = patch.start.unwrap_or(held.start);
+        let end = patch.end.or(held.end);
+        let description = patch
+            .description
+            .clone()
+            .unwrap_or_else(|| held.description.clone());
+        let now = shared.time.now();
+        let shots: Vec<(ScreenshotId, DateTime<Utc>)> = shared
+            .store
+            .call(move |s| {
+                Ok(s.screenshots_of_entry(id)?
+                    .into_iter()
+                    .filter(|i| !shotclock_domain::retention::is_expired(i.captured_at, now))
+                    .map(|i| (i.id, i.captured_at))
+                    .collect())
+            })
+            .await?;
+        let report = match served {
+            Some(report) => {
+                if !patch.confirm && !dry_run && !report.excluded_screenshots.is_empty() {
+                    return Err(refusal(Refusal::ConfirmFirst(
+                        report.excluded_screenshots.len(),
+                    )));
+                }
+                EditReport { dry_run, ..report }
+            }
+            None => {
+                self.decide_here(&held, &patch, start, end, &shots, dry_run)
+                    .await?
+            }
+        };
+        if dry_run {
+            return Ok(report);
+        }
+        // Every screenshot held here that the new times leave outside goes (the service's
+        // report may name more: those of other devices).
+        let excluded: Vec<ScreenshotId> = shots
+            .iter()
+            .filter(|(_, at)| !holds(start, end, *at))
+            .map(|(id, _)| *id)
+            .collect();
+        let edited = TimeEntry {
+            description,
+            start,
+            end,
+            ..held.clone()
+        };
+        let item = NewOutboxItem {
+            item_id: uuid::Uuid::now_v7(),
+            entry_id: Some(id),
+            payload: OutboxPayload::EditEntry(EditEntry {
+                entry_id: id,
+                description: patch.description.clone(),
+                start: patch.start,
+                end: patch.end,
+                confirm: patch.confirm,
+                before: EntryBefore {
+                    description: held.description.clone(),
+                    start: held.start,
+                    end: held.end,
+                },
+            }),
+        };
+        {
+            let _changing = shared.timer_lock.lock().await;
+            let to_store = edited.clone();
+            let local_now = shared.time.local_now();
+            shared
+                .store
+                .call(move |s| s.record_entry_edit(&to_store, &excluded, &item, local_now))
+                .await?;
+            let running = shared.timer.borrow().clone();
+            if let Some(running) = running
+                && running.entry.id == id
+            {
+                shared.set_timer(Some(Running {
+                    entry: edited,
+                    ..running
+                }));
+            }
+        }
+        shared.kick.notify_one();
+        if !report.excluded_screenshots.is_empty() {
+            shared.emit(AgentEvent::Deleted);
+        }
+        Ok(report)
+    }
+
+    /// An edit decided by the rules here, over what this device holds.
+    async fn decide_here(
+        &self,
+        held: &TimeEntry,
+        patch: &EntryPatch,
+        start: DateTime<Utc>,
+        end: Option<DateTime<Utc>>,
+        shots: &[(ScreenshotId, DateTime<Utc>)],
+        dry_run: bool,
+    ) -> Result<EditReport, AgentError> {
+        let shared = self.shared();
+        let now = shared.time.now();
+        let others = self.others_held(held.id, start, end, now).await?;
+        let times = EntryTimes {
+            start: held.start,
+            end: held.end,
+            removed: SpanSet::new(),
+        };
+        let instants: Vec<DateTime<Utc>> = shots.iter().map(|(_, at)| *at).collect();
+        let lock_date = shared.settings.borrow().lock_date;
+        let plan = decide_edit(&EditRequest {
+            actor: self.actor(),
+            owner: self.own(),
+            entry: &times,
+            approved: false,
+            lock_date,
+            start,
+            end,
+            screenshots: &instants,
+            others: &others,
+            confirmed: patch.confirm || dry_run,
+            now,
+        })
+        .map_err(refusal)?;
+        let manual = self.queued_manual(held.id).await?;
+        let description = patch
+            .description
+            .clone()
+            .unwrap_or_else(|| held.description.clone());
+        let until = end.unwrap_or(now).max(start);
+        Ok(EditReport {
+            entry: Entry {
+                id: held.id,
+                user_id: shared.account.user_id,
+                description,
+                start,
+                end,
+                removed: Vec::new(),
+                deducted_secs: 0,
+                duration_secs: (until - start).num_seconds(),
+                approved: false,
+                locked: false,
+                manual,
+            },
+            excluded_screenshots: plan.excluded.iter().map(|&i| shots[i].0).collect(),
+            removed_secs: plan.removed.num_seconds(),
+            dry_run,
+        })
+    }
+
+    async fn queued_manual(&self, id: EntryId) -> Result<bool, AgentError> {
+        Ok(self
+            .shared()
+            .store
+            .call(move |s| s.is_queued_manual(id))
+            .await?)
+    }
+
+    /// This device's other entries that may overlap `[start, end)`, as `(start, end)`.
+    async fn others_held(
+        &self,
+        except: EntryId,
+        start: DateTime<Utc>,
+        end: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Bounds>, AgentError> {
+        let to = end.unwrap_or(now).max(start) + TimeDelta::milliseconds(1);
+        Ok(self
+            .shared()
+            .store
+            .call(move |s| {
+                Ok(s.entries_between(start, to)?
+                    .into_iter()
+                    .filter(|e| e.id != except)
+                    .map(|e| (e.start, e.end))
+                    .collect())
+            })
+            .await?)
+    }
+
+    /// Adds time by hand (R39): a stopped manual entry of the caller's, with no screenshots.
+    /// Works offline: checked here by the same rules against this device's entries (and the
+    /// service's of that time, when it answers), held here at once, and queued.
+    pub async fn add_entry(
+        &self,
+        description: String,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Entry, AgentError> {
+        let description = description.trim().to_owned();
+        check_description(Some(&description))?;
+        let shared = self.shared();
+        let now = shared.time.now();
+        let mut others = self
+            .others_held(EntryId::new(), start, Some(end), now)
+            .await?;
+        let served = reachable(
+            shared
+                .service
+                .client
+                .entries(Some(start - TimeDelta::days(1)), Some(end), None)
+                .await,
+        )?;
+        others.extend(
+            served
+                .into_iter()
+                .flat_map(|l| l.entries)
+                .map(|e| (e.start, e.end)),
+        );
+        let lock_date = shared.settings.borrow().lock_date;
+        decide_manual(&ManualRequest {
+            actor: self.actor(),
+            owner: self.own(),
+            lock_date,
+            start,
+            end,
+            others: &others,
+            now,
+        })
+        .map_err(refusal)?;
+        let entry = TimeEntry {
+            id: EntryId::new(),
+            description: description.clone(),
+            start,
+            end: Some(end),
+            deducted: TimeDelta::zero(),
+            synced: false,
+        };
+        let item = NewOutboxItem {
+            item_id: *entry.id.as_uuid(),
+            entry_id: Some(entry.id),
+            payload: OutboxPayload::ManualEntry(ManualEntry {
+                entry_id: entry.id,
+                description: description.clone(),
+                start,
+                end,
+            }),
+        };
+        let to_store = entry.clone();
+        let local_now = shared.time.local_now();
+        shared
+            .store
+            .call(move |s| s.record_timer_change(&to_store, &item, local_now))
+            .await?;
+        shared.kick.notify_one();
+        Ok(Entry {
+            id: entry.id,
+            user_id: shared.account.user_id,
+            description,
+            start,
+            end: Some(end),
+            removed: Vec::new(),
+            deducted_secs: 0,
+            duration_secs: (end - start).num_seconds(),
+            approved: false,
+            locked: false,
+            manual: true,
+        })
+    }
+
+    /// Deletes an entry with all its screenshots, for good (R15) — or, with `dry_run`, says
+    /// how many screenshots would go with it. An entry held here is deleted here at once and
+    /// its tombstone queued (offline works); a running one stops being the running timer.
+    pub async fn delete_entry(
+        &self,
+        id: EntryId,
+        dry_run: bool,
+    ) -> Result<EntryDeleteReport, AgentError> {
+        let shared = self.shared();
+        let now = shared.time.now();
+        let (held, queued, local_shots) = shared
+            .store
+            .call(move |s| {
+                let shots: Vec<ScreenshotId> = s
+                    .screenshots_of_entry(id)?
+                    .into_iter()
+                    .map(|i| i.id)
+                    .collect();
+                Ok((s.get_entry(id)?, s.pending_changes_of(id)?, shots))
+            })
+            .await?;
+        let client = &shared.service.client;
+        // The service's view of the entry: an empty edit's dry run answers it (and refuses
+        // what the caller may not change: another's, locked, approved).
+        let served = if queued == 0 || held.is_none() {
+            match client.edit_entry(id, &EntryPatch::default(), true).await {
+                Ok(report) => Some(report.entry),
+                Err(e) if e.is_retryable() && held.is_some() => None,
+                Err(e) if e.code() == Some(ErrorCode::NotFound) && held.is_some() => None,
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let (description, start, end, owner) = match (&served, &held) {
+            (Some(e), _) => (e.description.clone(), e.start, e.end, e.user_id),
+            (None, Some(h)) => (
+                h.description.clone(),
+                h.start,
+                h.end,
+                shared.account.user_id,
+            ),
+            (None, None) => return Err(refusal(Refusal::NotVisible)),
+        };
+        if served.is_none() {
+            let lock_date = shared.settings.borrow().lock_date;
+            may_change(&self.actor(), &self.own(), start, false, lock_date).map_err(refusal)?;
+        }
+        let mut shots: std::collections::HashSet<ScreenshotId> = local_shots.into_iter().collect();
+        if served.is_some()
+            && let Some(listed) = self.served_shots(owner, start, end.unwrap_or(now)).await?
+        {
+            shots.extend(
+                listed
+                    .into_iter()
+                    .filter(|s| s.entry_id == id)
+                    .map(|s| s.id),
+            );
+        }
+        let duration_secs = served.as_ref().map_or_else(
+            || (end.unwrap_or(now).max(start) - start).num_seconds(),
+            |e| e.duration_secs,
+        );
+        let report = EntryDeleteReport {
+            entry_id: id,
+            description,
+            screenshots: u32::try_from(shots.len()).unwrap_or(u32::MAX),
+            duration_secs,
+            dry_run,
+        };
+        if dry_run {
+            return Ok(report);
+        }
+        if held.is_some() {
+            let local_now = shared.time.local_now();
+            {
+                let _changing = shared.timer_lock.lock().await;
+                shared
+                    .store
+                    .call(move |s| s.delete_entry_with_tombstone(id, local_now))
+                    .await?;
+                shared.forget_timer(id);
+            }
+            shared.kick.notify_one();
+        } else {
+            client.delete_entry(id).await?;
+        }
+        shared.emit(AgentEvent::Deleted);
+        Ok(report)
+    }
+
+    /// The service's screenshots of `user` captured in `[from, to]`, read day by day (UTC);
+    /// `None` when the service could not be reached.
+    async fn served_shots(
+        &self,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<Vec<Screenshot>>, AgentError> {
+        reachable(self.shots_of_days(user, from, to).await)
+    }
+
+    async fn shots_of_days(
+        &self,
+        user: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Screenshot>, shotclock_sync::SyncError> {
+        let client = &self.shared().service.client;
+        let mut out = Vec::new();
+        let mut day = from.date_naive();
+        while day <= to.date_naive() {
+            let list = client.screenshots_of_day(Some(user), day, "UTC").await?;
+            out.extend(list.screenshots);
+            let Some(next) = day.succ_opt() else { break };
+            day = next;
+        }
+        Ok(out)
+    }
+
+    /// The caller's entries starting in the ISO week (Monday to Sunday) that holds `day`, in
+    /// IANA zone `tz`, with the changes still queued here applied (see [`AgentHandle::entries`]).
+    pub async fn entries_for_week(
+        &self,
+        day: NaiveDate,
+        tz: &str,
+    ) -> Result<Vec<Entry>, AgentError> {
+        let (from, to) = period_bounds(ApprovalPeriod::Week, day, tz)
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        self.entries(from, to).await
+    }
+
+    /// Admins: every active member's entries starting in the ISO week that holds `day` (zone
+    /// `tz`), each with its screenshot count. Online only.
+    pub async fn approvals(&self, day: NaiveDate, tz: &str) -> Result<Vec<MemberWeek>, AgentError> {
+        let shared = self.shared();
+        if !shared.account.role.is_admin() {
+            return Err(refusal(Refusal::NotAdmin));
+        }
+        let (from, to) = period_bounds(ApprovalPeriod::Week, day, tz)
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let client = &shared.service.client;
+        let members = client.members().await?.members;
+        let mut out = Vec::new();
+        for member in members.into_iter().filter(|m| m.active) {
+            let entries = client
+                .entries(Some(from), Some(to), Some(member.id))
+                .await?;
+            let last = entries.entries.iter().map(|e| e.end.unwrap_or(to)).max();
+            let mut counts: HashMap<EntryId, u32> = HashMap::new();
+            if let Some(last) = last {
+                let shots = self
+                    .shots_of_days(member.id, from, last.min(shared.time.now()))
+                    .await?;
+                for shot in shots {
+                    *counts.entry(shot.entry_id).or_default() += 1;
+                }
+            }
+            let entries = entries
+                .entries
+                .into_iter()
+                .map(|entry| ApprovalEntry {
+                    screenshots: counts.get(&entry.id).copied().unwrap_or(0),
+                    entry,
+                })
+                .collect();
+            out.push(MemberWeek { member, entries });
+        }
+        Ok(out)
+    }
+
+    /// Admins: approves (or withdraws approval of) a member's day or week. Online only.
+    pub async fn approve_period(
+        &self,
+        request: ApprovePeriod,
+    ) -> Result<ApprovalReport, AgentError> {
+        let report = self
+            .shared()
+            .service
+            .client
+            .approve_period(&request)
+            .await?;
+        Ok(report)
+    }
+}

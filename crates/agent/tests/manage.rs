@@ -1,0 +1,279 @@
+//! Managing entries from the engine (R39, R25): an edit, a delete and time added by hand while
+//! the service is down reach it once each, in the order they were made; a change the service
+//! refuses comes back with its reason and is undone here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod common;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use common::proxy::Proxy;
+use common::{
+    DEADLINE, Events, Screen, local_shots, pending, service_shots_of, session, start_agent,
+};
+use shotclock_agent::{AgentError, AgentEvent};
+use shotclock_api::ErrorCode;
+use shotclock_api::dto::{ApprovePeriod, EntryPatch, Period};
+use shotclock_store::OutboxKind;
+use shotclock_testkit::{Storage, TestServer, eventually};
+
+const WINDOW_SECS: u32 = 1;
+
+fn whole_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_order() {
+    let mut server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("offline-edits", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let proxy = Proxy::pass(server.addr).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let member = server.sign_in(&alice).await;
+
+    // Entry A with at least three screenshots at the service; entry B after it, stopped.
+    let a = agent.start_timer("first".into()).await.unwrap();
+    eventually("three uploads of the first entry", DEADLINE, || async {
+        (service_shots_of(&member, a.entry_id).await.len() >= 3).then_some(())
+    })
+    .await;
+    let b = agent.start_timer("second".into()).await.unwrap().entry_id;
+    agent.stop_timer().await.unwrap();
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let shots = local_shots(&agent, a.entry_id).await;
+    let n = shots.len();
+    assert!(n >= 3, "{shots:?}");
+    let (kept_last, dropped) = (&shots[n - 2], &shots[n - 1]);
+    // A new end between A's last two captures: only the last one falls outside.
+    let new_end =
+        whole_ms(kept_last.captured_at + (dropped.captured_at - kept_last.captured_at) / 2);
+
+    server.stop();
+    assert!(member.health().await.is_err(), "the service is still up");
+    let patch = EntryPatch {
+        description: Some("edited offline".into()),
+        end: Some(new_end),
+        ..EntryPatch::default()
+    };
+    // Offline, the dry run is the domain's over what this device holds.
+    let preview = agent
+        .edit_entry(a.entry_id, patch.clone(), true)
+        .await
+        .unwrap();
+    assert_eq!(preview.excluded_screenshots, vec![dropped.id]);
+    assert_eq!(preview.entry.end, Some(new_end));
+    assert!(preview.dry_run);
+    assert_eq!(
+        local_shots(&agent, a.entry_id).await.len(),
+        n,
+        "a dry run deleted something"
+    );
+    // Without the user's confirmation nothing happens.
+    match agent.edit_entry(a.entry_id, patch.clone(), false).await {
+        Err(AgentError::Refused(e)) => assert_eq!(e.code, ErrorCode::ConfirmationRequired),
+        other => panic!("an unconfirmed edit was not refused: {other:?}"),
+    }
+    let confirmed = EntryPatch {
+        confirm: true,
+        ..patch
+    };
+    agent
+        .edit_entry(a.entry_id, confirmed, false)
+        .await
+        .unwrap();
+    let left: Vec<_> = local_shots(&agent, a.entry_id)
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left.len(), n - 1);
+    assert!(
+        !left.contains(&dropped.id),
+        "the excluded screenshot stayed here"
+    );
+
+    let report = agent.delete_entry(b, true).await.unwrap();
+    assert!(report.dry_run);
+    agent.delete_entry(b, false).await.unwrap();
+    let added_start = whole_ms(a.start - TimeDelta::minutes(30));
+    let added_end = whole_ms(a.start - TimeDelta::minutes(10));
+    let added = agent
+        .add_entry("forgot to track".into(), added_start, added_end)
+        .await
+        .unwrap();
+    assert!(added.manual);
+
+    // While offline, the list shows all three.
+    let (from, to) = (
+        added_start - TimeDelta::hours(1),
+        Utc::now() + TimeDelta::hours(1),
+    );
+    let listed = agent.entries(from, to).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![added.id, a.entry_id], "{listed:#?}");
+    assert!(listed[0].manual);
+    assert_eq!(listed[1].description, "edited offline");
+    assert_eq!(listed[1].end, Some(new_end));
+
+    server.restart();
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    assert!(agent.rejected_items().await.unwrap().is_empty());
+
+    // The service has all three changes.
+    let served = member
+        .entries(Some(from), Some(to), None)
+        .await
+        .unwrap()
+        .entries;
+    let ids: Vec<_> = served.iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![added.id, a.entry_id], "{served:#?}");
+    assert!(served[0].manual && !served[1].manual);
+    assert_eq!(
+        (served[0].start, served[0].end),
+        (added_start, Some(added_end))
+    );
+    assert_eq!(served[1].description, "edited offline");
+    assert_eq!(served[1].end, Some(new_end));
+    let remote: Vec<_> = service_shots_of(&member, a.entry_id)
+        .await
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        remote, left,
+        "the service's screenshots of the edited entry"
+    );
+
+    // Once each, in the order they were made.
+    let log = proxy.exchanges();
+    let done = |method: &str, path: &str| -> Vec<usize> {
+        log.iter()
+            .enumerate()
+            .filter(|(_, x)| {
+                x.method == method && x.path == path && x.status.is_some_and(|s| s < 300)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    // Successful PATCHes of A: the dry runs went nowhere (the service was down), so the one
+    // success is the edit itself.
+    let edit = done("PATCH", &format!("/api/v1/entries/{}", a.entry_id));
+    let delete = done("DELETE", &format!("/api/v1/entries/{b}"));
+    let add = done("POST", "/api/v1/entries");
+    assert_eq!((edit.len(), delete.len(), add.len()), (1, 1, 1), "{log:#?}");
+    assert!(edit[0] < delete[0] && delete[0] < add[0], "{log:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_the_service_refuses_comes_back_with_its_reason_and_is_undone() {
+    let mut server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("refused-edit", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let events = Events::record(&agent);
+
+    let now = Utc::now();
+    let (start, end) = (
+        whole_ms(now - TimeDelta::hours(2)),
+        whole_ms(now - TimeDelta::hours(1)),
+    );
+    let entry = agent
+        .add_entry("approved work".into(), start, end)
+        .await
+        .unwrap()
+        .id;
+    eventually(
+        "the manual entry to reach the service",
+        DEADLINE,
+        || async { (pending(&agent).await == 0).then_some(()) },
+    )
+    .await;
+    // An admin approves the week it lies in.
+    ws.owner
+        .approve_period(&ApprovePeriod {
+            user_id: alice.id,
+            date: start.date_naive(),
+            time_zone: "UTC".into(),
+            period: Period::Week,
+            approved: true,
+        })
+        .await
+        .unwrap();
+    // Online, the service's dry run refuses at once, with its reason.
+    let rename = EntryPatch {
+        description: Some("changed offline".into()),
+        ..EntryPatch::default()
+    };
+    match agent.edit_entry(entry, rename.clone(), true).await {
+        Err(AgentError::Sync(e)) => assert_eq!(e.code(), Some(ErrorCode::EntryApproved)),
+        other => panic!("an edit of an approved entry was not refused: {other:?}"),
+    }
+
+    // Offline, this device cannot know of the approval: the edit is taken here and queued.
+    server.stop();
+    agent.edit_entry(entry, rename, false).await.unwrap();
+    let held = |agent: &shotclock_agent::AgentHandle| {
+        let store = agent.local_store().clone();
+        async move {
+            store
+                .call(move |s| s.get_entry(entry))
+                .await
+                .unwrap()
+                .unwrap()
+                .description
+        }
+    };
+    assert_eq!(held(&agent).await, "changed offline");
+    let since = std::time::Instant::now();
+
+    server.restart();
+    let (_, reason) = events
+        .wait_for("the edit to be refused", since, |e| match e {
+            AgentEvent::Rejected {
+                kind: OutboxKind::EditEntry,
+                reason,
+            } => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(reason.contains("approved"), "{reason}");
+    // Undone here in the same transaction, and kept aside with its reason for the user.
+    assert_eq!(held(&agent).await, "approved work");
+    let rejected = agent.rejected_items().await.unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:#?}");
+    assert_eq!(rejected[0].kind, OutboxKind::EditEntry);
+    assert!(
+        rejected[0]
+            .rejected_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("approved"))
+    );
+    let view = agent.capture_view().await.unwrap();
+    assert_eq!(view.rejected.len(), 1);
+    assert_eq!(view.rejected[0].kind, OutboxKind::EditEntry);
+    let listed = agent
+        .entries(start - TimeDelta::hours(1), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].description, "approved work");
+    assert!(listed[0].approved);
+}
