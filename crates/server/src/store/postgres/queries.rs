@@ -438,6 +438,9 @@ impl Rows for Pg<'_> {
             ),
             &[&u(workspace)],
             invite_row,
+        )
+    }
+
     fn workspace_block_rules(&mut self, id: WorkspaceId) -> StoreResult<Vec<BlockRule>> {
         self.list(
             "SELECT field, pattern FROM workspace_block_rules WHERE workspace_id = $1
@@ -769,6 +772,11 @@ impl TxRows for Pg<'_> {
                 &ms(i.expires_at),
                 &i.accepted_at.map(ms),
                 &i.revoked_at.map(ms),
+            ],
+        )?;
+        Ok(())
+    }
+
     fn set_workspace_block_rules(
         &mut self,
         id: WorkspaceId,
@@ -812,6 +820,10 @@ impl TxRows for Pg<'_> {
         self.exec(
             "UPDATE invitations SET accepted_ms = $2, revoked_ms = $3 WHERE id = $1",
             &[&u(i.id), &i.accepted_at.map(ms), &i.revoked_at.map(ms)],
+        )?;
+        Ok(())
+    }
+
     fn purge_access(&mut self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         self.exec(
             "DELETE FROM screenshot_access WHERE captured_ms <= $1",

@@ -398,6 +398,8 @@ impl Rows for Sql<'_> {
             [u(workspace)],
             invite_row,
         )
+    }
+
     fn workspace_block_rules(&mut self, id: WorkspaceId) -> StoreResult<Vec<BlockRule>> {
         let raw = self.list(
             "SELECT field, pattern FROM workspace_block_rules WHERE workspace_id = ?1
@@ -756,6 +758,11 @@ impl TxRows for Sql<'_> {
                 ms(i.expires_at),
                 i.accepted_at.map(ms),
                 i.revoked_at.map(ms)
+            ],
+        )?;
+        Ok(())
+    }
+
     fn set_workspace_block_rules(
         &mut self,
         id: WorkspaceId,
@@ -798,6 +805,10 @@ impl TxRows for Sql<'_> {
         self.exec(
             "UPDATE invitations SET accepted_ms = ?2, revoked_ms = ?3 WHERE id = ?1",
             params![u(i.id), i.accepted_at.map(ms), i.revoked_at.map(ms)],
+        )?;
+        Ok(())
+    }
+
     fn purge_access(&mut self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
         let n = self.exec(
             "DELETE FROM screenshot_access WHERE captured_ms <= ?1",
