@@ -26,8 +26,8 @@
 //!    the service is back it never receives that screenshot, and the entry loses exactly the
 //!    time the dry run said (R19, R21, R25);
 //! 10. when an admin opens a member's screenshot, the member's app shows "viewed by" with the
-//!    admin's name and time on it and in the last 7 days' list; the member's own views add
-//!    nothing (R35).
+//!     admin's name and time on it and in the last 7 days' list; the member's own views add
+//!     nothing (R35).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
 //! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,

@@ -8,7 +8,7 @@
 //! does through the typed HTTP client ([`shotclock_sync::Client`]), as a real user would.
 
 use anyhow::{Context, Result, anyhow, bail};
-use chrono::{DateTime, FixedOffset, NaiveDate, SubsecRound, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Offset, SubsecRound, TimeDelta, Timelike, Utc};
 use shotclock_api::dto::{Entry, Screenshot};
 use shotclock_api::{EntryId, Role, ScreenshotId};
 use shotclock_capture::{Pipeline, synthetic};
@@ -55,8 +55,7 @@ pub struct Zone {
 impl Zone {
     /// `instant` as a wall-clock time in this zone.
     pub fn local(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-        let offset = FixedOffset::east_opt(self.ahead_secs)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is an offset"));
+        let offset = FixedOffset::east_opt(self.ahead_secs).unwrap_or(Utc.fix());
         instant.with_timezone(&offset)
     }
 

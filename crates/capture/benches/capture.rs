@@ -461,7 +461,7 @@ fn portal_moments(runs: usize) {
 #[cfg(target_os = "linux")]
 fn blocklist_moments(runs: usize) {
     use shotclock_capture::{BlockRule, Blocklist};
-    use shotclock_testdesktop::XDesktop;
+    use shotclock_testdesktop::x11::XDesktop;
     println!(
         "\nblocked windows, capture moment → thumbnail, 1920×1080 Xvfb + openbox, median of {runs}:"
     );
