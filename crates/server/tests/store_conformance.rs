@@ -883,7 +883,7 @@ async fn sqlite_hourly_counts_are_built_from_an_older_database() {
          DROP TRIGGER screenshot_hours_no_move; DROP TABLE screenshot_hours;
          DROP TABLE tombstones; DROP TABLE capture_gates;
          DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
-         DROP TABLE workspace_block_rules; DROP TABLE screenshot_access;
+         DROP TABLE workspace_block_rules; DROP TABLE screenshot_access; DROP TABLE invitations;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -909,7 +909,7 @@ async fn sqlite_gate_history_is_seeded_from_an_older_database() {
     conn.execute_batch(
         "DROP TABLE tombstones; DROP TABLE capture_gates;
          DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
-         DROP TABLE workspace_block_rules; DROP TABLE screenshot_access;
+         DROP TABLE workspace_block_rules; DROP TABLE screenshot_access; DROP TABLE invitations;
          PRAGMA user_version = 2;",
     )
     .unwrap();
