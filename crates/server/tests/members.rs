@@ -5,13 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::Request;
 use chrono::TimeDelta;
-use common::{Db, Harness, PASSWORD, Team};
-use futures_util::StreamExt;
+use common::{Db, Harness, PASSWORD, Team, read_until};
 use serde_json::{Value, json};
 use shotclock_server::serve;
 
@@ -410,27 +407,6 @@ async fn removing_a_member_deletes_their_account_and_data(db: Db) {
     invite(&h, &team.admin.token, &team.alice.email, "member")
         .await
         .expect(201);
-}
-
-/// Reads SSE chunks until `needle` shows up (or the stream ends: `false`).
-async fn read_until(
-    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
-    needle: &str,
-) -> bool {
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match tokio::time::timeout_at(deadline, stream.next()).await {
-            Ok(Some(Ok(chunk))) => {
-                seen.push_str(&String::from_utf8_lossy(&chunk));
-                if seen.contains(needle) {
-                    return true;
-                }
-            }
-            Ok(Some(Err(_)) | None) => return false,
-            Err(_) => panic!("no {needle:?} and no end within 10 s; got {seen:?}"),
-        }
-    }
 }
 
 async fn deactivating_or_removing_ends_event_streams_at_once(db: Db) {

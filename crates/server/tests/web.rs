@@ -5,11 +5,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use chrono::TimeDelta;
-use common::{Db, Harness, PASSWORD, Team};
-use futures_util::StreamExt;
+use common::{Db, Harness, PASSWORD, Team, read_until};
 use reqwest::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
 use shotclock_api::EntryId;
@@ -347,27 +344,6 @@ async fn browser_sessions_slide_and_expire(db: Db) {
         .await
         .unwrap();
     assert_eq!(desktop.status(), 200);
-}
-
-/// Reads SSE chunks until `needle` shows up (or the stream ends: `false`).
-async fn read_until(
-    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
-    needle: &str,
-) -> bool {
-    let mut seen = String::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        match tokio::time::timeout_at(deadline, stream.next()).await {
-            Ok(Some(Ok(chunk))) => {
-                seen.push_str(&String::from_utf8_lossy(&chunk));
-                if seen.contains(needle) {
-                    return true;
-                }
-            }
-            Ok(Some(Err(_)) | None) => return false,
-            Err(_) => panic!("no {needle:?} and no end within 10 s; got {seen:?}"),
-        }
-    }
 }
 
 async fn sign_out_ends_the_browser_session_and_its_stream_only(db: Db) {

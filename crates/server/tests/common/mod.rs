@@ -471,3 +471,24 @@ pub fn image(marker: u64) -> Vec<u8> {
     bytes[at..at + 8].copy_from_slice(&marker.to_le_bytes());
     bytes
 }
+
+/// Reads SSE chunks until `needle` shows up (or the stream ends: `false`).
+pub async fn read_until(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
+    needle: &str,
+) -> bool {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, futures_util::StreamExt::next(stream)).await {
+            Ok(Some(Ok(chunk))) => {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains(needle) {
+                    return true;
+                }
+            }
+            Ok(Some(Err(_)) | None) => return false,
+            Err(_) => panic!("no {needle:?} and no end within 10 s; got {seen:?}"),
+        }
+    }
+}
