@@ -240,9 +240,67 @@ async fn r35_the_log_follows_retention_and_the_account(db: Db) {
     assert!(lines(&h, alice).await.is_empty());
 }
 
+/// Screenshots that go with an entry someone else deletes, or that someone else's edit leaves
+/// outside the entry, are on the owner's log as deleted; the owner's own do not add a line.
+async fn r35_entry_deletes_and_edits_by_others_log_their_screenshots(db: Db) {
+    let h = Harness::on(db);
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 5]).await;
+    let path = format!("/api/v1/entries/{entry}");
+    // The admin shortens it so the last screenshot falls outside: a dry run logs nothing.
+    let end = (t0() - TimeDelta::minutes(10)).to_rfc3339();
+    h.call(
+        "PATCH",
+        &format!("{path}?dry_run=true"),
+        Some(&team.admin.token),
+        Some(json!({"end": end})),
+    )
+    .await
+    .expect(200);
+    assert!(lines(&h, team.alice.id).await.is_empty());
+    h.call(
+        "PATCH",
+        &path,
+        Some(&team.admin.token),
+        Some(json!({"end": end, "confirm": true})),
+    )
+    .await
+    .expect(200);
+    let log = h.get("/api/v1/access-log", &team.alice.token).await.json();
+    let got = log["entries"].as_array().unwrap();
+    assert_eq!(got.len(), 1, "{log}");
+    assert_eq!(
+        (got[0]["kind"].clone(), got[0]["screenshot_id"].clone()),
+        (json!("deleted"), json!(shots[1]))
+    );
+    // Then deletes the entry: its remaining screenshot is logged too.
+    h.clock.advance(TimeDelta::seconds(1));
+    h.call("DELETE", &path, Some(&team.admin.token), None)
+        .await
+        .expect(204);
+    let log = h.get("/api/v1/access-log", &team.alice.token).await.json();
+    let got = log["entries"].as_array().unwrap();
+    assert_eq!(got.len(), 2, "{log}");
+    assert_eq!(
+        (got[0]["kind"].clone(), got[0]["screenshot_id"].clone()),
+        (json!("deleted"), json!(shots[0]))
+    );
+    // Alice deleting her own entry adds nothing.
+    let (beta, own, _) = h.alices_stopped_entry("beta", &[20]).await;
+    h.call(
+        "DELETE",
+        &format!("/api/v1/entries/{own}"),
+        Some(&beta.alice.token),
+        None,
+    )
+    .await
+    .expect(204);
+    assert!(lines(&h, beta.alice.id).await.is_empty());
+}
+
 common::all_backends!(
     r34_admins_set_the_workspace_blocklist_and_members_read_it,
     r35_views_by_others_are_logged_once_a_minute_and_own_views_never,
     r35_deletes_by_others_are_logged_and_no_method_removes_a_line,
     r35_the_log_follows_retention_and_the_account,
+    r35_entry_deletes_and_edits_by_others_log_their_screenshots,
 );

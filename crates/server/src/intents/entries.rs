@@ -222,6 +222,10 @@ impl Intents {
                 ws.lock_date,
             )
             .map_err(refused)?;
+            // R35: an entry deleted by someone else takes its screenshots on the owner's log.
+            for shot in rows.entry_screenshots(entry.id)? {
+                super::privacy::log_delete(rows, actor.user, &shot, now)?;
+            }
             let mut removed = Removed::default();
             delete_entry_rows(rows, &entry, now, &mut removed)?;
             Ok(removed)
@@ -295,6 +299,9 @@ impl Intents {
                 dry_run,
             };
             for shot in plan.excluded.iter().filter_map(|&i| shots.get(i)) {
+                if !dry_run {
+                    super::privacy::log_delete(rows, actor.user, shot, now)?;
+                }
                 rows.delete_screenshot(shot.id)?;
                 rows.insert_tombstone(Tombstone::Screenshot(shot.id), shot.workspace_id, now)?;
                 edit.excluded.push(shot.id);
