@@ -48,8 +48,8 @@ pub use blocklist::{WindowMatch, WindowsNow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
 pub use error::AgentError;
-pub use manage::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 pub use session::{Resumed, Session};
+pub use shotclock_api::dto::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
 pub use shotclock_store::write_private;
 pub use shotclock_store::{CaptureHealth, OutboxKind};

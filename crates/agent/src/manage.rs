@@ -25,11 +25,10 @@ use crate::agent::AgentHandle;
 use crate::error::AgentError;
 use crate::state::{AgentEvent, Running};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use serde::Serialize;
 use shotclock_api::dto::{
-    ApprovalReport, ApprovePeriod, EditReport, Entry, EntryPatch, Member, Screenshot,
+    ApprovalReport, ApprovePeriod, EditReport, Entry, EntryDeleteReport, EntryPatch, MemberWeek,
 };
-use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId, UserId};
+use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId};
 use shotclock_domain::entry::EntryTimes;
 use shotclock_domain::manage::{
     ApprovalPeriod, Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, holds,
@@ -38,46 +37,11 @@ use shotclock_domain::manage::{
 use shotclock_domain::span::SpanSet;
 use shotclock_domain::visibility::{Actor, Owner};
 use shotclock_store::{
-    EditEntry, EntryBefore, ManualEntry, NewOutboxItem, OutboxPayload, TimeEntry,
+    EditEntry, EntryBefore, ManualEntry, NewOutboxItem, OutboxPayload, ScreenshotState, TimeEntry,
 };
-use std::collections::HashMap;
 
 /// Longest description, in characters (as the service's limit).
 const DESCRIPTION_CHARS: usize = 2000;
-
-/// What deleting an entry does, or would do (`dry_run`): it goes with all its screenshots,
-/// for good (R15).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct EntryDeleteReport {
-    pub entry_id: EntryId,
-    pub description: String,
-    /// Screenshots that go with it (the service's and those still waiting here).
-    pub screenshots: u32,
-    /// Its tracked time, in seconds.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub duration_secs: i64,
-    /// True when nothing was deleted (preview).
-    pub dry_run: bool,
-}
-
-/// One entry in the admins' Approvals view, with how many screenshots it has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct ApprovalEntry {
-    #[serde(flatten)]
-    pub entry: Entry,
-    pub screenshots: u32,
-}
-
-/// One member's week in the Approvals view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct MemberWeek {
-    pub member: Member,
-    /// Entries starting in the week, oldest first.
-    pub entries: Vec<ApprovalEntry>,
-}
 
 /// A refusal of a `domain::manage` rule, as the service words it.
 fn refusal(r: Refusal) -> AgentError {
@@ -419,8 +383,12 @@ impl AgentHandle {
     }
 
     /// Deletes an entry with all its screenshots, for good (R15) — or, with `dry_run`, says
-    /// how many screenshots would go with it. An entry held here is deleted here at once and
-    /// its tombstone queued (offline works); a running one stops being the running timer.
+    /// how many screenshots would go with it. The service's own dry run answers (and refuses
+    /// what the caller may not change: another's, locked, approved) unless something of the
+    /// entry still waits here; screenshots still waiting here are added to its count. An entry
+    /// held here is deleted here at once and its tombstone queued (offline works: then the
+    /// rules here decide over what this device holds); a running one stops being the running
+    /// timer. Entries not held here are deleted on the service (online only).
     pub async fn delete_entry(
         &self,
         id: EntryId,
@@ -431,62 +399,54 @@ impl AgentHandle {
         let (held, queued, local_shots) = shared
             .store
             .call(move |s| {
-                let shots: Vec<ScreenshotId> = s
+                let shots: Vec<ScreenshotState> = s
                     .screenshots_of_entry(id)?
                     .into_iter()
-                    .map(|i| i.id)
+                    .filter(|i| !shotclock_domain::retention::is_expired(i.captured_at, now))
+                    .map(|i| i.state)
                     .collect();
                 Ok((s.get_entry(id)?, s.pending_changes_of(id)?, shots))
             })
             .await?;
         let client = &shared.service.client;
-        // The service's view of the entry: an empty edit's dry run answers it (and refuses
-        // what the caller may not change: another's, locked, approved).
         let served = if queued == 0 || held.is_none() {
-            match client.edit_entry(id, &EntryPatch::default(), true).await {
-                Ok(report) => Some(report.entry),
+            match client.delete_entry_dry_run(id).await {
+                Ok(report) => Some(report),
                 Err(e) if e.is_retryable() && held.is_some() => None,
+                // Its creation may still be on its way; the rules here decide.
                 Err(e) if e.code() == Some(ErrorCode::NotFound) && held.is_some() => None,
                 Err(e) => return Err(e.into()),
             }
         } else {
             None
         };
-        let (description, start, end, owner) = match (&served, &held) {
-            (Some(e), _) => (e.description.clone(), e.start, e.end, e.user_id),
-            (None, Some(h)) => (
-                h.description.clone(),
-                h.start,
-                h.end,
-                shared.account.user_id,
-            ),
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let report = match (served, &held) {
+            (Some(report), _) => {
+                // What the service does not have yet goes too.
+                let waiting = local_shots
+                    .iter()
+                    .filter(|s| **s != ScreenshotState::Uploaded)
+                    .count();
+                EntryDeleteReport {
+                    screenshots: report.screenshots.saturating_add(count(waiting)),
+                    dry_run,
+                    ..report
+                }
+            }
+            (None, Some(h)) => {
+                let lock_date = shared.settings.borrow().lock_date;
+                may_change(&self.actor(), &self.own(), h.start, false, lock_date)
+                    .map_err(refusal)?;
+                EntryDeleteReport {
+                    entry_id: id,
+                    description: h.description.clone(),
+                    screenshots: count(local_shots.len()),
+                    duration_secs: (h.end.unwrap_or(now).max(h.start) - h.start).num_seconds(),
+                    dry_run,
+                }
+            }
             (None, None) => return Err(refusal(Refusal::NotVisible)),
-        };
-        if served.is_none() {
-            let lock_date = shared.settings.borrow().lock_date;
-            may_change(&self.actor(), &self.own(), start, false, lock_date).map_err(refusal)?;
-        }
-        let mut shots: std::collections::HashSet<ScreenshotId> = local_shots.into_iter().collect();
-        if served.is_some()
-            && let Some(listed) = self.served_shots(owner, start, end.unwrap_or(now)).await?
-        {
-            shots.extend(
-                listed
-                    .into_iter()
-                    .filter(|s| s.entry_id == id)
-                    .map(|s| s.id),
-            );
-        }
-        let duration_secs = served.as_ref().map_or_else(
-            || (end.unwrap_or(now).max(start) - start).num_seconds(),
-            |e| e.duration_secs,
-        );
-        let report = EntryDeleteReport {
-            entry_id: id,
-            description,
-            screenshots: u32::try_from(shots.len()).unwrap_or(u32::MAX),
-            duration_secs,
-            dry_run,
         };
         if dry_run {
             return Ok(report);
@@ -509,35 +469,6 @@ impl AgentHandle {
         Ok(report)
     }
 
-    /// The service's screenshots of `user` captured in `[from, to]`, read day by day (UTC);
-    /// `None` when the service could not be reached.
-    async fn served_shots(
-        &self,
-        user: UserId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Option<Vec<Screenshot>>, AgentError> {
-        reachable(self.shots_of_days(user, from, to).await)
-    }
-
-    async fn shots_of_days(
-        &self,
-        user: UserId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Screenshot>, shotclock_sync::SyncError> {
-        let client = &self.shared().service.client;
-        let mut out = Vec::new();
-        let mut day = from.date_naive();
-        while day <= to.date_naive() {
-            let list = client.screenshots_of_day(Some(user), day, "UTC").await?;
-            out.extend(list.screenshots);
-            let Some(next) = day.succ_opt() else { break };
-            day = next;
-        }
-        Ok(out)
-    }
-
     /// The caller's entries starting in the ISO week (Monday to Sunday) that holds `day`, in
     /// IANA zone `tz`, with the changes still queued here applied (see [`AgentHandle::entries`]).
     pub async fn entries_for_week(
@@ -551,42 +482,13 @@ impl AgentHandle {
     }
 
     /// Admins: every active member's entries starting in the ISO week that holds `day` (zone
-    /// `tz`), each with its screenshot count. Online only.
+    /// `tz`), each with its screenshot count, as the service assembles them. Online only.
     pub async fn approvals(&self, day: NaiveDate, tz: &str) -> Result<Vec<MemberWeek>, AgentError> {
         let shared = self.shared();
         if !shared.account.role.is_admin() {
             return Err(refusal(Refusal::NotAdmin));
         }
-        let (from, to) = period_bounds(ApprovalPeriod::Week, day, tz)
-            .map_err(|e| AgentError::Invalid(e.to_string()))?;
-        let client = &shared.service.client;
-        let members = client.members().await?.members;
-        let mut out = Vec::new();
-        for member in members.into_iter().filter(|m| m.active) {
-            let entries = client
-                .entries(Some(from), Some(to), Some(member.id))
-                .await?;
-            let last = entries.entries.iter().map(|e| e.end.unwrap_or(to)).max();
-            let mut counts: HashMap<EntryId, u32> = HashMap::new();
-            if let Some(last) = last {
-                let shots = self
-                    .shots_of_days(member.id, from, last.min(shared.time.now()))
-                    .await?;
-                for shot in shots {
-                    *counts.entry(shot.entry_id).or_default() += 1;
-                }
-            }
-            let entries = entries
-                .entries
-                .into_iter()
-                .map(|entry| ApprovalEntry {
-                    screenshots: counts.get(&entry.id).copied().unwrap_or(0),
-                    entry,
-                })
-                .collect();
-            out.push(MemberWeek { member, entries });
-        }
-        Ok(out)
+        Ok(shared.service.client.approvals(day, tz).await?.members)
     }
 
     /// Admins: approves (or withdraws approval of) a member's day or week. Online only.

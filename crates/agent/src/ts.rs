@@ -13,7 +13,6 @@ use ts_rs::TS;
 
 use crate::blocklist::{WindowMatch, WindowsNow};
 use crate::door::{DayShot, DayShots};
-use crate::manage::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
 use crate::view::{
     AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
@@ -79,9 +78,6 @@ pub fn typescript() -> String {
         WindowInfo,
         WindowMatch,
         WindowsNow,
-        EntryDeleteReport,
-        ApprovalEntry,
-        MemberWeek,
     ];
     let declared: BTreeSet<&str> = parts.iter().map(|p| p.name.as_str()).collect();
     let imported: BTreeSet<&str> = parts

@@ -277,3 +277,89 @@ async fn an_edit_the_service_refuses_comes_back_with_its_reason_and_is_undone() 
     assert_eq!(listed[0].description, "approved work");
     assert!(listed[0].approved);
 }
+
+/// The delete report and the Approvals week are the service's, one request each: the engine
+/// assembles nothing from member lists, entry lists or screenshot lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delete_report_and_the_approvals_week_come_from_the_service_in_one_request_each() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("one-request", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let first = agent.start_timer("with screenshots".into()).await.unwrap();
+    eventually("two uploads", DEADLINE, || async {
+        (service_shots_of(&member, first.entry_id).await.len() >= 2).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let at_service = service_shots_of(&member, first.entry_id).await.len();
+
+    // The owner's engine, through a proxy that logs every request.
+    let proxy = Proxy::pass(server.addr).await;
+    let admin_dir = tempfile::tempdir().unwrap();
+    let admin = start_agent(
+        admin_dir.path(),
+        session(&proxy.url(), ws.team.owner()).await,
+        Screen::new(),
+    )
+    .await;
+    let before = proxy.exchanges().len();
+    let week = admin
+        .approvals(first.start.date_naive(), "UTC")
+        .await
+        .unwrap();
+    let alices = week
+        .iter()
+        .find(|w| w.member.id == alice.id)
+        .expect("alice's week");
+    let listed: Vec<_> = alices
+        .entries
+        .iter()
+        .map(|e| (e.entry.id, e.screenshots))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![(first.entry_id, u32::try_from(at_service).unwrap())]
+    );
+    let report = admin.delete_entry(first.entry_id, true).await.unwrap();
+    assert_eq!(
+        (report.entry_id, report.screenshots, report.dry_run),
+        (first.entry_id, u32::try_from(at_service).unwrap(), true)
+    );
+    let asked: Vec<(String, String)> = proxy.exchanges()[before..]
+        .iter()
+        .map(|x| {
+            (
+                x.method.clone(),
+                x.path.split('?').next().unwrap().to_owned(),
+            )
+        })
+        .filter(|(_, path)| {
+            ["members", "entries", "screenshots", "approvals"]
+                .iter()
+                .any(|p| path.starts_with(&format!("/api/v1/{p}")))
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        vec![
+            ("GET".to_owned(), "/api/v1/approvals".to_owned()),
+            (
+                "DELETE".to_owned(),
+                format!("/api/v1/entries/{}", first.entry_id)
+            ),
+        ],
+        "one request each"
+    );
+}

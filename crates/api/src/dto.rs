@@ -775,6 +775,62 @@ mod schemas {
     impl ToSchema for ApiError {}
 }
 
+/// `DELETE /entries/{id}[?dry_run=true]`: what deleting an entry did, or would do (a dry
+/// run): it goes with all its screenshots, for good (R15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EntryDeleteReport {
+    /// The entry.
+    pub entry_id: EntryId,
+    /// Its description.
+    pub description: String,
+    /// Screenshots that go with it.
+    pub screenshots: u32,
+    /// Its tracked time, in seconds.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub duration_secs: i64,
+    /// True when nothing was deleted (preview).
+    pub dry_run: bool,
+}
+
+/// One entry in the admins' Approvals view, with how many screenshots it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApprovalEntry {
+    /// The entry.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Its screenshots (not expired).
+    pub screenshots: u32,
+}
+
+/// One member's week in the Approvals view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberWeek {
+    /// The member.
+    pub member: Member,
+    /// Entries starting in the week, oldest first.
+    pub entries: Vec<ApprovalEntry>,
+}
+
+/// `GET /approvals?day=…&tz=…`: every active member's entries starting in the ISO week
+/// (Monday to Sunday) holding the day, with their screenshot counts (admins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApprovalWeek {
+    /// First instant of the week.
+    pub from: DateTime<Utc>,
+    /// First instant after it.
+    pub to: DateTime<Utc>,
+    /// Active members, by email.
+    pub members: Vec<MemberWeek>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

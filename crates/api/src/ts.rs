@@ -15,6 +15,7 @@ use crate::dto::{
     SessionInfo, SignupRequest, StartTimerRequest, StopTimerRequest, TimeSpan, TimerState,
     UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
+use crate::dto::{ApprovalEntry, ApprovalWeek, EntryDeleteReport, MemberWeek};
 use crate::privacy::{
     AccessEntry, AccessKind, AccessLog, BlockField, BlockRule, WorkspaceBlocklist,
 };
@@ -99,6 +100,10 @@ pub fn typescript() -> String {
         AccessKind,
         AccessEntry,
         AccessLog,
+        EntryDeleteReport,
+        ApprovalEntry,
+        MemberWeek,
+        ApprovalWeek,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");

@@ -544,7 +544,7 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
         None,
     )
     .await
-    .expect(204);
+    .expect(200);
     next_frames(&mut seen, "event: entry_deleted").await;
 }
 

@@ -100,7 +100,7 @@ const MATRIX: &[Row] = &[
     (
         "DELETE",
         "/api/v1/entries/{id}",
-        [401, 401, 204, 404, 204, 404],
+        [401, 401, 200, 404, 200, 404],
     ),
     (
         "PATCH",
@@ -177,6 +177,8 @@ const MATRIX: &[Row] = &[
     ),
     // Everyone reads their own log; no method changes it (tests/privacy.rs).
     ("GET", "/api/v1/access-log", [401, 401, 200, 200, 200, 200]),
+    // The Approvals view: admins, each of their own workspace's week.
+    ("GET", "/api/v1/approvals", [401, 401, 403, 403, 200, 200]),
 ];
 
 struct Fixture {
@@ -262,6 +264,7 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
         ("GET", "/api/v1/entries") => uri += &format!("?user_id={}", f.team.alice.id),
         ("GET", "/api/v1/screenshots") => uri += &format!("?user_id={}&{day}", f.team.alice.id),
         ("GET", "/api/v1/screenshots/counts") => uri += &format!("?{day}"),
+        ("GET", "/api/v1/approvals") => uri += "?day=2025-06-02&tz=UTC",
         ("PUT", "/api/v1/screenshots/{id}") => {
             uri += &format!(
                 "?entry_id={}&captured_at={}",

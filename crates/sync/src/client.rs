@@ -27,10 +27,10 @@ use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shotclock_api::dto::{
-    ApprovalReport, ApprovePeriod, DayCounts, DeleteReport, EditReport, Entry, EntryList,
-    EntryPatch, Health, LoginRequest, Me, MemberList, NewEntry, Notification, NotificationList,
-    Screenshot, ScreenshotList, SessionInfo, StartTimerRequest, StopTimerRequest, TimerState,
-    UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
+    ApprovalReport, ApprovalWeek, ApprovePeriod, DayCounts, DeleteReport, EditReport, Entry,
+    EntryDeleteReport, EntryList, EntryPatch, Health, LoginRequest, Me, MemberList, NewEntry,
+    Notification, NotificationList, Screenshot, ScreenshotList, SessionInfo, StartTimerRequest,
+    StopTimerRequest, TimerState, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
 use shotclock_api::{
     API_VERSION, API_VERSION_HEADER, ApiError, EntryId, NotificationId, ScreenshotId, UserId,
@@ -507,6 +507,23 @@ impl Client {
     pub async fn delete_entry(&self, id: EntryId) -> Result<(), SyncError> {
         self.no_content(Call::new(Method::DELETE, format!("api/v1/entries/{id}")))
             .await
+    }
+
+    /// `DELETE /entries/{id}?dry_run=true`: what deleting the entry would do (its description,
+    /// tracked time and how many screenshots go with it), refused exactly as the delete would
+    /// be (another's, locked, approved); nothing changes.
+    pub async fn delete_entry_dry_run(&self, id: EntryId) -> Result<EntryDeleteReport, SyncError> {
+        let call = Call::new(Method::DELETE, format!("api/v1/entries/{id}")).query("dry_run", true);
+        self.json(call, None::<&()>).await
+    }
+
+    /// `GET /approvals?day&tz` (admins): every active member's entries starting in the ISO week
+    /// holding `day` in IANA zone `tz`, each with its screenshot count.
+    pub async fn approvals(&self, day: NaiveDate, tz: &str) -> Result<ApprovalWeek, SyncError> {
+        let call = Call::new(Method::GET, "api/v1/approvals")
+            .query("day", day.format("%Y-%m-%d"))
+            .query("tz", tz);
+        self.json(call, None::<&()>).await
     }
 
     /// `PATCH /entries/{id}[?dry_run=true]`: edits an entry's description, start or end (R39).

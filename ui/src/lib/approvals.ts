@@ -3,7 +3,7 @@
  * reads as approved. Approving covers the stopped entries that start in the period; a running
  * entry is left unapproved by the service, so it does not keep a period from reading approved.
  */
-import type { ApprovalEntry } from "./bindings/agent";
+import type { ApprovalEntry } from "./bindings/api";
 
 /** Whether every stopped entry of `entries` is approved (and there is at least one). */
 export function allApproved(entries: readonly ApprovalEntry[]): boolean {

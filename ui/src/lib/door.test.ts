@@ -4,7 +4,7 @@
 // shared account, so the same expectations hold for both.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { AgentEvent, Door, RunningTimer, SessionView } from "./door";
-import type { Entry, Member, WorkspaceSettings } from "./bindings/api";
+import type { ApprovalReport, ApprovePeriod, EditReport, Entry, EntryDeleteReport, EntryPatch, Member, MemberWeek, WorkspaceSettings } from "./bindings/api";
 
 const USER: Member = {
   id: "0190a000-0000-7000-8000-000000000001",
@@ -25,15 +25,90 @@ const VIEW = {
   at: "2025-06-02T10:42:00Z",
 };
 
+const ENTRY_ID = "0190a000-0000-7000-8000-0000000000e1";
+/** Alice's entry of the week, with two screenshots. */
+function weekEntry(): Entry {
+  return {
+    id: ENTRY_ID,
+    user_id: USER.id,
+    description: "Design review",
+    start: "2025-06-03T09:00:00Z",
+    end: "2025-06-03T10:00:00Z",
+    removed: [],
+    deducted_secs: 0,
+    duration_secs: 3600,
+    approved: false,
+    locked: false,
+    manual: false,
+  };
+}
+
 /** The account both fakes serve. */
 const world = {
   signedIn: false,
   running: null as RunningTimer | null,
   rules: [] as { field: string; pattern: string }[],
+  entries: [] as Entry[],
+  shots: {} as Record<string, number>,
   reset() {
     this.signedIn = false;
     this.running = null;
     this.rules = [];
+    this.entries = [weekEntry()];
+    this.shots = { [ENTRY_ID]: 2 };
+  },
+};
+
+/** What the engine or the service answers when an entry is refused. */
+class Refused {
+  constructor(
+    public code: string,
+    public message: string,
+  ) {}
+}
+
+/** The entry rules both fakes share (the real ones are tested in Rust). */
+const entryRules = {
+  find(id: string): Entry {
+    const e = world.entries.find((x) => x.id === id);
+    if (!e) throw new Refused("not_found", "no such entry");
+    return e;
+  },
+  changeable(id: string): Entry {
+    const e = this.find(id);
+    if (e.approved) throw new Refused("entry_approved", "the entry is approved; ask an admin");
+    return e;
+  },
+  edit(id: string, patch: EntryPatch, dryRun: boolean): EditReport {
+    const e = { ...this.changeable(id) };
+    if (patch.description) e.description = patch.description.trim();
+    if (!dryRun) world.entries = world.entries.map((x) => (x.id === id ? e : x));
+    return { entry: e, excluded_screenshots: [], removed_secs: 0, dry_run: dryRun };
+  },
+  add(id: string, description: string, start: string, end: string): Entry {
+    const e: Entry = {
+      ...weekEntry(),
+      id,
+      description: description.trim(),
+      start,
+      end,
+      duration_secs: (Date.parse(end) - Date.parse(start)) / 1000,
+      manual: true,
+    };
+    world.entries = [...world.entries, e];
+    return e;
+  },
+  delete(id: string, dryRun: boolean): EntryDeleteReport {
+    const e = this.changeable(id);
+    if (!dryRun) world.entries = world.entries.filter((x) => x.id !== id);
+    return { entry_id: id, description: e.description, screenshots: world.shots[id] ?? 0, duration_secs: e.duration_secs, dry_run: dryRun };
+  },
+  approvals(): MemberWeek[] {
+    return [{ member: USER, entries: world.entries.map((e) => ({ ...e, screenshots: world.shots[e.id] ?? 0 })) }];
+  },
+  approve(r: ApprovePeriod): ApprovalReport {
+    world.entries = world.entries.map((e) => ({ ...e, approved: r.approved }));
+    return { from: "2025-06-02T00:00:00Z", to: "2025-06-09T00:00:00Z", entries: world.entries };
   },
 };
 
@@ -83,10 +158,35 @@ vi.mock("@tauri-apps/api/core", () => ({
       case "access_log":
         return [VIEW];
       default:
-        throw { kind: "internal", message: `no fake for ${cmd}` };
+        try {
+          return entryCommand(cmd, args);
+        } catch (e) {
+          if (e instanceof Refused) throw { kind: "refused", message: e.message, code: e.code };
+          throw e;
+        }
     }
   },
 }));
+
+/** The shell's entry commands (the engine's answers, as `src-tauri/src/commands.rs` names them). */
+function entryCommand(cmd: string, args: Record<string, unknown>): unknown {
+  switch (cmd) {
+    case "entries_for_week":
+      return world.entries;
+    case "edit_entry":
+      return entryRules.edit(String(args.id), args.patch as EntryPatch, Boolean(args.dryRun));
+    case "add_entry":
+      return entryRules.add("0190a000-0000-7000-8000-0000000000e2", String(args.description), String(args.start), String(args.end));
+    case "delete_entry":
+      return entryRules.delete(String(args.id), Boolean(args.dryRun));
+    case "approvals":
+      return entryRules.approvals();
+    case "approve_period":
+      return entryRules.approve(args.request as ApprovePeriod);
+    default:
+      throw { kind: "internal", message: `no fake for ${cmd}` };
+  }
+}
 vi.mock("@tauri-apps/api/event", () => ({
   listen: async (event: string, handler: (msg: { payload: unknown }) => void) => {
     const set = shellListeners.get(event) ?? new Set();
@@ -117,7 +217,7 @@ class FakeEventSource {
   }
 }
 
-const requests: { method: string; url: string; headers: Record<string, string>; credentials?: string }[] = [];
+const requests: { method: string; url: string; query: string; headers: Record<string, string>; credentials?: string }[] = [];
 const ORIGIN = "https://acme.test";
 
 function entry(description: string, end: string | null): Entry {
@@ -127,7 +227,7 @@ function entry(description: string, end: string | null): Entry {
 async function fakeFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
   const url = new URL(String(input));
   const method = init.method ?? "GET";
-  requests.push({ method, url: url.pathname, headers: { ...(init.headers as Record<string, string>) }, credentials: init.credentials });
+  requests.push({ method, url: url.pathname, query: url.search, headers: { ...(init.headers as Record<string, string>) }, credentials: init.credentials });
   const json = (status: number, body: unknown) =>
     new Response(body === null ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   const path = `${method} ${url.pathname}`;
@@ -167,7 +267,36 @@ async function fakeFetch(input: RequestInfo | URL, init: RequestInit = {}): Prom
     case "GET /api/v1/access-log":
       return json(200, { entries: [VIEW] });
     default:
-      return json(404, { code: "not_found", message: "not found" });
+      try {
+        const answer = entryRoute(method, url, init);
+        return answer === undefined ? json(404, { code: "not_found", message: "not found" }) : json(answer[0], answer[1]);
+      } catch (e) {
+        if (!(e instanceof Refused)) throw e;
+        return json(e.code === "not_found" ? 404 : 403, { code: e.code, message: e.message });
+      }
+  }
+}
+
+/** The service's entry routes (`crates/server/src/api/entries.rs`). */
+function entryRoute(method: string, url: URL, init: RequestInit): [number, unknown] | undefined {
+  const dryRun = url.searchParams.get("dry_run") === "true";
+  const body = () => JSON.parse(String(init.body));
+  const one = /^\/api\/v1\/entries\/([^/]+)$/.exec(url.pathname);
+  if (one && method === "PATCH") return [200, entryRules.edit(decodeURIComponent(one[1]), body() as EntryPatch, dryRun)];
+  if (one && method === "DELETE") return [200, entryRules.delete(decodeURIComponent(one[1]), dryRun)];
+  switch (`${method} ${url.pathname}`) {
+    case "GET /api/v1/entries":
+      return [200, { entries: world.entries }];
+    case "POST /api/v1/entries": {
+      const b = body();
+      return [201, entryRules.add(b.id, b.description, b.start, b.end)];
+    }
+    case "GET /api/v1/approvals":
+      return [200, { from: "2025-06-02T00:00:00Z", to: "2025-06-09T00:00:00Z", members: entryRules.approvals() }];
+    case "POST /api/v1/approvals":
+      return [200, entryRules.approve(body() as ApprovePeriod)];
+    default:
+      return undefined;
   }
 }
 
@@ -256,6 +385,48 @@ describe.each(transports)("the door over %s", (_name, make) => {
     await expect(door.running()).rejects.toMatchObject({ kind: "signed_out" });
   });
 
+  it("lists the week's entries, edits with a dry run and adds time by hand (R39)", async () => {
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    expect((await door.entriesForWeek("2025-06-04", "UTC")).map((e) => e.description)).toEqual(["Design review"]);
+    const preview = await door.editEntry(ENTRY_ID, { description: " Planning ", confirm: false }, true);
+    expect(preview).toMatchObject({ dry_run: true, excluded_screenshots: [], entry: { description: "Planning" } });
+    expect((await door.entriesForWeek("2025-06-04", "UTC"))[0].description).toBe("Design review");
+    const done = await door.editEntry(ENTRY_ID, { description: "Planning", confirm: false }, false);
+    expect({ ...done, dry_run: true }).toEqual(preview);
+    const added = await door.addEntry("Call", "2025-06-03T11:00:00Z", "2025-06-03T11:30:00Z");
+    expect(added).toMatchObject({ description: "Call", manual: true, duration_secs: 1800 });
+    expect((await door.entriesForWeek("2025-06-04", "UTC")).map((e) => [e.description, e.manual])).toEqual([
+      ["Planning", false],
+      ["Call", true],
+    ]);
+  });
+
+  it("deletes an entry after a dry run that counts its screenshots", async () => {
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    const preview = await door.deleteEntry(ENTRY_ID, true);
+    expect(preview).toEqual({ entry_id: ENTRY_ID, description: "Design review", screenshots: 2, duration_secs: 3600, dry_run: true });
+    expect(await door.entriesForWeek("2025-06-04", "UTC")).toHaveLength(1);
+    expect(await door.deleteEntry(ENTRY_ID, false)).toEqual({ ...preview, dry_run: false });
+    expect(await door.entriesForWeek("2025-06-04", "UTC")).toEqual([]);
+    await expect(door.deleteEntry(ENTRY_ID, true)).rejects.toMatchObject({ kind: "refused", code: "not_found" });
+  });
+
+  it("lists approvals with screenshot counts, approves a week, and then refuses a member's change", async () => {
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    const weeks = await door.approvals("2025-06-04", "UTC");
+    expect(weeks).toHaveLength(1);
+    expect(weeks[0].member.email).toBe(USER.email);
+    expect(weeks[0].entries.map((e) => [e.id, e.screenshots, e.approved])).toEqual([[ENTRY_ID, 2, false]]);
+    const report = await door.approvePeriod({ user_id: USER.id, date: "2025-06-04", time_zone: "UTC", period: "week", approved: true });
+    expect(report.entries.map((e) => e.approved)).toEqual([true]);
+    expect((await door.approvals("2025-06-04", "UTC"))[0].entries[0].approved).toBe(true);
+    await expect(door.deleteEntry(ENTRY_ID, true)).rejects.toMatchObject({ kind: "refused", code: "entry_approved" });
+    await expect(door.editEntry(ENTRY_ID, { description: "x", confirm: false }, true)).rejects.toMatchObject({
+      kind: "refused",
+      code: "entry_approved",
+    });
+  });
+
   it("names images by URL, never as data", () => {
     const url = door.imageUrl("0190a000-0000-7000-8000-0000000000aa");
     expect(url).toMatch(/^https?:\/\//);
@@ -280,6 +451,22 @@ describe("the web transport", () => {
     }
     expect(door.captures).toBe(false);
     expect(door.imageUrl("a b")).toBe(`${ORIGIN}/api/v1/screenshots/a%20b/image`);
+  });
+
+  it("asks the service once for an entry's delete report and once for the week's approvals", async () => {
+    world.reset();
+    const { webDoor } = await import("./web");
+    const door = webDoor({ origin: ORIGIN, fetch: fakeFetch as typeof fetch, eventSource: (u) => new FakeEventSource(u) as unknown as EventSource });
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    requests.length = 0;
+    await door.deleteEntry(ENTRY_ID, true);
+    await door.approvals("2025-06-04", "Europe/Berlin");
+    await door.deleteEntry(ENTRY_ID, false);
+    expect(requests.map((r) => `${r.method} ${r.url}${r.query}`)).toEqual([
+      `DELETE /api/v1/entries/${ENTRY_ID}?dry_run=true`,
+      "GET /api/v1/approvals?day=2025-06-04&tz=Europe%2FBerlin",
+      `DELETE /api/v1/entries/${ENTRY_ID}?dry_run=false`,
+    ]);
   });
 
   it("makes time-ordered version-7 ids", async () => {

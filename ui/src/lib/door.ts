@@ -63,7 +63,9 @@ import type {
   DeleteReport,
   EditReport,
   Entry,
+  EntryDeleteReport,
   EntryPatch,
+  MemberWeek,
   Notification,
   Role,
   UpdateSettingsRequest,
@@ -90,11 +92,15 @@ export type {
   EditReport,
   EntryPatch,
   Period,
+  ApprovalEntry,
+  ApprovalWeek,
+  EntryDeleteReport,
+  MemberWeek,
 } from "./bindings/api";
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, BlockRule, DayShots, EntryDeleteReport, MemberWeek, RunningTimer, WindowsNow } from "./bindings/agent";
+import type { AgentEvent, BlockRule, DayShots, RunningTimer, WindowsNow } from "./bindings/agent";
 export type {
   BlockRule,
   RuleField,
@@ -114,9 +120,6 @@ export type {
   RunningTimer,
   SourceChoice,
   SourceKind,
-  ApprovalEntry,
-  EntryDeleteReport,
-  MemberWeek,
 } from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {

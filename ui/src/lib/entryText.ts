@@ -4,8 +4,7 @@
  * confirmation (how many screenshots go with the entry, and that it is permanent), and why a
  * change is refused, from the service's error code (the engine words its own refusals the same).
  */
-import type { EditReport } from "./bindings/api";
-import type { EntryDeleteReport } from "./bindings/agent";
+import type { EditReport, EntryDeleteReport } from "./bindings/api";
 import type { Confirmation } from "./deleteText";
 import { formatDuration } from "./time";
 

@@ -10,7 +10,6 @@
  */
 import type {
   AgentEvent,
-  ApprovalEntry,
   ApprovalReport,
   CaptureView,
   CommandError,
@@ -22,8 +21,6 @@ import type {
   Entry,
   EntryDeleteReport,
   ErrorCode,
-  Member,
-  MemberWeek,
   Notification,
   RunningTimer,
   SessionView,
@@ -31,9 +28,8 @@ import type {
   Unlisten,
   WorkspaceSettings,
 } from "./door";
-import type { AccessLog, Event, Me, Screenshot, ScreenshotList, TimerState, WorkspaceBlocklist } from "./bindings/api";
+import type { AccessLog, ApprovalWeek, Event, Me, ScreenshotList, TimerState, WorkspaceBlocklist } from "./bindings/api";
 import { NEEDS_DESKTOP } from "./door";
-import { addDays } from "./days";
 import { weekBounds } from "./week";
 
 /** The header every request carries; the service refuses cookie-authenticated changes without it. */
@@ -115,14 +111,6 @@ const EVENT_TYPES: Event["type"][] = [
   "entry_changed",
 ];
 
-/** `YYYY-MM-DD` (UTC) of every day from `from` to `to`, both included. */
-export function utcDays(from: string, to: string): string[] {
-  const days: string[] = [];
-  const last = to.slice(0, 10);
-  for (let day = from.slice(0, 10); day <= last; day = addDays(day, 1)) days.push(day);
-  return days;
-}
-
 export function webDoor(env: WebEnv): Door {
   const api = `${env.origin}/api/v1`;
   const sessionListeners = new Set<(s: SessionView) => void>();
@@ -172,16 +160,6 @@ export function webDoor(env: WebEnv): Door {
         `/entries?${q({ from, to, ...(userId ? { user_id: userId } : {}) })}`,
       )
     ).entries;
-
-  /** A member's screenshots captured from `from` to `to`, read day by day (UTC). */
-  async function shotsBetween(userId: string, from: string, to: string): Promise<Screenshot[]> {
-    const lists = await Promise.all(
-      utcDays(from, to).map((date) =>
-        call<ScreenshotList>("GET", `/screenshots?${q({ user_id: userId, date, tz: "UTC" })}`),
-      ),
-    );
-    return lists.flatMap((l) => l.screenshots);
-  }
 
   return {
     captures: false,
@@ -283,44 +261,9 @@ export function webDoor(env: WebEnv): Door {
     editEntry: (id, patch, dryRun) =>
       call<EditReport>("PATCH", `/entries/${encodeURIComponent(id)}?${q({ dry_run: String(dryRun) })}`, patch),
     addEntry: (description, start, end) => call<Entry>("POST", "/entries", { id: uuidv7(), description, start, end }),
-    async deleteEntry(id, dryRun): Promise<EntryDeleteReport> {
-      // The service's view of the entry (an empty edit's dry run), refused as a change would be.
-      const { entry } = await call<EditReport>("PATCH", `/entries/${encodeURIComponent(id)}?dry_run=true`, {
-        confirm: false,
-      });
-      const until = entry.end ?? new Date().toISOString();
-      const shots = (await shotsBetween(entry.user_id, entry.start, until)).filter((s) => s.entry_id === id);
-      if (!dryRun) await call<void>("DELETE", `/entries/${encodeURIComponent(id)}`);
-      return {
-        entry_id: id,
-        description: entry.description,
-        screenshots: shots.length,
-        duration_secs: entry.duration_secs,
-        dry_run: dryRun,
-      };
-    },
-    async approvals(day, tz): Promise<MemberWeek[]> {
-      const { start, end } = weekBounds(day, tz);
-      const [from, to] = [start.toISOString(), end.toISOString()];
-      const { members } = await call<{ members: Member[] }>("GET", "/members");
-      return Promise.all(
-        members
-          .filter((m) => m.active)
-          .map(async (member) => {
-            const list = await entriesOf(from, to, member.id);
-            const counts = new Map<string, number>();
-            if (list.length > 0) {
-              const last = list.reduce((t, e) => (e.end && e.end > t ? e.end : t), from);
-              const until = list.some((e) => e.end === null) ? new Date().toISOString() : last;
-              for (const s of await shotsBetween(member.id, from, until)) {
-                counts.set(s.entry_id, (counts.get(s.entry_id) ?? 0) + 1);
-              }
-            }
-            const entries: ApprovalEntry[] = list.map((e) => ({ ...e, screenshots: counts.get(e.id) ?? 0 }));
-            return { member, entries };
-          }),
-      );
-    },
+    deleteEntry: (id, dryRun) =>
+      call<EntryDeleteReport>("DELETE", `/entries/${encodeURIComponent(id)}?${q({ dry_run: String(dryRun) })}`),
+    approvals: async (day, tz) => (await call<ApprovalWeek>("GET", `/approvals?${q({ day, tz })}`)).members,
     approvePeriod: (request) => call<ApprovalReport>("POST", "/approvals", request),
   };
 }

@@ -5,17 +5,18 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Deserialize;
 use shotclock_api::dto::{
-    ApprovalReport, ApprovePeriod, ApproveRequest, EditReport, Entry, EntryList, EntryPatch, Event,
-    NewEntry, Period,
+    ApprovalEntry, ApprovalReport, ApprovalWeek, ApprovePeriod, ApproveRequest, EditReport, Entry,
+    EntryDeleteReport, EntryList, EntryPatch, Event, MemberWeek, NewEntry, Period,
 };
 use shotclock_api::{ApiError, EntryId, UserId, limits};
 use shotclock_domain::manage::{ApprovalPeriod, period_bounds};
 
 use super::{
-    ApiJson, ApiOptionalJson, ApiPath, ApiQuery, check_skew, entry_dto, text, workspace_of,
+    ApiJson, ApiOptionalJson, ApiPath, ApiQuery, check_skew, entry_dto, member_dto, text,
+    workspace_of,
 };
 use crate::App;
 use crate::auth::Auth;
@@ -70,12 +71,22 @@ pub(super) async fn list(
     }))
 }
 
-/// Deletes an entry with its screenshots (records and files). Members: own, unlocked,
+/// Delete options.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DeleteQuery {
+    /// Only report what the delete would do (same code path, rolled back).
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Deletes an entry with its screenshots (records and files), answering what went; with
+/// `dry_run=true` answers the same report and deletes nothing. Members: own, unlocked,
 /// unapproved entries only.
 #[utoipa::path(delete, path = "/api/v1/entries/{id}", tag = "entries", operation_id = "delete_entry", security(("bearer" = [])),
-    params(("id" = EntryId, Path, description = "entry id")),
+    params(("id" = EntryId, Path, description = "entry id"), DeleteQuery),
     responses(
-        (status = 204),
+        (status = 200, body = EntryDeleteReport),
         (status = 401, body = ApiError),
         (status = 403, description = "locked or approved", body = ApiError),
         (status = 404, body = ApiError),
@@ -84,16 +95,26 @@ pub(super) async fn delete(
     State(app): State<App>,
     auth: Auth,
     ApiPath(id): ApiPath<EntryId>,
-) -> Result<StatusCode> {
-    let removed = app
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> Result<Json<EntryDeleteReport>> {
+    let now = app.now();
+    let done = app
         .intents()
-        .delete_entry(auth.user.actor(), id, app.now())
+        .delete_entry_with(auth.user.actor(), id, now, q.dry_run)
         .await?;
-    discard(&app, &removed.blob_keys).await?;
-    for entry in &removed.entries {
-        app.publish(entry.user_id, Event::EntryDeleted { entry_id: entry.id });
+    if !done.dry_run {
+        discard(&app, &done.removed.blob_keys).await?;
+        for entry in &done.removed.entries {
+            app.publish(entry.user_id, Event::EntryDeleted { entry_id: entry.id });
+        }
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(EntryDeleteReport {
+        entry_id: done.entry.id,
+        description: done.entry.description.clone(),
+        screenshots: done.screenshots,
+        duration_secs: done.entry.times.duration(now).num_seconds(),
+        dry_run: done.dry_run,
+    }))
 }
 
 /// Approves (or with `{"approved": false}` un-approves) an entry (admins, R14).
@@ -303,4 +324,61 @@ pub(super) async fn approve_period(
         );
     }
     Ok(Json(ApprovalReport { from, to, entries }))
+}
+
+/// The week the Approvals view shows.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct WeekQuery {
+    /// A day of the ISO week (Monday to Sunday), `YYYY-MM-DD`, in `tz`.
+    #[param(format = Date)]
+    day: String,
+    /// The viewer's IANA time zone, e.g. `Europe/Berlin`.
+    #[param(max_length = 64)]
+    tz: String,
+}
+
+/// Every active member with their entries starting in the ISO week holding `day` (in `tz`),
+/// each with its screenshot count (admins, R39).
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "entries", operation_id = "approval_week",
+    security(("bearer" = [])),
+    params(WeekQuery),
+    responses(
+        (status = 200, body = ApprovalWeek),
+        (status = 401, body = ApiError),
+        (status = 403, body = ApiError),
+        (status = 422, description = "bad day or time zone", body = ApiError),
+    ))]
+pub(super) async fn approval_week(
+    State(app): State<App>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<WeekQuery>,
+) -> Result<Json<ApprovalWeek>> {
+    auth.require_admin()?;
+    let time_zone = text(&q.tz, "tz", limits::TIME_ZONE_CHARS)?;
+    let day = NaiveDate::parse_from_str(&q.day, "%Y-%m-%d")
+        .map_err(|_| Error::validation("day must be YYYY-MM-DD"))?;
+    let (from, to) = period_bounds(ApprovalPeriod::Week, day, &time_zone)
+        .map_err(|e| Error::validation(e.to_string()))?;
+    let now = app.now();
+    let members = app
+        .intents()
+        .approval_week(auth.user.actor(), from, to, now)
+        .await?;
+    let ws = workspace_of(&app, &auth.user).await?;
+    let members = members
+        .iter()
+        .map(|m| MemberWeek {
+            member: member_dto(&m.member),
+            entries: m
+                .entries
+                .iter()
+                .map(|(e, n)| ApprovalEntry {
+                    entry: entry_dto(e, ws.lock_date, now),
+                    screenshots: u32::try_from(*n).unwrap_or(u32::MAX),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(ApprovalWeek { from, to, members }))
 }

@@ -113,7 +113,7 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(entries::list, entries::add))
         .routes(routes!(entries::delete, entries::edit))
         .routes(routes!(entries::approve))
-        .routes(routes!(entries::approve_period))
+        .routes(routes!(entries::approve_period, entries::approval_week))
         .routes(routes!(screenshots::day))
         .routes(routes!(screenshots::counts))
         .routes(routes!(

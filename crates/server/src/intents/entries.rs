@@ -1,6 +1,8 @@
 //! The timer and time entries (R13–R15), managed by hand (R39): every decision is asked of
 //! `shotclock_domain::manage` inside the intent's transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId, UserId};
 use shotclock_domain::entry::{EntryTimes, stop_previous_on_start};
@@ -80,6 +82,28 @@ pub struct ManualEntry {
     pub start: DateTime<Utc>,
     /// End.
     pub end: DateTime<Utc>,
+}
+
+/// What deleting an entry did (or, for a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryDeletion {
+    /// The entry as it was.
+    pub entry: EntryRow,
+    /// Its screenshots that went with it and had not expired (R18).
+    pub screenshots: u32,
+    /// The rows deleted and the blob keys to remove after the commit.
+    pub removed: Removed,
+    /// Whether this was only a preview.
+    pub dry_run: bool,
+}
+
+/// A member with their entries of a period, each with its screenshot count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberEntries {
+    /// The member.
+    pub member: UserRow,
+    /// Their entries by start, with how many unexpired screenshots each has.
+    pub entries: Vec<(EntryRow, u64)>,
 }
 
 /// An entry the actor may see (R16), else [`StoreError::NotFound`].
@@ -209,7 +233,19 @@ impl Intents {
         id: EntryId,
         now: DateTime<Utc>,
     ) -> StoreResult<Removed> {
-        self.write(move |rows| {
+        Ok(self.delete_entry_with(actor, id, now, false).await?.removed)
+    }
+
+    /// Deletes an entry with its screenshots (R15), if the actor may (R14, R16), or previews
+    /// it when `dry_run` (the same transaction, rolled back).
+    pub async fn delete_entry_with(
+        &self,
+        actor: Actor,
+        id: EntryId,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<EntryDeletion> {
+        self.write_with(dry_run, move |rows| {
             let entry = visible_entry(rows, &actor, id)?;
             let ws = rows
                 .workspace(entry.workspace_id)?
@@ -222,13 +258,64 @@ impl Intents {
                 ws.lock_date,
             )
             .map_err(refused)?;
+            let shots = rows.entry_screenshots(entry.id)?;
             // R35: an entry deleted by someone else takes its screenshots on the owner's log.
-            for shot in rows.entry_screenshots(entry.id)? {
-                super::privacy::log_delete(rows, actor.user, &shot, now)?;
+            if !dry_run {
+                for shot in &shots {
+                    super::privacy::log_delete(rows, actor.user, shot, now)?;
+                }
             }
+            // R18: expired screenshots count for nothing, though they go with the entry.
+            let live = shots
+                .iter()
+                .filter(|s| !retention::is_expired(s.captured_at, now))
+                .count();
             let mut removed = Removed::default();
             delete_entry_rows(rows, &entry, now, &mut removed)?;
-            Ok(removed)
+            Ok(EntryDeletion {
+                entry,
+                screenshots: u32::try_from(live).unwrap_or(u32::MAX),
+                removed,
+                dry_run,
+            })
+        })
+        .await
+    }
+
+    /// Every active member of the actor's workspace with their entries starting in
+    /// `[from, to)` and each entry's unexpired screenshot count (admins, R39; R18).
+    pub async fn approval_week(
+        &self,
+        actor: Actor,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<MemberEntries>> {
+        self.read(move |rows| {
+            if !actor.role.is_admin() {
+                return Err(refused(Refusal::NotAdmin));
+            }
+            let members = rows.members(actor.workspace, false)?;
+            let entries = rows.entries(actor.workspace, None, from, to)?;
+            let counts = rows.entry_screenshot_counts(
+                actor.workspace,
+                None,
+                from,
+                to,
+                super::screenshots::visible_from(now),
+            )?;
+            let mut by_user: HashMap<UserId, Vec<(EntryRow, u64)>> = HashMap::new();
+            for entry in entries {
+                let n = counts.get(&entry.id).copied().unwrap_or(0);
+                by_user.entry(entry.user_id).or_default().push((entry, n));
+            }
+            Ok(members
+                .into_iter()
+                .map(|member| MemberEntries {
+                    entries: by_user.remove(&member.id).unwrap_or_default(),
+                    member,
+                })
+                .collect())
         })
         .await
     }

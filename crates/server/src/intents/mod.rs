@@ -39,7 +39,7 @@ use crate::store::{
     TxRows, WorkspaceRow,
 };
 
-pub use self::entries::{EntryChange, EntryEdit, ManualEntry};
+pub use self::entries::{EntryChange, EntryDeletion, EntryEdit, ManualEntry, MemberEntries};
 pub use self::members::{Acceptance, NewInvitation};
 pub use self::screenshots::{Unsent, UploadOutcome};
 

@@ -66,7 +66,7 @@ fn unsent_screenshot(
 }
 
 /// The first instant whose captures are still visible at `now` (R18).
-fn visible_from(now: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn visible_from(now: DateTime<Utc>) -> DateTime<Utc> {
     retention::cutoff(now) + TimeDelta::milliseconds(1)
 }
 

@@ -391,6 +391,9 @@ pub(crate) fn kind_of(s: &str) -> StoreResult<AccessKind> {
 /// A screenshot counted per member and day (R17).
 pub type Counts = HashMap<UserId, u64>;
 
+/// Screenshots counted per entry.
+pub type EntryCounts = HashMap<EntryId, u64>;
+
 /// Reads, on a reader or inside a write transaction. Plain queries: no product rule decides
 /// anything here (expired rows, visibility and the like are the caller's business).
 pub trait Rows {
@@ -490,6 +493,17 @@ pub trait Rows {
     ) -> StoreResult<Option<DateTime<Utc>>>;
     /// An owner's access log from `since` on, newest first (at most 1,000 lines).
     fn access_log(&mut self, owner: UserId, since: DateTime<Utc>) -> StoreResult<Vec<AccessRow>>;
+    /// Screenshots per entry, for the entries of a workspace (optionally one user's) starting
+    /// in `[from, to)`, counting those captured at or after `captured_from`. Entries without
+    /// one are absent.
+    fn entry_screenshot_counts(
+        &mut self,
+        workspace: WorkspaceId,
+        user: Option<UserId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        captured_from: DateTime<Utc>,
+    ) -> StoreResult<EntryCounts>;
 }
 
 /// Writes, inside a transaction. Each method changes exactly the rows it names.

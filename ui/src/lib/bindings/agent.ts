@@ -1,6 +1,6 @@
 // Generated from crates/agent by `SHOTCLOCK_BLESS=1 cargo test -p shotclock-agent --test bindings`; do not edit.
 
-import type { EntryId, ErrorCode, Member, Notification, ScreenshotId, TimeSpan, UserId, WorkspaceSettings } from "./api";
+import type { EntryId, ErrorCode, Member, Notification, ScreenshotId, UserId, WorkspaceSettings } from "./api";
 
 /**
  * How a capture attempt went (R12). Only [`CaptureHealth::Ok`] comes with a screenshot.
@@ -346,79 +346,3 @@ windows: Array<WindowMatch>,
  * capture is `redaction_unavailable`).
  */
 unavailable?: string, };
-
-/**
- * What deleting an entry does, or would do (`dry_run`): it goes with all its screenshots,
- * for good (R15).
- */
-export type EntryDeleteReport = { entry_id: EntryId, description: string, 
-/**
- * Screenshots that go with it (the service's and those still waiting here).
- */
-screenshots: number, 
-/**
- * Its tracked time, in seconds.
- */
-duration_secs: number, 
-/**
- * True when nothing was deleted (preview).
- */
-dry_run: boolean, };
-
-/**
- * One entry in the admins' Approvals view, with how many screenshots it has.
- */
-export type ApprovalEntry = { screenshots: number, 
-/**
- * Client-generated id.
- */
-id: EntryId, 
-/**
- * Owner.
- */
-user_id: UserId, 
-/**
- * Description.
- */
-description: string, 
-/**
- * Start.
- */
-start: string, 
-/**
- * End; `null` while running.
- */
-end: string | null, 
-/**
- * Spans removed by screenshot deletes (R21).
- */
-removed: Array<TimeSpan>, 
-/**
- * Seconds removed.
- */
-deducted_secs: number, 
-/**
- * end − start − deducted, in seconds (running entries: up to now).
- */
-duration_secs: number, 
-/**
- * Approved by an admin.
- */
-approved: boolean, 
-/**
- * Starts before the workspace's lock date.
- */
-locked: boolean, 
-/**
- * Added by hand, not tracked by a timer: it has no screenshots (R39).
- */
-manual: boolean, };
-
-/**
- * One member's week in the Approvals view.
- */
-export type MemberWeek = { member: Member, 
-/**
- * Entries starting in the week, oldest first.
- */
-entries: Array<ApprovalEntry>, };

@@ -908,3 +908,113 @@ export type AccessLog = {
  * The entries, newest first.
  */
 entries: Array<AccessEntry>, };
+
+/**
+ * `DELETE /entries/{id}[?dry_run=true]`: what deleting an entry did, or would do (a dry
+ * run): it goes with all its screenshots, for good (R15).
+ */
+export type EntryDeleteReport = { 
+/**
+ * The entry.
+ */
+entry_id: EntryId, 
+/**
+ * Its description.
+ */
+description: string, 
+/**
+ * Screenshots that go with it.
+ */
+screenshots: number, 
+/**
+ * Its tracked time, in seconds.
+ */
+duration_secs: number, 
+/**
+ * True when nothing was deleted (preview).
+ */
+dry_run: boolean, };
+
+/**
+ * One entry in the admins' Approvals view, with how many screenshots it has.
+ */
+export type ApprovalEntry = { 
+/**
+ * Its screenshots (not expired).
+ */
+screenshots: number, 
+/**
+ * Client-generated id.
+ */
+id: EntryId, 
+/**
+ * Owner.
+ */
+user_id: UserId, 
+/**
+ * Description.
+ */
+description: string, 
+/**
+ * Start.
+ */
+start: string, 
+/**
+ * End; `null` while running.
+ */
+end: string | null, 
+/**
+ * Spans removed by screenshot deletes (R21).
+ */
+removed: Array<TimeSpan>, 
+/**
+ * Seconds removed.
+ */
+deducted_secs: number, 
+/**
+ * end − start − deducted, in seconds (running entries: up to now).
+ */
+duration_secs: number, 
+/**
+ * Approved by an admin.
+ */
+approved: boolean, 
+/**
+ * Starts before the workspace's lock date.
+ */
+locked: boolean, 
+/**
+ * Added by hand, not tracked by a timer: it has no screenshots (R39).
+ */
+manual: boolean, };
+
+/**
+ * One member's week in the Approvals view.
+ */
+export type MemberWeek = { 
+/**
+ * The member.
+ */
+member: Member, 
+/**
+ * Entries starting in the week, oldest first.
+ */
+entries: Array<ApprovalEntry>, };
+
+/**
+ * `GET /approvals?day=…&tz=…`: every active member's entries starting in the ISO week
+ * (Monday to Sunday) holding the day, with their screenshot counts (admins).
+ */
+export type ApprovalWeek = { 
+/**
+ * First instant of the week.
+ */
+from: string, 
+/**
+ * First instant after it.
+ */
+to: string, 
+/**
+ * Active members, by email.
+ */
+members: Array<MemberWeek>, };

@@ -28,7 +28,7 @@ use super::rows::{
 };
 use crate::store::{AccessRow, StoreError, field_str, kind_str};
 use crate::store::{
-    CountPlan, Counts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
+    CountPlan, Counts, EntryCounts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
 use shotclock_api::privacy::{AccessKind, BlockRule};
@@ -479,6 +479,34 @@ impl Rows for Pg<'_> {
             &[&u(owner), &ms(since)],
             access_row,
         )
+    }
+
+    fn entry_screenshot_counts(
+        &mut self,
+        workspace: WorkspaceId,
+        user: Option<UserId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        captured_from: DateTime<Utc>,
+    ) -> StoreResult<EntryCounts> {
+        let user = user.map(u);
+        let rows = self.list(
+            "SELECT s.entry_id, count(*) FROM entries e
+             JOIN screenshots s ON s.entry_id = e.id
+             WHERE e.workspace_id = $1 AND ($2::uuid IS NULL OR e.user_id = $2)
+               AND e.start_ms >= $3 AND e.start_ms < $4 AND s.captured_ms >= $5
+             GROUP BY s.entry_id",
+            &[&u(workspace), &user, &ms(from), &ms(to), &ms(captured_from)],
+            |r| {
+                let n: i64 = r.try_get(1)?;
+                Ok((
+                    EntryId::from_uuid(r.try_get(0)?),
+                    u64::try_from(n)
+                        .map_err(|_| StoreError::Corrupt(format!("negative count {n}")))?,
+                ))
+            },
+        )?;
+        Ok(rows.into_iter().collect())
     }
 }
 

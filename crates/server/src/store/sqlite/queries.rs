@@ -20,7 +20,7 @@ use super::rows::{
 };
 use crate::store::{AccessRow, field_of, field_str, kind_of, kind_str};
 use crate::store::{
-    CountPlan, Counts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
+    CountPlan, Counts, EntryCounts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
 use shotclock_api::privacy::{AccessKind, BlockRule};
@@ -463,6 +463,35 @@ impl Rows for Sql<'_> {
                 })
             })
             .collect()
+    }
+
+    fn entry_screenshot_counts(
+        &mut self,
+        workspace: WorkspaceId,
+        user: Option<UserId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        captured_from: DateTime<Utc>,
+    ) -> StoreResult<EntryCounts> {
+        let rows = self.list(
+            "SELECT s.entry_id, count(*) FROM entries e
+             JOIN screenshots s ON s.entry_id = e.id
+             WHERE e.workspace_id = ?1 AND (?2 IS NULL OR e.user_id = ?2)
+               AND e.start_ms >= ?3 AND e.start_ms < ?4 AND s.captured_ms >= ?5
+             GROUP BY s.entry_id",
+            params![
+                u(workspace),
+                user.map(u),
+                ms(from),
+                ms(to),
+                ms(captured_from)
+            ],
+            |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, n)| (EntryId::from_uuid(id), u64::try_from(n).unwrap_or(0)))
+            .collect())
     }
 }
 
