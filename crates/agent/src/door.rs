@@ -55,7 +55,11 @@ impl AgentHandle {
             .call(move |s| {
                 Ok(Held {
                     entries: s.entries_between(from, to)?,
-                    manual: s.entries_queued(OutboxKind::ManualEntry)?,
+                    manual: {
+                        let mut ids = s.entries_queued(OutboxKind::ManualEntry)?;
+                        ids.extend(s.manual_entries()?);
+                        ids
+                    },
                     deleted: s.entries_queued(OutboxKind::DeleteEntry)?,
                 })
             })
@@ -463,7 +467,7 @@ fn merge_shots(served: Vec<Screenshot>, unsent: Vec<Screenshot>) -> Vec<DayShot>
 #[derive(Debug, Default)]
 struct Held {
     entries: Vec<TimeEntry>,
-    /// Entries added here by hand whose creation waits to be sent.
+    /// Entries added here by hand (their creation sent or not).
     manual: Vec<EntryId>,
     /// Entries deleted here whose tombstone waits to be sent.
     deleted: Vec<EntryId>,

@@ -363,3 +363,40 @@ async fn the_delete_report_and_the_approvals_week_come_from_the_service_in_one_r
         "one request each"
     );
 }
+
+/// Time added here by hand stays marked manual in the list once its creation was sent, also
+/// while the service cannot be reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_added_here_stays_marked_manual_offline_after_it_was_sent() {
+    let mut server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("manual-offline", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let now = Utc::now();
+    let (start, end) = (
+        whole_ms(now - TimeDelta::hours(2)),
+        whole_ms(now - TimeDelta::hours(1)),
+    );
+    let added = agent.add_entry("by hand".into(), start, end).await.unwrap();
+    eventually(
+        "the manual entry to reach the service",
+        DEADLINE,
+        || async { (pending(&agent).await == 0).then_some(()) },
+    )
+    .await;
+    let (from, to) = (start - TimeDelta::hours(1), now + TimeDelta::hours(1));
+    let online = agent.entries(from, to).await.unwrap();
+    assert_eq!(online.len(), 1);
+    assert!(online[0].manual, "{online:#?}");
+
+    server.stop();
+    let offline = agent.entries(from, to).await.unwrap();
+    let listed: Vec<_> = offline.iter().map(|e| (e.id, e.manual)).collect();
+    assert_eq!(listed, vec![(added.id, true)], "{offline:#?}");
+}

@@ -178,6 +178,12 @@ impl Store {
                 params![id, entry.id.to_string()],
             )?;
         }
+        if item.kind() == OutboxKind::ManualEntry {
+            tx.execute(
+                "UPDATE time_entries SET manual = 1 WHERE id = ?1",
+                [entry.id.to_string()],
+            )?;
+        }
         let seq = outbox::insert(&tx, item, now, now)?;
         tx.commit()?;
         if !excluded.is_empty() {
@@ -202,12 +208,35 @@ impl Store {
         Ok(ids)
     }
 
-    /// Whether entry `id` was added by hand here and its `manual_entry` item is still queued
-    /// (pending or set aside): until the service has it, only this device knows it is manual.
+    /// Entries held here that were added here by hand (R39), whether or not their creation
+    /// was sent since, oldest first.
+    ///
+    /// # Errors
+    /// SQLite failure.
+    pub fn manual_entries(&self) -> Result<Vec<EntryId>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM time_entries WHERE manual = 1 ORDER BY start_at")?;
+        let ids = stmt
+            .query_map([], |row| parsed(row, 0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids)
+    }
+
+    /// Whether entry `id` was added by hand here: it is held here marked manual, or its
+    /// `manual_entry` item is still queued (pending or set aside).
     ///
     /// # Errors
     /// SQLite failure.
     pub fn is_queued_manual(&self, id: EntryId) -> Result<bool, StoreError> {
+        let held: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM time_entries WHERE id = ?1 AND manual = 1",
+            [id.to_string()],
+            |row| row.get(0),
+        )?;
+        if held > 0 {
+            return Ok(true);
+        }
         let n: i64 = self.conn.query_row(
             "SELECT COUNT(*) FROM outbox WHERE entry_id = ?1 AND kind = ?2",
             params![id.to_string(), OutboxKind::ManualEntry.as_str()],

@@ -128,8 +128,14 @@ CREATE TABLE workspace_block_rules (
 ) STRICT;
 ";
 
+/// Version 5: whether an entry was added here by hand (R39), kept after its creation was sent,
+/// so the entry is still marked manual while the service cannot be asked.
+const M5: &str = r"
+ALTER TABLE time_entries ADD COLUMN manual INTEGER NOT NULL DEFAULT 0 CHECK (manual IN (0, 1));
+";
+
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[&str] = &[M1, M2, M3, M4];
+pub const MIGRATIONS: &[&str] = &[M1, M2, M3, M4, M5];
 
 /// The schema version this build migrates to.
 #[must_use]
