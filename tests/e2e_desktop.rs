@@ -1244,6 +1244,19 @@ async fn an_admin_approves_a_members_week() -> Result<()> {
             .await?
             .context("the entry is gone")?;
         ensure!(after.approved, "the service holds {after:?}");
+        // Activity › Screenshots marks the entry approved beside its screenshots, saying why.
+        let row = show_screenshots_of(&app, &team.ana).await?;
+        let mark = format!(
+            "{row} {} {}",
+            thumb(rec.shots[0].0),
+            tid("thumb-entry-approved")
+        );
+        app.wait_element(&mark, MEDIUM).await?;
+        let title = app.attr(&mark, "title").await.unwrap_or_default();
+        ensure!(
+            title.contains("members can't delete its screenshots"),
+            "the approved mark says {title:?}"
+        );
         Ok(())
     }
     .await;

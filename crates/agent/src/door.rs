@@ -197,6 +197,9 @@ impl AgentHandle {
                         user_id: user,
                         captured_at: info.captured_at,
                         entry_description: description,
+                        // The service's to know; its list says so once the screenshot is there.
+                        entry_approved: false,
+                        entry_locked: false,
                         size: u32::try_from(size).unwrap_or(u32::MAX),
                         width: info.width,
                         height: info.height,

@@ -437,6 +437,13 @@ pub struct Screenshot {
     pub captured_at: DateTime<Utc>,
     /// The entry's description.
     pub entry_description: String,
+    /// The entry is approved: members can't delete its screenshots (R14, R21).
+    #[serde(default)]
+    pub entry_approved: bool,
+    /// The entry starts before the workspace's lock date: members can't delete its
+    /// screenshots (R14, R21).
+    #[serde(default)]
+    pub entry_locked: bool,
     /// Size in bytes.
     pub size: u32,
     /// Width in pixels.

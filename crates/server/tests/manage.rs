@@ -115,7 +115,7 @@ async fn r39_an_edits_dry_run_equals_the_real_change(db: Db) {
 /// which her edits and deletes are refused; withdrawing the approval gives them back.
 async fn r39_approve_a_week_then_a_members_delete_is_refused(db: Db) {
     let h = Harness::on(db);
-    let (team, entry, _) = h.alices_stopped_entry("acme", &[20]).await;
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[20]).await;
     // Another entry of hers earlier in the same week (t0 is a Monday noon).
     let early = h.start(&team.alice, t0() - min(180), "early").await;
     h.stop(&team.alice, t0() - min(150)).await;
@@ -165,6 +165,41 @@ async fn r39_approve_a_week_then_a_members_delete_is_refused(db: Db) {
     assert!(ids.iter().all(|e| e["approved"] == true));
     assert!(h.raw_entry(early).await.unwrap().approved);
     assert!(!h.raw_entry(last_week).await.unwrap().approved);
+    // Her screenshots say their entry is approved, and locked once the lock date passes it.
+    let day = format!(
+        "/api/v1/screenshots?user_id={}&date=2025-06-02&tz=UTC",
+        team.alice.id
+    );
+    let states = |v: &Value| (v["entry_approved"].clone(), v["entry_locked"].clone());
+    let listed = h.get(&day, &team.alice.token).await.json();
+    assert_eq!(
+        states(&listed["screenshots"][0]),
+        (json!(true), json!(false))
+    );
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"lock_date": rfc(t0() - min(20))})),
+    )
+    .await
+    .expect(200);
+    let one = h
+        .get(
+            &format!("/api/v1/screenshots/{}", shots[0]),
+            &team.alice.token,
+        )
+        .await
+        .json();
+    assert_eq!(states(&one), (json!(true), json!(true)));
+    h.call(
+        "PATCH",
+        "/api/v1/workspace",
+        Some(&team.admin.token),
+        Some(json!({"lock_date": null})),
+    )
+    .await
+    .expect(200);
 
     let r = h.call("DELETE", &path, Some(&team.alice.token), None).await;
     r.expect(403);

@@ -426,13 +426,15 @@ pub(crate) fn entry_dto(
     }
 }
 
-pub(crate) fn screenshot_dto(v: &ScreenshotView) -> Screenshot {
+pub(crate) fn screenshot_dto(v: &ScreenshotView, lock_date: Option<DateTime<Utc>>) -> Screenshot {
     Screenshot {
         id: v.row.id,
         entry_id: v.row.entry_id,
         user_id: v.row.user_id,
         captured_at: v.row.captured_at,
         entry_description: v.entry_description.clone(),
+        entry_approved: v.entry_approved,
+        entry_locked: shotclock_domain::lock::is_locked(v.entry_start, lock_date),
         size: v.row.size,
         width: v.row.width,
         height: v.row.height,

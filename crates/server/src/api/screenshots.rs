@@ -155,7 +155,8 @@ pub(super) async fn meta(
         .intents()
         .screenshot_for(auth.user.actor(), id, app.now())
         .await?;
-    Ok(Json(screenshot_dto(&view)))
+    let ws = super::workspace_of(&app, &auth.user).await?;
+    Ok(Json(screenshot_dto(&view, ws.lock_date)))
 }
 
 /// The image bytes (`image/webp`). A view of someone else's screenshot is recorded in its
@@ -231,11 +232,15 @@ pub(super) async fn day(
         .intents()
         .screenshots_of(auth.user.actor(), q.user_id, from, to, app.now())
         .await?;
+    let ws = super::workspace_of(&app, &auth.user).await?;
     Ok(Json(ScreenshotList {
         user_id: user,
         date: q.date,
         time_zone: q.tz,
-        screenshots: rows.iter().map(screenshot_dto).collect(),
+        screenshots: rows
+            .iter()
+            .map(|v| screenshot_dto(v, ws.lock_date))
+            .collect(),
     }))
 }
 

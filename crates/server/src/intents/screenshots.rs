@@ -174,13 +174,12 @@ impl Intents {
             let row = live_screenshot(rows, id, now)?
                 .filter(|s| can_view(&actor, &s.owner()))
                 .ok_or(StoreError::NotFound)?;
-            let entry_description = rows
-                .entry(row.entry_id)?
-                .map(|e| e.description)
-                .unwrap_or_default();
+            let entry = rows.entry(row.entry_id)?.ok_or(StoreError::NotFound)?;
             Ok(ScreenshotView {
                 row,
-                entry_description,
+                entry_description: entry.description,
+                entry_approved: entry.approved,
+                entry_start: entry.times.start,
             })
         })
         .await

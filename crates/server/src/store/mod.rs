@@ -263,6 +263,10 @@ pub struct ScreenshotView {
     pub row: ScreenshotRow,
     /// Its entry's description.
     pub entry_description: String,
+    /// Its entry's approval (R14).
+    pub entry_approved: bool,
+    /// Its entry's start (whether it is locked is the caller's to decide, R14).
+    pub entry_start: DateTime<Utc>,
 }
 
 /// A persisted notification.

@@ -441,6 +441,15 @@ captured_at: string,
  */
 entry_description: string, 
 /**
+ * The entry is approved: members can't delete its screenshots (R14, R21).
+ */
+entry_approved: boolean, 
+/**
+ * The entry starts before the workspace's lock date: members can't delete its
+ * screenshots (R14, R21).
+ */
+entry_locked: boolean, 
+/**
  * Size in bytes.
  */
 size: number, 

@@ -344,7 +344,8 @@ impl Rows for Pg<'_> {
     ) -> StoreResult<Vec<ScreenshotView>> {
         self.list(
             "SELECT s.id, s.workspace_id, s.user_id, s.entry_id, s.captured_ms, s.sha256,
-                    s.size, s.width, s.height, s.blob_key, s.uploaded_ms, e.description
+                    s.size, s.width, s.height, s.blob_key, s.uploaded_ms, e.description,
+                    e.approved, e.start_ms
              FROM screenshots s JOIN entries e ON e.id = s.entry_id
              WHERE s.user_id = $1 AND s.captured_ms >= $2 AND s.captured_ms < $3
              ORDER BY s.captured_ms, s.id",

@@ -165,6 +165,8 @@ pub(super) fn view_row(r: &Row) -> StoreResult<ScreenshotView> {
     Ok(ScreenshotView {
         row: shot_row(r)?,
         entry_description: get(r, 11)?,
+        entry_approved: get(r, 12)?,
+        entry_start: instant(r, 13)?,
     })
 }
 

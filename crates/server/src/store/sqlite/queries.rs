@@ -293,7 +293,8 @@ impl Rows for Sql<'_> {
     ) -> StoreResult<Vec<ScreenshotView>> {
         self.list(
             "SELECT s.id, s.workspace_id, s.user_id, s.entry_id, s.captured_ms, s.sha256,
-                    s.size, s.width, s.height, s.blob_key, s.uploaded_ms, e.description
+                    s.size, s.width, s.height, s.blob_key, s.uploaded_ms, e.description,
+                    e.approved, e.start_ms
              FROM screenshots s JOIN entries e ON e.id = s.entry_id
              WHERE s.user_id = ?1 AND s.captured_ms >= ?2 AND s.captured_ms < ?3
              ORDER BY s.captured_ms, s.id",
@@ -302,6 +303,8 @@ impl Rows for Sql<'_> {
                 Ok(ScreenshotView {
                     row: shot_row(r)?,
                     entry_description: r.get(11)?,
+                    entry_approved: r.get(12)?,
+                    entry_start: at(r.get(13)?)?,
                 })
             },
         )
