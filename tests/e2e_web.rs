@@ -351,3 +351,192 @@ async fn sign_out_in_the_browser_ends_its_stream_and_the_desktop_session_stays()
     .await;
     finish(b, outcome).await
 }
+
+// ---- the desktop's engine beside the browser (scenarios 1 and 3) --------------------------------
+
+/// How long a capture may take to reach the page: the 4 s window's moment, the upload, the
+/// event and the page's reload.
+const LONG: Duration = Duration::from_secs(60);
+
+/// The same member's desktop engine — what the headless `shotclock-agent` runs — in this
+/// process, with its own session and local buffer, capturing the real X display in `DISPLAY`
+/// (`cargo xtask test` starts a private Xvfb).
+struct Engine {
+    handle: shotclock_agent::AgentHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Engine {
+    async fn start(service: &Service, who: &service::Person) -> Result<Self> {
+        let display = std::env::var("DISPLAY").context(
+            "DISPLAY is not set: the desktop engine captures the X display \
+             (`cargo xtask test` starts one; by hand: `Xvfb :75 -screen 0 1280x800x24 &`)",
+        )?;
+        // A two-colour pattern: a blank or single-colour screen is (rightly) not kept (R12).
+        let painted = Command::new("xsetroot")
+            .args(["-mod", "16", "16", "-fg", "red", "-bg", "blue"])
+            .env("DISPLAY", &display)
+            .status()
+            .context("running xsetroot (x11-xserver-utils)")?;
+        ensure!(painted.success(), "xsetroot could not paint {display}");
+        let dir = tempfile::tempdir()?;
+        let session =
+            shotclock_agent::Session::sign_in(&service.url(), &who.email, service::PASSWORD)
+                .await?;
+        let config = shotclock_agent::AgentConfig {
+            data_dir: dir.path().to_owned(),
+            clock: std::sync::Arc::new(shotclock_agent::SystemClock),
+        };
+        let handle =
+            shotclock_agent::Agent::start(config, session, shotclock_capture::XcapSource::new())
+                .await?;
+        Ok(Self { handle, _dir: dir })
+    }
+
+    /// Whether the engine's local buffer holds screenshot `id`.
+    async fn holds(&self, id: shotclock_api::ScreenshotId) -> Result<bool> {
+        Ok(self
+            .handle
+            .local_store()
+            .call(move |s| s.screenshot(id).map(|found| found.is_some()))
+            .await?)
+    }
+}
+
+/// Opens a section of the page through its navigation (no reload: the page changes its hash).
+async fn open_section(b: &Client, id: &str) -> Result<()> {
+    b.find(Locator::Css(&format!("nav button[data-section='{id}']")))
+        .await?
+        .click()
+        .await?;
+    wait_element(b, &format!("main[data-section='{id}'] .section-title")).await?;
+    Ok(())
+}
+
+/// Waits until attribute `name` of the first element matching `css` is `want`.
+async fn wait_attr(b: &Client, css: &str, name: &str, want: &str, timeout: Duration) -> Result<()> {
+    wait_for(timeout, &format!("{css} with {name}={want:?}"), || async {
+        let el = b.find(Locator::Css(css)).await.ok()?;
+        (el.attr(name).await.ok()?.as_deref() == Some(want)).then_some(())
+    })
+    .await
+}
+
+/// Starts the timer from the page's Timer view; the running entry, as the service has it.
+async fn start_timer_on_page(
+    b: &Client,
+    member: &shotclock_sync::Client,
+    description: &str,
+) -> Result<shotclock_api::dto::Entry> {
+    open_section(b, "timer").await?;
+    wait_element(b, &tid("timer-description"))
+        .await?
+        .send_keys(description)
+        .await?;
+    wait_element(b, &tid("timer-toggle")).await?.click().await?;
+    wait_attr(b, &tid("timer-toggle"), "data-running", "true", SHORT).await?;
+    let running = member.timer().await?.running;
+    running
+        .filter(|e| e.description == description)
+        .context("the service runs the timer started on the page")
+}
+
+/// Opens Activity › Screenshots and expands `who`'s row.
+async fn show_screenshots_of(b: &Client, who: &service::Person) -> Result<()> {
+    open_section(b, "screenshots").await?;
+    let row = format!("{}[data-user-id='{}']", tid("member-row"), who.id);
+    wait_element(b, &format!("{row} {}", tid("member-toggle")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// The screenshot ids the page shows, in order.
+async fn thumb_ids(b: &Client) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for el in b.find_all(Locator::Css(&tid("thumb"))).await? {
+        if let Some(id) = el.attr("data-screenshot-id").await? {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Marks the document, so that a reload (a new document) shows.
+async fn mark_document(b: &Client) -> Result<()> {
+    in_page(b, "window.__sameDocument = true; return true;").await?;
+    Ok(())
+}
+
+async fn still_same_document(b: &Client) -> Result<()> {
+    let same = in_page(b, "return window.__sameDocument === true;").await?;
+    ensure!(same == json!(true), "the page was reloaded");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium, chromedriver and an X display; run by `cargo xtask test`"]
+async fn a_timer_started_on_the_web_is_captured_by_the_desktop_and_the_screenshot_appears_live()
+-> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("live", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let engine = Engine::start(&service, &team.ana).await?;
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        sign_in(&b, &service.url(), &team.ana).await?;
+        let entry = start_timer_on_page(&b, &ana, "Started in the browser").await?;
+        show_screenshots_of(&b, &team.ana).await?;
+        wait_attr(
+            &b,
+            &tid("day-label"),
+            "data-date",
+            &service::today().to_string(),
+            SHORT,
+        )
+        .await?;
+        mark_document(&b).await?;
+        // Whatever the page already shows (a capture may have landed meanwhile) is not proof.
+        let before = thumb_ids(&b).await?;
+        let id = wait_for(LONG, "a new screenshot on the open page", || async {
+            thumb_ids(&b)
+                .await
+                .ok()?
+                .into_iter()
+                .find(|id| !before.contains(id))
+        })
+        .await;
+        let id = match id {
+            Ok(id) => id,
+            Err(e) => {
+                let at_service = service::screenshots_today(&ana, &team.ana).await?;
+                let capture = engine.handle.capture_view().await?;
+                bail!(
+                    "{e:#}; the service has {} screenshots; the engine: {capture:?}",
+                    at_service.len()
+                )
+            }
+        };
+        still_same_document(&b).await?;
+        // The desktop engine's: in its local buffer, of the entry the browser started.
+        let shot: shotclock_api::ScreenshotId = id.parse()?;
+        ensure!(engine.holds(shot).await?, "the engine did not take {id}");
+        let thumb = format!("{}[data-screenshot-id='{id}']", tid("thumb"));
+        let el = wait_element(&b, &thumb).await?;
+        ensure!(
+            el.attr("data-entry-id").await?.as_deref() == Some(entry.id.to_string().as_str()),
+            "the screenshot belongs to another entry"
+        );
+        save_page_png(&b, "web-live-screenshot").await?;
+        wait_element(&b, &tid("sign-out")).await?;
+        ana.stop_timer(Some(entry.id), None).await?;
+        Ok(())
+    }
+    .await;
+    let result = finish(b, outcome).await;
+    engine.handle.shutdown().await;
+    result
+}
