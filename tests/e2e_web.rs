@@ -540,3 +540,145 @@ async fn a_timer_started_on_the_web_is_captured_by_the_desktop_and_the_screensho
     engine.handle.shutdown().await;
     result
 }
+
+/// Hovers the thumbnail of `id`, clicks its trash button, and waits for the confirmation.
+async fn ask_to_delete(b: &Client, id: &str) -> Result<()> {
+    let thumb = wait_element(b, &format!("{}[data-screenshot-id='{id}']", tid("thumb"))).await?;
+    let trash = thumb.find(Locator::Css(&tid("thumb-delete"))).await?;
+    // The trash button fades in on hover: move a real pointer onto the thumbnail first.
+    use fantoccini::actions::InputSource as _;
+    let onto = fantoccini::actions::MouseActions::new("mouse".into()).then(
+        fantoccini::actions::PointerAction::MoveToElement {
+            element: thumb.clone(),
+            duration: Some(Duration::from_millis(100)),
+            x: 0.0,
+            y: 0.0,
+        },
+    );
+    b.perform_actions(onto).await?;
+    wait_for(SHORT, "the trash button to show", || async {
+        trash.is_displayed().await.ok()?.then_some(())
+    })
+    .await?;
+    trash.click().await?;
+    wait_element(b, &tid("confirm-delete")).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium, chromedriver and an X display; run by `cargo xtask test`"]
+async fn a_screenshot_deleted_on_the_web_shows_its_time_shrinks_the_entry_and_leaves_the_desktop()
+-> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("deletes", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let engine = Engine::start(&service, &team.ana).await?;
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        sign_in(&b, &service.url(), &team.ana).await?;
+        let entry = start_timer_on_page(&b, &ana, "Design review").await?;
+        // The engine captures until one of its screenshots follows another by a second or
+        // more (so deleting it removes time, R21); then the timer stops on the page.
+        let (shot, _) = wait_for(
+            LONG,
+            "two screenshots of the entry a second apart",
+            || async {
+                let shots: Vec<_> = service::screenshots_today(&ana, &team.ana)
+                    .await
+                    .ok()?
+                    .into_iter()
+                    .filter(|s| s.entry_id == entry.id)
+                    .collect();
+                shots
+                    .windows(2)
+                    .find(|w| (w[1].captured_at - w[0].captured_at).num_seconds() >= 1)
+                    .map(|w| (w[1].id, w[0].id))
+            },
+        )
+        .await?;
+        wait_element(&b, &tid("timer-toggle"))
+            .await?
+            .click()
+            .await?;
+        wait_attr(&b, &tid("timer-toggle"), "data-running", "false", SHORT).await?;
+        ensure!(
+            engine.holds(shot).await?,
+            "the engine holds its screenshot {shot}"
+        );
+        let before = service::entry(&ana, entry.id, None)
+            .await?
+            .context("the stopped entry")?;
+        ensure!(before.end.is_some(), "the entry stopped: {before:?}");
+        // What R21 removes, as the service's own dry run says.
+        let dry = ana.delete_screenshot(shot, true).await?;
+        let removed = dry.removed_secs;
+        ensure!(removed >= 1, "the delete removes {removed} s");
+
+        show_screenshots_of(&b, &team.ana).await?;
+        mark_document(&b).await?;
+        ask_to_delete(&b, &shot.to_string()).await?;
+        let dialog = tid("confirm-delete");
+        wait_attr(&b, &dialog, "data-allowed", "true", SHORT).await?;
+        wait_attr(
+            &b,
+            &dialog,
+            "data-removed-secs",
+            &removed.to_string(),
+            SHORT,
+        )
+        .await?;
+        let effect = wait_element(&b, &tid("confirm-effect"))
+            .await?
+            .text()
+            .await?;
+        ensure!(
+            effect.contains(&format!("removes {removed} s from"))
+                && effect.contains("Design review"),
+            "the confirmation says {effect:?}; the service removes {removed} s"
+        );
+        save_page_png(&b, "web-delete-confirmation").await?;
+        wait_element(&b, &tid("confirm-ok")).await?.click().await?;
+        wait_for(SHORT, "the screenshot to leave the page", || async {
+            (!thumb_ids(&b).await.ok()?.contains(&shot.to_string())).then_some(())
+        })
+        .await?;
+        still_same_document(&b).await?;
+
+        // The entry shrank by exactly that, at the service and on the page.
+        let after = service::entry(&ana, entry.id, None)
+            .await?
+            .context("the entry stays (it has another screenshot)")?;
+        ensure!(
+            after.deducted_secs == before.deducted_secs + removed,
+            "{removed} s more removed: before {before:?}, after {after:?}"
+        );
+        let shrank = before.duration_secs - after.duration_secs;
+        // Whole seconds of millisecond spans: the difference may round by one.
+        ensure!(
+            shrank == removed || shrank == removed + 1,
+            "the entry shrank by {shrank} s, not {removed} s"
+        );
+        open_section(&b, "timer").await?;
+        let row = format!("{}[data-entry-id='{}']", tid("entry"), entry.id);
+        wait_attr(
+            &b,
+            &format!("{row} {}", tid("entry-removed")),
+            "data-seconds",
+            &after.deducted_secs.to_string(),
+            SHORT,
+        )
+        .await?;
+        // The desktop's local copy goes too (R24).
+        wait_for(SHORT, "the engine to drop its local copy", || async {
+            (!engine.holds(shot).await.ok()?).then_some(())
+        })
+        .await?;
+        Ok(())
+    }
+    .await;
+    let result = finish(b, outcome).await;
+    engine.handle.shutdown().await;
+    result
+}
