@@ -682,3 +682,157 @@ async fn a_screenshot_deleted_on_the_web_shows_its_time_shrinks_the_entry_and_le
     engine.handle.shutdown().await;
     result
 }
+
+impl ChromeDriver {
+    /// A fresh browser whose profile allows this site's notifications, as a user who clicked
+    /// "Allow" once would have it (headless Chromium shows no permission prompt to click).
+    async fn browser_allowing_notifications(&self) -> Result<Client> {
+        let binary = on_path("chromium").context("chromium is missing")?;
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "chrome".into());
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": binary,
+                "args": CHROMIUM_ARGS,
+                "prefs": { "profile.default_content_setting_values.notifications": 1 },
+            }),
+        );
+        let mut builder = ClientBuilder::rustls()?;
+        builder.capabilities(caps);
+        let url = format!("http://127.0.0.1:{}", self.port);
+        tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
+            .await
+            .context("the browser did not start within 60 s")?
+            .context("opening a WebDriver session on chromium")
+    }
+}
+
+/// Records every browser notification the page constructs (after the browser accepted it) in
+/// `window.__notices`; the real constructor still runs.
+const RECORD_NOTICES: &str = "
+    const Real = window.Notification;
+    window.__notices = [];
+    window.Notification = class extends Real {
+        constructor(title, options) {
+            super(title, options);
+            window.__notices.push({ title, body: options && options.body, tag: options && options.tag });
+        }
+    };
+    return Real.permission;";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium and chromedriver; run by `cargo xtask test`"]
+async fn capture_turned_on_in_the_browser_reaches_an_open_tab_live_and_an_offline_member_later()
+-> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("notice", false).await?;
+    let driver = ChromeDriver::start()?;
+    let member = driver.browser_allowing_notifications().await?;
+    let admin = driver.browser().await?;
+    let base = service.url();
+    let outcome = async {
+        // Ana's tab is open; Ben is not signed in anywhere.
+        sign_in(&member, &base, &team.ana).await?;
+        wait_attr(
+            &member,
+            &tid("browser-notices"),
+            "data-permission",
+            "granted",
+            SHORT,
+        )
+        .await?;
+        ensure!(
+            member.find(Locator::Css(&tid("banner"))).await.is_err(),
+            "a banner shows before capture was turned on"
+        );
+        mark_document(&member).await?;
+        let permission = in_page(&member, RECORD_NOTICES).await?;
+        ensure!(
+            permission == json!("granted"),
+            "the browser's permission: {permission}"
+        );
+
+        // The owner turns capture on in another browser.
+        sign_in(&admin, &base, &team.owner).await?;
+        open_section(&admin, "settings").await?;
+        let switch = wait_element(&admin, &tid("setting-screenshots")).await?;
+        ensure!(
+            switch.prop("checked").await?.as_deref() == Some("false"),
+            "capture was off"
+        );
+        switch.click().await?;
+        wait_for(SHORT, "the switch to be on", || async {
+            let on = admin
+                .find(Locator::Css(&tid("setting-screenshots")))
+                .await
+                .ok()?
+                .prop("checked")
+                .await
+                .ok()?;
+            (on.as_deref() == Some("true")).then_some(())
+        })
+        .await?;
+
+        // Ana's open tab: the banner, live, and one browser notification with the same words.
+        let ana = service.sign_in(&team.ana).await?;
+        let notes = ana.notifications().await?.notifications;
+        let note = notes.first().context("ana was notified (R6)")?;
+        let banner = wait_for(SHORT, "the banner on the open tab", || async {
+            let text = member
+                .find(Locator::Css(&tid("banner")))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains(&note.message).then_some(text)
+        })
+        .await?;
+        still_same_document(&member).await?;
+        let raised = wait_for(SHORT, "a browser notification", || async {
+            let all = in_page(&member, "return window.__notices;").await.ok()?;
+            all.as_array().filter(|a| !a.is_empty()).cloned()
+        })
+        .await?;
+        ensure!(
+            raised
+                == vec![json!({
+                    "title": "Shotclock",
+                    "body": note.message,
+                    "tag": note.id.to_string(),
+                })],
+            "the browser notifications: {raised:?}"
+        );
+        save_page_png(&member, "web-banner").await?;
+        ensure!(banner.contains(&note.message));
+
+        // Ben signs in later, in a browser of his own: the banner waits for him.
+        admin.clone().close().await?;
+        let ben_browser = driver.browser().await?;
+        let ben_outcome = async {
+            sign_in(&ben_browser, &base, &team.ben).await?;
+            let ben = service.sign_in(&team.ben).await?;
+            let his = ben.notifications().await?.notifications;
+            let his = his.first().context("ben was notified while offline (R6)")?;
+            ensure!(!his.read, "ben's notification is unread");
+            wait_for(SHORT, "the banner at ben's sign-in", || async {
+                let text = ben_browser
+                    .find(Locator::Css(&tid("banner")))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.contains(&his.message).then_some(())
+            })
+            .await
+        }
+        .await;
+        finish(ben_browser, ben_outcome).await
+    }
+    .await;
+    let _ = admin.close().await;
+    finish(member, outcome).await
+}
