@@ -351,3 +351,488 @@ async fn sign_out_in_the_browser_ends_its_stream_and_the_desktop_session_stays()
     .await;
     finish(b, outcome).await
 }
+
+// ---- the desktop's engine beside the browser (scenarios 1 and 3) --------------------------------
+
+/// How long a capture may take to reach the page: the 4 s window's moment, the upload, the
+/// event and the page's reload.
+const LONG: Duration = Duration::from_secs(60);
+
+/// The same member's desktop engine — what the headless `shotclock-agent` runs — in this
+/// process, with its own session and local buffer, capturing the real X display in `DISPLAY`
+/// (`cargo xtask test` starts a private Xvfb).
+struct Engine {
+    handle: shotclock_agent::AgentHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Engine {
+    async fn start(service: &Service, who: &service::Person) -> Result<Self> {
+        let display = std::env::var("DISPLAY").context(
+            "DISPLAY is not set: the desktop engine captures the X display \
+             (`cargo xtask test` starts one; by hand: `Xvfb :75 -screen 0 1280x800x24 &`)",
+        )?;
+        // A two-colour pattern: a blank or single-colour screen is (rightly) not kept (R12).
+        let painted = Command::new("xsetroot")
+            .args(["-mod", "16", "16", "-fg", "red", "-bg", "blue"])
+            .env("DISPLAY", &display)
+            .status()
+            .context("running xsetroot (x11-xserver-utils)")?;
+        ensure!(painted.success(), "xsetroot could not paint {display}");
+        let dir = tempfile::tempdir()?;
+        let session =
+            shotclock_agent::Session::sign_in(&service.url(), &who.email, service::PASSWORD)
+                .await?;
+        let config = shotclock_agent::AgentConfig {
+            data_dir: dir.path().to_owned(),
+            clock: std::sync::Arc::new(shotclock_agent::SystemClock),
+        };
+        let handle =
+            shotclock_agent::Agent::start(config, session, shotclock_capture::XcapSource::new())
+                .await?;
+        Ok(Self { handle, _dir: dir })
+    }
+
+    /// Whether the engine's local buffer holds screenshot `id`.
+    async fn holds(&self, id: shotclock_api::ScreenshotId) -> Result<bool> {
+        Ok(self
+            .handle
+            .local_store()
+            .call(move |s| s.screenshot(id).map(|found| found.is_some()))
+            .await?)
+    }
+}
+
+/// Opens a section of the page through its navigation (no reload: the page changes its hash).
+async fn open_section(b: &Client, id: &str) -> Result<()> {
+    b.find(Locator::Css(&format!("nav button[data-section='{id}']")))
+        .await?
+        .click()
+        .await?;
+    wait_element(b, &format!("main[data-section='{id}'] .section-title")).await?;
+    Ok(())
+}
+
+/// Waits until attribute `name` of the first element matching `css` is `want`.
+async fn wait_attr(b: &Client, css: &str, name: &str, want: &str, timeout: Duration) -> Result<()> {
+    wait_for(timeout, &format!("{css} with {name}={want:?}"), || async {
+        let el = b.find(Locator::Css(css)).await.ok()?;
+        (el.attr(name).await.ok()?.as_deref() == Some(want)).then_some(())
+    })
+    .await
+}
+
+/// Starts the timer from the page's Timer view; the running entry, as the service has it.
+async fn start_timer_on_page(
+    b: &Client,
+    member: &shotclock_sync::Client,
+    description: &str,
+) -> Result<shotclock_api::dto::Entry> {
+    open_section(b, "timer").await?;
+    wait_element(b, &tid("timer-description"))
+        .await?
+        .send_keys(description)
+        .await?;
+    wait_element(b, &tid("timer-toggle")).await?.click().await?;
+    wait_attr(b, &tid("timer-toggle"), "data-running", "true", SHORT).await?;
+    let running = member.timer().await?.running;
+    running
+        .filter(|e| e.description == description)
+        .context("the service runs the timer started on the page")
+}
+
+/// Opens Activity › Screenshots and expands `who`'s row.
+async fn show_screenshots_of(b: &Client, who: &service::Person) -> Result<()> {
+    open_section(b, "screenshots").await?;
+    let row = format!("{}[data-user-id='{}']", tid("member-row"), who.id);
+    wait_element(b, &format!("{row} {}", tid("member-toggle")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// The screenshot ids the page shows, in order.
+async fn thumb_ids(b: &Client) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for el in b.find_all(Locator::Css(&tid("thumb"))).await? {
+        if let Some(id) = el.attr("data-screenshot-id").await? {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Marks the document, so that a reload (a new document) shows.
+async fn mark_document(b: &Client) -> Result<()> {
+    in_page(b, "window.__sameDocument = true; return true;").await?;
+    Ok(())
+}
+
+async fn still_same_document(b: &Client) -> Result<()> {
+    let same = in_page(b, "return window.__sameDocument === true;").await?;
+    ensure!(same == json!(true), "the page was reloaded");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium, chromedriver and an X display; run by `cargo xtask test`"]
+async fn a_timer_started_on_the_web_is_captured_by_the_desktop_and_the_screenshot_appears_live()
+-> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("live", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let engine = Engine::start(&service, &team.ana).await?;
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        sign_in(&b, &service.url(), &team.ana).await?;
+        let entry = start_timer_on_page(&b, &ana, "Started in the browser").await?;
+        show_screenshots_of(&b, &team.ana).await?;
+        wait_attr(
+            &b,
+            &tid("day-label"),
+            "data-date",
+            &service::today().to_string(),
+            SHORT,
+        )
+        .await?;
+        mark_document(&b).await?;
+        // Whatever the page already shows (a capture may have landed meanwhile) is not proof.
+        let before = thumb_ids(&b).await?;
+        let id = wait_for(LONG, "a new screenshot on the open page", || async {
+            thumb_ids(&b)
+                .await
+                .ok()?
+                .into_iter()
+                .find(|id| !before.contains(id))
+        })
+        .await;
+        let id = match id {
+            Ok(id) => id,
+            Err(e) => {
+                let at_service = service::screenshots_today(&ana, &team.ana).await?;
+                let capture = engine.handle.capture_view().await?;
+                bail!(
+                    "{e:#}; the service has {} screenshots; the engine: {capture:?}",
+                    at_service.len()
+                )
+            }
+        };
+        still_same_document(&b).await?;
+        // The desktop engine's: in its local buffer, of the entry the browser started.
+        let shot: shotclock_api::ScreenshotId = id.parse()?;
+        ensure!(engine.holds(shot).await?, "the engine did not take {id}");
+        let thumb = format!("{}[data-screenshot-id='{id}']", tid("thumb"));
+        let el = wait_element(&b, &thumb).await?;
+        ensure!(
+            el.attr("data-entry-id").await?.as_deref() == Some(entry.id.to_string().as_str()),
+            "the screenshot belongs to another entry"
+        );
+        save_page_png(&b, "web-live-screenshot").await?;
+        wait_element(&b, &tid("sign-out")).await?;
+        ana.stop_timer(Some(entry.id), None).await?;
+        Ok(())
+    }
+    .await;
+    let result = finish(b, outcome).await;
+    engine.handle.shutdown().await;
+    result
+}
+
+/// Hovers the thumbnail of `id`, clicks its trash button, and waits for the confirmation.
+async fn ask_to_delete(b: &Client, id: &str) -> Result<()> {
+    let thumb = wait_element(b, &format!("{}[data-screenshot-id='{id}']", tid("thumb"))).await?;
+    let trash = thumb.find(Locator::Css(&tid("thumb-delete"))).await?;
+    // The trash button fades in on hover: move a real pointer onto the thumbnail first.
+    use fantoccini::actions::InputSource as _;
+    let onto = fantoccini::actions::MouseActions::new("mouse".into()).then(
+        fantoccini::actions::PointerAction::MoveToElement {
+            element: thumb.clone(),
+            duration: Some(Duration::from_millis(100)),
+            x: 0.0,
+            y: 0.0,
+        },
+    );
+    b.perform_actions(onto).await?;
+    wait_for(SHORT, "the trash button to show", || async {
+        trash.is_displayed().await.ok()?.then_some(())
+    })
+    .await?;
+    trash.click().await?;
+    wait_element(b, &tid("confirm-delete")).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium, chromedriver and an X display; run by `cargo xtask test`"]
+async fn a_screenshot_deleted_on_the_web_shows_its_time_shrinks_the_entry_and_leaves_the_desktop()
+-> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("deletes", true).await?;
+    let ana = service.sign_in(&team.ana).await?;
+    let engine = Engine::start(&service, &team.ana).await?;
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        sign_in(&b, &service.url(), &team.ana).await?;
+        let entry = start_timer_on_page(&b, &ana, "Design review").await?;
+        // The engine captures until one of its screenshots follows another by a second or
+        // more (so deleting it removes time, R21); then the timer stops on the page.
+        let (shot, _) = wait_for(
+            LONG,
+            "two screenshots of the entry a second apart",
+            || async {
+                let shots: Vec<_> = service::screenshots_today(&ana, &team.ana)
+                    .await
+                    .ok()?
+                    .into_iter()
+                    .filter(|s| s.entry_id == entry.id)
+                    .collect();
+                shots
+                    .windows(2)
+                    .find(|w| (w[1].captured_at - w[0].captured_at).num_seconds() >= 1)
+                    .map(|w| (w[1].id, w[0].id))
+            },
+        )
+        .await?;
+        wait_element(&b, &tid("timer-toggle"))
+            .await?
+            .click()
+            .await?;
+        wait_attr(&b, &tid("timer-toggle"), "data-running", "false", SHORT).await?;
+        ensure!(
+            engine.holds(shot).await?,
+            "the engine holds its screenshot {shot}"
+        );
+        let before = service::entry(&ana, entry.id, None)
+            .await?
+            .context("the stopped entry")?;
+        ensure!(before.end.is_some(), "the entry stopped: {before:?}");
+        // What R21 removes, as the service's own dry run says.
+        let dry = ana.delete_screenshot(shot, true).await?;
+        let removed = dry.removed_secs;
+        ensure!(removed >= 1, "the delete removes {removed} s");
+
+        show_screenshots_of(&b, &team.ana).await?;
+        mark_document(&b).await?;
+        ask_to_delete(&b, &shot.to_string()).await?;
+        let dialog = tid("confirm-delete");
+        wait_attr(&b, &dialog, "data-allowed", "true", SHORT).await?;
+        wait_attr(
+            &b,
+            &dialog,
+            "data-removed-secs",
+            &removed.to_string(),
+            SHORT,
+        )
+        .await?;
+        let effect = wait_element(&b, &tid("confirm-effect"))
+            .await?
+            .text()
+            .await?;
+        ensure!(
+            effect.contains(&format!("removes {removed} s from"))
+                && effect.contains("Design review"),
+            "the confirmation says {effect:?}; the service removes {removed} s"
+        );
+        save_page_png(&b, "web-delete-confirmation").await?;
+        wait_element(&b, &tid("confirm-ok")).await?.click().await?;
+        wait_for(SHORT, "the screenshot to leave the page", || async {
+            (!thumb_ids(&b).await.ok()?.contains(&shot.to_string())).then_some(())
+        })
+        .await?;
+        still_same_document(&b).await?;
+
+        // The entry shrank by exactly that, at the service and on the page.
+        let after = service::entry(&ana, entry.id, None)
+            .await?
+            .context("the entry stays (it has another screenshot)")?;
+        ensure!(
+            after.deducted_secs == before.deducted_secs + removed,
+            "{removed} s more removed: before {before:?}, after {after:?}"
+        );
+        let shrank = before.duration_secs - after.duration_secs;
+        // Whole seconds of millisecond spans: the difference may round by one.
+        ensure!(
+            shrank == removed || shrank == removed + 1,
+            "the entry shrank by {shrank} s, not {removed} s"
+        );
+        open_section(&b, "timer").await?;
+        let row = format!("{}[data-entry-id='{}']", tid("entry"), entry.id);
+        wait_attr(
+            &b,
+            &format!("{row} {}", tid("entry-removed")),
+            "data-seconds",
+            &after.deducted_secs.to_string(),
+            SHORT,
+        )
+        .await?;
+        // The desktop's local copy goes too (R24).
+        wait_for(SHORT, "the engine to drop its local copy", || async {
+            (!engine.holds(shot).await.ok()?).then_some(())
+        })
+        .await?;
+        Ok(())
+    }
+    .await;
+    let result = finish(b, outcome).await;
+    engine.handle.shutdown().await;
+    result
+}
+
+impl ChromeDriver {
+    /// A fresh browser whose profile allows this site's notifications, as a user who clicked
+    /// "Allow" once would have it (headless Chromium shows no permission prompt to click).
+    async fn browser_allowing_notifications(&self) -> Result<Client> {
+        let binary = on_path("chromium").context("chromium is missing")?;
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "chrome".into());
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": binary,
+                "args": CHROMIUM_ARGS,
+                "prefs": { "profile.default_content_setting_values.notifications": 1 },
+            }),
+        );
+        let mut builder = ClientBuilder::rustls()?;
+        builder.capabilities(caps);
+        let url = format!("http://127.0.0.1:{}", self.port);
+        tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
+            .await
+            .context("the browser did not start within 60 s")?
+            .context("opening a WebDriver session on chromium")
+    }
+}
+
+/// Records every browser notification the page constructs (after the browser accepted it) in
+/// `window.__notices`; the real constructor still runs.
+const RECORD_NOTICES: &str = "
+    const Real = window.Notification;
+    window.__notices = [];
+    window.Notification = class extends Real {
+        constructor(title, options) {
+            super(title, options);
+            window.__notices.push({ title, body: options && options.body, tag: options && options.tag });
+        }
+    };
+    return Real.permission;";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium and chromedriver; run by `cargo xtask test`"]
+async fn capture_turned_on_in_the_browser_reaches_an_open_tab_live_and_an_offline_member_later()
+-> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("notice", false).await?;
+    let driver = ChromeDriver::start()?;
+    let member = driver.browser_allowing_notifications().await?;
+    let admin = driver.browser().await?;
+    let base = service.url();
+    let outcome = async {
+        // Ana's tab is open; Ben is not signed in anywhere.
+        sign_in(&member, &base, &team.ana).await?;
+        wait_attr(
+            &member,
+            &tid("browser-notices"),
+            "data-permission",
+            "granted",
+            SHORT,
+        )
+        .await?;
+        ensure!(
+            member.find(Locator::Css(&tid("banner"))).await.is_err(),
+            "a banner shows before capture was turned on"
+        );
+        mark_document(&member).await?;
+        let permission = in_page(&member, RECORD_NOTICES).await?;
+        ensure!(
+            permission == json!("granted"),
+            "the browser's permission: {permission}"
+        );
+
+        // The owner turns capture on in another browser.
+        sign_in(&admin, &base, &team.owner).await?;
+        open_section(&admin, "settings").await?;
+        let switch = wait_element(&admin, &tid("setting-screenshots")).await?;
+        ensure!(
+            switch.prop("checked").await?.as_deref() == Some("false"),
+            "capture was off"
+        );
+        switch.click().await?;
+        wait_for(SHORT, "the switch to be on", || async {
+            let on = admin
+                .find(Locator::Css(&tid("setting-screenshots")))
+                .await
+                .ok()?
+                .prop("checked")
+                .await
+                .ok()?;
+            (on.as_deref() == Some("true")).then_some(())
+        })
+        .await?;
+
+        // Ana's open tab: the banner, live, and one browser notification with the same words.
+        let ana = service.sign_in(&team.ana).await?;
+        let notes = ana.notifications().await?.notifications;
+        let note = notes.first().context("ana was notified (R6)")?;
+        let banner = wait_for(SHORT, "the banner on the open tab", || async {
+            let text = member
+                .find(Locator::Css(&tid("banner")))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains(&note.message).then_some(text)
+        })
+        .await?;
+        still_same_document(&member).await?;
+        let raised = wait_for(SHORT, "a browser notification", || async {
+            let all = in_page(&member, "return window.__notices;").await.ok()?;
+            all.as_array().filter(|a| !a.is_empty()).cloned()
+        })
+        .await?;
+        ensure!(
+            raised
+                == vec![json!({
+                    "title": "Shotclock",
+                    "body": note.message,
+                    "tag": note.id.to_string(),
+                })],
+            "the browser notifications: {raised:?}"
+        );
+        save_page_png(&member, "web-banner").await?;
+        ensure!(banner.contains(&note.message));
+
+        // Ben signs in later, in a browser of his own: the banner waits for him.
+        admin.clone().close().await?;
+        let ben_browser = driver.browser().await?;
+        let ben_outcome = async {
+            sign_in(&ben_browser, &base, &team.ben).await?;
+            let ben = service.sign_in(&team.ben).await?;
+            let his = ben.notifications().await?.notifications;
+            let his = his.first().context("ben was notified while offline (R6)")?;
+            ensure!(!his.read, "ben's notification is unread");
+            wait_for(SHORT, "the banner at ben's sign-in", || async {
+                let text = ben_browser
+                    .find(Locator::Css(&tid("banner")))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                text.contains(&his.message).then_some(())
+            })
+            .await
+        }
+        .await;
+        finish(ben_browser, ben_outcome).await
+    }
+    .await;
+    let _ = admin.close().await;
+    finish(member, outcome).await
+}

@@ -1,6 +1,7 @@
 //! Embeds the web build of the UI (`ui/dist-web`, made by `npm --prefix ui run build:web`) in the
-//! service binary, as a table of `(path, bytes)` the `web` module serves. Without that folder the
-//! table is empty: the binary still serves the API, and `--web-dir` can name the files instead.
+//! service binary, as a table of `(path, bytes)` the `web` module serves. Without that folder (or
+//! with it empty) the table is empty: the binary still serves the API, and `--web-dir` can name
+//! the files instead.
 //! `SHOTCLOCK_WEB_DIST` names another folder.
 
 use std::fmt::Write as _;
@@ -23,14 +24,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let dist = std::env::var_os("SHOTCLOCK_WEB_DIST")
         .map_or_else(|| manifest.join("../../ui/dist-web"), PathBuf::from);
+    // Watches the web build's folder only. Cargo scans a watched folder recursively, so its
+    // parent (`ui/`, with node_modules) is never watched: a missing folder is made, empty, so
+    // that a web build writing into it later changes what is watched (an empty folder embeds
+    // nothing). Where it cannot be made, the missing path itself is watched, which makes cargo
+    // run this script at every build until it exists.
+    if !dist.is_dir() {
+        let _ = std::fs::create_dir_all(&dist);
+    }
+    println!("cargo:rerun-if-changed={}", dist.display());
     let mut found = Vec::new();
     if dist.is_dir() {
-        println!("cargo:rerun-if-changed={}", dist.display());
         files(&dist, &mut found)?;
         found.sort();
-    } else if let Some(parent) = dist.parent() {
-        // Notices the folder appearing.
-        println!("cargo:rerun-if-changed={}", parent.display());
     }
     // Copies, not the build folder's own files: a web build rewritten while the compiler runs
     // would otherwise leave `include_bytes!` naming files that no longer exist.

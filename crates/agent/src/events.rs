@@ -224,9 +224,12 @@ async fn apply(shared: &Shared, event: Event) {
             }
             shared.forget_timer(entry_id);
             shared.emit(AgentEvent::Deleted);
-        } // No catch-all: a new event of the service is a compile error here until it is handled.
-          // (Event types a newer service sends that this build does not know are skipped by the
-          // event stream reader, before they get here.)
+        }
+        Event::ScreenshotAdded { .. } => shared.emit(AgentEvent::ScreenshotAdded),
+        Event::AccessLogged { .. } => shared.emit(AgentEvent::AccessLogged),
+        // No catch-all: a new event of the service is a compile error here until it is handled.
+        // (Event types a newer service sends that this build does not know are skipped by the
+        // event stream reader, before they get here.)
     }
 }
 

@@ -112,6 +112,12 @@ pub enum AgentEvent {
     /// An entry was edited, added or (un)approved — here, elsewhere or by an admin: lists of
     /// entries are stale.
     EntryChanged,
+    /// A screenshot of this user reached the service (from this device or another): the day's
+    /// lists are stale.
+    ScreenshotAdded,
+    /// Someone else's look at one of this user's screenshots was logged (R35): the access log
+    /// is stale.
+    AccessLogged,
 }
 
 /// The running timer as the UI shows it.

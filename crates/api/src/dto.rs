@@ -598,6 +598,22 @@ pub enum Event {
         /// The entry as it is now.
         entry: Entry,
     },
+    /// A screenshot of this user reached the service (from any device): lists of the day are
+    /// stale. Ids only; the listing is the truth.
+    ScreenshotAdded {
+        /// The screenshot.
+        screenshot_id: ScreenshotId,
+        /// Its entry.
+        entry_id: EntryId,
+    },
+    /// Someone else's look at a screenshot of this user was logged (R35): the access log is
+    /// stale. Ids and the kind only; the log itself says who and when.
+    AccessLogged {
+        /// The screenshot.
+        screenshot_id: ScreenshotId,
+        /// What was logged.
+        kind: crate::privacy::AccessKind,
+    },
 }
 
 impl Event {
@@ -612,6 +628,8 @@ impl Event {
             Event::ScreenshotDeleted { .. } => "screenshot_deleted",
             Event::EntryDeleted { .. } => "entry_deleted",
             Event::EntryChanged { .. } => "entry_changed",
+            Event::ScreenshotAdded { .. } => "screenshot_added",
+            Event::AccessLogged { .. } => "access_logged",
         }
     }
 }

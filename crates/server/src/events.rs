@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use shotclock_api::dto::Event;
+use shotclock_api::privacy::AccessKind;
 use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId};
 use tokio::sync::broadcast;
 
@@ -128,6 +129,24 @@ pub enum Notice {
         /// The user.
         u: UserId,
     },
+    /// [`Event::ScreenshotAdded`].
+    ScreenshotAdded {
+        /// The owner.
+        u: UserId,
+        /// The screenshot.
+        s: ScreenshotId,
+        /// Its entry.
+        e: EntryId,
+    },
+    /// [`Event::AccessLogged`].
+    AccessLogged {
+        /// The owner.
+        u: UserId,
+        /// The screenshot.
+        s: ScreenshotId,
+        /// What was logged.
+        a: AccessKind,
+    },
 }
 
 impl Notice {
@@ -164,6 +183,22 @@ impl Notice {
                 u: user,
                 e: entry.id,
             },
+            Event::ScreenshotAdded {
+                screenshot_id,
+                entry_id,
+            } => Notice::ScreenshotAdded {
+                u: user,
+                s: *screenshot_id,
+                e: *entry_id,
+            },
+            Event::AccessLogged {
+                screenshot_id,
+                kind,
+            } => Notice::AccessLogged {
+                u: user,
+                s: *screenshot_id,
+                a: *kind,
+            },
         }
     }
 
@@ -189,7 +224,9 @@ impl Notice {
             | Notice::ScreenshotDeleted { u, .. }
             | Notice::EntryDeleted { u, .. }
             | Notice::EntryChanged { u, .. }
-            | Notice::UserEnded { u } => Some(*u),
+            | Notice::UserEnded { u }
+            | Notice::ScreenshotAdded { u, .. }
+            | Notice::AccessLogged { u, .. } => Some(*u),
             Notice::SessionEnded { .. } => None,
         }
     }

@@ -119,6 +119,15 @@ async fn deliver(app: &App, notice: Notice) {
                 notification: notification_dto(&note),
             }
         }
+        // Ids only: nothing to read.
+        Notice::ScreenshotAdded { s, e, .. } => Event::ScreenshotAdded {
+            screenshot_id: s,
+            entry_id: e,
+        },
+        Notice::AccessLogged { s, a, .. } => Event::AccessLogged {
+            screenshot_id: s,
+            kind: a,
+        },
         Notice::SessionEnded { .. } | Notice::UserEnded { .. } => return,
     };
     hub.publish(user, event);

@@ -526,6 +526,11 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
     h.upload(&team.alice.token, id, entry, t0(), image(1))
         .await
         .expect(201);
+    // The owner's open pages hear of it (ids only).
+    next_frames(&mut seen, "event: screenshot_added").await;
+    assert!(seen.contains(&format!(
+        r#"{{"type":"screenshot_added","screenshot_id":"{id}","entry_id":"{entry}"}}"#
+    )));
     h.stop(&team.alice, t0()).await;
     next_frames(&mut seen, "event: timer_stopped").await;
     h.call(

@@ -201,8 +201,11 @@ vi.mock("@tauri-apps/api/event", () => ({
 class FakeEventSource {
   static open = new Set<FakeEventSource>();
   listeners = new Map<string, ((e: MessageEvent) => void)[]>();
+  readyState = 1;
   constructor(public url: string) {
-    FakeEventSource.open.add(this);
+    // The service refuses a stream without a session (401), and the browser gives it up.
+    if (world.signedIn) FakeEventSource.open.add(this);
+    else this.readyState = 2;
   }
   addEventListener(type: string, h: (e: MessageEvent) => void) {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), h]);
@@ -475,5 +478,25 @@ describe("the web transport", () => {
     const b = uuidv7(1_700_000_000_001);
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a < b).toBe(true);
+  });
+});
+
+describe.each(transports)("live changes of the screenshots over %s", (_name, make) => {
+  it("tells the views that a screenshot arrived and that a look was logged, as ids only", async () => {
+    world.reset();
+    const door = await make();
+    // The app listens from the start, before anyone signed in.
+    const events: AgentEvent[] = [];
+    const stop = await door.onAgentEvent((e) => events.push(e));
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    // What the service sends the owner: the engine forwards it to the desktop, the page hears it.
+    const shot = { screenshot_id: VIEW.screenshot_id, entry_id: "0190a000-0000-7000-8000-00000000000e" };
+    FakeEventSource.send("screenshot_added", { type: "screenshot_added", ...shot });
+    emit("agent", { type: "screenshot_added" });
+    FakeEventSource.send("access_logged", { type: "access_logged", screenshot_id: VIEW.screenshot_id, kind: "viewed" });
+    emit("agent", { type: "access_logged" });
+    expect(events).toEqual([{ type: "screenshot_added" }, { type: "access_logged" }]);
+    stop();
+    await door.signOut();
   });
 });

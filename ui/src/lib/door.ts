@@ -209,6 +209,12 @@ export interface Door {
   approvals(day: string, tz: string): Promise<MemberWeek[]>;
   /** Admins: approve (or withdraw approval of) a member's day or week. */
   approvePeriod(request: ApprovePeriod): Promise<ApprovalReport>;
+
+  /**
+   * Whether the shell itself shows workspace notifications as OS notifications (the desktop
+   * app); where it does not (the web app) the page raises browser notifications while open.
+   */
+  readonly osNotifies: boolean;
 }
 
 /** What the web transport answers for what only the desktop app can do. */

@@ -71,6 +71,7 @@ export const tauriDoor: Door = {
   deleteEntry: (id, dryRun) => invoke<EntryDeleteReport>("delete_entry", { id, dryRun }),
   approvals: (date, tz) => invoke<MemberWeek[]>("approvals", { date, tz }),
   approvePeriod: (request) => invoke<ApprovalReport>("approve_period", { request }),
+  osNotifies: true,
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

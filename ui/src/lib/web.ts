@@ -95,6 +95,10 @@ export function agentEventOf(e: Event): AgentEvent | null {
       return { type: "deleted" };
     case "entry_changed":
       return { type: "entry_changed" };
+    case "screenshot_added":
+      return { type: "screenshot_added" };
+    case "access_logged":
+      return { type: "access_logged" };
     default:
       return null;
   }
@@ -109,13 +113,68 @@ const EVENT_TYPES: Event["type"][] = [
   "screenshot_deleted",
   "entry_deleted",
   "entry_changed",
+  "screenshot_added",
+  "access_logged",
 ];
 
 export function webDoor(env: WebEnv): Door {
   const api = `${env.origin}/api/v1`;
   const sessionListeners = new Set<(s: SessionView) => void>();
   const signedOut = (): SessionView => ({ state: "signed_out", last_server_url: env.origin, last_email: null });
-  const announce = (s: SessionView) => sessionListeners.forEach((l) => l(s));
+  const announce = (s: SessionView) => {
+    if (s.state !== "signed_in") closeStream();
+    sessionListeners.forEach((l) => l(s));
+  };
+
+  // The live events: one stream while signed in and someone listens. A stream opened while
+  // signed out is refused (401) and the browser gives it up, so it opens at sign-in (or when
+  // the session is found signed in) and closes at sign-out.
+  const agentListeners = new Set<(e: AgentEvent) => void>();
+  let signedInNow = false;
+  let stream: EventSource | null = null;
+  let reopen: ReturnType<typeof setTimeout> | null = null;
+
+  function closeStream() {
+    signedInNow = false;
+    if (reopen) clearTimeout(reopen);
+    reopen = null;
+    stream?.close();
+    stream = null;
+  }
+
+  function openStream() {
+    if (stream || !signedInNow || agentListeners.size === 0) return;
+    const source = env.eventSource(`${api}/events`);
+    for (const type of EVENT_TYPES) {
+      source.addEventListener(type, (msg) => {
+        let parsed: Event;
+        try {
+          parsed = JSON.parse((msg as MessageEvent<string>).data) as Event;
+        } catch {
+          return;
+        }
+        const e = agentEventOf(parsed);
+        if (e) agentListeners.forEach((h) => h(e));
+      });
+    }
+    // A stream the service refused or ended (sign-out elsewhere, a restart) is closed for good
+    // by the browser: ask whether the session still holds, and open a new one if it does.
+    source.addEventListener("error", () => {
+      if (source.readyState !== 2 || stream !== source) return;
+      stream = null;
+      reopen ??= setTimeout(() => {
+        reopen = null;
+        void door.session();
+      }, 3000);
+    });
+    stream = source;
+  }
+
+  function nowSignedIn(s: SessionView): SessionView {
+    signedInNow = true;
+    openStream();
+    return s;
+  }
 
   async function call<T>(method: string, path: string, body?: unknown, signingIn = false): Promise<T> {
     let res: Response;
@@ -161,13 +220,13 @@ export function webDoor(env: WebEnv): Door {
       )
     ).entries;
 
-  return {
+  const door: Door = {
     captures: false,
     choosesServer: false,
 
     async session() {
       try {
-        return signedIn(await call<Me>("GET", "/me"));
+        return nowSignedIn(signedIn(await call<Me>("GET", "/me")));
       } catch (e) {
         if ((e as CommandError).kind === "signed_out") return signedOut();
         throw e;
@@ -175,7 +234,7 @@ export function webDoor(env: WebEnv): Door {
     },
     async signIn(_serverUrl, email, password) {
       const me = await call<Me>("POST", "/web/login", { email, password }, true);
-      return signedIn(me);
+      return nowSignedIn(signedIn(me));
     },
     async signOut() {
       await call<void>("POST", "/web/logout");
@@ -222,20 +281,15 @@ export function webDoor(env: WebEnv): Door {
     startTrial: () => call<WorkspaceSettings>("POST", "/workspace/trial"),
 
     async onAgentEvent(handler): Promise<Unlisten> {
-      const source = env.eventSource(`${api}/events`);
-      for (const type of EVENT_TYPES) {
-        source.addEventListener(type, (msg) => {
-          let parsed: Event;
-          try {
-            parsed = JSON.parse((msg as MessageEvent<string>).data) as Event;
-          } catch {
-            return;
-          }
-          const e = agentEventOf(parsed);
-          if (e) handler(e);
-        });
-      }
-      return () => source.close();
+      agentListeners.add(handler);
+      openStream();
+      return () => {
+        agentListeners.delete(handler);
+        if (agentListeners.size === 0) {
+          stream?.close();
+          stream = null;
+        }
+      };
     },
     async onSession(handler): Promise<Unlisten> {
       sessionListeners.add(handler);
@@ -265,7 +319,9 @@ export function webDoor(env: WebEnv): Door {
       call<EntryDeleteReport>("DELETE", `/entries/${encodeURIComponent(id)}?${q({ dry_run: String(dryRun) })}`),
     approvals: async (day, tz) => (await call<ApprovalWeek>("GET", `/approvals?${q({ day, tz })}`)).members,
     approvePeriod: (request) => call<ApprovalReport>("POST", "/approvals", request),
+    osNotifies: false,
   };
+  return door;
 }
 
 /** The refusal of what only the desktop app can do. */

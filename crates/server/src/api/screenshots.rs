@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use shotclock_api::dto::{
     DayCount, DayCounts, DeleteKind, DeleteReport, Event, Screenshot, ScreenshotList, UploadReceipt,
 };
+use shotclock_api::privacy::AccessKind;
 use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId, UserId};
 
 use super::{ApiPath, ApiQuery, check_skew, day_bounds, screenshot_dto};
@@ -127,8 +128,21 @@ pub(super) async fn upload(
         return Ok(stored(UploadOutcome::AlreadyStored));
     }
     app.blobs().put(&key, bytes).await?;
+    let (owner, entry_id) = (row.user_id, row.entry_id);
     match app.intents().upload(row, now).await {
-        Ok(outcome) => Ok(stored(outcome)),
+        Ok(outcome) => {
+            if outcome == UploadOutcome::Created {
+                // After the commit: the owner's open pages (the web app's day list) refresh.
+                app.publish(
+                    owner,
+                    Event::ScreenshotAdded {
+                        screenshot_id: id,
+                        entry_id,
+                    },
+                );
+            }
+            Ok(stored(outcome))
+        }
         Err(e) => {
             // The key is unique to this id and these bytes, and no row took it.
             let _ = app.blobs().delete(&key).await;
@@ -181,9 +195,20 @@ pub(super) async fn image(
         .await?
         .row;
     // R35: someone else's look is logged before the bytes leave (one small insert at most).
-    app.intents()
+    let logged = app
+        .intents()
         .record_view(auth.user.clone(), row.clone(), now)
         .await?;
+    if logged {
+        // After the commit: the owner's open page shows "viewed by" without asking.
+        app.publish(
+            row.user_id,
+            Event::AccessLogged {
+                screenshot_id: id,
+                kind: AccessKind::Viewed,
+            },
+        );
+    }
     let bytes = app
         .blobs()
         .get(&row.blob_key)

@@ -142,7 +142,7 @@ screenshots: Array<DayShot>, };
 /**
  * What the engine tells the UI.
  */
-export type AgentEvent = { "type": "timer_changed", running: RunningTimer | null, } | { "type": "capture_changed", status: CaptureStatus, } | { "type": "captured", screenshot_id: ScreenshotId, captured_at: string, } | { "type": "capture_failed", health: CaptureHealth, detail: string, at: string, } | { "type": "synced", kind: OutboxKind, } | { "type": "deleted" } | { "type": "notification", notification: Notification, } | { "type": "rejected", kind: OutboxKind, reason: string, } | { "type": "settings_changed", settings: WorkspaceSettings, } | { "type": "signed_out" } | { "type": "entry_changed" };
+export type AgentEvent = { "type": "timer_changed", running: RunningTimer | null, } | { "type": "capture_changed", status: CaptureStatus, } | { "type": "captured", screenshot_id: ScreenshotId, captured_at: string, } | { "type": "capture_failed", health: CaptureHealth, detail: string, at: string, } | { "type": "synced", kind: OutboxKind, } | { "type": "deleted" } | { "type": "notification", notification: Notification, } | { "type": "rejected", kind: OutboxKind, reason: string, } | { "type": "settings_changed", settings: WorkspaceSettings, } | { "type": "signed_out" } | { "type": "entry_changed" } | { "type": "screenshot_added" } | { "type": "access_logged" };
 
 /**
  * One capture attempt (R12): the last one, failed or not.

@@ -740,7 +740,23 @@ entry_id: EntryId, } | { "type": "entry_changed",
 /**
  * The entry as it is now.
  */
-entry: Entry, };
+entry: Entry, } | { "type": "screenshot_added", 
+/**
+ * The screenshot.
+ */
+screenshot_id: ScreenshotId, 
+/**
+ * Its entry.
+ */
+entry_id: EntryId, } | { "type": "access_logged", 
+/**
+ * The screenshot.
+ */
+screenshot_id: ScreenshotId, 
+/**
+ * What was logged.
+ */
+kind: AccessKind, };
 
 /**
  * `GET /healthz`.
