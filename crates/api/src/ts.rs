@@ -15,6 +15,7 @@ use crate::dto::{
     SessionInfo, SignupRequest, StartTimerRequest, StopTimerRequest, TimeSpan, TimerState,
     UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
+use crate::dto::{Presence, PresenceUpdate};
 use crate::privacy::{
     AccessEntry, AccessKind, AccessLog, BlockField, BlockRule, WorkspaceBlocklist,
 };
@@ -99,6 +100,8 @@ pub fn typescript() -> String {
         AccessKind,
         AccessEntry,
         AccessLog,
+        Presence,
+        PresenceUpdate,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");
