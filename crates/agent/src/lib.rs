@@ -32,6 +32,7 @@ mod door;
 mod error;
 mod events;
 mod manage;
+mod members;
 mod retention;
 mod scheduler;
 mod service;
@@ -49,6 +50,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
 pub use error::AgentError;
 pub use manage::{ApprovalEntry, EntryDeleteReport, MemberWeek};
+pub use members::InviteLink;
 pub use session::{Resumed, Session};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
 pub use shotclock_store::write_private;

@@ -14,6 +14,7 @@ use ts_rs::TS;
 use crate::blocklist::{WindowMatch, WindowsNow};
 use crate::door::{DayShot, DayShots};
 use crate::manage::{ApprovalEntry, EntryDeleteReport, MemberWeek};
+use crate::members::InviteLink;
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
 use crate::view::{
     AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
@@ -82,6 +83,7 @@ pub fn typescript() -> String {
         EntryDeleteReport,
         ApprovalEntry,
         MemberWeek,
+        InviteLink,
     ];
     let declared: BTreeSet<&str> = parts.iter().map(|p| p.name.as_str()).collect();
     let imported: BTreeSet<&str> = parts

@@ -64,8 +64,11 @@ import type {
   EditReport,
   Entry,
   EntryPatch,
+  Invitation,
+  Member,
   Notification,
   Role,
+  UpdateMemberRequest,
   UpdateSettingsRequest,
   WorkspaceSettings,
 } from "./bindings/api";
@@ -90,11 +93,14 @@ export type {
   EditReport,
   EntryPatch,
   Period,
+  Invitation,
+  Presence,
+  UpdateMemberRequest,
 } from "./bindings/api";
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, BlockRule, DayShots, EntryDeleteReport, MemberWeek, RunningTimer, WindowsNow } from "./bindings/agent";
+import type { AgentEvent, BlockRule, DayShots, EntryDeleteReport, InviteLink, MemberWeek, RunningTimer, WindowsNow } from "./bindings/agent";
 export type {
   BlockRule,
   RuleField,
@@ -117,6 +123,7 @@ export type {
   ApprovalEntry,
   EntryDeleteReport,
   MemberWeek,
+  InviteLink,
 } from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {
@@ -206,6 +213,22 @@ export interface Door {
   approvals(day: string, tz: string): Promise<MemberWeek[]>;
   /** Admins: approve (or withdraw approval of) a member's day or week. */
   approvePeriod(request: ApprovePeriod): Promise<ApprovalReport>;
+
+  // ---- managing members (R38) ----
+  /** The workspace's members, deactivated ones included; admins also get each one's `presence`. */
+  members(): Promise<Member[]>;
+  /** Admins: pending invitations. */
+  invitations(): Promise<Invitation[]>;
+  /** Admins: invites `email` as `role`; answers the one-time sign-up link to copy (shown once). */
+  invite(email: string, role: Role): Promise<InviteLink>;
+  /** Admins: the invitation's link stops working. */
+  revokeInvitation(id: string): Promise<void>;
+  /** Admins: changes a member's role, or deactivates (`active: false`) or reactivates them. */
+  updateMember(id: string, change: UpdateMemberRequest): Promise<Member>;
+  /** Admins: removes a member with their data. */
+  removeMember(id: string): Promise<void>;
+  /** The invitee's browser takes a sign-up link: name and password, then signed in (web only). */
+  acceptInvitation(token: string, name: string, password: string): Promise<SessionView>;
 }
 
 /** What the web transport answers for what only the desktop app can do. */

@@ -31,6 +31,8 @@ import type {
   Unlisten,
   WorkspaceSettings,
 } from "./door";
+import type { CreatedInvitation, Invitation } from "./bindings/api";
+import type { InviteLink } from "./bindings/agent";
 import type { AccessLog, Event, Me, Screenshot, ScreenshotList, TimerState, WorkspaceBlocklist } from "./bindings/api";
 import { NEEDS_DESKTOP } from "./door";
 import { addDays } from "./days";
@@ -322,6 +324,23 @@ export function webDoor(env: WebEnv): Door {
       );
     },
     approvePeriod: (request) => call<ApprovalReport>("POST", "/approvals", request),
+
+    members: async () => (await call<{ members: Member[] }>("GET", "/members")).members,
+    invitations: async () => (await call<{ invitations: Invitation[] }>("GET", "/invitations")).invitations,
+    async invite(email, role): Promise<InviteLink> {
+      const created = await call<CreatedInvitation>("POST", "/invitations", { email, role });
+      // The page's own origin is the service's public one (a proxy's, when there is one).
+      return { invitation: created.invitation, link: `${env.origin}${created.link_path}` };
+    },
+    revokeInvitation: (id) => call<void>("DELETE", `/invitations/${encodeURIComponent(id)}`),
+    updateMember: (id, change) => call<Member>("PATCH", `/members/${encodeURIComponent(id)}`, change),
+    removeMember: (id) => call<void>("DELETE", `/members/${encodeURIComponent(id)}`),
+    async acceptInvitation(token, name, password) {
+      const me = await call<Me>("POST", "/invitations/accept", { token, name, password });
+      const s = signedIn(me);
+      announce(s);
+      return s;
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // Generated from crates/agent by `SHOTCLOCK_BLESS=1 cargo test -p shotclock-agent --test bindings`; do not edit.
 
-import type { EntryId, ErrorCode, Member, Notification, ScreenshotId, TimeSpan, UserId, WorkspaceSettings } from "./api";
+import type { EntryId, ErrorCode, Invitation, Member, Notification, ScreenshotId, TimeSpan, UserId, WorkspaceSettings } from "./api";
 
 /**
  * How a capture attempt went (R12). Only [`CaptureHealth::Ok`] comes with a screenshot.
@@ -422,3 +422,12 @@ export type MemberWeek = { member: Member,
  * Entries starting in the week, oldest first.
  */
 entries: Array<ApprovalEntry>, };
+
+/**
+ * A new invitation and its sign-up link, to copy and hand to the invitee (shown once).
+ */
+export type InviteLink = { invitation: Invitation, 
+/**
+ * The full link on the service (`…/invite/#<secret>`).
+ */
+link: string, };
