@@ -541,6 +541,15 @@ impl shotclock_capture::ScreenSource for Screen {
     }
 }
 
+/// The presence line of `email`'s row.
+async fn presence_text(b: &Client, email: &str) -> Result<String> {
+    let css = format!(
+        "[data-testid=\"member\"][data-email=\"{email}\"] {}",
+        tid("presence")
+    );
+    Ok(wait_element(b, &css).await?.text().await?)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs chromium and chromedriver; run by `cargo xtask test`"]
 async fn the_member_list_shows_whose_recording_app_is_connected() -> Result<()> {
@@ -567,17 +576,7 @@ async fn the_member_list_shows_whose_recording_app_is_connected() -> Result<()> 
         // Her timer turns capture on in her app, and the list says so.
         agent.start_timer("Design review".into()).await?;
         wait_member(&b, &team.ana.email, "data-capture", "true").await?;
-        let row = wait_element(
-            &b,
-            &format!(
-                "[data-testid=\"member\"][data-email=\"{}\"] {}",
-                team.ana.email,
-                tid("presence")
-            ),
-        )
-        .await?
-        .text()
-        .await?;
+        let row = presence_text(&b, &team.ana.email).await?;
         ensure!(
             row.contains("connected") && row.contains("capture on"),
             "{row}"
@@ -586,17 +585,7 @@ async fn the_member_list_shows_whose_recording_app_is_connected() -> Result<()> 
         // The app quits: not connected, last seen.
         agent.shutdown().await;
         wait_member(&b, &team.ana.email, "data-connected", "false").await?;
-        let row = wait_element(
-            &b,
-            &format!(
-                "[data-testid=\"member\"][data-email=\"{}\"] {}",
-                team.ana.email,
-                tid("presence")
-            ),
-        )
-        .await?
-        .text()
-        .await?;
+        let row = presence_text(&b, &team.ana.email).await?;
         ensure!(row.contains("last seen"), "{row}");
         Ok(())
     }
