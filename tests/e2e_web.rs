@@ -836,3 +836,244 @@ async fn capture_turned_on_in_the_browser_reaches_an_open_tab_live_and_an_offlin
     let _ = admin.close().await;
     finish(member, outcome).await
 }
+
+// ---- members (R38): scenarios 7 and 8 --------------------------------------------------------
+
+/// Opens Members from the sidebar (again, to read the list afresh) and waits for the list.
+async fn open_members(b: &Client) -> Result<()> {
+    wait_element(b, "[data-section=\"timer\"]")
+        .await?
+        .click()
+        .await?;
+    wait_element(b, "[data-section=\"members\"]")
+        .await?
+        .click()
+        .await?;
+    wait_element(b, &tid("members-list")).await?;
+    Ok(())
+}
+
+/// The member row of `email` with attribute `attr` equal to `value`, waited for.
+async fn wait_member(b: &Client, email: &str, attr: &str, value: &str) -> Result<()> {
+    let css = format!("[data-testid=\"member\"][data-email=\"{email}\"][{attr}=\"{value}\"]");
+    wait_for(SHORT, &css, || async {
+        if b.find(Locator::Css(&css)).await.is_ok() {
+            return Some(());
+        }
+        // The list is read when the view opens: open it again.
+        open_members(b).await.ok()?;
+        None
+    })
+    .await
+}
+
+/// Fills the sign-up page of `link` in `b` and submits it.
+async fn accept_link(b: &Client, link: &str, name: &str) -> Result<()> {
+    // A fresh document each time (only the fragment differs between links).
+    b.goto("about:blank").await?;
+    b.goto(link).await?;
+    wait_element(b, &tid("accept-name"))
+        .await?
+        .send_keys(name)
+        .await?;
+    wait_element(b, &tid("accept-password"))
+        .await?
+        .send_keys(service::PASSWORD)
+        .await?;
+    wait_element(b, &tid("accept-submit"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+async fn refused_with(b: &Client, code: &str) -> Result<String> {
+    let el = wait_element(
+        b,
+        &format!("[data-testid=\"accept-error\"][data-code=\"{code}\"]"),
+    )
+    .await?;
+    Ok(el.text().await?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium and chromedriver; run by `cargo xtask test`"]
+async fn an_admin_invites_in_the_browser_and_the_invitee_joins_through_the_link() -> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("acme", true).await?;
+    let base = service.url();
+    let driver = ChromeDriver::start()?;
+    let admin = driver.browser().await?;
+    let invitee = driver.browser().await?;
+    let outcome = async {
+        sign_in(&admin, &base, &team.owner).await?;
+        open_members(&admin).await?;
+
+        // Invite by email and role: the link is shown to copy.
+        let invite = |email: &'static str| {
+            let admin = &admin;
+            async move {
+                let field = wait_element(admin, &tid("invite-email")).await?;
+                field.clear().await?;
+                field.send_keys(email).await?;
+                wait_element(admin, &tid("invite-submit"))
+                    .await?
+                    .click()
+                    .await?;
+                let link = wait_for(SHORT, "the invitation link", || async {
+                    let el = admin.find(Locator::Css(&tid("invite-link"))).await.ok()?;
+                    let value = el.prop("value").await.ok()??;
+                    let box_ = admin
+                        .find(Locator::Css(&tid("invite-link-box")))
+                        .await
+                        .ok()?;
+                    box_.text().await.ok()?.contains(email).then_some(value)
+                })
+                .await?;
+                anyhow::Ok(link)
+            }
+        };
+        let link = invite("cara@acme.test").await?;
+        ensure!(
+            link.starts_with(&format!("{base}/invite/#")) && link.len() > base.len() + 60,
+            "the link: {link}"
+        );
+        let withdrawn = invite("dan@acme.test").await?;
+        ensure!(withdrawn != link, "each link is its own");
+        let pending = "[data-testid=\"invitation\"][data-email=\"dan@acme.test\"]";
+        wait_element(&admin, &format!("{pending}[data-status=\"invited\"]")).await?;
+        wait_element(&admin, &format!("{pending} {}", tid("revoke")))
+            .await?
+            .click()
+            .await?;
+        wait_for(SHORT, "the invitation to go", || async {
+            admin
+                .find(Locator::Css(pending))
+                .await
+                .is_err()
+                .then_some(())
+        })
+        .await?;
+
+        // A fresh browser opens the link, sets a password and lands in the workspace.
+        accept_link(&invitee, &link, "Cara").await?;
+        wait_element(&invitee, &tid("sign-out")).await?;
+        let url = invitee.current_url().await?;
+        ensure!(
+            !url.as_str().contains(&link[link.len() - 64..]),
+            "the secret left the address bar: {url}"
+        );
+        let account = wait_element(&invitee, &tid("account"))
+            .await?
+            .text()
+            .await?;
+        ensure!(account.contains("cara@acme.test"), "signed in as {account}");
+
+        // The admin sees her in the member list and in Activity › Screenshots.
+        wait_member(&admin, "cara@acme.test", "data-status", "active").await?;
+        wait_element(&admin, "[data-section=\"screenshots\"]")
+            .await?
+            .click()
+            .await?;
+        wait_element(
+            &admin,
+            "[data-testid=\"member-row\"][data-email=\"cara@acme.test\"]",
+        )
+        .await?;
+
+        // A used, a withdrawn and an expired link are refused in plain words.
+        let refused = driver.browser().await?;
+        let checks = async {
+            accept_link(&refused, &link, "Someone").await?;
+            let used = refused_with(&refused, "invitation_used").await?;
+            ensure!(used.contains("already been used"), "{used}");
+            accept_link(&refused, &withdrawn, "Someone").await?;
+            let gone = refused_with(&refused, "not_found").await?;
+            ensure!(gone.contains("does not work"), "{gone}");
+            let owner = service.sign_in(&team.owner).await?;
+            let late = owner
+                .invite(&shotclock_api::dto::InviteRequest {
+                    email: "eve@acme.test".into(),
+                    role: shotclock_api::Role::Member,
+                })
+                .await?;
+            service.shift_clock(chrono::TimeDelta::days(8));
+            accept_link(&refused, &format!("{base}{}", late.link_path), "Eve").await?;
+            let expired = refused_with(&refused, "invitation_expired").await?;
+            ensure!(expired.contains("expired"), "{expired}");
+            Ok(())
+        }
+        .await;
+        let _ = refused.close().await;
+        checks
+    }
+    .await;
+    let _ = invitee.close().await;
+    finish(admin, outcome).await
+}
+
+/// A stand-in screen for the member's engine (the web test has no display to capture).
+struct Screen;
+
+impl shotclock_capture::ScreenSource for Screen {
+    fn capture_all(
+        &mut self,
+    ) -> std::result::Result<Vec<shotclock_capture::Frame>, shotclock_capture::CaptureError> {
+        Ok(vec![shotclock_capture::synthetic::desktop_frame(
+            0, 0, 1280, 720, 7919,
+        )?])
+    }
+}
+
+/// The presence line of `email`'s row.
+async fn presence_text(b: &Client, email: &str) -> Result<String> {
+    let css = format!(
+        "[data-testid=\"member\"][data-email=\"{email}\"] {}",
+        tid("presence")
+    );
+    Ok(wait_element(b, &css).await?.text().await?)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium and chromedriver; run by `cargo xtask test`"]
+async fn the_member_list_shows_whose_recording_app_is_connected() -> Result<()> {
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("acme", true).await?;
+    let base = service.url();
+    // Ana's recording app: the engine the desktop app and the headless agent run, signed in.
+    let data = tempfile::tempdir()?;
+    let session =
+        shotclock_agent::Session::sign_in(&base, &team.ana.email, service::PASSWORD).await?;
+    let config = shotclock_agent::AgentConfig {
+        data_dir: data.path().to_owned(),
+        clock: std::sync::Arc::new(shotclock_agent::SystemClock),
+    };
+    let agent = shotclock_agent::Agent::start(config, session, Screen).await?;
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        sign_in(&b, &base, &team.owner).await?;
+        open_members(&b).await?;
+        wait_member(&b, &team.ana.email, "data-connected", "true").await?;
+        wait_member(&b, &team.ben.email, "data-connected", "false").await?;
+        // Her timer turns capture on in her app, and the list says so.
+        agent.start_timer("Design review".into()).await?;
+        wait_member(&b, &team.ana.email, "data-capture", "true").await?;
+        let row = presence_text(&b, &team.ana.email).await?;
+        ensure!(
+            row.contains("connected") && row.contains("capture on"),
+            "{row}"
+        );
+        save_page_png(&b, "web-members").await?;
+        // The app quits: not connected, last seen.
+        agent.shutdown().await;
+        wait_member(&b, &team.ana.email, "data-connected", "false").await?;
+        let row = presence_text(&b, &team.ana.email).await?;
+        ensure!(row.contains("last seen"), "{row}");
+        Ok(())
+    }
+    .await;
+    finish(b, outcome).await
+}

@@ -18,6 +18,7 @@
 
 mod commands;
 mod error;
+mod member_commands;
 mod notify;
 mod protocol;
 mod session;
@@ -97,6 +98,12 @@ pub fn run() -> Result<(), ShellError> {
             commands::delete_entry,
             commands::approvals,
             commands::approve_period,
+            member_commands::members,
+            member_commands::invitations,
+            member_commands::invite,
+            member_commands::revoke_invitation,
+            member_commands::update_member,
+            member_commands::remove_member,
         ])
         .build(tauri::generate_context!())
         .map_err(ShellError::from)?

@@ -23,15 +23,31 @@
 //! dropped still is, until the service says otherwise (known gap: a stop made elsewhere during
 //! that outage is learnt only at the reconnect).
 
-use crate::state::{AgentEvent, Running, Shared};
+use crate::state::{AgentEvent, CaptureStatus, Running, Shared};
 use shotclock_api::EntryId;
 use shotclock_api::dto::{Entry, Event, WorkspaceSettings};
 use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
-use shotclock_sync::StreamItem;
+use shotclock_sync::{EventsOptions, StreamItem};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let mut stream = shared.service.client.events();
+    // Presence (R38): each connect says whether capture is on; a change while connected is one
+    // small report. Nothing else is sent, so an idle app costs nothing.
+    let sent = Arc::new(AtomicBool::new(false));
+    let capture_at_connect = shared.capture.subscribe();
+    let sent_at_connect = Arc::clone(&sent);
+    let mut stream = shared
+        .service
+        .client
+        .app_events(EventsOptions::default(), move || {
+            let on = capturing(&capture_at_connect.borrow());
+            sent_at_connect.store(on, Ordering::SeqCst);
+            on
+        });
+    let mut capture_rx = shared.capture.subscribe();
+    let mut connected = false;
+    let mut reported = false;
     let mut shutdown_rx = shared.shutdown.subscribe();
     loop {
         let item = tokio::select! {
@@ -40,17 +56,27 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 learn_timer(&shared).await;
                 continue;
             }
+            Ok(()) = capture_rx.changed() => {
+                if connected {
+                    report_capture(&shared, &capture_rx, &mut reported).await;
+                }
+                continue;
+            }
             _ = shutdown_rx.changed() => return,
         };
         match item {
             None => return,
             Some(StreamItem::Connected) => {
+                connected = true;
+                reported = sent.load(Ordering::SeqCst);
+                report_capture(&shared, &capture_rx, &mut reported).await;
                 shared.reconnected.notify_one();
                 refresh(&shared).await;
             }
             Some(StreamItem::Lagged { .. }) => refresh(&shared).await,
             Some(StreamItem::Event(event)) => apply(&shared, event).await,
             Some(StreamItem::Disconnected { error, retry_in }) => {
+                connected = false;
                 tracing::info!("event stream lost ({error}); reconnecting in {retry_in:?}");
             }
             Some(StreamItem::Unauthorized) => {
@@ -69,6 +95,27 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
             Some(_) => {}
         }
+    }
+}
+
+fn capturing(status: &CaptureStatus) -> bool {
+    matches!(status, CaptureStatus::Active { .. })
+}
+
+/// Tells the service that capture turned on or off, if it differs from what it was last told.
+/// A failure is left to the next connect, which carries the state again.
+async fn report_capture(
+    shared: &Shared,
+    capture: &tokio::sync::watch::Receiver<CaptureStatus>,
+    reported: &mut bool,
+) {
+    let on = capturing(&capture.borrow());
+    if on == *reported {
+        return;
+    }
+    match shared.service.client.report_capture(on).await {
+        Ok(()) => *reported = on,
+        Err(err) => tracing::info!("could not report capture {on} to the service: {err}"),
     }
 }
 

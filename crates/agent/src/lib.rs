@@ -32,6 +32,7 @@ mod door;
 mod error;
 mod events;
 mod manage;
+mod members;
 mod retention;
 mod scheduler;
 mod service;
@@ -48,6 +49,7 @@ pub use blocklist::{WindowMatch, WindowsNow};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use door::{DayShot, DayShots};
 pub use error::AgentError;
+pub use members::InviteLink;
 pub use session::{Resumed, Session};
 pub use shotclock_api::dto::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.

@@ -13,6 +13,7 @@ use ts_rs::TS;
 
 use crate::blocklist::{WindowMatch, WindowsNow};
 use crate::door::{DayShot, DayShots};
+use crate::members::InviteLink;
 use crate::state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
 use crate::view::{
     AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,
@@ -78,6 +79,7 @@ pub fn typescript() -> String {
         WindowInfo,
         WindowMatch,
         WindowsNow,
+        InviteLink,
     ];
     let declared: BTreeSet<&str> = parts.iter().map(|p| p.name.as_str()).collect();
     let imported: BTreeSet<&str> = parts

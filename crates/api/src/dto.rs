@@ -103,6 +103,34 @@ pub struct Member {
     pub active: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// Whether their recording app is connected (admins only; absent for members).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<Presence>,
+}
+
+/// A member's recording app (the desktop app or the headless agent) as the service sees it:
+/// connected by its event stream, seen by that stream and its uploads (admins only, R38).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Presence {
+    /// A recording app of this member has its event stream open now.
+    pub connected: bool,
+    /// Now while connected, else when one was last connected or uploaded; absent when none
+    /// was seen since the service started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Whether a connected recording app reports capture on (false while none is connected).
+    pub capture: bool,
+}
+
+/// `PUT /presence`: the recording app reports that capture turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PresenceUpdate {
+    /// Capture is on in this app now.
+    pub capture: bool,
 }
 
 /// `GET /members`.

@@ -16,6 +16,7 @@ use crate::dto::{
     UpdateMemberRequest, UpdateSettingsRequest, UploadReceipt, WorkspaceSettings,
 };
 use crate::dto::{ApprovalEntry, ApprovalWeek, EntryDeleteReport, MemberWeek};
+use crate::dto::{Presence, PresenceUpdate};
 use crate::privacy::{
     AccessEntry, AccessKind, AccessLog, BlockField, BlockRule, WorkspaceBlocklist,
 };
@@ -104,6 +105,8 @@ pub fn typescript() -> String {
         ApprovalEntry,
         MemberWeek,
         ApprovalWeek,
+        Presence,
+        PresenceUpdate,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");

@@ -43,6 +43,7 @@ pub mod intents;
 pub mod maintenance;
 pub mod metrics;
 pub mod net;
+pub mod presence;
 mod relay;
 pub mod store;
 pub mod web;
@@ -160,6 +161,8 @@ struct Inner {
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     hub: Hub,
+    /// The members' recording apps seen by this replica (R38).
+    presence: presence::Presence,
     /// Shared with the other replicas on the same database, if any.
     cluster: Option<Arc<dyn Cluster>>,
     /// This process among the replicas (its own notices come back to it and are skipped).
@@ -238,6 +241,7 @@ impl App {
             config,
             intents: Intents::new(backend),
             blobs,
+            presence: presence::Presence::new(Arc::clone(&clock)),
             clock,
             hub: Hub::default(),
             metrics: crate::metrics::Metrics::default(),
@@ -266,6 +270,12 @@ impl App {
     #[must_use]
     pub fn hub(&self) -> &Hub {
         &self.0.hub
+    }
+
+    /// The members' recording apps seen by this replica (R38).
+    #[must_use]
+    pub fn presence(&self) -> &presence::Presence {
+        &self.0.presence
     }
 
     /// Publishes `event` to every open stream of `user`: on this replica at once, and on the

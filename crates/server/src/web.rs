@@ -84,6 +84,11 @@ fn file_of(path: &str) -> Option<String> {
     if rel.is_empty() {
         return Some("index.html".into());
     }
+    // A page path ending in `/` (the sign-up link's `/invite/`) is that page; never `assets/`.
+    let rel = match rel.strip_suffix('/') {
+        Some(page) if !page.starts_with("assets") => page,
+        _ => rel,
+    };
     let safe = rel
         .split('/')
         .all(|seg| !seg.is_empty() && !seg.starts_with('.') && !seg.contains('\\'));
@@ -169,6 +174,7 @@ mod tests {
     #[test]
     fn paths_map_to_files_or_nothing() {
         assert_eq!(file_of("/").as_deref(), Some("index.html"));
+        assert_eq!(file_of("/invite/").as_deref(), Some("invite"));
         assert_eq!(
             file_of("/assets/index-1a2b.js").as_deref(),
             Some("assets/index-1a2b.js")

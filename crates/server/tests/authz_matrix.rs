@@ -179,6 +179,8 @@ const MATRIX: &[Row] = &[
     ("GET", "/api/v1/access-log", [401, 401, 200, 200, 200, 200]),
     // The Approvals view: admins, each of their own workspace's week.
     ("GET", "/api/v1/approvals", [401, 401, 403, 403, 200, 200]),
+    // A recording app reports capture on or off for itself (R38; tests/presence.rs).
+    ("PUT", "/api/v1/presence", [401, 401, 204, 204, 204, 204]),
 ];
 
 struct Fixture {
@@ -292,6 +294,7 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
             "password": "long enough pw",
         })),
         ("PATCH", "/api/v1/workspace") => Some(json!({"blur_enabled": false})),
+        ("PUT", "/api/v1/presence") => Some(json!({"capture": true})),
         ("POST", "/api/v1/timer/start") => Some(json!({"entry_id": EntryId::new()})),
         ("POST", "/api/v1/timer/stop") => Some(json!({})),
         ("POST", "/api/v1/entries") => Some(json!({

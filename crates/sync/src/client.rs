@@ -316,8 +316,9 @@ impl Client {
     }
 
     /// Opens `GET /api/v1/events` (the event stream reads the body).
-    pub(crate) async fn open_events(&self) -> Result<Response, SyncError> {
-        let call = Call::new(Method::GET, "api/v1/events");
+    pub(crate) async fn open_events(&self, capture: Option<bool>) -> Result<Response, SyncError> {
+        let call = Call::new(Method::GET, "api/v1/events")
+            .query_opt("capture", capture.map(|on| if on { "on" } else { "off" }));
         let rb = self
             .request(&call)?
             .header(header::ACCEPT, "text/event-stream")
@@ -683,6 +684,64 @@ impl Client {
     /// `GET /access-log`: who else viewed or deleted the caller's screenshots (R35).
     pub async fn access_log(&self) -> Result<shotclock_api::privacy::AccessLog, SyncError> {
         self.json(Call::new(Method::GET, "api/v1/access-log"), None::<&()>)
+            .await
+    }
+
+    // ---- presence and managing members (R38) ------------------------------------------------
+
+    /// `PUT /presence`: capture turned on or off in this recording app (its event stream, opened
+    /// by [`Client::app_events`], carries the state at each connect).
+    pub async fn report_capture(&self, capture: bool) -> Result<(), SyncError> {
+        let call = Call::new(Method::PUT, "api/v1/presence").timeout(self.options.request_timeout);
+        let rb = self
+            .request(&call)?
+            .json(&shotclock_api::dto::PresenceUpdate { capture });
+        self.send(&call, rb).await.map(drop)
+    }
+
+    /// `GET /invitations` (admins): pending invitations.
+    pub async fn invitations(&self) -> Result<shotclock_api::dto::InvitationList, SyncError> {
+        self.json(Call::new(Method::GET, "api/v1/invitations"), None::<&()>)
+            .await
+    }
+
+    /// `POST /invitations` (admins): a one-time sign-up link, its secret shown this once.
+    pub async fn invite(
+        &self,
+        request: &shotclock_api::dto::InviteRequest,
+    ) -> Result<shotclock_api::dto::CreatedInvitation, SyncError> {
+        self.json(Call::new(Method::POST, "api/v1/invitations"), Some(request))
+            .await
+    }
+
+    /// `DELETE /invitations/{id}` (admins): the link stops working.
+    pub async fn revoke_invitation(
+        &self,
+        id: shotclock_api::InvitationId,
+    ) -> Result<(), SyncError> {
+        self.no_content(Call::new(
+            Method::DELETE,
+            format!("api/v1/invitations/{id}"),
+        ))
+        .await
+    }
+
+    /// `PATCH /members/{id}` (admins): role, deactivate or reactivate.
+    pub async fn update_member(
+        &self,
+        id: UserId,
+        request: &shotclock_api::dto::UpdateMemberRequest,
+    ) -> Result<shotclock_api::dto::Member, SyncError> {
+        self.json(
+            Call::new(Method::PATCH, format!("api/v1/members/{id}")),
+            Some(request),
+        )
+        .await
+    }
+
+    /// `DELETE /members/{id}` (admins): the member and their data go.
+    pub async fn remove_member(&self, id: UserId) -> Result<(), SyncError> {
+        self.no_content(Call::new(Method::DELETE, format!("api/v1/members/{id}")))
             .await
     }
 }

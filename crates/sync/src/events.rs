@@ -121,8 +121,26 @@ impl Client {
     /// The caller's live events with explicit reconnect behaviour.
     #[must_use]
     pub fn events_with(&self, options: EventsOptions) -> EventStream {
+        self.stream(options, None)
+    }
+
+    /// The live events of a recording app (the desktop app, the headless agent): each connect
+    /// says whether capture is on now, as `capture()` answers at that moment, so the service
+    /// shows admins the app as connected (R38). A change while connected is reported with
+    /// [`Client::report_capture`]; nothing is sent while nothing changes.
+    #[must_use]
+    pub fn app_events(
+        &self,
+        options: EventsOptions,
+        capture: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> EventStream {
+        self.stream(options, Some(Box::new(capture)))
+    }
+
+    fn stream(&self, options: EventsOptions, capture: Option<CaptureNow>) -> EventStream {
         let worker = Worker {
             client: self.clone(),
+            capture,
             options,
             backoff: Backoff::new(options.backoff),
             conn: None,
@@ -145,8 +163,12 @@ struct Connection {
     since: Instant,
 }
 
+/// Whether capture is on now (asked at each connect).
+type CaptureNow = Box<dyn Fn() -> bool + Send + Sync>;
+
 struct Worker {
     client: Client,
+    capture: Option<CaptureNow>,
     options: EventsOptions,
     backoff: Backoff,
     conn: Option<Connection>,
@@ -169,7 +191,8 @@ impl Worker {
                 if let Some(wait) = self.wait.take() {
                     tokio::time::sleep(wait).await;
                 }
-                match self.client.open_events().await {
+                let capture = self.capture.as_ref().map(|now| now());
+                match self.client.open_events(capture).await {
                     Ok(response) => {
                         tracing::debug!("event stream connected");
                         self.conn = Some(Connection {

@@ -137,8 +137,19 @@ async fn settings_trial_notifications_and_members() {
 
     let members = owner.members().await.unwrap().members;
     assert_eq!(members.len(), 2);
-    // Everyone reads the member list (R38).
-    assert_eq!(bob.members().await.unwrap().members, members);
+    // Everyone reads the member list (R38); only admins get presence.
+    assert!(members.iter().all(|m| m.presence.is_some()));
+    let bobs = bob.members().await.unwrap().members;
+    assert!(bobs.iter().all(|m| m.presence.is_none()));
+    let without = |list: Vec<shotclock_api::dto::Member>| {
+        list.into_iter()
+            .map(|m| shotclock_api::dto::Member {
+                presence: None,
+                ..m
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without(bobs), without(members));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 // shared account, so the same expectations hold for both.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { AgentEvent, Door, RunningTimer, SessionView } from "./door";
-import type { ApprovalReport, ApprovePeriod, EditReport, Entry, EntryDeleteReport, EntryPatch, Member, MemberWeek, WorkspaceSettings } from "./bindings/api";
+import type { ApprovalReport, ApprovePeriod, EditReport, Entry, EntryDeleteReport, EntryPatch, Invitation, Member, MemberWeek, WorkspaceSettings } from "./bindings/api";
 
 const USER: Member = {
   id: "0190a000-0000-7000-8000-000000000001",
@@ -50,10 +50,12 @@ const world = {
   rules: [] as { field: string; pattern: string }[],
   entries: [] as Entry[],
   shots: {} as Record<string, number>,
+  invitations: [] as Invitation[],
   reset() {
     this.signedIn = false;
     this.running = null;
     this.rules = [];
+    this.invitations = [];
     this.entries = [weekEntry()];
     this.shots = { [ENTRY_ID]: 2 };
   },
@@ -112,6 +114,29 @@ const entryRules = {
   },
 };
 
+// ---- managing members (R38): what both fakes answer ------------------------------------------
+
+const BOB: Member = {
+  ...USER,
+  id: "0190a000-0000-7000-8000-000000000003",
+  email: "bob@acme.test",
+  name: "Bob",
+  presence: { connected: true, capture: true, last_seen: "2025-06-02T12:00:00Z" },
+};
+const SECRET = "ab".repeat(32);
+function invited(email: string, role: Member["role"]): Invitation {
+  const i: Invitation = {
+    id: `0190a000-0000-7000-8000-0000000001${String(world.invitations.length).padStart(2, "0")}`,
+    email,
+    role,
+    created_at: "2025-06-02T08:00:00Z",
+    expires_at: "2025-06-09T08:00:00Z",
+    expired: false,
+  };
+  world.invitations.push(i);
+  return i;
+}
+
 // ---- the desktop shell's side: commands and events ------------------------------------------
 
 const shellListeners = new Map<string, Set<(msg: { payload: unknown }) => void>>();
@@ -157,6 +182,19 @@ vi.mock("@tauri-apps/api/core", () => ({
         return world.rules;
       case "access_log":
         return [VIEW];
+      case "members":
+        return [USER, BOB];
+      case "invitations":
+        return world.invitations;
+      case "invite":
+        return { invitation: invited(String(args.email), args.role as Member["role"]), link: `https://acme.test/invite/#${SECRET}` };
+      case "revoke_invitation":
+        world.invitations = world.invitations.filter((i) => i.id !== args.id);
+        return null;
+      case "update_member":
+        return { ...BOB, ...(args.change as object), presence: undefined };
+      case "remove_member":
+        return null;
       default:
         try {
           return entryCommand(cmd, args);
@@ -240,8 +278,31 @@ async function fakeFetch(input: RequestInfo | URL, init: RequestInit = {}): Prom
     world.signedIn = true;
     return json(200, { user: USER, workspace: WORKSPACE });
   }
+  if (path === "POST /api/v1/invitations/accept") {
+    const body = JSON.parse(String(init.body));
+    if (body.token !== SECRET) return json(410, { code: "invitation_used", message: "this invitation was used already" });
+    world.signedIn = true;
+    return json(200, { user: { ...USER, name: body.name }, workspace: WORKSPACE });
+  }
   if (!world.signedIn) return json(401, { code: "unauthorized", message: "sign in first" });
+  if (method === "DELETE" && url.pathname.startsWith("/api/v1/invitations/")) {
+    const id = decodeURIComponent(url.pathname.split("/").at(-1) ?? "");
+    world.invitations = world.invitations.filter((i) => i.id !== id);
+    return new Response(null, { status: 204 });
+  }
+  if (url.pathname === `/api/v1/members/${BOB.id}`) {
+    if (method === "DELETE") return new Response(null, { status: 204 });
+    if (method === "PATCH") return json(200, { ...BOB, ...JSON.parse(String(init.body)), presence: undefined });
+  }
   switch (path) {
+    case "GET /api/v1/members":
+      return json(200, { members: [USER, BOB] });
+    case "GET /api/v1/invitations":
+      return json(200, { invitations: world.invitations });
+    case "POST /api/v1/invitations": {
+      const body = JSON.parse(String(init.body));
+      return json(201, { invitation: invited(body.email, body.role), token: SECRET, link_path: `/invite/#${SECRET}` });
+    }
     case "GET /api/v1/me":
       return json(200, { user: USER, workspace: WORKSPACE });
     case "POST /api/v1/web/logout":
@@ -430,6 +491,22 @@ describe.each(transports)("the door over %s", (_name, make) => {
     });
   });
 
+  it("lists members with presence, invites with a link to copy, withdraws, changes and removes (R38)", async () => {
+    await door.signIn(ORIGIN, USER.email, PASSWORD);
+    const members = await door.members();
+    expect(members.map((m) => m.email)).toEqual([USER.email, BOB.email]);
+    expect(members[1].presence).toEqual({ connected: true, capture: true, last_seen: "2025-06-02T12:00:00Z" });
+    const created = await door.invite("carol@acme.test", "admin");
+    expect(created.link).toBe(`${ORIGIN}/invite/#${SECRET}`);
+    expect(created.invitation).toMatchObject({ email: "carol@acme.test", role: "admin" });
+    expect((await door.invitations()).map((i) => i.email)).toEqual(["carol@acme.test"]);
+    await door.revokeInvitation(created.invitation.id);
+    expect(await door.invitations()).toEqual([]);
+    expect((await door.updateMember(BOB.id, { role: "admin" })).role).toBe("admin");
+    expect((await door.updateMember(BOB.id, { active: false })).active).toBe(false);
+    await door.removeMember(BOB.id);
+  });
+
   it("names images by URL, never as data", () => {
     const url = door.imageUrl("0190a000-0000-7000-8000-0000000000aa");
     expect(url).toMatch(/^https?:\/\//);
@@ -498,5 +575,25 @@ describe.each(transports)("live changes of the screenshots over %s", (_name, mak
     expect(events).toEqual([{ type: "screenshot_added" }, { type: "access_logged" }]);
     stop();
     await door.signOut();
+  });
+});
+
+describe("accepting an invitation (R38)", () => {
+  it("signs the invitee in on the web, refuses a used link by its code, and is not the desktop's", async () => {
+    world.reset();
+    const { webDoor } = await import("./web");
+    const web = webDoor({ origin: ORIGIN, fetch: fakeFetch as typeof fetch, eventSource: (u) => new FakeEventSource(u) as unknown as EventSource });
+    const sessions: SessionView[] = [];
+    await web.onSession((s) => sessions.push(s));
+    await expect(web.acceptInvitation("00".repeat(32), "Carol", PASSWORD)).rejects.toMatchObject({
+      kind: "refused",
+      code: "invitation_used",
+    });
+    const s = await web.acceptInvitation(SECRET, "Carol", PASSWORD);
+    expect(s.state).toBe("signed_in");
+    if (s.state === "signed_in") expect(s.user.name).toBe("Carol");
+    expect(sessions.at(-1)?.state).toBe("signed_in");
+    const desktop = (await import("./tauri")).door;
+    await expect(desktop.acceptInvitation(SECRET, "Carol", PASSWORD)).rejects.toMatchObject({ kind: "invalid" });
   });
 });

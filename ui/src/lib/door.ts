@@ -66,8 +66,11 @@ import type {
   EntryDeleteReport,
   EntryPatch,
   MemberWeek,
+  Invitation,
+  Member,
   Notification,
   Role,
+  UpdateMemberRequest,
   UpdateSettingsRequest,
   WorkspaceSettings,
 } from "./bindings/api";
@@ -96,11 +99,14 @@ export type {
   ApprovalWeek,
   EntryDeleteReport,
   MemberWeek,
+  Invitation,
+  Presence,
+  UpdateMemberRequest,
 } from "./bindings/api";
 
 // ---- engine types (generated from crates/agent: ./bindings/agent.ts) --------------------------
 
-import type { AgentEvent, BlockRule, DayShots, RunningTimer, WindowsNow } from "./bindings/agent";
+import type { AgentEvent, BlockRule, DayShots, InviteLink, RunningTimer, WindowsNow } from "./bindings/agent";
 export type {
   BlockRule,
   RuleField,
@@ -120,6 +126,7 @@ export type {
   RunningTimer,
   SourceChoice,
   SourceKind,
+  InviteLink,
 } from "./bindings/agent";
 
 export function isAdmin(role: Role): boolean {
@@ -215,6 +222,21 @@ export interface Door {
    * app); where it does not (the web app) the page raises browser notifications while open.
    */
   readonly osNotifies: boolean;
+  // ---- managing members (R38) ----
+  /** The workspace's members, deactivated ones included; admins also get each one's `presence`. */
+  members(): Promise<Member[]>;
+  /** Admins: pending invitations. */
+  invitations(): Promise<Invitation[]>;
+  /** Admins: invites `email` as `role`; answers the one-time sign-up link to copy (shown once). */
+  invite(email: string, role: Role): Promise<InviteLink>;
+  /** Admins: the invitation's link stops working. */
+  revokeInvitation(id: string): Promise<void>;
+  /** Admins: changes a member's role, or deactivates (`active: false`) or reactivates them. */
+  updateMember(id: string, change: UpdateMemberRequest): Promise<Member>;
+  /** Admins: removes a member with their data. */
+  removeMember(id: string): Promise<void>;
+  /** The invitee's browser takes a sign-up link: name and password, then signed in (web only). */
+  acceptInvitation(token: string, name: string, password: string): Promise<SessionView>;
 }
 
 /** What the web transport answers for what only the desktop app can do. */

@@ -23,6 +23,6 @@ describe("sections by role", () => {
   it("shows Approvals to admins only", () => {
     expect(sectionsFor(true).map((s) => s.id)).toContain("approvals");
     expect(sectionsFor(false).map((s) => s.id)).not.toContain("approvals");
-    expect(sectionsFor(false).map((s) => s.id)).toEqual(["timer", "screenshots", "settings"]);
+    expect(sectionsFor(false).map((s) => s.id)).toEqual(["timer", "screenshots", "settings", "members"]);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * The sidebar's sections, in order. Everyone sees Settings; members see it read-only. Approvals
- * is for admins only.
+ * The sidebar's sections, in order. Everyone sees Settings and Members; members see them
+ * read-only. Approvals is for admins only.
  */
-export type SectionId = "timer" | "screenshots" | "settings" | "approvals";
+export type SectionId = "timer" | "screenshots" | "settings" | "approvals" | "members";
 
 export interface Section {
   id: SectionId;
@@ -19,6 +19,7 @@ export const SECTIONS: readonly Section[] = [
   { id: "screenshots", label: "Screenshots", group: "Activity", title: "Activity › Screenshots" },
   { id: "settings", label: "Settings", title: "Settings" },
   { id: "approvals", label: "Approvals", title: "Approvals", adminOnly: true },
+  { id: "members", label: "Members", title: "Members" },
 ];
 
 /** The sections a user with `admin` rights sees. */

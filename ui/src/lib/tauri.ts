@@ -26,6 +26,10 @@ import type {
   SettingsPatch,
   WindowsNow,
   WorkspaceSettings,
+  CommandError,
+  Invitation,
+  InviteLink,
+  Member,
 } from "./door";
 
 export const tauriDoor: Door = {
@@ -72,6 +76,16 @@ export const tauriDoor: Door = {
   approvals: (date, tz) => invoke<MemberWeek[]>("approvals", { date, tz }),
   approvePeriod: (request) => invoke<ApprovalReport>("approve_period", { request }),
   osNotifies: true,
+
+  members: () => invoke<Member[]>("members"),
+  invitations: () => invoke<Invitation[]>("invitations"),
+  invite: (email, role) => invoke<InviteLink>("invite", { email, role }),
+  revokeInvitation: (id) => invoke<void>("revoke_invitation", { id }),
+  updateMember: (id, change) => invoke<Member>("update_member", { id, change }),
+  removeMember: (id) => invoke<void>("remove_member", { id }),
+  acceptInvitation: async () => {
+    throw { kind: "invalid", message: "an invitation is accepted in the browser, on the link's page" } satisfies CommandError;
+  },
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

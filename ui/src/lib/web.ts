@@ -21,6 +21,7 @@ import type {
   Entry,
   EntryDeleteReport,
   ErrorCode,
+  Member,
   Notification,
   RunningTimer,
   SessionView,
@@ -28,6 +29,8 @@ import type {
   Unlisten,
   WorkspaceSettings,
 } from "./door";
+import type { CreatedInvitation, Invitation } from "./bindings/api";
+import type { InviteLink } from "./bindings/agent";
 import type { AccessLog, ApprovalWeek, Event, Me, ScreenshotList, TimerState, WorkspaceBlocklist } from "./bindings/api";
 import { NEEDS_DESKTOP } from "./door";
 import { weekBounds } from "./week";
@@ -320,6 +323,23 @@ export function webDoor(env: WebEnv): Door {
     approvals: async (day, tz) => (await call<ApprovalWeek>("GET", `/approvals?${q({ day, tz })}`)).members,
     approvePeriod: (request) => call<ApprovalReport>("POST", "/approvals", request),
     osNotifies: false,
+
+    members: async () => (await call<{ members: Member[] }>("GET", "/members")).members,
+    invitations: async () => (await call<{ invitations: Invitation[] }>("GET", "/invitations")).invitations,
+    async invite(email, role): Promise<InviteLink> {
+      const created = await call<CreatedInvitation>("POST", "/invitations", { email, role });
+      // The page's own origin is the service's public one (a proxy's, when there is one).
+      return { invitation: created.invitation, link: `${env.origin}${created.link_path}` };
+    },
+    revokeInvitation: (id) => call<void>("DELETE", `/invitations/${encodeURIComponent(id)}`),
+    updateMember: (id, change) => call<Member>("PATCH", `/members/${encodeURIComponent(id)}`, change),
+    removeMember: (id) => call<void>("DELETE", `/members/${encodeURIComponent(id)}`),
+    async acceptInvitation(token, name, password) {
+      const me = await call<Me>("POST", "/invitations/accept", { token, name, password });
+      const s = signedIn(me);
+      announce(s);
+      return s;
+    },
   };
   return door;
 }

@@ -9,18 +9,39 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::StreamExt;
+use serde::Deserialize;
 use shotclock_api::ApiError;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use super::ApiQuery;
 use crate::App;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::events::{Frame, Full};
 
+/// What a recording app says of itself when it opens its stream.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct EventsQuery {
+    /// Sent by a recording app (the desktop app or the headless agent) only: capture is on or
+    /// off in it now. The stream then counts as the member's connected app for admins (R38);
+    /// ignored on a browser session.
+    capture: Option<CaptureState>,
+}
+
+/// Capture on or off.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum CaptureState {
+    On,
+    Off,
+}
+
 /// Live events of the caller (`event:` is the event type, `data:` its JSON).
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
+    params(EventsQuery),
     responses(
         (status = 200, description = "text/event-stream of `Event`s", content_type = "text/event-stream",
          body = shotclock_api::dto::Event),
@@ -30,6 +51,7 @@ use crate::events::{Frame, Full};
 pub(super) async fn stream(
     State(app): State<App>,
     auth: Auth,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
     let config = app.config();
     let slot = app
@@ -46,6 +68,15 @@ pub(super) async fn stream(
             },
             retry_after_secs: 5,
         })?;
+    // A recording app's stream: connected while it is open (the web app never captures).
+    let app_slot = match query.capture {
+        Some(state) if !auth.web => Some(app.presence().connect(
+            auth.user.id,
+            auth.token_hash,
+            matches!(state, CaptureState::On),
+        )),
+        _ => None,
+    };
     let rx = app.hub().subscribe(auth.user.id);
     // Subscribed before the response starts, like the events: an ending cannot slip between.
     let mut endings = app.hub().endings();
@@ -66,7 +97,7 @@ pub(super) async fn stream(
     });
     // The slot lives as long as the stream: dropped with it, however it ends.
     let events = BroadcastStream::new(rx).map(move |item| {
-        let _slot = &slot;
+        let _slot = (&slot, &app_slot);
         Ok(match item {
             Ok(Frame::Event(event)) => SseEvent::default()
                 .event(event.kind())

@@ -16,7 +16,8 @@ use crate::events::Ended;
 use crate::maintenance::discard;
 use crate::store::NewUser;
 
-/// The workspace's members, deactivated ones included (everyone reads it; R38).
+/// The workspace's members, deactivated ones included (everyone reads it; R38). Admins also
+/// get each member's `presence`: whether their recording app is connected, last seen, capture.
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", operation_id = "list_members", security(("bearer" = [])),
     responses(
         (status = 200, body = MemberList),
@@ -24,8 +25,16 @@ use crate::store::NewUser;
     ))]
 pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<MemberList>> {
     let members = app.intents().members(auth.user.workspace_id, true).await?;
+    // Whose recording app is connected is for admins only; members read the list without it.
+    let admin = auth.user.role.is_admin();
     Ok(Json(MemberList {
-        members: members.iter().map(member_dto).collect(),
+        members: members
+            .iter()
+            .map(|m| Member {
+                presence: admin.then(|| app.presence().of(m.id)),
+                ..member_dto(m)
+            })
+            .collect(),
     }))
 }
 

@@ -30,6 +30,7 @@ mod events;
 mod invitations;
 mod members;
 mod notifications;
+mod presence;
 mod privacy;
 mod screenshots;
 mod timer;
@@ -128,6 +129,7 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(invitations::accept))
         .routes(routes!(privacy::get_blocklist, privacy::set_blocklist))
         .routes(routes!(privacy::access_log))
+        .routes(routes!(presence::report))
         .split_for_parts()
 }
 
@@ -376,6 +378,7 @@ pub(crate) fn member_dto(u: &UserRow) -> Member {
         role: u.role,
         active: u.active,
         created_at: u.created_at,
+        presence: None,
     }
 }
 

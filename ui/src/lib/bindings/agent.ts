@@ -1,6 +1,6 @@
 // Generated from crates/agent by `SHOTCLOCK_BLESS=1 cargo test -p shotclock-agent --test bindings`; do not edit.
 
-import type { EntryId, ErrorCode, Member, Notification, ScreenshotId, UserId, WorkspaceSettings } from "./api";
+import type { EntryId, ErrorCode, Invitation, Member, Notification, ScreenshotId, UserId, WorkspaceSettings } from "./api";
 
 /**
  * How a capture attempt went (R12). Only [`CaptureHealth::Ok`] comes with a screenshot.
@@ -355,3 +355,12 @@ windows: Array<WindowMatch>,
  * capture is `redaction_unavailable`).
  */
 unavailable?: string, };
+
+/**
+ * A new invitation and its sign-up link, to copy and hand to the invitee (shown once).
+ */
+export type InviteLink = { invitation: Invitation, 
+/**
+ * The full link on the service (`…/invite/#<secret>`).
+ */
+link: string, };

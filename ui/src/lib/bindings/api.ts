@@ -157,7 +157,11 @@ active: boolean,
 /**
  * When the account was created.
  */
-created_at: string, };
+created_at: string, 
+/**
+ * Whether their recording app is connected (admins only; absent for members).
+ */
+presence?: Presence | null, };
 
 /**
  * `GET /members`.
@@ -1043,3 +1047,31 @@ to: string,
  * Active members, by email.
  */
 members: Array<MemberWeek>, };
+
+/**
+ * A member's recording app (the desktop app or the headless agent) as the service sees it:
+ * connected by its event stream, seen by that stream and its uploads (admins only, R38).
+ */
+export type Presence = { 
+/**
+ * A recording app of this member has its event stream open now.
+ */
+connected: boolean, 
+/**
+ * Now while connected, else when one was last connected or uploaded; absent when none
+ * was seen since the service started.
+ */
+last_seen?: string | null, 
+/**
+ * Whether a connected recording app reports capture on (false while none is connected).
+ */
+capture: boolean, };
+
+/**
+ * `PUT /presence`: the recording app reports that capture turned on or off.
+ */
+export type PresenceUpdate = { 
+/**
+ * Capture is on in this app now.
+ */
+capture: boolean, };
