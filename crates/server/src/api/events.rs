@@ -28,6 +28,7 @@ pub(super) struct EventsQuery {
     /// Sent by a recording app (the desktop app or the headless agent) only: capture is on or
     /// off in it now. The stream then counts as the member's connected app for admins (R38);
     /// ignored on a browser session.
+    #[param(inline)]
     capture: Option<CaptureState>,
 }
 
