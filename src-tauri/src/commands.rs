@@ -13,7 +13,7 @@ use shotclock_api::dto::{
 use shotclock_api::{EntryId, NotificationId, ScreenshotId, UserId};
 use tauri::{AppHandle, State};
 
-type Answer<T> = Result<T, CommandError>;
+pub(crate) type Answer<T> = Result<T, CommandError>;
 
 #[tauri::command]
 pub async fn session_state(state: State<'_, AppState>) -> Answer<SessionView> {
@@ -198,7 +198,7 @@ pub async fn approve_period(
 
 // ---- input parsing ----------------------------------------------------------------------------
 
-fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Answer<T> {
+pub(crate) fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Answer<T> {
     s.trim()
         .parse()
         .map_err(|_| CommandError::invalid(format!("not a valid {what}: {s:?}")))

@@ -1,20 +1,12 @@
 //! The Tauri commands of the Members view (R38), as thin as `commands.rs`: parse, call one
 //! method of the engine's handle, map the error. The service decides who may do what.
 
-use crate::error::CommandError;
+use crate::commands::{Answer, parse_id};
 use crate::session::AppState;
 use shotclock_agent::InviteLink;
 use shotclock_api::dto::{Invitation, Member, UpdateMemberRequest};
 use shotclock_api::{InvitationId, Role, UserId};
 use tauri::State;
-
-type Answer<T> = Result<T, CommandError>;
-
-fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Answer<T> {
-    s.trim()
-        .parse()
-        .map_err(|_| CommandError::invalid(format!("not a valid {what}: {s:?}")))
-}
 
 #[tauri::command]
 pub async fn members(state: State<'_, AppState>) -> Answer<Vec<Member>> {
