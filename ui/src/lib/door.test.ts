@@ -321,6 +321,8 @@ async function fakeFetch(input: RequestInfo | URL, init: RequestInit = {}): Prom
       world.running = null;
       FakeEventSource.send("timer_stopped", { type: "timer_stopped", entry: entry("x", "2025-06-02T13:00:00Z") });
       return json(200, { running: null, stopped: entry("x", "2025-06-02T13:00:00Z") });
+    case "GET /api/v1/workspace":
+      return json(200, WORKSPACE);
     case "GET /api/v1/workspace/blocklist":
       return json(200, { rules: world.rules });
     case "PUT /api/v1/workspace/blocklist": {
@@ -575,6 +577,32 @@ describe.each(transports)("live changes of the screenshots over %s", (_name, mak
     expect(events).toEqual([{ type: "screenshot_added" }, { type: "access_logged" }]);
     stop();
     await door.signOut();
+  });
+});
+
+describe("a web page whose stream lagged", () => {
+  it("reads the timer and the settings again and tells every view to re-read", async () => {
+    world.reset();
+    const { webDoor } = await import("./web");
+    const web = webDoor({ origin: ORIGIN, fetch: fakeFetch as typeof fetch, eventSource: (u) => new FakeEventSource(u) as unknown as EventSource });
+    const events: AgentEvent[] = [];
+    const stop = await web.onAgentEvent((e) => events.push(e));
+    await web.signIn(ORIGIN, USER.email, PASSWORD);
+    // The timer started where no event reached this page.
+    world.running = { entry_id: "0190a000-0000-7000-8000-00000000000e", description: "Missed", start: "2025-06-02T12:00:00Z" };
+    requests.length = 0;
+    FakeEventSource.send("lagged", 3);
+    await vi.waitFor(() => expect(events).toHaveLength(5));
+    expect(events).toEqual([
+      { type: "timer_changed", running: { entry_id: "0190a000-0000-7000-8000-00000000000e", description: "Missed", start: "2025-06-02T12:00:00Z" } },
+      { type: "settings_changed", settings: WORKSPACE },
+      { type: "entry_changed" },
+      { type: "screenshot_added" },
+      { type: "deleted" },
+    ]);
+    expect(requests.map((r) => `${r.method} ${r.url}`).sort()).toEqual(["GET /api/v1/timer", "GET /api/v1/workspace"]);
+    stop();
+    await web.signOut();
   });
 });
 

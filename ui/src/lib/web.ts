@@ -160,6 +160,9 @@ export function webDoor(env: WebEnv): Door {
         if (e) agentListeners.forEach((h) => h(e));
       });
     }
+    // The service dropped events this stream was too slow to read: read again what they
+    // could have changed, and tell the views as if each had arrived.
+    source.addEventListener("lagged", () => void caughtUp());
     // A stream the service refused or ended (sign-out elsewhere, a restart) is closed for good
     // by the browser: ask whether the session still holds, and open a new one if it does.
     source.addEventListener("error", () => {
@@ -171,6 +174,24 @@ export function webDoor(env: WebEnv): Door {
       }, 3000);
     });
     stream = source;
+  }
+
+  async function caughtUp() {
+    const tell = (e: AgentEvent) => agentListeners.forEach((h) => h(e));
+    try {
+      const [timer, settings] = await Promise.all([
+        call<TimerState>("GET", "/timer"),
+        call<WorkspaceSettings>("GET", "/workspace"),
+      ]);
+      tell({ type: "timer_changed", running: running(timer) });
+      tell({ type: "settings_changed", settings });
+    } catch {
+      // Unreachable or signed out: the stream's own error handling takes over.
+      return;
+    }
+    tell({ type: "entry_changed" });
+    tell({ type: "screenshot_added" });
+    tell({ type: "deleted" });
   }
 
   function nowSignedIn(s: SessionView): SessionView {
