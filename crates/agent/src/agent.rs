@@ -6,7 +6,7 @@ use crate::service::Service;
 use crate::session::Session;
 use crate::state::{AgentEvent, CaptureStatus, OffReason, Running, RunningTimer, Shared};
 use crate::{events, retention, scheduler, uploader};
-use shotclock_api::dto::DeleteReport;
+use shotclock_api::dto::{DeleteKind, DeleteReport};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_capture::ScreenSource;
 use shotclock_store::{
@@ -267,13 +267,45 @@ impl AgentHandle {
             .delete_screenshot(id, dry_run)
             .await?;
         if !dry_run {
+            let deducted = self.deducted_after(&report).await?;
             self.shared
                 .store
-                .call(move |s| s.delete_screenshot(id))
+                .call(move |s| match deducted {
+                    Some(d) => s.delete_screenshot_deducting(id, d, None),
+                    None => s.delete_screenshot(id),
+                })
                 .await?;
             self.shared.emit(AgentEvent::Deleted);
         }
         Ok(report)
+    }
+
+    /// After the service deleted a screenshot of an entry held here and removed time from it
+    /// (a member's delete, R21): the entry's whole removed time, for the local buffer to keep
+    /// counting it as the service does. Read back from the service to the millisecond; if it
+    /// cannot answer, the report's whole seconds are added to what is held.
+    async fn deducted_after(
+        &self,
+        report: &DeleteReport,
+    ) -> Result<Option<(EntryId, chrono::TimeDelta)>, AgentError> {
+        if report.decision != DeleteKind::DeleteScreenshot || self.shared.account.role.is_admin() {
+            // An admin's delete removes no time (R22); a member's last one deletes the entry.
+            return Ok(None);
+        }
+        let entry_id = report.entry_id;
+        let Some(held) = self
+            .shared
+            .store
+            .call(move |s| s.get_entry(entry_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let total = match self.served_entry(&held).await? {
+            Some(served) => crate::door::served_deducted(&served),
+            None => held.deducted + chrono::TimeDelta::seconds(report.removed_secs),
+        };
+        Ok(Some((entry_id, total)))
     }
 
     /// Items the service refused for good, with their reasons (R25).

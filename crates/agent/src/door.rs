@@ -15,17 +15,17 @@ use crate::agent::AgentHandle;
 use crate::error::AgentError;
 use crate::state::AgentEvent;
 use crate::view::{AttemptView, CaptureView, RejectedItem};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 use shotclock_api::dto::{
-    DayCount, DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot, TimeSpan,
+    DayCount, DayCounts, DeleteKind, DeleteReport, Entry, Notification, Screenshot,
     UpdateSettingsRequest, WorkspaceSettings,
 };
 use shotclock_api::{ApiError, EntryId, ErrorCode, NotificationId, ScreenshotId, UserId};
 use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide};
-use shotclock_domain::entry::EntryTimes;
+use shotclock_domain::entry::{EntryTimes, counted};
 use shotclock_domain::lock::is_locked;
-use shotclock_domain::span::Span;
+use shotclock_domain::span::{Span, SpanSet};
 use shotclock_domain::visibility::{Actor, Owner};
 use shotclock_store::{OutboxKind, ScreenshotInfo, ScreenshotState, TimeEntry, UnsentShot};
 use std::collections::HashMap;
@@ -265,14 +265,12 @@ impl AgentHandle {
             })
             .await?;
         let entry = entry.ok_or_else(|| refused(ErrorCode::NotFound, "no such screenshot"))?;
-        let (removed, approved) = self.served_state(&entry).await?;
+        let served = self.served_entry(&entry).await?;
+        let approved = served.as_ref().is_some_and(|e| e.approved);
         let times = EntryTimes {
             start: entry.start,
             end: entry.end,
-            removed: removed
-                .into_iter()
-                .map(|t| Span::new(t.start, t.end))
-                .collect(),
+            removed: served.as_ref().map(removed_spans).unwrap_or_default(),
         };
         let account = &shared.account;
         let lock_date = shared.settings.borrow().lock_date;
@@ -316,9 +314,32 @@ impl AgentHandle {
             });
             let local_now = shared.time.local_now();
             let id = shot.id;
+            // The entry keeps counting what this delete removed (R21): exactly, over the
+            // service's removed spans when it answered; else added to what is held here.
+            let deducted = match (&decision, &served) {
+                (DeleteDecision::DeleteScreenshot { removes }, _) if removes.is_empty() => None,
+                (DeleteDecision::DeleteScreenshot { removes }, Some(_)) => Some(
+                    EntryTimes {
+                        removed: times.removed.union(removes),
+                        ..times.clone()
+                    }
+                    .deducted(now),
+                ),
+                (DeleteDecision::DeleteScreenshot { removes }, None) => {
+                    Some(entry.deducted + removes.total())
+                }
+                _ => None,
+            };
             shared
                 .store
-                .call(move |s| s.delete_screenshot_with_tombstone(id, unsent, local_now))
+                .call(move |s| match deducted {
+                    Some(total) => s.delete_screenshot_deducting(
+                        id,
+                        (entry_id, total),
+                        Some((unsent, local_now)),
+                    ),
+                    None => s.delete_screenshot_with_tombstone(id, unsent, local_now),
+                })
                 .await?;
             shared.kick.notify_one();
             shared.emit(AgentEvent::Deleted);
@@ -333,9 +354,13 @@ impl AgentHandle {
         })
     }
 
-    /// What only the service knows of an entry: its removed spans and whether it is approved.
-    /// Unreachable, or an entry it does not have yet: none removed, not approved.
-    async fn served_state(&self, entry: &TimeEntry) -> Result<(Vec<TimeSpan>, bool), AgentError> {
+    /// The service's state of an entry held here: what only it knows (its removed spans,
+    /// whether it is approved). `None` when it cannot be reached or does not have the entry
+    /// yet.
+    pub(crate) async fn served_entry(
+        &self,
+        entry: &TimeEntry,
+    ) -> Result<Option<Entry>, AgentError> {
         let from = entry.start;
         let to = from + chrono::TimeDelta::milliseconds(1);
         match self
@@ -345,12 +370,8 @@ impl AgentHandle {
             .entries(Some(from), Some(to), None)
             .await
         {
-            Ok(list) => Ok(list
-                .entries
-                .into_iter()
-                .find(|e| e.id == entry.id)
-                .map_or((Vec::new(), false), |e| (e.removed, e.approved))),
-            Err(e) if e.is_retryable() => Ok((Vec::new(), false)),
+            Ok(list) => Ok(list.entries.into_iter().find(|e| e.id == entry.id)),
+            Err(e) if e.is_retryable() => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -414,6 +435,27 @@ impl AgentHandle {
             .await?;
         Ok(())
     }
+}
+
+/// An entry's removed time as the service lists it.
+pub(crate) fn removed_spans(entry: &Entry) -> SpanSet {
+    entry
+        .removed
+        .iter()
+        .map(|t| Span::new(t.start, t.end))
+        .collect()
+}
+
+/// An entry's removed time inside it as the service holds it, to the millisecond (its
+/// `deducted_secs` is rounded down to the second): what the local buffer keeps as deducted.
+pub(crate) fn served_deducted(entry: &Entry) -> TimeDelta {
+    EntryTimes {
+        start: entry.start,
+        end: entry.end,
+        removed: removed_spans(entry),
+    }
+    // A running entry's removed time all lies before now.
+    .deducted(DateTime::<Utc>::MAX_UTC)
 }
 
 fn refused(code: ErrorCode, message: &str) -> AgentError {
@@ -495,33 +537,45 @@ fn merge_entries(
         if online && entry.synced {
             continue;
         }
-        let merged = match by_id.remove(&entry.id) {
-            Some(known) => Entry {
-                description: entry.description,
-                start: entry.start,
-                end: entry.end,
-                ..known
-            },
-            None => Entry {
-                id: entry.id,
-                user_id: user,
-                description: entry.description,
-                start: entry.start,
-                end: entry.end,
-                removed: Vec::new(),
-                deducted_secs: entry.deducted.num_seconds(),
-                duration_secs: 0,
-                approved: false,
-                locked: false,
-                manual: held.manual.contains(&entry.id),
-            },
+        let (merged, deducted) = match by_id.remove(&entry.id) {
+            // The service's removed time, inside the times queued here.
+            Some(known) => {
+                let times = EntryTimes {
+                    start: entry.start,
+                    end: entry.end,
+                    removed: removed_spans(&known),
+                };
+                let merged = Entry {
+                    description: entry.description,
+                    start: entry.start,
+                    end: entry.end,
+                    ..known
+                };
+                (merged, times.deducted(now))
+            }
+            // Offline, or not at the service yet: what this device holds.
+            None => {
+                let merged = Entry {
+                    id: entry.id,
+                    user_id: user,
+                    description: entry.description,
+                    start: entry.start,
+                    end: entry.end,
+                    removed: Vec::new(),
+                    deducted_secs: 0,
+                    duration_secs: 0,
+                    approved: false,
+                    locked: false,
+                    manual: held.manual.contains(&entry.id),
+                };
+                (merged, entry.deducted)
+            }
         };
-        let until = merged.end.unwrap_or(now).max(merged.start);
-        let duration_secs = ((until - merged.start).num_seconds() - merged.deducted_secs).max(0);
         by_id.insert(
             merged.id,
             Entry {
-                duration_secs,
+                deducted_secs: deducted.num_seconds(),
+                duration_secs: counted(merged.start, merged.end, deducted, now).num_seconds(),
                 ..merged
             },
         );
@@ -547,7 +601,10 @@ mod tests {
             description: "served".into(),
             start: at(start),
             end: end.map(at),
-            removed: Vec::new(),
+            removed: vec![shotclock_api::dto::TimeSpan {
+                start: at(start),
+                end: at(start + 1),
+            }],
             deducted_secs: 60,
             duration_secs: 0,
             approved: true,

@@ -413,7 +413,7 @@ fn to_local(entry: &Entry) -> TimeEntry {
         description: entry.description.clone(),
         start: entry.start,
         end: entry.end,
-        deducted: chrono::TimeDelta::seconds(entry.deducted_secs),
+        deducted: crate::door::served_deducted(entry),
         synced: true,
     }
 }

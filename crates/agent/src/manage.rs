@@ -29,7 +29,7 @@ use shotclock_api::dto::{
     ApprovalReport, ApprovePeriod, EditReport, Entry, EntryDeleteReport, EntryPatch, MemberWeek,
 };
 use shotclock_api::{ApiError, EntryId, ErrorCode, ScreenshotId};
-use shotclock_domain::entry::EntryTimes;
+use shotclock_domain::entry::{EntryTimes, counted};
 use shotclock_domain::manage::{
     ApprovalPeriod, Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, holds,
     may_change, period_bounds,
@@ -42,6 +42,17 @@ use shotclock_store::{
 
 /// Longest description, in characters (as the service's limit).
 const DESCRIPTION_CHARS: usize = 2000;
+
+/// The removed time held here (a total, without its spans) that new times `[start, end)` can
+/// still hold: at most their length.
+fn deducted_within(
+    held: TimeDelta,
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> TimeDelta {
+    held.min(counted(start, end, TimeDelta::zero(), now))
+}
 
 /// A refusal of a `domain::manage` rule, as the service words it.
 fn refusal(r: Refusal) -> AgentError {
@@ -141,6 +152,9 @@ impl AgentHandle {
                     .collect())
             })
             .await?;
+        let served_removed = served
+            .as_ref()
+            .map(|report| crate::door::served_deducted(&report.entry));
         let report = match served {
             Some(report) => {
                 if !patch.confirm && !dry_run && !report.excluded_screenshots.is_empty() {
@@ -165,10 +179,15 @@ impl AgentHandle {
             .filter(|(_, at)| !holds(start, end, *at))
             .map(|(id, _)| *id)
             .collect();
+        // The removed time left inside the new times: the service's, to the millisecond, when
+        // it answered; else what is held here, at most the new length.
+        let deducted =
+            served_removed.unwrap_or_else(|| deducted_within(held.deducted, start, end, now));
         let edited = TimeEntry {
             description,
             start,
             end,
+            deducted,
             ..held.clone()
         };
         let item = NewOutboxItem {
@@ -251,7 +270,7 @@ impl AgentHandle {
             .description
             .clone()
             .unwrap_or_else(|| held.description.clone());
-        let until = end.unwrap_or(now).max(start);
+        let deducted = deducted_within(held.deducted, start, end, now);
         Ok(EditReport {
             entry: Entry {
                 id: held.id,
@@ -260,8 +279,8 @@ impl AgentHandle {
                 start,
                 end,
                 removed: Vec::new(),
-                deducted_secs: 0,
-                duration_secs: (until - start).num_seconds(),
+                deducted_secs: deducted.num_seconds(),
+                duration_secs: counted(start, end, deducted, now).num_seconds(),
                 approved: false,
                 locked: false,
                 manual,
@@ -375,7 +394,7 @@ impl AgentHandle {
             end: Some(end),
             removed: Vec::new(),
             deducted_secs: 0,
-            duration_secs: (end - start).num_seconds(),
+            duration_secs: counted(start, Some(end), TimeDelta::zero(), now).num_seconds(),
             approved: false,
             locked: false,
             manual: true,
@@ -442,7 +461,7 @@ impl AgentHandle {
                     entry_id: id,
                     description: h.description.clone(),
                     screenshots: count(local_shots.len()),
-                    duration_secs: (h.end.unwrap_or(now).max(h.start) - h.start).num_seconds(),
+                    duration_secs: counted(h.start, h.end, h.deducted, now).num_seconds(),
                     dry_run,
                 }
             }

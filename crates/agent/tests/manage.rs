@@ -400,3 +400,74 @@ async fn time_added_here_stays_marked_manual_offline_after_it_was_sent() {
     let listed: Vec<_> = offline.iter().map(|e| (e.id, e.manual)).collect();
     assert_eq!(listed, vec![(added.id, true)], "{offline:#?}");
 }
+
+/// A member's screenshot delete takes time off its entry (R21); the entry's delete report and
+/// the listed entry count that time the same way online (the service's answer) and offline
+/// (this device's buffer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
+    let mut server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("deducted-offline", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent
+        .start_timer("with removed time".into())
+        .await
+        .unwrap()
+        .entry_id;
+    // A screenshot with others before and after it, taken a second or more after the one
+    // before it.
+    let middle = |at: &[DateTime<Utc>]| {
+        (1..at.len().saturating_sub(1)).find(|&i| at[i] - at[i - 1] >= TimeDelta::seconds(1))
+    };
+    eventually("a middle screenshot at the service", DEADLINE, || async {
+        let at: Vec<_> = service_shots_of(&member, entry)
+            .await
+            .iter()
+            .map(|s| s.captured_at)
+            .collect();
+        middle(&at)
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let shots = local_shots(&agent, entry).await;
+    let at: Vec<_> = shots.iter().map(|s| s.captured_at).collect();
+    let i = middle(&at).expect("the middle screenshot here");
+    // The time since the previous screenshot goes.
+    let report = agent.delete_screenshot(shots[i].id, false).await.unwrap();
+    assert!(report.removed_secs >= 1, "{report:?}");
+    eventually("the outbox to drain", DEADLINE, || async {
+        (pending(&agent).await == 0).then_some(())
+    })
+    .await;
+
+    let (from, to) = (
+        shots[0].captured_at - TimeDelta::hours(1),
+        Utc::now() + TimeDelta::hours(1),
+    );
+    let online = agent.delete_entry(entry, true).await.unwrap();
+    let listed_online = agent.entries(from, to).await.unwrap();
+    server.stop();
+    assert!(member.health().await.is_err(), "the service is still up");
+    let offline = agent.delete_entry(entry, true).await.unwrap();
+    let listed_offline = agent.entries(from, to).await.unwrap();
+    assert_eq!(offline, online, "the offline report counts differently");
+    let times = |l: &[shotclock_api::dto::Entry]| -> Vec<_> {
+        l.iter()
+            .map(|e| (e.id, e.duration_secs, e.deducted_secs))
+            .collect()
+    };
+    assert_eq!(times(&listed_offline), times(&listed_online));
+    assert!(listed_online[0].deducted_secs >= 1, "{listed_online:#?}");
+}

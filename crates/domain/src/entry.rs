@@ -55,11 +55,23 @@ impl EntryTimes {
     /// `end − start − deducted`, never negative. For a running entry `now` is the end.
     #[must_use]
     pub fn duration(&self, now: DateTime<Utc>) -> TimeDelta {
-        let span = self.span(now);
-        // Clipped removed time is a subset of the span, so this cannot go below zero; the
-        // `max` documents and enforces the guarantee regardless.
-        (span.duration() - self.removed.clip(span).total()).max(TimeDelta::zero())
+        counted(self.start, self.end, self.deducted(now), now)
     }
+}
+
+/// The time an entry counts: `end − start − deducted` (R13), never negative; `now` stands in
+/// for the end of a running entry. The one formula for every holder of an entry: the service
+/// passes the removed time clipped to the entry ([`EntryTimes::duration`]); a device that
+/// holds only the total (its local buffer) passes that.
+#[must_use]
+pub fn counted(
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    deducted: TimeDelta,
+    now: DateTime<Utc>,
+) -> TimeDelta {
+    let length = (end.unwrap_or(now) - start).max(TimeDelta::zero());
+    (length - deducted).max(TimeDelta::zero())
 }
 
 /// Where the previously running entry ends when a new timer starts while it runs (R13: one
@@ -115,6 +127,25 @@ mod tests {
         assert_eq!(e.duration(t(now)), TimeDelta::seconds(expected_secs));
         assert_eq!(e.deducted(t(now)), TimeDelta::seconds(deducted_secs));
         assert_eq!(e.is_running(), end.is_none());
+    }
+
+    #[rstest]
+    #[case::stopped(0, Some(100), 20, 500, 80)]
+    #[case::running_until_now(0, None, 10, 30, 20)]
+    #[case::more_deducted_than_length(0, Some(100), 150, 500, 0)]
+    #[case::inverted(100, Some(0), 0, 500, 0)]
+    #[case::running_now_before_start(0, None, 0, -10, 0)]
+    fn counted_cases(
+        #[case] start: i64,
+        #[case] end: Option<i64>,
+        #[case] deducted: i64,
+        #[case] now: i64,
+        #[case] expected: i64,
+    ) {
+        assert_eq!(
+            counted(t(start), end.map(t), TimeDelta::seconds(deducted), t(now)),
+            TimeDelta::seconds(expected)
+        );
     }
 
     #[rstest]

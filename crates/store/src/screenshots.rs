@@ -12,7 +12,7 @@
 //!   cheap when nothing expired; the engine calls it at start and periodically (every few
 //!   minutes), and before showing screenshots.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 use shotclock_api::{EntryId, ScreenshotId};
@@ -278,7 +278,25 @@ impl Store {
     /// # Errors
     /// SQLite failure, or [`StoreError::CheckpointIncomplete`] (the delete has committed).
     pub fn delete_screenshot(&mut self, id: ScreenshotId) -> Result<bool, StoreError> {
-        self.delete_screenshot_inner(id, None)
+        self.delete_screenshot_inner(id, None, None)
+    }
+
+    /// A member's delete that removed time from the screenshot's entry (R21): like
+    /// [`Store::delete_screenshot`] (with `tombstone`, like
+    /// [`Store::delete_screenshot_with_tombstone`]: the unsent screenshot and the instant the
+    /// tombstone is queued), and in the same transaction the entry's deducted time becomes
+    /// `deducted.1`, the entry's whole removed time after the delete. Returns whether the
+    /// screenshot existed locally.
+    ///
+    /// # Errors
+    /// As [`Store::delete_screenshot`]; a `CHECK` violation for a negative deducted time.
+    pub fn delete_screenshot_deducting(
+        &mut self,
+        id: ScreenshotId,
+        deducted: (EntryId, TimeDelta),
+        tombstone: Option<(Option<UnsentShot>, DateTime<Utc>)>,
+    ) -> Result<bool, StoreError> {
+        self.delete_screenshot_inner(id, tombstone, Some(deducted))
     }
 
     /// The user deletes a screenshot here: like [`Store::delete_screenshot`], and queues a
@@ -295,13 +313,14 @@ impl Store {
         unsent: Option<UnsentShot>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.delete_screenshot_inner(id, Some((unsent, now)))
+        self.delete_screenshot_inner(id, Some((unsent, now)), None)
     }
 
     fn delete_screenshot_inner(
         &mut self,
         id: ScreenshotId,
         tombstone: Option<(Option<UnsentShot>, DateTime<Utc>)>,
+        deducted: Option<(EntryId, TimeDelta)>,
     ) -> Result<bool, StoreError> {
         let id_text = id.to_string();
         let tx = self.conn.transaction()?;
@@ -323,6 +342,12 @@ impl Store {
                 payload: OutboxPayload::DeleteScreenshot { unsent },
             };
             outbox::insert(&tx, &item, now, now)?;
+        }
+        if let Some((entry, total)) = deducted {
+            tx.execute(
+                "UPDATE time_entries SET deducted_ms = ?2 WHERE id = ?1",
+                params![entry.to_string(), total.num_milliseconds()],
+            )?;
         }
         tx.commit()?;
         self.checkpoint()?;
