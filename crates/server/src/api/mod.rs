@@ -60,7 +60,8 @@ use utoipa_axum::routes;
 
 use crate::App;
 use crate::error::{Error, Result};
-use crate::store::{EntryRow, NotificationRow, ScreenshotView, UserRow, WorkspaceRow};
+use crate::intents::ShownScreenshot;
+use crate::store::{EntryRow, NotificationRow, UserRow, WorkspaceRow};
 
 /// Largest clock difference accepted for client-supplied instants in the future.
 pub const MAX_SKEW: TimeDelta = TimeDelta::minutes(5);
@@ -429,7 +430,8 @@ pub(crate) fn entry_dto(
     }
 }
 
-pub(crate) fn screenshot_dto(v: &ScreenshotView, lock_date: Option<DateTime<Utc>>) -> Screenshot {
+pub(crate) fn screenshot_dto(shown: &ShownScreenshot) -> Screenshot {
+    let v = &shown.view;
     Screenshot {
         id: v.row.id,
         entry_id: v.row.entry_id,
@@ -437,7 +439,7 @@ pub(crate) fn screenshot_dto(v: &ScreenshotView, lock_date: Option<DateTime<Utc>
         captured_at: v.row.captured_at,
         entry_description: v.entry_description.clone(),
         entry_approved: v.entry_approved,
-        entry_locked: shotclock_domain::lock::is_locked(v.entry_start, lock_date),
+        entry_locked: shown.entry_locked,
         size: v.row.size,
         width: v.row.width,
         height: v.row.height,

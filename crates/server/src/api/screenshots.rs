@@ -166,12 +166,11 @@ pub(super) async fn meta(
     auth: Auth,
     ApiPath(id): ApiPath<ScreenshotId>,
 ) -> Result<Json<Screenshot>> {
-    let view = app
+    let shown = app
         .intents()
-        .screenshot_for(auth.user.actor(), id, app.now())
+        .screenshot_shown(auth.user.actor(), id, app.now())
         .await?;
-    let ws = super::workspace_of(&app, &auth.user).await?;
-    Ok(Json(screenshot_dto(&view, ws.lock_date)))
+    Ok(Json(screenshot_dto(&shown)))
 }
 
 /// The image bytes (`image/webp`). A view of someone else's screenshot is recorded in its
@@ -258,15 +257,11 @@ pub(super) async fn day(
         .intents()
         .screenshots_of(auth.user.actor(), q.user_id, from, to, app.now())
         .await?;
-    let ws = super::workspace_of(&app, &auth.user).await?;
     Ok(Json(ScreenshotList {
         user_id: user,
         date: q.date,
         time_zone: q.tz,
-        screenshots: rows
-            .iter()
-            .map(|v| screenshot_dto(v, ws.lock_date))
-            .collect(),
+        screenshots: rows.iter().map(screenshot_dto).collect(),
     }))
 }
 

@@ -41,6 +41,7 @@ use crate::store::{
 
 pub use self::entries::{EntryChange, EntryDeletion, EntryEdit, ManualEntry, MemberEntries};
 pub use self::members::{Acceptance, NewInvitation};
+pub use self::screenshots::ShownScreenshot;
 pub use self::screenshots::{Unsent, UploadOutcome};
 
 /// See [`Intents::event_rows`].

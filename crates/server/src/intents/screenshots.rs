@@ -23,6 +23,51 @@ pub enum UploadOutcome {
     AlreadyStored,
 }
 
+/// A screenshot as listed to someone who may see it: its row, its entry's description and
+/// approval, and whether its entry is locked (R14), all from one read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownScreenshot {
+    /// The screenshot with its entry's description and approval.
+    pub view: ScreenshotView,
+    /// Its entry starts before the workspace's lock date (R14).
+    pub entry_locked: bool,
+}
+
+impl ShownScreenshot {
+    fn of(view: ScreenshotView, lock_date: Option<DateTime<Utc>>) -> Self {
+        let entry_locked = is_locked(view.entry_start, lock_date);
+        Self { view, entry_locked }
+    }
+}
+
+/// A screenshot the actor may see and that has not expired (R16, R18), with its entry's
+/// description and approval.
+fn visible_screenshot(
+    rows: &mut dyn Rows,
+    actor: &Actor,
+    id: ScreenshotId,
+    now: DateTime<Utc>,
+) -> StoreResult<ScreenshotView> {
+    let row = live_screenshot(rows, id, now)?
+        .filter(|s| can_view(actor, &s.owner()))
+        .ok_or(StoreError::NotFound)?;
+    let entry = rows.entry(row.entry_id)?.ok_or(StoreError::NotFound)?;
+    Ok(ScreenshotView {
+        row,
+        entry_description: entry.description,
+        entry_approved: entry.approved,
+        entry_start: entry.times.start,
+    })
+}
+
+/// The actor's workspace's lock date (R14).
+fn lock_date(rows: &mut dyn Rows, actor: &Actor) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(rows
+        .workspace(actor.workspace)?
+        .ok_or(StoreError::NotFound)?
+        .lock_date)
+}
+
 /// What a device tells of a screenshot it took but never sent, to delete it (R19–R22).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unsent {
@@ -170,23 +215,29 @@ impl Intents {
         id: ScreenshotId,
         now: DateTime<Utc>,
     ) -> StoreResult<ScreenshotView> {
+        self.read(move |rows| visible_screenshot(rows, &actor, id, now))
+            .await
+    }
+
+    /// As [`Intents::screenshot_for`], with whether its entry is locked (R14), from the same
+    /// read.
+    pub async fn screenshot_shown(
+        &self,
+        actor: Actor,
+        id: ScreenshotId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ShownScreenshot> {
         self.read(move |rows| {
-            let row = live_screenshot(rows, id, now)?
-                .filter(|s| can_view(&actor, &s.owner()))
-                .ok_or(StoreError::NotFound)?;
-            let entry = rows.entry(row.entry_id)?.ok_or(StoreError::NotFound)?;
-            Ok(ScreenshotView {
-                row,
-                entry_description: entry.description,
-                entry_approved: entry.approved,
-                entry_start: entry.times.start,
-            })
+            let view = visible_screenshot(rows, &actor, id, now)?;
+            let lock_date = lock_date(rows, &actor)?;
+            Ok(ShownScreenshot::of(view, lock_date))
         })
         .await
     }
 
     /// The screenshots of the member a request names (by default the actor) captured in
-    /// `[from, to)` and not expired, oldest first (R16–R18).
+    /// `[from, to)` and not expired, oldest first (R16–R18), each with whether its entry is
+    /// locked (R14): one read.
     pub async fn screenshots_of(
         &self,
         actor: Actor,
@@ -194,16 +245,20 @@ impl Intents {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> StoreResult<(UserId, Vec<ScreenshotView>)> {
+    ) -> StoreResult<(UserId, Vec<ShownScreenshot>)> {
         self.read(move |rows| {
             let user = super::accounts::visible_member(rows, &actor, requested)?;
             let from = from.max(visible_from(now));
-            let list = if from < to {
-                rows.screenshots_of_user(user, from, to)?
-            } else {
-                Vec::new()
-            };
-            Ok((user, list))
+            if from >= to {
+                return Ok((user, Vec::new()));
+            }
+            let list = rows.screenshots_of_user(user, from, to)?;
+            let lock_date = lock_date(rows, &actor)?;
+            let shown = list
+                .into_iter()
+                .map(|view| ShownScreenshot::of(view, lock_date))
+                .collect();
+            Ok((user, shown))
         })
         .await
     }
