@@ -11,7 +11,12 @@
 //!    the clients —, PostgreSQL, the S3 server) and how busy the machine was.
 //! 2. Query latency on a seeded workspace (1,000 members × 7 days × 96 screenshots a day, rows
 //!    seeded through the store in big transactions): per-member day counts (target p95 ≤ 5 ms)
-//!    and one member's day list (target p95 ≤ 2 ms), each over HTTP.
+//!    and one member's day list (target p95 ≤ 2 ms), each over HTTP. On PostgreSQL also a UTC
+//!    day's counts read from the hourly table (as before the daily one) and from the daily
+//!    table, with the ratio.
+//!
+//! `SHOTCLOCK_BENCH_MEMBERS=N` seeds N members instead of 1,000; `SHOTCLOCK_BENCH_ONLY=queries`
+//! skips the uploads.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::sync::Arc;
@@ -31,6 +36,20 @@ const MEMBERS: usize = 1_000;
 const DAYS: i64 = 7;
 const PER_DAY: i64 = 96;
 const QUERIES: usize = 300;
+
+/// The seed's members (`SHOTCLOCK_BENCH_MEMBERS`, default 1,000), for a quicker run.
+fn members() -> usize {
+    std::env::var("SHOTCLOCK_BENCH_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 1)
+        .unwrap_or(MEMBERS)
+}
+
+/// Whether to skip the upload measurements (`SHOTCLOCK_BENCH_ONLY=queries`).
+fn queries_only() -> bool {
+    std::env::var("SHOTCLOCK_BENCH_ONLY").is_ok_and(|v| v == "queries")
+}
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -341,8 +360,8 @@ async fn upload_bench(shape: Shape) -> (f64, f64) {
     (rate, ms(p99))
 }
 
-/// Day-count p95 and member-day p95 (ms) in `shape`.
-async fn query_bench(shape: Shape) -> (f64, f64) {
+/// Day-count p95 (UTC and +05:30) and member-day p95 (ms) in `shape`.
+async fn query_bench(shape: Shape) -> (f64, f64, f64) {
     let (apps, bases, pg_url, _guard) = start(shape).await;
     let (app, base) = (&apps[0], bases[0].clone());
     println!("queries, {}:", shape.label());
@@ -350,11 +369,12 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
     let today = Utc::now().date_naive();
     let day0: DateTime<Utc> = Utc.from_utc_datetime(&today.and_hms_opt(0, 0, 0).unwrap());
     let seed_started = Instant::now();
-    let mut ids = Vec::with_capacity(MEMBERS);
+    let members = members();
+    let mut ids = Vec::with_capacity(members);
     let mut member_token = String::new();
-    for i in 0..MEMBERS {
+    for i in 0..members {
         let (id, token) = user(app, ws, Role::Member, i).await;
-        if i == MEMBERS / 2 {
+        if i == members / 2 {
             member_token = token;
         }
         ids.push(id);
@@ -402,7 +422,7 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
         app.intents().bulk_insert_screenshots(rest).await.unwrap();
     }
     println!(
-        "  seeded {MEMBERS} members x {DAYS} days x {PER_DAY} = {total} screenshots in {:.1} s",
+        "  seeded {members} members x {DAYS} days x {PER_DAY} = {total} screenshots in {:.1} s",
         seed_started.elapsed().as_secs_f64()
     );
     if let Some(url) = &pg_url {
@@ -415,19 +435,54 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
         let t = Instant::now();
         db.batch_execute("ANALYZE").await.unwrap();
         println!("  ANALYZE in {:.1} s", t.elapsed().as_secs_f64());
-        // The plan of the day's hourly counts (the bulk of a day-counts request).
+        // A UTC day's counts as they were read before the daily table (24 hourly rows per
+        // member, summed) and as they are now (one daily row per member): plans and
+        // latencies, same seed, same run.
         let hour0 = (day0 - TimeDelta::days(1)).timestamp() / 3600;
-        let plan = db
-            .query(
-                "EXPLAIN (ANALYZE, COSTS OFF) SELECT user_id, sum(n)::bigint FROM screenshot_hours
-                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id",
-                &[ws.as_uuid(), &hour0, &(hour0 + 24)],
-            )
-            .await
-            .unwrap();
-        for line in plan {
-            println!("    {}", line.get::<_, String>(0));
+        let hourly = "SELECT user_id, sum(n)::bigint FROM screenshot_hours
+                      WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id";
+        let daily = "SELECT user_id, sum(n)::bigint FROM screenshot_days
+                     WHERE workspace_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id";
+        let mut p95 = Vec::new();
+        for (label, sql, from) in [
+            ("hourly table (before)", hourly, hour0),
+            ("daily table (now)", daily, hour0 / 24),
+        ] {
+            let to = if sql == hourly { from + 24 } else { from + 1 };
+            println!("  {label}:");
+            let plan = db
+                .query(
+                    &format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}"),
+                    &[ws.as_uuid(), &from, &to],
+                )
+                .await
+                .unwrap();
+            for line in plan {
+                println!("    {}", line.get::<_, String>(0));
+            }
+            let st = db.prepare(sql).await.unwrap();
+            let mut lat = Vec::new();
+            for i in 0..QUERIES + 20 {
+                let t = Instant::now();
+                let rows = db.query(&st, &[ws.as_uuid(), &from, &to]).await.unwrap();
+                if i >= 20 {
+                    lat.push(t.elapsed());
+                }
+                assert_eq!(rows.len(), members);
+            }
+            lat.sort();
+            println!(
+                "    {} rows: p50 {:.2} ms, p95 {:.2} ms",
+                members,
+                ms(pct(&lat, 0.5)),
+                ms(pct(&lat, 0.95))
+            );
+            p95.push(pct(&lat, 0.95));
         }
+        println!(
+            "  a UTC day's counts, hourly over daily table: p95 {:.1}x",
+            p95[0].as_secs_f64() / p95[1].as_secs_f64().max(1e-9)
+        );
     }
     // Yesterday: a full day of 96 per member (UTC so the seeded day aligns).
     let date = (today - TimeDelta::days(1)).format("%Y-%m-%d").to_string();
@@ -459,9 +514,19 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
         format!("/api/v1/screenshots/counts?date={date}&tz=UTC"),
         &admin,
         &|v| {
-            let members = v["members"].as_array().unwrap();
-            assert_eq!(members.len(), MEMBERS + 1);
-            assert!(members.iter().filter(|m| m["count"] == PER_DAY).count() == MEMBERS);
+            let listed = v["members"].as_array().unwrap();
+            assert_eq!(listed.len(), members + 1);
+            assert!(listed.iter().filter(|m| m["count"] == PER_DAY).count() == members);
+        },
+    )
+    .await;
+    // The same day in a zone off UTC by hours and a half: whole days, hours and rows.
+    let zoned = run(
+        format!("/api/v1/screenshots/counts?date={date}&tz=Asia/Kolkata"),
+        &admin,
+        &|v| {
+            let listed = v["members"].as_array().unwrap();
+            assert!(listed.iter().filter(|m| m["count"] == PER_DAY).count() == members);
         },
     )
     .await;
@@ -505,10 +570,15 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
     let d_ok = pct(&day, 0.95) <= Duration::from_millis(2);
     println!(
         "  day counts ({} members): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 5 ms] {}",
-        MEMBERS + 1,
+        members + 1,
         ms(pct(&counts, 0.5)),
         ms(pct(&counts, 0.95)),
         verdict(c_ok)
+    );
+    println!(
+        "  day counts in Asia/Kolkata (+05:30): p50 {:.2} ms, p95 {:.2} ms",
+        ms(pct(&zoned, 0.5)),
+        ms(pct(&zoned, 0.95)),
     );
     println!(
         "  member day ({PER_DAY} screenshots): p50 {:.2} ms, p95 {:.2} ms  [target p95 <= 2 ms] {}",
@@ -516,7 +586,11 @@ async fn query_bench(shape: Shape) -> (f64, f64) {
         ms(pct(&day, 0.95)),
         verdict(d_ok)
     );
-    (ms(pct(&counts, 0.95)), ms(pct(&day, 0.95)))
+    (
+        ms(pct(&counts, 0.95)),
+        ms(pct(&zoned, 0.95)),
+        ms(pct(&day, 0.95)),
+    )
 }
 
 fn main() {
@@ -532,7 +606,7 @@ fn main() {
             Shape::PgS3 { replicas: 2 },
         ];
         let mut uploads = Vec::new();
-        for shape in shapes {
+        for shape in shapes.into_iter().filter(|_| !queries_only()) {
             uploads.push((shape, upload_bench(shape).await));
         }
         let mut queries = Vec::new();
@@ -545,18 +619,25 @@ fn main() {
             println!("  {:<32} {rate:>10.0} {p99:>10.2}", shape.label());
         }
         println!(
-            "  {:<32} {:>10} {:>10}",
-            "queries", "counts p95", "day p95"
+            "  {:<32} {:>10} {:>12} {:>10}",
+            "queries", "counts p95", "+05:30 p95", "day p95"
         );
-        for (shape, (counts, day)) in &queries {
-            println!("  {:<32} {counts:>10.2} {day:>10.2}", shape.label());
+        for (shape, (counts, zoned, day)) in &queries {
+            println!(
+                "  {:<32} {counts:>10.2} {zoned:>12.2} {day:>10.2}",
+                shape.label()
+            );
         }
-        let sqlite = uploads[0].1.0;
-        let two = uploads[2].1.0;
         println!(
-            "  PostgreSQL + S3 with 2 replicas vs SQLite + files: {:.2}x the uploads/s  [target >= 1x] {}",
-            two / sqlite,
-            verdict(two >= sqlite)
+            "  day counts p95, PostgreSQL over SQLite: {:.2}x",
+            queries[1].1.0 / queries[0].1.0.max(1e-9)
         );
+        if let [(_, (sqlite, _)), _, (_, (two, _))] = uploads[..] {
+            println!(
+                "  PostgreSQL + S3 with 2 replicas vs SQLite + files: {:.2}x the uploads/s  [target >= 1x] {}",
+                two / sqlite,
+                verdict(two >= sqlite)
+            );
+        }
     });
 }

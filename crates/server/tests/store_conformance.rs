@@ -722,7 +722,8 @@ async fn day_counts_match_a_row_by_row_count(store: Store) {
     let intents = Intents::new(store);
     let (a, b, kept) = counted_team(&intents).await;
     // On the hour (UTC, whole-hour zones), off the hour (+05:30), inside one hour, before and
-    // after everything, and around the deleted entry.
+    // after everything, and around the deleted entry; a whole UTC day, most of one (read whole
+    // less the hours outside), and a day in a zone an hour off UTC.
     for (from, to) in [
         (-120, 120),
         (-90, 30),
@@ -730,6 +731,10 @@ async fn day_counts_match_a_row_by_row_count(store: Store) {
         (-600, -300),
         (140, 170),
         (-1440, 1440),
+        (-720, 720),
+        (-720, 61),
+        (-810, 90),
+        (-780, 660),
     ] {
         let want: Vec<(UserId, u64)> = [a.id, b.id]
             .into_iter()

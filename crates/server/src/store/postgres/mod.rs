@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0003_manual_entries.sql"),
     include_str!("../../../migrations/postgres/0004_invitations.sql"),
     include_str!("../../../migrations/postgres/0005_blocklist_and_access_log.sql"),
+    include_str!("../../../migrations/postgres/0006_screenshot_days.sql"),
 ];
 
 /// Advisory lock held by each write group's transaction (serialises writers of all replicas).
@@ -80,7 +81,7 @@ const MIN_SERVER_VERSION: i32 = 140_000;
 
 /// Tables rows are deleted from; what [`Backend::scrub`] vacuums.
 const SCRUBBED: &str = "screenshots, screenshot_hours, entries, sessions, notifications, users, \
-                        tombstones, capture_gates";
+                        tombstones, capture_gates, screenshot_days";
 
 /// How to reach the database.
 #[derive(Clone)]

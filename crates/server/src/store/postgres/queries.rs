@@ -37,6 +37,56 @@ use shotclock_api::privacy::{AccessKind, BlockRule};
 const COUNT_ROWS: &str = "SELECT user_id, count(*) FROM screenshots
      WHERE workspace_id = $1 AND captured_ms >= $2 AND captured_ms < $3 GROUP BY user_id";
 
+/// Screenshots per user of a workspace in the UTC days `[$2, $3)` (migration 0006). Summed
+/// here: one row per member instead of one per member and day.
+const COUNT_DAYS: &str = "SELECT user_id, sum(n)::bigint FROM screenshot_days
+     WHERE workspace_id = $1 AND day >= $2 AND day < $3 GROUP BY user_id";
+
+/// Screenshots per user of a workspace in the UTC hours `[$2, $3)`, summed per member.
+const COUNT_HOURS: &str = "SELECT user_id, sum(n)::bigint FROM screenshot_hours
+     WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id";
+
+/// How the whole hours of a count are read: the UTC days they cover for more than half from
+/// `screenshot_days` (less the hours of those days outside), the rest hour by hour. A day in
+/// a viewer's zone then reads at most 12 hourly rows per member and one daily row, instead of
+/// 24 hourly rows; a UTC day reads one row per member.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct HourPlan {
+    /// UTC day numbers (hours / 24) read whole.
+    days: Option<(i64, i64)>,
+    /// Hour ranges added.
+    add: Vec<(i64, i64)>,
+    /// Hour ranges of the days read whole that lie outside, taken off.
+    less: Vec<(i64, i64)>,
+}
+
+impl HourPlan {
+    const DAY: i64 = 24;
+
+    fn of(first_hour: i64, end_hour: i64) -> Self {
+        let mut plan = Self::default();
+        if first_hour >= end_hour {
+            return plan;
+        }
+        let last_day = (end_hour - 1).div_euclid(Self::DAY);
+        for day in first_hour.div_euclid(Self::DAY)..=last_day {
+            let (start, end) = (day * Self::DAY, (day + 1) * Self::DAY);
+            let (a, b) = (first_hour.max(start), end_hour.min(end));
+            if 2 * (b - a) > Self::DAY {
+                plan.days = Some(match plan.days {
+                    Some((first, _)) => (first, day + 1),
+                    None => (day, day + 1),
+                });
+                plan.less
+                    .extend([(start, a), (b, end)].into_iter().filter(|(x, y)| x < y));
+            } else {
+                plan.add.push((a, b));
+            }
+        }
+        plan
+    }
+}
+
 type Param<'p> = &'p (dyn ToSql + Sync);
 
 /// One connection seen as rows (a reader in its snapshot, or the writer inside its
@@ -363,18 +413,29 @@ impl Rows for Pg<'_> {
         let mut counts = Counts::new();
         let (ws, from, to) = (u(workspace), ms(from), ms(to));
         let plan = CountPlan::of(from, to);
+        let mut less = Vec::new();
         if let Some((first_hour, end_hour)) = plan.hours {
-            self.add_counts(
-                &mut counts,
-                // Summed here: one row per member instead of one per member and hour.
-                "SELECT user_id, sum(n)::bigint FROM screenshot_hours
-                 WHERE workspace_id = $1 AND hour >= $2 AND hour < $3 GROUP BY user_id",
-                (ws, first_hour, end_hour),
-            )?;
+            let hours = HourPlan::of(first_hour, end_hour);
+            if let Some((first_day, end_day)) = hours.days {
+                self.add_counts(&mut counts, COUNT_DAYS, (ws, first_day, end_day))?;
+            }
+            for (a, b) in hours.add {
+                self.add_counts(&mut counts, COUNT_HOURS, (ws, a, b))?;
+            }
+            less = hours.less;
         }
         for (a, b) in plan.rows {
             self.add_counts(&mut counts, COUNT_ROWS, (ws, a, b))?;
         }
+        // Taken off after every addition: the hours of a day read whole that lie outside.
+        for (a, b) in less {
+            for (user, n) in self.list(COUNT_HOURS, &[&ws, &a, &b], count_row)? {
+                if let Some(c) = counts.get_mut(&user) {
+                    *c = c.saturating_sub(n);
+                }
+            }
+        }
+        counts.retain(|_, n| *n > 0);
         Ok(counts)
     }
 
@@ -866,5 +927,68 @@ impl TxRows for Pg<'_> {
             &[&u(owner)],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HourPlan;
+
+    fn plan(days: Option<(i64, i64)>, add: &[(i64, i64)], less: &[(i64, i64)]) -> HourPlan {
+        HourPlan {
+            days,
+            add: add.to_vec(),
+            less: less.to_vec(),
+        }
+    }
+
+    #[test]
+    fn hours_read_whole_days_where_they_cover_more_than_half() {
+        // A UTC day: one daily row per member.
+        assert_eq!(HourPlan::of(48, 72), plan(Some((2, 3)), &[], &[]));
+        // A day two hours east of UTC: the day less its last two hours, plus the previous
+        // day's last two.
+        assert_eq!(
+            HourPlan::of(46, 70),
+            plan(Some((2, 3)), &[(46, 48)], &[(70, 72)])
+        );
+        // Half a day is read hour by hour; a little more, whole less the rest.
+        assert_eq!(HourPlan::of(48, 60), plan(None, &[(48, 60)], &[]));
+        assert_eq!(HourPlan::of(48, 61), plan(Some((2, 3)), &[], &[(61, 72)]));
+        // A few hours inside one day.
+        assert_eq!(HourPlan::of(50, 53), plan(None, &[(50, 53)], &[]));
+        // A week of whole days and a part of a day at each end.
+        assert_eq!(
+            HourPlan::of(47, 24 * 9 + 20),
+            plan(Some((2, 10)), &[(47, 48)], &[(24 * 9 + 20, 240)])
+        );
+        assert_eq!(HourPlan::of(5, 5), plan(None, &[], &[]));
+    }
+
+    #[test]
+    fn every_hour_counts_once() {
+        for first in 0..80 {
+            for end in first..130 {
+                let p = HourPlan::of(first, end);
+                let mut n = vec![0i64; 24 * 6];
+                if let Some((a, b)) = p.days {
+                    for h in a * 24..b * 24 {
+                        n[h as usize] += 1;
+                    }
+                }
+                for &(a, b) in &p.add {
+                    (a..b).for_each(|h| n[h as usize] += 1);
+                }
+                for &(a, b) in &p.less {
+                    (a..b).for_each(|h| n[h as usize] -= 1);
+                }
+                for (h, c) in n.iter().enumerate() {
+                    let inside = (first..end).contains(&(h as i64));
+                    assert_eq!(*c, i64::from(inside), "hour {h} of [{first}, {end})");
+                }
+                let hourly: i64 = p.add.iter().chain(&p.less).map(|(a, b)| b - a).sum();
+                assert!(hourly <= 2 * 12, "[{first}, {end}) reads {hourly} hours");
+            }
+        }
     }
 }
