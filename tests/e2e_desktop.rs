@@ -27,7 +27,11 @@
 //!    time the dry run said (R19, R21, R25);
 //! 10. when an admin opens a member's screenshot, the member's app shows "viewed by" with the
 //!     admin's name and time on it and in the last 7 days' list; the member's own views add
-//!     nothing (R35).
+//!     nothing (R35);
+//! 11. an admin opens Members, invites by email and gets the link to copy, sees the pending
+//!     invitation, withdraws it, and makes a member an admin (the service holds each change);
+//!     the owner's row has no controls; a member reads the same list without any control or
+//!     presence (R38).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
 //! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,
@@ -1261,4 +1265,136 @@ async fn an_admin_approves_a_members_week() -> Result<()> {
     }
     .await;
     app.finish("approvals", outcome).await
+}
+
+// ---- 11 ------------------------------------------------------------------------------------------
+
+/// `[data-testid=member]` of the member with `email`.
+fn member_item(email: &str) -> String {
+    format!("{}[data-email='{email}']", tid("member"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn an_admin_manages_members_in_the_desktop_app() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("people", false).await?;
+    let owner = service.sign_in(&team.owner).await?;
+    let app = DesktopApp::signed_in(&service, &team.owner).await?;
+
+    let outcome = async {
+        app.open_section("members").await?;
+        // Everyone is listed, with presence for the admin (no recording app connected yet).
+        for who in [&team.owner, &team.ana, &team.ben] {
+            app.wait_element(&member_item(&who.email), MEDIUM).await?;
+        }
+        app.wait_attr(
+            &member_item(&team.ana.email),
+            "data-connected",
+            "false",
+            SHORT,
+        )
+        .await?;
+
+        // Invite by email: the one-time link is shown, on the service's address.
+        app.type_into(&tid("invite-email"), "cara@people.test")
+            .await?;
+        app.click(&tid("invite-submit")).await?;
+        let link = wait_for(MEDIUM, "the invitation link", || async {
+            let el = app.find(&tid("invite-link")).await?;
+            let value = el.prop("value").await.ok()??;
+            let shown = app.text(&tid("invite-link-box")).await?;
+            shown.contains("cara@people.test").then_some(value)
+        })
+        .await?;
+        ensure!(
+            link.starts_with(&format!("{}/invite/#", service.url())),
+            "the link: {link}"
+        );
+
+        // The pending invitation is listed, and the service holds it.
+        let pending = format!("{}[data-email='cara@people.test']", tid("invitation"));
+        app.wait_attr(&pending, "data-status", "invited", MEDIUM)
+            .await?;
+        let held = owner.invitations().await?.invitations;
+        ensure!(
+            held.iter().any(|i| i.email == "cara@people.test"),
+            "the service holds {held:?}"
+        );
+        save_window_png(&app.client, "members-desktop").await?;
+
+        // Withdrawn: gone from the list and from the service.
+        app.click(&format!("{pending} {}", tid("revoke"))).await?;
+        app.wait_gone(&pending, MEDIUM).await?;
+        let held = owner.invitations().await?.invitations;
+        ensure!(held.is_empty(), "still open at the service: {held:?}");
+
+        // Ben becomes an admin.
+        let ben = member_item(&team.ben.email);
+        app.wait_element(&format!("{ben} {}", tid("role-select")), SHORT)
+            .await?
+            .select_by_value("admin")
+            .await?;
+        app.wait_attr(&ben, "data-role", "admin", MEDIUM).await?;
+        let members = owner.members().await?.members;
+        let role = members.iter().find(|m| m.id == team.ben.id).map(|m| m.role);
+        ensure!(
+            role == Some(shotclock_api::Role::Admin),
+            "the service holds ben as {role:?}"
+        );
+        // The owner's row has no controls.
+        let owner_row = member_item(&team.owner.email);
+        for control in ["role-select", "deactivate", "remove"] {
+            ensure!(
+                app.find(&format!("{owner_row} {}", tid(control)))
+                    .await
+                    .is_none(),
+                "the owner's row has {control}"
+            );
+        }
+        Ok(())
+    }
+    .await;
+    app.finish("members-admin", outcome).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
+async fn a_member_reads_the_member_list_without_controls() -> Result<()> {
+    let service = Service::start()?;
+    let team = service.team("readers", false).await?;
+    let app = DesktopApp::signed_in(&service, &team.ana).await?;
+
+    let outcome = async {
+        app.open_section("members").await?;
+        for who in [&team.owner, &team.ana, &team.ben] {
+            app.wait_element(&member_item(&who.email), MEDIUM).await?;
+        }
+        app.wait_element(&tid("members-read-only"), SHORT).await?;
+        for control in [
+            "invite-form",
+            "role-select",
+            "deactivate",
+            "reactivate",
+            "remove",
+            "revoke",
+            "presence-dot",
+        ] {
+            ensure!(
+                app.find(&tid(control)).await.is_none(),
+                "a member is shown {control}"
+            );
+        }
+        let connected = app
+            .attr(&member_item(&team.ben.email), "data-connected")
+            .await;
+        ensure!(
+            connected.is_none(),
+            "a member is shown presence: {connected:?}"
+        );
+        save_window_png(&app.client, "members-read-only").await?;
+        Ok(())
+    }
+    .await;
+    app.finish("members-member", outcome).await
 }

@@ -684,27 +684,38 @@ async fn a_screenshot_deleted_on_the_web_shows_its_time_shrinks_the_entry_and_le
 }
 
 impl ChromeDriver {
-    /// A fresh browser whose profile allows this site's notifications, as a user who clicked
-    /// "Allow" once would have it (headless Chromium shows no permission prompt to click).
-    async fn browser_allowing_notifications(&self) -> Result<Client> {
-        let binary = on_path("chromium").context("chromium is missing")?;
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "chrome".into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": binary,
-                "args": CHROMIUM_ARGS,
-                "prefs": { "profile.default_content_setting_values.notifications": 1 },
-            }),
+    /// Sets the browser's notification permission for the page's site, as the user's answer to
+    /// the browser's prompt would (headless Chromium shows no prompt to click): chromedriver's
+    /// "set permission" command of the W3C Permissions extension.
+    fn answer_notification_prompt(&self, session: &str, state: &str) -> Result<()> {
+        use std::io::{Read as _, Write as _};
+        let body = json!({"descriptor": {"name": "notifications"}, "state": state}).to_string();
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port))?;
+        conn.set_read_timeout(Some(SHORT))?;
+        write!(
+            conn,
+            "POST /session/{session}/permissions HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )?;
+        // The status line is enough (the driver may keep the connection open).
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 512];
+        while !answer.windows(2).any(|w| w == b"\r\n") {
+            let n = conn.read(&mut buf)?;
+            ensure!(
+                n > 0,
+                "chromedriver closed the connection without an answer"
+            );
+            answer.extend_from_slice(&buf[..n]);
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        ensure!(
+            answer.starts_with("HTTP/1.1 200"),
+            "chromedriver refused to set the permission: {answer}"
         );
-        let mut builder = ClientBuilder::rustls()?;
-        builder.capabilities(caps);
-        let url = format!("http://127.0.0.1:{}", self.port);
-        tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
-            .await
-            .context("the browser did not start within 60 s")?
-            .context("opening a WebDriver session on chromium")
+        Ok(())
     }
 }
 
@@ -729,12 +740,42 @@ async fn capture_turned_on_in_the_browser_reaches_an_open_tab_live_and_an_offlin
     let service = Service::start()?;
     let team = service.team("notice", false).await?;
     let driver = ChromeDriver::start()?;
-    let member = driver.browser_allowing_notifications().await?;
+    let member = driver.browser().await?;
     let admin = driver.browser().await?;
     let base = service.url();
     let outcome = async {
         // Ana's tab is open; Ben is not signed in anywhere.
         sign_in(&member, &base, &team.ana).await?;
+        // She is offered browser notifications, and allows them: the button asks the browser,
+        // and the browser's answer (set through the driver: no prompt in headless Chromium)
+        // turns the page's state to allowed.
+        wait_attr(
+            &member,
+            &tid("browser-notices"),
+            "data-permission",
+            "default",
+            SHORT,
+        )
+        .await?;
+        let session = member
+            .session_id()
+            .await?
+            .context("the browser has no WebDriver session")?;
+        driver.answer_notification_prompt(&session, "granted")?;
+        ensure!(
+            member
+                .find(Locator::Css(&tid("browser-notices")))
+                .await?
+                .attr("data-permission")
+                .await?
+                .as_deref()
+                == Some("default"),
+            "the page changed its state before the click"
+        );
+        wait_element(&member, &tid("browser-notices-allow"))
+            .await?
+            .click()
+            .await?;
         wait_attr(
             &member,
             &tid("browser-notices"),
@@ -743,6 +784,21 @@ async fn capture_turned_on_in_the_browser_reaches_an_open_tab_live_and_an_offlin
             SHORT,
         )
         .await?;
+        let offer = wait_element(&member, &tid("browser-notices"))
+            .await?
+            .text()
+            .await?;
+        ensure!(
+            offer.contains("Browser notifications are on"),
+            "the page says {offer:?}"
+        );
+        ensure!(
+            member
+                .find(Locator::Css(&tid("browser-notices-allow")))
+                .await
+                .is_err(),
+            "the Allow button is still offered"
+        );
         ensure!(
             member.find(Locator::Css(&tid("banner"))).await.is_err(),
             "a banner shows before capture was turned on"

@@ -116,8 +116,8 @@ pub struct Member {
 pub struct Presence {
     /// A recording app of this member has its event stream open now.
     pub connected: bool,
-    /// Now while connected, else when one was last connected or uploaded; absent when none
-    /// was seen since the service started.
+    /// Now while connected, else when one was last seen (connected, disconnected or reporting
+    /// capture); absent when none was ever seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
     /// Whether a connected recording app reports capture on (false while none is connected).

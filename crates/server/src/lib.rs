@@ -122,6 +122,10 @@ pub struct Config {
     /// proxy in front of it changes the `Host` it receives: a browser change from this origin
     /// passes the cross-site check too. `None`: only the request's own `Host` counts.
     pub public_origin: Option<String>,
+    /// How long a replica that stopped its heartbeat still counts as alive: the recording apps
+    /// connected to it are shown connected for at most this long after it died (R38). Each
+    /// replica beats every third of it.
+    pub presence_ttl: TimeDelta,
 }
 
 impl Config {
@@ -151,6 +155,7 @@ impl Config {
             web_session_ttl: TimeDelta::hours(12),
             invitation_ttl: shotclock_domain::members::INVITATION_LIFETIME,
             public_origin: None,
+            presence_ttl: TimeDelta::seconds(90),
         }
     }
 }
@@ -161,7 +166,7 @@ struct Inner {
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     hub: Hub,
-    /// The members' recording apps seen by this replica (R38).
+    /// The members' recording apps (R38): the streams this replica holds, the shared rows.
     presence: presence::Presence,
     /// Shared with the other replicas on the same database, if any.
     cluster: Option<Arc<dyn Cluster>>,
@@ -233,15 +238,24 @@ impl App {
     ) -> Self {
         let hasher = Hasher::new(config.hash_workers, config.hash_queue);
         let cluster = backend.cluster();
+        let origin = uuid::Uuid::now_v7();
+        let intents = Intents::new(backend);
+        let presence = presence::Presence::new(
+            intents.clone(),
+            Arc::clone(&clock),
+            origin,
+            config.presence_ttl,
+            cluster.is_none(),
+        );
         Self(Arc::new(Inner {
             hasher,
             limiter: LoginLimiter::new(cluster.clone()),
             cluster,
-            origin: uuid::Uuid::now_v7(),
+            origin,
             config,
-            intents: Intents::new(backend),
+            intents,
             blobs,
-            presence: presence::Presence::new(Arc::clone(&clock)),
+            presence,
             clock,
             hub: Hub::default(),
             metrics: crate::metrics::Metrics::default(),
@@ -272,7 +286,7 @@ impl App {
         &self.0.hub
     }
 
-    /// The members' recording apps seen by this replica (R38).
+    /// The members' recording apps (R38).
     #[must_use]
     pub fn presence(&self) -> &presence::Presence {
         &self.0.presence
@@ -338,7 +352,8 @@ impl App {
     }
 }
 
-/// Serves the API on `listener` until the process ends, running maintenance (retention purge,
+/// Serves the API on `listener` until the process ends, with this replica's presence heartbeat
+/// (see [`presence`]; one before the first connection), running maintenance (retention purge,
 /// orphan sweep) once at start and then every `config.maintenance_every` (with replicas on one
 /// database, only one at a time: see [`maintenance::scheduled`]). Connections are
 /// bounded as the `net` module describes (cap, timeouts, per-request limits).
@@ -356,6 +371,23 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
             tracing::warn!("the live-event listener is not listening yet; serving anyway");
         }
     }
+    // Presence (R38): alive before the first app connects here, then a heartbeat that also
+    // clears the rows of replicas that died.
+    if let Err(e) = app.presence().beat().await {
+        tracing::warn!(error = %e, "presence: the first heartbeat failed");
+    }
+    let beating = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(beating.presence().beat_every());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = beating.presence().beat().await {
+                tracing::warn!(error = %e, "presence: a heartbeat failed");
+            }
+        }
+    });
     let every = app.config().maintenance_every;
     let background = app.clone();
     tokio::spawn(async move {

@@ -144,6 +144,11 @@ enum Command {
         /// Else the environment variable SHOTCLOCK_PUBLIC_ORIGIN.
         #[arg(long, value_name = "ORIGIN")]
         public_origin: Option<String>,
+        /// Seconds a replica that stopped without a word still counts as alive, so the
+        /// recording apps connected to it still show connected (each replica beats every third
+        /// of it). Keep the replicas' clocks in sync well within it.
+        #[arg(long, default_value_t = 90)]
+        presence_ttl_secs: u32,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
@@ -248,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
             maintenance_every_secs,
             web_dir,
             public_origin,
+            presence_ttl_secs,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
@@ -255,10 +261,14 @@ async fn main() -> anyhow::Result<()> {
             if maintenance_every_secs == 0 {
                 bail!("--maintenance-every-secs must be positive");
             }
+            if presence_ttl_secs < 3 {
+                bail!("--presence-ttl-secs must be at least 3");
+            }
             let mut config = database.config(data_dir, true)?;
             config.capture_window_secs = capture_window_secs;
             config.allow_signup = allow_signup;
             config.maintenance_every = std::time::Duration::from_secs(maintenance_every_secs);
+            config.presence_ttl = chrono::TimeDelta::seconds(i64::from(presence_ttl_secs));
             if let Some(dir) = web_dir {
                 if !dir.join("index.html").is_file() {
                     bail!("--web-dir {}: no index.html there", dir.display());

@@ -1,200 +1,208 @@
 //! Presence of the members' recording apps (R38): whether a member's desktop app or headless
 //! agent (both the engine, `crates/agent`) is connected now, when it was last seen, and whether
-//! it reports capture on.
+//! it reports capture on, the same answer from every replica.
 //!
 //! Design: the engine marks its event stream as a recording app's by opening it with
 //! `?capture=on|off` (a browser's stream never counts), and reports a change of capture with
 //! one `PUT /api/v1/presence`; an app that runs all day sends nothing else, so idle costs
-//! nothing. The service keeps what it learns in memory, per replica: an open marked stream
-//! holds an [`AppSlot`] whose drop records the disconnect; an upload counts as being seen.
+//! nothing. The replica holding the stream writes one row for it (first stream of a session
+//! here) and removes it when the last one closes ([`AppSlot`]'s drop); a capture report updates
+//! the session's rows on whichever replica holds them. Each replica writes a heartbeat every
+//! third of `Config::presence_ttl` ([`Presence::beat`], run by `serve`), so the rows of a
+//! replica that died without a word stop counting after at most that time-to-live, and the
+//! next heartbeat of a live replica folds them into "last seen" and removes them. What the
+//! rows mean is decided in `intents::presence`; the rows outlive restarts, so "last seen"
+//! does too.
 //!
-//! Known gaps, chosen for cost: nothing is stored, so after a restart "last seen" is unknown
-//! until the app reconnects (it reconnects at once, by itself); with several replicas a replica
-//! knows only the streams it holds and the uploads it took, so an admin's list shows an app
-//! connected to another replica as not connected. A `PUT` that lands on a replica without the
-//! app's stream changes nothing there; the next connect carries the state again.
+//! Kept in memory here: only how many streams of each session this replica holds (so the row
+//! goes with the last one) and, per session, the capture state heard here, which a heartbeat
+//! writes back if this replica was ever taken for dead and swept (a pause longer than the
+//! time-to-live). Replicas' clocks are compared: keep them in sync well within that time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Utc};
-use shotclock_api::UserId;
+use chrono::TimeDelta;
 use shotclock_api::dto::Presence as PresenceDto;
+use shotclock_api::{UserId, WorkspaceId};
+use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::intents::{HeldApp, Intents, Liveness};
+use crate::store::StoreResult;
 
-/// Recording apps per user, on this replica.
+/// The recording apps' streams this replica holds, and the way to the shared rows.
 pub struct Presence {
-    users: Arc<Mutex<HashMap<UserId, UserApps>>>,
+    held: Arc<Mutex<HashMap<[u8; 32], Held>>>,
+    intents: Intents,
     clock: Arc<dyn Clock>,
+    live: Liveness,
+    /// Only this process opens the database (SQLite): every other replica row is a past run.
+    only_replica: bool,
 }
 
 impl std::fmt::Debug for Presence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Presence").finish_non_exhaustive()
+        f.debug_struct("Presence")
+            .field("live", &self.live)
+            .finish_non_exhaustive()
     }
 }
 
-#[derive(Debug, Default)]
-struct UserApps {
-    /// Per session (token hash): open marked streams and the capture state last reported.
-    sessions: HashMap<[u8; 32], Session>,
-    last_seen: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Session {
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    app: HeldApp,
     streams: usize,
-    capture: bool,
 }
 
-/// A recording app's open stream; dropping it records the disconnect.
+/// A recording app's open stream; dropping it records the disconnect when it was the session's
+/// last stream on this replica.
 pub struct AppSlot {
-    user: UserId,
     session: [u8; 32],
-    users: Arc<Mutex<HashMap<UserId, UserApps>>>,
+    held: Arc<Mutex<HashMap<[u8; 32], Held>>>,
+    intents: Intents,
     clock: Arc<dyn Clock>,
+    replica: Uuid,
 }
 
 impl std::fmt::Debug for AppSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppSlot")
-            .field("user", &self.user)
-            .finish_non_exhaustive()
+        f.debug_struct("AppSlot").finish_non_exhaustive()
     }
 }
 
 impl Drop for AppSlot {
     fn drop(&mut self) {
-        let now = self.clock.now();
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(apps) = users.get_mut(&self.user) {
-            apps.last_seen = Some(now);
-            if let Some(s) = apps.sessions.get_mut(&self.session) {
-                s.streams = s.streams.saturating_sub(1);
-                if s.streams == 0 {
-                    apps.sessions.remove(&self.session);
-                }
-            }
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(h) = held.get_mut(&self.session) else {
+            return;
+        };
+        h.streams = h.streams.saturating_sub(1);
+        if h.streams > 0 {
+            return;
+        }
+        let user = h.app.user;
+        held.remove(&self.session);
+        // Queued under the lock: a connect of the same session after this one is queued after
+        // it, so the rows end in the right state.
+        let queued =
+            self.intents
+                .app_disconnected(self.replica, self.session, user, self.clock.now());
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "presence: a disconnect was not queued");
         }
     }
 }
 
 impl Presence {
-    /// Empty, reading "now" from `clock`.
+    /// Presence as replica `replica` sees it, its rows through `intents`, "now" from `clock`;
+    /// replicas silent for longer than `ttl` count as dead. `only_replica`: no other process
+    /// opens this database.
     #[must_use]
-    pub fn new(clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        intents: Intents,
+        clock: Arc<dyn Clock>,
+        replica: Uuid,
+        ttl: TimeDelta,
+        only_replica: bool,
+    ) -> Self {
         Self {
-            users: Arc::default(),
+            held: Arc::default(),
+            intents,
             clock,
+            live: Liveness { me: replica, ttl },
+            only_replica,
         }
     }
 
     /// A recording app of `user` opened its stream with `session`, capture as given; held as
-    /// long as the stream.
-    #[must_use]
-    pub fn connect(&self, user: UserId, session: [u8; 32], capture: bool) -> AppSlot {
-        let now = self.clock.now();
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        let apps = users.entry(user).or_default();
-        apps.last_seen = Some(now);
-        let s = apps.sessions.entry(session).or_default();
-        s.streams += 1;
-        s.capture = capture;
-        AppSlot {
+    /// long as the stream. Answers once the row is committed (so an admin's next read sees
+    /// it); a failure to record it is logged and the stream goes on.
+    pub async fn connect(&self, user: UserId, session: [u8; 32], capture: bool) -> AppSlot {
+        let app = HeldApp {
+            session_hash: session,
             user,
+            capture,
+            connected_at: self.clock.now(),
+        };
+        let queued = {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            let h = held.entry(session).or_insert(Held { app, streams: 0 });
+            h.streams += 1;
+            h.app.capture = capture;
+            self.intents.app_connected(self.live.me, app)
+        };
+        // Built before waiting: a stream dropped meanwhile still gives its count back.
+        let slot = AppSlot {
             session,
-            users: Arc::clone(&self.users),
+            held: Arc::clone(&self.held),
+            intents: self.intents.clone(),
             clock: Arc::clone(&self.clock),
-        }
-    }
-
-    /// The app of `session` reports capture on or off. Whether a stream of it is open here.
-    pub fn set_capture(&self, user: UserId, session: [u8; 32], capture: bool) -> bool {
-        let now = self.clock.now();
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(apps) = users.get_mut(&user) else {
-            return false;
+            replica: self.live.me,
         };
-        match apps.sessions.get_mut(&session) {
-            Some(s) => {
-                s.capture = capture;
-                apps.last_seen = Some(now);
-                true
+        match queued {
+            Ok(rx) => {
+                // The job logs its own failure.
+                let _ = rx.await;
             }
-            None => false,
+            Err(e) => tracing::warn!(error = %e, "presence: a connect was not queued"),
         }
+        slot
     }
 
-    /// `user`'s app was seen (an upload).
-    pub fn seen(&self, user: UserId) {
-        let now = self.clock.now();
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        users.entry(user).or_default().last_seen = Some(now);
+    /// The app of `session` reports capture on or off, wherever its stream is. Whether a
+    /// stream of it is open on some replica (else the next connect carries the state).
+    pub async fn set_capture(
+        &self,
+        user: UserId,
+        session: [u8; 32],
+        capture: bool,
+    ) -> StoreResult<bool> {
+        if let Some(h) = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(&session)
+        {
+            h.app.capture = capture;
+        }
+        self.intents
+            .app_capture(session, user, capture, self.clock.now())
+            .await
     }
 
-    /// What an admin is shown for `user`.
+    /// What admins are shown for each member of `workspace`; members absent were never seen
+    /// ([`crate::intents::never_seen`]).
+    pub async fn of_workspace(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<HashMap<UserId, PresenceDto>> {
+        self.intents
+            .workspace_presence(workspace, self.live, self.clock.now())
+            .await
+    }
+
+    /// This replica's heartbeat: says it is alive and removes dead replicas' rows (on a
+    /// database only this process opens, every earlier run's at once). Answers how many
+    /// replicas were removed.
+    pub async fn beat(&self) -> StoreResult<usize> {
+        let held: Vec<HeldApp> = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|h| h.app)
+            .collect();
+        self.intents
+            .replica_beat(self.live, self.clock.now(), self.only_replica, held)
+            .await
+    }
+
+    /// Time between heartbeats: a third of the time-to-live, so one late beat is not death.
     #[must_use]
-    pub fn of(&self, user: UserId) -> PresenceDto {
-        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(apps) = users.get(&user) else {
-            return PresenceDto {
-                connected: false,
-                last_seen: None,
-                capture: false,
-            };
-        };
-        let connected = !apps.sessions.is_empty();
-        PresenceDto {
-            connected,
-            last_seen: if connected {
-                Some(self.clock.now())
-            } else {
-                apps.last_seen
-            },
-            capture: apps.sessions.values().any(|s| s.capture),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeDelta;
-    use shotclock_domain::clock::ManualClock;
-
-    #[test]
-    fn connected_capture_and_last_seen() {
-        let t0 = DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
-        let clock = Arc::new(ManualClock::new(t0));
-        let p = Presence::new(clock.clone());
-        let (u, v) = (UserId::new(), UserId::new());
-        assert!(!p.of(u).connected && p.of(u).last_seen.is_none());
-        let a = p.connect(u, [1; 32], false);
-        let b = p.connect(u, [2; 32], false);
-        assert!(p.of(u).connected && !p.of(u).capture);
-        assert!(p.set_capture(u, [2; 32], true));
-        assert!(
-            !p.set_capture(u, [3; 32], true),
-            "no stream of that session"
-        );
-        assert!(!p.set_capture(v, [1; 32], true));
-        assert!(p.of(u).capture);
-        clock.advance(TimeDelta::minutes(5));
-        drop(b);
-        assert!(
-            p.of(u).connected && !p.of(u).capture,
-            "the other app is off"
-        );
-        clock.advance(TimeDelta::minutes(5));
-        drop(a);
-        let gone = p.of(u);
-        assert!(!gone.connected && !gone.capture);
-        assert_eq!(gone.last_seen, Some(t0 + TimeDelta::minutes(10)));
-        p.seen(v);
-        assert_eq!(p.of(v).last_seen, Some(t0 + TimeDelta::minutes(10)));
-        assert!(!p.of(v).connected);
+    pub fn beat_every(&self) -> std::time::Duration {
+        (self.live.ttl / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1))
     }
 }

@@ -751,6 +751,126 @@ async fn day_counts_match_a_row_by_row_count(store: Store) {
     }
 }
 
+async fn presence_rows_round_trip(store: Store) {
+    use shotclock_server::store::{AppPresenceRow, ReplicaRow};
+    let ws = workspace_row(t(0));
+    let (a, b) = (user_row(ws.id, "a@x.test"), user_row(ws.id, "b@x.test"));
+    let elsewhere = workspace_row(t(0));
+    let c = user_row(elsewhere.id, "c@y.test");
+    let (r1, r2) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let row = |replica, hash: u8, user: &UserRow, capture| AppPresenceRow {
+        replica,
+        session_hash: [hash; 32],
+        user_id: user.id,
+        capture,
+        connected_at: t(1),
+    };
+    let rows_in = [
+        row(r1, 1, &a, false),
+        row(r2, 1, &a, false),
+        row(r1, 2, &b, true),
+        row(r1, 3, &c, true),
+    ];
+    let (w, e, users, put) = (
+        ws.clone(),
+        elsewhere.clone(),
+        [a.clone(), b.clone(), c.clone()],
+        rows_in.clone(),
+    );
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_workspace(&e)?;
+        for u in &users {
+            rows.insert_user(u)?;
+        }
+        for p in &put {
+            rows.put_app_presence(p)?;
+        }
+        rows.beat_replica(r1, t(1))?;
+        rows.beat_replica(r2, t(1))?;
+        // A later beat moves the heartbeat; seen times only move forward.
+        rows.beat_replica(r1, t(5))?;
+        rows.record_app_seen(a.id, t(3))?;
+        rows.record_app_seen(a.id, t(2))?;
+        rows.record_app_seen(c.id, t(4))
+    })
+    .await
+    .unwrap();
+    let ws_id = ws.id;
+    let (mut listed, seen, mut replicas, of_r2) = read(&store, move |rows| {
+        Ok((
+            rows.app_presence(ws_id)?,
+            rows.apps_last_seen(ws_id)?,
+            rows.replicas()?,
+            rows.app_presence_of_replica(r2)?,
+        ))
+    })
+    .await;
+    let key = |p: &AppPresenceRow| (p.replica, p.session_hash);
+    listed.sort_by_key(key);
+    let mut want = rows_in[..3].to_vec();
+    want.sort_by_key(key);
+    assert_eq!(listed, want, "the workspace's rows only");
+    assert_eq!(seen, std::collections::HashMap::from([(a.id, t(3))]));
+    replicas.sort_by_key(|r| r.id);
+    assert_eq!(
+        replicas,
+        vec![
+            ReplicaRow {
+                id: r1,
+                heartbeat_at: t(5)
+            },
+            ReplicaRow {
+                id: r2,
+                heartbeat_at: t(1)
+            }
+        ]
+    );
+    assert_eq!(of_r2, vec![rows_in[1].clone()]);
+
+    // Capture of a session changes on every replica; a reconnect overwrites; a delete and a
+    // replica's removal take exactly their rows; a removed user's rows go with the user.
+    let c_id = c.id;
+    let again = AppPresenceRow {
+        capture: true,
+        connected_at: t(9),
+        ..rows_in[2].clone()
+    };
+    let changed = write(&store, move |rows| {
+        let n = rows.set_app_capture(&[1; 32], true)?;
+        let none = rows.set_app_capture(&[9; 32], true)?;
+        rows.put_app_presence(&again)?;
+        rows.delete_app_presence(r1, &[1; 32])?;
+        rows.delete_replica(r2)?;
+        rows.delete_user(c_id)?;
+        Ok((n, none))
+    })
+    .await
+    .unwrap();
+    assert_eq!(changed, (2, 0));
+    let (listed, replicas, c_seen, c_rows) = read(&store, move |rows| {
+        Ok((
+            rows.app_presence(ws_id)?,
+            rows.replicas()?,
+            rows.apps_last_seen(elsewhere.id)?,
+            rows.app_presence_of_replica(r1)?,
+        ))
+    })
+    .await;
+    let b_row = AppPresenceRow {
+        capture: true,
+        connected_at: t(9),
+        ..rows_in[2].clone()
+    };
+    assert_eq!(listed, vec![b_row.clone()]);
+    assert_eq!(replicas.iter().map(|r| r.id).collect::<Vec<_>>(), vec![r1]);
+    assert!(
+        c_seen.is_empty(),
+        "a removed user's last seen goes with them"
+    );
+    assert_eq!(c_rows, vec![b_row], "and their rows too");
+}
+
 // ---- every backend ----------------------------------------------------------------------------
 
 macro_rules! conformance {
@@ -789,6 +909,7 @@ conformance!(
     one_running_entry_per_user,
     expired_screenshots_take_part_in_nothing,
     day_counts_match_a_row_by_row_count,
+    presence_rows_round_trip,
 );
 
 // ---- SQLite ---------------------------------------------------------------------------------

@@ -70,12 +70,17 @@ pub(super) async fn stream(
             retry_after_secs: 5,
         })?;
     // A recording app's stream: connected while it is open (the web app never captures).
+    // Recorded before the response starts, so an admin's read after `ready` sees it.
     let app_slot = match query.capture {
-        Some(state) if !auth.web => Some(app.presence().connect(
-            auth.user.id,
-            auth.token_hash,
-            matches!(state, CaptureState::On),
-        )),
+        Some(state) if !auth.web => Some(
+            app.presence()
+                .connect(
+                    auth.user.id,
+                    auth.token_hash,
+                    matches!(state, CaptureState::On),
+                )
+                .await,
+        ),
         _ => None,
     };
     let rx = app.hub().subscribe(auth.user.id);

@@ -13,6 +13,7 @@ use crate::App;
 use crate::auth::{Auth, check_new_password};
 use crate::error::{Error, Result};
 use crate::events::Ended;
+use crate::intents::never_seen;
 use crate::maintenance::discard;
 use crate::store::NewUser;
 
@@ -26,12 +27,18 @@ use crate::store::NewUser;
 pub(super) async fn list(State(app): State<App>, auth: Auth) -> Result<Json<MemberList>> {
     let members = app.intents().members(auth.user.workspace_id, true).await?;
     // Whose recording app is connected is for admins only; members read the list without it.
-    let admin = auth.user.role.is_admin();
+    let presence = if auth.user.role.is_admin() {
+        Some(app.presence().of_workspace(auth.user.workspace_id).await?)
+    } else {
+        None
+    };
     Ok(Json(MemberList {
         members: members
             .iter()
             .map(|m| Member {
-                presence: admin.then(|| app.presence().of(m.id)),
+                presence: presence
+                    .as_ref()
+                    .map(|p| p.get(&m.id).cloned().unwrap_or_else(never_seen)),
                 ..member_dto(m)
             })
             .collect(),

@@ -13,8 +13,8 @@ use crate::auth::Auth;
 use crate::error::{Error, Result};
 
 /// Capture turned on or off in the caller's recording app (bearer sessions only: the web app
-/// never captures). Applies to the app's open event stream on this replica; without one it
-/// changes nothing, and the next connect carries the state.
+/// never captures). Applies to the app's open event stream on whichever replica holds it;
+/// without one it changes nothing, and the next connect carries the state.
 #[utoipa::path(put, path = "/api/v1/presence", tag = "members", operation_id = "report_presence", security(("bearer" = [])),
     request_body = PresenceUpdate,
     responses(
@@ -32,6 +32,7 @@ pub(super) async fn report(
         return Err(Error::forbidden("the web app does not capture"));
     }
     app.presence()
-        .set_capture(auth.user.id, auth.token_hash, req.capture);
+        .set_capture(auth.user.id, auth.token_hash, req.capture)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -90,7 +90,6 @@ pub(super) async fn upload(
     body: Body,
 ) -> Result<Response> {
     let bytes = read_body(&app, &headers, body).await?;
-    app.presence().seen(auth.user.id);
     let (width, height) = webp::validate(&bytes).map_err(|e| match e {
         WebpError::NotWebp => Error::api(ErrorCode::UnsupportedMediaType, e.to_string()),
         WebpError::Malformed(_) => Error::bad_request(e.to_string()),

@@ -400,7 +400,7 @@ pub type EntryCounts = HashMap<EntryId, u64>;
 
 /// Reads, on a reader or inside a write transaction. Plain queries: no product rule decides
 /// anything here (expired rows, visibility and the like are the caller's business).
-pub trait Rows {
+pub trait Rows: PresenceRows {
     /// A workspace by id.
     fn workspace(&mut self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRow>>;
     /// The capture gate a workspace had at `at`: the newest recorded state at or before it.
@@ -511,7 +511,7 @@ pub trait Rows {
 }
 
 /// Writes, inside a transaction. Each method changes exactly the rows it names.
-pub trait TxRows: Rows {
+pub trait TxRows: Rows + PresenceTxRows {
     /// Inserts a workspace.
     fn insert_workspace(&mut self, row: &WorkspaceRow) -> StoreResult<()>;
     /// Overwrites a workspace's name, plan and settings.
@@ -718,6 +718,67 @@ pub trait Cluster: Send + Sync + 'static {
         idle_before_ms: i64,
         full_before_ms: i64,
     ) -> StoreResult<()>;
+}
+
+/// A recording app's open event stream, held by one replica for one session (R38).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppPresenceRow {
+    /// The serving process holding the stream.
+    pub replica: uuid::Uuid,
+    /// The app's session (the token's SHA-256, as in the sessions).
+    pub session_hash: [u8; 32],
+    /// Whose app.
+    pub user_id: UserId,
+    /// Capture on in the app, as it last said.
+    pub capture: bool,
+    /// When this replica took the stream.
+    pub connected_at: DateTime<Utc>,
+}
+
+/// A serving process and its last heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaRow {
+    /// Its id (new for every process).
+    pub id: uuid::Uuid,
+    /// When it last said it is alive.
+    pub heartbeat_at: DateTime<Utc>,
+}
+
+/// Reads of the recording apps' presence (R38). Plain rows: whether a row means "connected"
+/// is decided in `intents` (its replica must be alive).
+pub trait PresenceRows {
+    /// The presence rows of a workspace's members, on every replica.
+    fn app_presence(&mut self, workspace: WorkspaceId) -> StoreResult<Vec<AppPresenceRow>>;
+    /// The presence rows one replica holds.
+    fn app_presence_of_replica(&mut self, replica: uuid::Uuid) -> StoreResult<Vec<AppPresenceRow>>;
+    /// When each of a workspace's members' apps was last seen, as recorded.
+    fn apps_last_seen(
+        &mut self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<HashMap<UserId, DateTime<Utc>>>;
+    /// Every replica with its last heartbeat.
+    fn replicas(&mut self) -> StoreResult<Vec<ReplicaRow>>;
+}
+
+/// Writes of the recording apps' presence, inside a transaction. A user's rows go with the
+/// user (the schema cascades their removal).
+pub trait PresenceTxRows: PresenceRows {
+    /// Inserts the row of (`replica`, `session_hash`), or overwrites it.
+    fn put_app_presence(&mut self, row: &AppPresenceRow) -> StoreResult<()>;
+    /// Sets capture on the rows of a session, on every replica; how many there were.
+    fn set_app_capture(&mut self, session_hash: &[u8; 32], capture: bool) -> StoreResult<u64>;
+    /// Deletes the row of (`replica`, `session_hash`).
+    fn delete_app_presence(
+        &mut self,
+        replica: uuid::Uuid,
+        session_hash: &[u8; 32],
+    ) -> StoreResult<()>;
+    /// Records that `user`'s app was seen at `at`, unless a later time is recorded.
+    fn record_app_seen(&mut self, user: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records `replica`'s heartbeat at `at` (inserting it if new).
+    fn beat_replica(&mut self, replica: uuid::Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Deletes a replica with the presence rows it holds.
+    fn delete_replica(&mut self, replica: uuid::Uuid) -> StoreResult<()>;
 }
 
 /// The bucket of the hourly count table (`screenshot_hours`): one UTC hour, in milliseconds.

@@ -1058,8 +1058,8 @@ export type Presence = {
  */
 connected: boolean, 
 /**
- * Now while connected, else when one was last connected or uploaded; absent when none
- * was seen since the service started.
+ * Now while connected, else when one was last seen (connected, disconnected or reporting
+ * capture); absent when none was ever seen.
  */
 last_seen?: string | null, 
 /**

@@ -8,6 +8,8 @@
 //! Day counts (R17) read `screenshot_hours`, kept in step by triggers (migration 0001), exactly
 //! as on SQLite; only the partial hours of a day in a zone off the hour are counted row by row.
 
+mod presence;
+
 use std::cell::Cell;
 use std::collections::HashSet;
 

@@ -4,6 +4,8 @@
 //! triggers keep in step with every insert and delete of a screenshot; only the partial hours
 //! of a day in a zone off the hour are counted row by row.
 
+mod presence;
+
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
