@@ -37,6 +37,7 @@ pub mod members;
 pub mod privacy;
 pub mod retention;
 pub mod schedule;
+pub mod sso;
 pub mod span;
 pub mod visibility;
 

@@ -45,6 +45,7 @@ pub mod metrics;
 pub mod net;
 pub mod presence;
 mod relay;
+pub mod sso;
 pub mod store;
 pub mod web;
 pub mod webp;
@@ -122,6 +123,11 @@ pub struct Config {
     /// proxy in front of it changes the `Host` it receives: a browser change from this origin
     /// passes the cross-site check too. `None`: only the request's own `Host` counts.
     pub public_origin: Option<String>,
+    /// Seals the identity providers' client secrets (R31); `None`: single sign-on cannot be
+    /// set up (`SHOTCLOCK_SSO_KEY`).
+    pub sso_key: Option<crate::sso::SsoKey>,
+    /// Identity providers may be on a loopback address (tests and development only).
+    pub allow_loopback_idp: bool,
 }
 
 impl Config {
@@ -151,6 +157,8 @@ impl Config {
             web_session_ttl: TimeDelta::hours(12),
             invitation_ttl: shotclock_domain::members::INVITATION_LIFETIME,
             public_origin: None,
+            sso_key: None,
+            allow_loopback_idp: false,
         }
     }
 }
@@ -170,6 +178,8 @@ struct Inner {
     limiter: LoginLimiter,
     hasher: Hasher,
     metrics: crate::metrics::Metrics,
+    /// The identity providers' metadata (R31).
+    sso: sso::Providers,
 }
 
 /// The service's shared state: a cheap, cloneable handle.
@@ -233,6 +243,7 @@ impl App {
     ) -> Self {
         let hasher = Hasher::new(config.hash_workers, config.hash_queue);
         let cluster = backend.cluster();
+        let config_allows_loopback = config.allow_loopback_idp;
         Self(Arc::new(Inner {
             hasher,
             limiter: LoginLimiter::new(cluster.clone()),
@@ -245,6 +256,9 @@ impl App {
             clock,
             hub: Hub::default(),
             metrics: crate::metrics::Metrics::default(),
+            sso: sso::Providers::new(sso::AddressPolicy {
+                allow_loopback: config_allows_loopback,
+            }),
         }))
     }
 
@@ -323,6 +337,12 @@ impl App {
     #[must_use]
     pub fn hasher(&self) -> &Hasher {
         &self.0.hasher
+    }
+
+    /// The identity providers of single sign-on (R31).
+    #[must_use]
+    pub fn sso(&self) -> &sso::Providers {
+        &self.0.sso
     }
 
     /// Now, per the injected clock.

@@ -144,6 +144,10 @@ enum Command {
         /// Else the environment variable SHOTCLOCK_PUBLIC_ORIGIN.
         #[arg(long, value_name = "ORIGIN")]
         public_origin: Option<String>,
+        /// Let workspaces link an identity provider on a loopback address (over plain HTTP):
+        /// for tests and development only. Private and link-local addresses stay refused.
+        #[arg(long)]
+        allow_loopback_idp: bool,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
@@ -248,6 +252,7 @@ async fn main() -> anyhow::Result<()> {
             maintenance_every_secs,
             web_dir,
             public_origin,
+            allow_loopback_idp,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
@@ -269,6 +274,15 @@ async fn main() -> anyhow::Result<()> {
                 public_origin.or_else(|| std::env::var("SHOTCLOCK_PUBLIC_ORIGIN").ok());
             if let Some(origin) = public_origin {
                 config.public_origin = Some(checked_origin(&origin)?);
+            }
+            config.allow_loopback_idp = allow_loopback_idp;
+            // The key that seals the identity providers' client secrets (R31): 64 hex digits,
+            // the same on every replica. Without it, single sign-on cannot be set up.
+            if let Ok(key) = std::env::var("SHOTCLOCK_SSO_KEY") {
+                config.sso_key = Some(
+                    shotclock_server::sso::SsoKey::from_hex(&key)
+                        .context("SHOTCLOCK_SSO_KEY")?,
+                );
             }
             fit_descriptors(&mut config);
             let app = App::open(config)

@@ -26,6 +26,7 @@ mod entries;
 mod members;
 mod privacy;
 mod screenshots;
+mod sso;
 mod workspace;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ use crate::store::{
 pub use self::entries::{EntryChange, EntryDeletion, EntryEdit, ManualEntry, MemberEntries};
 pub use self::members::{Acceptance, NewInvitation};
 pub use self::screenshots::{Unsent, UploadOutcome};
+pub use self::sso::{CodeRefusal, SsoAccount, SsoPerson, base64url, s256};
 
 /// See [`Intents::event_rows`].
 #[derive(Debug, Clone)]

@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0003_manual_entries.sql"),
     include_str!("../../../migrations/postgres/0004_invitations.sql"),
     include_str!("../../../migrations/postgres/0005_blocklist_and_access_log.sql"),
+    include_str!("../../../migrations/postgres/0006_sso.sql"),
 ];
 
 /// Advisory lock held by each write group's transaction (serialises writers of all replicas).

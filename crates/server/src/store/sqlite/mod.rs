@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0004_manual_entries.sql"),
     include_str!("../../../migrations/0005_invitations.sql"),
     include_str!("../../../migrations/0006_blocklist_and_access_log.sql"),
+    include_str!("../../../migrations/0007_sso.sql"),
 ];
 
 /// How to open the database.
