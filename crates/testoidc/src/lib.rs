@@ -333,7 +333,14 @@ pub async fn sign_in(authorization_url: &str, login: &str) -> Outcome {
             .collect::<Vec<_>>()
             .join("; ");
         let req = match form.take() {
-            Some(fields) => http.post(next.clone()).form(&fields),
+            Some(fields) => {
+                let body: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(fields)
+                    .finish();
+                http.post(next.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+            }
             None => http.get(next.clone()),
         };
         let res = req.header("cookie", cookie).send().await.unwrap();

@@ -60,5 +60,6 @@ async fn signs_in_refuses_unknown_people_and_rotates_keys() {
         vec![Account::verified("ann", "ann@example.com")],
     );
     assert_eq!(jwks(&p).await["keys"][0]["kid"], "second");
-    sign_in(&authorize(&p), "ann").await.redirect();
+    let again = sign_in(&authorize(&p), "ann").await.redirect();
+    assert!(again.as_str().starts_with(BACK), "{again}");
 }
