@@ -1094,8 +1094,7 @@ async fn bearer(base: &str, who: &service::Person) -> Result<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs chromium, chromedriver and node; run by `cargo xtask test`"]
-async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provider() -> Result<()>
-{
+async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provider() -> Result<()> {
     use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
     the_web_app_is_built_in()?;
     let service = Service::start()?;
@@ -1112,7 +1111,13 @@ async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provid
     );
     // The owner links the workspace to the provider.
     let token = bearer(&base, &team.owner).await?;
-    let domain = team.ana.email.split('@').nth(1).context("a domain")?.to_owned();
+    let domain = team
+        .ana
+        .email
+        .split('@')
+        .nth(1)
+        .context("a domain")?
+        .to_owned();
     let res = reqwest::Client::new()
         .put(format!("{base}/api/v1/workspace/sso"))
         .bearer_auth(&token)
@@ -1158,7 +1163,10 @@ async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provid
         // Back in the workspace, signed in as Ana, with the session in its HttpOnly cookie.
         wait_element(&b, &tid("sign-out")).await?;
         let url = b.current_url().await?;
-        ensure!(url.as_str().starts_with(&base), "back at the service: {url}");
+        ensure!(
+            url.as_str().starts_with(&base),
+            "back at the service: {url}"
+        );
         let me = in_page(
             &b,
             "const r = await fetch('/api/v1/me'); return await r.json();",

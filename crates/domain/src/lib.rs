@@ -37,8 +37,8 @@ pub mod members;
 pub mod privacy;
 pub mod retention;
 pub mod schedule;
-pub mod sso;
 pub mod span;
+pub mod sso;
 pub mod visibility;
 
 pub use delete::{DeleteDecision, DeleteRequest, ForbiddenReason, decide};

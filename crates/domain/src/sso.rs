@@ -166,7 +166,10 @@ mod tests {
         }
     }
 
-    const ACTIVE: Account<u32> = Account { id: 7, active: true };
+    const ACTIVE: Account<u32> = Account {
+        id: 7,
+        active: true,
+    };
     const GONE: Account<u32> = Account {
         id: 7,
         active: false,

@@ -280,8 +280,7 @@ async fn main() -> anyhow::Result<()> {
             // the same on every replica. Without it, single sign-on cannot be set up.
             if let Ok(key) = std::env::var("SHOTCLOCK_SSO_KEY") {
                 config.sso_key = Some(
-                    shotclock_server::sso::SsoKey::from_hex(&key)
-                        .context("SHOTCLOCK_SSO_KEY")?,
+                    shotclock_server::sso::SsoKey::from_hex(&key).context("SHOTCLOCK_SSO_KEY")?,
                 );
             }
             fit_descriptors(&mut config);

@@ -183,12 +183,24 @@ const MATRIX: &[Row] = &[
     ("PUT", "/api/v1/presence", [401, 401, 204, 204, 204, 204]),
     // Single sign-on settings: admins only (R31; tests/sso.rs). This service has no SSO key,
     // so an admin's save is refused with words (422) before any provider is fetched.
-    ("GET", "/api/v1/workspace/sso", [401, 401, 403, 403, 200, 200]),
-    ("PUT", "/api/v1/workspace/sso", [401, 401, 403, 403, 422, 422]),
+    (
+        "GET",
+        "/api/v1/workspace/sso",
+        [401, 401, 403, 403, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/workspace/sso",
+        [401, 401, 403, 403, 422, 422],
+    ),
     // The relying party's routes take no session: a start without an email, a callback
     // without a state, an unknown app code — refused alike for everyone.
     ("GET", "/api/v1/sso/start", [422, 422, 422, 422, 422, 422]),
-    ("GET", "/api/v1/sso/callback", [400, 400, 400, 400, 400, 400]),
+    (
+        "GET",
+        "/api/v1/sso/callback",
+        [400, 400, 400, 400, 400, 400],
+    ),
     ("POST", "/api/v1/sso/token", [401, 401, 401, 401, 401, 401]),
 ];
 

@@ -115,12 +115,7 @@ impl World {
     /// `start` with this query; answers the provider's authorization URL.
     async fn start(&self, query: &str) -> String {
         let res = self.get(&format!("/api/v1/sso/start?{query}")).await;
-        assert_eq!(
-            res.status,
-            303,
-            "{}",
-            String::from_utf8_lossy(&res.body)
-        );
+        assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.body));
         let to = location(&res);
         assert!(to.starts_with(&self.idp.issuer()), "{to}");
         to
@@ -304,7 +299,12 @@ async fn admins_link_a_provider_that_is_checked_and_whose_secret_is_never_shown(
         )
         .await;
     res.expect(409);
-    assert!(res.json()["message"].as_str().unwrap().contains("acme.test"));
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme.test")
+    );
 }
 
 #[tokio::test]
@@ -389,7 +389,10 @@ async fn app_sign_in_trades_a_one_time_code_bound_to_its_challenge(db: Db) {
         assert!(to.as_str().starts_with(APP_REDIRECT), "{to}");
         let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
         assert_eq!(q["state"], state);
-        assert!(res.headers.get("set-cookie").is_none(), "no browser session");
+        assert!(
+            res.headers.get("set-cookie").is_none(),
+            "no browser session"
+        );
         q["code"].clone()
     };
     let token = |code: &str, verifier: Option<&str>| {
@@ -411,7 +414,12 @@ async fn app_sign_in_trades_a_one_time_code_bound_to_its_challenge(db: Db) {
     let to = w.start(&app_start("s2")).await;
     let code = code_of(&w.get(&w.at_provider(&to, "alice-sub").await).await, "s2");
     let missing = token(&code, None).await;
-    assert_eq!(missing.status, 422, "{}", String::from_utf8_lossy(&missing.body));
+    assert_eq!(
+        missing.status,
+        422,
+        "{}",
+        String::from_utf8_lossy(&missing.body)
+    );
 
     // With it: the normal session, once.
     let to = w.start(&app_start("s3")).await;
@@ -433,7 +441,10 @@ async fn app_sign_in_trades_a_one_time_code_bound_to_its_challenge(db: Db) {
 
     // The app's parameters are checked before anyone is sent anywhere.
     for bad in [
-        format!("email=alice%40acme.test&client=app&redirect_uri={}", urlencode(APP_REDIRECT)),
+        format!(
+            "email=alice%40acme.test&client=app&redirect_uri={}",
+            urlencode(APP_REDIRECT)
+        ),
         format!(
             "email=alice%40acme.test&client=app&code_challenge={challenge}\
              &redirect_uri={}",
@@ -487,7 +498,12 @@ async fn with_passwords_off_members_are_refused_and_the_owner_is_not(db: Db) {
     w.configure(false, false).await.expect(200);
     let refused = password_login(&w.h, &w.team.alice.email).await;
     refused.expect(403);
-    assert!(refused.json()["message"].as_str().unwrap().contains("identity provider"));
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("identity provider")
+    );
     password_login(&w.h, &w.team.admin.email).await.expect(403);
     password_login(&w.h, &w.team.owner.email).await.expect(200);
     // The browser's password sign-in follows the same rule.
@@ -616,7 +632,10 @@ async fn linked(w: &World, sub: &'static str) -> bool {
 async fn keys_rotated_at_the_provider_are_fetched_again(db: Db) {
     let mut w = world(db, false, true).await;
     let to = w.start("email=alice%40acme.test").await;
-    assert_eq!(w.get(&w.at_provider(&to, "alice-sub").await).await.status, 303);
+    assert_eq!(
+        w.get(&w.at_provider(&to, "alice-sub").await).await.status,
+        303
+    );
     // New keys at the same issuer; the service still has the old ones cached.
     w.idp.restart(&Keys::generate("k2"), accounts());
     let to = w.start("email=alice%40acme.test").await;
@@ -712,8 +731,15 @@ fn the_id_token_check_refuses_what_a_provider_should_never_send() {
     let check = |t: &CoreIdToken| verify_id_token(t, &jwks, &issuer, &client, "n-1", now);
     let iss = "https://idp.example";
     let minute = TimeDelta::minutes(1);
-    let fine = check(&token(iss, "shotclock", "n-1", now - minute, now + minute * 5, &ours))
-        .unwrap();
+    let fine = check(&token(
+        iss,
+        "shotclock",
+        "n-1",
+        now - minute,
+        now + minute * 5,
+        &ours,
+    ))
+    .unwrap();
     assert_eq!(fine.subject, "s-1");
     assert_eq!(fine.email.as_deref(), Some("ann@acme.test"));
     assert!(fine.email_verified);
@@ -728,20 +754,47 @@ fn the_id_token_check_refuses_what_a_provider_should_never_send() {
     ))
     .unwrap();
     let refused = [
-        ("nonce mismatch", token(iss, "shotclock", "n-2", now, now + minute, &ours)),
+        (
+            "nonce mismatch",
+            token(iss, "shotclock", "n-2", now, now + minute, &ours),
+        ),
         (
             "expired",
-            token(iss, "shotclock", "n-1", now - minute * 10, now - minute * 2, &ours),
+            token(
+                iss,
+                "shotclock",
+                "n-1",
+                now - minute * 10,
+                now - minute * 2,
+                &ours,
+            ),
         ),
         (
             "issued in the future",
-            token(iss, "shotclock", "n-1", now + minute * 5, now + minute * 10, &ours),
+            token(
+                iss,
+                "shotclock",
+                "n-1",
+                now + minute * 5,
+                now + minute * 10,
+                &ours,
+            ),
         ),
         (
             "other issuer",
-            token("https://evil.example", "shotclock", "n-1", now, now + minute, &ours),
+            token(
+                "https://evil.example",
+                "shotclock",
+                "n-1",
+                now,
+                now + minute,
+                &ours,
+            ),
         ),
-        ("other audience", token(iss, "someone-else", "n-1", now, now + minute, &ours)),
+        (
+            "other audience",
+            token(iss, "someone-else", "n-1", now, now + minute, &ours),
+        ),
     ];
     for (what, t) in &refused {
         match check(t) {
@@ -750,7 +803,14 @@ fn the_id_token_check_refuses_what_a_provider_should_never_send() {
         }
     }
     assert_eq!(
-        check(&token(iss, "shotclock", "n-1", now, now + minute, &strangers)),
+        check(&token(
+            iss,
+            "shotclock",
+            "n-1",
+            now,
+            now + minute,
+            &strangers
+        )),
         Err(VerifyError::UnknownKey)
     );
 }

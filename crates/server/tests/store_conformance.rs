@@ -815,7 +815,9 @@ async fn sso_rows_round_trip(store: Store) {
     changed.allowed_domains = vec!["c.test".into()];
     changed.auto_join = false;
     let c2 = changed.clone();
-    write(&store, move |rows| rows.set_sso_config(&c2)).await.unwrap();
+    write(&store, move |rows| rows.set_sso_config(&c2))
+        .await
+        .unwrap();
     let got = read(&store, move |rows| {
         Ok((rows.sso_config(id)?, rows.sso_domain_workspace("b.test")?))
     })
@@ -832,7 +834,11 @@ async fn sso_rows_round_trip(store: Store) {
     assert_eq!(taken, (Some(request(1, t(10))), None));
     let purged = write(&store, move |rows| {
         let n = rows.purge_sso(t(1))?;
-        Ok((n, rows.take_sso_request(&[2; 32])?, rows.take_sso_code(&[9; 32])?))
+        Ok((
+            n,
+            rows.take_sso_request(&[2; 32])?,
+            rows.take_sso_code(&[9; 32])?,
+        ))
     })
     .await
     .unwrap();

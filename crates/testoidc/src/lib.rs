@@ -248,7 +248,11 @@ impl Provider {
         self.child = Some(child);
         let deadline = Instant::now() + READY_DEADLINE;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
                 return Err(format!(
                     "the provider exited ({status}):\n{}",

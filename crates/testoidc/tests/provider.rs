@@ -31,7 +31,10 @@ async fn signs_in_refuses_unknown_people_and_rotates_keys() {
     let back = sign_in(&authorize(&p), "ann").await.redirect();
     assert!(back.as_str().starts_with(BACK), "{back}");
     let query: Vec<(String, String)> = back.query_pairs().into_owned().collect();
-    assert!(query.iter().any(|(k, v)| k == "state" && v == "st"), "{back}");
+    assert!(
+        query.iter().any(|(k, v)| k == "state" && v == "st"),
+        "{back}"
+    );
     assert!(query.iter().any(|(k, _)| k == "code"), "{back}");
 
     let refused = sign_in(&authorize(&p), "nobody").await;

@@ -106,8 +106,7 @@ fn domain(value: &str) -> Result<String> {
         && !d.starts_with(['.', '-'])
         && !d.ends_with(['.', '-'])
         && !d.contains("..")
-        && d
-            .chars()
+        && d.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     if ok {
         Ok(d)
@@ -349,16 +348,15 @@ async fn begin(
     let (app_challenge, app_redirect, app_state) = match q.get("client").map(String::as_str) {
         None | Some("web") => (None, None, None),
         Some("app") => {
-            if q
-                .get("code_challenge_method")
-                .is_some_and(|m| m != "S256")
-            {
+            if q.get("code_challenge_method").is_some_and(|m| m != "S256") {
                 return Err(invalid("code_challenge_method must be S256"));
             }
             let challenge = q
                 .get("code_challenge")
                 .filter(|c| is_challenge(c))
-                .ok_or_else(|| invalid("the app's code_challenge (S256) is missing or malformed"))?;
+                .ok_or_else(|| {
+                    invalid("the app's code_challenge (S256) is missing or malformed")
+                })?;
             let to = q
                 .get("redirect_uri")
                 .and_then(|r| loopback_redirect(r))
@@ -379,7 +377,12 @@ async fn begin(
     }
     let auth = app
         .sso()
-        .authorization(&config.issuer, &config.client_id, &callback, email.as_deref())
+        .authorization(
+            &config.issuer,
+            &config.client_id,
+            &callback,
+            email.as_deref(),
+        )
         .await
         .map_err(|e| invalid(e.to_string()))?;
     let now = app.now();
@@ -449,7 +452,9 @@ async fn finish(
         )
     };
     let Some(state) = q.get("state").filter(|s| !s.is_empty() && s.len() <= 500) else {
-        return Err(bad("the identity provider sent no state; start the sign-in again"));
+        return Err(bad(
+            "the identity provider sent no state; start the sign-in again",
+        ));
     };
     let now = app.now();
     let Some(request) = app
@@ -479,7 +484,9 @@ async fn finish(
         .await
         .map_err(unavailable)?
     else {
-        return Err(bad("the workspace no longer signs in through an identity provider"));
+        return Err(bad(
+            "the workspace no longer signs in through an identity provider",
+        ));
     };
     let Some(key) = app.config().sso_key.clone() else {
         return Err((
@@ -488,7 +495,10 @@ async fn finish(
         ));
     };
     let secret = key
-        .open(&config.client_secret, request.workspace_id.to_string().as_bytes())
+        .open(
+            &config.client_secret,
+            request.workspace_id.to_string().as_bytes(),
+        )
         .map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     let link = Link {
         issuer: config.issuer.clone(),
@@ -549,8 +559,12 @@ async fn finish(
     match (request.app_challenge, request.app_redirect) {
         (Some(challenge), Some(to)) => {
             let mut code = [0_u8; 32];
-            aws_lc_rs::rand::fill(&mut code)
-                .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "no random numbers".to_owned()))?;
+            aws_lc_rs::rand::fill(&mut code).map_err(|_| {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no random numbers".to_owned(),
+                )
+            })?;
             let code = base64url(&code);
             app.intents()
                 .issue_sso_code(SsoCodeRow {
@@ -561,7 +575,8 @@ async fn finish(
                 })
                 .await
                 .map_err(unavailable)?;
-            let mut to = url::Url::parse(&to).map_err(|_| bad("the app's redirect is not a URL"))?;
+            let mut to =
+                url::Url::parse(&to).map_err(|_| bad("the app's redirect is not a URL"))?;
             to.query_pairs_mut().append_pair("code", &code);
             if let Some(state) = &request.app_state {
                 to.query_pairs_mut().append_pair("state", state);
@@ -572,7 +587,13 @@ async fn finish(
             let (token, _) = new_token();
             let ttl = app.config().web_session_ttl;
             app.intents()
-                .create_session(web_token_hash(&token), user.id, user.workspace_id, now, now + ttl)
+                .create_session(
+                    web_token_hash(&token),
+                    user.id,
+                    user.workspace_id,
+                    now,
+                    now + ttl,
+                )
                 .await
                 .map_err(unavailable)?;
             let mut res = redirect("/");

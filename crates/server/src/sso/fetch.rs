@@ -94,7 +94,9 @@ pub async fn checked_addresses(
         .host_str()
         .ok_or_else(|| FetchError::Refused(format!("{url} has no host")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(FetchError::Refused(format!("{url} carries a user name or password")));
+        return Err(FetchError::Refused(format!(
+            "{url} carries a user name or password"
+        )));
     }
     let port = url
         .port_or_known_default()
@@ -105,7 +107,9 @@ pub async fn checked_addresses(
         .map_err(|e| FetchError::Failed(format!("the name {host} does not resolve: {e}")))?
         .collect();
     if addrs.is_empty() {
-        return Err(FetchError::Failed(format!("the name {host} does not resolve")));
+        return Err(FetchError::Failed(format!(
+            "the name {host} does not resolve"
+        )));
     }
     if let Some(bad) = addrs.iter().find(|a| !address_allowed(a.ip(), policy)) {
         return Err(FetchError::Refused(format!(

@@ -148,11 +148,7 @@ impl Providers {
     /// # Errors
     /// As [`Providers::discover`].
     pub async fn metadata(&self, issuer: &str) -> Result<Arc<CoreProviderMetadata>, SsoError> {
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(issuer).cloned());
+        let cached = self.cache.lock().ok().and_then(|c| c.get(issuer).cloned());
         match cached {
             Some(meta) => Ok(meta),
             None => self.discover(issuer).await,
@@ -175,9 +171,12 @@ impl Providers {
         let meta = self.metadata(issuer).await?;
         let redirect = RedirectUrl::new(redirect_uri.to_owned())
             .map_err(|e| SsoError::Provider(format!("the callback is not a URL: {e}")))?;
-        let client =
-            CoreClient::from_provider_metadata((*meta).clone(), ClientId::new(client_id.into()), None)
-                .set_redirect_uri(redirect);
+        let client = CoreClient::from_provider_metadata(
+            (*meta).clone(),
+            ClientId::new(client_id.into()),
+            None,
+        )
+        .set_redirect_uri(redirect);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
             .authorize_url(
@@ -256,7 +255,9 @@ impl Providers {
             let info: CoreUserInfoClaims = client
                 .user_info(
                     token.access_token().clone(),
-                    Some(openidconnect::SubjectIdentifier::new(identity.subject.clone())),
+                    Some(openidconnect::SubjectIdentifier::new(
+                        identity.subject.clone(),
+                    )),
                 )
                 .map_err(|e| SsoError::Provider(words(&e)))?
                 .request_async(&http)

@@ -105,7 +105,11 @@ mod tests {
         assert_eq!(key.open(&sealed, b"ws-1").unwrap(), "s3cret");
         assert!(key.open(&sealed, b"ws-2").is_err());
         assert!(SsoKey::from_bytes([8; 32]).open(&sealed, b"ws-1").is_err());
-        assert_ne!(key.seal("s3cret", b"ws-1").unwrap(), sealed, "fresh nonce each time");
+        assert_ne!(
+            key.seal("s3cret", b"ws-1").unwrap(),
+            sealed,
+            "fresh nonce each time"
+        );
         assert!(SsoKey::from_hex("00").is_err());
         assert!(SsoKey::from_hex(&"ab".repeat(32)).is_ok());
         assert_eq!(format!("{key:?}"), "SsoKey(…)");

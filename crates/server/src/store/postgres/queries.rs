@@ -27,11 +27,11 @@ use super::rows::{
     ws_row,
 };
 use crate::store::{AccessRow, StoreError, field_str, kind_str};
-use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 use crate::store::{
     CountPlan, Counts, EntryCounts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
+use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 use shotclock_api::privacy::{AccessKind, BlockRule};
 
 /// Screenshots per user of a workspace in `[$2, $3)` ms, row by row.

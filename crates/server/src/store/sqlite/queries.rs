@@ -19,11 +19,11 @@ use super::rows::{
     invite_row, ms, note_row, shot_row, spans_json, u, user_row, ws_row,
 };
 use crate::store::{AccessRow, field_of, field_str, kind_of, kind_str};
-use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 use crate::store::{
     CountPlan, Counts, EntryCounts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
+use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 use shotclock_api::privacy::{AccessKind, BlockRule};
 
 /// Screenshots per user of a workspace in `[?2, ?3)` ms, row by row.
@@ -1002,7 +1002,12 @@ impl TxRows for Sql<'_> {
         self.exec(
             "INSERT INTO sso_codes (code_hash, user_id, challenge, expires_ms)
              VALUES (?1, ?2, ?3, ?4)",
-            params![&c.code_hash[..], u(c.user_id), c.challenge, ms(c.expires_at)],
+            params![
+                &c.code_hash[..],
+                u(c.user_id),
+                c.challenge,
+                ms(c.expires_at)
+            ],
         )?;
         Ok(())
     }
