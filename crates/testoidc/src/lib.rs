@@ -74,7 +74,7 @@ pub struct Keys {
     pub kid: String,
     /// The private key as a JWK.
     pub private_jwk: Value,
-    /// The private key in PKCS#8 PEM (for tests that sign tokens themselves).
+    /// The private key in PKCS#1 PEM (for tests that sign tokens themselves).
     pub private_pem: String,
     /// The public half as a JWK set, as a provider's `jwks_uri` serves it.
     pub public_jwks: Value,
@@ -91,7 +91,7 @@ const kid = process.argv[1];
 const priv = { ...k.privateKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
 const pub = { ...k.publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' };
 process.stdout.write(JSON.stringify({
-  priv, pub, pem: k.privateKey.export({ format: 'pem', type: 'pkcs8' }),
+  priv, pub, pem: k.privateKey.export({ format: 'pem', type: 'pkcs1' }),
 }));
 "#;
         let out = Command::new(node())
