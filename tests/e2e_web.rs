@@ -1133,3 +1133,111 @@ async fn the_member_list_shows_whose_recording_app_is_connected() -> Result<()> 
     .await;
     finish(b, outcome).await
 }
+
+// ---- single sign-on (R31) -------------------------------------------------------------------
+
+/// An admin's bearer token, through the password sign-in (the owner keeps it, R31).
+async fn bearer(base: &str, who: &service::Person) -> Result<String> {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": who.email, "password": service::PASSWORD}))
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "sign-in: {}", res.status());
+    let v: Value = res.json().await?;
+    Ok(v["token"].as_str().context("a token")?.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium, chromedriver and node; run by `cargo xtask test`"]
+async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provider() -> Result<()> {
+    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("acme", false).await?;
+    let base = service.url();
+    let idp = Provider::start(
+        vec![OidcClient {
+            id: "shotclock".into(),
+            secret: "a-client-secret-0123456789-abcdef".into(),
+            redirect_uris: vec![format!("{base}/api/v1/sso/callback")],
+        }],
+        vec![Account::verified("ana-at-idp", &team.ana.email)],
+        &Keys::generate("k1"),
+    );
+    // The owner links the workspace to the provider.
+    let token = bearer(&base, &team.owner).await?;
+    let domain = team
+        .ana
+        .email
+        .split('@')
+        .nth(1)
+        .context("a domain")?
+        .to_owned();
+    let res = reqwest::Client::new()
+        .put(format!("{base}/api/v1/workspace/sso"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "issuer": idp.issuer(),
+            "client_id": "shotclock",
+            "client_secret": "a-client-secret-0123456789-abcdef",
+            "allowed_domains": [domain],
+            "auto_join": false,
+            "password_sign_in": false,
+        }))
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "saving SSO: {}", res.text().await?);
+
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        b.goto(&base).await?;
+        let form = wait_element(&b, &tid("sign-in")).await?;
+        form.find(Locator::Css("input[name=email]"))
+            .await?
+            .send_keys(&team.ana.email)
+            .await?;
+        save_page_png(&b, "web-sign-in-sso").await?;
+        wait_element(&b, &tid("sso-sign-in")).await?.click().await?;
+        // The provider's own login page.
+        let login = wait_element(&b, "input[name=login]").await?;
+        ensure!(
+            b.current_url().await?.as_str().starts_with(&idp.issuer()),
+            "the browser went to the identity provider"
+        );
+        login.clear().await?;
+        login.send_keys("ana-at-idp").await?;
+        b.find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys("any password")
+            .await?;
+        b.find(Locator::Css("button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        // Back in the workspace, signed in as Ana, with the session in its HttpOnly cookie.
+        wait_element(&b, &tid("sign-out")).await?;
+        let url = b.current_url().await?;
+        ensure!(
+            url.as_str().starts_with(&base),
+            "back at the service: {url}"
+        );
+        let me = in_page(
+            &b,
+            "const r = await fetch('/api/v1/me'); return await r.json();",
+        )
+        .await?;
+        ensure!(
+            me["user"]["email"] == json!(team.ana.email),
+            "signed in as {me}"
+        );
+        ensure!(
+            in_page(&b, "return document.cookie;").await? == json!(""),
+            "page scripts cannot read the session"
+        );
+        Ok(())
+    }
+    .await;
+    finish(b, outcome).await
+}

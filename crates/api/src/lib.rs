@@ -30,6 +30,7 @@
 
 pub mod dto;
 pub mod privacy;
+pub mod sso;
 #[cfg(feature = "ts")]
 pub mod ts;
 

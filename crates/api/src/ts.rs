@@ -20,6 +20,7 @@ use crate::dto::{Presence, PresenceUpdate};
 use crate::privacy::{
     AccessEntry, AccessKind, AccessLog, BlockField, BlockRule, WorkspaceBlocklist,
 };
+use crate::sso::{SsoSettings, SsoSettingsUpdate, SsoTokenRequest};
 use crate::{
     ApiError, EntryId, ErrorCode, InvitationId, NotificationId, Plan, Role, ScreenshotId, UserId,
     WorkspaceId,
@@ -107,6 +108,9 @@ pub fn typescript() -> String {
         ApprovalWeek,
         Presence,
         PresenceUpdate,
+        SsoSettings,
+        SsoSettingsUpdate,
+        SsoTokenRequest,
     ];
     let mut out = String::from(GENERATED_HEADER);
     out.push_str("\n\n");

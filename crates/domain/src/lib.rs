@@ -38,6 +38,7 @@ pub mod privacy;
 pub mod retention;
 pub mod schedule;
 pub mod span;
+pub mod sso;
 pub mod visibility;
 
 pub use delete::{DeleteDecision, DeleteRequest, ForbiddenReason, decide};

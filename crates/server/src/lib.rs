@@ -45,6 +45,7 @@ pub mod metrics;
 pub mod net;
 pub mod presence;
 mod relay;
+pub mod sso;
 pub mod store;
 pub mod web;
 pub mod webp;
@@ -126,6 +127,11 @@ pub struct Config {
     /// connected to it are shown connected for at most this long after it died (R38). Each
     /// replica beats every third of it.
     pub presence_ttl: TimeDelta,
+    /// Seals the identity providers' client secrets (R31); `None`: single sign-on cannot be
+    /// set up (`SHOTCLOCK_SSO_KEY`).
+    pub sso_key: Option<crate::sso::SsoKey>,
+    /// Identity providers may be on a loopback address (tests and development only).
+    pub allow_loopback_idp: bool,
 }
 
 impl Config {
@@ -156,6 +162,8 @@ impl Config {
             invitation_ttl: shotclock_domain::members::INVITATION_LIFETIME,
             public_origin: None,
             presence_ttl: TimeDelta::seconds(90),
+            sso_key: None,
+            allow_loopback_idp: false,
         }
     }
 }
@@ -175,6 +183,8 @@ struct Inner {
     limiter: LoginLimiter,
     hasher: Hasher,
     metrics: crate::metrics::Metrics,
+    /// The identity providers' metadata (R31).
+    sso: sso::Providers,
 }
 
 /// The service's shared state: a cheap, cloneable handle.
@@ -247,6 +257,7 @@ impl App {
             config.presence_ttl,
             cluster.is_none(),
         );
+        let config_allows_loopback = config.allow_loopback_idp;
         Self(Arc::new(Inner {
             hasher,
             limiter: LoginLimiter::new(cluster.clone()),
@@ -259,6 +270,9 @@ impl App {
             clock,
             hub: Hub::default(),
             metrics: crate::metrics::Metrics::default(),
+            sso: sso::Providers::new(sso::AddressPolicy {
+                allow_loopback: config_allows_loopback,
+            }),
         }))
     }
 
@@ -337,6 +351,12 @@ impl App {
     #[must_use]
     pub fn hasher(&self) -> &Hasher {
         &self.0.hasher
+    }
+
+    /// The identity providers of single sign-on (R31).
+    #[must_use]
+    pub fn sso(&self) -> &sso::Providers {
+        &self.0.sso
     }
 
     /// Now, per the injected clock.

@@ -149,6 +149,10 @@ enum Command {
         /// of it). Keep the replicas' clocks in sync well within it.
         #[arg(long, default_value_t = 90)]
         presence_ttl_secs: u32,
+        /// Let workspaces link an identity provider on a loopback address (over plain HTTP):
+        /// for tests and development only. Private and link-local addresses stay refused.
+        #[arg(long)]
+        allow_loopback_idp: bool,
     },
     /// Create a workspace with its owner; prints the workspace id.
     CreateWorkspace {
@@ -254,6 +258,7 @@ async fn main() -> anyhow::Result<()> {
             web_dir,
             public_origin,
             presence_ttl_secs,
+            allow_loopback_idp,
         } => {
             if capture_window_secs == 0 {
                 bail!("--capture-window-secs must be positive");
@@ -279,6 +284,14 @@ async fn main() -> anyhow::Result<()> {
                 public_origin.or_else(|| std::env::var("SHOTCLOCK_PUBLIC_ORIGIN").ok());
             if let Some(origin) = public_origin {
                 config.public_origin = Some(checked_origin(&origin)?);
+            }
+            config.allow_loopback_idp = allow_loopback_idp;
+            // The key that seals the identity providers' client secrets (R31): 64 hex digits,
+            // the same on every replica. Without it, single sign-on cannot be set up.
+            if let Ok(key) = std::env::var("SHOTCLOCK_SSO_KEY") {
+                config.sso_key = Some(
+                    shotclock_server::sso::SsoKey::from_hex(&key).context("SHOTCLOCK_SSO_KEY")?,
+                );
             }
             fit_descriptors(&mut config);
             let app = App::open(config)

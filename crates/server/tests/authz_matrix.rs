@@ -181,6 +181,27 @@ const MATRIX: &[Row] = &[
     ("GET", "/api/v1/approvals", [401, 401, 403, 403, 200, 200]),
     // A recording app reports capture on or off for itself (R38; tests/presence.rs).
     ("PUT", "/api/v1/presence", [401, 401, 204, 204, 204, 204]),
+    // Single sign-on settings: admins only (R31; tests/sso.rs). This service has no SSO key,
+    // so an admin's save is refused with words (422) before any provider is fetched.
+    (
+        "GET",
+        "/api/v1/workspace/sso",
+        [401, 401, 403, 403, 200, 200],
+    ),
+    (
+        "PUT",
+        "/api/v1/workspace/sso",
+        [401, 401, 403, 403, 422, 422],
+    ),
+    // The relying party's routes take no session: a start without an email, a callback
+    // without a state, an unknown app code — refused alike for everyone.
+    ("GET", "/api/v1/sso/start", [422, 422, 422, 422, 422, 422]),
+    (
+        "GET",
+        "/api/v1/sso/callback",
+        [400, 400, 400, 400, 400, 400],
+    ),
+    ("POST", "/api/v1/sso/token", [401, 401, 401, 401, 401, 401]),
 ];
 
 struct Fixture {
@@ -307,6 +328,17 @@ fn request(f: &Fixture, actor: Actor, method: &str, template: &str) -> Request<B
         ("PATCH", "/api/v1/entries/{id}") => Some(json!({"description": "renamed"})),
         ("PUT", "/api/v1/workspace/blocklist") => {
             Some(json!({"rules": [{"field": "title", "pattern": "bank"}]}))
+        }
+        ("PUT", "/api/v1/workspace/sso") => Some(json!({
+            "issuer": "https://idp.invalid",
+            "client_id": "shotclock",
+            "client_secret": "secret",
+            "allowed_domains": ["acme.test"],
+            "auto_join": false,
+            "password_sign_in": true,
+        })),
+        ("POST", "/api/v1/sso/token") => {
+            Some(json!({"code": "unknown", "code_verifier": "v".repeat(43)}))
         }
         ("POST", "/api/v1/approvals") => Some(json!({
             "user_id": f.team.alice.id,

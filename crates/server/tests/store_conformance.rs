@@ -869,6 +869,111 @@ async fn presence_rows_round_trip(store: Store) {
         "a removed user's last seen goes with them"
     );
     assert_eq!(c_rows, vec![b_row], "and their rows too");
+/// Single sign-on rows (R31): settings with their domains replaced whole, identities, and the
+/// one-time requests and codes (taken once, purged when expired; a user's go with the user).
+async fn sso_rows_round_trip(store: Store) {
+    use shotclock_server::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "ann@acme.test");
+    let config = SsoConfigRow {
+        workspace_id: ws.id,
+        issuer: "https://idp.example".into(),
+        client_id: "shotclock".into(),
+        client_secret: vec![0, 1, 2, 255],
+        allowed_domains: vec!["acme.test".into(), "b.test".into()],
+        auto_join: true,
+        password_sign_in: false,
+        updated_at: t(0),
+    };
+    let request = |n: u8, expires| SsoRequestRow {
+        state_hash: [n; 32],
+        workspace_id: ws.id,
+        nonce: "nonce".into(),
+        pkce_verifier: "verifier".into(),
+        redirect_uri: "https://svc/api/v1/sso/callback".into(),
+        app_challenge: (n == 1).then(|| "challenge".to_owned()),
+        app_redirect: (n == 1).then(|| "http://127.0.0.1:5/x".to_owned()),
+        app_state: None,
+        expires_at: expires,
+    };
+    let code = SsoCodeRow {
+        code_hash: [9; 32],
+        user_id: user.id,
+        challenge: "challenge".into(),
+        expires_at: t(1),
+    };
+    let (w, u, c, r1, r2, k) = (
+        ws.clone(),
+        user.clone(),
+        config.clone(),
+        request(1, t(10)),
+        request(2, t(1)),
+        code.clone(),
+    );
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)?;
+        rows.set_sso_config(&c)?;
+        rows.insert_sso_identity(w.id, "https://idp.example", "sub-1", u.id)?;
+        rows.insert_sso_request(&r1)?;
+        rows.insert_sso_request(&r2)?;
+        rows.insert_sso_code(&k)
+    })
+    .await
+    .unwrap();
+    let (id, uid) = (ws.id, user.id);
+    let got = read(&store, move |rows| {
+        Ok((
+            rows.sso_config(id)?,
+            rows.sso_domain_workspace("b.test")?,
+            rows.sso_domain_workspace("c.test")?,
+            rows.sso_identity(id, "https://idp.example", "sub-1")?,
+            rows.sso_identity(id, "https://other.example", "sub-1")?,
+        ))
+    })
+    .await;
+    assert_eq!(got, (Some(config.clone()), Some(id), None, Some(uid), None));
+    // Domains replaced whole.
+    let mut changed = config.clone();
+    changed.allowed_domains = vec!["c.test".into()];
+    changed.auto_join = false;
+    let c2 = changed.clone();
+    write(&store, move |rows| rows.set_sso_config(&c2))
+        .await
+        .unwrap();
+    let got = read(&store, move |rows| {
+        Ok((rows.sso_config(id)?, rows.sso_domain_workspace("b.test")?))
+    })
+    .await;
+    assert_eq!(got, (Some(changed), None));
+    // Taken once; expired ones purged.
+    let taken = write(&store, move |rows| {
+        let first = rows.take_sso_request(&[1; 32])?;
+        let again = rows.take_sso_request(&[1; 32])?;
+        Ok((first, again))
+    })
+    .await
+    .unwrap();
+    assert_eq!(taken, (Some(request(1, t(10))), None));
+    let purged = write(&store, move |rows| {
+        let n = rows.purge_sso(t(1))?;
+        Ok((
+            n,
+            rows.take_sso_request(&[2; 32])?,
+            rows.take_sso_code(&[9; 32])?,
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(purged, (2, None, None));
+    let k = code.clone();
+    let taken = write(&store, move |rows| {
+        rows.insert_sso_code(&k)?;
+        Ok((rows.take_sso_code(&[9; 32])?, rows.take_sso_code(&[9; 32])?))
+    })
+    .await
+    .unwrap();
+    assert_eq!(taken, (Some(code), None));
 }
 
 // ---- every backend ----------------------------------------------------------------------------
@@ -910,6 +1015,7 @@ conformance!(
     expired_screenshots_take_part_in_nothing,
     day_counts_match_a_row_by_row_count,
     presence_rows_round_trip,
+    sso_rows_round_trip,
 );
 
 // ---- SQLite ---------------------------------------------------------------------------------

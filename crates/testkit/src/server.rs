@@ -137,6 +137,9 @@ fn launch(
     config.capture_window_secs = window_secs;
     // No maintenance while a test runs (retention is the service's own business).
     config.maintenance_every = Duration::from_secs(3600);
+    // Single sign-on can be set up against a test identity provider on loopback (R31).
+    config.sso_key = Some(shotclock_server::sso::SsoKey::from_bytes([7; 32]));
+    config.allow_loopback_idp = true;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {

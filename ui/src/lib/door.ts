@@ -152,6 +152,11 @@ export interface Door {
   readonly captures: boolean;
   /** Whether the user names the workspace address at sign-in (the web app is on it already). */
   readonly choosesServer: boolean;
+  /**
+   * Where the browser goes to sign `email` in through the workspace's identity provider (R31);
+   * absent where that sign-in is not offered yet (the desktop app).
+   */
+  ssoStartUrl?(email: string): string;
 
   session(): Promise<SessionView>;
   signIn(serverUrl: string, email: string, password: string): Promise<SessionView>;

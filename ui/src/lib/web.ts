@@ -247,6 +247,7 @@ export function webDoor(env: WebEnv): Door {
   const door: Door = {
     captures: false,
     choosesServer: false,
+    ssoStartUrl: (email) => `${env.origin}/api/v1/sso/start?${q({ email })}`,
 
     async session() {
       try {

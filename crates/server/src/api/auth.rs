@@ -14,7 +14,7 @@ use crate::events::Ended;
 use crate::maintenance::discard;
 use crate::store::{NewUser, UserRow};
 
-async fn open_session(app: &App, user: &UserRow) -> Result<SessionInfo> {
+pub(super) async fn open_session(app: &App, user: &UserRow) -> Result<SessionInfo> {
     let (token, hash) = new_token();
     let now = app.now();
     let expires_at = now + app.config().session_ttl;
@@ -38,6 +38,8 @@ async fn open_session(app: &App, user: &UserRow) -> Result<SessionInfo> {
     responses(
         (status = 200, body = SessionInfo),
         (status = 401, description = "wrong email or password", body = ApiError),
+        (status = 403, description = "the workspace signs in through its identity provider \
+            (R31): passwords are for its owner only", body = ApiError),
         (status = 422, description = "invalid input, or the email needs a workspace", body = ApiError),
         (status = 429, description = "too many failures from this source, or too many sign-ins at \
             once; see Retry-After", body = ApiError),
@@ -85,7 +87,15 @@ pub(super) async fn authenticate(app: &App, source: Source, req: &LoginRequest) 
         }
         1 => {
             app.limiter().succeeded(&mail, source).await?;
-            Ok(matched.remove(0))
+            let user = matched.remove(0);
+            // Single sign-on may have turned passwords off for all but the owner (R31).
+            if !app.intents().password_sign_in_allowed(&user).await? {
+                return Err(Error::forbidden(
+                    "this workspace signs in through its identity provider: use \"Sign in with \
+                     SSO\" (only the owner may still use a password)",
+                ));
+            }
+            Ok(user)
         }
         _ => Err(Error::validation(
             "this account exists in several workspaces; say which one (\"workspace\")",

@@ -33,6 +33,7 @@ mod notifications;
 mod presence;
 mod privacy;
 mod screenshots;
+mod sso;
 mod timer;
 mod web;
 mod workspace;
@@ -131,6 +132,10 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(privacy::get_blocklist, privacy::set_blocklist))
         .routes(routes!(privacy::access_log))
         .routes(routes!(presence::report))
+        .routes(routes!(sso::get_settings, sso::set_settings))
+        .routes(routes!(sso::start))
+        .routes(routes!(sso::callback))
+        .routes(routes!(sso::token))
         .split_for_parts()
 }
 

@@ -27,6 +27,7 @@ mod members;
 mod presence;
 mod privacy;
 mod screenshots;
+mod sso;
 mod workspace;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub use self::members::{Acceptance, NewInvitation};
 pub use self::presence::{HeldApp, Liveness, never_seen};
 pub use self::screenshots::ShownScreenshot;
 pub use self::screenshots::{Unsent, UploadOutcome};
+pub use self::sso::{CodeRefusal, SsoAccount, SsoPerson, base64url, s256};
 
 /// See [`Intents::event_rows`].
 #[derive(Debug, Clone)]

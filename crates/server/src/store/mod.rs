@@ -356,6 +356,63 @@ pub struct AccessRow {
     pub at: DateTime<Utc>,
 }
 
+/// A workspace's single sign-on settings (R31); the client secret sealed by the service's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoConfigRow {
+    /// Workspace.
+    pub workspace_id: WorkspaceId,
+    /// The provider's issuer URL.
+    pub issuer: String,
+    /// Client id.
+    pub client_id: String,
+    /// The client secret, sealed (`crate::sso::secret`).
+    pub client_secret: Vec<u8>,
+    /// Allowed email domains (lowercase), each claimed by this workspace alone.
+    pub allowed_domains: Vec<String>,
+    /// New people join as members.
+    pub auto_join: bool,
+    /// Non-owners may still sign in with a password.
+    pub password_sign_in: bool,
+    /// Last saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A sign-in through the provider under way (R31): one use, short-lived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoRequestRow {
+    /// SHA-256 of the `state` sent to the provider.
+    pub state_hash: [u8; 32],
+    /// Workspace.
+    pub workspace_id: WorkspaceId,
+    /// The `nonce` the ID token must carry.
+    pub nonce: String,
+    /// This service's PKCE verifier towards the provider.
+    pub pkce_verifier: String,
+    /// The callback URL sent to the provider.
+    pub redirect_uri: String,
+    /// For the desktop app: its PKCE challenge (S256) towards this service.
+    pub app_challenge: Option<String>,
+    /// For the desktop app: its loopback redirect.
+    pub app_redirect: Option<String>,
+    /// For the desktop app: its own `state`, handed back to its loopback.
+    pub app_state: Option<String>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A one-time code for the desktop app, bound to its PKCE challenge (R31).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoCodeRow {
+    /// SHA-256 of the code.
+    pub code_hash: [u8; 32],
+    /// Who signed in.
+    pub user_id: UserId,
+    /// The app's PKCE challenge (S256).
+    pub challenge: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// The stored form of a rule's field (both backends).
 pub(crate) fn field_str(field: BlockField) -> &'static str {
     match field {
@@ -508,6 +565,17 @@ pub trait Rows: PresenceRows {
         to: DateTime<Utc>,
         captured_from: DateTime<Utc>,
     ) -> StoreResult<EntryCounts>;
+    /// A workspace's single sign-on settings, if linked (R31).
+    fn sso_config(&mut self, id: WorkspaceId) -> StoreResult<Option<SsoConfigRow>>;
+    /// The workspace whose single sign-on claims this (lowercase) email domain.
+    fn sso_domain_workspace(&mut self, domain: &str) -> StoreResult<Option<WorkspaceId>>;
+    /// The account linked to a provider's subject in a workspace.
+    fn sso_identity(
+        &mut self,
+        workspace: WorkspaceId,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>>;
 }
 
 /// Writes, inside a transaction. Each method changes exactly the rows it names.
@@ -596,6 +664,26 @@ pub trait TxRows: Rows + PresenceTxRows {
     fn purge_access(&mut self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
     /// Removes an owner's whole access log.
     fn delete_access_of(&mut self, owner: UserId) -> StoreResult<()>;
+    /// Stores a workspace's single sign-on settings, replacing its domains.
+    fn set_sso_config(&mut self, row: &SsoConfigRow) -> StoreResult<()>;
+    /// Links a provider's subject to an account.
+    fn insert_sso_identity(
+        &mut self,
+        workspace: WorkspaceId,
+        issuer: &str,
+        subject: &str,
+        user: UserId,
+    ) -> StoreResult<()>;
+    /// Stores a sign-in under way.
+    fn insert_sso_request(&mut self, row: &SsoRequestRow) -> StoreResult<()>;
+    /// Removes and answers the sign-in under way with this state hash, if any.
+    fn take_sso_request(&mut self, state_hash: &[u8; 32]) -> StoreResult<Option<SsoRequestRow>>;
+    /// Stores a one-time app code.
+    fn insert_sso_code(&mut self, row: &SsoCodeRow) -> StoreResult<()>;
+    /// Removes and answers the app code with this hash, if any.
+    fn take_sso_code(&mut self, code_hash: &[u8; 32]) -> StoreResult<Option<SsoCodeRow>>;
+    /// Removes sign-ins under way and app codes that expired at or before `now`.
+    fn purge_sso(&mut self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// What a write job asks for when its group ends.

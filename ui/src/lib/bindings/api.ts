@@ -1075,3 +1075,86 @@ export type PresenceUpdate = {
  * Capture is on in this app now.
  */
 capture: boolean, };
+
+/**
+ * The workspace's single sign-on settings as admins read them (`GET /workspace/sso`). The
+ * client secret is never returned: only whether one is stored.
+ */
+export type SsoSettings = { 
+/**
+ * Whether the workspace is linked to an identity provider at all.
+ */
+enabled: boolean, 
+/**
+ * The provider's issuer URL (its discovery document is `/.well-known/openid-configuration`
+ * below it); empty when not linked.
+ */
+issuer: string, 
+/**
+ * The client id the provider gave this service.
+ */
+client_id: string, 
+/**
+ * Whether a client secret is stored (it is write-only).
+ */
+client_secret_set: boolean, 
+/**
+ * Email domains whose people may sign in through the provider (lowercase, without `@`).
+ */
+allowed_domains: Array<string>, 
+/**
+ * New people of an allowed domain join as members at their first sign-in.
+ */
+auto_join: boolean, 
+/**
+ * Whether members and admins may still sign in with a password (owners always may).
+ */
+password_sign_in: boolean, 
+/**
+ * The one callback URL to register at the provider.
+ */
+callback_url: string, };
+
+/**
+ * What an admin saves (`PUT /workspace/sso`). The service fetches the provider's discovery
+ * document and keys before it stores anything.
+ */
+export type SsoSettingsUpdate = { 
+/**
+ * The provider's issuer URL (`https://…`).
+ */
+issuer: string, 
+/**
+ * The client id.
+ */
+client_id: string, 
+/**
+ * The client secret; left out (or `null`) keeps the stored one.
+ */
+client_secret?: string, 
+/**
+ * Email domains whose people may sign in (at least one).
+ */
+allowed_domains: Array<string>, 
+/**
+ * New people of an allowed domain join as members.
+ */
+auto_join: boolean, 
+/**
+ * Members and admins may still sign in with a password (owners always may).
+ */
+password_sign_in: boolean, };
+
+/**
+ * The desktop app's exchange (`POST /sso/token`): the one-time code the service handed its
+ * loopback listener, with the PKCE verifier whose challenge started the sign-in.
+ */
+export type SsoTokenRequest = { 
+/**
+ * The one-time code.
+ */
+code: string, 
+/**
+ * The PKCE code verifier (RFC 7636).
+ */
+code_verifier: string, };

@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/postgres/0005_blocklist_and_access_log.sql"),
     include_str!("../../../migrations/postgres/0006_screenshot_days.sql"),
     include_str!("../../../migrations/postgres/0007_app_presence.sql"),
+    include_str!("../../../migrations/postgres/0008_sso.sql"),
 ];
 
 /// Advisory lock held by each write group's transaction (serialises writers of all replicas).

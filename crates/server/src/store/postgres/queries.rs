@@ -33,6 +33,7 @@ use crate::store::{
     CountPlan, Counts, EntryCounts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
     ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
 };
+use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 use shotclock_api::privacy::{AccessKind, BlockRule};
 
 /// Screenshots per user of a workspace in `[$2, $3)` ms, row by row.
@@ -572,6 +573,56 @@ impl Rows for Pg<'_> {
         )?;
         Ok(rows.into_iter().collect())
     }
+    fn sso_config(&mut self, id: WorkspaceId) -> StoreResult<Option<SsoConfigRow>> {
+        let Some(mut row) = self.one(
+            "SELECT issuer, client_id, client_secret, auto_join, password_sign_in, updated_ms
+             FROM sso_configs WHERE workspace_id = $1",
+            &[&u(id)],
+            |r| {
+                Ok(SsoConfigRow {
+                    workspace_id: id,
+                    issuer: r.try_get(0)?,
+                    client_id: r.try_get(1)?,
+                    client_secret: r.try_get(2)?,
+                    allowed_domains: Vec::new(),
+                    auto_join: r.try_get(3)?,
+                    password_sign_in: r.try_get(4)?,
+                    updated_at: instant(r, 5)?,
+                })
+            },
+        )?
+        else {
+            return Ok(None);
+        };
+        row.allowed_domains = self.list(
+            "SELECT domain FROM sso_domains WHERE workspace_id = $1 ORDER BY domain",
+            &[&u(id)],
+            |r| Ok(r.try_get(0)?),
+        )?;
+        Ok(Some(row))
+    }
+
+    fn sso_domain_workspace(&mut self, domain: &str) -> StoreResult<Option<WorkspaceId>> {
+        self.one(
+            "SELECT workspace_id FROM sso_domains WHERE domain = $1",
+            &[&domain],
+            |r| Ok(WorkspaceId::from_uuid(r.try_get(0)?)),
+        )
+    }
+
+    fn sso_identity(
+        &mut self,
+        workspace: WorkspaceId,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>> {
+        self.one(
+            "SELECT user_id FROM sso_identities
+             WHERE workspace_id = $1 AND issuer = $2 AND subject = $3",
+            &[&u(workspace), &issuer, &subject],
+            |r| Ok(UserId::from_uuid(r.try_get(0)?)),
+        )
+    }
 }
 
 impl TxRows for Pg<'_> {
@@ -929,6 +980,135 @@ impl TxRows for Pg<'_> {
             &[&u(owner)],
         )?;
         Ok(())
+    }
+    fn set_sso_config(&mut self, c: &SsoConfigRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO sso_configs (workspace_id, issuer, client_id, client_secret, auto_join,
+                 password_sign_in, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (workspace_id) DO UPDATE SET issuer = excluded.issuer,
+                 client_id = excluded.client_id, client_secret = excluded.client_secret,
+                 auto_join = excluded.auto_join, password_sign_in = excluded.password_sign_in,
+                 updated_ms = excluded.updated_ms",
+            &[
+                &u(c.workspace_id),
+                &c.issuer,
+                &c.client_id,
+                &c.client_secret,
+                &c.auto_join,
+                &c.password_sign_in,
+                &ms(c.updated_at),
+            ],
+        )?;
+        self.exec(
+            "DELETE FROM sso_domains WHERE workspace_id = $1",
+            &[&u(c.workspace_id)],
+        )?;
+        for domain in &c.allowed_domains {
+            self.exec(
+                "INSERT INTO sso_domains (domain, workspace_id) VALUES ($1, $2)",
+                &[domain, &u(c.workspace_id)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_sso_identity(
+        &mut self,
+        workspace: WorkspaceId,
+        issuer: &str,
+        subject: &str,
+        user: UserId,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO sso_identities (workspace_id, issuer, subject, user_id)
+             VALUES ($1, $2, $3, $4)",
+            &[&u(workspace), &issuer, &subject, &u(user)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_sso_request(&mut self, r: &SsoRequestRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO sso_requests (state_hash, workspace_id, nonce, pkce_verifier,
+                 redirect_uri, app_challenge, app_redirect, app_state, expires_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &&r.state_hash[..],
+                &u(r.workspace_id),
+                &r.nonce,
+                &r.pkce_verifier,
+                &r.redirect_uri,
+                &r.app_challenge,
+                &r.app_redirect,
+                &r.app_state,
+                &ms(r.expires_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_sso_request(&mut self, state_hash: &[u8; 32]) -> StoreResult<Option<SsoRequestRow>> {
+        let hash = *state_hash;
+        self.one(
+            "DELETE FROM sso_requests WHERE state_hash = $1
+             RETURNING workspace_id, nonce, pkce_verifier, redirect_uri, app_challenge,
+                 app_redirect, app_state, expires_ms",
+            &[&&hash[..]],
+            |r| {
+                Ok(SsoRequestRow {
+                    state_hash: hash,
+                    workspace_id: WorkspaceId::from_uuid(r.try_get(0)?),
+                    nonce: r.try_get(1)?,
+                    pkce_verifier: r.try_get(2)?,
+                    redirect_uri: r.try_get(3)?,
+                    app_challenge: r.try_get(4)?,
+                    app_redirect: r.try_get(5)?,
+                    app_state: r.try_get(6)?,
+                    expires_at: instant(r, 7)?,
+                })
+            },
+        )
+    }
+
+    fn insert_sso_code(&mut self, c: &SsoCodeRow) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO sso_codes (code_hash, user_id, challenge, expires_ms)
+             VALUES ($1, $2, $3, $4)",
+            &[
+                &&c.code_hash[..],
+                &u(c.user_id),
+                &c.challenge,
+                &ms(c.expires_at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_sso_code(&mut self, code_hash: &[u8; 32]) -> StoreResult<Option<SsoCodeRow>> {
+        let hash = *code_hash;
+        self.one(
+            "DELETE FROM sso_codes WHERE code_hash = $1
+             RETURNING user_id, challenge, expires_ms",
+            &[&&hash[..]],
+            |r| {
+                Ok(SsoCodeRow {
+                    code_hash: hash,
+                    user_id: UserId::from_uuid(r.try_get(0)?),
+                    challenge: r.try_get(1)?,
+                    expires_at: instant(r, 2)?,
+                })
+            },
+        )
+    }
+
+    fn purge_sso(&mut self, now: DateTime<Utc>) -> StoreResult<u64> {
+        let a = self.exec(
+            "DELETE FROM sso_requests WHERE expires_ms <= $1",
+            &[&ms(now)],
+        )?;
+        let b = self.exec("DELETE FROM sso_codes WHERE expires_ms <= $1", &[&ms(now)])?;
+        Ok(a + b)
     }
 }
 

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/0005_invitations.sql"),
     include_str!("../../../migrations/0006_blocklist_and_access_log.sql"),
     include_str!("../../../migrations/0007_app_presence.sql"),
+    include_str!("../../../migrations/0008_sso.sql"),
 ];
 
 /// How to open the database.
