@@ -228,6 +228,14 @@ impl Bench {
         .await;
         app.stop().await;
         outcome?;
+        // The next app is found by its executable: wait until this one is gone.
+        let deadline = Instant::now() + WAIT;
+        while ProcessTree::read()?.pid_of_exe(&self.app).is_some() {
+            if Instant::now() > deadline {
+                bail!("the baseline app did not exit");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
 
         let member = &PEOPLE[MEMBER];
         let app = self
