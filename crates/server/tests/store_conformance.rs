@@ -869,6 +869,8 @@ async fn presence_rows_round_trip(store: Store) {
         "a removed user's last seen goes with them"
     );
     assert_eq!(c_rows, vec![b_row], "and their rows too");
+}
+
 /// Single sign-on rows (R31): settings with their domains replaced whole, identities, and the
 /// one-time requests and codes (taken once, purged when expired; a user's go with the user).
 async fn sso_rows_round_trip(store: Store) {
