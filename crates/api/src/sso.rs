@@ -57,7 +57,9 @@ pub struct SsoSettingsUpdate {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SsoTokenRequest {
     /// The one-time code.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub code: String,
-    /// The PKCE code verifier (RFC 7636).
+    /// The PKCE code verifier (RFC 7636: 43 to 128 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 43, max_length = 128))]
     pub code_verifier: String,
 }

@@ -1118,6 +1118,9 @@ async fn sqlite_hourly_counts_are_built_from_an_older_database() {
          DROP TABLE tombstones; DROP TABLE capture_gates;
          DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
          DROP TABLE workspace_block_rules; DROP TABLE screenshot_access; DROP TABLE invitations;
+         DROP TABLE app_presence; DROP TABLE app_last_seen; DROP TABLE replicas;
+         DROP TABLE sso_codes; DROP TABLE sso_requests; DROP TABLE sso_identities;
+         DROP TABLE sso_domains; DROP TABLE sso_configs;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -1144,6 +1147,9 @@ async fn sqlite_gate_history_is_seeded_from_an_older_database() {
         "DROP TABLE tombstones; DROP TABLE capture_gates;
          DROP INDEX entries_user_end; ALTER TABLE entries DROP COLUMN manual;
          DROP TABLE workspace_block_rules; DROP TABLE screenshot_access; DROP TABLE invitations;
+         DROP TABLE app_presence; DROP TABLE app_last_seen; DROP TABLE replicas;
+         DROP TABLE sso_codes; DROP TABLE sso_requests; DROP TABLE sso_identities;
+         DROP TABLE sso_domains; DROP TABLE sso_configs;
          PRAGMA user_version = 2;",
     )
     .unwrap();

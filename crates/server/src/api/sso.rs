@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::TimeDelta;
@@ -26,7 +26,7 @@ use shotclock_domain::sso::domain_of;
 use super::auth::open_session;
 use super::{ApiJson, text};
 use crate::App;
-use crate::auth::{Auth, loopback_host, new_token, session_cookie, web_token_hash};
+use crate::auth::{Auth, loopback_host, new_token};
 use crate::error::{Error, Result};
 use crate::intents::{CodeRefusal, SsoAccount, SsoPerson, base64url};
 use crate::sso::{Link, SsoError};
@@ -584,23 +584,10 @@ async fn finish(
             Ok(redirect(to.as_str()))
         }
         _ => {
-            let (token, _) = new_token();
-            let ttl = app.config().web_session_ttl;
-            app.intents()
-                .create_session(
-                    web_token_hash(&token),
-                    user.id,
-                    user.workspace_id,
-                    now,
-                    now + ttl,
-                )
+            let mut res = redirect("/");
+            super::web::open_browser_session(app, &user, headers, &mut res)
                 .await
                 .map_err(unavailable)?;
-            let mut res = redirect("/");
-            let cookie = session_cookie(&token, ttl.num_seconds(), !loopback_host(headers));
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().insert(SET_COOKIE, v);
-            }
             Ok(res)
         }
     }

@@ -65,6 +65,24 @@ pub(super) async fn signed_in(
     user: &crate::store::UserRow,
     headers: &HeaderMap,
 ) -> Result<Response> {
+    let ws = workspace_of(app, user).await?;
+    let me = Me {
+        user: member_dto(user),
+        workspace: settings_dto(app, &ws),
+    };
+    let mut res = Json(me).into_response();
+    open_browser_session(app, user, headers, &mut res).await?;
+    Ok(res)
+}
+
+/// Opens a browser session for `user` and sets its `HttpOnly` cookie on `res` (`Secure` except
+/// on loopback): the password sign-in above and single sign-on's callback.
+pub(super) async fn open_browser_session(
+    app: &App,
+    user: &crate::store::UserRow,
+    headers: &HeaderMap,
+    res: &mut Response,
+) -> std::result::Result<(), crate::store::StoreError> {
     let (token, _) = new_token();
     let now = app.now();
     let ttl = app.config().web_session_ttl;
@@ -77,15 +95,9 @@ pub(super) async fn signed_in(
             now + ttl,
         )
         .await?;
-    let ws = workspace_of(app, user).await?;
-    let me = Me {
-        user: member_dto(user),
-        workspace: settings_dto(app, &ws),
-    };
-    let mut res = Json(me).into_response();
     let cookie = session_cookie(&token, ttl.num_seconds(), !loopback_host(headers));
     set_cookie(res.headers_mut(), &cookie);
-    Ok(res)
+    Ok(())
 }
 
 /// Ends this browser's session and its event streams, and clears the cookie.

@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn s256_follows_rfc_7636() {
         assert_eq!(
-            s256("dBjftJeZ4CVP-mJ0F3CV2NdxeJXBJO0Gm3VV5KuVPxw"),
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert_eq!(base64url(b""), "");
