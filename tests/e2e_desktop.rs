@@ -375,11 +375,26 @@ async fn deleting_a_screenshot_of_the_running_timer_is_refused() -> Result<()> {
 
     let outcome = async {
         app.open_section("timer").await?;
+        // Enter in the description starts the timer.
         app.type_into(&tid("timer-description"), "Still going")
             .await?;
-        app.click(&tid("timer-toggle")).await?;
+        app.press(Key::Enter).await?;
         app.wait_attr(&tid("timer-toggle"), "data-running", "true", MEDIUM)
             .await?;
+        // Focus leaves the now read-only field for Stop: a focused field's caret would repaint
+        // the window all day.
+        wait_for(SHORT, "focus to move to the Stop button", || async {
+            let focused = app
+                .client
+                .execute(
+                    "return document.activeElement && document.activeElement.dataset.testid",
+                    vec![],
+                )
+                .await
+                .ok()?;
+            (focused == "timer-toggle").then_some(())
+        })
+        .await?;
         let shot = wait_for(
             LONG,
             "a screenshot of the running timer at the service",
