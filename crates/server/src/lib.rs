@@ -391,23 +391,26 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
             tracing::warn!("the live-event listener is not listening yet; serving anyway");
         }
     }
-    // Presence (R38): alive before the first app connects here, then a heartbeat that also
-    // clears the rows of replicas that died.
+    // Presence (R38): alive before the first app connects here (alone on its database, that
+    // beat also clears an earlier run's rows and is the only one), then, beside other replicas,
+    // a heartbeat that also clears the rows of replicas that died.
     if let Err(e) = app.presence().beat().await {
         tracing::warn!(error = %e, "presence: the first heartbeat failed");
     }
-    let beating = app.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(beating.presence().beat_every());
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
+    if app.presence().shared() {
+        let beating = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(beating.presence().beat_every());
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tick.tick().await;
-            if let Err(e) = beating.presence().beat().await {
-                tracing::warn!(error = %e, "presence: a heartbeat failed");
+            loop {
+                tick.tick().await;
+                if let Err(e) = beating.presence().beat().await {
+                    tracing::warn!(error = %e, "presence: a heartbeat failed");
+                }
             }
-        }
-    });
+        });
+    }
     let every = app.config().maintenance_every;
     let background = app.clone();
     tokio::spawn(async move {

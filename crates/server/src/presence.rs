@@ -198,6 +198,13 @@ impl Presence {
             .await
     }
 
+    /// Whether other processes serve the same database: only then do heartbeats after the
+    /// first matter (alone, this replica's own rows are the only ones and it is alive).
+    #[must_use]
+    pub fn shared(&self) -> bool {
+        !self.only_replica
+    }
+
     /// Time between heartbeats: a third of the time-to-live, so one late beat is not death.
     #[must_use]
     pub fn beat_every(&self) -> std::time::Duration {

@@ -26,9 +26,9 @@ use shotclock_domain::sso::domain_of;
 use super::auth::open_session;
 use super::{ApiJson, text};
 use crate::App;
-use crate::auth::{Auth, loopback_host, new_token};
+use crate::auth::{Auth, loopback_host, new_token, token_hash};
 use crate::error::{Error, Result};
-use crate::intents::{CodeRefusal, SsoAccount, SsoPerson, base64url};
+use crate::intents::{CodeRefusal, SsoAccount, SsoPerson};
 use crate::sso::{Link, SsoError};
 use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 
@@ -387,7 +387,7 @@ async fn begin(
         .map_err(|e| invalid(e.to_string()))?;
     let now = app.now();
     let row = SsoRequestRow {
-        state_hash: sha(&auth.state),
+        state_hash: token_hash(&auth.state),
         workspace_id: workspace,
         nonce: auth.nonce,
         pkce_verifier: auth.pkce_verifier,
@@ -402,11 +402,6 @@ async fn begin(
         .await
         .map_err(unavailable)?;
     Ok(auth.url.to_string())
-}
-
-fn sha(s: &str) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(s.as_bytes()).into()
 }
 
 /// The identity provider's one callback: finishes the sign-in (see `crate::sso`). A browser
@@ -558,17 +553,10 @@ async fn finish(
     };
     match (request.app_challenge, request.app_redirect) {
         (Some(challenge), Some(to)) => {
-            let mut code = [0_u8; 32];
-            aws_lc_rs::rand::fill(&mut code).map_err(|_| {
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no random numbers".to_owned(),
-                )
-            })?;
-            let code = base64url(&code);
+            let (code, code_hash) = new_token();
             app.intents()
                 .issue_sso_code(SsoCodeRow {
-                    code_hash: sha(&code),
+                    code_hash,
                     user_id: user.id,
                     challenge,
                     expires_at: now + APP_CODE_TTL,

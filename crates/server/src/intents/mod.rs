@@ -46,7 +46,7 @@ pub use self::members::{Acceptance, NewInvitation};
 pub use self::presence::{HeldApp, Liveness, never_seen};
 pub use self::screenshots::ShownScreenshot;
 pub use self::screenshots::{Unsent, UploadOutcome};
-pub use self::sso::{CodeRefusal, SsoAccount, SsoPerson, base64url, s256};
+pub use self::sso::{CodeRefusal, SsoAccount, SsoPerson, s256};
 
 /// See [`Intents::event_rows`].
 #[derive(Debug, Clone)]

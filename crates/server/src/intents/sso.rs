@@ -5,7 +5,6 @@
 //! them inside one transaction each. Every refusal writes nothing.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use shotclock_api::{ErrorCode, Role, UserId, WorkspaceId};
 use shotclock_domain::sso::{Account, Decision, Facts, Refusal, decide, password_allowed};
 
@@ -52,28 +51,10 @@ pub enum CodeRefusal {
 /// The S256 PKCE challenge of a verifier (RFC 7636): unpadded base64url of its SHA-256.
 #[must_use]
 pub fn s256(verifier: &str) -> String {
-    base64url(&Sha256::digest(verifier.as_bytes()))
-}
-
-/// Unpadded base64url.
-#[must_use]
-pub fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            let index = (n >> (18 - 6 * i)) & 63;
-            out.push(char::from(ALPHABET[index as usize]));
-        }
-    }
-    out
+    let verifier = openidconnect::PkceCodeVerifier::new(verifier.to_owned());
+    openidconnect::PkceCodeChallenge::from_code_verifier_sha256(&verifier)
+        .as_str()
+        .to_owned()
 }
 
 /// Equal strings, compared in time that does not depend on where they differ.
@@ -132,7 +113,7 @@ impl Intents {
         state: String,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SsoRequestRow>> {
-        let hash: [u8; 32] = Sha256::digest(state.as_bytes()).into();
+        let hash = crate::auth::token_hash(&state);
         self.write(move |rows| {
             let row = rows.take_sso_request(&hash)?;
             Ok(row.filter(|r| r.expires_at > now))
@@ -227,7 +208,7 @@ impl Intents {
         verifier: String,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<UserRow, CodeRefusal>> {
-        let hash: [u8; 32] = Sha256::digest(code.as_bytes()).into();
+        let hash = crate::auth::token_hash(&code);
         self.write(move |rows| {
             let Some(row) = rows.take_sso_code(&hash)? else {
                 return Ok(Err(CodeRefusal::Invalid));
@@ -268,11 +249,6 @@ mod tests {
             s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
-        assert_eq!(base64url(b""), "");
-        assert_eq!(base64url(b"f"), "Zg");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert_eq!(base64url(b"foo"), "Zm9v");
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
         assert!(same("abc", "abc"));
         assert!(!same("abc", "abd"));
         assert!(!same("abc", "ab"));
