@@ -166,6 +166,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn each_refusal_says_its_own_reason_in_words() {
+        let said = [
+            (Refusal::Deactivated, "deactivated"),
+            (Refusal::EmailNotVerified, "verified"),
+            (Refusal::DomainNotAllowed, "domain"),
+            (Refusal::OtherWorkspace, "another workspace"),
+            (Refusal::NoAutoJoin, "invitation"),
+        ];
+        for (refusal, word) in said {
+            assert!(
+                refusal.message().contains(word),
+                "{refusal:?} says {:?}",
+                refusal.message()
+            );
+            assert_eq!(refusal.error_code(), ErrorCode::Forbidden);
+        }
+    }
+
     const ACTIVE: Account<u32> = Account {
         id: 7,
         active: true,
