@@ -40,6 +40,7 @@ mod session;
 mod state;
 mod uploader;
 mod view;
+mod sso_settings;
 
 #[cfg(feature = "ts")]
 pub mod ts;
