@@ -1319,6 +1319,7 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
 
         // After a reload the page shows what is stored, the secret only as "stored".
         b.refresh().await?;
+        wait_element(&b, "nav button[data-section='settings']").await?;
         open_section(&b, "settings").await?;
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
         let issuer = wait_element(&b, &tid("sso-issuer")).await?.prop("value").await?;
@@ -1330,6 +1331,11 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
         let note = wait_element(&b, &tid("sso-secret-note")).await?.text().await?;
         ensure!(note.contains("Stored"), "{note}");
         ensure!(!b.source().await?.contains(SECRET), "the secret is not in the page");
+        b.execute(
+            "document.querySelector('[data-testid=sso-settings]').scrollIntoView();",
+            vec![],
+        )
+        .await?;
         save_page_png(&b, "sso-settings").await?;
 
         // A provider that cannot be read: the service says so in plain words, nothing changes.
@@ -1344,6 +1350,7 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
 
         // Unlinked: everyone signs in with a password again.
         b.refresh().await?;
+        wait_element(&b, "nav button[data-section='settings']").await?;
         open_section(&b, "settings").await?;
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
         wait_element(&b, &tid("sso-unlink")).await?.click().await?;
