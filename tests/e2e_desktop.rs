@@ -1443,7 +1443,13 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
         &Keys::generate("k1"),
     );
     let owner = service.sign_in(&team.owner).await?;
-    let domain = team.ana.email.split('@').nth(1).context("a domain")?.to_owned();
+    let domain = team
+        .ana
+        .email
+        .split('@')
+        .nth(1)
+        .context("a domain")?
+        .to_owned();
     let app = DesktopApp::signed_in(&service, &team.owner).await?;
 
     let outcome = async {
@@ -1455,7 +1461,10 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
             .await?
             .prop("value")
             .await?;
-        ensure!(shown.as_deref() == Some(callback.as_str()), "callback shown: {shown:?}");
+        ensure!(
+            shown.as_deref() == Some(callback.as_str()),
+            "callback shown: {shown:?}"
+        );
 
         // A provider that cannot be read: plain words from the service, nothing stored.
         let nobody = format!(
@@ -1490,7 +1499,10 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
             "stored: {stored:?}"
         );
         let secret = app.wait_element(&tid("sso-client-secret"), SHORT).await?;
-        ensure!(secret.prop("value").await?.as_deref() == Some(""), "the secret field is emptied");
+        ensure!(
+            secret.prop("value").await?.as_deref() == Some(""),
+            "the secret field is emptied"
+        );
         ensure!(secret.attr("data-stored").await?.as_deref() == Some("true"));
         save_window_png(&app.client, "sso-settings-desktop").await?;
 
@@ -1499,7 +1511,10 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
         app.click(&tid("sso-unlink-confirm")).await?;
         app.wait_attr(&tid("sso-summary"), "data-enabled", "false", MEDIUM)
             .await?;
-        ensure!(!owner.sso_settings().await?.enabled, "unlinked at the service");
+        ensure!(
+            !owner.sso_settings().await?.enabled,
+            "unlinked at the service"
+        );
         Ok(())
     }
     .await;

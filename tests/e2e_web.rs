@@ -1285,7 +1285,10 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
     let owner = service.sign_in(&team.owner).await?;
     let domain = team.ana.email.split('@').nth(1).context("a domain")?;
     // A provider nobody answers for: a port that was free a moment ago.
-    let nobody = format!("http://{}", std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?);
+    let nobody = format!(
+        "http://{}",
+        std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?
+    );
 
     let driver = ChromeDriver::start()?;
     let b = driver.browser().await?;
@@ -1293,15 +1296,24 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
         sign_in(&b, &base, &team.owner).await?;
         open_section(&b, "settings").await?;
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "false", SHORT).await?;
-        let shown = wait_element(&b, &tid("sso-callback")).await?.prop("value").await?;
-        ensure!(shown.as_deref() == Some(callback.as_str()), "callback shown: {shown:?}");
+        let shown = wait_element(&b, &tid("sso-callback"))
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(
+            shown.as_deref() == Some(callback.as_str()),
+            "callback shown: {shown:?}"
+        );
 
         // Linked through the form; the service checks the provider first.
         fill(&b, "sso-issuer", &idp.issuer()).await?;
         fill(&b, "sso-client-id", "shotclock").await?;
         fill(&b, "sso-client-secret", SECRET).await?;
         fill(&b, "sso-domains", &domain.to_uppercase()).await?;
-        wait_element(&b, &tid("sso-password-sign-in")).await?.click().await?;
+        wait_element(&b, &tid("sso-password-sign-in"))
+            .await?
+            .click()
+            .await?;
         let (kind, words) = save_sso(&b).await?;
         ensure!(kind == "saved", "{kind}: {words}");
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
@@ -1322,15 +1334,27 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
         wait_element(&b, "nav button[data-section='settings']").await?;
         open_section(&b, "settings").await?;
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
-        let issuer = wait_element(&b, &tid("sso-issuer")).await?.prop("value").await?;
+        let issuer = wait_element(&b, &tid("sso-issuer"))
+            .await?
+            .prop("value")
+            .await?;
         ensure!(issuer == Some(idp.issuer()), "issuer shown: {issuer:?}");
         let secret = wait_element(&b, &tid("sso-client-secret")).await?;
         ensure!(secret.attr("type").await?.as_deref() == Some("password"));
-        ensure!(secret.prop("value").await?.as_deref() == Some(""), "the secret is never shown");
+        ensure!(
+            secret.prop("value").await?.as_deref() == Some(""),
+            "the secret is never shown"
+        );
         ensure!(secret.attr("data-stored").await?.as_deref() == Some("true"));
-        let note = wait_element(&b, &tid("sso-secret-note")).await?.text().await?;
+        let note = wait_element(&b, &tid("sso-secret-note"))
+            .await?
+            .text()
+            .await?;
         ensure!(note.contains("Stored"), "{note}");
-        ensure!(!b.source().await?.contains(SECRET), "the secret is not in the page");
+        ensure!(
+            !b.source().await?.contains(SECRET),
+            "the secret is not in the page"
+        );
         b.execute(
             "document.querySelector('[data-testid=sso-settings]').scrollIntoView();",
             vec![],
@@ -1341,10 +1365,17 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
         // A provider that cannot be read: the service says so in plain words, nothing changes.
         fill(&b, "sso-issuer", &nobody).await?;
         let (kind, words) = save_sso(&b).await?;
-        ensure!(kind == "problem" && words.contains("could not be read"), "{kind}: {words}");
+        ensure!(
+            kind == "problem" && words.contains("could not be read"),
+            "{kind}: {words}"
+        );
         ensure!(owner.sso_settings().await? == stored, "nothing changed");
         ensure!(
-            b.find(Locator::Css(&tid("sso-outcome"))).await?.attr("role").await?.as_deref()
+            b.find(Locator::Css(&tid("sso-outcome")))
+                .await?
+                .attr("role")
+                .await?
+                .as_deref()
                 == Some("alert")
         );
 
@@ -1354,9 +1385,15 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
         open_section(&b, "settings").await?;
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
         wait_element(&b, &tid("sso-unlink")).await?.click().await?;
-        wait_element(&b, &tid("sso-unlink-confirm")).await?.click().await?;
+        wait_element(&b, &tid("sso-unlink-confirm"))
+            .await?
+            .click()
+            .await?;
         wait_attr(&b, &tid("sso-summary"), "data-enabled", "false", SHORT).await?;
-        ensure!(!owner.sso_settings().await?.enabled, "unlinked at the service");
+        ensure!(
+            !owner.sso_settings().await?.enabled,
+            "unlinked at the service"
+        );
         Ok(())
     }
     .await;

@@ -37,10 +37,10 @@ mod retention;
 mod scheduler;
 mod service;
 mod session;
+mod sso_settings;
 mod state;
 mod uploader;
 mod view;
-mod sso_settings;
 
 #[cfg(feature = "ts")]
 pub mod ts;

@@ -667,14 +667,24 @@ async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
     let begun = w.start("email=alice%40acme.test").await;
     let back = w.at_provider(&begun, "alice-sub").await;
     // Members may not unlink.
-    w.h.call("DELETE", "/api/v1/workspace/sso", Some(&w.team.alice.token), None)
-        .await
-        .expect(403);
+    w.h.call(
+        "DELETE",
+        "/api/v1/workspace/sso",
+        Some(&w.team.alice.token),
+        None,
+    )
+    .await
+    .expect(403);
     password_login(&w.h, &w.team.alice.email).await.expect(403);
 
-    w.h.call("DELETE", "/api/v1/workspace/sso", Some(&w.team.admin.token), None)
-        .await
-        .expect(204);
+    w.h.call(
+        "DELETE",
+        "/api/v1/workspace/sso",
+        Some(&w.team.admin.token),
+        None,
+    )
+    .await
+    .expect(204);
     let read = w.h.get("/api/v1/workspace/sso", &w.team.admin.token).await;
     read.expect(200);
     let v = read.json();
@@ -686,18 +696,25 @@ async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
     password_login(&w.h, &w.team.alice.email).await.expect(200);
     let late = w.get(&back).await;
     assert_eq!(late.status, 400);
-    assert!(page_text(&late).contains("not under way"), "the sign-in under way is gone");
+    assert!(
+        page_text(&late).contains("not under way"),
+        "the sign-in under way is gone"
+    );
     let res = w.get("/api/v1/sso/start?email=alice%40acme.test").await;
     assert_eq!(res.status, 404);
     // Unlinking again changes nothing.
-    w.h.call("DELETE", "/api/v1/workspace/sso", Some(&w.team.owner.token), None)
-        .await
-        .expect(204);
+    w.h.call(
+        "DELETE",
+        "/api/v1/workspace/sso",
+        Some(&w.team.owner.token),
+        None,
+    )
+    .await
+    .expect(204);
     // The domain is free for another workspace.
     let other = w.h.team("other").await;
-    let res = w
-        .h
-        .call(
+    let res =
+        w.h.call(
             "PUT",
             "/api/v1/workspace/sso",
             Some(&other.admin.token),

@@ -570,7 +570,11 @@ async fn sso_settings_are_read_checked_and_unlinked_by_admins_only() {
             if error.message.contains("could not be read")),
         "{err:?}"
     );
-    assert_eq!(owner.sso_settings().await.unwrap(), unlinked, "nothing stored");
+    assert_eq!(
+        owner.sso_settings().await.unwrap(),
+        unlinked,
+        "nothing stored"
+    );
     owner.unlink_sso().await.unwrap();
 
     for err in [
