@@ -1413,3 +1413,110 @@ async fn a_member_reads_the_member_list_without_controls() -> Result<()> {
     .await;
     app.finish("members-member", outcome).await
 }
+
+/// Clicks Save in the single sign-on section and waits until the service answered (the section
+/// says "Checking the provider…" until then); the outcome's kind and words.
+async fn save_sso(app: &DesktopApp) -> Result<(String, String)> {
+    app.click(&tid("sso-save")).await?;
+    wait_for(MEDIUM, "the provider checked", || async {
+        let kind = app.attr(&tid("sso-outcome"), "data-kind").await?;
+        (kind != "checking").then_some((kind, app.text(&tid("sso-outcome")).await?))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display, tauri-driver and node; run by `cargo xtask test`"]
+async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()> {
+    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
+    const SECRET: &str = "a-client-secret-0123456789-abcdef";
+    let service = Service::start()?;
+    let team = service.team("linked", false).await?;
+    let callback = format!("{}/api/v1/sso/callback", service.url());
+    let idp = Provider::start(
+        vec![OidcClient {
+            id: "shotclock".into(),
+            secret: SECRET.into(),
+            redirect_uris: vec![callback.clone()],
+        }],
+        vec![Account::verified("ana-at-idp", &team.ana.email)],
+        &Keys::generate("k1"),
+    );
+    let owner = service.sign_in(&team.owner).await?;
+    let domain = team
+        .ana
+        .email
+        .split('@')
+        .nth(1)
+        .context("a domain")?
+        .to_owned();
+    let app = DesktopApp::signed_in(&service, &team.owner).await?;
+
+    let outcome = async {
+        app.open_section("settings").await?;
+        app.wait_attr(&tid("sso-summary"), "data-enabled", "false", MEDIUM)
+            .await?;
+        let shown = app
+            .wait_element(&tid("sso-callback"), SHORT)
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(
+            shown.as_deref() == Some(callback.as_str()),
+            "callback shown: {shown:?}"
+        );
+
+        // A provider that cannot be read: plain words from the service, nothing stored.
+        let nobody = format!(
+            "http://{}",
+            std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?
+        );
+        app.type_into(&tid("sso-issuer"), &nobody).await?;
+        app.type_into(&tid("sso-client-id"), "shotclock").await?;
+        app.type_into(&tid("sso-client-secret"), SECRET).await?;
+        app.type_into(&tid("sso-domains"), &domain).await?;
+        let (kind, words) = save_sso(&app).await?;
+        ensure!(
+            kind == "problem" && words.contains("could not be read"),
+            "{kind}: {words}"
+        );
+        ensure!(!owner.sso_settings().await?.enabled, "nothing stored");
+
+        // The real provider: checked and stored, the secret kept write-only.
+        app.type_into(&tid("sso-issuer"), &idp.issuer()).await?;
+        app.click(&tid("sso-auto-join")).await?;
+        let (kind, words) = save_sso(&app).await?;
+        ensure!(kind == "saved", "{kind}: {words}");
+        app.wait_attr(&tid("sso-summary"), "data-enabled", "true", SHORT)
+            .await?;
+        let stored = owner.sso_settings().await?;
+        ensure!(
+            stored.issuer == idp.issuer()
+                && stored.client_secret_set
+                && stored.auto_join
+                && stored.password_sign_in
+                && stored.allowed_domains == vec![domain.clone()],
+            "stored: {stored:?}"
+        );
+        let secret = app.wait_element(&tid("sso-client-secret"), SHORT).await?;
+        ensure!(
+            secret.prop("value").await?.as_deref() == Some(""),
+            "the secret field is emptied"
+        );
+        ensure!(secret.attr("data-stored").await?.as_deref() == Some("true"));
+        save_window_png(&app.client, "sso-settings-desktop").await?;
+
+        // Unlinked from the app.
+        app.click(&tid("sso-unlink")).await?;
+        app.click(&tid("sso-unlink-confirm")).await?;
+        app.wait_attr(&tid("sso-summary"), "data-enabled", "false", MEDIUM)
+            .await?;
+        ensure!(
+            !owner.sso_settings().await?.enabled,
+            "unlinked at the service"
+        );
+        Ok(())
+    }
+    .await;
+    app.finish("sso-settings", outcome).await
+}

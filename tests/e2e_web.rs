@@ -1241,3 +1241,161 @@ async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provid
     .await;
     finish(b, outcome).await
 }
+
+/// Types `text` into the field `id` (data-testid), replacing what it held.
+async fn fill(b: &Client, id: &str, text: &str) -> Result<()> {
+    let field = wait_element(b, &tid(id)).await?;
+    field.clear().await?;
+    field.send_keys(text).await?;
+    Ok(())
+}
+
+/// Clicks Save in the single sign-on section and waits for the service's answer (the section
+/// says "Checking the provider…" until then); its kind and words.
+async fn save_sso(b: &Client) -> Result<(String, String)> {
+    wait_element(b, &tid("sso-save")).await?.click().await?;
+    let outcome = wait_for(SHORT, "the provider checked", || async {
+        let el = b.find(Locator::Css(&tid("sso-outcome"))).await.ok()?;
+        let kind = el.attr("data-kind").await.ok()??;
+        (kind != "checking").then_some((kind, el.text().await.ok()?))
+    })
+    .await?;
+    Ok(outcome)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs chromium, chromedriver and node; run by `cargo xtask test`"]
+async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
+    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
+    const SECRET: &str = "a-client-secret-0123456789-abcdef";
+    the_web_app_is_built_in()?;
+    let service = Service::start()?;
+    let team = service.team("acme", false).await?;
+    let base = service.url();
+    let callback = format!("{base}/api/v1/sso/callback");
+    let idp = Provider::start(
+        vec![OidcClient {
+            id: "shotclock".into(),
+            secret: SECRET.into(),
+            redirect_uris: vec![callback.clone()],
+        }],
+        vec![Account::verified("ana-at-idp", &team.ana.email)],
+        &Keys::generate("k1"),
+    );
+    let owner = service.sign_in(&team.owner).await?;
+    let domain = team.ana.email.split('@').nth(1).context("a domain")?;
+    // A provider nobody answers for: a port that was free a moment ago.
+    let nobody = format!(
+        "http://{}",
+        std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?
+    );
+
+    let driver = ChromeDriver::start()?;
+    let b = driver.browser().await?;
+    let outcome = async {
+        sign_in(&b, &base, &team.owner).await?;
+        open_section(&b, "settings").await?;
+        wait_attr(&b, &tid("sso-summary"), "data-enabled", "false", SHORT).await?;
+        let shown = wait_element(&b, &tid("sso-callback"))
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(
+            shown.as_deref() == Some(callback.as_str()),
+            "callback shown: {shown:?}"
+        );
+
+        // Linked through the form; the service checks the provider first.
+        fill(&b, "sso-issuer", &idp.issuer()).await?;
+        fill(&b, "sso-client-id", "shotclock").await?;
+        fill(&b, "sso-client-secret", SECRET).await?;
+        fill(&b, "sso-domains", &domain.to_uppercase()).await?;
+        wait_element(&b, &tid("sso-password-sign-in"))
+            .await?
+            .click()
+            .await?;
+        let (kind, words) = save_sso(&b).await?;
+        ensure!(kind == "saved", "{kind}: {words}");
+        wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
+        let stored = owner.sso_settings().await?;
+        ensure!(
+            stored.enabled
+                && stored.issuer == idp.issuer()
+                && stored.client_id == "shotclock"
+                && stored.client_secret_set
+                && stored.allowed_domains == vec![domain.to_owned()]
+                && !stored.password_sign_in
+                && !stored.auto_join,
+            "stored: {stored:?}"
+        );
+
+        // After a reload the page shows what is stored, the secret only as "stored".
+        b.refresh().await?;
+        wait_element(&b, "nav button[data-section='settings']").await?;
+        open_section(&b, "settings").await?;
+        wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
+        let issuer = wait_element(&b, &tid("sso-issuer"))
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(issuer == Some(idp.issuer()), "issuer shown: {issuer:?}");
+        let secret = wait_element(&b, &tid("sso-client-secret")).await?;
+        ensure!(secret.attr("type").await?.as_deref() == Some("password"));
+        ensure!(
+            secret.prop("value").await?.as_deref() == Some(""),
+            "the secret is never shown"
+        );
+        ensure!(secret.attr("data-stored").await?.as_deref() == Some("true"));
+        let note = wait_element(&b, &tid("sso-secret-note"))
+            .await?
+            .text()
+            .await?;
+        ensure!(note.contains("Stored"), "{note}");
+        ensure!(
+            !b.source().await?.contains(SECRET),
+            "the secret is not in the page"
+        );
+        b.execute(
+            "document.querySelector('[data-testid=sso-settings]').scrollIntoView();",
+            vec![],
+        )
+        .await?;
+        save_page_png(&b, "sso-settings").await?;
+
+        // A provider that cannot be read: the service says so in plain words, nothing changes.
+        fill(&b, "sso-issuer", &nobody).await?;
+        let (kind, words) = save_sso(&b).await?;
+        ensure!(
+            kind == "problem" && words.contains("could not be read"),
+            "{kind}: {words}"
+        );
+        ensure!(owner.sso_settings().await? == stored, "nothing changed");
+        ensure!(
+            b.find(Locator::Css(&tid("sso-outcome")))
+                .await?
+                .attr("role")
+                .await?
+                .as_deref()
+                == Some("alert")
+        );
+
+        // Unlinked: everyone signs in with a password again.
+        b.refresh().await?;
+        wait_element(&b, "nav button[data-section='settings']").await?;
+        open_section(&b, "settings").await?;
+        wait_attr(&b, &tid("sso-summary"), "data-enabled", "true", SHORT).await?;
+        wait_element(&b, &tid("sso-unlink")).await?.click().await?;
+        wait_element(&b, &tid("sso-unlink-confirm"))
+            .await?
+            .click()
+            .await?;
+        wait_attr(&b, &tid("sso-summary"), "data-enabled", "false", SHORT).await?;
+        ensure!(
+            !owner.sso_settings().await?.enabled,
+            "unlinked at the service"
+        );
+        Ok(())
+    }
+    .await;
+    finish(b, outcome).await
+}

@@ -22,6 +22,7 @@ mod member_commands;
 mod notify;
 mod protocol;
 mod session;
+mod sso_settings;
 mod tray;
 mod vault;
 mod webview;
@@ -104,6 +105,9 @@ pub fn run() -> Result<(), ShellError> {
             member_commands::revoke_invitation,
             member_commands::update_member,
             member_commands::remove_member,
+            sso_settings::sso_settings,
+            sso_settings::set_sso_settings,
+            sso_settings::unlink_sso,
         ])
         .build(tauri::generate_context!())
         .map_err(ShellError::from)?

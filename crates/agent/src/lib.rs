@@ -37,6 +37,7 @@ mod retention;
 mod scheduler;
 mod service;
 mod session;
+mod sso_settings;
 mod state;
 mod uploader;
 mod view;

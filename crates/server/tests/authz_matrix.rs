@@ -202,6 +202,12 @@ const MATRIX: &[Row] = &[
         [400, 400, 400, 400, 400, 400],
     ),
     ("POST", "/api/v1/sso/token", [401, 401, 401, 401, 401, 401]),
+    // Unlinking: admins only; a workspace that is not linked is unlinked already (204).
+    (
+        "DELETE",
+        "/api/v1/workspace/sso",
+        [401, 401, 403, 403, 204, 204],
+    ),
 ];
 
 struct Fixture {

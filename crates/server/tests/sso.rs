@@ -660,10 +660,78 @@ async fn keys_rotated_at_the_provider_are_fetched_again(db: Db) {
     }
 }
 
+async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
+    let w = world(db, false, false).await;
+    password_login(&w.h, &w.team.alice.email).await.expect(403);
+    // A sign-in begun before the unlink cannot finish after it.
+    let begun = w.start("email=alice%40acme.test").await;
+    let back = w.at_provider(&begun, "alice-sub").await;
+    // Members may not unlink.
+    w.h.call(
+        "DELETE",
+        "/api/v1/workspace/sso",
+        Some(&w.team.alice.token),
+        None,
+    )
+    .await
+    .expect(403);
+    password_login(&w.h, &w.team.alice.email).await.expect(403);
+
+    w.h.call(
+        "DELETE",
+        "/api/v1/workspace/sso",
+        Some(&w.team.admin.token),
+        None,
+    )
+    .await
+    .expect(204);
+    let read = w.h.get("/api/v1/workspace/sso", &w.team.admin.token).await;
+    read.expect(200);
+    let v = read.json();
+    assert_eq!(v["enabled"], false);
+    assert_eq!(v["issuer"], "");
+    assert_eq!(v["client_secret_set"], false);
+    assert_eq!(v["password_sign_in"], true);
+    // Passwords work again; single sign-on does not.
+    password_login(&w.h, &w.team.alice.email).await.expect(200);
+    let late = w.get(&back).await;
+    assert_eq!(late.status, 400);
+    assert!(
+        page_text(&late).contains("not under way"),
+        "the sign-in under way is gone"
+    );
+    let res = w.get("/api/v1/sso/start?email=alice%40acme.test").await;
+    assert_eq!(res.status, 404);
+    // Unlinking again changes nothing.
+    w.h.call(
+        "DELETE",
+        "/api/v1/workspace/sso",
+        Some(&w.team.owner.token),
+        None,
+    )
+    .await
+    .expect(204);
+    // The domain is free for another workspace.
+    let other = w.h.team("other").await;
+    let res =
+        w.h.call(
+            "PUT",
+            "/api/v1/workspace/sso",
+            Some(&other.admin.token),
+            Some(json!({
+                "issuer": w.idp.issuer(), "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                "allowed_domains": ["acme.test"], "auto_join": false, "password_sign_in": true,
+            })),
+        )
+        .await;
+    res.expect(200);
+}
+
 common::both_backends!(
     web_sign_in_links_by_verified_email_then_by_subject,
     app_sign_in_trades_a_one_time_code_bound_to_its_challenge,
     each_refusal_says_why_and_creates_nothing,
+    an_admin_unlinks_and_passwords_and_domains_are_free_again,
 );
 
 #[tokio::test]

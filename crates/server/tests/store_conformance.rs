@@ -978,6 +978,70 @@ async fn sso_rows_round_trip(store: Store) {
     assert_eq!(taken, (Some(code), None));
 }
 
+/// Unlinking (R31): the settings, their domains and the sign-ins under way go; linked
+/// identities and other workspaces' settings stay.
+async fn sso_unlink_keeps_identities(store: Store) {
+    use shotclock_server::store::{SsoConfigRow, SsoRequestRow};
+    let (ws, other) = (workspace_row(t(0)), workspace_row(t(0)));
+    let user = user_row(ws.id, "ann@acme.test");
+    let config = |w: &shotclock_server::store::WorkspaceRow, domain: &str| SsoConfigRow {
+        workspace_id: w.id,
+        issuer: "https://idp.example".into(),
+        client_id: "shotclock".into(),
+        client_secret: vec![7],
+        allowed_domains: vec![domain.into()],
+        auto_join: false,
+        password_sign_in: false,
+        updated_at: t(0),
+    };
+    let request = SsoRequestRow {
+        state_hash: [3; 32],
+        workspace_id: ws.id,
+        nonce: "nonce".into(),
+        pkce_verifier: "verifier".into(),
+        redirect_uri: "https://svc/api/v1/sso/callback".into(),
+        app_challenge: None,
+        app_redirect: None,
+        app_state: None,
+        expires_at: t(10),
+    };
+    let (a, b, u, ca, cb) = (
+        ws.clone(),
+        other.clone(),
+        user.clone(),
+        config(&ws, "acme.test"),
+        config(&other, "other.test"),
+    );
+    write(&store, move |rows| {
+        rows.insert_workspace(&a)?;
+        rows.insert_workspace(&b)?;
+        rows.insert_user(&u)?;
+        rows.set_sso_config(&ca)?;
+        rows.set_sso_config(&cb)?;
+        rows.insert_sso_identity(a.id, "https://idp.example", "sub-1", u.id)?;
+        rows.insert_sso_request(&request)
+    })
+    .await
+    .unwrap();
+    let (id, oid) = (ws.id, other.id);
+    let got = write(&store, move |rows| {
+        rows.delete_sso_config(id)?;
+        // Twice is the same as once.
+        rows.delete_sso_config(id)?;
+        Ok((
+            rows.sso_config(id)?,
+            rows.sso_domain_workspace("acme.test")?,
+            rows.take_sso_request(&[3; 32])?,
+            rows.sso_identity(id, "https://idp.example", "sub-1")?,
+            rows.sso_domain_workspace("other.test")?,
+            rows.sso_config(oid)?.is_some(),
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, (None, None, None, Some(user.id), Some(oid), true));
+}
+
 // ---- every backend ----------------------------------------------------------------------------
 
 macro_rules! conformance {
@@ -1018,6 +1082,7 @@ conformance!(
     day_counts_match_a_row_by_row_count,
     presence_rows_round_trip,
     sso_rows_round_trip,
+    sso_unlink_keeps_identities,
 );
 
 // ---- SQLite ---------------------------------------------------------------------------------

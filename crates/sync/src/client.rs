@@ -744,6 +744,31 @@ impl Client {
         self.no_content(Call::new(Method::DELETE, format!("api/v1/members/{id}")))
             .await
     }
+
+    // ---- single sign-on settings (R31) ------------------------------------------------------
+
+    /// `GET /workspace/sso` (admins): the workspace's identity provider settings, without the
+    /// client secret.
+    pub async fn sso_settings(&self) -> Result<shotclock_api::sso::SsoSettings, SyncError> {
+        self.json(Call::new(Method::GET, "api/v1/workspace/sso"), None::<&()>)
+            .await
+    }
+
+    /// `PUT /workspace/sso` (admins): links the workspace to an identity provider, or changes
+    /// the link; the service checks the provider's discovery document and keys first.
+    pub async fn set_sso_settings(
+        &self,
+        update: &shotclock_api::sso::SsoSettingsUpdate,
+    ) -> Result<shotclock_api::sso::SsoSettings, SyncError> {
+        self.json(Call::new(Method::PUT, "api/v1/workspace/sso"), Some(update))
+            .await
+    }
+
+    /// `DELETE /workspace/sso` (admins): unlinks the identity provider.
+    pub async fn unlink_sso(&self) -> Result<(), SyncError> {
+        self.no_content(Call::new(Method::DELETE, "api/v1/workspace/sso"))
+            .await
+    }
 }
 
 /// Checks the answer's API version and status; a 2xx passes through.

@@ -537,3 +537,54 @@ async fn entries_are_added_edited_and_approved() {
     owner.approve_period(&week(false)).await.unwrap();
     kim.delete_entry(id).await.unwrap();
 }
+
+/// Single sign-on settings (R31) through the client: admins read them, a provider that cannot
+/// be read is refused in words with nothing stored, unlinking answers nothing; members may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_settings_are_read_checked_and_unlinked_by_admins_only() {
+    let server = TestServer::start();
+    let team = server.team("sso", &[("bob", Role::Member)]).await;
+    let owner = server.sign_in(team.owner()).await;
+    let bob = server.sign_in(&team.people[1]).await;
+
+    let unlinked = owner.sso_settings().await.unwrap();
+    assert!(!unlinked.enabled && unlinked.password_sign_in);
+    assert_eq!(
+        unlinked.callback_url,
+        format!("{}api/v1/sso/callback", owner.base_url())
+    );
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
+    let update = shotclock_api::sso::SsoSettingsUpdate {
+        issuer: nobody,
+        client_id: "shotclock".into(),
+        client_secret: Some("a-secret".into()),
+        allowed_domains: vec!["sso.test".into()],
+        auto_join: false,
+        password_sign_in: true,
+    };
+    let err = owner.set_sso_settings(&update).await.unwrap_err();
+    assert!(
+        matches!(&err, SyncError::Rejected { status: 422, error }
+            if error.message.contains("could not be read")),
+        "{err:?}"
+    );
+    assert_eq!(
+        owner.sso_settings().await.unwrap(),
+        unlinked,
+        "nothing stored"
+    );
+    owner.unlink_sso().await.unwrap();
+
+    for err in [
+        bob.sso_settings().await.unwrap_err(),
+        bob.set_sso_settings(&update).await.unwrap_err(),
+        bob.unlink_sso().await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(&err, SyncError::Rejected { status: 403, error } if error.code == ErrorCode::Forbidden),
+            "{err:?}"
+        );
+    }
+}

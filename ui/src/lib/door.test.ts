@@ -5,6 +5,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { AgentEvent, Door, RunningTimer, SessionView } from "./door";
 import type { ApprovalReport, ApprovePeriod, EditReport, Entry, EntryDeleteReport, EntryPatch, Invitation, Member, MemberWeek, WorkspaceSettings } from "./bindings/api";
+import type { SsoSettings, SsoSettingsUpdate } from "./bindings/api";
 
 const USER: Member = {
   id: "0190a000-0000-7000-8000-000000000001",
@@ -58,6 +59,29 @@ const world = {
     this.invitations = [];
     this.entries = [weekEntry()];
     this.shots = { [ENTRY_ID]: 2 };
+  },
+};
+
+/** The single sign-on settings both fakes serve: the secret kept apart and never answered. */
+const ssoFake = {
+  secret: "",
+  settings: null as SsoSettings | null,
+  unlinked(): SsoSettings {
+    return { enabled: false, issuer: "", client_id: "", client_secret_set: false, allowed_domains: [], auto_join: false, password_sign_in: true, callback_url: `${ORIGIN}/api/v1/sso/callback` };
+  },
+  get(): SsoSettings {
+    return this.settings ?? this.unlinked();
+  },
+  /** Saves, or the service's refusal of a provider it cannot read. */
+  set(u: SsoSettingsUpdate): SsoSettings | Refused {
+    if (u.issuer.includes("unreachable")) return new Refused("validation", `the provider's discovery document at ${u.issuer} could not be read`);
+    if (u.client_secret) this.secret = u.client_secret;
+    this.settings = { ...this.unlinked(), enabled: true, issuer: u.issuer, client_id: u.client_id, client_secret_set: this.secret !== "", allowed_domains: u.allowed_domains, auto_join: u.auto_join, password_sign_in: u.password_sign_in };
+    return this.settings;
+  },
+  unlink() {
+    this.settings = null;
+    this.secret = "";
   },
 };
 
@@ -195,6 +219,16 @@ vi.mock("@tauri-apps/api/core", () => ({
         return { ...BOB, ...(args.change as object), presence: undefined };
       case "remove_member":
         return null;
+      case "sso_settings":
+        return ssoFake.get();
+      case "set_sso_settings": {
+        const r = ssoFake.set(args.update as SsoSettingsUpdate);
+        if (r instanceof Refused) throw { kind: "invalid", message: r.message, code: r.code };
+        return r;
+      }
+      case "unlink_sso":
+        ssoFake.unlink();
+        return null;
       default:
         try {
           return entryCommand(cmd, args);
@@ -289,6 +323,17 @@ async function fakeFetch(input: RequestInfo | URL, init: RequestInit = {}): Prom
     const id = decodeURIComponent(url.pathname.split("/").at(-1) ?? "");
     world.invitations = world.invitations.filter((i) => i.id !== id);
     return new Response(null, { status: 204 });
+  }
+  if (url.pathname === "/api/v1/workspace/sso") {
+    if (method === "GET") return json(200, ssoFake.get());
+    if (method === "DELETE") {
+      ssoFake.unlink();
+      return new Response(null, { status: 204 });
+    }
+    if (method === "PUT") {
+      const r = ssoFake.set(JSON.parse(String(init.body)) as SsoSettingsUpdate);
+      return r instanceof Refused ? json(422, { code: r.code, message: r.message }) : json(200, r);
+    }
   }
   if (url.pathname === `/api/v1/members/${BOB.id}`) {
     if (method === "DELETE") return new Response(null, { status: 204 });
@@ -623,5 +668,28 @@ describe("accepting an invitation (R38)", () => {
     expect(sessions.at(-1)?.state).toBe("signed_in");
     const desktop = (await import("./tauri")).door;
     await expect(desktop.acceptInvitation(SECRET, "Carol", PASSWORD)).rejects.toMatchObject({ kind: "invalid" });
+  });
+});
+
+describe.each(transports)("single sign-on settings over %s (R31)", (_name, make) => {
+  it("saves with a write-only secret, keeps it when left out, answers a refusal in words, and unlinks", async () => {
+    world.reset();
+    ssoFake.unlink();
+    const door = await make();
+    await door.signIn("https://acme.test", USER.email, PASSWORD);
+    expect(await door.ssoSettings()).toMatchObject({ enabled: false, callback_url: `${ORIGIN}/api/v1/sso/callback` });
+    const update: SsoSettingsUpdate = { issuer: "https://login.example.com", client_id: "shotclock", client_secret: "s3cret", allowed_domains: ["acme.test"], auto_join: true, password_sign_in: false };
+    const saved = await door.setSsoSettings(update);
+    expect(saved).toMatchObject({ enabled: true, client_secret_set: true, auto_join: true, password_sign_in: false });
+    expect(JSON.stringify(saved)).not.toContain("s3cret");
+    const { client_secret: _left, ...kept } = update;
+    expect((await door.setSsoSettings({ ...kept, auto_join: false })).client_secret_set).toBe(true);
+    await expect(door.setSsoSettings({ ...update, issuer: "https://unreachable.example" })).rejects.toMatchObject({
+      kind: "invalid",
+      message: "the provider's discovery document at https://unreachable.example could not be read",
+    });
+    expect((await door.ssoSettings()).issuer).toBe("https://login.example.com");
+    await door.unlinkSso();
+    expect((await door.ssoSettings()).enabled).toBe(false);
   });
 });

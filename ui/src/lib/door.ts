@@ -242,7 +242,17 @@ export interface Door {
   removeMember(id: string): Promise<void>;
   /** The invitee's browser takes a sign-up link: name and password, then signed in (web only). */
   acceptInvitation(token: string, name: string, password: string): Promise<SessionView>;
+  // ---- single sign-on settings (R31) ----
+  /** Admins: the workspace's identity provider settings (the client secret is never answered). */
+  ssoSettings(): Promise<SsoSettings>;
+  /** Admins: links the workspace to an identity provider, or changes the link; the service checks the provider first. */
+  setSsoSettings(update: SsoSettingsUpdate): Promise<SsoSettings>;
+  /** Admins: unlinks the identity provider; everyone signs in with a password again. */
+  unlinkSso(): Promise<void>;
 }
 
 /** What the web transport answers for what only the desktop app can do. */
 export const NEEDS_DESKTOP = "this needs the desktop app: only it sees this computer's windows";
+
+import type { SsoSettings, SsoSettingsUpdate } from "./bindings/api";
+export type { SsoSettings, SsoSettingsUpdate } from "./bindings/api";

@@ -30,6 +30,7 @@ import type {
   Invitation,
   InviteLink,
   Member,
+  SsoSettings,
 } from "./door";
 
 export const tauriDoor: Door = {
@@ -86,6 +87,9 @@ export const tauriDoor: Door = {
   acceptInvitation: async () => {
     throw { kind: "invalid", message: "an invitation is accepted in the browser, on the link's page" } satisfies CommandError;
   },
+  ssoSettings: () => invoke<SsoSettings>("sso_settings"),
+  setSsoSettings: (update) => invoke<SsoSettings>("set_sso_settings", { update }),
+  unlinkSso: () => invoke<void>("unlink_sso"),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

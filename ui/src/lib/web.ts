@@ -30,6 +30,7 @@ import type {
   WorkspaceSettings,
 } from "./door";
 import type { CreatedInvitation, Invitation } from "./bindings/api";
+import type { SsoSettings } from "./bindings/api";
 import type { InviteLink } from "./bindings/agent";
 import type { AccessLog, ApprovalWeek, Event, Me, ScreenshotList, TimerState, WorkspaceBlocklist } from "./bindings/api";
 import { NEEDS_DESKTOP } from "./door";
@@ -362,6 +363,9 @@ export function webDoor(env: WebEnv): Door {
       announce(s);
       return s;
     },
+    ssoSettings: () => call<SsoSettings>("GET", "/workspace/sso"),
+    setSsoSettings: (update) => call<SsoSettings>("PUT", "/workspace/sso", update),
+    unlinkSso: () => call<void>("DELETE", "/workspace/sso"),
   };
   return door;
 }

@@ -136,6 +136,7 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(sso::start))
         .routes(routes!(sso::callback))
         .routes(routes!(sso::token))
+        .routes(routes!(sso::delete_settings))
         .split_for_parts()
 }
 

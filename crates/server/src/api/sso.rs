@@ -200,6 +200,25 @@ pub(super) async fn set_settings(
     Ok(Json(settings(&app, &headers, Some(&saved))))
 }
 
+/// Unlinks the workspace from its identity provider (admins): people sign in with their
+/// passwords again, and the allowed domains are free for another workspace. Linked identities
+/// are kept, so linking the same provider again finds the same accounts. Answers 204 whether
+/// or not the workspace was linked.
+#[utoipa::path(delete, path = "/api/v1/workspace/sso", tag = "workspace", operation_id = "delete_sso",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "unlinked (or was not linked)"),
+        (status = 401, body = ApiError),
+        (status = 403, description = "not an admin", body = ApiError),
+    ))]
+pub(super) async fn delete_settings(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
+    auth.require_admin()?;
+    app.intents()
+        .delete_sso_config(auth.user.workspace_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// A small page for the person in the browser.
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let escape = |s: &str| {

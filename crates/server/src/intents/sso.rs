@@ -98,6 +98,15 @@ impl Intents {
         .await
     }
 
+    /// Unlinks a workspace from its identity provider (admins; the caller checks the role):
+    /// its domains are free again, sign-ins under way stop working, and password sign-in is
+    /// allowed again for everyone (nothing is linked that could turn it off). Unlinking a
+    /// workspace that is not linked changes nothing.
+    pub async fn delete_sso_config(&self, workspace: WorkspaceId) -> StoreResult<()> {
+        self.write(move |rows| rows.delete_sso_config(workspace))
+            .await
+    }
+
     /// Keeps a sign-in under way (and forgets those that expired).
     pub async fn begin_sso(&self, row: SsoRequestRow, now: DateTime<Utc>) -> StoreResult<()> {
         self.write(move |rows| {

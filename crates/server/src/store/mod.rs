@@ -684,6 +684,9 @@ pub trait TxRows: Rows + PresenceTxRows {
     fn take_sso_code(&mut self, code_hash: &[u8; 32]) -> StoreResult<Option<SsoCodeRow>>;
     /// Removes sign-ins under way and app codes that expired at or before `now`.
     fn purge_sso(&mut self, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Removes a workspace's single sign-on settings with their domains and its sign-ins under
+    /// way; linked identities stay (a link to the same provider again finds them).
+    fn delete_sso_config(&mut self, workspace: WorkspaceId) -> StoreResult<()>;
 }
 
 /// What a write job asks for when its group ends.

@@ -1036,4 +1036,15 @@ impl TxRows for Sql<'_> {
         let b = self.exec("DELETE FROM sso_codes WHERE expires_ms <= ?1", [ms(now)])?;
         Ok((a + b) as u64)
     }
+
+    fn delete_sso_config(&mut self, workspace: WorkspaceId) -> StoreResult<()> {
+        for sql in [
+            "DELETE FROM sso_requests WHERE workspace_id = ?1",
+            "DELETE FROM sso_domains WHERE workspace_id = ?1",
+            "DELETE FROM sso_configs WHERE workspace_id = ?1",
+        ] {
+            self.exec(sql, [u(workspace)])?;
+        }
+        Ok(())
+    }
 }
