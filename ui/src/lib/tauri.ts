@@ -86,6 +86,8 @@ export const tauriDoor: Door = {
   acceptInvitation: async () => {
     throw { kind: "invalid", message: "an invitation is accepted in the browser, on the link's page" } satisfies CommandError;
   },
+  signInWithSso: (serverUrl, email) => invoke<SessionView>("sign_in_with_sso", { serverUrl, email }),
+  cancelSsoSignIn: () => invoke<void>("cancel_sso_sign_in"),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

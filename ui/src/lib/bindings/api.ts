@@ -1155,6 +1155,6 @@ export type SsoTokenRequest = {
  */
 code: string, 
 /**
- * The PKCE code verifier (RFC 7636).
+ * The PKCE code verifier (RFC 7636: 43 to 128 characters).
  */
 code_verifier: string, };
