@@ -1420,18 +1420,6 @@ async fn a_member_reads_the_member_list_without_controls() -> Result<()> {
 
 // ---- 12 ------------------------------------------------------------------------------------------
 
-/// An admin's bearer token, through the password sign-in (owners keep it, R31).
-async fn bearer(base: &str, who: &service::Person) -> Result<String> {
-    let res = reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": who.email, "password": service::PASSWORD}))
-        .send()
-        .await?;
-    ensure!(res.status() == 200, "sign-in: {}", res.status());
-    let v: serde_json::Value = res.json().await?;
-    Ok(v["token"].as_str().context("a token")?.to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs a display, tauri-driver, chromium, chromedriver, node and a Secret \
             Service; run by `cargo xtask test`"]
@@ -1452,7 +1440,11 @@ async fn a_member_signs_in_to_the_desktop_app_through_the_identity_provider() ->
         &Keys::generate("k1"),
     );
     // The owner links the workspace to the provider, through the API.
-    let token = bearer(&base, &team.owner).await?;
+    // (The owner keeps password sign-in, R31.)
+    let token = shotclock_sync::Client::new(&base)?
+        .login(&team.owner.email, service::PASSWORD, None)
+        .await?
+        .token;
     let domain = team.ana.email.split('@').nth(1).context("a domain")?;
     let res = reqwest::Client::new()
         .put(format!("{base}/api/v1/workspace/sso"))
