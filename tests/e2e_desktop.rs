@@ -31,7 +31,11 @@
 //! 11. an admin opens Members, invites by email and gets the link to copy, sees the pending
 //!     invitation, withdraws it, and makes a member an admin (the service holds each change);
 //!     the owner's row has no controls; a member reads the same list without any control or
-//!     presence (R38).
+//!     presence (R38);
+//! 12. a member signs in with "Sign in with SSO": the app hands its start URL to the test (the
+//!     test hook, instead of opening a browser), Chromium signs in at a real OpenID provider's
+//!     login page and lands on the app's loopback page; the app is signed in with the token in
+//!     the keyring, resumes after a restart without a password, and its timer captures (R31).
 //!
 //! Everything is selected through the selector contract (`data-testid`); every wait polls with a
 //! deadline. Run by `cargo xtask test` (Xvfb, `dbus-run-session` with an unlocked gnome-keyring,
@@ -1519,4 +1523,157 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
     }
     .await;
     app.finish("sso-settings", outcome).await
+}
+
+// ---- 12 ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "system test: needs a display, tauri-driver, chromium, chromedriver, node and a Secret \
+            Service; run by `cargo xtask test`"]
+async fn a_member_signs_in_to_the_desktop_app_through_the_identity_provider() -> Result<()> {
+    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
+    use support::browser::ChromeDriver;
+
+    let service = Service::start()?;
+    let team = service.team("ssodesk", true).await?;
+    let base = service.url();
+    let idp = Provider::start(
+        vec![OidcClient {
+            id: "shotclock".into(),
+            secret: "a-client-secret-0123456789-abcdef".into(),
+            redirect_uris: vec![format!("{base}/api/v1/sso/callback")],
+        }],
+        vec![Account::verified("ana-at-idp", &team.ana.email)],
+        &Keys::generate("k1"),
+    );
+    // The owner links the workspace to the provider, through the API.
+    // (The owner keeps password sign-in, R31.)
+    let token = shotclock_sync::Client::new(&base)?
+        .login(&team.owner.email, service::PASSWORD, None)
+        .await?
+        .token;
+    let domain = team.ana.email.split('@').nth(1).context("a domain")?;
+    let res = reqwest::Client::new()
+        .put(format!("{base}/api/v1/workspace/sso"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "issuer": idp.issuer(),
+            "client_id": "shotclock",
+            "client_secret": "a-client-secret-0123456789-abcdef",
+            "allowed_domains": [domain],
+            "auto_join": false,
+            "password_sign_in": false,
+        }))
+        .send()
+        .await?;
+    ensure!(res.status() == 200, "saving SSO: {}", res.text().await?);
+    let owner = service.sign_in(&team.owner).await?;
+
+    // The app hands the start URL to this file instead of opening a browser.
+    let hook = tempfile::tempdir()?;
+    let url_file = hook.path().join("sso-url");
+    let app =
+        DesktopApp::signed_out_with(&[("SHOTCLOCK_TEST_SSO_URL_FILE", url_file.clone().into())])
+            .await?;
+    let chrome = ChromeDriver::start()?;
+    let outcome = async {
+        let form = tid("sign-in");
+        app.wait_element(&form, MEDIUM).await?;
+        app.type_into(&format!("{form} input[name=server_url]"), &base)
+            .await?;
+        app.type_into(&format!("{form} input[name=email]"), &team.ana.email)
+            .await?;
+        app.click(&tid("sso-sign-in")).await?;
+        app.wait_element(&tid("sso-waiting"), SHORT).await?;
+        save_window_png(&app.client, "sign-in-sso-waiting").await?;
+        let start = wait_for(SHORT, "the app to hand over the start URL", || async {
+            std::fs::read_to_string(&url_file)
+                .ok()
+                .filter(|u| !u.is_empty())
+        })
+        .await?;
+        ensure!(start.starts_with(&base), "the start URL is {start}");
+
+        // The browser leg: the provider's own login page, then back to the app's loopback.
+        let b = chrome.browser().await?;
+        let leg = async {
+            b.goto(&start).await?;
+            let login = wait_for(SHORT, "the provider's login page", || async {
+                b.find(Locator::Css("input[name=login]")).await.ok()
+            })
+            .await?;
+            login.clear().await?;
+            login.send_keys("ana-at-idp").await?;
+            b.find(Locator::Css("input[name=password]"))
+                .await?
+                .send_keys("any password")
+                .await?;
+            b.find(Locator::Css("button[type=submit]"))
+                .await?
+                .click()
+                .await?;
+            let said = wait_for(MEDIUM, "the app's page in the browser", || async {
+                b.find(Locator::Css("[data-testid=sso-title]"))
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()
+            })
+            .await?;
+            ensure!(
+                said == "Signed in to Shotclock",
+                "the browser says {said:?}"
+            );
+            let at = b.current_url().await?;
+            ensure!(
+                at.as_str().starts_with("http://127.0.0.1:") && !at.as_str().starts_with(&base),
+                "the browser ended at {at}, not the app's loopback"
+            );
+            Ok(())
+        }
+        .await;
+        let _ = b.close().await;
+        leg?;
+        app.wait_signed_in(&team.ana).await?;
+
+        // The token went to the OS keyring like a password sign-in's (R3), not to a file.
+        ensure!(
+            !app.data_dir().join("session-token").exists(),
+            "the token went to a file: no Secret Service answered in this D-Bus session"
+        );
+        ensure!(
+            app.find(&tid("token-storage-note")).await.is_none(),
+            "the app says the session is kept in a file"
+        );
+        Ok(())
+    }
+    .await;
+    if outcome.is_err() {
+        return app.finish("sso-desktop", outcome).await;
+    }
+
+    // Restarted with nothing in its environment: the kept session signs it in, and the timer
+    // it starts captures.
+    let app = app.restart().await?;
+    let outcome = async {
+        app.wait_signed_in(&team.ana).await?;
+        app.open_section("timer").await?;
+        app.type_into(&tid("timer-description"), "Signed in through SSO")
+            .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "true", MEDIUM)
+            .await?;
+        wait_for(LONG, "a screenshot of Ana's at the service", || async {
+            let shots = screenshots_today(&owner, &team.ana).await.ok()?;
+            (!shots.is_empty()).then_some(())
+        })
+        .await?;
+        app.click(&tid("timer-toggle")).await?;
+        app.wait_attr(&tid("timer-toggle"), "data-running", "false", MEDIUM)
+            .await?;
+        Ok(())
+    }
+    .await;
+    app.finish("sso-desktop-restart", outcome).await
 }

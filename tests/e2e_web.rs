@@ -19,98 +19,17 @@ mod support;
 
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
+use support::browser::ChromeDriver;
 use support::service::{self, Service, record_entry};
 use support::wait_for;
 
 const SHORT: Duration = Duration::from_secs(20);
-
-/// The flags PLATFORM.md names: without the networking ones Chromium floods the closed network.
-const CHROMIUM_ARGS: &[&str] = &[
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1280,800",
-];
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// A running chromedriver, stopped with SIGTERM when dropped (it takes its browsers along).
-struct ChromeDriver {
-    child: Child,
-    port: u16,
-}
-
-impl ChromeDriver {
-    fn start() -> Result<Self> {
-        let binary = on_path("chromedriver")
-            .context("chromedriver is missing: run the system tests through `cargo xtask test`")?;
-        let port = free_port()?;
-        let child = Command::new(binary)
-            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting chromedriver")?;
-        let driver = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                bail!("chromedriver did not listen on {port} within 60 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(driver)
-    }
-
-    /// A fresh browser (its own profile: no cookies).
-    async fn browser(&self) -> Result<Client> {
-        let binary = on_path("chromium").context("chromium is missing")?;
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "chrome".into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": binary, "args": CHROMIUM_ARGS }),
-        );
-        let mut builder = ClientBuilder::rustls()?;
-        builder.capabilities(caps);
-        let url = format!("http://127.0.0.1:{}", self.port);
-        tokio::time::timeout(Duration::from_secs(60), builder.connect(&url))
-            .await
-            .context("the browser did not start within 60 s")?
-            .context("opening a WebDriver session on chromium")
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")

@@ -14,7 +14,8 @@
 //!
 //! Environment: `SHOTCLOCK_DATA_DIR` overrides the data folder (tests, the demo);
 //! `SHOTCLOCK_SERVER_URL`, `SHOTCLOCK_EMAIL`, `SHOTCLOCK_PASSWORD` sign in at start when no
-//! session is stored (the demo).
+//! session is stored (the demo); `SHOTCLOCK_TEST_SSO_URL_FILE` (tests only) makes "Sign in with
+//! SSO" write its start URL to that file instead of opening the browser ([`sso_commands`]).
 
 mod commands;
 mod error;
@@ -22,6 +23,7 @@ mod member_commands;
 mod notify;
 mod protocol;
 mod session;
+mod sso_commands;
 mod sso_settings;
 mod tray;
 mod vault;
@@ -62,6 +64,7 @@ pub fn run() -> Result<(), ShellError> {
             vault::create_private_dir(&data_dir)?;
             app.manage(session::AppState::new(data_dir));
             app.manage(notify::Shown::default());
+            app.manage(sso_commands::PendingSso::default());
             if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
                 webview::tune(&window);
             }
@@ -108,6 +111,8 @@ pub fn run() -> Result<(), ShellError> {
             sso_settings::sso_settings,
             sso_settings::set_sso_settings,
             sso_settings::unlink_sso,
+            sso_commands::sign_in_with_sso,
+            sso_commands::cancel_sso_sign_in,
         ])
         .build(tauri::generate_context!())
         .map_err(ShellError::from)?

@@ -128,6 +128,12 @@ pub async fn sign_in(
     let session = Session::sign_in(server_url.trim(), email, password)
         .await
         .map_err(CommandError::from_sign_in)?;
+    adopt(app, session).await
+}
+
+/// Keeps a new session's token in the vault and starts the engine: the one way every sign-in
+/// (password, single sign-on) ends.
+pub async fn adopt(app: &AppHandle, session: Session) -> Result<SessionView, CommandError> {
     let account = LastAccount {
         server_url: session.server_url.clone(),
         email: session.me.user.email.clone(),

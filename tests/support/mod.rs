@@ -7,8 +7,10 @@
 //! - [`service`]: the real workspace service in this process on a real port, seeded with a team.
 //! - [`ui`]: the app under test and the selector contract (`data-testid`) it is driven through.
 //! - [`notify`]: OS notifications observed through a `dunst` on the test's D-Bus session.
+//! - [`browser`]: a real Chromium over chromedriver (the web app, an identity provider's page).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod notify;
 pub mod service;
 pub mod ui;

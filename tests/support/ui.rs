@@ -57,6 +57,11 @@ impl DesktopApp {
         Ok(app)
     }
 
+    /// The app at the sign-in form with `extra` in its environment (a test hook).
+    pub async fn signed_out_with(extra: &[(&str, OsString)]) -> Result<Self> {
+        Self::launch(extra).await
+    }
+
     async fn launch(extra: &[(&str, OsString)]) -> Result<Self> {
         Self::launch_in(tempfile::tempdir()?, extra).await
     }

@@ -20,6 +20,9 @@ pub enum AgentError {
     /// Refused by the same rule the service applies, decided here (a screenshot not sent yet).
     #[error("{}", .0.message)]
     Refused(shotclock_api::ApiError),
+    /// A single sign-on in the browser did not end with a session.
+    #[error("{0}")]
+    Sso(#[from] crate::sso::SsoError),
 }
 
 impl AgentError {
@@ -39,6 +42,7 @@ impl AgentError {
             AgentError::Invalid(_) => "invalid",
             AgentError::Stopped => "stopped",
             AgentError::Refused(_) => "refused",
+            AgentError::Sso(_) => "sso",
         }
     }
 }

@@ -37,6 +37,7 @@ mod retention;
 mod scheduler;
 mod service;
 mod session;
+pub mod sso;
 mod sso_settings;
 mod state;
 mod uploader;
@@ -56,6 +57,7 @@ pub use shotclock_api::dto::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
 pub use shotclock_store::write_private;
 pub use shotclock_store::{CaptureHealth, OutboxKind};
+pub use sso::{SsoError, SsoSignIn};
 pub use state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};
 pub use view::{
     AttemptView, CaptureView, CommandError, ErrorKind, RejectedItem, SessionView, TokenStorage,

@@ -126,6 +126,9 @@ pub enum ErrorKind {
     Runtime,
     /// Anything else.
     Internal,
+    /// A single sign-on in the browser did not finish (timed out, refused, no code); the
+    /// message says why in plain words.
+    Sso,
 }
 
 /// A call's error as a client receives it: `{kind, message, code?}`, `code` being the
@@ -213,6 +216,7 @@ impl From<AgentError> for CommandError {
             AgentError::Invalid(m) => Self::invalid(m),
             AgentError::Store(e) => Self::new(ErrorKind::Storage, e.to_string()),
             AgentError::Refused(error) => Self::refused(error.code, error.message),
+            AgentError::Sso(e) => Self::new(ErrorKind::Sso, e.to_string()),
         }
     }
 }

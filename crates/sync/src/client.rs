@@ -769,6 +769,48 @@ impl Client {
         self.no_content(Call::new(Method::DELETE, "api/v1/workspace/sso"))
             .await
     }
+
+    // ---- single sign-on of a native app (R31, RFC 8252) ----------------------------------------
+
+    /// Where the browser starts `email`'s sign-in through the workspace's identity provider
+    /// (`GET /sso/start?client=app…`): the service sends it on to the provider and, when the
+    /// provider agrees, back to `redirect_uri` (the app's loopback listener) with a one-time
+    /// code and `state`. `challenge` is the S256 PKCE challenge of the verifier that
+    /// [`Client::sso_token`] sends.
+    #[must_use]
+    pub fn sso_start_url(
+        &self,
+        email: &str,
+        challenge: &str,
+        redirect_uri: &str,
+        state: &str,
+    ) -> Url {
+        let mut url = (*self.base).clone();
+        url.set_path(&format!("{}api/v1/sso/start", self.base.path()));
+        url.query_pairs_mut()
+            .append_pair("client", "app")
+            .append_pair("email", email)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", state);
+        url
+    }
+
+    /// `POST /sso/token`: trades the one-time code the loopback listener received, with the
+    /// PKCE verifier, for the same session a password sign-in gives. A used, expired or
+    /// unknown code, or a verifier that does not match, is [`SyncError::Rejected`] (401).
+    pub async fn sso_token(&self, code: &str, verifier: &str) -> Result<SessionInfo, SyncError> {
+        let body = shotclock_api::sso::SsoTokenRequest {
+            code: code.to_owned(),
+            code_verifier: verifier.to_owned(),
+        };
+        self.json(
+            Call::new(Method::POST, "api/v1/sso/token").anonymous(),
+            Some(&body),
+        )
+        .await
+    }
 }
 
 /// Checks the answer's API version and status; a 2xx passes through.

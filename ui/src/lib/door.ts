@@ -33,6 +33,7 @@ const ERROR_KINDS: Record<ErrorKind, true> = {
   storage: true,
   runtime: true,
   internal: true,
+  sso: true,
 };
 
 function isErrorKind(kind: string): kind is ErrorKind {
@@ -154,7 +155,7 @@ export interface Door {
   readonly choosesServer: boolean;
   /**
    * Where the browser goes to sign `email` in through the workspace's identity provider (R31);
-   * absent where that sign-in is not offered yet (the desktop app).
+   * absent in the desktop app, which signs in through {@link Door.signInWithSso} instead.
    */
   ssoStartUrl?(email: string): string;
 
@@ -249,6 +250,15 @@ export interface Door {
   setSsoSettings(update: SsoSettingsUpdate): Promise<SsoSettings>;
   /** Admins: unlinks the identity provider; everyone signs in with a password again. */
   unlinkSso(): Promise<void>;
+  // ---- single sign-on of the desktop app (R31) ----
+  /**
+   * Signs `email` in through the workspace's identity provider in the system browser (the
+   * desktop app: a loopback listener receives the browser back); resolves once signed in.
+   * Absent where the page itself goes to the provider ({@link Door.ssoStartUrl}).
+   */
+  signInWithSso?(serverUrl: string, email: string): Promise<SessionView>;
+  /** Stops waiting for the browser: the pending {@link Door.signInWithSso} rejects. */
+  cancelSsoSignIn?(): Promise<void>;
 }
 
 /** What the web transport answers for what only the desktop app can do. */

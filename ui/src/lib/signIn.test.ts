@@ -28,6 +28,11 @@ describe("sign-in errors", () => {
   it("asks to update the app on a version mismatch", () => {
     expect(signInErrorText({ kind: "incompatible", message: "raw" }, url)).toMatch(/update the app/);
   });
+  it("says why single sign-on did not finish, as a sentence", () => {
+    expect(
+      signInErrorText({ kind: "sso", message: "the sign-in was not finished in the browser within 5 minutes; start it again" }, url),
+    ).toBe("The sign-in was not finished in the browser within 5 minutes; start it again");
+  });
   it("falls back to the shell's message", () => {
     expect(signInErrorText({ kind: "internal", message: "disk full" }, url)).toBe("disk full");
   });

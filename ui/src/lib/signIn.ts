@@ -19,6 +19,8 @@ export function signInErrorText(err: CommandError, serverUrl: string): string {
       return "This workspace runs a different version of Shotclock. Please update the app.";
     case "invalid_url":
       return "Use an https:// address (http only for this computer).";
+    case "sso":
+      return err.message ? err.message.charAt(0).toUpperCase() + err.message.slice(1) : "Single sign-on did not finish.";
     default:
       return err.message || "Signing in failed.";
   }

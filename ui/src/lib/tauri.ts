@@ -90,6 +90,8 @@ export const tauriDoor: Door = {
   ssoSettings: () => invoke<SsoSettings>("sso_settings"),
   setSsoSettings: (update) => invoke<SsoSettings>("set_sso_settings", { update }),
   unlinkSso: () => invoke<void>("unlink_sso"),
+  signInWithSso: (serverUrl, email) => invoke<SessionView>("sign_in_with_sso", { serverUrl, email }),
+  cancelSsoSignIn: () => invoke<void>("cancel_sso_sign_in"),
 };
 
 /** The door of the desktop build (the web build puts `./web.ts` in this module's place). */

@@ -2,19 +2,22 @@
 //! and for tests that run it as a process.
 //!
 //! ```text
-//! shotclock-agent --server URL --data-dir DIR [--token-file FILE]
+//! shotclock-agent --server URL --data-dir DIR [--token-file FILE] [--sso EMAIL]
 //! ```
 //! Resumes the session in FILE (default DIR/session-token) the same way the desktop app does
 //! (`Session::resume_or_wait`): with the service unreachable and the account known from an
 //! earlier run (FILE.account), it starts offline and keeps capturing; a token the service
-//! refuses is replaced by signing in with `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD`. The token
-//! and the account are saved user-only (0600 on Unix). Runs until SIGTERM (Unix) or Ctrl-C.
+//! refuses is replaced by signing in with `SHOTCLOCK_EMAIL` and `SHOTCLOCK_PASSWORD`, or, with
+//! `--sso EMAIL`, through the workspace's identity provider (R31): the agent prints
+//! "Open this URL to sign in: …" on stdout and waits (five minutes at most) for the browser to
+//! come back to its loopback listener (`shotclock_agent::SsoSignIn`). The token and the
+//! account are saved user-only (0600 on Unix). Runs until SIGTERM (Unix) or Ctrl-C.
 //!
 //! The screen source follows the session (`shotclock_capture::choice`): X11, or on Wayland the
 //! ScreenCast portal, whose restore token is kept user-only in FILE.screencast.
 
 use anyhow::{Context, Result, bail};
-use shotclock_agent::{Agent, AgentConfig, Resumed, Session, SystemClock};
+use shotclock_agent::{Agent, AgentConfig, Resumed, Session, SsoSignIn, SystemClock};
 use shotclock_api::dto::Me;
 use shotclock_capture::SystemSource;
 use std::path::{Path, PathBuf};
@@ -24,12 +27,14 @@ struct Args {
     server: String,
     data_dir: PathBuf,
     token_file: Option<PathBuf>,
+    sso: Option<String>,
 }
 
 fn parse_args() -> Result<Args> {
     let mut server = None;
     let mut data_dir = None;
     let mut token_file = None;
+    let mut sso = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
@@ -37,8 +42,12 @@ fn parse_args() -> Result<Args> {
             "--server" => server = Some(value()?),
             "--data-dir" => data_dir = Some(PathBuf::from(value()?)),
             "--token-file" => token_file = Some(PathBuf::from(value()?)),
+            "--sso" => sso = Some(value()?),
             "-h" | "--help" => {
-                bail!("usage: shotclock-agent --server URL --data-dir DIR [--token-file FILE]")
+                bail!(
+                    "usage: shotclock-agent --server URL --data-dir DIR [--token-file FILE] \
+                     [--sso EMAIL]"
+                )
             }
             other => bail!("unknown argument {other:?}"),
         }
@@ -47,6 +56,7 @@ fn parse_args() -> Result<Args> {
         server: server.context("--server URL is required")?,
         data_dir: data_dir.context("--data-dir DIR is required")?,
         token_file,
+        sso,
     })
 }
 
@@ -64,7 +74,7 @@ async fn main() -> Result<()> {
         .token_file
         .clone()
         .unwrap_or_else(|| args.data_dir.join("session-token"));
-    let session = sign_in(&args.server, &token_file).await?;
+    let session = sign_in(&args.server, &token_file, args.sso.as_deref()).await?;
     let config = AgentConfig {
         data_dir: args.data_dir,
         clock: Arc::new(SystemClock),
@@ -95,7 +105,7 @@ async fn stopped() -> Result<()> {
     Ok(())
 }
 
-async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
+async fn sign_in(server: &str, token_file: &Path, sso: Option<&str>) -> Result<Session> {
     let account_file = token_file.with_extension("account");
     if let Ok(token) = std::fs::read_to_string(token_file) {
         let known: Option<Me> = std::fs::read(&account_file)
@@ -115,12 +125,33 @@ async fn sign_in(server: &str, token_file: &Path) -> Result<Session> {
             Err(err) => tracing::info!("stored session not usable ({err}); signing in again"),
         }
     }
-    let email = std::env::var("SHOTCLOCK_EMAIL").context("no valid token: set SHOTCLOCK_EMAIL")?;
-    let password =
-        std::env::var("SHOTCLOCK_PASSWORD").context("no valid token: set SHOTCLOCK_PASSWORD")?;
-    let session = Session::sign_in(server, &email, &password).await?;
+    let session = match sso {
+        Some(email) => sign_in_with_sso(server, email).await?,
+        None => {
+            let email = std::env::var("SHOTCLOCK_EMAIL")
+                .context("no valid token: set SHOTCLOCK_EMAIL (or sign in with --sso EMAIL)")?;
+            let password = std::env::var("SHOTCLOCK_PASSWORD")
+                .context("no valid token: set SHOTCLOCK_PASSWORD")?;
+            Session::sign_in(server, &email, &password).await?
+        }
+    };
     write_private(token_file, session.token.as_bytes())?;
     write_private(&account_file, &serde_json::to_vec(&session.me)?)?;
+    Ok(session)
+}
+
+/// Single sign-on in a browser the person opens themselves (there may be no desktop here):
+/// the URL goes to stdout, the wait is the engine's.
+async fn sign_in_with_sso(server: &str, email: &str) -> Result<Session> {
+    let sso = SsoSignIn::begin(server, email).await?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "Open this URL to sign in: {}", sso.url())?;
+        out.flush()?;
+    }
+    let session = sso.finish(shotclock_agent::sso::SIGN_IN_DEADLINE).await?;
+    tracing::info!("signed in through single sign-on");
     Ok(session)
 }
 

@@ -245,7 +245,7 @@ token_storage: TokenStorage, };
 /**
  * What kind of failure a call answers; a client branches on it.
  */
-export type ErrorKind = "invalid_url" | "wrong_password" | "unreachable" | "incompatible" | "signed_out" | "refused" | "no_timer" | "invalid" | "storage" | "runtime" | "internal";
+export type ErrorKind = "invalid_url" | "wrong_password" | "unreachable" | "incompatible" | "signed_out" | "refused" | "no_timer" | "invalid" | "storage" | "runtime" | "internal" | "sso";
 
 /**
  * A call's error as a client receives it: `{kind, message, code?}`, `code` being the
