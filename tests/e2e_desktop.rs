@@ -45,6 +45,7 @@ mod support;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use shotclock_api::ErrorCode;
 use shotclock_api::dto::DeleteKind;
@@ -121,6 +122,24 @@ async fn member_signs_in_tracks_time_and_browses_the_screenshots() -> Result<()>
         // Sign in through the form (R2).
         let form = tid("sign-in");
         app.wait_element(&form, MEDIUM).await?;
+        // No field has focus on load (its caret would repaint the window all the time); typing
+        // with nothing focused starts in the first empty field.
+        let focused = "return document.activeElement && document.activeElement.name || null";
+        let before = app.client.execute(focused, vec![]).await?;
+        ensure!(before.is_null(), "{before} has focus on load");
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: 'h' })
+            .then(KeyAction::Up { value: 'h' });
+        app.client.perform_actions(keys).await?;
+        app.client.release_actions().await?;
+        let after = app.client.execute(focused, vec![]).await?;
+        ensure!(after == "server_url", "typing focused {after}");
+        let typed = app
+            .wait_element(&format!("{form} input[name=server_url]"), SHORT)
+            .await?
+            .prop("value")
+            .await?;
+        ensure!(typed.as_deref() == Some("h"), "the field holds {typed:?}");
         app.type_into(&format!("{form} input[name=server_url]"), &service.url())
             .await?;
         app.type_into(&format!("{form} input[name=email]"), &team.ana.email)

@@ -2,6 +2,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() -> std::process::ExitCode {
+    // Before any other thread starts: fewer malloc arenas, large blocks given back when freed.
+    shotclock_heap::tune_for_idle();
     shotclock_lib::init_logging();
     match shotclock_lib::run() {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -13,7 +13,7 @@
 //! Invariant: the app exits only when asked to ([`AppHandle::exit`], code `Some`): a request
 //! because the last window went away (code `None`) is refused in [`keep_running`].
 
-use tauri::{AppHandle, Manager, RunEvent, WebviewWindow, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, RunEvent, WebviewWindow, WebviewWindowBuilder, WindowEvent};
 
 use crate::{MAIN_WINDOW, webview};
 
@@ -55,10 +55,17 @@ fn build(app: &AppHandle) -> tauri::Result<WebviewWindow> {
 
 /// The run loop's handler: the app keeps running in the tray when its window is closed.
 pub(crate) fn keep_running(_app: &AppHandle, event: RunEvent) {
-    if let RunEvent::ExitRequested {
-        code: None, api, ..
-    } = event
-    {
-        api.prevent_exit();
+    match event {
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
+        // The window's GTK and WebKit objects were just freed: give their pages back.
+        RunEvent::WindowEvent {
+            event: WindowEvent::Destroyed,
+            ..
+        } => {
+            shotclock_heap::give_back();
+        }
+        _ => {}
     }
 }
