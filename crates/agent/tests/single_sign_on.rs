@@ -210,13 +210,12 @@ async fn the_headless_agent_prints_the_url_and_keeps_the_token_like_a_password_s
     })
     .await;
     let mut log = Vec::new();
-    let running = eventually("the agent to run", DEADLINE, || {
+    eventually("the agent to run", DEADLINE, || {
         log.extend(log_rx.try_iter());
         let r = log.iter().any(|l| l.contains("agent running"));
         async move { r.then_some(()) }
     })
     .await;
-    let _ = running;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
