@@ -1451,28 +1451,13 @@ async fn save_sso(app: &DesktopApp) -> Result<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs a display, tauri-driver and node; run by `cargo xtask test`"]
 async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()> {
-    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
-    const SECRET: &str = "a-client-secret-0123456789-abcdef";
+    const SECRET: &str = service::SSO_SECRET;
     let service = Service::start()?;
     let team = service.team("linked", false).await?;
-    let callback = format!("{}/api/v1/sso/callback", service.url());
-    let idp = Provider::start(
-        vec![OidcClient {
-            id: "shotclock".into(),
-            secret: SECRET.into(),
-            redirect_uris: vec![callback.clone()],
-        }],
-        vec![Account::verified("ana-at-idp", &team.ana.email)],
-        &Keys::generate("k1"),
-    );
+    let callback = service.sso_callback();
+    let idp = service.identity_provider(&team);
     let owner = service.sign_in(&team.owner).await?;
-    let domain = team
-        .ana
-        .email
-        .split('@')
-        .nth(1)
-        .context("a domain")?
-        .to_owned();
+    let domain = team.domain()?;
     let app = DesktopApp::signed_in(&service, &team.owner).await?;
 
     let outcome = async {
@@ -1550,43 +1535,16 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
 #[ignore = "system test: needs a display, tauri-driver, chromium, chromedriver, node and a Secret \
             Service; run by `cargo xtask test`"]
 async fn a_member_signs_in_to_the_desktop_app_through_the_identity_provider() -> Result<()> {
-    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
     use support::browser::ChromeDriver;
 
     let service = Service::start()?;
     let team = service.team("ssodesk", true).await?;
     let base = service.url();
-    let idp = Provider::start(
-        vec![OidcClient {
-            id: "shotclock".into(),
-            secret: "a-client-secret-0123456789-abcdef".into(),
-            redirect_uris: vec![format!("{base}/api/v1/sso/callback")],
-        }],
-        vec![Account::verified("ana-at-idp", &team.ana.email)],
-        &Keys::generate("k1"),
-    );
+    let idp = service.identity_provider(&team);
     // The owner links the workspace to the provider, through the API.
     // (The owner keeps password sign-in, R31.)
-    let token = shotclock_sync::Client::new(&base)?
-        .login(&team.owner.email, service::PASSWORD, None)
-        .await?
-        .token;
-    let domain = team.ana.email.split('@').nth(1).context("a domain")?;
-    let res = reqwest::Client::new()
-        .put(format!("{base}/api/v1/workspace/sso"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({
-            "issuer": idp.issuer(),
-            "client_id": "shotclock",
-            "client_secret": "a-client-secret-0123456789-abcdef",
-            "allowed_domains": [domain],
-            "auto_join": false,
-            "password_sign_in": false,
-        }))
-        .send()
-        .await?;
-    ensure!(res.status() == 200, "saving SSO: {}", res.text().await?);
     let owner = service.sign_in(&team.owner).await?;
+    service::link_provider(&owner, &team, &idp).await?;
 
     // The app hands the start URL to this file instead of opening a browser.
     let hook = tempfile::tempdir()?;

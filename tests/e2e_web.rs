@@ -1055,58 +1055,16 @@ async fn the_member_list_shows_whose_recording_app_is_connected() -> Result<()> 
 
 // ---- single sign-on (R31) -------------------------------------------------------------------
 
-/// An admin's bearer token, through the password sign-in (the owner keeps it, R31).
-async fn bearer(base: &str, who: &service::Person) -> Result<String> {
-    let res = reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": who.email, "password": service::PASSWORD}))
-        .send()
-        .await?;
-    ensure!(res.status() == 200, "sign-in: {}", res.status());
-    let v: Value = res.json().await?;
-    Ok(v["token"].as_str().context("a token")?.to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs chromium, chromedriver and node; run by `cargo xtask test`"]
 async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provider() -> Result<()> {
-    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
     the_web_app_is_built_in()?;
     let service = Service::start()?;
     let team = service.team("acme", false).await?;
     let base = service.url();
-    let idp = Provider::start(
-        vec![OidcClient {
-            id: "shotclock".into(),
-            secret: "a-client-secret-0123456789-abcdef".into(),
-            redirect_uris: vec![format!("{base}/api/v1/sso/callback")],
-        }],
-        vec![Account::verified("ana-at-idp", &team.ana.email)],
-        &Keys::generate("k1"),
-    );
+    let idp = service.identity_provider(&team);
     // The owner links the workspace to the provider.
-    let token = bearer(&base, &team.owner).await?;
-    let domain = team
-        .ana
-        .email
-        .split('@')
-        .nth(1)
-        .context("a domain")?
-        .to_owned();
-    let res = reqwest::Client::new()
-        .put(format!("{base}/api/v1/workspace/sso"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "issuer": idp.issuer(),
-            "client_id": "shotclock",
-            "client_secret": "a-client-secret-0123456789-abcdef",
-            "allowed_domains": [domain],
-            "auto_join": false,
-            "password_sign_in": false,
-        }))
-        .send()
-        .await?;
-    ensure!(res.status() == 200, "saving SSO: {}", res.text().await?);
+    service::link_provider(&service.sign_in(&team.owner).await?, &team, &idp).await?;
 
     let driver = ChromeDriver::start()?;
     let b = driver.browser().await?;
@@ -1185,24 +1143,15 @@ async fn save_sso(b: &Client) -> Result<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs chromium, chromedriver and node; run by `cargo xtask test`"]
 async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
-    use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
-    const SECRET: &str = "a-client-secret-0123456789-abcdef";
+    const SECRET: &str = service::SSO_SECRET;
     the_web_app_is_built_in()?;
     let service = Service::start()?;
     let team = service.team("acme", false).await?;
     let base = service.url();
-    let callback = format!("{base}/api/v1/sso/callback");
-    let idp = Provider::start(
-        vec![OidcClient {
-            id: "shotclock".into(),
-            secret: SECRET.into(),
-            redirect_uris: vec![callback.clone()],
-        }],
-        vec![Account::verified("ana-at-idp", &team.ana.email)],
-        &Keys::generate("k1"),
-    );
+    let callback = service.sso_callback();
+    let idp = service.identity_provider(&team);
     let owner = service.sign_in(&team.owner).await?;
-    let domain = team.ana.email.split('@').nth(1).context("a domain")?;
+    let domain = team.domain()?;
     // A provider nobody answers for: a port that was free a moment ago.
     let nobody = format!(
         "http://{}",
@@ -1242,7 +1191,7 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
                 && stored.issuer == idp.issuer()
                 && stored.client_id == "shotclock"
                 && stored.client_secret_set
-                && stored.allowed_domains == vec![domain.to_owned()]
+                && stored.allowed_domains == vec![domain.clone()]
                 && !stored.password_sign_in
                 && !stored.auto_join,
             "stored: {stored:?}"

@@ -16,6 +16,8 @@ use shotclock_sync::{Bytes, Client, ScreenshotUpload};
 use shotclock_testkit::TestServer;
 use std::sync::OnceLock;
 
+use shotclock_testoidc::{Account, Client as OidcClient, Keys, Provider};
+
 // Every seeded user's password, and a seeded user.
 pub use shotclock_testkit::{PASSWORD, Person};
 
@@ -139,6 +141,62 @@ pub struct Team {
     pub owner: Person,
     pub ana: Person,
     pub ben: Person,
+}
+
+impl Team {
+    /// The email domain of the team's people.
+    pub fn domain(&self) -> Result<String> {
+        self.ana
+            .email
+            .split('@')
+            .nth(1)
+            .map(str::to_owned)
+            .context("a seeded email has a domain")
+    }
+}
+
+/// The client id the test identity provider registers for the service.
+pub const SSO_CLIENT_ID: &str = "shotclock";
+/// The client secret that goes with it.
+pub const SSO_SECRET: &str = "a-client-secret-0123456789-abcdef";
+
+impl Service {
+    /// The service's one single sign-on callback URL (R31).
+    pub fn sso_callback(&self) -> String {
+        format!("{}/api/v1/sso/callback", self.url())
+    }
+
+    /// A real OpenID provider (npm `oidc-provider`) on loopback, with this service registered
+    /// as its confidential client and `team`'s `ana` as a verified account.
+    pub fn identity_provider(&self, team: &Team) -> Provider {
+        Provider::start(
+            vec![OidcClient {
+                id: SSO_CLIENT_ID.into(),
+                secret: SSO_SECRET.into(),
+                redirect_uris: vec![self.sso_callback()],
+            }],
+            vec![Account::verified("ana-at-idp", &team.ana.email)],
+            &Keys::generate("k1"),
+        )
+    }
+}
+
+/// An admin links the workspace to `idp` through the API: the team's domain allowed, nobody
+/// joins on their own, and only the owner keeps a password (R31).
+pub async fn link_provider(admin: &Client, team: &Team, idp: &Provider) -> Result<()> {
+    let update = shotclock_api::sso::SsoSettingsUpdate {
+        issuer: idp.issuer(),
+        client_id: SSO_CLIENT_ID.into(),
+        client_secret: Some(SSO_SECRET.into()),
+        allowed_domains: vec![team.domain()?],
+        auto_join: false,
+        password_sign_in: false,
+    };
+    admin
+        .set_sso_settings(&update)
+        .await
+        .map_err(|e| anyhow!("saving the single sign-on settings: {e}"))?;
+    Ok(())
 }
 
 /// An admin turns "Activate screenshot capturing" on or off through the API.
