@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorKind } from "./door";
-import { missingField, normalizeServerUrl, signInErrorText } from "./signIn";
+import { missingField, missingSsoField, normalizeServerUrl, signInErrorText } from "./signIn";
 
 describe("workspace address (R2)", () => {
   it("assumes https when no scheme is typed", () => {
@@ -41,5 +41,20 @@ describe("sign-in errors", () => {
     expect(missingField("x", " ", "pw")).toMatch(/email/);
     expect(missingField("x", "a@b.c", "")).toMatch(/password/);
     expect(missingField("x", "a@b.c", "pw")).toBeNull();
+  });
+  it("checks the fields single sign-on needs, the address first, and no password", () => {
+    expect(missingSsoField(" ", "")).toEqual({ field: "server_url", text: "Enter your workspace address." });
+    expect(missingSsoField("x", " ")).toEqual({
+      field: "email",
+      text: "Type your work email first: it tells which workspace to sign in to.",
+    });
+    expect(missingSsoField("x", "a@b.c")).toBeNull();
+  });
+  it("asks for the same address as the password form", () => {
+    expect(missingSsoField("", "a@b.c")?.text).toBe(missingField("", "a@b.c", "pw"));
+  });
+  it("does not ask for an address the web app does not show", () => {
+    expect(missingSsoField(null, "a@b.c")).toBeNull();
+    expect(missingSsoField(null, "")?.field).toBe("email");
   });
 });

@@ -26,10 +26,35 @@ export function signInErrorText(err: CommandError, serverUrl: string): string {
   }
 }
 
+/** A field of the sign-in form, by its input's `name`. */
+export type SignInField = "server_url" | "email" | "password";
+
+/** A field the form still needs before anything is sent, and what the form says about it. */
+export interface MissingField {
+  field: SignInField;
+  text: string;
+}
+
+const ENTER_ADDRESS = "Enter your workspace address.";
+
 /** Fields missing before anything is sent, or null when the form is complete. */
 export function missingField(serverUrl: string, email: string, password: string): string | null {
-  if (!serverUrl.trim()) return "Enter your workspace address.";
+  if (!serverUrl.trim()) return ENTER_ADDRESS;
   if (!email.trim()) return "Enter your email.";
   if (!password) return "Enter your password.";
+  return null;
+}
+
+/**
+ * The first field single sign-on still needs, or null: the workspace address where the form
+ * asks for one (`serverUrl` null: the page is on the workspace already), then the email, which
+ * tells the service whose identity provider to send the browser to. No password: the provider
+ * asks for its own.
+ */
+export function missingSsoField(serverUrl: string | null, email: string): MissingField | null {
+  if (serverUrl !== null && !serverUrl.trim()) return { field: "server_url", text: ENTER_ADDRESS };
+  if (!email.trim()) {
+    return { field: "email", text: "Type your work email first: it tells which workspace to sign in to." };
+  }
   return null;
 }
