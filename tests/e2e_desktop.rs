@@ -1535,7 +1535,7 @@ async fn an_admin_links_the_identity_provider_in_the_desktop_app() -> Result<()>
 #[ignore = "system test: needs a display, tauri-driver, chromium, chromedriver, node and a Secret \
             Service; run by `cargo xtask test`"]
 async fn a_member_signs_in_to_the_desktop_app_through_the_identity_provider() -> Result<()> {
-    use support::browser::ChromeDriver;
+    use support::browser::{ChromeDriver, sign_in_at_provider};
 
     let service = Service::start()?;
     let team = service.team("ssodesk", true).await?;
@@ -1575,20 +1575,7 @@ async fn a_member_signs_in_to_the_desktop_app_through_the_identity_provider() ->
         let b = chrome.browser().await?;
         let leg = async {
             b.goto(&start).await?;
-            let login = wait_for(SHORT, "the provider's login page", || async {
-                b.find(Locator::Css("input[name=login]")).await.ok()
-            })
-            .await?;
-            login.clear().await?;
-            login.send_keys("ana-at-idp").await?;
-            b.find(Locator::Css("input[name=password]"))
-                .await?
-                .send_keys("any password")
-                .await?;
-            b.find(Locator::Css("button[type=submit]"))
-                .await?
-                .click()
-                .await?;
+            sign_in_at_provider(&b, "ana-at-idp").await?;
             let said = wait_for(MEDIUM, "the app's page in the browser", || async {
                 b.find(Locator::Css("[data-testid=sso-title]"))
                     .await

@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use support::browser::ChromeDriver;
+use support::browser::{ChromeDriver, sign_in_at_provider};
 use support::service::{self, Service, record_entry};
 use support::wait_for;
 
@@ -1078,21 +1078,11 @@ async fn a_member_signs_in_to_the_web_app_through_the_workspaces_identity_provid
         save_page_png(&b, "web-sign-in-sso").await?;
         wait_element(&b, &tid("sso-sign-in")).await?.click().await?;
         // The provider's own login page.
-        let login = wait_element(&b, "input[name=login]").await?;
+        let login_page = sign_in_at_provider(&b, "ana-at-idp").await?;
         ensure!(
-            b.current_url().await?.as_str().starts_with(&idp.issuer()),
+            login_page.starts_with(&idp.issuer()),
             "the browser went to the identity provider"
         );
-        login.clear().await?;
-        login.send_keys("ana-at-idp").await?;
-        b.find(Locator::Css("input[name=password]"))
-            .await?
-            .send_keys("any password")
-            .await?;
-        b.find(Locator::Css("button[type=submit]"))
-            .await?
-            .click()
-            .await?;
         // Back in the workspace, signed in as Ana, with the session in its HttpOnly cookie.
         wait_element(&b, &tid("sign-out")).await?;
         let url = b.current_url().await?;

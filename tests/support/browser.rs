@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 /// The flags PLATFORM.md names: without the networking ones Chromium floods the closed network.
@@ -22,6 +22,10 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--no-first-run",
     "--window-size=1280,800",
 ];
+
+/// How long the identity provider's login page may take to show after the browser was sent
+/// there (through the service's start URL and the provider's authorization endpoint).
+const PROVIDER_PAGE: Duration = Duration::from_secs(20);
 
 /// `name` on `PATH`, if it is there.
 pub fn on_path(name: &str) -> Option<PathBuf> {
@@ -87,4 +91,27 @@ impl Drop for ChromeDriver {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// Signs in at the identity provider's login page (`shotclock_testoidc`'s provider: any
+/// password, the login names the account) once the browser `b` shows it: waits for the login
+/// field, fills it with `login`, and submits. Answers the login page's address, read before
+/// submitting, so that a test can check the browser really went to the provider.
+pub async fn sign_in_at_provider(b: &Client, login: &str) -> Result<String> {
+    let field = super::wait_for(PROVIDER_PAGE, "the provider's login page", || async {
+        b.find(Locator::Css("input[name=login]")).await.ok()
+    })
+    .await?;
+    let at = b.current_url().await?.to_string();
+    field.clear().await?;
+    field.send_keys(login).await?;
+    b.find(Locator::Css("input[name=password]"))
+        .await?
+        .send_keys("any password")
+        .await?;
+    b.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    Ok(at)
 }
