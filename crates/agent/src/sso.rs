@@ -286,21 +286,10 @@ fn judge(params: &[(String, String)], state: &str) -> Verdict {
     }
 }
 
-/// Answers a small page and closes the connection; a browser gone already is no error.
+/// Answers the sign-in's page ([`shotclock_api::sso::page`]) and closes the connection; a
+/// browser gone already is no error.
 async fn respond(stream: &mut TcpStream, status: &str, title: &str, message: &str) {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         </head><body><main><h1 data-testid=\"sso-title\">{t}</h1>\
-         <p data-testid=\"sso-message\">{m}</p></main></body></html>",
-        t = escape(title),
-        m = escape(message)
-    );
+    let body = shotclock_api::sso::page(title, message, None);
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
          Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n\

@@ -1,5 +1,7 @@
 //! Wire types of single sign-on (R31): an admin's OpenID Connect settings for the workspace,
-//! and the native app's exchange of its one-time code for a session.
+//! and the native app's exchange of its one-time code for a session — and the one small page
+//! both ends of a sign-in show the person in the browser ([`page`]): the service when it
+//! refuses a sign-in, the desktop app's loopback listener when the sign-in ends there.
 
 use serde::{Deserialize, Serialize};
 
@@ -62,4 +64,83 @@ pub struct SsoTokenRequest {
     /// The PKCE code verifier (RFC 7636: 43 to 128 characters).
     #[cfg_attr(feature = "openapi", schema(min_length = 43, max_length = 128))]
     pub code_verifier: String,
+}
+
+/// The page a browser shows where a single sign-on ends: `title` as the tab's title and the
+/// heading (`data-testid="sso-title"`), `message` below it (`data-testid="sso-message"`), and,
+/// given `back`, a "Back to Shotclock" link to that address. The service's pages link to its
+/// web app; the desktop app's loopback page has nothing to link to (its listener is gone once
+/// it answered). Every argument is escaped: a provider's error description is written by
+/// whoever crafted the redirect, so none of it may become markup.
+pub fn page(title: &str, message: &str, back: Option<&str>) -> String {
+    let back = back
+        .map(|href| format!("<p><a href=\"{}\">Back to Shotclock</a></p>", escape(href)))
+        .unwrap_or_default();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         </head><body><main><h1 data-testid=\"sso-title\">{t}</h1>\
+         <p data-testid=\"sso-message\">{m}</p>{back}</main></body></html>",
+        t = escape(title),
+        m = escape(message)
+    )
+}
+
+/// `s` as HTML text or a double-quoted attribute value.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_escapes_title_message_and_link() {
+        let html = page(
+            "<script>alert(\"t\")</script> & co",
+            "<script>alert(\"m\")</script> & \"quoted\"",
+            Some("/?a=1&b=\"><script>"),
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains(
+                "<title>&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt; &amp; co</title>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<h1 data-testid=\"sso-title\">&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt; \
+                 &amp; co</h1>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<p data-testid=\"sso-message\">&lt;script&gt;alert(&quot;m&quot;)&lt;/script&gt; \
+                 &amp; &quot;quoted&quot;</p>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"/?a=1&amp;b=&quot;&gt;&lt;script&gt;\">Back to Shotclock</a>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_page_links_back_only_when_asked() {
+        let html = page("Signed in to Shotclock", "You can close this tab.", None);
+        assert_eq!(
+            html,
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Signed in to Shotclock</title></head><body><main>\
+             <h1 data-testid=\"sso-title\">Signed in to Shotclock</h1>\
+             <p data-testid=\"sso-message\">You can close this tab.</p></main></body></html>"
+        );
+        assert!(page("t", "m", Some("/")).contains("<p><a href=\"/\">Back to Shotclock</a></p>"));
+    }
 }

@@ -219,22 +219,14 @@ pub(super) async fn delete_settings(State(app): State<App>, auth: Auth) -> Resul
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A small page for the person in the browser.
+/// The sign-in's page for the person in the browser ([`shotclock_api::sso::page`]), with a
+/// link back to the web app.
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shotclock: {t}\
-         </title></head><body><main><h1>{t}</h1><p data-testid=\"sso-error\">{m}</p>\
-         <p><a href=\"/\">Back to Shotclock</a></p></main></body></html>",
-        t = escape(title),
-        m = escape(message)
-    );
-    (status, Html(body)).into_response()
+    (
+        status,
+        Html(shotclock_api::sso::page(title, message, Some("/"))),
+    )
+        .into_response()
 }
 
 fn refused_page(status: StatusCode, message: &str) -> Response {
