@@ -10,6 +10,10 @@
 //! ([`crate::webview::tune`]), and the UI comes back from the engine (session, running timer,
 //! capture state).
 //!
+//! What the window leaves behind in this process is given back once it is gone: the heap's free
+//! pages at once, and the GTK and WebKit library pages it read (most of the tray's memory) a few
+//! seconds later, when its web process has exited (`shotclock_heap`).
+//!
 //! Invariant: the app exits only when asked to ([`AppHandle::exit`], code `Some`): a request
 //! because the last window went away (code `None`) is refused in [`keep_running`].
 
@@ -53,8 +57,12 @@ fn build(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     Ok(window)
 }
 
+/// How long after the window is destroyed its library pages are handed back: by then its web
+/// process has exited, so the pages it shared with this process are this process's alone.
+const PAGE_OUT_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The run loop's handler: the app keeps running in the tray when its window is closed.
-pub(crate) fn keep_running(_app: &AppHandle, event: RunEvent) {
+pub(crate) fn keep_running(app: &AppHandle, event: RunEvent) {
     match event {
         RunEvent::ExitRequested {
             code: None, api, ..
@@ -65,6 +73,19 @@ pub(crate) fn keep_running(_app: &AppHandle, event: RunEvent) {
             ..
         } => {
             shotclock_heap::give_back();
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(PAGE_OUT_AFTER).await;
+                if app.get_webview_window(MAIN_WINDOW).is_none() {
+                    let paged =
+                        tauri::async_runtime::spawn_blocking(shotclock_heap::page_out_files);
+                    if let Ok(bytes) = paged.await {
+                        tracing::debug!(
+                            "the closed window's library pages handed back ({bytes} bytes mapped)"
+                        );
+                    }
+                }
+            });
         }
         _ => {}
     }

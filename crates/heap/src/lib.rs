@@ -1,4 +1,4 @@
-//! The app's heap, for a process that sits in the tray for hours (glibc on Linux; elsewhere
+//! The app's memory, for a process that sits in the tray for hours (glibc on Linux; elsewhere
 //! every function here does nothing).
 //!
 //! Design: glibc's `malloc` keeps what a process freed for reuse rather than returning it,
@@ -14,6 +14,12 @@
 //!   [`MMAP_THRESHOLD`], which also stops that adjustment.
 //! - **Trim.** [`give_back`] returns every arena's free pages (`malloc_trim(0)`), for the
 //!   moments when much was just freed: the window destroyed, a capture done.
+//! - **Library pages.** Most of what the tray process holds is not heap but the pages of the
+//!   libraries the window used (GTK, WebKit, JavaScriptCore) that it read while the window was
+//!   open: file pages, counted in the process's resident set for as long as they stay mapped.
+//!   [`page_out_files`] hands the file pages that only this process maps back to the kernel
+//!   (`MADV_PAGEOUT`, Linux 5.4 and later), as mobile systems do with a backgrounded app; the
+//!   few the tray still runs come back on first use, from the page cache or the disk.
 //!
 //! Measured with `cargo xtask bench app` (figures in the README's performance section).
 
@@ -35,10 +41,54 @@ pub fn give_back() -> bool {
     imp::give_back()
 }
 
+/// Hands back the pages of files mapped by this process alone — its libraries' code and
+/// read-only data, once the window that used them is gone. Only read-only mappings are advised,
+/// so every page given back is a clean copy of its file; pages that another process maps too
+/// (while the window's web process still runs, say) stay.
+/// Returns the bytes of the mappings advised (0 where this does nothing or the kernel refuses).
+pub fn page_out_files() -> u64 {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return 0;
+    };
+    file_mappings(&maps)
+        .filter(|&(start, end)| imp::page_out(start, end))
+        .map(|(start, end)| (end - start) as u64)
+        .sum()
+}
+
+/// The address ranges of `/proc/self/maps` lines that map a file read-only and privately: a
+/// path (not a device, not a deleted file), no `w` and a `p` flag — never shared (`s`)
+/// mappings, which other processes write and read.
+fn file_mappings(maps: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    maps.lines().filter_map(|line| {
+        let mut fields = line.split_whitespace();
+        let range = fields.next()?;
+        let perms = fields.next()?;
+        let path = fields.nth(3)?;
+        let (start, end) = range.split_once('-')?;
+        let start = usize::from_str_radix(start, 16).ok()?;
+        let end = usize::from_str_radix(end, 16).ok()?;
+        let private_file = perms.ends_with('p')
+            && !perms.contains('w')
+            && path.starts_with('/')
+            && !path.starts_with("/dev/")
+            && !line.ends_with("(deleted)");
+        (private_file && end > start).then_some((start, end))
+    })
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 mod imp {
     use super::{ARENAS, MMAP_THRESHOLD};
+
+    pub(super) fn page_out(start: usize, end: usize) -> bool {
+        // SAFETY: `MADV_PAGEOUT` only asks the kernel to reclaim the range's pages and never
+        // changes what the process reads there (a reclaimed page is read back from its file or
+        // swap on the next access), whatever is mapped in the range — even if the mapping read
+        // from `/proc/self/maps` was replaced since. An unmapped range fails with `ENOMEM`.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_PAGEOUT) == 0 }
+    }
 
     pub(super) fn tune_for_idle() -> bool {
         // SAFETY: `mallopt` only changes allocator parameters; both are valid options with
@@ -65,11 +115,81 @@ mod imp {
     pub(super) fn give_back() -> bool {
         false
     }
+
+    pub(super) fn page_out(_start: usize, _end: usize) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_private_read_only_file_mappings_are_chosen() {
+        let maps = "\
+5581c0a00000-5581c0a20000 r--p 00000000 fe:00 1234 /usr/bin/shotclock
+5581c0a20000-5581c0b00000 r-xp 00020000 fe:00 1234 /usr/bin/shotclock
+5581c0b00000-5581c0b10000 rw-p 00100000 fe:00 1234 /usr/bin/shotclock
+7f0000000000-7f0000001000 r--s 00000000 00:05 77 /dev/shm/something
+7f0000001000-7f0000002000 r--s 00000000 fe:00 99 /var/cache/fontconfig/x.cache
+7f0000002000-7f0000003000 r--p 00000000 00:01 5 /memfd:wayland (deleted)
+7f0000003000-7f0000004000 r--p 00000000 00:06 6 /dev/dri/card0
+7f0000004000-7f0000005000 rw-p 00000000 00:00 0
+7f0000005000-7f0000006000 r--p 00000000 00:00 0 [vvar]
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0 [stack]
+7f0000006000-7f0000008000 r-xp 00000000 fe:00 42 /usr/lib/libgtk-3.so.0
+";
+        assert_eq!(
+            file_mappings(maps).collect::<Vec<_>>(),
+            vec![
+                (0x5581_c0a0_0000, 0x5581_c0a2_0000),
+                (0x5581_c0a2_0000, 0x5581_c0b0_0000),
+                (0x7f00_0000_6000, 0x7f00_0000_8000),
+            ]
+        );
+    }
+
+    /// The pages of this test's own executable, mapped by this process alone, leave its
+    /// resident set (all but the few the test runs again before reading it).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn file_pages_mapped_here_alone_leave_the_resident_set() {
+        fn exe_rss_kib() -> u64 {
+            let exe = std::env::current_exe().unwrap_or_default();
+            let exe = exe.to_string_lossy();
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+            let mut ours = false;
+            let mut total = 0;
+            for line in smaps.lines() {
+                if let Some(rss) = line.strip_prefix("Rss:") {
+                    if ours {
+                        total += rss
+                            .trim()
+                            .trim_end_matches("kB")
+                            .trim()
+                            .parse::<u64>()
+                            .unwrap_or(0);
+                    }
+                } else if line
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|f| f.contains('-'))
+                {
+                    ours = line.ends_with(&*exe);
+                }
+            }
+            total
+        }
+        let before = exe_rss_kib();
+        let advised = page_out_files();
+        let after = exe_rss_kib();
+        assert!(advised > 0, "no mapping was advised");
+        assert!(
+            after * 2 < before,
+            "the executable's resident pages went from {before} KiB to {after} KiB"
+        );
+    }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
