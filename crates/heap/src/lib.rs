@@ -150,45 +150,69 @@ mod tests {
         );
     }
 
-    /// The pages of this test's own executable, mapped by this process alone, leave its
-    /// resident set (all but the few the test runs again before reading it).
+    /// The pages of a file mapped read-only by this process alone leave its resident set; the
+    /// file reads the same afterwards.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
     #[test]
     fn file_pages_mapped_here_alone_leave_the_resident_set() {
-        fn exe_rss_kib() -> u64 {
-            let exe = std::env::current_exe().unwrap_or_default();
-            let exe = exe.to_string_lossy();
-            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-            let mut ours = false;
-            let mut total = 0;
-            for line in smaps.lines() {
-                if let Some(rss) = line.strip_prefix("Rss:") {
-                    if ours {
-                        total += rss
-                            .trim()
-                            .trim_end_matches("kB")
-                            .trim()
-                            .parse::<u64>()
-                            .unwrap_or(0);
-                    }
-                } else if line
-                    .split_whitespace()
-                    .next()
-                    .is_some_and(|f| f.contains('-'))
-                {
-                    ours = line.ends_with(&*exe);
-                }
-            }
-            total
+        use std::os::fd::AsRawFd;
+        const LEN: usize = 16 << 20;
+        const PAGE: usize = 4096;
+        /// KiB resident in the mapping that starts at `start`.
+        fn rss_kib(start: usize) -> u64 {
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            let header = format!("{start:x}-");
+            let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&header));
+            lines
+                .find_map(|l| l.strip_prefix("Rss:"))
+                .map(|v| v.trim().trim_end_matches("kB").trim().parse().unwrap())
+                .unwrap()
         }
-        let before = exe_rss_kib();
+        let path = std::env::temp_dir().join(format!("shotclock-heap-{}", std::process::id()));
+        std::fs::write(&path, vec![7u8; LEN]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        file.sync_all().unwrap();
+        // SAFETY: a new read-only private mapping of a file that nothing writes while it is
+        // mapped; it is unmapped below and no reference to it outlives that.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                LEN,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let read = || {
+            // SAFETY: the mapping above is `LEN` readable bytes and stays mapped while read.
+            let bytes = unsafe { std::slice::from_raw_parts(base.cast::<u8>(), LEN) };
+            bytes
+                .iter()
+                .step_by(PAGE)
+                .map(|&b| u64::from(b))
+                .sum::<u64>()
+        };
+        let sum = read();
+        let before = rss_kib(base as usize);
         let advised = page_out_files();
-        let after = exe_rss_kib();
-        assert!(advised > 0, "no mapping was advised");
+        let after = rss_kib(base as usize);
+        let again = read();
+        // SAFETY: `base` is the mapping made above, `LEN` long; `read` is not called again.
+        unsafe { libc::munmap(base, LEN) };
+        std::fs::remove_file(&path).unwrap();
+        assert!(advised >= LEN as u64, "only {advised} bytes advised");
         assert!(
-            after * 2 < before,
-            "the executable's resident pages went from {before} KiB to {after} KiB"
+            before >= 15 * 1024,
+            "{before} KiB resident after reading 16 MiB"
         );
+        assert!(
+            after < 1024,
+            "{after} KiB of 16 MiB still resident after the hand-back"
+        );
+        assert_eq!((sum, again), (7 * (LEN / PAGE) as u64, sum));
     }
 
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
