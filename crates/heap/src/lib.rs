@@ -169,7 +169,11 @@ mod tests {
                 .map(|v| v.trim().trim_end_matches("kB").trim().parse().unwrap())
                 .unwrap()
         }
-        let path = std::env::temp_dir().join(format!("shotclock-heap-{}", std::process::id()));
+        // Beside the test executable, on the build's disk: a file on tmpfs is memory of its own
+        // that only swap could take.
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap();
+        let path = dir.join(format!("shotclock-heap-{}", std::process::id()));
         std::fs::write(&path, vec![7u8; LEN]).unwrap();
         let file = std::fs::File::open(&path).unwrap();
         file.sync_all().unwrap();
