@@ -10,9 +10,10 @@
 //!    (scrolled to the end and back first, as a person browsing them); Settings; the window
 //!    closed to the tray (a `WM_DELETE_WINDOW`, what a window manager's close button sends;
 //!    the app destroys the window, so its web process is gone and the page column says `?`).
-//! 4. Each state settles for a few seconds (the tray [`TRAY_SETTLE`] more), then is measured for `--secs` (default 60) without
-//!    touching the window: CPU from utime + stime in `/proc/PID/stat` of the app process and of
-//!    each WebKit process it started, PSS from `/proc/PID/smaps_rollup` at the end.
+//! 4. Each state settles for a few seconds (the tray [`TRAY_SETTLE`] more), then is measured
+//!    for `--secs` (default 60) without touching the window: CPU from utime + stime in
+//!    `/proc/PID/stat` of the app process and of each WebKit process it started, PSS from
+//!    `/proc/PID/smaps_rollup` at the end.
 //!
 //! The window is driven over WebDriver (tauri-driver + WebKitWebDriver, as the system tests
 //! do); WebKitWebDriver is not counted. Prints one table and PASS/MISS against the targets.
