@@ -10,7 +10,7 @@
 mod support;
 
 use anyhow::{Context, Result, bail, ensure};
-use shotclock_procstat::ProcessTree;
+use shotclock_procstat::{ProcessTree, resident_kib};
 use std::time::{Duration, Instant};
 use support::service::{Service, screenshots_today};
 use support::ui::{DesktopApp, LONG, MEDIUM, SHORT, note, tid};
@@ -48,7 +48,7 @@ async fn closing_to_the_tray_lets_the_web_view_go_and_a_second_launch_brings_it_
         let (app_pid, web) = web_processes(SHORT, |web| !web.is_empty()).await?;
         note(&format!("app {app_pid}, web processes {web:?}"));
 
-        let libraries_open = resident_kib(app_pid, &WINDOW_LIBRARIES)?;
+        let libraries_open = window_libraries_kib(app_pid)?;
         ensure!(
             libraries_open > 0,
             "no GTK or WebKit library resident in the app with its window open"
@@ -71,7 +71,7 @@ async fn closing_to_the_tray_lets_the_web_view_go_and_a_second_launch_brings_it_
             MEDIUM,
             "the closed window's library pages to leave the app's memory",
             || async {
-                let now = resident_kib(app_pid, &WINDOW_LIBRARIES).ok()?;
+                let now = window_libraries_kib(app_pid).ok()?;
                 (now * 4 < libraries_open * 3).then_some(now)
             },
         )
@@ -145,30 +145,14 @@ async fn closing_to_the_tray_lets_the_web_view_go_and_a_second_launch_brings_it_
     app.finish("tray", outcome).await
 }
 
-/// KiB of `pid`'s resident pages in the mappings of files whose name starts with one of
-/// `libraries`.
-fn resident_kib(pid: u32, libraries: &[&str]) -> Result<u64> {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps"))
-        .with_context(|| format!("reading /proc/{pid}/smaps"))?;
-    let mut counted = false;
-    let mut total = 0;
-    for line in smaps.lines() {
-        if let Some(rss) = line.strip_prefix("Rss:") {
-            if counted {
-                total += rss.trim().trim_end_matches("kB").trim().parse::<u64>()?;
-            }
-        } else if line
-            .split_whitespace()
-            .next()
-            .is_some_and(|f| f.contains('-'))
-        {
-            counted = line
-                .rsplit('/')
-                .next()
-                .is_some_and(|name| libraries.iter().any(|l| name.starts_with(l)));
-        }
-    }
-    Ok(total)
+/// KiB of `pid`'s resident pages in the mappings of the window's libraries.
+fn window_libraries_kib(pid: u32) -> Result<u64> {
+    resident_kib(pid, |m| {
+        WINDOW_LIBRARIES
+            .iter()
+            .any(|l| m.file_name().starts_with(l))
+    })
+    .with_context(|| format!("reading /proc/{pid}/smaps"))
 }
 
 /// The app's pid and its WebKit web processes, once `ok` holds for them (within `limit`).

@@ -161,12 +161,7 @@ mod tests {
         const PAGE: usize = 4096;
         /// KiB resident in the mapping that starts at `start`.
         fn rss_kib(start: usize) -> u64 {
-            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-            let header = format!("{start:x}-");
-            let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&header));
-            lines
-                .find_map(|l| l.strip_prefix("Rss:"))
-                .map(|v| v.trim().trim_end_matches("kB").trim().parse().unwrap())
+            shotclock_procstat::resident_kib(std::process::id(), |m| m.start == start as u64)
                 .unwrap()
         }
         // Beside the test executable, on the build's disk: a file on tmpfs is memory of its own

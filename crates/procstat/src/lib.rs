@@ -1,6 +1,7 @@
 //! What Linux's `/proc` says a process costs, for the idle system test and `cargo xtask bench
-//! app`: CPU time (utime + stime, in clock ticks), proportional set size, and the process tree
-//! (to find an app's WebKit helpers, which a sandbox launcher may sit between).
+//! app`: CPU time (utime + stime, in clock ticks), proportional set size, the resident pages of
+//! chosen mappings (a library's, one mapping's) and the process tree (to find an app's WebKit
+//! helpers, which a sandbox launcher may sit between).
 //!
 //! Linux only; elsewhere every read finds nothing.
 
@@ -70,6 +71,70 @@ pub fn pss_kib(pids: &[u32]) -> u64 {
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .sum()
+}
+
+/// One mapping of `/proc/PID/smaps`: where it starts, the file it maps (empty for anonymous
+/// memory; `[heap]`, `[stack]`, … for the kernel's named ones) and its resident KiB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping<'a> {
+    /// The first address of the mapping.
+    pub start: u64,
+    /// The mapped file's path, or the kernel's name for the region, or empty.
+    pub path: &'a str,
+    /// `Rss:` of the mapping, in KiB.
+    pub rss_kib: u64,
+}
+
+impl Mapping<'_> {
+    /// The last component of [`Mapping::path`] (a library's file name).
+    #[must_use]
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// The mappings of an `smaps` text, in order. A mapping whose header or `Rss:` line cannot be
+/// read is left out.
+#[must_use]
+pub fn mappings(smaps: &str) -> Vec<Mapping<'_>> {
+    let mut found = Vec::new();
+    let mut current: Option<(u64, &str)> = None;
+    for line in smaps.lines() {
+        if let Some(rss) = line.strip_prefix("Rss:") {
+            let kib = rss.trim().trim_end_matches("kB").trim().parse().ok();
+            if let (Some((start, path)), Some(rss_kib)) = (current.take(), kib) {
+                found.push(Mapping {
+                    start,
+                    path,
+                    rss_kib,
+                });
+            }
+        } else if let Some(header) = mapping_header(line) {
+            current = Some(header);
+        }
+    }
+    found
+}
+
+/// `start-end perms offset dev inode [path]`: the start address and the path of a mapping's
+/// first line in `smaps` (`None` for the field lines under it).
+fn mapping_header(line: &str) -> Option<(u64, &str)> {
+    let mut fields = line.splitn(6, ' ');
+    let (start, _end) = fields.next()?.split_once('-')?;
+    let start = u64::from_str_radix(start, 16).ok()?;
+    let inode = fields.nth(3)?;
+    inode.parse::<u64>().ok()?;
+    Some((start, fields.next().unwrap_or_default().trim_start()))
+}
+
+/// KiB resident in the mappings of `pid` that `pick` chooses (from `/proc/PID/smaps`).
+pub fn resident_kib(pid: u32, pick: impl Fn(&Mapping<'_>) -> bool) -> io::Result<u64> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps"))?;
+    Ok(mappings(&smaps)
+        .iter()
+        .filter(|m| pick(m))
+        .map(|m| m.rss_kib)
+        .sum())
 }
 
 /// `getconf CLK_TCK` (100 on Linux unless configured otherwise).
@@ -168,6 +233,56 @@ mod tests {
         );
         assert_eq!(Stat::parse("garbage"), None);
         assert_eq!(Stat::parse("1 (x) S 0 1"), None);
+    }
+
+    #[test]
+    fn mappings_of_an_smaps_text() {
+        let smaps = "\
+55d0c0a00000-55d0c0a21000 r--p 00000000 fd:01 1311 /usr/lib/x86_64-linux-gnu/libgtk-3.so.0.2409.32
+Size:                132 kB
+Rss:                 128 kB
+Pss:                  64 kB
+VmFlags: rd mr mw me sd
+7f00aa000000-7f00aa100000 rw-p 00000000 00:00 0 
+Rss:                  12 kB
+7ffd1c000000-7ffd1c021000 rw-p 00000000 00:00 0                          [stack]
+Size:                132 kB
+Rss:                   8 kB
+7f00bb000000-7f00bb001000 r-xp 00000000 fd:01 99 /opt/a dir/lib x.so
+Rss:                   4 kB
+";
+        let found = mappings(smaps);
+        let seen: Vec<(u64, &str, &str, u64)> = found
+            .iter()
+            .map(|m| (m.start, m.path, m.file_name(), m.rss_kib))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    0x55d0_c0a0_0000,
+                    "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0.2409.32",
+                    "libgtk-3.so.0.2409.32",
+                    128
+                ),
+                (0x7f00_aa00_0000, "", "", 12),
+                (0x7ffd_1c00_0000, "[stack]", "[stack]", 8),
+                (0x7f00_bb00_0000, "/opt/a dir/lib x.so", "lib x.so", 4),
+            ]
+        );
+        assert_eq!(mappings("Rss: 4 kB\nnot a header\n"), vec![]);
+    }
+
+    #[test]
+    fn this_process_has_its_executable_resident() {
+        let me = std::process::id();
+        let exe = std::env::current_exe().unwrap_or_default();
+        let exe = exe.to_str().unwrap_or_default();
+        let own = resident_kib(me, |m| m.path == exe).unwrap_or(0);
+        let all = resident_kib(me, |_| true).unwrap_or(0);
+        assert!(own > 0, "none of {exe} resident");
+        assert!(all > own, "{all} KiB in all, {own} KiB in the executable");
+        assert!(resident_kib(u32::MAX, |_| true).is_err());
     }
 
     #[test]
