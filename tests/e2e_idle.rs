@@ -8,11 +8,16 @@
 //! does not inflate it much, and the work left (a 1 s tick repainting one line) is far below it.
 //! An animation that repaints every frame (the indicator's former `box-shadow` pulse) costs 60–70%
 //! under Xvfb's software rendering and fails it.
+//!
+//! Then the page's changes are counted over a few seconds: the clock's seconds change it every
+//! second while the window has the focus; behind another client's window that has taken the
+//! focus, the clock shows whole minutes and the page changes at most once.
 
 mod support;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use shotclock_procstat::{ProcessTree, Stat, clock_ticks_per_second, percent};
+use shotclock_testdesktop::x11::FocusedWindow;
 use std::time::{Duration, Instant};
 use support::service::Service;
 use support::ui::{DesktopApp, MEDIUM, SHORT, note, tid};
@@ -95,11 +100,67 @@ async fn a_running_timer_costs_the_web_view_almost_nothing() -> Result<()> {
             "the WebKit web process used {web_percent:.1}% of a core over {elapsed:.0} s with a \
              timer running (limit {WEB_LIMIT_PERCENT}%)"
         );
+
+        // In use (focused), the clock shows seconds: the page changes every second.
+        app.wait_attr(&tid("timer-elapsed"), "data-seconds", "true", SHORT)
+            .await?;
+        let in_use = page_changes(&app, COUNTED).await?;
+        ensure!(
+            in_use >= 2,
+            "the focused window's page changed {in_use} times in {COUNTED:?}: the clock's seconds \
+             do not tick"
+        );
+        // Behind another window that has the focus, it shows whole minutes: the page changes at
+        // most once in the span (a minute may turn inside it).
+        let display = std::env::var("DISPLAY")?;
+        let other = FocusedWindow::take(&display, 0, 0)?;
+        app.wait_attr(&tid("timer-elapsed"), "data-seconds", "false", SHORT)
+            .await?;
+        let behind = page_changes(&app, COUNTED).await?;
+        let minutes = app.text(&tid("timer-elapsed")).await.unwrap_or_default();
+        drop(other);
+        note(&format!(
+            "page changes in {COUNTED:?}: {in_use} focused, {behind} behind another window \
+             (the clock then reads {minutes:?})"
+        ));
+        ensure!(
+            behind <= 1,
+            "behind another window the page changed {behind} times in {COUNTED:?}"
+        );
+        ensure!(
+            minutes.ends_with("min"),
+            "behind another window the clock reads {minutes:?}, not whole minutes"
+        );
         Ok(())
     }
     .await;
 
     app.finish("idle", outcome).await
+}
+
+/// How long the page's changes are counted, in each focus state.
+const COUNTED: Duration = Duration::from_secs(4);
+
+/// How many times the page's document changes (text, nodes, attributes) in `span`, counted in
+/// the page by a `MutationObserver`.
+async fn page_changes(app: &DesktopApp, span: Duration) -> Result<u64> {
+    let script = r#"
+        const [ms, done] = [arguments[0], arguments[arguments.length - 1]];
+        let changes = 0;
+        const observer = new MutationObserver((records) => (changes += records.length));
+        observer.observe(document.body, {
+            subtree: true, childList: true, characterData: true, attributes: true,
+        });
+        setTimeout(() => { observer.disconnect(); done(changes); }, ms);
+    "#;
+    let millis = u64::try_from(span.as_millis())?;
+    let counted = app
+        .client
+        .execute_async(script, vec![millis.into()])
+        .await?;
+    counted
+        .as_u64()
+        .with_context(|| format!("the page counted {counted:?}"))
 }
 
 /// `comm` of WebKitGTK's web process (the kernel keeps 15 bytes of a name).

@@ -11,13 +11,11 @@ mod support;
 
 use anyhow::{Context, Result, bail, ensure};
 use shotclock_procstat::{ProcessTree, resident_kib};
+use shotclock_testdesktop::x11::close_window;
 use std::time::{Duration, Instant};
 use support::service::{Service, screenshots_today};
 use support::ui::{DesktopApp, LONG, MEDIUM, SHORT, note, tid};
 use support::{app_binary, wait_for};
-use x11rb::connection::Connection as _;
-use x11rb::protocol::xproto::{self, ConnectionExt as _};
-use x11rb::wrapper::ConnectionExt as _;
 
 /// `comm` of WebKitGTK's web process (the kernel keeps 15 bytes of a name).
 const WEB_PROCESS: &str = "WebKitWebProces";
@@ -172,45 +170,4 @@ async fn web_processes(limit: Duration, ok: impl Fn(&[u32]) -> bool) -> Result<(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("after {limit:?} the app's processes are {last:?}")
-}
-
-/// Sends `WM_DELETE_WINDOW` to the viewable top-level window titled `title`: what a window
-/// manager's close button does.
-fn close_window(display: &str, title: &str) -> Result<()> {
-    let (conn, screen) = x11rb::connect(Some(display)).context("connecting to X")?;
-    let root = conn.setup().roots.get(screen).context("no X screen")?.root;
-    let atom =
-        |name: &[u8]| -> Result<xproto::Atom> { Ok(conn.intern_atom(false, name)?.reply()?.atom) };
-    let protocols = atom(b"WM_PROTOCOLS")?;
-    let delete = atom(b"WM_DELETE_WINDOW")?;
-    for window in conn.query_tree(root)?.reply()?.children {
-        let attrs = conn.get_window_attributes(window)?.reply()?;
-        if attrs.map_state != xproto::MapState::VIEWABLE {
-            continue;
-        }
-        let name = conn
-            .get_property(
-                false,
-                window,
-                xproto::AtomEnum::WM_NAME,
-                xproto::AtomEnum::ANY,
-                0,
-                256,
-            )?
-            .reply()?;
-        if name.value != title.as_bytes() {
-            continue;
-        }
-        let event = xproto::ClientMessageEvent::new(
-            32,
-            window,
-            protocols,
-            [delete, x11rb::CURRENT_TIME, 0, 0, 0],
-        );
-        conn.send_event(false, window, xproto::EventMask::NO_EVENT, event)?
-            .check()?;
-        conn.sync()?;
-        return Ok(());
-    }
-    bail!("no viewable window titled {title:?} on {display}")
 }

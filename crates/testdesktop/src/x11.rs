@@ -1,6 +1,8 @@
 //! A private X11 desktop for live tests: its own `Xvfb` (display number chosen by the server
 //! itself through `-displayfd`, so parallel test processes never collide), optionally the
-//! `openbox` window manager, and real `xterm` windows.
+//! `openbox` window manager, and real `xterm` windows. On any display: closing a window as a
+//! window manager's close button does ([`close_window`]), and a window of another client that
+//! takes the keyboard focus ([`FocusedWindow`]).
 //!
 //! Readiness is a condition polled against a deadline: Xvfb writes its display number once it
 //! accepts connections; openbox is up when the root's EWMH check window names itself; a window
@@ -10,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
-    AtomEnum, ConfigureWindowAux, ConnectionExt, CreateWindowAux, EventMask, MapState, PropMode,
-    Window, WindowClass,
+    AtomEnum, ClientMessageEvent, ConfigureWindowAux, ConnectionExt, CreateWindowAux, EventMask,
+    InputFocus, MapState, PropMode, Window, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
@@ -305,5 +307,140 @@ impl Drop for XDesktop {
         }
         let _ = self.xvfb.kill();
         let _ = self.xvfb.wait();
+    }
+}
+
+/// An X request that failed, as an I/O error (for callers on any display, not only an
+/// [`XDesktop`] of their own).
+fn x_error(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// Sends `WM_DELETE_WINDOW` to the viewable top-level window titled `title` on `display`: what a
+/// window manager's close button does.
+pub fn close_window(display: &str, title: &str) -> std::io::Result<()> {
+    let (conn, screen) = x11rb::connect(Some(display)).map_err(x_error)?;
+    let root = conn
+        .setup()
+        .roots
+        .get(screen)
+        .ok_or_else(|| std::io::Error::other(format!("no screen {screen} on {display}")))?
+        .root;
+    let atom = |name: &[u8]| -> std::io::Result<u32> {
+        Ok(conn
+            .intern_atom(false, name)
+            .map_err(x_error)?
+            .reply()
+            .map_err(x_error)?
+            .atom)
+    };
+    let protocols = atom(b"WM_PROTOCOLS")?;
+    let delete = atom(b"WM_DELETE_WINDOW")?;
+    let tree = conn
+        .query_tree(root)
+        .map_err(x_error)?
+        .reply()
+        .map_err(x_error)?;
+    for window in tree.children {
+        let attrs = conn
+            .get_window_attributes(window)
+            .map_err(x_error)?
+            .reply()
+            .map_err(x_error)?;
+        if attrs.map_state != MapState::VIEWABLE {
+            continue;
+        }
+        let name = conn
+            .get_property(false, window, AtomEnum::WM_NAME, AtomEnum::ANY, 0, 256)
+            .map_err(x_error)?
+            .reply()
+            .map_err(x_error)?;
+        if name.value != title.as_bytes() {
+            continue;
+        }
+        let event = ClientMessageEvent::new(
+            32,
+            window,
+            protocols,
+            [delete, x11rb::CURRENT_TIME, 0, 0, 0],
+        );
+        conn.send_event(false, window, EventMask::NO_EVENT, event)
+            .map_err(x_error)?
+            .check()
+            .map_err(x_error)?;
+        conn.sync().map_err(x_error)?;
+        return Ok(());
+    }
+    Err(std::io::Error::other(format!(
+        "no viewable window titled {title:?} on {display}"
+    )))
+}
+
+/// A small window of another client at `x`, `y` on `display`, holding the keyboard focus: the
+/// windows under test stay on screen but are not the ones in use. It goes when dropped (its
+/// connection closes, and the focus goes back to the window under the pointer).
+pub struct FocusedWindow {
+    _conn: RustConnection,
+}
+
+impl std::fmt::Debug for FocusedWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FocusedWindow").finish_non_exhaustive()
+    }
+}
+
+impl FocusedWindow {
+    /// Maps a 200×100 window at `x`, `y` and gives it the focus once it is viewable.
+    pub fn take(display: &str, x: i16, y: i16) -> std::io::Result<FocusedWindow> {
+        let (conn, screen) = x11rb::connect(Some(display)).map_err(x_error)?;
+        let (root, visual, white) = {
+            let s =
+                conn.setup().roots.get(screen).ok_or_else(|| {
+                    std::io::Error::other(format!("no screen {screen} on {display}"))
+                })?;
+            (s.root, s.root_visual, s.white_pixel)
+        };
+        let window = conn.generate_id().map_err(x_error)?;
+        conn.create_window(
+            x11rb::COPY_DEPTH_FROM_PARENT,
+            window,
+            root,
+            x,
+            y,
+            200,
+            100,
+            0,
+            WindowClass::INPUT_OUTPUT,
+            visual,
+            &CreateWindowAux::new().background_pixel(white),
+        )
+        .map_err(x_error)?
+        .check()
+        .map_err(x_error)?;
+        conn.map_window(window).map_err(x_error)?;
+        conn.flush().map_err(x_error)?;
+        // Only a viewable window can take the focus.
+        let deadline = std::time::Instant::now() + READY;
+        loop {
+            let attrs = conn
+                .get_window_attributes(window)
+                .map_err(x_error)?
+                .reply()
+                .map_err(x_error)?;
+            if attrs.map_state == MapState::VIEWABLE {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(std::io::Error::other(format!(
+                    "the window to take the focus was not viewable within {READY:?}"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        conn.set_input_focus(InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME)
+            .map_err(x_error)?
+            .check()
+            .map_err(x_error)?;
+        Ok(FocusedWindow { _conn: conn })
     }
 }

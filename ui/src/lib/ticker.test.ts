@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { whileVisible, type VisibilitySource } from "./ticker";
+import { watchFocus, whileVisible, type FocusSource, type VisibilitySource } from "./ticker";
 
 /** A document stand-in whose visibility the test switches, firing `visibilitychange` as WebKit does. */
 class FakeDocument extends EventTarget implements VisibilitySource {
@@ -83,5 +83,52 @@ describe("whileVisible (the timer's tick)", () => {
     vi.advanceTimersByTime(1000);
     expect(tick).toHaveBeenCalledTimes(1);
     stop();
+  });
+});
+
+/** A window stand-in whose focus the test moves, firing `focus`/`blur` as a browser does. */
+class FakeWindow extends EventTarget implements FocusSource {
+  focused = false;
+  listeners = 0;
+  hasFocus() {
+    return this.focused;
+  }
+  move(focused: boolean) {
+    this.focused = focused;
+    this.dispatchEvent(new Event(focused ? "focus" : "blur"));
+  }
+  override addEventListener(type: string, listener: () => void) {
+    this.listeners += 1;
+    super.addEventListener(type, listener);
+  }
+  override removeEventListener(type: string, listener: () => void) {
+    this.listeners -= 1;
+    super.removeEventListener(type, listener);
+  }
+}
+
+describe("watchFocus (the clock's seconds)", () => {
+  it("says the current focus at once, then every change", () => {
+    for (const start of [false, true]) {
+      const win = new FakeWindow();
+      win.focused = start;
+      const seen: boolean[] = [];
+      const stop = watchFocus((f) => seen.push(f), win);
+      win.move(!start);
+      win.move(start);
+      expect(seen).toEqual([start, !start, start]);
+      stop();
+    }
+  });
+
+  it("stops listening", () => {
+    const win = new FakeWindow();
+    const seen: boolean[] = [];
+    const stop = watchFocus((f) => seen.push(f), win);
+    expect(win.listeners).toBe(2);
+    stop();
+    expect(win.listeners).toBe(0);
+    win.move(true);
+    expect(seen).toEqual([false]);
   });
 });

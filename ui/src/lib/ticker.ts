@@ -41,3 +41,39 @@ export function whileVisible(fn: () => void, ms: number, doc: VisibilitySource =
     doc.removeEventListener("visibilitychange", onChange);
   };
 }
+
+/** The part of the window a focus watch needs (a fake in unit tests). */
+export interface FocusSource {
+  hasFocus(): boolean;
+  addEventListener(type: "focus" | "blur", listener: () => void): void;
+  removeEventListener(type: "focus" | "blur", listener: () => void): void;
+}
+
+/** The page's window: `focus`/`blur` on `window`, the current state from `document.hasFocus()`. */
+function windowFocus(): FocusSource {
+  return {
+    hasFocus: () => document.hasFocus(),
+    addEventListener: (type, listener) => window.addEventListener(type, listener),
+    removeEventListener: (type, listener) => window.removeEventListener(type, listener),
+  };
+}
+
+/**
+ * Calls `fn` with whether the window has the keyboard focus: at once, then on every change.
+ * Returns the function that stops listening.
+ *
+ * The running clock shows seconds only while the window is focused (someone is using it): a
+ * window left on screen behind another one then changes once a minute instead of once a second,
+ * and every change is a repaint of the window.
+ */
+export function watchFocus(fn: (focused: boolean) => void, src: FocusSource = windowFocus()): () => void {
+  const onFocus = () => fn(true);
+  const onBlur = () => fn(false);
+  src.addEventListener("focus", onFocus);
+  src.addEventListener("blur", onBlur);
+  fn(src.hasFocus());
+  return () => {
+    src.removeEventListener("focus", onFocus);
+    src.removeEventListener("blur", onBlur);
+  };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatClock, formatDuration, formatRemoved, formatRunning } from "./time";
+import { clockText, formatClock, formatDuration, formatRemoved, formatRunning } from "./time";
 
 describe("formatDuration", () => {
   it.each([
@@ -44,5 +44,17 @@ describe("formatRunning", () => {
     expect(formatRunning(61)).toBe("1 min");
     expect(formatRunning(12 * 60 + 59)).toBe("12 min");
     expect(formatRunning(3600 + 5 * 60 + 30)).toBe("1 h 5 min");
+  });
+});
+
+describe("clockText", () => {
+  it.each([
+    [252, true, "0:04:12"],
+    [252, false, "4 min"],
+    [59, false, "< 1 min"],
+    [3959, false, "1 h 5 min"],
+    [3959, true, "1:05:59"],
+  ])("%d s, seconds %s → %s", (secs, seconds, text) => {
+    expect(clockText(secs, seconds)).toBe(text);
   });
 });

@@ -26,6 +26,15 @@ export function formatClock(totalSeconds: number): string {
   return `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
 }
 
+/**
+ * The big clock: "0:04:12" with seconds (the window is focused), whole minutes otherwise
+ * ("< 1 min", "4 min", "1 h 5 min"), so a window left on screen behind others changes once a
+ * minute.
+ */
+export function clockText(totalSeconds: number, seconds: boolean): string {
+  return seconds ? formatClock(totalSeconds) : formatRunning(totalSeconds);
+}
+
 /** "−4 min 12 s removed", or nothing when no time was removed. */
 export function formatRemoved(removedSeconds: number): string {
   return removedSeconds > 0 ? `−${formatDuration(removedSeconds)} removed` : "";

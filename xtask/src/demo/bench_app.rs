@@ -6,10 +6,12 @@
 //!    with 96 screenshots (a day of 5-minute windows), made by the real capture pipeline.
 //! 2. Baseline: the release app with no session (the sign-in form).
 //! 3. The app signed in as Maria (its start-up sign-in), a timer started from the Timer view;
-//!    then each state in turn — Timer; Activity › Screenshots with her 96 thumbnails expanded
-//!    (scrolled to the end and back first, as a person browsing them); Settings; the window
-//!    closed to the tray (a `WM_DELETE_WINDOW`, what a window manager's close button sends;
-//!    the app destroys the window, so its web process is gone and the page column says `?`).
+//!    then each state in turn — Timer; Timer behind a small window of another client that has
+//!    the keyboard focus (the window on screen but not in use: its clock shows whole minutes);
+//!    Activity › Screenshots with her 96 thumbnails expanded (scrolled to the end and back
+//!    first, as a person browsing them); Settings; the window closed to the tray (a
+//!    `WM_DELETE_WINDOW`, what a window manager's close button sends; the app destroys the
+//!    window, so its web process is gone and the page column says `?`).
 //! 4. Each state settles for a few seconds (the tray [`TRAY_SETTLE`] more), then is measured
 //!    for `--secs` (default 60) without touching the window: CPU from utime + stime in
 //!    `/proc/PID/stat` of the app process and of each WebKit process it started, PSS from
@@ -30,6 +32,7 @@ use shotclock_capture::Pipeline;
 use shotclock_procstat::{ProcessTree, clock_ticks_per_second, cpu_ticks, pss_kib};
 use shotclock_sync::api::{EntryId, ScreenshotId};
 use shotclock_sync::{Bytes, ScreenshotUpload};
+use shotclock_testdesktop::x11::{FocusedWindow, close_window};
 use tokio::process::{Child, Command};
 
 use super::launch::{Service, create_people, quick_client, stop_child};
@@ -207,8 +210,8 @@ struct Row {
     app_pss: u64,
     web_pss: u64,
     net_pss: u64,
-    /// The page's `document.visibilityState` at the end.
-    visibility: String,
+    /// The page's `document.visibilityState` at the end, and `focused` when it has the focus.
+    page: String,
 }
 
 impl Row {
@@ -276,6 +279,15 @@ impl Bench {
         println!("==> timer running: Timer view");
         rows.push(self.measure(app, "timer running: Timer").await?);
 
+        println!("==> timer running: Timer view, behind another window that has the focus");
+        // Bottom right of the 1920×1080 screen, clear of the app's window.
+        let other = FocusedWindow::take(&self.display, 1600, 900)?;
+        rows.push(
+            self.measure(app, "timer running: Timer, another window focused")
+                .await?,
+        );
+        drop(other);
+
         println!("==> timer running: Activity › Screenshots, {SHOTS} thumbnails");
         app.open_section("screenshots").await?;
         app.wait(&tid("member-toggle")).await?.click().await?;
@@ -332,7 +344,10 @@ impl Bench {
         let after = procs.cpu_ticks();
         let secs = started.elapsed().as_secs_f64();
         let cpu = |a: u64, b: u64| (a.saturating_sub(b)) as f64 / ticks / secs * 100.0;
-        let visibility = app.visibility().await;
+        let page = match (app.visibility().await, app.focused().await) {
+            (visibility, true) => format!("{visibility}, focused"),
+            (visibility, false) => visibility,
+        };
         let row = Row {
             state,
             app_cpu: cpu(after.0, before.0),
@@ -341,7 +356,7 @@ impl Bench {
             app_pss: pss_kib(&[procs.app]),
             web_pss: pss_kib(&procs.web),
             net_pss: pss_kib(&procs.net),
-            visibility,
+            page,
         };
         println!(
             "    {:.2}% of a core, {:.0} MB PSS",
@@ -498,6 +513,16 @@ impl App {
         }
     }
 
+    /// Whether the page has the keyboard focus (`document.hasFocus()`); false without a page.
+    async fn focused(&self) -> bool {
+        let asked = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.client().execute("return document.hasFocus()", vec![]),
+        )
+        .await;
+        matches!(asked, Ok(Ok(serde_json::Value::Bool(true))))
+    }
+
     fn processes(&self) -> Result<Processes> {
         let tree = ProcessTree::read()?;
         let Some(app) = tree.pid_of_exe(&self.exe) else {
@@ -547,60 +572,6 @@ impl Processes {
     }
 }
 
-/// Sends `WM_DELETE_WINDOW` to the viewable top-level window titled `title` on `display`: what
-/// a window manager's close button does (the app then hides to the tray).
-fn close_window(display: &str, title: &str) -> Result<()> {
-    use xcb::{Xid as _, x};
-    let (conn, screen) = xcb::Connection::connect(Some(display)).context("connecting to X")?;
-    let root = conn
-        .get_setup()
-        .roots()
-        .nth(usize::try_from(screen).unwrap_or(0))
-        .context("no X screen")?
-        .root();
-    let atom = |name: &[u8]| -> Result<x::Atom> {
-        let cookie = conn.send_request(&x::InternAtom {
-            only_if_exists: false,
-            name,
-        });
-        Ok(conn.wait_for_reply(cookie)?.atom())
-    };
-    let protocols = atom(b"WM_PROTOCOLS")?;
-    let delete = atom(b"WM_DELETE_WINDOW")?;
-    let tree = conn.wait_for_reply(conn.send_request(&x::QueryTree { window: root }))?;
-    for &window in tree.children() {
-        let attrs = conn.wait_for_reply(conn.send_request(&x::GetWindowAttributes { window }))?;
-        if attrs.map_state() != x::MapState::Viewable {
-            continue;
-        }
-        let name = conn.wait_for_reply(conn.send_request(&x::GetProperty {
-            delete: false,
-            window,
-            property: x::ATOM_WM_NAME,
-            r#type: x::ATOM_ANY,
-            long_offset: 0,
-            long_length: 256,
-        }))?;
-        if name.value::<u8>() != title.as_bytes() {
-            continue;
-        }
-        let event = x::ClientMessageEvent::new(
-            window,
-            protocols,
-            x::ClientMessageData::Data32([delete.resource_id(), x::CURRENT_TIME, 0, 0, 0]),
-        );
-        conn.send_and_check_request(&x::SendEvent {
-            propagate: false,
-            destination: x::SendEventDest::Window(window),
-            event_mask: x::EventMask::NO_EVENT,
-            event: &event,
-        })?;
-        conn.flush()?;
-        return Ok(());
-    }
-    bail!("no viewable window titled {title:?} on {display}")
-}
-
 fn print_table(rows: &[Row], secs: u64) {
     let mb = |kib: u64| kib as f64 / 1024.0;
     println!(
@@ -624,7 +595,7 @@ fn print_table(rows: &[Row], secs: u64) {
             mb(r.web_pss),
             mb(r.net_pss),
             mb(r.pss()),
-            r.visibility
+            r.page
         );
     }
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
