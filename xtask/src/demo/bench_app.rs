@@ -609,6 +609,13 @@ fn print_table(rows: &[Row], secs: u64) {
         "  {} timer running, window visible, every view: ≤ 1% of a core together: worst {worst:.2}%",
         verdict(!running.is_empty() && worst <= 1.0)
     );
+    if let Some(behind) = rows.iter().find(|r| r.state.contains("another window")) {
+        println!(
+            "  {} of which on screen behind another window (not in use): ≤ 1%: {:.2}%",
+            verdict(behind.cpu() <= 1.0),
+            behind.cpu()
+        );
+    }
     if let Some(hidden) = rows.iter().find(|r| r.state.contains("hidden")) {
         println!(
             "  {} window hidden: ≤ 0.1%: {:.2}%",
