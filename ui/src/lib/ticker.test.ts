@@ -1,14 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { watchFocus, whileVisible, type FocusSource, type VisibilitySource } from "./ticker";
 
-/** A document stand-in whose visibility the test switches, firing `visibilitychange` as WebKit does. */
-class FakeDocument extends EventTarget implements VisibilitySource {
-  visibilityState: "visible" | "hidden" = "visible";
+/** An event target that counts its listeners (a watch must stop listening when stopped). */
+class CountingTarget extends EventTarget {
   listeners = 0;
-  set(state: "visible" | "hidden") {
-    this.visibilityState = state;
-    this.dispatchEvent(new Event("visibilitychange"));
-  }
   override addEventListener(type: string, listener: () => void) {
     this.listeners += 1;
     super.addEventListener(type, listener);
@@ -16,6 +11,15 @@ class FakeDocument extends EventTarget implements VisibilitySource {
   override removeEventListener(type: string, listener: () => void) {
     this.listeners -= 1;
     super.removeEventListener(type, listener);
+  }
+}
+
+/** A document stand-in whose visibility the test switches, firing `visibilitychange` as WebKit does. */
+class FakeDocument extends CountingTarget implements VisibilitySource {
+  visibilityState: "visible" | "hidden" = "visible";
+  set(state: "visible" | "hidden") {
+    this.visibilityState = state;
+    this.dispatchEvent(new Event("visibilitychange"));
   }
 }
 
@@ -87,23 +91,14 @@ describe("whileVisible (the timer's tick)", () => {
 });
 
 /** A window stand-in whose focus the test moves, firing `focus`/`blur` as a browser does. */
-class FakeWindow extends EventTarget implements FocusSource {
+class FakeWindow extends CountingTarget implements FocusSource {
   focused = false;
-  listeners = 0;
   hasFocus() {
     return this.focused;
   }
   move(focused: boolean) {
     this.focused = focused;
     this.dispatchEvent(new Event(focused ? "focus" : "blur"));
-  }
-  override addEventListener(type: string, listener: () => void) {
-    this.listeners += 1;
-    super.addEventListener(type, listener);
-  }
-  override removeEventListener(type: string, listener: () => void) {
-    this.listeners -= 1;
-    super.removeEventListener(type, listener);
   }
 }
 
