@@ -122,8 +122,8 @@ fn mapping_header(line: &str) -> Option<(u64, &str)> {
     let mut fields = line.splitn(6, ' ');
     let (start, _end) = fields.next()?.split_once('-')?;
     let start = u64::from_str_radix(start, 16).ok()?;
-    let inode = fields.nth(3)?;
-    inode.parse::<u64>().ok()?;
+    // perms, offset, dev and inode come before the path.
+    fields.nth(3)?;
     Some((start, fields.next().unwrap_or_default().trim_start()))
 }
 
