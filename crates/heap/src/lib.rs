@@ -23,6 +23,8 @@
 //!
 //! Measured with `cargo xtask bench app` (figures in the README's performance section).
 
+use shotclock_procstat::MapsLine;
+
 /// Most malloc arenas (glibc's default is 8 per core).
 pub const ARENAS: i32 = 2;
 
@@ -61,18 +63,18 @@ pub fn page_out_files() -> u64 {
 /// mappings, which other processes write and read.
 fn file_mappings(maps: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     maps.lines().filter_map(|line| {
-        let mut fields = line.split_whitespace();
-        let range = fields.next()?;
-        let perms = fields.next()?;
-        let path = fields.nth(3)?;
-        let (start, end) = range.split_once('-')?;
-        let start = usize::from_str_radix(start, 16).ok()?;
-        let end = usize::from_str_radix(end, 16).ok()?;
+        let MapsLine {
+            start,
+            end,
+            perms,
+            path,
+        } = MapsLine::parse(line)?;
         let private_file = perms.ends_with('p')
             && !perms.contains('w')
             && path.starts_with('/')
             && !path.starts_with("/dev/")
-            && !line.ends_with("(deleted)");
+            && !path.ends_with("(deleted)");
+        let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
         (private_file && end > start).then_some((start, end))
     })
 }

@@ -1,7 +1,8 @@
 //! What Linux's `/proc` says a process costs, for the idle system test and `cargo xtask bench
 //! app`: CPU time (utime + stime, in clock ticks), proportional set size, the resident pages of
 //! chosen mappings (a library's, one mapping's) and the process tree (to find an app's WebKit
-//! helpers, which a sandbox launcher may sit between).
+//! helpers, which a sandbox launcher may sit between). Its reading of `/proc/PID/maps` lines
+//! ([`MapsLine`]) also serves the app, which picks the mappings whose pages it hands back.
 //!
 //! Linux only; elsewhere every read finds nothing.
 
@@ -98,33 +99,58 @@ impl Mapping<'_> {
 #[must_use]
 pub fn mappings(smaps: &str) -> Vec<Mapping<'_>> {
     let mut found = Vec::new();
-    let mut current: Option<(u64, &str)> = None;
+    let mut current: Option<MapsLine<'_>> = None;
     for line in smaps.lines() {
         if let Some(rss) = line.strip_prefix("Rss:") {
             let kib = rss.trim().trim_end_matches("kB").trim().parse().ok();
-            if let (Some((start, path)), Some(rss_kib)) = (current.take(), kib) {
+            if let (Some(header), Some(rss_kib)) = (current.take(), kib) {
                 found.push(Mapping {
-                    start,
-                    path,
+                    start: header.start,
+                    path: header.path,
                     rss_kib,
                 });
             }
-        } else if let Some(header) = mapping_header(line) {
+        } else if let Some(header) = MapsLine::parse(line) {
             current = Some(header);
         }
     }
     found
 }
 
-/// `start-end perms offset dev inode [path]`: the start address and the path of a mapping's
-/// first line in `smaps` (`None` for the field lines under it).
-fn mapping_header(line: &str) -> Option<(u64, &str)> {
-    let mut fields = line.splitn(6, ' ');
-    let (start, _end) = fields.next()?.split_once('-')?;
-    let start = u64::from_str_radix(start, 16).ok()?;
-    // perms, offset, dev and inode come before the path.
-    fields.nth(3)?;
-    Some((start, fields.next().unwrap_or_default().trim_start()))
+/// One line of `/proc/PID/maps` (also the first line of each mapping in `smaps`):
+/// `start-end perms offset dev inode [path]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapsLine<'a> {
+    /// The first address of the mapping.
+    pub start: u64,
+    /// The address just past its end.
+    pub end: u64,
+    /// `r`/`-`, `w`/`-`, `x`/`-`, then `p` (private) or `s` (shared).
+    pub perms: &'a str,
+    /// The mapped file's path (it may hold spaces, and ends in ` (deleted)` for a file gone
+    /// since), or the kernel's name for the region (`[heap]`, `[stack]`, …), or empty.
+    pub path: &'a str,
+}
+
+impl<'a> MapsLine<'a> {
+    /// The line's fields; `None` for anything else (the field lines of `smaps`).
+    #[must_use]
+    pub fn parse(line: &'a str) -> Option<MapsLine<'a>> {
+        let mut fields = line.splitn(6, ' ');
+        let (start, end) = fields.next()?.split_once('-')?;
+        let start = u64::from_str_radix(start, 16).ok()?;
+        let end = u64::from_str_radix(end, 16).ok()?;
+        let perms = fields.next()?;
+        // offset, dev and inode come before the path.
+        fields.nth(2)?;
+        let path = fields.next().unwrap_or_default().trim_start();
+        Some(MapsLine {
+            start,
+            end,
+            perms,
+            path,
+        })
+    }
 }
 
 /// KiB resident in the mappings of `pid` that `pick` chooses (from `/proc/PID/smaps`).
@@ -271,6 +297,16 @@ Rss:                   4 kB
             ]
         );
         assert_eq!(mappings("Rss: 4 kB\nnot a header\n"), vec![]);
+        assert_eq!(
+            MapsLine::parse("7f00bb000000-7f00bb001000 r-xp 00000000 fd:01 99 /opt/a dir/lib x.so"),
+            Some(MapsLine {
+                start: 0x7f00_bb00_0000,
+                end: 0x7f00_bb00_1000,
+                perms: "r-xp",
+                path: "/opt/a dir/lib x.so"
+            })
+        );
+        assert_eq!(MapsLine::parse("7f00bb000000-zz r-xp 0 fd:01 99 /x"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageEvent, ConfigureWindowAux, ConnectionExt, CreateWindowAux, EventMask,
-    InputFocus, MapState, PropMode, Window, WindowClass,
+    InputFocus, MapState, PropMode, Screen, Window, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
@@ -316,16 +316,23 @@ fn x_error(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error 
     std::io::Error::other(e)
 }
 
+/// A connection to `display` and its default screen.
+fn connect(display: &str) -> std::io::Result<(RustConnection, Screen)> {
+    let (conn, n) = x11rb::connect(Some(display)).map_err(x_error)?;
+    let screen = conn
+        .setup()
+        .roots
+        .get(n)
+        .cloned()
+        .ok_or_else(|| std::io::Error::other(format!("no screen {n} on {display}")))?;
+    Ok((conn, screen))
+}
+
 /// Sends `WM_DELETE_WINDOW` to the viewable top-level window titled `title` on `display`: what a
 /// window manager's close button does.
 pub fn close_window(display: &str, title: &str) -> std::io::Result<()> {
-    let (conn, screen) = x11rb::connect(Some(display)).map_err(x_error)?;
-    let root = conn
-        .setup()
-        .roots
-        .get(screen)
-        .ok_or_else(|| std::io::Error::other(format!("no screen {screen} on {display}")))?
-        .root;
+    let (conn, screen) = connect(display)?;
+    let root = screen.root;
     let atom = |name: &[u8]| -> std::io::Result<u32> {
         Ok(conn
             .intern_atom(false, name)
@@ -392,27 +399,20 @@ impl std::fmt::Debug for FocusedWindow {
 impl FocusedWindow {
     /// Maps a 200×100 window at `x`, `y` and gives it the focus once it is viewable.
     pub fn take(display: &str, x: i16, y: i16) -> std::io::Result<FocusedWindow> {
-        let (conn, screen) = x11rb::connect(Some(display)).map_err(x_error)?;
-        let (root, visual, white) = {
-            let s =
-                conn.setup().roots.get(screen).ok_or_else(|| {
-                    std::io::Error::other(format!("no screen {screen} on {display}"))
-                })?;
-            (s.root, s.root_visual, s.white_pixel)
-        };
+        let (conn, screen) = connect(display)?;
         let window = conn.generate_id().map_err(x_error)?;
         conn.create_window(
             x11rb::COPY_DEPTH_FROM_PARENT,
             window,
-            root,
+            screen.root,
             x,
             y,
             200,
             100,
             0,
             WindowClass::INPUT_OUTPUT,
-            visual,
-            &CreateWindowAux::new().background_pixel(white),
+            screen.root_visual,
+            &CreateWindowAux::new().background_pixel(screen.white_pixel),
         )
         .map_err(x_error)?
         .check()
