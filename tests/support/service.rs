@@ -74,7 +74,13 @@ pub struct Service(TestServer);
 impl Service {
     /// Starts the service on a free port with its own data directory.
     pub fn start() -> Result<Self> {
-        Ok(Self(TestServer::with_window(WINDOW_SECS)))
+        Self::with_window(WINDOW_SECS)
+    }
+
+    /// Starts the service with a capture window of `secs` seconds (the product's 300 for a
+    /// test of a normal working day, when captures are not what is measured).
+    pub fn with_window(secs: u32) -> Result<Self> {
+        Ok(Self(TestServer::with_window(secs)))
     }
 
     /// The address the app signs in to.

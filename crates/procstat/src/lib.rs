@@ -62,6 +62,34 @@ pub fn cpu_ticks(pids: &[u32]) -> u64 {
         .sum()
 }
 
+/// `voluntary_ctxt_switches` of one thread's `/proc/PID/task/TID/status`: how many times it went
+/// to sleep waiting for something (a timer, a message). A thread that wakes on a timer many
+/// times a second shows here whatever the machine's speed, unlike CPU time.
+#[must_use]
+pub fn voluntary_switches(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Voluntary context switches of every thread of `pid` that runs now, summed ([`None`] when
+/// the process is gone). Threads that ended are not counted, so a difference of two readings
+/// is a floor of the wakeups between them.
+#[must_use]
+pub fn wakeups(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    Some(
+        tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+            .filter_map(|status| voluntary_switches(&status))
+            .sum(),
+    )
+}
+
 /// The sum of `Pss:` in `/proc/PID/smaps_rollup` of `pids`, in KiB.
 #[must_use]
 pub fn pss_kib(pids: &[u32]) -> u64 {
@@ -243,6 +271,38 @@ impl ProcessTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_a_threads_voluntary_switches() {
+        let status = "Name:\tVBlankMonitor\nState:\tS (sleeping)\n\
+                      voluntary_ctxt_switches:\t396\nnonvoluntary_ctxt_switches:\t7\n";
+        assert_eq!(voluntary_switches(status), Some(396));
+        assert_eq!(
+            voluntary_switches("Name:\tx\nnonvoluntary_ctxt_switches:\t7\n"),
+            None
+        );
+        assert_eq!(voluntary_switches("voluntary_ctxt_switches:\tmany\n"), None);
+    }
+
+    #[test]
+    fn counts_the_wakeups_of_every_thread() {
+        let pid = std::process::id();
+        let before = wakeups(pid).expect("this process runs");
+        // A second thread sleeps 20 times (each sleep is a voluntary switch), says so, and
+        // stays alive to be counted; this thread only waits once for the word.
+        let (done, word) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..20 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let _ = done.send(());
+            std::thread::park_timeout(std::time::Duration::from_secs(10));
+        });
+        word.recv().expect("the sleeper reports");
+        let after = wakeups(pid).expect("this process runs");
+        assert!(after >= before + 20, "{after} wakeups, {before} before");
+        assert_eq!(wakeups(u32::MAX), None);
+    }
 
     #[test]
     fn reads_the_fields_after_a_name_with_parentheses() {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { watchFocus, whileVisible, type FocusSource, type VisibilitySource } from "./ticker";
+import { replaceText, watchFocus, whileVisible, type FocusSource, type TextHolder, type VisibilitySource } from "./ticker";
 
 /** An event target that counts its listeners (a watch must stop listening when stopped). */
 class CountingTarget extends EventTarget {
@@ -125,5 +125,29 @@ describe("watchFocus (the clock's seconds)", () => {
     expect(win.listeners).toBe(0);
     win.move(true);
     expect(seen).toEqual([false]);
+  });
+});
+
+/** An element stand-in: assigning `textContent` puts a new text node in, as the DOM does. */
+class FakeElement implements TextHolder {
+  firstChild: { nodeValue: string } | null = null;
+  get textContent() {
+    return this.firstChild?.nodeValue ?? "";
+  }
+  set textContent(text: string | null) {
+    this.firstChild = text ? { nodeValue: text } : null;
+  }
+}
+
+describe("replaceText (the clock's text)", () => {
+  it("shows the text at once and every new text in a new node", () => {
+    const el = new FakeElement();
+    const action = replaceText(el, "0:00:01");
+    expect(el.textContent).toBe("0:00:01");
+    const first = el.firstChild;
+    action.update("0:00:02");
+    expect(el.textContent).toBe("0:00:02");
+    expect(el.firstChild).not.toBe(first);
+    expect(first?.nodeValue).toBe("0:00:01");
   });
 });
