@@ -75,19 +75,51 @@ pub fn voluntary_switches(status: &str) -> Option<u64> {
         .ok()
 }
 
-/// Voluntary context switches of every thread of `pid` that runs now, summed ([`None`] when
-/// the process is gone). Threads that ended are not counted, so a difference of two readings
-/// is a floor of the wakeups between them.
-#[must_use]
-pub fn wakeups(pid: u32) -> Option<u64> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    Some(
-        tasks
-            .flatten()
-            .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
-            .filter_map(|status| voluntary_switches(&status))
-            .sum(),
-    )
+/// Voluntary context switches of every thread of some processes at one moment, by thread id.
+/// Two readings give the wakeups between them ([`Wakeups::since`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wakeups(HashMap<u32, u64>);
+
+impl Wakeups {
+    /// Reads every thread of `pids` that runs now (a process that is gone adds nothing).
+    #[must_use]
+    pub fn read(pids: &[u32]) -> Self {
+        let mut threads = HashMap::new();
+        for pid in pids {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let Some(tid) = task.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                    continue;
+                };
+                if let Some(n) = std::fs::read_to_string(task.path().join("status"))
+                    .ok()
+                    .and_then(|status| voluntary_switches(&status))
+                {
+                    threads.insert(tid, n);
+                }
+            }
+        }
+        Self(threads)
+    }
+
+    /// How many threads were read.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The wakeups from `earlier` to this reading: each thread's growth, a thread started in
+    /// between counted whole. A thread that ended in between is missing from this reading, so
+    /// its last wakeups are not counted (the result is a floor, never less than zero).
+    #[must_use]
+    pub fn since(&self, earlier: &Wakeups) -> u64 {
+        self.0
+            .iter()
+            .map(|(tid, now)| now.saturating_sub(earlier.0.get(tid).copied().unwrap_or(0)))
+            .sum()
+    }
 }
 
 /// The sum of `Pss:` in `/proc/PID/smaps_rollup` of `pids`, in KiB.
@@ -285,9 +317,20 @@ mod tests {
     }
 
     #[test]
+    fn wakeups_since_an_earlier_reading() {
+        let earlier = Wakeups(HashMap::from([(1, 100), (2, 50), (3, 7)]));
+        // Thread 1 woke 10 times, thread 2 not at all, thread 3 ended, thread 4 started.
+        let later = Wakeups(HashMap::from([(1, 110), (2, 50), (4, 5)]));
+        assert_eq!(later.since(&earlier), 15);
+        assert_eq!(earlier.since(&later), 7);
+        assert_eq!(later.since(&Wakeups::default()), 165);
+    }
+
+    #[test]
     fn counts_the_wakeups_of_every_thread() {
         let pid = std::process::id();
-        let before = wakeups(pid).expect("this process runs");
+        let before = Wakeups::read(&[pid]);
+        assert!(before.threads() >= 1);
         // A second thread sleeps 20 times (each sleep is a voluntary switch), says so, and
         // stays alive to be counted; this thread only waits once for the word.
         let (done, word) = std::sync::mpsc::channel();
@@ -299,9 +342,9 @@ mod tests {
             std::thread::park_timeout(std::time::Duration::from_secs(10));
         });
         word.recv().expect("the sleeper reports");
-        let after = wakeups(pid).expect("this process runs");
-        assert!(after >= before + 20, "{after} wakeups, {before} before");
-        assert_eq!(wakeups(u32::MAX), None);
+        let after = Wakeups::read(&[pid]);
+        assert!(after.since(&before) >= 20, "{after:?} after {before:?}");
+        assert_eq!(Wakeups::read(&[u32::MAX]), Wakeups::default());
     }
 
     #[test]

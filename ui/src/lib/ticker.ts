@@ -90,7 +90,7 @@ export interface TextHolder {
  * Measured on WebKitGTK 2.50 without compositing: a text node edited in place once a second
  * keeps the UI process's display-refresh thread (`VBlankMonitor`) waking about 26 times a
  * second, and the web process with it, while a replaced node repaints once and sleeps. For the
- * running clock that is about 100 → 10 wakeups a second of the app process.
+ * running clock that is 45 → 10–15 wakeups a second of the app process (`tests/e2e_idle.rs`).
  */
 export function replaceText(node: TextHolder, text: string) {
   node.textContent = text;

@@ -14,7 +14,8 @@
 //!    window, so its web process is gone and the page column says `?`).
 //! 4. Each state settles for a few seconds (the tray [`TRAY_SETTLE`] more), then is measured
 //!    for `--secs` (default 60) without touching the window: CPU from utime + stime in
-//!    `/proc/PID/stat` of the app process and of each WebKit process it started, PSS from
+//!    `/proc/PID/stat` of the app process and of each WebKit process it started, how often
+//!    their threads woke (voluntary context switches in `/proc/PID/task/*/status`), PSS from
 //!    `/proc/PID/smaps_rollup` at the end.
 //!
 //! The window is driven over WebDriver (tauri-driver + WebKitWebDriver, as the system tests
@@ -29,7 +30,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{TimeDelta, Timelike, Utc};
 use fantoccini::{Client, ClientBuilder, Locator};
 use shotclock_capture::Pipeline;
-use shotclock_procstat::{ProcessTree, clock_ticks_per_second, cpu_ticks, pss_kib};
+use shotclock_procstat::{ProcessTree, Wakeups, clock_ticks_per_second, cpu_ticks, pss_kib};
 use shotclock_sync::api::{EntryId, ScreenshotId};
 use shotclock_sync::{Bytes, ScreenshotUpload};
 use shotclock_testdesktop::x11::{FocusedWindow, close_window};
@@ -206,6 +207,9 @@ struct Row {
     app_cpu: f64,
     web_cpu: f64,
     net_cpu: f64,
+    /// Voluntary context switches a second of every thread of the three, together: how often
+    /// they wake, which a slower machine does not change.
+    wakeups: f64,
     /// KiB.
     app_pss: u64,
     web_pss: u64,
@@ -338,10 +342,12 @@ impl Bench {
         let procs = app.processes()?;
         let ticks = clock_ticks_per_second();
         let before = procs.cpu_ticks();
+        let woken = procs.wakeups();
         let started = Instant::now();
         // Measuring: the window is left alone for the whole span.
         tokio::time::sleep(self.window).await;
         let after = procs.cpu_ticks();
+        let woken = procs.wakeups().since(&woken);
         let secs = started.elapsed().as_secs_f64();
         let cpu = |a: u64, b: u64| (a.saturating_sub(b)) as f64 / ticks / secs * 100.0;
         let page = match (app.visibility().await, app.focused().await) {
@@ -353,6 +359,7 @@ impl Bench {
             app_cpu: cpu(after.0, before.0),
             web_cpu: cpu(after.1, before.1),
             net_cpu: cpu(after.2, before.2),
+            wakeups: woken as f64 / secs,
             app_pss: pss_kib(&[procs.app]),
             web_pss: pss_kib(&procs.web),
             net_pss: pss_kib(&procs.net),
@@ -570,27 +577,37 @@ impl Processes {
             cpu_ticks(&self.net),
         )
     }
+
+    /// Voluntary context switches of every thread of every process, now.
+    fn wakeups(&self) -> Wakeups {
+        let mut pids = vec![self.app];
+        pids.extend(&self.web);
+        pids.extend(&self.net);
+        Wakeups::read(&pids)
+    }
 }
 
 fn print_table(rows: &[Row], secs: u64) {
     let mb = |kib: u64| kib as f64 / 1024.0;
     println!(
         "\nshotclock app bench: release build, private Xvfb 1920x1080, {secs} s per state after \
-         {} s to settle; CPU in % of one core (utime+stime), PSS in MB (smaps_rollup)",
+         {} s to settle; CPU in % of one core (utime+stime), wakeups a second of all their \
+         threads (voluntary context switches), PSS in MB (smaps_rollup)",
         SETTLE.as_secs()
     );
     println!(
-        "  {:<44} {:>7} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} {:>6}  page",
-        "state", "app", "web", "network", "total", "app", "web", "network", "total"
+        "  {:<44} {:>7} {:>7} {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} {:>6}  page",
+        "state", "app", "web", "network", "total", "wakeups", "app", "web", "network", "total"
     );
     for r in rows {
         println!(
-            "  {:<44} {:>6.2}% {:>6.2}% {:>6.2}% {:>6.2}% | {:>6.0} {:>6.0} {:>6.0} {:>6.0}  {}",
+            "  {:<44} {:>6.2}% {:>6.2}% {:>6.2}% {:>6.2}% {:>7.1} | {:>6.0} {:>6.0} {:>6.0} {:>6.0}  {}",
             r.state,
             r.app_cpu,
             r.web_cpu,
             r.net_cpu,
             r.cpu(),
+            r.wakeups,
             mb(r.app_pss),
             mb(r.web_pss),
             mb(r.net_pss),
