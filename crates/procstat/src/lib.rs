@@ -21,6 +21,9 @@ pub struct Stat {
     pub ppid: u32,
     /// utime + stime, in clock ticks.
     pub cpu_ticks: u64,
+    /// Page faults served without reading a disk (`minflt`): every first touch of a page of
+    /// fresh memory is one.
+    pub minor_faults: u64,
 }
 
 impl Stat {
@@ -34,6 +37,7 @@ impl Stat {
         let rest: Vec<&str> = line.get(close + 1..)?.split_whitespace().collect();
         let state = rest.first()?.chars().next()?;
         let ppid = rest.get(1)?.parse().ok()?;
+        let minor_faults = rest.get(7)?.parse().ok()?;
         let utime: u64 = rest.get(11)?.parse().ok()?;
         let stime: u64 = rest.get(12)?.parse().ok()?;
         Some(Stat {
@@ -41,6 +45,7 @@ impl Stat {
             state,
             ppid,
             cpu_ticks: utime + stime,
+            minor_faults,
         })
     }
 
@@ -343,14 +348,15 @@ mod tests {
     #[test]
     fn reads_the_fields_after_a_name_with_parentheses() {
         let line =
-            "4242 (Web (Kit) x) S 17 4242 4242 0 -1 4194560 9 0 0 0 250 75 0 0 20 0 9 0 100 0 0";
+            "4242 (Web (Kit) x) S 17 4242 4242 0 -1 4194560 918 0 2 0 250 75 0 0 20 0 9 0 100 0 0";
         assert_eq!(
             Stat::parse(line),
             Some(Stat {
                 comm: "Web (Kit) x".into(),
                 state: 'S',
                 ppid: 17,
-                cpu_ticks: 325
+                cpu_ticks: 325,
+                minor_faults: 918,
             })
         );
         assert_eq!(Stat::parse("garbage"), None);
@@ -430,6 +436,7 @@ Rss:                   4 kB
             state: 'S',
             ppid,
             cpu_ticks: 0,
+            minor_faults: 0,
         };
         let tree = ProcessTree::from_stats([
             (10, stat("app", 1)),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clockText, formatClock, formatDuration, formatRemoved, formatRunning } from "./time";
+import { clockText, formatClock, formatDuration, formatRemoved, formatRunning, sizingText } from "./time";
 
 describe("formatDuration", () => {
   it.each([
@@ -56,5 +56,22 @@ describe("clockText", () => {
     [3959, true, "1:05:59"],
   ])("%d s, seconds %s → %s", (secs, seconds, text) => {
     expect(clockText(secs, seconds)).toBe(text);
+  });
+});
+
+describe("sizingText", () => {
+  it.each([
+    ["0:04:12", "0:00:00"],
+    ["12:59:07", "00:00:00"],
+    ["1 h 5 min", "0 h 0 min"],
+    ["< 1 min", "< 0 min"],
+  ])("%s → %s", (text, sizing) => {
+    expect(sizingText(text)).toBe(sizing);
+  });
+
+  it("stays the same while the clock ticks within a digit count", () => {
+    const sizes = new Set([3600, 3601, 3659, 7199, 35999].map((s) => sizingText(clockText(s, true))));
+    expect([...sizes]).toEqual(["0:00:00"]);
+    expect(sizingText(clockText(36000, true))).toBe("00:00:00");
   });
 });

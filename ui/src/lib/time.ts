@@ -35,6 +35,15 @@ export function clockText(totalSeconds: number, seconds: boolean): string {
   return seconds ? formatClock(totalSeconds) : formatRunning(totalSeconds);
 }
 
+/**
+ * `text` with every digit a zero: as wide as `text` in tabular digits, and the same from one
+ * second to the next ("0:04:12" → "0:00:00"). The running clock lays out this copy, so the row
+ * around it moves only when the number of digits changes.
+ */
+export function sizingText(text: string): string {
+  return text.replace(/[0-9]/g, "0");
+}
+
 /** "−4 min 12 s removed", or nothing when no time was removed. */
 export function formatRemoved(removedSeconds: number): string {
   return removedSeconds > 0 ? `−${formatDuration(removedSeconds)} removed` : "";
