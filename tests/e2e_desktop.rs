@@ -1641,3 +1641,66 @@ async fn a_member_signs_in_to_the_desktop_app_through_the_identity_provider() ->
     .await;
     app.finish("sso-desktop-restart", outcome).await
 }
+
+// ---- the harness ---------------------------------------------------------------------------------
+
+/// A WebDriver server on a real port that reads one request and then either closes the
+/// connection without a word or answers `answer` (a whole HTTP response).
+fn one_shot_server(answer: Option<String>) -> Result<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    std::thread::spawn(move || -> std::io::Result<()> {
+        let (stream, _) = listener.accept()?;
+        let mut reader = BufReader::new(stream);
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        reader.read_exact(&mut vec![0; length])?;
+        if let Some(answer) = answer {
+            reader.get_mut().write_all(answer.as_bytes())?;
+        }
+        Ok(())
+    });
+    Ok(url)
+}
+
+#[tokio::test]
+async fn a_launch_is_tried_again_only_when_the_request_got_no_answer() -> Result<()> {
+    // The chain closes the connection (what tauri-driver does when WebKitWebDriver goes away).
+    let dropped = support::app_session(&one_shot_server(None)?).await;
+    let e = dropped
+        .err()
+        .context("a session over a dropped connection")?;
+    ensure!(support::request_lost(&e), "not told as lost: {e:#}");
+
+    // Nothing listens at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let e = support::app_session(&format!("http://{closed}"))
+        .await
+        .err()
+        .context("a session with nothing listening")?;
+    ensure!(support::request_lost(&e), "not told as lost: {e:#}");
+
+    // An answer, even a refusal, is the app's or the driver's word: not tried again.
+    let body = r#"{"value":{"error":"session not created","message":"no window","stacktrace":""}}"#;
+    let refusal = format!(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let e = support::app_session(&one_shot_server(Some(refusal))?)
+        .await
+        .err()
+        .context("a session the server refused")?;
+    ensure!(!support::request_lost(&e), "a refusal told as lost: {e:#}");
+    Ok(())
+}

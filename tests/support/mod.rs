@@ -18,6 +18,7 @@ pub mod ui;
 use anyhow::{Context, Result, bail};
 use fantoccini::{Client, ClientBuilder};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -129,7 +130,9 @@ impl Driver {
             "--native-port",
             &native_port.to_string(),
         ])
-        .stdout(Stdio::null())
+        // tauri-driver reports a request it could not forward on its stdout: shown with the
+        // test's own output.
+        .stdout(Stdio::from(std::io::stderr().as_fd().try_clone_to_owned()?))
         .stderr(Stdio::inherit());
         for (k, v) in envs {
             cmd.env(k, v);
@@ -150,25 +153,62 @@ impl Driver {
         Ok(driver)
     }
 
-    /// Launches the app and returns a WebDriver session on its window.
-    pub async fn session(&self) -> Result<Client> {
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "wry".into());
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": app_binary() }),
-        );
-        stop_lingering_apps(Duration::from_secs(10))?;
-        let mut builder = ClientBuilder::rustls()?;
-        builder.capabilities(caps);
-        let url = format!("http://127.0.0.1:{}", self.port);
-        // Generous (a loaded machine), but never a hang.
-        let client = tokio::time::timeout(Duration::from_secs(120), builder.connect(&url))
+    /// Starts tauri-driver with `envs` and launches the app through it: the driver and a
+    /// WebDriver session on the app's window.
+    ///
+    /// When the chain drops the new-session request without any answer (tauri-driver closes
+    /// the connection because WebKitWebDriver went away during the launch: seen once in CI),
+    /// the launch is tried once more on a fresh driver, and the test's output says so. Any
+    /// answer, a refusal included, and a second loss are failures.
+    pub async fn launch_app(envs: &[(&str, &std::ffi::OsStr)]) -> Result<(Self, Client)> {
+        let driver = Self::start(envs)?;
+        let first = match driver.session().await {
+            Ok(client) => return Ok((driver, client)),
+            Err(e) if request_lost(&e) => e,
+            Err(e) => return Err(e),
+        };
+        eprintln!("the WebDriver chain dropped the new-session request ({first:#}); once more");
+        drop(driver);
+        let driver = Self::start(envs)?;
+        let client = driver
+            .session()
             .await
-            .context("the app's window did not come up within 120 s")?
-            .context("opening a WebDriver session on the app")?;
-        Ok(client)
+            .with_context(|| format!("a second launch, after the first was lost ({first:#})"))?;
+        Ok((driver, client))
     }
+
+    /// Launches the app and returns a WebDriver session on its window.
+    async fn session(&self) -> Result<Client> {
+        stop_lingering_apps(Duration::from_secs(10))?;
+        app_session(&format!("http://127.0.0.1:{}", self.port)).await
+    }
+}
+
+/// Asks the WebDriver server at `url` (tauri-driver) for a session on the app.
+pub async fn app_session(url: &str) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app_binary() }),
+    );
+    let mut builder = ClientBuilder::rustls()?;
+    builder.capabilities(caps);
+    // Generous (a loaded machine), but never a hang.
+    let client = tokio::time::timeout(Duration::from_secs(120), builder.connect(url))
+        .await
+        .context("the app's window did not come up within 120 s")?
+        .context("opening a WebDriver session on the app")?;
+    Ok(client)
+}
+
+/// Whether a new-session request got no answer at all (the connection failed or closed).
+pub fn request_lost(e: &anyhow::Error) -> bool {
+    use fantoccini::error::NewSessionError as E;
+    matches!(
+        e.downcast_ref::<E>(),
+        Some(E::Failed(_) | E::FailedC(_) | E::Lost(_))
+    )
 }
 
 impl Drop for Driver {

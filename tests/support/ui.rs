@@ -92,8 +92,7 @@ impl DesktopApp {
         envs.extend(extra.iter().cloned());
         let refs: Vec<(&str, &std::ffi::OsStr)> =
             envs.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-        let driver = Driver::start(&refs)?;
-        let client = driver.session().await?;
+        let (driver, client) = Driver::launch_app(&refs).await?;
         Ok(Self {
             client,
             data,
