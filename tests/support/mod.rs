@@ -160,6 +160,7 @@ impl Driver {
     /// the connection because WebKitWebDriver went away during the launch: seen once in CI),
     /// the launch is tried once more on a fresh driver, and the test's output says so. Any
     /// answer, a refusal included, and a second loss are failures.
+    #[allow(clippy::print_stderr)] // the retry is reported in the test's own output
     pub async fn launch_app(envs: &[(&str, &std::ffi::OsStr)]) -> Result<(Self, Client)> {
         let driver = Self::start(envs)?;
         let first = match driver.session().await {
