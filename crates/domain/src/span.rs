@@ -141,21 +141,17 @@ impl SpanSet {
             while cut.get(first_cut).is_some_and(|c| c.end <= cursor) {
                 first_cut += 1;
             }
-            for c in cut.iter().skip(first_cut) {
-                if c.start >= span.end {
-                    break;
-                }
-                if c.start > cursor {
-                    out.push(Span::new(cursor, c.start));
-                }
+            // Each cut that starts inside the span ends the piece before it (empty when the
+            // cut starts at or before the cursor: `collect` drops empty spans).
+            for c in cut
+                .iter()
+                .skip(first_cut)
+                .take_while(|c| c.start < span.end)
+            {
+                out.push(Span::new(cursor, c.start));
                 cursor = cursor.max(c.end);
-                if cursor >= span.end {
-                    break;
-                }
             }
-            if cursor < span.end {
-                out.push(Span::new(cursor, span.end));
-            }
+            out.push(Span::new(cursor, span.end));
         }
         out.into_iter().collect()
     }
@@ -315,6 +311,29 @@ mod tests {
         assert!(!s.overlaps(&set(&[(10, 20)])));
         assert_eq!(SpanSet::new().total(), TimeDelta::zero());
         assert_eq!(sp(5, 1).duration(), TimeDelta::zero());
+    }
+
+    #[test]
+    fn a_span_holds_its_start_and_not_its_end() {
+        let s = sp(0, 10);
+        assert!(s.contains(t(0)));
+        assert!(s.contains(t(9)));
+        assert!(!s.contains(t(10)));
+        assert!(!s.contains(t(-1)));
+    }
+
+    #[test]
+    fn emptiness_iteration_and_display() {
+        assert!(SpanSet::new().is_empty());
+        assert!(set(&[(3, 3)]).is_empty(), "an empty span adds nothing");
+        let s = set(&[(20, 25), (0, 10)]);
+        assert!(!s.is_empty());
+        let starts: Vec<_> = (&s).into_iter().map(|x| x.start).collect();
+        assert_eq!(starts, [t(0), t(20)]);
+        assert_eq!(
+            sp(0, 5).to_string(),
+            "[2023-11-14T22:13:20+00:00, 2023-11-14T22:13:25+00:00)"
+        );
     }
 
     #[test]
