@@ -48,12 +48,8 @@ impl BackoffPolicy {
         };
         let exp = i32::try_from(attempt).unwrap_or(i32::MAX);
         let grown = self.initial.as_secs_f64() * factor.powi(exp);
-        let max = self.max.as_secs_f64();
-        if grown.is_finite() && grown < max {
-            Duration::try_from_secs_f64(grown).unwrap_or(self.max)
-        } else {
-            self.max
-        }
+        // Too large (or not a number) for a `Duration` is past any cap.
+        Duration::try_from_secs_f64(grown).map_or(self.max, |d| d.min(self.max))
     }
 }
 
@@ -89,12 +85,6 @@ impl<R: Rng> Backoff<R> {
             attempt: 0,
             rng,
         }
-    }
-
-    /// The policy.
-    #[must_use]
-    pub fn policy(&self) -> &BackoffPolicy {
-        &self.policy
     }
 
     /// How many delays were handed out since the last [`reset`](Self::reset).

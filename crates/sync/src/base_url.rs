@@ -152,6 +152,8 @@ mod tests {
         assert!(refused("").contains("empty"));
         assert!(refused("ftp://example.com").contains("scheme"));
         assert!(refused("https://user:pw@example.com").contains("password"));
+        assert!(refused("https://user@example.com").contains("user name"));
+        assert!(refused("https://:pw@example.com").contains("password"));
         assert!(refused("https://example.com/?a=1").contains("query"));
         assert!(refused("https://example.com/#x").contains("fragment"));
         assert!(refused("https://").contains("not a URL"));
