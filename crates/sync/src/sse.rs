@@ -78,12 +78,6 @@ impl SseParser {
         }
     }
 
-    /// The last `id:` seen (what a reconnect would send as `Last-Event-ID`).
-    #[must_use]
-    pub fn last_event_id(&self) -> Option<&str> {
-        self.last_id.as_deref()
-    }
-
     /// The last `retry:` the stream asked for, in milliseconds.
     #[must_use]
     pub fn retry_ms(&self) -> Option<u64> {
@@ -288,6 +282,13 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_line_opening_a_chunk_ends_the_event() {
+        let mut p = SseParser::new();
+        assert!(p.push(b"data: a\n").unwrap().is_empty());
+        assert_eq!(p.push(b"\n").unwrap(), [ev("message", "a")]);
+    }
+
+    #[test]
     fn unfinished_event_yields_nothing() {
         let mut p = SseParser::new();
         assert!(p.push(b"event: x\ndata: partial").unwrap().is_empty());
@@ -302,5 +303,36 @@ mod tests {
         let mut p = SseParser::with_limit(16);
         let err = p.push(b"data: 0123456789\ndata: 0123456789\n");
         assert_eq!(err, Err(SseTooLong { limit: 16 }));
+    }
+
+    #[test]
+    fn a_line_is_bounded_across_chunks() {
+        let mut p = SseParser::with_limit(10);
+        assert!(p.push(b"d").is_ok());
+        assert_eq!(p.push(b"ata: 12345"), Err(SseTooLong { limit: 10 }));
+        let mut p = SseParser::with_limit(10);
+        assert!(p.push(b"data").is_ok());
+        assert!(p.push(b": 1234\n").is_ok(), "exactly the limit");
+    }
+
+    #[test]
+    fn an_events_data_may_reach_the_limit_and_not_pass_it() {
+        // Each line adds its value and one newline: 5 + 5 + 1 = 11 bytes counted of a 10-byte
+        // bound would be too many, 4 + 5 + 1 = 10 is exactly it.
+        let mut p = SseParser::with_limit(10);
+        assert!(p.push(b"data:abcd\ndata:abcd\ndata:\n").is_ok());
+        let mut full = p.clone();
+        assert_eq!(full.push(b"\n").unwrap(), [ev("message", "abcd\nabcd\n")]);
+        assert_eq!(p.push(b"data:\n"), Err(SseTooLong { limit: 10 }));
+    }
+
+    #[test]
+    fn the_default_bound_is_one_mebibyte() {
+        assert_eq!(DEFAULT_LIMIT, 1 << 20);
+        let mut p = SseParser::new();
+        let mut line = b"data: ".to_vec();
+        line.resize(DEFAULT_LIMIT - 1, b'x');
+        line.push(b'\n');
+        assert!(p.push(&line).is_ok());
     }
 }
