@@ -317,8 +317,8 @@ mod tests {
 
     #[test]
     fn an_events_data_may_reach_the_limit_and_not_pass_it() {
-        // Each line adds its value and one newline: 5 + 5 + 1 = 11 bytes counted of a 10-byte
-        // bound would be too many, 4 + 5 + 1 = 10 is exactly it.
+        // A data line counts its value plus one newline against the bound: after two lines the
+        // event holds 9 bytes, an empty third line makes 10 (exactly the bound), a fourth 11.
         let mut p = SseParser::with_limit(10);
         assert!(p.push(b"data:abcd\ndata:abcd\ndata:\n").is_ok());
         let mut full = p.clone();
