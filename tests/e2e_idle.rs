@@ -21,6 +21,10 @@
 //! repainted the whole content column (868×720 px, a 2.5 MB buffer): 639 faults a second. The
 //! clock positioned over a copy of itself that holds its width repaints its own box: 50–70.
 //!
+//! The web process runs JavaScript without a JIT (the app starts WebKit with `JSC_useJIT=0`):
+//! it maps less than [`WRITABLE_CODE_LIMIT`] writable and executable at once. With the JIT on,
+//! JavaScriptCore reserves its 1 GiB code pool so.
+//!
 //! Then the page's changes are counted over a few seconds: the clock's seconds change it every
 //! second while the window has the focus; behind another client's window that has taken the
 //! focus, the clock shows whole minutes and the page changes at most once.
@@ -28,7 +32,7 @@
 mod support;
 
 use anyhow::{Context, Result, ensure};
-use shotclock_procstat::{ProcessTree, Stat, Wakeups, clock_ticks_per_second, percent};
+use shotclock_procstat::{MapsLine, ProcessTree, Stat, Wakeups, clock_ticks_per_second, percent};
 use shotclock_testdesktop::x11::FocusedWindow;
 use std::time::{Duration, Instant};
 use support::service::Service;
@@ -43,6 +47,8 @@ const WEB_LIMIT_PERCENT: f64 = 10.0;
 const APP_WAKEUPS_LIMIT: f64 = 30.0;
 /// Most page faults a second of the web process meanwhile.
 const WEB_FAULTS_LIMIT: f64 = 200.0;
+/// Most bytes the web process may map writable and executable (a few pages of trampolines).
+const WRITABLE_CODE_LIMIT: u64 = 1 << 20;
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "system test: needs a display and tauri-driver; run by `cargo xtask test`"]
@@ -83,6 +89,16 @@ async fn a_running_timer_costs_the_web_view_almost_nothing() -> Result<()> {
         })
         .await?;
         let (app_pid, web) = processes;
+        for pid in &web {
+            let writable_code = writable_code_bytes(*pid)?;
+            ensure!(
+                writable_code < WRITABLE_CODE_LIMIT,
+                "the WebKit web process {pid} maps {} MiB writable and executable: its \
+                 JavaScript runs with a JIT (limit {} KiB)",
+                writable_code >> 20,
+                WRITABLE_CODE_LIMIT >> 10
+            );
+        }
 
         let ticks_per_sec = clock_ticks_per_second();
         let before = totals(&web)?;
@@ -204,6 +220,18 @@ async fn page_changes(app: &DesktopApp, span: Duration) -> Result<u64> {
     counted
         .as_u64()
         .with_context(|| format!("the page counted {counted:?}"))
+}
+
+/// Bytes that `pid` maps both writable and executable.
+fn writable_code_bytes(pid: u32) -> Result<u64> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .with_context(|| format!("reading the mappings of process {pid}"))?;
+    Ok(maps
+        .lines()
+        .filter_map(MapsLine::parse)
+        .filter(|m| m.perms.contains('w') && m.perms.contains('x'))
+        .map(|m| m.end - m.start)
+        .sum())
 }
 
 /// `comm` of WebKitGTK's web process (the kernel keeps 15 bytes of a name).

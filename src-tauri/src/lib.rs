@@ -31,6 +31,7 @@ mod webview;
 mod window;
 
 pub use error::{CommandError, ErrorKind, ShellError};
+pub use webview::prepare_engine;
 
 use std::path::PathBuf;
 use tauri::Manager;
