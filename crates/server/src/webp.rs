@@ -174,6 +174,149 @@ mod tests {
         out
     }
 
+    /// A RIFF/WEBP file of one chunk, padded to an even length as the format asks.
+    fn one_chunk(fourcc: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let padded = payload.len() + (payload.len() & 1);
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&u32::try_from(4 + 8 + padded).unwrap().to_le_bytes());
+        out.extend_from_slice(b"WEBP");
+        out.extend_from_slice(fourcc);
+        out.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(payload);
+        if payload.len() & 1 == 1 {
+            out.push(0);
+        }
+        out
+    }
+
+    /// A lossy (`VP8 `) frame header: frame tag, start code, 14-bit sizes with 2 scale bits.
+    fn vp8(width: u16, height: u16, scale: u16) -> Vec<u8> {
+        let mut payload = vec![0x30, 0x01, 0x00, 0x9d, 0x01, 0x2a];
+        payload.extend_from_slice(&(width | (scale << 14)).to_le_bytes());
+        payload.extend_from_slice(&(height | (scale << 14)).to_le_bytes());
+        payload.extend_from_slice(&[0u8; 8]);
+        one_chunk(b"VP8 ", &payload)
+    }
+
+    fn malformed(bytes: &[u8]) -> &'static str {
+        match validate(bytes) {
+            Err(WebpError::Malformed(why)) => why,
+            other => panic!("expected a malformed image, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_size_of_a_lossy_image_and_ignores_its_scale_bits() {
+        assert_eq!(validate(&vp8(640, 360, 0)), Ok((640, 360)));
+        assert_eq!(validate(&vp8(640, 360, 3)), Ok((640, 360)));
+        assert_eq!(validate(&vp8(MAX_SIDE as u16, 1, 3)), Ok((MAX_SIDE, 1)));
+        assert_eq!(
+            validate(&vp8(0x3fff, 1, 3)),
+            Err(WebpError::TooLarge {
+                width: 0x3fff,
+                height: 1
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_a_broken_lossy_header() {
+        let mut bad_start = vp8(640, 360, 0);
+        bad_start[20 + 4] = 0x00;
+        assert_eq!(malformed(&bad_start), "bad VP8 start code");
+        let start_only = one_chunk(b"VP8 ", &[0x30, 0x01, 0x00, 0x9d, 0x01, 0x2a, 0x80]);
+        assert_eq!(malformed(&start_only), "VP8 header cut");
+        let width_only = one_chunk(
+            b"VP8 ",
+            &[0x30, 0x01, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68],
+        );
+        assert_eq!(malformed(&width_only), "VP8 header cut");
+        assert_eq!(malformed(&vp8(0, 360, 0)), "zero-sized image");
+        assert_eq!(malformed(&vp8(640, 0, 0)), "zero-sized image");
+    }
+
+    #[test]
+    fn refuses_a_broken_lossless_or_extended_header() {
+        let mut lossless = synthetic(10, 10, 4);
+        lossless[20] = 0x2e;
+        assert_eq!(malformed(&lossless), "bad VP8L signature");
+        assert_eq!(
+            malformed(&one_chunk(b"VP8L", &[0x2f, 0, 0, 0])),
+            "VP8L header cut"
+        );
+        let mut animated = vp8x(10, 10);
+        animated[20] = 0x02;
+        assert_eq!(malformed(&animated), "animated WebP is not accepted");
+        let mut other_flags = vp8x(10, 10);
+        other_flags[20] = 0x3d;
+        assert_eq!(validate(&other_flags), Ok((10, 10)));
+        assert_eq!(malformed(&one_chunk(b"VP8X", &[])), "VP8X header cut");
+        assert_eq!(malformed(&one_chunk(b"VP8X", &[0; 6])), "VP8X header cut");
+        assert_eq!(malformed(&one_chunk(b"VP8X", &[0; 9])), "VP8X header cut");
+        assert_eq!(
+            malformed(&one_chunk(b"ICCP", &[0; 10])),
+            "first chunk is not an image"
+        );
+    }
+
+    #[test]
+    fn every_chunk_must_fit_and_nothing_may_follow() {
+        let mut good = synthetic(10, 10, 100);
+        good.push(0);
+        assert_eq!(malformed(&good), "trailing bytes after the RIFF container");
+        let good = synthetic(10, 10, 100);
+        assert_eq!(
+            malformed(&good[..good.len() - 1]),
+            "file is shorter than its RIFF length"
+        );
+        // The RIFF length holds the bytes, but the chunk claims more.
+        let mut overrun = synthetic(10, 10, 100);
+        overrun[16..20].copy_from_slice(&200u32.to_le_bytes());
+        assert_eq!(malformed(&overrun), "chunk overruns the file");
+        // A second chunk whose header is cut.
+        let mut cut = synthetic(10, 10, 1);
+        cut.extend_from_slice(b"EXIF");
+        let riff = u32::try_from(cut.len() - 8).unwrap();
+        cut[4..8].copy_from_slice(&riff.to_le_bytes());
+        assert_eq!(malformed(&cut), "chunk header cut");
+        // No chunk at all.
+        let mut empty = b"RIFF".to_vec();
+        empty.extend_from_slice(&4u32.to_le_bytes());
+        empty.extend_from_slice(b"WEBP");
+        assert_eq!(malformed(&empty), "no image chunk");
+        // The size comes from the first chunk, whatever follows.
+        let mut two = vp8(640, 360, 0);
+        let second = one_chunk(b"VP8L", &[0x2f, 0xff, 0xff, 0xff, 0x0f]);
+        two.extend_from_slice(&second[12..]);
+        let riff = u32::try_from(two.len() - 8).unwrap();
+        two[4..8].copy_from_slice(&riff.to_le_bytes());
+        assert_eq!(validate(&two), Ok((640, 360)));
+    }
+
+    #[test]
+    fn limits_each_side_and_the_pixel_count_at_their_bounds() {
+        let side = MAX_SIDE;
+        assert_eq!(validate(&vp8x(side, 1)), Ok((side, 1)));
+        assert_eq!(validate(&vp8x(1, side)), Ok((1, side)));
+        assert!(matches!(
+            validate(&vp8x(side + 1, 1)),
+            Err(WebpError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            validate(&vp8x(1, side + 1)),
+            Err(WebpError::TooLarge { .. })
+        ));
+        // 4096 × 4096 is exactly MAX_PIXELS.
+        assert_eq!(validate(&vp8x(4096, 4096)), Ok((4096, 4096)));
+        assert_eq!(
+            validate(&vp8x(4097, 4096)),
+            Err(WebpError::TooLarge {
+                width: 4097,
+                height: 4096
+            })
+        );
+    }
+
     #[test]
     fn synthetic_round_trips() {
         for len in [0, 1, 100, 6000] {
