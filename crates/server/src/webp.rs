@@ -41,7 +41,7 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
 
 fn le24(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at + 3)?;
-    Some(u32::from(s[0]) | (u32::from(s[1]) << 8) | (u32::from(s[2]) << 16))
+    Some(u32::from_le_bytes([s[0], s[1], s[2], 0]))
 }
 
 /// Validates `bytes` and returns the image's `(width, height)`.
@@ -306,6 +306,14 @@ mod tests {
             validate(&vp8x(1, side + 1)),
             Err(WebpError::TooLarge { .. })
         ));
+        // All three bytes of an extended header's size count.
+        assert_eq!(
+            validate(&vp8x(0x01_0001, 1)),
+            Err(WebpError::TooLarge {
+                width: 0x01_0001,
+                height: 1
+            })
+        );
         // 4096 × 4096 is exactly MAX_PIXELS.
         assert_eq!(validate(&vp8x(4096, 4096)), Ok((4096, 4096)));
         assert_eq!(
@@ -331,6 +339,12 @@ mod tests {
             Err(WebpError::NotWebp)
         );
         assert_eq!(validate(b""), Err(WebpError::NotWebp));
+        let mut wave = synthetic(10, 10, 4);
+        wave[8..12].copy_from_slice(b"WAVE");
+        assert_eq!(validate(&wave), Err(WebpError::NotWebp));
+        let mut rifx = synthetic(10, 10, 4);
+        rifx[0..4].copy_from_slice(b"RIFX");
+        assert_eq!(validate(&rifx), Err(WebpError::NotWebp));
         let good = synthetic(10, 10, 100);
         assert!(matches!(
             validate(&good[..good.len() - 1]),
