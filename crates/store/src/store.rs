@@ -10,11 +10,16 @@
 //! * `secure_delete=ON` — deleted content is overwritten with zeros (R24).
 //! * `busy_timeout=5s` — only matters if another process (a debugging `sqlite3` shell) holds the
 //!   file; the app itself uses one connection.
+//!
+//! Every transaction begins `IMMEDIATE` (it takes the write lock at `BEGIN`). SQLite waits for
+//! the busy timeout only for a connection that holds no lock yet; a deferred transaction that has
+//! read and then writes while another connection holds the write lock fails at once with
+//! "database is locked" (`tests/second_connection.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::{StoreError, fsperm, schema};
 
@@ -80,6 +85,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(&db_path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_transaction_behavior(TransactionBehavior::Immediate);
         configure(&conn, options)?;
         schema::migrate(&mut conn)?;
         // SQLite created -wal and -shm now; they take the database file's mode, but check.

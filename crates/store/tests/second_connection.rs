@@ -1,0 +1,73 @@
+//! Another connection to the buffer (a second process, a `sqlite3` shell) that holds the write
+//! lock for a moment makes a write wait for it; the write never fails with "database is
+//! locked". A transaction that reads before it writes must take the write lock when it begins:
+//! SQLite does not wait (no busy handler) for a reader that tries to become a writer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{capture, entry, free_item, mins, t0};
+use shotclock_store::{Store, TimeEntry};
+
+/// How long the other connection keeps the write lock: well under the store's busy timeout.
+const HOLD: Duration = Duration::from_millis(300);
+
+/// Runs `write` on `store` while another connection holds the write lock for [`HOLD`].
+fn while_another_connection_writes<T>(
+    store: &mut Store,
+    write: impl FnOnce(&mut Store) -> Result<T, shotclock_store::StoreError>,
+) -> Result<T, shotclock_store::StoreError> {
+    let path: PathBuf = store.path().to_owned();
+    let (held, is_held) = mpsc::channel();
+    let other = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        held.send(()).unwrap();
+        // The lock is held for a while on purpose: the write below starts inside it.
+        std::thread::sleep(HOLD);
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    is_held.recv().unwrap();
+    let result = write(store);
+    other.join().unwrap();
+    result
+}
+
+#[test]
+fn writes_wait_for_another_connections_write_lock() {
+    let (_dir, mut store) = common::store();
+    let running = entry(t0());
+    store.upsert_entry(&running).unwrap();
+
+    // The service's word on an entry (the agent adopts a stop this way).
+    let stopped = TimeEntry {
+        end: Some(t0() + mins(30)),
+        synced: true,
+        ..running.clone()
+    };
+    let adopted = while_another_connection_writes(&mut store, |s| s.adopt_entry(&stopped));
+    assert!(adopted.expect("adopting an entry waited for the lock"));
+
+    // A capture, a queued change, and an acknowledgement.
+    let later = entry(t0() + mins(40));
+    store.upsert_entry(&later).unwrap();
+    while_another_connection_writes(&mut store, |s| {
+        capture(s, &later, t0() + mins(41));
+        Ok(())
+    })
+    .unwrap();
+    let seq = while_another_connection_writes(&mut store, |s| s.enqueue(&free_item(), t0()))
+        .expect("queueing a change waited for the lock");
+    let acked = while_another_connection_writes(&mut store, |s| s.ack(seq))
+        .expect("an acknowledgement waited for the lock");
+    assert!(acked);
+
+    let kept = store.get_entry(running.id).unwrap().unwrap();
+    assert_eq!(kept.end, stopped.end);
+    assert_eq!(store.screenshots_of_entry(later.id).unwrap().len(), 1);
+}
