@@ -763,6 +763,278 @@ mod tests {
         h
     }
 
+    /// The seconds a refusal asks the client to wait, or `None` when the attempt may go ahead.
+    fn wait_secs(result: Result<()>) -> Option<u64> {
+        match result {
+            Ok(()) => None,
+            Err(Error::TooManyAttempts { retry_after_secs }) => Some(retry_after_secs),
+            Err(other) => panic!("expected a throttle verdict, got {other:?}"),
+        }
+    }
+
+    /// `n` wrong passwords in a row at `now_ms`, from nothing recorded.
+    fn failures(n: u32, now_ms: i64) -> (PairState, BudgetState) {
+        let (mut pair, mut budget) = (None, None);
+        for _ in 0..n {
+            let (p, b) = after_failure(pair, budget, now_ms);
+            (pair, budget) = (Some(p), Some(b));
+        }
+        (
+            pair.unwrap_or_default(),
+            budget.unwrap_or(full_budget(now_ms)),
+        )
+    }
+
+    fn full_budget(at_ms: i64) -> BudgetState {
+        BudgetState {
+            tokens: f64::from(SOURCE_BURST),
+            at_ms,
+        }
+    }
+
+    #[test]
+    fn nothing_recorded_lets_an_attempt_through() {
+        assert_eq!(wait_secs(verdict(None, None, 0)), None);
+        assert_eq!(wait_secs(verdict(None, Some(full_budget(0)), 0)), None);
+    }
+
+    #[test]
+    fn the_tenth_wrong_password_locks_the_pair_for_the_lockout() {
+        let t = 1_000_000;
+        let (pair, _) = failures(MAX_FAILURES - 1, t);
+        assert_eq!(pair.failures, MAX_FAILURES - 1);
+        assert_eq!(pair.locked_until_ms, None);
+        assert_eq!(wait_secs(verdict(Some(pair), None, t)), None);
+
+        let (pair, _) = failures(MAX_FAILURES, t);
+        assert_eq!(pair.failures, MAX_FAILURES);
+        assert_eq!(pair.locked_until_ms, Some(t + 60_000));
+        assert_eq!(wait_secs(verdict(Some(pair), None, t)), Some(60));
+        assert_eq!(wait_secs(verdict(Some(pair), None, t + 2_500)), Some(57));
+        // The last millisecond still asks for a whole second; the end of the lock lets through.
+        assert_eq!(wait_secs(verdict(Some(pair), None, t + 59_999)), Some(1));
+        assert_eq!(wait_secs(verdict(Some(pair), None, t + 60_000)), None);
+    }
+
+    #[test]
+    fn a_wrong_password_after_the_lock_ended_counts_from_one() {
+        let t = 1_000_000;
+        let (locked, _) = failures(MAX_FAILURES, t);
+        let until = t + 60_000;
+
+        let (pair, _) = after_failure(Some(locked), None, until);
+        assert_eq!(
+            pair,
+            PairState {
+                failures: 1,
+                locked_until_ms: None
+            }
+        );
+
+        // One millisecond before the end, the lock is still on: the count goes on and the
+        // lock is renewed from now.
+        let (pair, _) = after_failure(Some(locked), None, until - 1);
+        assert_eq!(pair.failures, MAX_FAILURES + 1);
+        assert_eq!(pair.locked_until_ms, Some(until - 1 + 60_000));
+    }
+
+    #[test]
+    fn each_wrong_password_spends_one_of_the_sources_budget() {
+        let t = 5_000;
+        let (_, budget) = failures(1, t);
+        assert_eq!(
+            budget,
+            BudgetState {
+                tokens: f64::from(SOURCE_BURST) - 1.0,
+                at_ms: t
+            }
+        );
+
+        let (_, spent) = failures(SOURCE_BURST, t);
+        assert_eq!(
+            spent,
+            BudgetState {
+                tokens: 0.0,
+                at_ms: t
+            }
+        );
+        // A spent budget stays at zero, never below.
+        let (_, still) = after_failure(None, Some(spent), t);
+        assert_eq!(still.tokens, 0.0);
+        // Refused for one refill period, then one more attempt is earned.
+        assert_eq!(wait_secs(verdict(None, Some(spent), t)), Some(6));
+        assert_eq!(wait_secs(verdict(None, Some(spent), t + 3_000)), Some(3));
+        assert_eq!(wait_secs(verdict(None, Some(spent), t + 5_999)), Some(1));
+        assert_eq!(wait_secs(verdict(None, Some(spent), t + 6_000)), None);
+    }
+
+    #[test]
+    fn a_budget_refills_at_one_attempt_per_period_up_to_the_burst() {
+        let mut bucket = BudgetState {
+            tokens: 2.0,
+            at_ms: 10_000,
+        };
+        refill(&mut bucket, 10_000 + 3 * 6_000 + 3_000);
+        assert_eq!(
+            bucket,
+            BudgetState {
+                tokens: 5.5,
+                at_ms: 31_000
+            }
+        );
+
+        refill(&mut bucket, 31_000 + 1_000_000);
+        assert_eq!(bucket.tokens, f64::from(SOURCE_BURST));
+
+        // A clock that went back earns nothing and takes nothing.
+        let mut bucket = BudgetState {
+            tokens: 2.0,
+            at_ms: 10_000,
+        };
+        refill(&mut bucket, 4_000);
+        assert_eq!(
+            bucket,
+            BudgetState {
+                tokens: 2.0,
+                at_ms: 4_000
+            }
+        );
+
+        // A failure spends from the refilled budget.
+        let (_, after) = after_failure(
+            None,
+            Some(BudgetState {
+                tokens: 0.0,
+                at_ms: 0,
+            }),
+            12_000,
+        );
+        assert_eq!(
+            after,
+            BudgetState {
+                tokens: 1.0,
+                at_ms: 12_000
+            }
+        );
+    }
+
+    #[test]
+    fn a_locked_pair_is_refused_whatever_the_budget() {
+        let (pair, _) = failures(MAX_FAILURES, 0);
+        assert_eq!(
+            wait_secs(verdict(Some(pair), Some(full_budget(0)), 30_000)),
+            Some(30)
+        );
+        // …and a spent budget refuses a pair that is not locked.
+        let spent = BudgetState {
+            tokens: 0.5,
+            at_ms: 0,
+        };
+        assert_eq!(
+            wait_secs(verdict(Some(PairState::default()), Some(spent), 0)),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn a_wait_is_told_in_whole_seconds_and_never_as_zero() {
+        let secs = |ms| match too_many(ms) {
+            Error::TooManyAttempts { retry_after_secs } => retry_after_secs,
+            other => panic!("expected TooManyAttempts, got {other:?}"),
+        };
+        assert_eq!(secs(60_000), 60);
+        assert_eq!(secs(2_500), 2);
+        assert_eq!(secs(999), 1);
+        assert_eq!(secs(0), 1);
+        assert_eq!(secs(-5_000), 1);
+    }
+
+    #[tokio::test]
+    async fn in_memory_the_lock_holds_for_the_lockout_then_ends() {
+        let mut limiter = LoginLimiter::default();
+        let source = Source::of(IpAddr::from([203, 0, 113, 7]));
+        for _ in 0..MAX_FAILURES {
+            limiter.check("a@acme.test", source).await.unwrap();
+            limiter.failed("a@acme.test", source).await.unwrap();
+        }
+        assert!(wait_secs(limiter.check("a@acme.test", source).await).is_some());
+        // Another account from the same source, and the same account from elsewhere, go on.
+        assert_eq!(wait_secs(limiter.check("b@acme.test", source).await), None);
+        let elsewhere = Source::of(IpAddr::from([198, 51, 100, 1]));
+        assert_eq!(
+            wait_secs(limiter.check("a@acme.test", elsewhere).await),
+            None
+        );
+
+        // A lockout later (the limiter's clock started that much earlier), it has ended.
+        limiter.started = limiter.started.checked_sub(LOCKOUT).unwrap();
+        assert_eq!(wait_secs(limiter.check("a@acme.test", source).await), None);
+    }
+
+    #[tokio::test]
+    async fn in_memory_a_success_clears_the_pair_but_not_the_budget() {
+        let limiter = LoginLimiter::default();
+        let source = Source::of(IpAddr::from([203, 0, 113, 8]));
+        for _ in 0..MAX_FAILURES - 1 {
+            limiter.failed("a@acme.test", source).await.unwrap();
+        }
+        limiter.succeeded("a@acme.test", source).await.unwrap();
+        limiter.failed("a@acme.test", source).await.unwrap();
+        // Counting started over: one more failure does not lock.
+        assert_eq!(wait_secs(limiter.check("a@acme.test", source).await), None);
+        let t = limiter.tables.lock().unwrap();
+        assert_eq!(t.pairs[&("a@acme.test".to_owned(), source)].failures, 1);
+        assert!(t.sources[&source].tokens < f64::from(SOURCE_BURST - MAX_FAILURES) + 0.5);
+    }
+
+    #[tokio::test]
+    async fn in_memory_stale_entries_go_only_once_the_tables_are_over_their_bound() {
+        let limiter = LoginLimiter::default();
+        let live = Source::of(IpAddr::from([203, 0, 113, 9]));
+        for _ in 0..MAX_FAILURES {
+            limiter.failed("a@acme.test", live).await.unwrap();
+        }
+        let now = limiter.local_ms();
+        {
+            let mut t = limiter.tables.lock().unwrap();
+            // Stale entries up to the bound: locks that ended, budgets full again.
+            for i in 1..u32::try_from(MAX_TRACKED).unwrap() {
+                let source = Source::of(IpAddr::from(i.to_be_bytes()));
+                let ended = PairState {
+                    failures: MAX_FAILURES,
+                    locked_until_ms: Some(now - 1),
+                };
+                t.pairs.insert((String::new(), source), ended);
+                t.sources.insert(source, full_budget(now));
+            }
+            assert_eq!((t.pairs.len(), t.sources.len()), (MAX_TRACKED, MAX_TRACKED));
+        }
+        // At the bound nothing is dropped: the new pair and source make it one over…
+        let other = Source::of(IpAddr::from([198, 51, 100, 2]));
+        limiter.failed("b@acme.test", other).await.unwrap();
+        {
+            let t = limiter.tables.lock().unwrap();
+            assert_eq!(
+                (t.pairs.len(), t.sources.len()),
+                (MAX_TRACKED + 1, MAX_TRACKED + 1)
+            );
+        }
+        // …and over it, what no longer limits goes (the ended locks, the full budgets, a pair
+        // that is not locked) while the lock and the spent budgets stay.
+        limiter.failed("c@acme.test", live).await.unwrap();
+        let t = limiter.tables.lock().unwrap();
+        let mut pairs: Vec<&str> = t.pairs.keys().map(|(email, _)| email.as_str()).collect();
+        pairs.sort_unstable();
+        assert_eq!(pairs, ["a@acme.test", "c@acme.test"]);
+        assert!(
+            t.pairs[&("a@acme.test".to_owned(), live)]
+                .locked_until_ms
+                .is_some()
+        );
+        assert_eq!(t.sources.len(), 2);
+        assert!(t.sources.contains_key(&live) && t.sources.contains_key(&other));
+    }
+
     #[test]
     fn loopback_hosts_are_told_apart() {
         for local in [
