@@ -513,8 +513,11 @@ async fn two_monitors_are_two_streams_composed_where_the_portal_places_them() {
                 desktop.backend_events()
             )
         });
-    // One stream per monitor, each where mutter (through the portal) placed it.
-    let reported: Vec<shotclock_capture::Rect> = desktop
+    // One stream per monitor, each where mutter (through the portal) placed it. The backend's
+    // log has the streams in the order it set them up, which need not be the order of the
+    // portal's answer: the two are compared as sets.
+    let by_place = |r: &shotclock_capture::Rect| (r.x, r.y, r.width, r.height);
+    let mut reported: Vec<shotclock_capture::Rect> = desktop
         .backend_events()
         .into_iter()
         .filter(|e| e["event"] == "stream")
@@ -528,7 +531,10 @@ async fn two_monitors_are_two_streams_composed_where_the_portal_places_them() {
             )
         })
         .collect();
-    assert_eq!(grant.monitors, reported, "the portal's positions are kept");
+    reported.sort_by_key(by_place);
+    let mut granted = grant.monitors.clone();
+    granted.sort_by_key(by_place);
+    assert_eq!(granted, reported, "the portal's positions are kept");
     let mut sizes: Vec<(u32, u32)> = grant.monitors.iter().map(|r| (r.width, r.height)).collect();
     sizes.sort();
     assert_eq!(sizes, [(800, 600), (1280, 720)]);
