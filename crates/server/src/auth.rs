@@ -498,13 +498,19 @@ fn too_many(wait_ms: i64) -> Error {
     }
 }
 
+/// How long `pair` is still locked at `now_ms`, in milliseconds; `None` when it is not (a lock
+/// is over at its last millisecond's end).
+fn lock_left_ms(pair: &PairState, now_ms: i64) -> Option<i64> {
+    pair.locked_until_ms
+        .map(|until| until - now_ms)
+        .filter(|left| *left > 0)
+}
+
 /// The throttle's verdict at `now_ms`: 429 while the pair is locked or the source's budget is
 /// spent.
 fn verdict(pair: Option<PairState>, budget: Option<BudgetState>, now_ms: i64) -> Result<()> {
-    if let Some(until) = pair.and_then(|p| p.locked_until_ms)
-        && until > now_ms
-    {
-        return Err(too_many(until - now_ms));
+    if let Some(left) = pair.and_then(|p| lock_left_ms(&p, now_ms)) {
+        return Err(too_many(left));
     }
     if let Some(mut bucket) = budget {
         refill(&mut bucket, now_ms);
@@ -524,7 +530,7 @@ fn after_failure(
     now_ms: i64,
 ) -> (PairState, BudgetState) {
     let mut pair = pair.unwrap_or_default();
-    if pair.locked_until_ms.is_some_and(|u| u <= now_ms) {
+    if pair.locked_until_ms.is_some() && lock_left_ms(&pair, now_ms).is_none() {
         pair = PairState::default();
     }
     pair.failures += 1;
@@ -641,8 +647,7 @@ impl LoginLimiter {
         let now = self.local_ms();
         let mut t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
         if t.pairs.len() > MAX_TRACKED {
-            t.pairs
-                .retain(|_, a| a.locked_until_ms.is_some_and(|u| u > now));
+            t.pairs.retain(|_, a| lock_left_ms(a, now).is_some());
         }
         if t.sources.len() > MAX_TRACKED {
             t.sources.retain(|_, b| {
