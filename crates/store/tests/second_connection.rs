@@ -7,12 +7,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{capture, entry, free_item, mins, t0};
-use shotclock_store::{Store, TimeEntry};
+use shotclock_store::{Store, StoreError, TimeEntry};
 
 /// How long the other connection keeps the write lock: well under the store's busy timeout.
 const HOLD: Duration = Duration::from_millis(300);
@@ -20,9 +19,9 @@ const HOLD: Duration = Duration::from_millis(300);
 /// Runs `write` on `store` while another connection holds the write lock for [`HOLD`].
 fn while_another_connection_writes<T>(
     store: &mut Store,
-    write: impl FnOnce(&mut Store) -> Result<T, shotclock_store::StoreError>,
-) -> Result<T, shotclock_store::StoreError> {
-    let path: PathBuf = store.path().to_owned();
+    write: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let path = store.path().to_owned();
     let (held, is_held) = mpsc::channel();
     let other = std::thread::spawn(move || {
         let conn = rusqlite::Connection::open(&path).unwrap();
