@@ -340,9 +340,12 @@ impl AgentHandle {
         retention::purge(&self.shared).await
     }
 
-    /// Re-reads the timer and settings from the service now.
+    /// Re-reads the timer and settings from the service now. A timer the buffer could not take
+    /// is read again by the event loop, which retries until the buffer takes it.
     pub async fn refresh(&self) {
-        events::refresh(&self.shared).await;
+        if !events::refresh(&self.shared).await {
+            self.shared.timer_settled.notify_one();
+        }
     }
 
     /// Stops every task and waits for them.

@@ -15,7 +15,10 @@
 //!   is kept aside for the user (R25);
 //! - the mirror takes the service's running entry, as *confirmed*, unless a timer change made
 //!   here is still queued: then the local view is the newer one, and the last acknowledgement
-//!   of such a change makes the engine read the service's timer again.
+//!   of such a change makes the engine read the service's timer again;
+//! - when the buffer cannot take it (another process holds its write lock for longer than the
+//!   store waits), an entry the service ended or no longer has leaves the mirror all the same,
+//!   so capture stops at once, and the timer is read and written again a few seconds later.
 //!
 //! The scheduler captures only for a confirmed timer (see `state::Running`): a timer stopped or
 //! deleted elsewhere while the app was closed is not captured after a restart, whether the
@@ -30,6 +33,17 @@ use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
 use shotclock_sync::{EventsOptions, StreamItem};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How long after the buffer could not take the service's timer (see [`adopt_timer`]) it is
+/// read and written again; the store itself has already waited its busy timeout by then.
+const UNSAVED_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Arms `retry` when an adoption was not saved (and it is not armed already).
+fn unsaved(adopted: bool, retry: &mut Option<tokio::time::Instant>) {
+    if !adopted && retry.is_none() {
+        *retry = Some(tokio::time::Instant::now() + UNSAVED_RETRY);
+    }
+}
 
 pub(crate) async fn run(shared: Arc<Shared>) {
     // Presence (R38): each connect says whether capture is on; a change while connected is one
@@ -49,11 +63,20 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut connected = false;
     let mut reported = false;
     let mut shutdown_rx = shared.shutdown.subscribe();
+    // When the buffer could not take what the service said of the timer, it is read again then.
+    let mut retry: Option<tokio::time::Instant> = None;
     loop {
         let item = tokio::select! {
             item = stream.next() => item,
             _ = shared.timer_settled.notified() => {
-                learn_timer(&shared).await;
+                unsaved(learn_timer(&shared).await, &mut retry);
+                continue;
+            }
+            () = tokio::time::sleep_until(retry.unwrap_or_else(tokio::time::Instant::now)),
+                if retry.is_some() =>
+            {
+                retry = None;
+                unsaved(learn_timer(&shared).await, &mut retry);
                 continue;
             }
             Ok(()) = capture_rx.changed() => {
@@ -71,10 +94,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 reported = sent.load(Ordering::SeqCst);
                 report_capture(&shared, &capture_rx, &mut reported).await;
                 shared.reconnected.notify_one();
-                refresh(&shared).await;
+                unsaved(refresh(&shared).await, &mut retry);
             }
-            Some(StreamItem::Lagged { .. }) => refresh(&shared).await,
-            Some(StreamItem::Event(event)) => apply(&shared, event).await,
+            Some(StreamItem::Lagged { .. }) => unsaved(refresh(&shared).await, &mut retry),
+            Some(StreamItem::Event(event)) => unsaved(apply(&shared, event).await, &mut retry),
             Some(StreamItem::Disconnected { error, retry_in }) => {
                 connected = false;
                 tracing::info!("event stream lost ({error}); reconnecting in {retry_in:?}");
@@ -120,19 +143,22 @@ async fn report_capture(
 }
 
 /// Re-reads the running timer and the settings (after a connect, or when events were lost).
-pub(crate) async fn refresh(shared: &Shared) {
+/// Returns false when the buffer could not take the timer (see [`adopt_timer`]).
+#[must_use = "an unsaved adoption is retried by the caller"]
+pub(crate) async fn refresh(shared: &Shared) -> bool {
     sync_clock(shared).await;
     match shared.service.client.workspace().await {
         Ok(settings) => adopt_settings(shared, &settings).await,
         Err(err) => tracing::info!("could not read the workspace settings: {err}"),
     }
-    learn_timer(shared).await;
+    let adopted = learn_timer(shared).await;
     reconcile_deletes(shared).await;
     if let Ok(list) = shared.service.client.notifications().await {
         for notification in list.notifications.into_iter().filter(|n| !n.read) {
             shared.emit(AgentEvent::Notification { notification });
         }
     }
+    adopted
 }
 
 /// Drops local copies of uploaded screenshots the service no longer has: deleted (or purged)
@@ -218,22 +244,24 @@ pub(crate) async fn sync_clock(shared: &Shared) {
     }
 }
 
-async fn apply(shared: &Shared, event: Event) {
+/// Takes one live event; returns false when the buffer could not take a timer the service
+/// reported (see [`adopt_timer`]).
+async fn apply(shared: &Shared, event: Event) -> bool {
     match event {
         Event::TimerStarted { entry } => {
             let mut said = ServiceTimer {
                 running: Some(Some(entry)),
                 ..ServiceTimer::default()
             };
-            resolve_open(shared, &mut said).await;
-            adopt_timer(shared, said).await;
+            let resolved = resolve_open(shared, &mut said).await;
+            return adopt_timer(shared, said).await && resolved;
         }
         Event::TimerStopped { entry } => {
             let said = ServiceTimer {
                 ended: vec![entry],
                 ..ServiceTimer::default()
             };
-            adopt_timer(shared, said).await;
+            return adopt_timer(shared, said).await;
         }
         Event::SettingsChanged { settings } => adopt_settings(shared, &settings).await,
         Event::Notification { notification } => {
@@ -262,8 +290,9 @@ async fn apply(shared: &Shared, event: Event) {
                     ..ServiceTimer::default()
                 }
             };
-            adopt_timer(shared, said).await;
+            let adopted = adopt_timer(shared, said).await;
             shared.emit(AgentEvent::EntryChanged);
+            return adopted;
         }
         Event::EntryDeleted { entry_id } => {
             if let Err(e) = shared.store.call(move |s| s.delete_entry(entry_id)).await {
@@ -278,6 +307,7 @@ async fn apply(shared: &Shared, event: Event) {
         // (Event types a newer service sends that this build does not know are skipped by the
         // event stream reader, before they get here.)
     }
+    true
 }
 
 /// What the service said about the timer, to be adopted by [`adopt_timer`].
@@ -294,32 +324,36 @@ pub(crate) struct ServiceTimer {
 
 /// Reads the service's running timer and the state of every other entry the buffer holds open,
 /// and adopts them. If the timer cannot be read, nothing changes (an unconfirmed timer stays
-/// uncaptured; a confirmed one stays captured).
-pub(crate) async fn learn_timer(shared: &Shared) {
+/// uncaptured; a confirmed one stays captured, and the next connect reads it again).
+///
+/// Returns false when the buffer could not take what the service said (see [`adopt_timer`]).
+#[must_use = "an unsaved adoption is retried by the caller"]
+pub(crate) async fn learn_timer(shared: &Shared) -> bool {
     let running = match shared.service.client.timer().await {
         Ok(state) => state.running,
         Err(err) => {
             tracing::info!("could not read the timer: {err}");
-            return;
+            return true;
         }
     };
     let mut said = ServiceTimer {
         running: Some(running),
         ..ServiceTimer::default()
     };
-    resolve_open(shared, &mut said).await;
-    adopt_timer(shared, said).await;
+    let resolved = resolve_open(shared, &mut said).await;
+    adopt_timer(shared, said).await && resolved
 }
 
 /// Asks the service about each entry the buffer holds open (no end) other than the one `said`
-/// reports running: ended there, or gone. An entry it cannot ask about is left out.
-async fn resolve_open(shared: &Shared, said: &mut ServiceTimer) {
+/// reports running: ended there, or gone. An entry it cannot ask about is left out. Returns
+/// false when the buffer could not be read.
+async fn resolve_open(shared: &Shared, said: &mut ServiceTimer) -> bool {
     let running = said.running.as_ref().and_then(|r| r.as_ref().map(|e| e.id));
     let open = match shared.store.call(|s| s.open_entries()).await {
         Ok(open) => open,
         Err(err) => {
             tracing::error!("could not read the open entries: {err}");
-            return;
+            return false;
         }
     };
     for local in open.into_iter().filter(|e| Some(e.id) != running) {
@@ -343,17 +377,29 @@ async fn resolve_open(shared: &Shared, said: &mut ServiceTimer) {
             }
         }
     }
+    true
 }
 
 /// Writes what the service said about the timer into the buffer and the running-timer mirror
 /// (see the module docs). The one place the service's timer state is adopted.
-pub(crate) async fn adopt_timer(shared: &Shared, said: ServiceTimer) {
+///
+/// Returns whether the buffer took all of it. When it could not (another process held its
+/// write lock for longer than the store waits), an entry the service ended or no longer has
+/// leaves the mirror all the same, so capture stops at once, and the caller asks again later
+/// ([`UNSAVED_RETRY`]).
+#[must_use = "an unsaved adoption is retried by the caller"]
+pub(crate) async fn adopt_timer(shared: &Shared, said: ServiceTimer) -> bool {
     let _changing = shared.timer_lock.lock().await;
     let ServiceTimer {
         running,
         ended,
         missing,
     } = said;
+    let over: Vec<EntryId> = ended
+        .iter()
+        .map(|e| e.id)
+        .chain(missing.iter().copied())
+        .collect();
     let mut written: Vec<TimeEntry> = running
         .iter()
         .flatten()
@@ -363,35 +409,47 @@ pub(crate) async fn adopt_timer(shared: &Shared, said: ServiceTimer) {
     let outcome = shared
         .store
         .call(move |s| {
+            let mut unsaved = Vec::new();
             written.retain(|e| {
                 s.adopt_entry(e).unwrap_or_else(|err| {
                     tracing::error!("could not cache entry {}: {err}", e.id);
+                    unsaved.push(e.id);
                     false
                 })
             });
             let mut dropped = Vec::new();
             for id in missing {
-                if s.drop_entry_missing_on_service(id)? {
-                    dropped.push(id);
+                match s.drop_entry_missing_on_service(id) {
+                    Ok(true) => dropped.push(id),
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::error!("could not drop entry {id}: {err}");
+                        unsaved.push(id);
+                    }
                 }
             }
             let local_newer = s.pending_timer_changes()? > 0;
-            Ok((written, dropped, local_newer))
+            Ok((written, dropped, unsaved, local_newer))
         })
         .await;
-    let (written, dropped, local_newer) = match outcome {
+    let (written, dropped, unsaved, local_newer) = match outcome {
         Ok(outcome) => outcome,
         Err(err) => {
             tracing::error!("could not adopt the service's timer: {err}");
-            return;
+            for id in over {
+                shared.forget_timer(id);
+            }
+            return false;
         }
     };
-    // An entry the buffer took as ended or deleted leaves the mirror, whatever else is queued.
+    // An entry the buffer took as ended or deleted leaves the mirror, whatever else is queued;
+    // so does one the service ended or no longer has that the buffer could not take.
     for id in written
         .iter()
         .filter(|e| e.end.is_some())
         .map(|e| e.id)
         .chain(dropped.iter().copied())
+        .chain(unsaved.iter().copied().filter(|id| over.contains(id)))
     {
         shared.forget_timer(id);
     }
@@ -399,12 +457,10 @@ pub(crate) async fn adopt_timer(shared: &Shared, said: ServiceTimer) {
         tracing::info!("dropped {} entries deleted on the service", dropped.len());
         shared.emit(AgentEvent::Deleted);
     }
-    if local_newer {
-        return;
-    }
-    if let Some(running) = running {
+    if !local_newer && let Some(running) = running {
         shared.set_timer(running.as_ref().map(|e| Running::confirmed(to_local(e))));
     }
+    unsaved.is_empty()
 }
 
 fn to_local(entry: &Entry) -> TimeEntry {

@@ -175,7 +175,8 @@ pub(crate) struct Shared {
     /// overwrites the other with an older view.
     pub timer_lock: tokio::sync::Mutex<()>,
     /// Wakes the event task to re-read the service's timer: the last queued timer change was
-    /// acknowledged, so the service's view is the newest again.
+    /// acknowledged, so the service's view is the newest again, or a refresh could not write
+    /// what the service said into the buffer.
     pub timer_settled: Notify,
     pub settings: watch::Sender<CachedSettings>,
     /// The member's own blocked-window rules (local only: stored in the buffer, never sent),

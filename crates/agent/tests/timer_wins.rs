@@ -318,3 +318,122 @@ async fn a_timer_started_offline_is_still_captured_after_an_offline_restart() {
     );
     agent.shutdown().await;
 }
+
+/// Holds the write lock of the buffer at `path` from another connection until the returned
+/// sender is sent to; then answers how many entries the buffer held ended, read inside the
+/// lock's transaction.
+async fn hold_write_lock(
+    path: std::path::PathBuf,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<i64>) {
+    let (held, is_held) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        held.send(()).unwrap();
+        let _ = released.recv();
+        let ended: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM time_entries WHERE end_at IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        ended
+    });
+    is_held.await.unwrap();
+    (release, holder)
+}
+
+/// Another process holds the buffer's write lock for longer than the engine waits for it (a
+/// `sqlite3` shell left in a transaction, a backup tool) while the timer stops elsewhere: the
+/// engine cannot write the service's end, but it stops capturing at once all the same, and the
+/// end reaches the buffer once the lock goes, without waiting for a reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_is_written_later() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("locked", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        screen.clone(),
+    )
+    .await;
+    let entry = agent
+        .start_timer("stopped while locked".into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("a capture and an empty outbox", DEADLINE, || async {
+        let shots = local_shots(&agent, entry).await.len();
+        (shots >= 1 && pending(&agent).await == 0).then_some(())
+    })
+    .await;
+    let path = {
+        let dir = data.path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            shotclock_store::Store::open(&dir)
+                .unwrap()
+                .path()
+                .to_owned()
+        })
+        .await
+        .unwrap()
+    };
+
+    let (release, holder) = hold_write_lock(path).await;
+    let stopped = member.stop_timer(Some(entry), None).await.unwrap();
+    let end = stopped
+        .stopped
+        .and_then(|e| e.end)
+        .expect("the service stopped it");
+    eventually(
+        "the engine to stop its timer and capture while the buffer is locked",
+        DEADLINE,
+        || async {
+            let off = matches!(agent.capture_status(), CaptureStatus::Off { .. });
+            (agent.running().is_none() && off).then_some(())
+        },
+    )
+    .await;
+    release.send(()).unwrap();
+    assert_eq!(
+        holder.join().unwrap(),
+        0,
+        "the buffer held an ended entry under the lock: the test proves nothing"
+    );
+    let captures = screen.captures();
+    let carried = wait_for(
+        DEADLINE,
+        "the local entry to carry the service's end",
+        || {
+            let dir = data.path().to_owned();
+            async move {
+                let local = agent_entry_opt(&dir, entry).await?;
+                let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+                (local.end.map(ms) == Some(ms(end))).then_some(())
+            }
+        },
+    )
+    .await;
+    if let Err(e) = carried {
+        panic!(
+            "{e}: the service ended it at {end}, the buffer holds {:?}",
+            agent_entry_opt(data.path(), entry).await
+        );
+    }
+    // And no capture, for a few windows more.
+    tokio::time::sleep(Duration::from_secs(3 * u64::from(WINDOW_SECS))).await;
+    assert_eq!(
+        screen.captures(),
+        captures,
+        "the screen was captured after the timer stopped"
+    );
+    assert_eq!(agent.running(), None);
+    agent.shutdown().await;
+}
