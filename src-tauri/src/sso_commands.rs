@@ -111,7 +111,7 @@ fn open_browser(_url: &str) -> std::io::Result<()> {
 /// URL).
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
 fn spawn_detached(command: &mut std::process::Command) -> std::io::Result<()> {
-    let mut child = command
+    let mut child = crate::webview::for_other_programs(command)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
