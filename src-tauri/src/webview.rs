@@ -5,8 +5,9 @@
 //!   second, a caret) recomposites the whole window, which on a machine without a GPU is
 //!   Mesa's software GL. Measured with `cargo xtask bench app` on Xvfb: the web process's cost
 //!   with a timer running fell from ~4.4% to ~1% of a core, and all processes' PSS from
-//!   ~600 MB to ~310 MB after a day of thumbnails (the GL stack is never loaded, and decoded
-//!   images are given back when they leave the page).
+//!   ~600 MB to ~310 MB after a day of thumbnails (decoded images are given back when they
+//!   leave the page; Mesa's software GL is still loaded, since WebKitGTK 2.50 opens an EGL
+//!   display in any case).
 //! - **A steady caret.** A blinking caret repaints twice a second for as long as a field has
 //!   focus. GTK's own `gtk-cursor-blink` setting, which WebKit follows, is turned off for this
 //!   process only (a focused field still costs ~3% of a core, so no field takes focus on its
