@@ -366,3 +366,120 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    #[test]
+    fn an_ending_concerns_its_session_or_every_session_of_its_user() {
+        let (alice, bob) = (UserId::new(), UserId::new());
+        let (mine, other) = ([1u8; 32], [2u8; 32]);
+        assert!(Ended::Session(mine).ends(alice, &mine));
+        assert!(Ended::Session(mine).ends(bob, &mine));
+        assert!(!Ended::Session(mine).ends(alice, &other));
+        assert!(Ended::User(alice).ends(alice, &mine));
+        assert!(Ended::User(alice).ends(alice, &other));
+        assert!(!Ended::User(alice).ends(bob, &mine));
+    }
+
+    #[test]
+    fn a_notice_names_its_user_and_a_session_ending_none() {
+        let alice = UserId::new();
+        let entry = EntryId::new();
+        let deleted = Notice::of_event(alice, &Event::EntryDeleted { entry_id: entry });
+        assert_eq!(deleted, Notice::EntryDeleted { u: alice, e: entry });
+        assert_eq!(deleted.user(), Some(alice));
+        assert_eq!(Notice::of_ending(Ended::User(alice)).user(), Some(alice));
+        let session = Notice::of_ending(Ended::Session([0xab; 32]));
+        assert_eq!(session, Notice::SessionEnded { h: "ab".repeat(32) });
+        assert_eq!(session.user(), None);
+    }
+
+    #[test]
+    fn streams_are_admitted_up_to_the_users_and_the_services_caps() {
+        let hub = Hub::default();
+        let (alice, bob, carol) = (UserId::new(), UserId::new(), UserId::new());
+        let a1 = hub.admit(alice, 2, 3).unwrap();
+        let a2 = hub.admit(alice, 2, 3).unwrap();
+        assert_eq!(hub.open_streams(alice), (2, 2));
+        assert_eq!(hub.admit(alice, 2, 3).unwrap_err(), Full::User);
+        assert_eq!(hub.open_streams(alice), (2, 2), "a refusal takes no place");
+        let b1 = hub.admit(bob, 2, 3).unwrap();
+        assert_eq!(hub.open_streams(bob), (1, 3));
+        assert_eq!(hub.admit(carol, 2, 3).unwrap_err(), Full::Service);
+        assert_eq!(hub.open_streams(carol), (0, 3));
+
+        // A closed stream gives its place back, to its user and to the service.
+        drop(a1);
+        assert_eq!(hub.open_streams(alice), (1, 2));
+        let c1 = hub.admit(carol, 2, 3).unwrap();
+        assert_eq!(hub.open_streams(carol), (1, 3));
+        drop((a2, b1, c1));
+        for user in [alice, bob, carol] {
+            assert_eq!(hub.open_streams(user), (0, 0));
+        }
+        assert!(
+            hub.open.lock().unwrap().per_user.is_empty(),
+            "a user with no stream open leaves the table"
+        );
+        assert!(hub.admit(alice, 1, 1).is_ok());
+    }
+
+    #[test]
+    fn events_reach_only_their_users_open_streams() {
+        let hub = Hub::default();
+        let (alice, bob) = (UserId::new(), UserId::new());
+        assert!(!hub.listening(alice));
+        let mut alices = hub.subscribe(alice);
+        let mut bobs = hub.subscribe(bob);
+        assert!(hub.listening(alice));
+        let event = Event::EntryDeleted {
+            entry_id: EntryId::new(),
+        };
+        hub.publish(alice, event.clone());
+        assert_eq!(alices.try_recv().unwrap(), Frame::Event(event));
+        assert_eq!(bobs.try_recv().unwrap_err(), TryRecvError::Empty);
+
+        hub.lag_all();
+        assert_eq!(alices.try_recv().unwrap(), Frame::Gap);
+        assert_eq!(bobs.try_recv().unwrap(), Frame::Gap);
+
+        // A user whose streams all closed is no longer listening, and a new stream starts
+        // with nothing published before it.
+        drop(alices);
+        assert!(!hub.listening(alice));
+        hub.publish(
+            alice,
+            Event::EntryDeleted {
+                entry_id: EntryId::new(),
+            },
+        );
+        let carol = UserId::new();
+        drop(hub.subscribe(carol));
+        let mut again = hub.subscribe(alice);
+        assert_eq!(again.try_recv().unwrap_err(), TryRecvError::Empty);
+        let mut kept: Vec<UserId> = hub.users.lock().unwrap().keys().copied().collect();
+        kept.sort();
+        let mut open = vec![alice, bob];
+        open.sort();
+        assert_eq!(
+            kept, open,
+            "a user's channel with no stream left goes when a stream subscribes"
+        );
+    }
+
+    #[test]
+    fn an_ending_reaches_every_stream_that_listens_for_endings() {
+        let hub = Hub::default();
+        let mut first = hub.endings();
+        let mut second = hub.endings();
+        let ended = Ended::User(UserId::new());
+        hub.end(ended);
+        assert_eq!(first.try_recv().unwrap(), ended);
+        assert_eq!(second.try_recv().unwrap(), ended);
+    }
+}
