@@ -147,3 +147,199 @@ async fn rows(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::Config;
+    use crate::events::Frame;
+    use shotclock_api::privacy::AccessKind;
+    use shotclock_api::{EntryId, ScreenshotId, UserId};
+    use std::time::Duration;
+    use tokio::sync::broadcast;
+
+    /// Long enough for a loaded machine; a frame that never comes fails the test.
+    const WAIT: Duration = Duration::from_secs(30);
+
+    async fn next<T: Clone>(rx: &mut broadcast::Receiver<T>) -> T {
+        tokio::time::timeout(WAIT, rx.recv())
+            .await
+            .expect("nothing arrived")
+            .unwrap()
+    }
+
+    /// A replica on a fresh embedded database, its relay task fed through the returned
+    /// sender (already listening once).
+    async fn replica() -> (tempfile::TempDir, App, mpsc::UnboundedSender<Heard>) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(Config::new(dir.path())).await.unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready, is_ready) = oneshot::channel();
+        tokio::spawn(run(app.clone(), rx, ready));
+        tx.send(Heard::Listening).unwrap();
+        tokio::time::timeout(WAIT, is_ready)
+            .await
+            .expect("the relay never said it listens")
+            .unwrap();
+        (dir, app, tx)
+    }
+
+    fn from(origin: uuid::Uuid, notice: Notice) -> Heard {
+        Heard::Notice(serde_json::to_string(&Envelope { o: origin, notice }).unwrap())
+    }
+
+    #[tokio::test]
+    async fn other_replicas_notices_reach_this_replicas_streams_and_its_own_do_not() {
+        let (_dir, app, tx) = replica().await;
+        let alice = UserId::new();
+        let mut stream = app.hub().subscribe(alice);
+        let other = uuid::Uuid::now_v7();
+        let (s, e) = (ScreenshotId::new(), EntryId::new());
+
+        // Its own notice (it already published the event locally), one this replica cannot
+        // read, and one about an entry that is gone: none reaches the stream.
+        tx.send(from(
+            app.origin(),
+            Notice::ScreenshotAdded { u: alice, s, e },
+        ))
+        .unwrap();
+        tx.send(Heard::Notice("{\"k\":\"from_a_newer_replica\"}".into()))
+            .unwrap();
+        tx.send(from(other, Notice::TimerStarted { u: alice, e }))
+            .unwrap();
+        // Ids-only notices from another replica do, in order.
+        tx.send(from(other, Notice::ScreenshotAdded { u: alice, s, e }))
+            .unwrap();
+        tx.send(from(
+            other,
+            Notice::AccessLogged {
+                u: alice,
+                s,
+                a: AccessKind::Viewed,
+            },
+        ))
+        .unwrap();
+        tx.send(from(other, Notice::ScreenshotDeleted { u: alice, s, e }))
+            .unwrap();
+        tx.send(from(other, Notice::EntryDeleted { u: alice, e }))
+            .unwrap();
+        assert_eq!(
+            next(&mut stream).await,
+            Frame::Event(Event::ScreenshotAdded {
+                screenshot_id: s,
+                entry_id: e
+            })
+        );
+        assert_eq!(
+            next(&mut stream).await,
+            Frame::Event(Event::AccessLogged {
+                screenshot_id: s,
+                kind: AccessKind::Viewed
+            })
+        );
+        assert_eq!(
+            next(&mut stream).await,
+            Frame::Event(Event::ScreenshotDeleted {
+                screenshot_id: s,
+                entry_id: e
+            })
+        );
+        assert_eq!(
+            next(&mut stream).await,
+            Frame::Event(Event::EntryDeleted { entry_id: e })
+        );
+
+        // The listener reconnected: every stream may have missed notices.
+        tx.send(Heard::Listening).unwrap();
+        assert_eq!(next(&mut stream).await, Frame::Gap);
+    }
+
+    #[tokio::test]
+    async fn an_entrys_notice_is_rebuilt_from_this_replicas_read() {
+        let (_dir, app, tx) = replica().await;
+        let now = app.now();
+        let owner = crate::store::NewUser {
+            id: UserId::new(),
+            email: "owner@example.com".into(),
+            name: "Owner".into(),
+            password_hash: "not used here".into(),
+            role: shotclock_api::Role::Owner,
+        };
+        let (_, user) = app
+            .intents()
+            .create_workspace(
+                shotclock_api::WorkspaceId::new(),
+                "Relayed".into(),
+                owner,
+                now,
+            )
+            .await
+            .unwrap();
+        let e = EntryId::new();
+        app.intents()
+            .start_timer(&user, e, "relayed".into(), now, now)
+            .await
+            .unwrap();
+        let mut stream = app.hub().subscribe(user.id);
+        let other = uuid::Uuid::now_v7();
+        for notice in [
+            Notice::TimerStarted { u: user.id, e },
+            Notice::TimerStopped { u: user.id, e },
+            Notice::EntryChanged { u: user.id, e },
+        ] {
+            tx.send(from(other, notice)).unwrap();
+        }
+        let read = |frame: Frame| match frame {
+            Frame::Event(
+                Event::TimerStarted { entry }
+                | Event::TimerStopped { entry }
+                | Event::EntryChanged { entry },
+            ) => entry,
+            other => panic!("not an entry's event: {other:?}"),
+        };
+        let started = next(&mut stream).await;
+        assert!(matches!(started, Frame::Event(Event::TimerStarted { .. })));
+        let entry = read(started);
+        assert_eq!((entry.id, entry.description.as_str()), (e, "relayed"));
+        let stopped = next(&mut stream).await;
+        assert!(matches!(stopped, Frame::Event(Event::TimerStopped { .. })));
+        assert_eq!(read(stopped).id, e);
+        let changed = next(&mut stream).await;
+        assert!(matches!(changed, Frame::Event(Event::EntryChanged { .. })));
+        assert_eq!(read(changed).id, e);
+    }
+
+    #[tokio::test]
+    async fn a_notice_leaves_with_this_replicas_origin() {
+        let (_dir, app, _tx) = replica().await;
+        let notice = Notice::UserEnded { u: UserId::new() };
+        let sent = envelope(&app, notice.clone()).expect("a notice serialises");
+        let read: Envelope = serde_json::from_str(&sent).unwrap();
+        assert_eq!(
+            read,
+            Envelope {
+                o: app.origin(),
+                notice
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn endings_from_other_replicas_close_this_replicas_streams() {
+        let (_dir, app, tx) = replica().await;
+        let mut endings = app.hub().endings();
+        let other = uuid::Uuid::now_v7();
+        let alice = UserId::new();
+        // A hash that is not 64 hex digits ends nothing.
+        tx.send(from(other, Notice::SessionEnded { h: "zz".into() }))
+            .unwrap();
+        tx.send(from(other, Notice::SessionEnded { h: "0f".repeat(32) }))
+            .unwrap();
+        tx.send(from(other, Notice::UserEnded { u: alice }))
+            .unwrap();
+        assert_eq!(next(&mut endings).await, Ended::Session([0x0f; 32]));
+        assert_eq!(next(&mut endings).await, Ended::User(alice));
+    }
+}
