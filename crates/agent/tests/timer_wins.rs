@@ -131,26 +131,7 @@ async fn stopped_while_closed(reach: Reach) {
 
     // The service's end reaches the buffer.
     let t = Instant::now();
-    let carried = wait_for(
-        DEADLINE,
-        "the local entry to carry the service's end",
-        || {
-            let dir = data.path().to_owned();
-            async move {
-                let local = agent_entry_opt(&dir, entry).await?;
-                // The buffer keeps milliseconds.
-                let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
-                (local.end.map(ms) == Some(ms(end))).then_some(())
-            }
-        },
-    )
-    .await;
-    if let Err(e) = carried {
-        panic!(
-            "{e}: the service ended it at {end}, the buffer holds {:?}",
-            agent_entry_opt(data.path(), entry).await
-        );
-    }
+    carries_end(data.path(), entry, end).await;
     let status = agent.capture_status();
     assert!(
         matches!(&status, CaptureStatus::Off { .. }),
@@ -177,6 +158,31 @@ async fn stopped_while_closed(reach: Reach) {
         .collect();
     assert!(captured.is_empty(), "{captured:?}");
     agent.shutdown().await;
+}
+
+/// Waits until the buffer in `dir` holds `entry` ended at `end` (to the millisecond, which is
+/// what the buffer keeps); fails with what it holds otherwise.
+async fn carries_end(
+    dir: &std::path::Path,
+    entry: shotclock_api::EntryId,
+    end: chrono::DateTime<chrono::Utc>,
+) {
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
+    let carried = wait_for(
+        DEADLINE,
+        "the local entry to carry the service's end",
+        || async move {
+            let local = agent_entry_opt(dir, entry).await?;
+            (local.end.map(ms) == Some(ms(end))).then_some(())
+        },
+    )
+    .await;
+    if let Err(e) = carried {
+        panic!(
+            "{e}: the service ended it at {end}, the buffer holds {:?}",
+            agent_entry_opt(dir, entry).await
+        );
+    }
 }
 
 /// The entry as the buffer in `dir` holds it (opened beside any running engine).
@@ -408,25 +414,7 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
         "the buffer held an ended entry under the lock: the test proves nothing"
     );
     let captures = screen.captures();
-    let carried = wait_for(
-        DEADLINE,
-        "the local entry to carry the service's end",
-        || {
-            let dir = data.path().to_owned();
-            async move {
-                let local = agent_entry_opt(&dir, entry).await?;
-                let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis();
-                (local.end.map(ms) == Some(ms(end))).then_some(())
-            }
-        },
-    )
-    .await;
-    if let Err(e) = carried {
-        panic!(
-            "{e}: the service ended it at {end}, the buffer holds {:?}",
-            agent_entry_opt(data.path(), entry).await
-        );
-    }
+    carries_end(data.path(), entry, end).await;
     // And no capture, for a few windows more.
     tokio::time::sleep(Duration::from_secs(3 * u64::from(WINDOW_SECS))).await;
     assert_eq!(
