@@ -213,3 +213,109 @@ impl Presence {
             .unwrap_or(std::time::Duration::from_secs(1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::{App, Config};
+    use shotclock_api::dto::Presence as PresenceDto;
+    use shotclock_api::{Role, UserId, WorkspaceId};
+    use std::time::{Duration, Instant};
+
+    /// An embedded service with one workspace and its owner.
+    async fn service() -> (tempfile::TempDir, App, WorkspaceId, UserId) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(Config::new(dir.path())).await.unwrap();
+        let owner = crate::store::NewUser {
+            id: UserId::new(),
+            email: "owner@example.com".into(),
+            name: "Owner".into(),
+            password_hash: "not used here".into(),
+            role: Role::Owner,
+        };
+        let ws = WorkspaceId::new();
+        let (_, user) = app
+            .intents()
+            .create_workspace(ws, "Present".into(), owner, app.now())
+            .await
+            .unwrap();
+        (dir, app, ws, user.id)
+    }
+
+    async fn seen(app: &App, ws: WorkspaceId, user: UserId) -> Option<PresenceDto> {
+        app.presence()
+            .of_workspace(ws)
+            .await
+            .unwrap()
+            .get(&user)
+            .cloned()
+    }
+
+    #[tokio::test]
+    async fn an_app_is_connected_until_its_sessions_last_stream_here_closes() {
+        let (_dir, app, ws, user) = service().await;
+        let presence = app.presence();
+        let session = [3u8; 32];
+        assert_eq!(seen(&app, ws, user).await, None, "never seen yet");
+
+        let first = presence.connect(user, session, true).await;
+        let second = presence.connect(user, session, false).await;
+        let now = seen(&app, ws, user).await.unwrap();
+        assert!(now.connected && !now.capture, "{now:?}");
+
+        // One of the session's two streams closes: still connected. (The capture report is
+        // queued after anything the close queued, so the read sees both.)
+        drop(first);
+        assert!(presence.set_capture(user, session, true).await.unwrap());
+        let now = seen(&app, ws, user).await.unwrap();
+        assert!(now.connected && now.capture, "{now:?}");
+
+        // The last one closes: seen, no longer connected, no capture.
+        drop(second);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let gone = loop {
+            let now = seen(&app, ws, user).await.unwrap();
+            if !now.connected {
+                break now;
+            }
+            assert!(Instant::now() < deadline, "still connected: {now:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert!(!gone.capture && gone.last_seen.is_some(), "{gone:?}");
+        assert!(
+            !presence.set_capture(user, session, true).await.unwrap(),
+            "a report with no stream open anywhere says so"
+        );
+    }
+
+    #[tokio::test]
+    async fn debug_output_names_no_session() {
+        let (_dir, app, _, user) = service().await;
+        let slot = app.presence().connect(user, [0xcd; 32], true).await;
+        assert_eq!(format!("{slot:?}"), "AppSlot { .. }");
+        let presence = format!("{:?}", app.presence());
+        assert!(
+            presence.starts_with("Presence { live: Liveness {") && presence.ends_with(".. }"),
+            "{presence}"
+        );
+        assert!(
+            !presence.contains("cdcd") && !presence.contains("205"),
+            "{presence}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_embedded_service_beats_alone_a_third_of_the_time_to_live_apart() {
+        let (_dir, app, _, _) = service().await;
+        let presence = app.presence();
+        assert!(!presence.shared(), "only this process opens the file");
+        assert_eq!(
+            app.config().presence_ttl,
+            chrono::TimeDelta::seconds(90),
+            "the default this test assumes"
+        );
+        assert_eq!(presence.beat_every(), Duration::from_secs(30));
+        presence.beat().await.unwrap();
+    }
+}
