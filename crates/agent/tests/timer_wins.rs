@@ -61,16 +61,7 @@ async fn stopped_while_closed(reach: Reach) {
         Screen::new(),
     )
     .await;
-    let entry = agent
-        .start_timer("stopped elsewhere".into())
-        .await
-        .unwrap()
-        .entry_id;
-    eventually("a capture and an empty outbox", DEADLINE, || async {
-        let shots = local_shots(&agent, entry).await.len();
-        (shots >= 1 && pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    let entry = started_and_captured(&agent, "stopped elsewhere").await;
     // The app goes away with the entry running in its buffer.
     agent.shutdown().await;
     drop(agent);
@@ -160,6 +151,24 @@ async fn stopped_while_closed(reach: Reach) {
     agent.shutdown().await;
 }
 
+/// Starts a timer on `agent` and waits for its first capture to reach the service.
+async fn started_and_captured(
+    agent: &shotclock_agent::AgentHandle,
+    description: &str,
+) -> shotclock_api::EntryId {
+    let entry = agent
+        .start_timer(description.into())
+        .await
+        .unwrap()
+        .entry_id;
+    eventually("a capture and an empty outbox", DEADLINE, || async {
+        let shots = local_shots(agent, entry).await.len();
+        (shots >= 1 && pending(agent).await == 0).then_some(())
+    })
+    .await;
+    entry
+}
+
 /// Waits until the buffer in `dir` holds `entry` ended at `end` (to the millisecond, which is
 /// what the buffer keeps); fails with what it holds otherwise.
 async fn carries_end(
@@ -233,16 +242,7 @@ async fn a_timer_deleted_while_the_app_was_closed_leaves_the_buffer_uncaptured()
         Screen::new(),
     )
     .await;
-    let entry = agent
-        .start_timer("deleted elsewhere".into())
-        .await
-        .unwrap()
-        .entry_id;
-    eventually("a capture and an empty outbox", DEADLINE, || async {
-        let shots = local_shots(&agent, entry).await.len();
-        (shots >= 1 && pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    let entry = started_and_captured(&agent, "deleted elsewhere").await;
     agent.shutdown().await;
     drop(agent);
 
@@ -370,16 +370,7 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
         screen.clone(),
     )
     .await;
-    let entry = agent
-        .start_timer("stopped while locked".into())
-        .await
-        .unwrap()
-        .entry_id;
-    eventually("a capture and an empty outbox", DEADLINE, || async {
-        let shots = local_shots(&agent, entry).await.len();
-        (shots >= 1 && pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    let entry = started_and_captured(&agent, "stopped while locked").await;
     let path = {
         let dir = data.path().to_owned();
         tokio::task::spawn_blocking(move || {
