@@ -425,3 +425,25 @@ pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Resu
     let routes = net::with_limits(router(app.clone()), app.config());
     net::serve_connections(listener, &app, routes).await
 }
+
+/// A new workspace and its owner on `app`'s rows, for the library's unit tests (no password:
+/// they never sign in).
+#[cfg(test)]
+pub(crate) async fn test_owner(app: &App) -> (shotclock_api::WorkspaceId, store::UserRow) {
+    let owner = store::NewUser {
+        id: shotclock_api::UserId::new(),
+        email: "owner@example.com".into(),
+        name: "Owner".into(),
+        password_hash: "not used here".into(),
+        role: shotclock_api::Role::Owner,
+    };
+    let id = shotclock_api::WorkspaceId::new();
+    match app
+        .intents()
+        .create_workspace(id, "Test".into(), owner, app.now())
+        .await
+    {
+        Ok((_, user)) => (id, user),
+        Err(e) => panic!("could not create the test workspace: {e}"),
+    }
+}

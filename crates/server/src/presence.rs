@@ -220,26 +220,14 @@ mod tests {
 
     use crate::{App, Config};
     use shotclock_api::dto::Presence as PresenceDto;
-    use shotclock_api::{Role, UserId, WorkspaceId};
+    use shotclock_api::{UserId, WorkspaceId};
     use std::time::{Duration, Instant};
 
     /// An embedded service with one workspace and its owner.
     async fn service() -> (tempfile::TempDir, App, WorkspaceId, UserId) {
         let dir = tempfile::tempdir().unwrap();
         let app = App::open(Config::new(dir.path())).await.unwrap();
-        let owner = crate::store::NewUser {
-            id: UserId::new(),
-            email: "owner@example.com".into(),
-            name: "Owner".into(),
-            password_hash: "not used here".into(),
-            role: Role::Owner,
-        };
-        let ws = WorkspaceId::new();
-        let (_, user) = app
-            .intents()
-            .create_workspace(ws, "Present".into(), owner, app.now())
-            .await
-            .unwrap();
+        let (ws, user) = crate::test_owner(&app).await;
         (dir, app, ws, user.id)
     }
 

@@ -260,23 +260,7 @@ mod tests {
     async fn an_entrys_notice_is_rebuilt_from_this_replicas_read() {
         let (_dir, app, tx) = replica().await;
         let now = app.now();
-        let owner = crate::store::NewUser {
-            id: UserId::new(),
-            email: "owner@example.com".into(),
-            name: "Owner".into(),
-            password_hash: "not used here".into(),
-            role: shotclock_api::Role::Owner,
-        };
-        let (_, user) = app
-            .intents()
-            .create_workspace(
-                shotclock_api::WorkspaceId::new(),
-                "Relayed".into(),
-                owner,
-                now,
-            )
-            .await
-            .unwrap();
+        let (_, user) = crate::test_owner(&app).await;
         let e = EntryId::new();
         app.intents()
             .start_timer(&user, e, "relayed".into(), now, now)
