@@ -8,7 +8,9 @@
 //!    (every answer only after the image is durable and the row committed). Target ≥ 3,000
 //!    uploads/s at p99 < 50 ms. On PostgreSQL + S3 with one replica and with two (the clients
 //!    split between them), each with where the CPU time went (this process — the service and
-//!    the clients —, PostgreSQL, the S3 server) and how busy the machine was.
+//!    the clients —, PostgreSQL, the S3 server), how busy the machine was, and how busy the
+//!    store's writers were (jobs per group commit, time per job inside a group, the share of
+//!    the run they were busy and of that the share spent waiting for the write lock).
 //! 2. Query latency on a seeded workspace (1,000 members × 7 days × 96 screenshots a day, rows
 //!    seeded through the store in big transactions): per-member day counts (target p95 ≤ 5 ms)
 //!    and one member's day list (target p95 ≤ 2 ms), each over HTTP. On PostgreSQL also a UTC
@@ -26,7 +28,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::json;
 use shotclock_api::{EntryId, Plan, Role, ScreenshotId, UserId, WorkspaceId};
 use shotclock_domain::entry::EntryTimes;
-use shotclock_server::store::{EntryRow, NewUser, ScreenshotRow};
+use shotclock_server::store::{EntryRow, NewUser, ScreenshotRow, WriterReport};
 use shotclock_server::{App, Config, serve};
 
 const CLIENTS: usize = 32;
@@ -61,6 +63,22 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// How busy the store's writers were: `writers` summed over `replicas` during `elapsed`.
+fn writer_line(writers: &WriterReport, replicas: usize, elapsed: Duration) -> String {
+    let (jobs, groups) = (writers.jobs.max(1) as f64, writers.groups.max(1) as f64);
+    let busy = writers.busy.as_secs_f64();
+    format!(
+        "writer: {} jobs in {} groups ({:.1} a group), {:.2} ms a job inside its group, busy {:.0} % \
+         of the run (each replica's writer on average), {:.0} % of it waiting for the write lock",
+        writers.jobs,
+        writers.groups,
+        jobs / groups,
+        busy * 1000.0 / jobs,
+        100.0 * busy / (elapsed.as_secs_f64() * replicas as f64),
+        100.0 * writers.waiting.as_secs_f64() / busy.max(f64::MIN_POSITIVE),
+    )
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -299,6 +317,8 @@ async fn upload_bench(shape: Shape) -> (f64, f64) {
     let deadline = Instant::now() + Duration::from_secs(UPLOAD_SECS);
     let started = Instant::now();
     let cpu = CpuUse::begin(pg_url).await;
+    let writers_before: Vec<WriterReport> =
+        apps.iter().map(|a| a.intents().writer_load()).collect();
     let budget = Arc::new(std::sync::atomic::AtomicUsize::new(MAX_UPLOADS));
     let mut tasks = Vec::new();
     for (token, entry, base) in members {
@@ -342,6 +362,16 @@ async fn upload_bench(shape: Shape) -> (f64, f64) {
     }
     let elapsed = started.elapsed();
     let cpu = cpu.end().await;
+    let writers = apps
+        .iter()
+        .zip(&writers_before)
+        .map(|(a, before)| a.intents().writer_load().since(before))
+        .fold(WriterReport::default(), |sum, w| WriterReport {
+            groups: sum.groups + w.groups,
+            jobs: sum.jobs + w.jobs,
+            busy: sum.busy + w.busy,
+            waiting: sum.waiting + w.waiting,
+        });
     lat.sort();
     let rate = lat.len() as f64 / elapsed.as_secs_f64();
     let p50 = pct(&lat, 0.50);
@@ -349,13 +379,14 @@ async fn upload_bench(shape: Shape) -> (f64, f64) {
     let ok = rate >= 3000.0 && p99 < Duration::from_millis(50) && errors == 0;
     println!(
         "upload, {}: {} uploads in {:.2} s by {CLIENTS} clients = {rate:.0} uploads/s, p50 {:.2} ms, \
-         p99 {:.2} ms, errors {errors}  [target >= 3000/s, p99 < 50 ms] {}\n  {cpu}",
+         p99 {:.2} ms, errors {errors}  [target >= 3000/s, p99 < 50 ms] {}\n  {cpu}\n  {}",
         shape.label(),
         lat.len(),
         elapsed.as_secs_f64(),
         ms(p50),
         ms(p99),
-        verdict(ok)
+        verdict(ok),
+        writer_line(&writers, apps.len(), elapsed)
     );
     (rate, ms(p99))
 }

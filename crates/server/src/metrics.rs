@@ -2,7 +2,10 @@
 //! one log line per request.
 //!
 //! Maintenance is counted too: rounds run and skipped (another replica held the duty), screenshots
-//! purged and orphan files swept by this process.
+//! purged and orphan files swept by this process. So is the store's writer, the one path every
+//! write takes: its group transactions, the jobs in them, the time it was busy and the part of
+//! that spent waiting for the database's write lock (`crate::store::WriterReport`). Busy seconds
+//! growing as fast as the clock means writes are the bound.
 //!
 //! Counted per route template (never the raw path, which carries ids), method and status:
 //! requests and their total latency. No user, token or body ever reaches a label.
@@ -12,6 +15,8 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::store::WriterReport;
 
 /// Key of one series: (route template, method, status).
 type Series = (String, String, u16);
@@ -52,9 +57,9 @@ impl Metrics {
         self.rounds_skipped.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The counters in Prometheus' text exposition format.
+    /// The counters in Prometheus' text exposition format, with the store writer's `writer`.
     #[must_use]
-    pub fn render(&self) -> String {
+    pub fn render(&self, writer: &WriterReport) -> String {
         let series = self
             .series
             .lock()
@@ -95,6 +100,26 @@ impl Metrics {
             self.purged.load(Ordering::Relaxed),
             self.swept.load(Ordering::Relaxed),
         );
+        let _ = write!(
+            out,
+            "# HELP shotclock_write_groups_total Group transactions the store's writer ran.\n\
+             # TYPE shotclock_write_groups_total counter\n\
+             shotclock_write_groups_total {}\n\
+             # HELP shotclock_write_jobs_total Write jobs run in those groups.\n\
+             # TYPE shotclock_write_jobs_total counter\n\
+             shotclock_write_jobs_total {}\n\
+             # HELP shotclock_write_busy_seconds_total Time the store's writer spent running groups.\n\
+             # TYPE shotclock_write_busy_seconds_total counter\n\
+             shotclock_write_busy_seconds_total {:.6}\n\
+             # HELP shotclock_write_lock_wait_seconds_total Part of it spent starting transactions \
+             (waiting for the database's write lock).\n\
+             # TYPE shotclock_write_lock_wait_seconds_total counter\n\
+             shotclock_write_lock_wait_seconds_total {:.6}\n",
+            writer.groups,
+            writer.jobs,
+            writer.busy.as_secs_f64(),
+            writer.waiting.as_secs_f64(),
+        );
         out
     }
 }
@@ -109,7 +134,7 @@ mod tests {
         m.record("/api/v1/timer", "GET", 200, Duration::from_millis(2));
         m.record("/api/v1/timer", "GET", 200, Duration::from_millis(3));
         m.record("/api/v1/timer", "GET", 401, Duration::from_millis(1));
-        let text = m.render();
+        let text = m.render(&WriterReport::default());
         assert!(text.contains(
             "shotclock_http_requests_total{route=\"/api/v1/timer\",method=\"GET\",status=\"200\"} 2\n"
         ));
@@ -119,5 +144,23 @@ mod tests {
         assert!(text.contains(
             "shotclock_http_request_seconds_sum{route=\"/api/v1/timer\",method=\"GET\",status=\"200\"} 0.005000\n"
         ));
+    }
+
+    #[test]
+    fn shows_the_writers_load() {
+        let text = Metrics::default().render(&WriterReport {
+            groups: 3,
+            jobs: 17,
+            busy: Duration::from_micros(2_500_250),
+            waiting: Duration::from_micros(1_500),
+        });
+        for line in [
+            "shotclock_write_groups_total 3\n",
+            "shotclock_write_jobs_total 17\n",
+            "shotclock_write_busy_seconds_total 2.500250\n",
+            "shotclock_write_lock_wait_seconds_total 0.001500\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from {text}");
+        }
     }
 }

@@ -421,6 +421,51 @@ async fn a_refused_job_rolls_back_only_itself(store: Store) {
     assert_eq!(kept.len(), 25);
 }
 
+/// The writer counts every job it ran, refused or kept, in the groups it ran them in, and the
+/// time it was busy; a read is not counted.
+async fn the_writer_counts_its_load(store: Store) {
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let (w, u) = (ws.clone(), user.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)
+    })
+    .await
+    .unwrap();
+    let before = store.writer_load();
+    assert!(before.jobs >= 1 && before.groups >= 1, "{before:?}");
+    let mut jobs = Vec::new();
+    for i in 0..40 {
+        let (s, entry) = (store.clone(), entry_row(&user, t(i), Some(t(i + 1))));
+        jobs.push(tokio::spawn(async move {
+            write(&s, move |rows| {
+                rows.insert_entry(&entry)?;
+                if i % 4 == 0 {
+                    return Err(StoreError::refused(ErrorCode::Conflict, "refused"));
+                }
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for job in jobs {
+        let _ = job.await.unwrap();
+    }
+    let user_id = user.id;
+    assert_eq!(
+        read(&store, move |rows| rows.user_entries(user_id))
+            .await
+            .len(),
+        30
+    );
+    let done = store.writer_load().since(&before);
+    assert_eq!(done.jobs, 40, "{done:?}");
+    assert!((1..=40).contains(&done.groups), "{done:?}");
+    assert!(done.busy > Duration::ZERO, "{done:?}");
+    assert!(done.waiting <= done.busy, "{done:?}");
+}
+
 // ---- the intents over the backend ----------------------------------------------------------
 
 async fn upload_is_idempotent_by_id_and_hash(store: Store) {
@@ -1073,6 +1118,7 @@ conformance!(
     tombstones_are_remembered_until_purged,
     the_gate_history_answers_for_any_moment,
     a_refused_job_rolls_back_only_itself,
+    the_writer_counts_its_load,
     upload_is_idempotent_by_id_and_hash,
     deleted_ids_are_never_created_again,
     dry_run_changes_nothing,
@@ -1511,4 +1557,63 @@ async fn postgres_a_group_that_cannot_take_the_write_lock_writes_nothing() {
             .len(),
         1
     );
+}
+
+/// Time a group waits for another replica's write lock is counted as the writer's waiting (and
+/// busy) time: what tells an operator that replicas take turns.
+#[tokio::test]
+async fn postgres_the_writer_counts_waiting_for_the_write_lock() {
+    let url = shotclock_testpg::database();
+    let store = pg_open(&url);
+    let ws = workspace_row(t(0));
+    let w = ws.clone();
+    write(&store, move |rows| rows.insert_workspace(&w))
+        .await
+        .unwrap();
+    let before = store.writer_load();
+
+    let holder = raw(&url).await;
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&shotclock_server::store::postgres::WRITE_LOCK],
+        )
+        .await
+        .unwrap();
+    let user = user_row(ws.id, "a@x.test");
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { write(&store, move |rows| rows.insert_user(&user)).await }
+    });
+    // Until the group is seen waiting for the lock.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = holder
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write group never waited for the lock"
+        );
+        tokio::task::yield_now().await;
+    }
+    // How long the lock stays held is what the writer must report, at least.
+    let held = Duration::from_millis(300);
+    tokio::time::sleep(held).await;
+    drop(holder);
+    waiting.await.unwrap().unwrap();
+
+    let done = store.writer_load().since(&before);
+    assert_eq!(done.jobs, 1, "{done:?}");
+    assert_eq!(done.groups, 1, "{done:?}");
+    assert!(done.waiting >= held, "{done:?}");
+    assert!(done.busy >= done.waiting, "{done:?}");
 }

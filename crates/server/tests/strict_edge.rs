@@ -306,6 +306,21 @@ async fn requests_are_counted_by_route_template_never_by_raw_path(db: Db) {
     assert!(text.contains("route=\"/api/v1/me\",method=\"GET\",status=\"200\"} 1"));
     assert!(!text.contains(&id.to_string()), "an id reached a label");
     assert!(!text.contains(&team.alice.token), "a token reached a label");
+    // The store's writer ran the team's set-up.
+    let counter = |name: &str| {
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{name} missing from {text}"))
+    };
+    assert!(counter("shotclock_write_jobs_total") >= 1.0);
+    assert!(counter("shotclock_write_groups_total") >= 1.0);
+    assert!(counter("shotclock_write_busy_seconds_total") > 0.0);
+    assert!(counter("shotclock_write_lock_wait_seconds_total") >= 0.0);
 }
 
 common::all_backends!(

@@ -225,6 +225,12 @@ impl Intents {
     pub async fn scrub(&self) -> StoreResult<()> {
         self.backend.scrub().await
     }
+
+    /// How busy the backend's writer has been since the process started.
+    #[must_use]
+    pub fn writer_load(&self) -> crate::store::WriterReport {
+        self.backend.writer_load()
+    }
 }
 
 /// Deletes an entry with all its screenshots (R15) and remembers every id (R24–R26).

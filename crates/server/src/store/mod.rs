@@ -20,8 +20,11 @@
 //!
 //! Image bytes are not stored here; rows carry a `blob_key` into [`crate::blobs::Blobs`].
 
+mod load;
 pub mod postgres;
 pub mod sqlite;
+
+pub use load::{WriterLoad, WriterReport};
 
 use std::collections::{HashMap, HashSet};
 
@@ -718,6 +721,8 @@ pub trait Backend: Send + Sync + 'static {
     fn write(&self, job: WriteJob) -> StoreResult<()>;
     /// Makes deleted data unrecoverable from the database files (R24).
     async fn scrub(&self) -> StoreResult<()>;
+    /// How busy this process's writer has been since it started.
+    fn writer_load(&self) -> WriterReport;
     /// What replicas sharing this database coordinate through; `None` for a backend that only
     /// one process uses (SQLite).
     fn cluster(&self) -> Option<std::sync::Arc<dyn Cluster>> {

@@ -51,7 +51,7 @@ use tokio_postgres::config::SslMode;
 
 use self::queries::Pg;
 use self::tls::{MakeRustls, PgTls};
-use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob};
+use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob, WriterLoad, WriterReport};
 
 /// The schema, in order. Append only; never edit a shipped migration.
 const MIGRATIONS: &[&str] = &[
@@ -210,6 +210,7 @@ impl Drop for Driver {
 
 struct Inner {
     writer: mpsc::UnboundedSender<WriteJob>,
+    load: Arc<WriterLoad>,
     notices: mpsc::UnboundedSender<String>,
     config: tokio_postgres::Config,
     tls: MakeRustls,
@@ -424,12 +425,19 @@ impl PgStore {
         done_rx.recv().map_err(|_| StoreError::Closed)??;
 
         let (writer, jobs) = mpsc::unbounded_channel();
-        handle.spawn(writer::run(pool.clone(), jobs, options.write_lock_timeout));
+        let load = Arc::new(WriterLoad::default());
+        handle.spawn(writer::run(
+            pool.clone(),
+            jobs,
+            options.write_lock_timeout,
+            Arc::clone(&load),
+        ));
         let (notices, queue) = mpsc::unbounded_channel();
         handle.spawn(cluster::notifier(pool.clone(), queue));
         Ok(Self {
             inner: Arc::new(Inner {
                 writer,
+                load,
                 notices,
                 config,
                 tls,
@@ -490,6 +498,10 @@ impl Backend for PgStore {
 
     fn write(&self, job: WriteJob) -> StoreResult<()> {
         self.inner.writer.send(job).map_err(|_| StoreError::Closed)
+    }
+
+    fn writer_load(&self) -> WriterReport {
+        self.inner.load.report()
     }
 
     async fn scrub(&self) -> StoreResult<()> {

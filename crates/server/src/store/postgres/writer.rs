@@ -14,7 +14,8 @@
 //! nothing), the transaction is rolled back, and every job of the group is answered with the
 //! failure.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{Object, Pool, PoolError};
 use tokio::runtime::Handle;
@@ -22,16 +23,18 @@ use tokio::sync::mpsc;
 
 use super::queries::Pg;
 use super::{Conn, WRITE_LOCK};
-use crate::store::{Completion, StoreError, WriteJob};
+use crate::store::{Completion, StoreError, WriteJob, WriterLoad};
 
 /// Most jobs one group commit takes.
 pub(super) const MAX_GROUP: usize = 512;
 
-/// The writer task's loop; returns when every sender is gone.
+/// The writer task's loop; returns when every sender is gone. Every group is counted in
+/// `load`, from taking its jobs (a connection is waited for first) to answering them.
 pub(super) async fn run(
     pool: Pool,
     mut jobs: mpsc::UnboundedReceiver<WriteJob>,
     lock_timeout: Duration,
+    load: Arc<WriterLoad>,
 ) {
     // `lock_timeout` bounds the wait for the advisory lock (and any row lock) of the group.
     let begin = format!(
@@ -48,10 +51,14 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         let conn = pool.get().await;
         let rt = Handle::current();
-        let begin = begin.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || group(&rt, conn, &begin, batch)).await {
+        let (begin, load) = (begin.clone(), Arc::clone(&load));
+        if let Err(e) =
+            tokio::task::spawn_blocking(move || group(&rt, conn, &begin, batch, started, &load))
+                .await
+        {
             // A job panicked: its connection left the pool (see `Conn`), the jobs not yet
             // answered see their answer channel closed.
             tracing::error!(error = %e, "a write group stopped");
@@ -59,8 +66,16 @@ pub(super) async fn run(
     }
 }
 
-/// Runs one group and answers every job in it.
-fn group(rt: &Handle, conn: Result<Object, PoolError>, begin: &str, batch: Vec<WriteJob>) {
+/// Runs one group and answers every job in it; counts it in `load` first (the group took its
+/// jobs at `started`).
+fn group(
+    rt: &Handle,
+    conn: Result<Object, PoolError>,
+    begin: &str,
+    batch: Vec<WriteJob>,
+    started: Instant,
+    load: &WriterLoad,
+) {
     let mut completions: Vec<Completion> = Vec::with_capacity(batch.len());
     let mut failed: Option<String> = None;
     let mut conn = match conn {
@@ -70,11 +85,13 @@ fn group(rt: &Handle, conn: Result<Object, PoolError>, begin: &str, batch: Vec<W
             None
         }
     };
+    let beginning = Instant::now();
     if let Some(c) = conn.as_mut()
         && let Err(e) = c.begin(rt, &format!("{begin}; SAVEPOINT job"))
     {
         failed = Some(format!("could not begin: {e}"));
     }
+    let waiting = beginning.elapsed();
     let last = batch.len().saturating_sub(1);
     for (i, job) in batch.into_iter().enumerate() {
         let open = conn
@@ -117,6 +134,8 @@ fn group(rt: &Handle, conn: Result<Object, PoolError>, begin: &str, batch: Vec<W
         (None, failed) => Err(failed.unwrap_or_else(|| "store closed".into())),
     };
     drop(conn);
+    // Counted before anyone hears the answer, so a reader who did sees this group.
+    load.group_done(completions.len(), started.elapsed(), waiting);
     for done in completions {
         done(result.clone().map_err(StoreError::Commit));
     }

@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 
 use self::queries::Sql;
 use self::writer::Job;
-use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob};
+use super::{Backend, ReadJob, StoreError, StoreResult, WriteJob, WriterLoad, WriterReport};
 
 /// The schema, in order. Append only; never edit a shipped migration.
 const MIGRATIONS: &[&str] = &[
@@ -94,6 +94,7 @@ impl Readers {
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
+    load: Arc<WriterLoad>,
     readers: Arc<Readers>,
     path: PathBuf,
 }
@@ -154,12 +155,17 @@ impl SqliteStore {
         }
 
         let (tx, rx) = mpsc::channel::<Job>();
+        let load = Arc::new(WriterLoad::default());
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(&writer, &rx))
+            .spawn({
+                let load = Arc::clone(&load);
+                move || writer::run(&writer, &rx, &load)
+            })
             .map_err(open_err)?;
         Ok(Self {
             writer: tx,
+            load,
             readers: Arc::new(Readers {
                 conns,
                 next: AtomicUsize::new(0),
@@ -192,6 +198,10 @@ impl Backend for SqliteStore {
         self.writer
             .send(Job::Tx(job))
             .map_err(|_| StoreError::Closed)
+    }
+
+    fn writer_load(&self) -> WriterReport {
+        self.load.report()
     }
 
     async fn scrub(&self) -> StoreResult<()> {

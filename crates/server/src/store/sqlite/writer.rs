@@ -11,11 +11,12 @@
 //! with the failure.
 
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use super::queries::Sql;
-use crate::store::{Completion, StoreError, WriteJob};
+use crate::store::{Completion, StoreError, WriteJob, WriterLoad};
 
 /// Most jobs one group commit takes.
 pub(super) const MAX_GROUP: usize = 512;
@@ -28,8 +29,9 @@ pub(super) enum Job {
     Raw(Box<dyn FnOnce(&Connection) + Send>),
 }
 
-/// The writer thread's loop; returns when every sender is gone.
-pub(super) fn run(conn: &Connection, rx: &mpsc::Receiver<Job>) {
+/// The writer thread's loop; returns when every sender is gone. Every group is counted in
+/// `load`.
+pub(super) fn run(conn: &Connection, rx: &mpsc::Receiver<Job>, load: &WriterLoad) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_GROUP {
@@ -42,13 +44,13 @@ pub(super) fn run(conn: &Connection, rx: &mpsc::Receiver<Job>) {
         for job in batch {
             match job {
                 Job::Raw(f) => {
-                    group.finish(conn);
+                    group.finish(conn, load);
                     f(conn);
                 }
                 Job::Tx(job) => group.run(conn, job),
             }
         }
-        group.finish(conn);
+        group.finish(conn, load);
     }
 }
 
@@ -58,15 +60,19 @@ struct Group {
     open: bool,
     failed: Option<String>,
     completions: Vec<Completion>,
+    /// When the open group took its first job, and how long its `BEGIN` waited.
+    started: Option<(Instant, Duration)>,
 }
 
 impl Group {
     fn run(&mut self, conn: &Connection, job: WriteJob) {
         if !self.open {
             self.open = true;
+            let started = Instant::now();
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 self.failed = Some(format!("could not begin: {e}"));
             }
+            self.started = Some((started, started.elapsed()));
         }
         if let Some(reason) = &self.failed {
             let end = job(Err(StoreError::Commit(reason.clone())));
@@ -92,7 +98,7 @@ impl Group {
         self.completions.push(end.done);
     }
 
-    fn finish(&mut self, conn: &Connection) {
+    fn finish(&mut self, conn: &Connection, load: &WriterLoad) {
         if !self.open {
             return;
         }
@@ -115,6 +121,10 @@ impl Group {
                 }
             },
         };
+        // Counted before anyone hears the answer, so a reader who did sees this group.
+        if let Some((started, waiting)) = self.started.take() {
+            load.group_done(self.completions.len(), started.elapsed(), waiting);
+        }
         for done in self.completions.drain(..) {
             done(result.clone().map_err(StoreError::Commit));
         }
