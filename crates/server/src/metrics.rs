@@ -147,6 +147,23 @@ mod tests {
     }
 
     #[test]
+    fn counts_maintenance_rounds_and_what_they_removed() {
+        let m = Metrics::default();
+        m.maintenance_ran(3, 4);
+        m.maintenance_ran(2, 0);
+        m.maintenance_skipped();
+        let text = m.render(&WriterReport::default());
+        for line in [
+            "shotclock_maintenance_rounds_total{outcome=\"ran\"} 2\n",
+            "shotclock_maintenance_rounds_total{outcome=\"skipped\"} 1\n",
+            "shotclock_purged_screenshots_total 5\n",
+            "shotclock_swept_files_total 4\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from {text}");
+        }
+    }
+
+    #[test]
     fn shows_the_writers_load() {
         let text = Metrics::default().render(&WriterReport {
             groups: 3,
