@@ -358,6 +358,71 @@ async fn block_rules_and_access_lines_round_trip(store: Store) {
     );
 }
 
+/// An upload's facts are the rows it names, each read on its own: its id's tombstone and row,
+/// its entry's tombstone and row, the gate at its capture moment.
+async fn upload_facts_are_the_rows_an_upload_names(store: Store) {
+    let ws = workspace_row(t(0));
+    let user = user_row(ws.id, "a@x.test");
+    let entry = entry_row(&user, t(0), Some(t(30)));
+    let stored = shot(&user, entry.id, t(5), 1);
+    let gate = CaptureGate {
+        enabled: true,
+        plan: Plan::Enterprise,
+        trial_started_at: None,
+    };
+    let (w, u, e, s) = (ws.clone(), user.clone(), entry.clone(), stored.clone());
+    write(&store, move |rows| {
+        rows.insert_workspace(&w)?;
+        rows.insert_user(&u)?;
+        rows.insert_entry(&e)?;
+        rows.insert_screenshot(&s)?;
+        rows.record_gate(w.id, t(10), &gate)
+    })
+    .await
+    .unwrap();
+    let facts = |row: ScreenshotRow| read(&store, move |rows| rows.upload_facts(&row));
+
+    // A new id in a stored entry, before and after the gate's change.
+    let fresh = shot(&user, entry.id, t(20), 2);
+    let seen = facts(fresh.clone()).await;
+    assert!(!seen.shot_tombstoned && !seen.entry_tombstoned, "{seen:?}");
+    assert_eq!((seen.existing, seen.entry), (None, Some(entry.clone())));
+    assert_eq!(seen.gate, Some(gate));
+    let early = ScreenshotRow {
+        captured_at: t(5),
+        ..fresh.clone()
+    };
+    assert_eq!(facts(early).await.gate, None);
+    // The stored screenshot's id.
+    assert_eq!(facts(stored.clone()).await.existing, Some(stored.clone()));
+
+    // Tombstones: the screenshot's id, then its entry's; neither is taken for the other.
+    let gone = ScreenshotRow {
+        entry_id: EntryId::new(),
+        ..fresh
+    };
+    let (gone_id, gone_entry) = (gone.id, gone.entry_id);
+    let ws_id = ws.id;
+    write(&store, move |rows| {
+        rows.insert_tombstone(Tombstone::Screenshot(gone_id), ws_id, t(0))
+    })
+    .await
+    .unwrap();
+    let seen = facts(gone.clone()).await;
+    assert!(seen.shot_tombstoned && !seen.entry_tombstoned, "{seen:?}");
+    assert_eq!(seen.entry, None);
+    write(&store, move |rows| {
+        rows.insert_tombstone(Tombstone::Entry(gone_entry), ws_id, t(0))
+    })
+    .await
+    .unwrap();
+    let seen = facts(gone).await;
+    assert!(seen.shot_tombstoned && seen.entry_tombstoned, "{seen:?}");
+    let other = shot(&user, gone_entry, t(20), 3);
+    let seen = facts(other).await;
+    assert!(!seen.shot_tombstoned && seen.entry_tombstoned, "{seen:?}");
+}
+
 async fn the_gate_history_answers_for_any_moment(store: Store) {
     let ws = workspace_row(t(0));
     let id = ws.id;
@@ -1082,6 +1147,7 @@ conformance!(
     block_rules_and_access_lines_round_trip,
     tombstones_are_remembered_until_purged,
     the_gate_history_answers_for_any_moment,
+    upload_facts_are_the_rows_an_upload_names,
     a_refused_job_rolls_back_only_itself,
     upload_is_idempotent_by_id_and_hash,
     deleted_ids_are_never_created_again,

@@ -128,6 +128,7 @@ fn live_screenshot(
 
 /// Every rule an upload must pass, in the order a client can act on (R18, R24–R26, R15, R4–R5).
 /// Run once before the bytes are stored (read-only) and again inside the insert's transaction.
+/// What it reads it reads in one call ([`crate::store::Rows::upload_facts`]).
 fn decide_upload(
     rows: &mut dyn Rows,
     row: &ScreenshotRow,
@@ -139,10 +140,11 @@ fn decide_upload(
             "captured_at is older than the 7-day retention; the screenshot is not kept",
         ));
     }
-    if rows.is_tombstoned(Tombstone::Screenshot(row.id))? {
+    let facts = rows.upload_facts(row)?;
+    if facts.shot_tombstoned {
         return Err(deleted("screenshot"));
     }
-    if let Some(existing) = rows.screenshot(row.id)? {
+    if let Some(existing) = facts.existing {
         return if existing.sha256 == row.sha256 && existing.user_id == row.user_id {
             Ok(UploadOutcome::AlreadyStored)
         } else {
@@ -152,7 +154,11 @@ fn decide_upload(
             ))
         };
     }
-    let entry = live_entry(rows, row.entry_id)?
+    if facts.entry_tombstoned {
+        return Err(deleted("entry"));
+    }
+    let entry = facts
+        .entry
         .filter(|e| e.user_id == row.user_id)
         .ok_or(StoreError::NotFound)?;
     if entry.manual {
@@ -172,7 +178,8 @@ fn decide_upload(
         ));
     }
     // R4, R5: judged by the gate the workspace had when the screenshot was taken.
-    rows.gate_at(row.workspace_id, row.captured_at)?
+    facts
+        .gate
         .ok_or(GateReason::Disabled)
         .and_then(|gate| gate.capture_allowed(row.captured_at))
         .map_err(|reason| StoreError::refused(reason.error_code(), reason.to_string()))?;

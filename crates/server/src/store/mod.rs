@@ -329,6 +329,21 @@ pub struct InvitationRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// The rows an upload's rules read ([`Rows::upload_facts`]): plain reads, no decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadFacts {
+    /// Whether the screenshot's id was deleted.
+    pub shot_tombstoned: bool,
+    /// A screenshot already stored with the id.
+    pub existing: Option<ScreenshotRow>,
+    /// Whether the entry's id was deleted.
+    pub entry_tombstoned: bool,
+    /// The entry, if stored.
+    pub entry: Option<EntryRow>,
+    /// The workspace's capture gate at the capture moment.
+    pub gate: Option<CaptureGate>,
+}
+
 /// What kind of object a tombstone remembers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tombstone {
@@ -540,6 +555,17 @@ pub trait Rows: PresenceRows {
     fn referenced_blobs(&mut self, keys: &[String]) -> StoreResult<HashSet<String>>;
     /// Whether this id was deleted (and its tombstone not yet purged).
     fn is_tombstoned(&mut self, id: Tombstone) -> StoreResult<bool>;
+    /// Everything the upload rules read about `row`, in one call: a backend whose reads are
+    /// round trips sends them together (PostgreSQL pipelines them); by default, one by one.
+    fn upload_facts(&mut self, row: &ScreenshotRow) -> StoreResult<UploadFacts> {
+        Ok(UploadFacts {
+            shot_tombstoned: self.is_tombstoned(Tombstone::Screenshot(row.id))?,
+            existing: self.screenshot(row.id)?,
+            entry_tombstoned: self.is_tombstoned(Tombstone::Entry(row.entry_id))?,
+            entry: self.entry(row.entry_id)?,
+            gate: self.gate_at(row.workspace_id, row.captured_at)?,
+        })
+    }
     /// An invitation by id.
     fn invitation(&mut self, id: InvitationId) -> StoreResult<Option<InvitationRow>>;
     /// The invitation whose link's secret hashes to `token_hash`.

@@ -31,7 +31,7 @@ use super::rows::{
 use crate::store::{AccessRow, StoreError, field_str, kind_str};
 use crate::store::{
     CountPlan, Counts, EntryCounts, EntryRow, InvitationRow, NotificationRow, Rows, ScreenshotRow,
-    ScreenshotView, StoreResult, Tombstone, TxRows, UserRow, WorkspaceRow,
+    ScreenshotView, StoreResult, Tombstone, TxRows, UploadFacts, UserRow, WorkspaceRow,
 };
 use crate::store::{SsoCodeRow, SsoConfigRow, SsoRequestRow};
 use shotclock_api::privacy::{AccessKind, BlockRule};
@@ -91,6 +91,23 @@ impl HourPlan {
 }
 
 type Param<'p> = &'p (dyn ToSql + Sync);
+
+/// Whether an id of a kind is tombstoned (`$1` id, `$2` kind).
+const TOMBSTONED: &str = "SELECT 1 FROM tombstones WHERE id = $1 AND kind = $2";
+
+/// A workspace's capture gate at an instant (`$1` workspace, `$2` ms).
+const GATE_AT: &str = "SELECT enabled, plan, trial_started_ms FROM capture_gates
+     WHERE workspace_id = $1 AND since_ms <= $2 ORDER BY since_ms DESC LIMIT 1";
+
+/// A screenshot by id (`$1`).
+fn shot_by_id() -> String {
+    format!("SELECT {SHOT_COLS} FROM screenshots WHERE id = $1")
+}
+
+/// An entry by id (`$1`).
+fn entry_by_id() -> String {
+    format!("SELECT {ENTRY_COLS} FROM entries WHERE id = $1")
+}
 
 /// One connection seen as rows (a reader in its snapshot, or the writer inside its
 /// transaction).
@@ -165,11 +182,19 @@ impl<'c> Pg<'c> {
         args: &[Param<'_>],
         map: impl FnOnce(&Row) -> StoreResult<T>,
     ) -> StoreResult<Option<T>> {
-        let row = self.drive(async {
-            let st = self.c.prepare_cached(sql).await?;
-            self.c.query_opt(&st, args).await
-        })?;
+        let row = self.drive(self.opt(sql, args))?;
         row.as_ref().map(map).transpose()
+    }
+
+    /// The row `sql` answers, if any. Statements whose futures are polled together go out
+    /// together (tokio-postgres pipelines them): one round trip for all.
+    async fn opt(
+        &self,
+        sql: &str,
+        args: &[Param<'_>],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        let st = self.c.prepare_cached(sql).await?;
+        self.c.query_opt(&st, args).await
     }
 
     fn exec(&self, sql: &str, args: &[Param<'_>]) -> StoreResult<u64> {
@@ -210,12 +235,7 @@ impl Rows for Pg<'_> {
     }
 
     fn gate_at(&mut self, id: WorkspaceId, t: DateTime<Utc>) -> StoreResult<Option<CaptureGate>> {
-        self.one(
-            "SELECT enabled, plan, trial_started_ms FROM capture_gates
-             WHERE workspace_id = $1 AND since_ms <= $2 ORDER BY since_ms DESC LIMIT 1",
-            &[&u(id), &ms(t)],
-            gate_row,
-        )
+        self.one(GATE_AT, &[&u(id), &ms(t)], gate_row)
     }
 
     fn user(&mut self, id: UserId) -> StoreResult<Option<UserRow>> {
@@ -293,11 +313,7 @@ impl Rows for Pg<'_> {
     }
 
     fn entry(&mut self, id: EntryId) -> StoreResult<Option<EntryRow>> {
-        self.one(
-            &format!("SELECT {ENTRY_COLS} FROM entries WHERE id = $1"),
-            &[&u(id)],
-            entry_row,
-        )
+        self.one(&entry_by_id(), &[&u(id)], entry_row)
     }
 
     fn running_entry(&mut self, user: UserId) -> StoreResult<Option<EntryRow>> {
@@ -364,11 +380,7 @@ impl Rows for Pg<'_> {
     }
 
     fn screenshot(&mut self, id: ScreenshotId) -> StoreResult<Option<ScreenshotRow>> {
-        self.one(
-            &format!("SELECT {SHOT_COLS} FROM screenshots WHERE id = $1"),
-            &[&u(id)],
-            shot_row,
-        )
+        self.one(&shot_by_id(), &[&u(id)], shot_row)
     }
 
     fn entry_screenshots(&mut self, entry: EntryId) -> StoreResult<Vec<ScreenshotRow>> {
@@ -469,13 +481,32 @@ impl Rows for Pg<'_> {
 
     fn is_tombstoned(&mut self, id: Tombstone) -> StoreResult<bool> {
         let (id, kind) = tomb(id);
-        Ok(self
-            .one(
-                "SELECT 1 FROM tombstones WHERE id = $1 AND kind = $2",
-                &[&id, &kind],
-                |_| Ok(()),
-            )?
-            .is_some())
+        Ok(self.one(TOMBSTONED, &[&id, &kind], |_| Ok(()))?.is_some())
+    }
+
+    /// The five reads in one round trip.
+    fn upload_facts(&mut self, row: &ScreenshotRow) -> StoreResult<UploadFacts> {
+        let ((shot, shot_kind), (entry, entry_kind)) = (
+            tomb(Tombstone::Screenshot(row.id)),
+            tomb(Tombstone::Entry(row.entry_id)),
+        );
+        let (workspace, at) = (u(row.workspace_id), ms(row.captured_at));
+        let (shot_sql, entry_sql) = (shot_by_id(), entry_by_id());
+        let (shot_tombstoned, existing, entry_tombstoned, entry, gate) =
+            self.drive(futures_util::future::try_join5(
+                self.opt(TOMBSTONED, &[&shot, &shot_kind]),
+                self.opt(&shot_sql, &[&shot]),
+                self.opt(TOMBSTONED, &[&entry, &entry_kind]),
+                self.opt(&entry_sql, &[&entry]),
+                self.opt(GATE_AT, &[&workspace, &at]),
+            ))?;
+        Ok(UploadFacts {
+            shot_tombstoned: shot_tombstoned.is_some(),
+            existing: existing.as_ref().map(shot_row).transpose()?,
+            entry_tombstoned: entry_tombstoned.is_some(),
+            entry: entry.as_ref().map(entry_row).transpose()?,
+            gate: gate.as_ref().map(gate_row).transpose()?,
+        })
     }
 
     fn invitation(&mut self, id: InvitationId) -> StoreResult<Option<InvitationRow>> {
