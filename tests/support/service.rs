@@ -105,9 +105,9 @@ impl Service {
         let series = format!(
             "shotclock_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"2"
         );
-        let app = self.0.app();
-        app.metrics()
-            .render(&app.intents().writer_load())
+        self.0
+            .app()
+            .metrics_text()
             .lines()
             .filter(|line| line.starts_with(&series))
             .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())

@@ -359,13 +359,20 @@ impl App {
         &self.0.sso
     }
 
-    /// Now, per the injected clock.
     /// Request counters (`GET /metrics`).
     #[must_use]
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.0.metrics
     }
 
+    /// What `GET /metrics` answers: the request and maintenance counters with the store
+    /// writer's load.
+    #[must_use]
+    pub fn metrics_text(&self) -> String {
+        self.metrics().render(&self.intents().writer_load())
+    }
+
+    /// Now, per the injected clock.
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
         self.0.clock.now()

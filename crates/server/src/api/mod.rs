@@ -184,7 +184,7 @@ pub fn router(app: App) -> Router {
 async fn metrics(State(app): State<App>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics().render(&app.intents().writer_load()),
+        app.metrics_text(),
     )
 }
 

@@ -57,22 +57,21 @@ pub(super) fn run(conn: &Connection, rx: &mpsc::Receiver<Job>, load: &WriterLoad
 /// One group transaction in progress.
 #[derive(Default)]
 struct Group {
-    open: bool,
+    /// While a transaction is open: when the group took its first job, and how long its
+    /// `BEGIN` waited.
+    open: Option<(Instant, Duration)>,
     failed: Option<String>,
     completions: Vec<Completion>,
-    /// When the open group took its first job, and how long its `BEGIN` waited.
-    started: Option<(Instant, Duration)>,
 }
 
 impl Group {
     fn run(&mut self, conn: &Connection, job: WriteJob) {
-        if !self.open {
-            self.open = true;
+        if self.open.is_none() {
             let started = Instant::now();
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 self.failed = Some(format!("could not begin: {e}"));
             }
-            self.started = Some((started, started.elapsed()));
+            self.open = Some((started, started.elapsed()));
         }
         if let Some(reason) = &self.failed {
             let end = job(Err(StoreError::Commit(reason.clone())));
@@ -99,10 +98,9 @@ impl Group {
     }
 
     fn finish(&mut self, conn: &Connection, load: &WriterLoad) {
-        if !self.open {
+        let Some((started, waiting)) = self.open.take() else {
             return;
-        }
-        self.open = false;
+        };
         let result = match self.failed.take() {
             Some(reason) => {
                 // Nothing to undo when BEGIN itself failed; otherwise drop the whole group.
@@ -122,9 +120,7 @@ impl Group {
             },
         };
         // Counted before anyone hears the answer, so a reader who did sees this group.
-        if let Some((started, waiting)) = self.started.take() {
-            load.group_done(self.completions.len(), started.elapsed(), waiting);
-        }
+        load.group_done(self.completions.len(), started.elapsed(), waiting);
         for done in self.completions.drain(..) {
             done(result.clone().map_err(StoreError::Commit));
         }
