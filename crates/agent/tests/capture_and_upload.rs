@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    DEADLINE, Events, Screen, assert_one_per_window, local_attempts, local_shots, pending,
-    service_shots_of, session, start_agent, unique, window_of,
+    DEADLINE, Events, Screen, assert_one_per_window, captured, drained, local_attempts,
+    local_shots, service_shots_of, session, start_agent, unique, window_of,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus};
 use shotclock_api::EntryId;
@@ -38,15 +38,9 @@ async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
 
     let running = agent.start_timer("writing tests".into()).await.unwrap();
     let entry = running.entry_id;
-    eventually("6 local screenshots", Duration::from_secs(60), || async {
-        (local_shots(&agent, entry).await.len() >= 6).then_some(())
-    })
-    .await;
+    captured(&agent, entry, 6, Duration::from_secs(60)).await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
 
     let member = server.sign_in(alice).await;
     let listed = member.entries(None, None, None).await.unwrap().entries;
@@ -212,10 +206,7 @@ async fn a_timer_started_and_stopped_through_the_api_turns_capture_on_and_off() 
     );
 
     // Once the stop settled (a capture already running may finish), nothing more for 3 windows.
-    eventually("the queue to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let captures = screen.captures();
     let attempts = local_attempts(&agent, entry).await.len();
     tokio::time::sleep(Duration::from_secs(3 * u64::from(WINDOW_SECS))).await;
@@ -272,16 +263,10 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
         .await
         .unwrap()
         .entry_id;
-    eventually("3 local screenshots", DEADLINE, || async {
-        (local_shots(&agent, entry).await.len() >= 3).then_some(())
-    })
-    .await;
+    captured(&agent, entry, 3, DEADLINE).await;
     // A running entry's screenshot cannot be deleted (R20): stop first.
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
 
     let local = local_shots(&agent, entry).await;
     let victim = local[local.len() / 2].id;
@@ -384,15 +369,9 @@ async fn a_screenshot_deleted_while_the_app_was_closed_leaves_on_the_next_start(
         .await
         .unwrap()
         .entry_id;
-    eventually("2 local screenshots", DEADLINE, || async {
-        (local_shots(&agent, entry).await.len() >= 2).then_some(())
-    })
-    .await;
+    captured(&agent, entry, 2, DEADLINE).await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let local = local_shots(&agent, entry).await;
     let victim = local[0].id;
     // The app closes; meanwhile an admin deletes one of the screenshots.

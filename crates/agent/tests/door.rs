@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use common::proxy::Proxy;
-use common::{DEADLINE, Screen, local_shots, pending, service_shots_of, session, start_agent};
+use common::{DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent};
 use shotclock_agent::{AgentError, Resumed, Session};
 use shotclock_api::ErrorCode;
 use shotclock_api::dto::DeleteKind;
@@ -94,10 +94,7 @@ async fn unsent_screenshots_are_listed_as_waiting_until_the_service_has_them() {
 
     server.restart();
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", Duration::from_secs(120), || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, Duration::from_secs(120)).await;
     let list = agent.screenshots_of_day(me, today, "UTC").await.unwrap();
     assert!(list.screenshots.iter().all(|s| !s.waiting_to_sync));
     let listed: BTreeSet<_> = list.screenshots.iter().map(|s| s.screenshot.id).collect();
@@ -232,10 +229,7 @@ async fn a_screenshot_deleted_before_it_was_sent_never_reaches_the_service_and_i
     );
 
     server.restart();
-    eventually("the outbox to drain", Duration::from_secs(120), || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, Duration::from_secs(120)).await;
     assert!(agent.rejected_items().await.unwrap().is_empty());
     let victim_path = format!("/api/v1/screenshots/{}", victim.id);
     let log = proxy.exchanges();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use common::{
-    DEADLINE, Events, Screen, local_shots, pending, service_shots, session, start_agent,
+    DEADLINE, Events, Screen, drained, local_shots, pending, service_shots, session, start_agent,
     start_agent_with_clock,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, Session};
@@ -209,10 +209,7 @@ async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploade
     // (had it been, the service would have refused it for good as too old — a rejected
     // screenshot item — or stored it).
     let agent = start_agent(data.path(), sess, Screen::new()).await;
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let rejected = agent.rejected_items().await.unwrap();
     assert!(
         rejected.iter().all(|i| i.kind != OutboxKind::Screenshot),

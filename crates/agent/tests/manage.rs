@@ -8,7 +8,7 @@ mod common;
 use chrono::{DateTime, TimeDelta, Utc};
 use common::proxy::Proxy;
 use common::{
-    DEADLINE, Events, Screen, local_shots, pending, service_shots_of, session, start_agent,
+    DEADLINE, Events, Screen, drained, local_shots, service_shots_of, session, start_agent,
 };
 use shotclock_agent::{AgentError, AgentEvent};
 use shotclock_api::ErrorCode;
@@ -45,10 +45,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
     .await;
     let b = agent.start_timer("second".into()).await.unwrap().entry_id;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let shots = local_shots(&agent, a.entry_id).await;
     let n = shots.len();
     assert!(n >= 3, "{shots:?}");
@@ -125,10 +122,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
     assert_eq!(listed[1].end, Some(new_end));
 
     server.restart();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     assert!(agent.rejected_items().await.unwrap().is_empty());
 
     // The service has all three changes.
@@ -200,12 +194,7 @@ async fn an_edit_the_service_refuses_comes_back_with_its_reason_and_is_undone() 
         .await
         .unwrap()
         .id;
-    eventually(
-        "the manual entry to reach the service",
-        DEADLINE,
-        || async { (pending(&agent).await == 0).then_some(()) },
-    )
-    .await;
+    drained(&agent, DEADLINE).await;
     // An admin approves the week it lies in.
     ws.owner
         .approve_period(&ApprovePeriod {
@@ -299,10 +288,7 @@ async fn the_delete_report_and_the_approvals_week_come_from_the_service_in_one_r
     })
     .await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let at_service = service_shots_of(&member, first.entry_id).await.len();
 
     // The owner's engine, through a proxy that logs every request.
@@ -384,12 +370,7 @@ async fn time_added_here_stays_marked_manual_offline_after_it_was_sent() {
         whole_ms(now - TimeDelta::hours(1)),
     );
     let added = agent.add_entry("by hand".into(), start, end).await.unwrap();
-    eventually(
-        "the manual entry to reach the service",
-        DEADLINE,
-        || async { (pending(&agent).await == 0).then_some(()) },
-    )
-    .await;
+    drained(&agent, DEADLINE).await;
     let (from, to) = (start - TimeDelta::hours(1), now + TimeDelta::hours(1));
     let online = agent.entries(from, to).await.unwrap();
     assert_eq!(online.len(), 1);
@@ -437,20 +418,14 @@ async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
     })
     .await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let shots = local_shots(&agent, entry).await;
     let at: Vec<_> = shots.iter().map(|s| s.captured_at).collect();
     let i = middle(&at).expect("the middle screenshot here");
     // The time since the previous screenshot goes.
     let report = agent.delete_screenshot(shots[i].id, false).await.unwrap();
     assert!(report.removed_secs >= 1, "{report:?}");
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
 
     let (from, to) = (
         shots[0].captured_at - TimeDelta::hours(1),

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use common::{
-    DEADLINE, Events, Screen, local_attempts, local_shots, pending, service_shots_of, session,
-    start_agent,
+    DEADLINE, Events, Screen, captured, drained, local_attempts, local_shots, service_shots_of,
+    session, start_agent,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, OffReason};
 use shotclock_api::{EntryId, Plan, Role};
@@ -77,13 +77,6 @@ fn active(e: &AgentEvent) -> Option<()> {
     .then_some(())
 }
 
-async fn wait_for_a_capture(agent: &AgentHandle, entry: EntryId, at_least: usize) {
-    eventually("a capture", DEADLINE, || async {
-        (local_shots(agent, entry).await.len() >= at_least).then_some(())
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled() {
     let server = TestServer::with_window(WINDOW_SECS);
@@ -116,11 +109,8 @@ async fn nothing_is_captured_until_an_admin_enables_it_nor_after_it_is_disabled(
     let t = Instant::now();
     set_screenshots(&ws.owner, true).await;
     events.wait_for("capture on", t, active).await;
-    wait_for_a_capture(&agent, entry, 2).await;
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    captured(&agent, entry, 2, DEADLINE).await;
+    drained(&agent, DEADLINE).await;
 
     // The admin turns it off again → capture stops.
     let t = Instant::now();
@@ -177,7 +167,7 @@ async fn nothing_is_captured_once_the_trial_has_ended() {
     let t = Instant::now();
     agent.refresh().await;
     events.wait_for("capture on with the plan", t, active).await;
-    wait_for_a_capture(&agent, entry, 1).await;
+    captured(&agent, entry, 1, DEADLINE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +187,7 @@ async fn nothing_is_captured_after_signing_out() {
         .await
         .unwrap()
         .entry_id;
-    wait_for_a_capture(&agent, entry, 1).await;
+    captured(&agent, entry, 1, DEADLINE).await;
 
     let t = Instant::now();
     agent.sign_out().await.unwrap();
@@ -235,7 +225,7 @@ async fn nothing_is_captured_once_the_service_refuses_the_session() {
         .await
         .unwrap()
         .entry_id;
-    wait_for_a_capture(&agent, entry, 1).await;
+    captured(&agent, entry, 1, DEADLINE).await;
 
     // The session is revoked elsewhere (signed out on another device with the same token);
     // the engine learns it when its event stream reconnects (the service restarts).
@@ -277,16 +267,13 @@ async fn nothing_is_captured_once_the_timer_stops() {
         .await
         .unwrap()
         .entry_id;
-    wait_for_a_capture(&agent, entry, 1).await;
+    captured(&agent, entry, 1, DEADLINE).await;
 
     let t = Instant::now();
     agent.stop_timer().await.unwrap();
     let (_, reason) = events.wait_for("capture off", t, off_reason).await;
     assert_eq!(reason, OffReason::NoTimer);
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     assert_nothing_captured(&agent, &screen, &member, entry).await;
 }
 

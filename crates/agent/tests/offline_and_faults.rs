@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use common::proxy::{Exchange, Fault, Proxy};
 use common::{
-    DEADLINE, Events, Screen, assert_one_per_window, local_shots, pending, service_shots_of,
-    session, start_agent, unique,
+    DEADLINE, Events, Screen, assert_one_per_window, captured, drained, local_shots, pending,
+    service_shots_of, session, start_agent, unique,
 };
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
@@ -98,12 +98,7 @@ async fn captures_buffer_while_the_service_is_down_then_upload_once_in_order_on(
     server.restart();
     let back = Instant::now();
     agent.stop_timer().await.unwrap();
-    eventually(
-        "the outbox to drain after the service came back",
-        Duration::from_secs(120),
-        || async { (pending(&agent).await == 0).then_some(()) },
-    )
-    .await;
+    drained(&agent, Duration::from_secs(120)).await;
     let drained_in = back.elapsed();
     assert!(agent.rejected_items().await.unwrap().is_empty());
 
@@ -215,15 +210,9 @@ async fn a_faulty_network_loses_nothing_and_duplicates_nothing_on(storage: Stora
         .await
         .unwrap()
         .entry_id;
-    eventually("8 local screenshots", Duration::from_secs(60), || async {
-        (local_shots(&agent, entry).await.len() >= 8).then_some(())
-    })
-    .await;
+    captured(&agent, entry, 8, Duration::from_secs(60)).await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", Duration::from_secs(120), || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, Duration::from_secs(120)).await;
     assert!(agent.rejected_items().await.unwrap().is_empty());
 
     let local = local_shots(&agent, entry).await;
@@ -402,10 +391,7 @@ async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing_on(storage: S
     )
     .await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
 
     let rejected = agent.rejected_items().await.unwrap();
     assert_eq!(rejected.len(), 2, "{rejected:#?}");

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{
-    DEADLINE, local_attempts, local_shots, pending, service_shots_of, session, start_agent,
+    DEADLINE, captured, drained, local_attempts, local_shots, service_shots_of, session,
+    start_agent,
 };
 use shotclock_agent::CaptureStatus;
 use shotclock_capture::{
@@ -82,12 +83,7 @@ async fn the_engine_captures_on_schedule_through_the_portal_with_a_timer_running
         .await
         .unwrap()
         .entry_id;
-    eventually(
-        "3 screenshots through the portal",
-        Duration::from_secs(60),
-        || async { (local_shots(&agent, entry).await.len() >= 3).then_some(()) },
-    )
-    .await;
+    captured(&agent, entry, 3, Duration::from_secs(60)).await;
     let start = desktop.backend_event("start", 0);
     assert_eq!(start["dialog"], true, "first run asks: {start}");
     assert_eq!(
@@ -127,10 +123,7 @@ async fn the_engine_captures_on_schedule_through_the_portal_with_a_timer_running
         "{handed:?}"
     );
     // And the screenshots reached the service.
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let member = server.sign_in(alice).await;
     assert!(service_shots_of(&member, entry).await.len() >= 3);
     agent.shutdown().await;

@@ -16,7 +16,7 @@ mod common;
 
 use common::proxy::Proxy;
 use common::{
-    DEADLINE, Screen, local_attempts, local_shots, pending, service_shots_of, session, start_agent,
+    DEADLINE, Screen, drained, local_attempts, local_shots, service_shots_of, session, start_agent,
 };
 use shotclock_capture::BlockRule;
 use shotclock_store::CaptureHealth;
@@ -70,12 +70,8 @@ async fn own_rules_fail_closed_without_a_window_list_and_never_leave_the_compute
     );
     assert_eq!(screen.captures(), 0, "the screen was grabbed");
     assert!(local_shots(&agent, entry).await.is_empty());
-    eventually(
-        "only the timer's start to be queued, and sent",
-        DEADLINE,
-        || async { (pending(&agent).await == 0).then_some(()) },
-    )
-    .await;
+    // Only the timer's start was queued, and it is sent.
+    drained(&agent, DEADLINE).await;
     assert!(service_shots_of(&member, entry).await.is_empty());
 
     // Control: without rules the same engine captures and uploads.
@@ -92,10 +88,7 @@ async fn own_rules_fail_closed_without_a_window_list_and_never_leave_the_compute
         .await
         .unwrap();
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let exchanges = proxy.exchanges();
     assert!(exchanges.iter().any(|e| e.path.contains("screenshots")));
     let lower = SECRET.to_lowercase();
@@ -203,10 +196,7 @@ async fn an_admins_workspace_rule_reaches_the_members_engine_live_and_is_applied
     .await;
     assert!(agent.workspace_block_rules().is_empty());
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let exchanges = proxy.exchanges();
     assert!(
         exchanges

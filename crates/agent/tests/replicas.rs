@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::{
-    DEADLINE, Events, Screen, local_shots, pending, service_shots_of, session, start_agent, unique,
+    DEADLINE, Events, Screen, captured, drained, local_shots, service_shots_of, session,
+    start_agent, unique,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus};
 use shotclock_api::EntryId;
@@ -37,15 +38,9 @@ async fn an_admins_delete_through_one_replica_reaches_the_agent_on_the_other() {
         .await
         .unwrap()
         .entry_id;
-    eventually("2 local screenshots", DEADLINE, || async {
-        (local_shots(&agent, entry).await.len() >= 2).then_some(())
-    })
-    .await;
+    captured(&agent, entry, 2, DEADLINE).await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain into A", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     let victim = local_shots(&agent, entry).await[0].id;
 
     let owner_on_b = b.sign_in(ws.team.owner()).await;
@@ -163,15 +158,9 @@ async fn a_replica_dying_mid_uploads_loses_nothing_and_duplicates_nothing() {
     // A dies at once: its listener closes and every connection drops, uploads in flight too.
     a.stop();
     let at_death = local_shots(&agent, entry).await.len();
-    eventually("3 more screenshots after A died", DEADLINE, || async {
-        (local_shots(&agent, entry).await.len() >= at_death + 3).then_some(())
-    })
-    .await;
+    captured(&agent, entry, at_death + 3, DEADLINE).await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain into B", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
     assert!(
         counts[1].load(Ordering::SeqCst) > 0,
         "the front never used B"

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use common::proxy::{Exchange, Fault, Proxy};
-use common::{DEADLINE, Events, Screen, pending, service_shots_of, session, start_agent};
+use common::{DEADLINE, Events, Screen, drained, service_shots_of, session, start_agent};
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
 use shotclock_testkit::{TestServer, eventually};
@@ -74,10 +74,7 @@ async fn an_upload_answered_deleted_is_done_and_its_local_copy_goes() {
     })
     .await;
     agent.stop_timer().await.unwrap();
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
 
     // Done, not refused: nothing set aside, nothing told the UI as refused.
     let rejected = agent.rejected_items().await.unwrap();
@@ -213,10 +210,7 @@ async fn a_retry_after_a_delete_elsewhere_does_not_bring_the_screenshot_back() {
         Screen::new(),
     )
     .await;
-    eventually("the outbox to drain", DEADLINE, || async {
-        (pending(&agent).await == 0).then_some(())
-    })
-    .await;
+    drained(&agent, DEADLINE).await;
 
     let retries: Vec<_> = proxy.exchanges()[reopened..]
         .iter()

@@ -28,7 +28,7 @@ use shotclock_api::dto::Screenshot;
 use shotclock_capture::{CaptureError, Frame, ScreenSource, synthetic};
 use shotclock_store::{CaptureAttempt, ScreenshotInfo};
 use shotclock_sync::Client;
-use shotclock_testkit::{PASSWORD, Person, eventually};
+use shotclock_testkit::{PASSWORD, Person, eventually, wait_for};
 
 /// Generous: the machine is shared and slow; a deadline only bounds a failure.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -220,6 +220,40 @@ pub async fn local_attempts(handle: &AgentHandle, entry: EntryId) -> Vec<Capture
 
 pub async fn pending(handle: &AgentHandle) -> u64 {
     handle.pending_count().await.unwrap()
+}
+
+/// Waits until the outbox is empty (every item sent, or refused and set aside); a failure says
+/// how many were still pending at the deadline.
+pub async fn drained(handle: &AgentHandle, within: Duration) {
+    let left = AtomicU64::new(u64::MAX);
+    let result = wait_for(within, "the outbox to drain", || async {
+        let n = pending(handle).await;
+        left.store(n, Ordering::SeqCst);
+        (n == 0).then_some(())
+    })
+    .await;
+    if let Err(e) = result {
+        panic!("{e}: {} still pending", left.load(Ordering::SeqCst));
+    }
+}
+
+/// Waits until the local store holds at least `at_least` screenshots of `entry`, and returns
+/// them (oldest first); a failure says how many there were at the deadline.
+pub async fn captured(
+    handle: &AgentHandle,
+    entry: EntryId,
+    at_least: usize,
+    within: Duration,
+) -> Vec<ScreenshotInfo> {
+    let seen = AtomicUsize::new(0);
+    let what = format!("{at_least} local screenshots of the entry");
+    let result = wait_for(within, &what, || async {
+        let shots = local_shots(handle, entry).await;
+        seen.store(shots.len(), Ordering::SeqCst);
+        (shots.len() >= at_least).then_some(shots)
+    })
+    .await;
+    result.unwrap_or_else(|e| panic!("{e}: {} so far", seen.load(Ordering::SeqCst)))
 }
 
 /// The index of the capture window of an entry started at `start` that holds `t` (R9).
