@@ -13,7 +13,8 @@
 //!   skips the round when another replica holds it; that replica purges and sweeps for all.
 //!   Rounds run and skipped are counted in the metrics.
 //! * **Discard**: after any row deletion, the freed files are unlinked and the database is
-//!   checkpointed so no deleted bytes stay readable in the WAL.
+//!   checkpointed so no deleted bytes stay readable in the WAL. A file that cannot be unlinked
+//!   then fails neither the committed delete nor the other files: the sweep retries it.
 
 use std::time::{Duration, SystemTime};
 
@@ -37,17 +38,35 @@ pub struct Report {
     pub temp_removed: usize,
 }
 
-/// Removes files whose rows were deleted (after the commit) and scrubs the database.
-pub async fn discard(app: &App, keys: &[String]) -> Result<(), Error> {
-    for key in keys {
-        app.blobs().delete(key).await?;
+/// Removes files whose rows were deleted (after the commit) and scrubs the database. It cannot
+/// fail: the delete has committed, so its answer and its live events must go out. A file that
+/// cannot be removed now (storage down, a disk error) is logged and left to the sweep, which
+/// removes every file no row references; the others are removed all the same.
+pub async fn discard(app: &App, keys: &[String]) {
+    let left = remove_each(app, keys.iter()).await;
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "files of deleted screenshots could not be removed; the sweep retries them"
+        );
     }
     if let Err(e) = app.intents().scrub().await {
         // A busy checkpoint is retried by the next delete or maintenance run; the delete
         // itself has committed.
         tracing::warn!(error = %e, "checkpoint after delete did not complete");
     }
-    Ok(())
+}
+
+/// Removes each file of `keys`, going on past one that fails (logged); returns how many failed.
+async fn remove_each(app: &App, keys: impl Iterator<Item = &String>) -> usize {
+    let mut failed = 0;
+    for key in keys {
+        if let Err(e) = app.blobs().delete(key).await {
+            tracing::warn!(error = %e, "an image file could not be removed");
+            failed += 1;
+        }
+    }
+    failed
 }
 
 /// Deletes every expired screenshot (rows and files), in batches.
@@ -59,7 +78,7 @@ pub async fn purge(app: &App) -> Result<usize, Error> {
             break;
         }
         total += keys.len();
-        discard(app, &keys).await?;
+        discard(app, &keys).await;
         if keys.len() < PURGE_BATCH as usize {
             break;
         }
@@ -67,7 +86,8 @@ pub async fn purge(app: &App) -> Result<usize, Error> {
     Ok(total)
 }
 
-/// Removes unreferenced files older than `grace`.
+/// Removes unreferenced files older than `grace`; one that cannot be removed is left for the
+/// next round and does not stop the others.
 pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> {
     let horizon = SystemTime::now()
         .checked_sub(grace)
@@ -81,13 +101,19 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
         .filter(|b| b.modified <= horizon)
         .map(|b| b.key)
         .collect();
-    let mut swept = 0;
+    let (mut swept, mut left) = (0, 0);
     for chunk in candidates.chunks(1000) {
         let referenced = app.intents().referenced_blobs(chunk.to_vec()).await?;
-        for key in chunk.iter().filter(|k| !referenced.contains(*k)) {
-            app.blobs().delete(key).await?;
-            swept += 1;
-        }
+        let orphans: Vec<&String> = chunk.iter().filter(|k| !referenced.contains(*k)).collect();
+        let failed = remove_each(app, orphans.iter().copied()).await;
+        swept += orphans.len() - failed;
+        left += failed;
+    }
+    if left > 0 {
+        tracing::warn!(
+            left,
+            "orphan files could not be removed; the next sweep retries them"
+        );
     }
     Ok((swept, temp_removed))
 }

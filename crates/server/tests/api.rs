@@ -796,6 +796,58 @@ async fn sweeper_removes_unreferenced_files_only(db: Db) {
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
 }
 
+/// A file that cannot be removed (here a directory stands where it was) does not undo a
+/// committed delete: the answer is 200 and the owner's pages hear of it. Nor does it stop the
+/// sweep from removing the other orphans; once it can be removed, the next sweep removes it.
+#[tokio::test]
+async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() {
+    use shotclock_server::events::Frame;
+    let h = Harness::new();
+    let (team, entry, shots) = h.alices_stopped_entry("acme", &[20, 10]).await;
+    let key = h.raw_screenshot(shots[0]).await.unwrap().blob_key;
+    let path = h.dir.path().join("blobs").join(&key);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("in-the-way"), b"x").unwrap();
+    let mut events = h.app.hub().subscribe(team.alice.id);
+
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{}", shots[0]),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(h.raw_screenshot(shots[0]).await.is_none());
+    assert_eq!(
+        events.try_recv().unwrap(),
+        Frame::Event(shotclock_api::dto::Event::ScreenshotDeleted {
+            screenshot_id: shots[0],
+            entry_id: entry,
+        })
+    );
+
+    let orphan = shotclock_server::blobs::blob_key(ScreenshotId::new(), &[0xcd; 32]);
+    h.app.blobs().put(&orphan, vec![1].into()).await.unwrap();
+    let (swept, _) = shotclock_server::maintenance::sweep(&h.app, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1, "the other orphan is removed");
+    assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
+    assert!(h.blob_files().await.contains(&key), "the stuck one is left");
+
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::write(&path, b"x").unwrap();
+    let (swept, _) = shotclock_server::maintenance::sweep(&h.app, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(swept, 1);
+    let left = h.blob_files().await;
+    assert!(!left.contains(&key), "{left:?}");
+    assert_eq!(left.len(), 1, "the other screenshot's file stays");
+}
+
 common::all_backends!(
     health_version_header_and_incompatible_versions,
     ten_wrong_passwords_answer_429_with_retry_after,

@@ -185,6 +185,6 @@ pub(super) async fn me(State(app): State<App>, auth: Auth) -> Result<Json<Me>> {
 pub(super) async fn delete_me(State(app): State<App>, auth: Auth) -> Result<StatusCode> {
     let removed = app.intents().delete_user(auth.user.id, app.now()).await?;
     app.end(Ended::User(auth.user.id));
-    discard(&app, &removed.blob_keys).await?;
+    discard(&app, &removed.blob_keys).await;
     Ok(StatusCode::NO_CONTENT)
 }

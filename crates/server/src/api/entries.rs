@@ -103,7 +103,7 @@ pub(super) async fn delete(
         .delete_entry_with(auth.user.actor(), id, now, q.dry_run)
         .await?;
     if !done.dry_run {
-        discard(&app, &done.removed.blob_keys).await?;
+        discard(&app, &done.removed.blob_keys).await;
         for entry in &done.removed.entries {
             app.publish(entry.user_id, Event::EntryDeleted { entry_id: entry.id });
         }
@@ -201,7 +201,7 @@ pub(super) async fn edit(
     let ws = workspace_of(&app, &auth.user).await?;
     let entry = entry_dto(&done.entry, ws.lock_date, now);
     if !done.dry_run {
-        discard(&app, &done.blob_keys).await?;
+        discard(&app, &done.blob_keys).await;
         let owner = done.entry.user_id;
         for &screenshot_id in &done.excluded {
             app.publish(

@@ -129,6 +129,6 @@ pub(super) async fn remove(
         .remove_member(auth.user, id, app.now())
         .await?;
     app.end(Ended::User(id));
-    discard(&app, &removed.blob_keys).await?;
+    discard(&app, &removed.blob_keys).await;
     Ok(StatusCode::NO_CONTENT)
 }

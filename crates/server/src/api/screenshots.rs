@@ -378,7 +378,7 @@ pub(super) async fn delete(
         dry_run: done.dry_run,
     };
     if !done.dry_run {
-        discard(&app, &done.blob_keys).await?;
+        discard(&app, &done.blob_keys).await;
         let owner = done.screenshot.user_id;
         app.publish(
             owner,
