@@ -6,7 +6,8 @@
 //!   checkpoint — so a large backlog never holds the writer for long. Serving code filters
 //!   expired rows itself, so nothing expired is shown even before the purge runs.
 //! * **Sweep**: image files that no row references (an upload that crashed between its fsync and
-//!   its commit, the loser of a same-id race, a delete that crashed between commit and unlink)
+//!   its commit, or whose write failed for a storage reason, the loser of a same-id race, a
+//!   delete that crashed between commit and unlink, or whose unlink failed)
 //!   are removed once older than a grace period, so in-flight uploads are never touched.
 //! * **One replica at a time**: with replicas sharing a database, a scheduled round
 //!   ([`scheduled`]) first tries the cluster's [`Duty::Maintenance`] lock without waiting and

@@ -796,6 +796,111 @@ async fn sweeper_removes_unreferenced_files_only(db: Db) {
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
 }
 
+/// The same upload reaches two replicas (the app retried while its first attempt still waited
+/// for the write lock), and the retry's write fails for a storage reason (its group could not
+/// take the lock in time). The retry must not remove the bytes under the key it shares with the
+/// first attempt, which then stores its row: only a refusal by the rules removes them; any other
+/// failure leaves them to the sweep.
+#[tokio::test]
+async fn a_retry_that_fails_leaves_the_bytes_of_the_attempt_that_stores_them() {
+    let h = Harness::on(Db::Postgres);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    let impatient = h.replica(|o| o.write_lock_timeout = std::time::Duration::from_millis(200));
+    let (holder, connection) =
+        tokio_postgres::connect(h.pg_url.as_deref().unwrap(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&shotclock_server::store::postgres::WRITE_LOCK],
+        )
+        .await
+        .unwrap();
+
+    let (id, at) = (ScreenshotId::new(), t0() - min(5));
+    let token = team.alice.token.clone();
+    let first = tokio::spawn(common::respond(
+        h.router.clone(),
+        common::upload_request(&token, id, entry, at, image(1)),
+    ));
+    common::eventually("the first attempt to wait for the write lock", || async {
+        let waiting: i64 = holder
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        waiting > 0
+    })
+    .await;
+    let retry = common::respond(
+        impatient,
+        common::upload_request(&token, id, entry, at, image(1)),
+    )
+    .await;
+    assert!(retry.status >= 500, "{}", retry.status);
+    drop(holder);
+    first.await.unwrap().expect(201);
+
+    let r = h
+        .get(&format!("/api/v1/screenshots/{id}/image"), &token)
+        .await;
+    r.expect(200);
+    assert_eq!(r.body, image(1));
+}
+
+/// An upload the rules refuse in its write (its entry went between the read-only check and the
+/// write) removes the bytes it had stored.
+#[tokio::test]
+async fn an_upload_refused_in_its_write_removes_its_bytes() {
+    use shotclock_server::store::JobEnd;
+    let h = Harness::new();
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let entry = h.start(&team.alice, t0() - min(30), "work").await;
+    // A write that holds the writer until the upload has stored its bytes, then removes the
+    // entry.
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    h.backend
+        .write(Box::new(move |rows| {
+            let _ = wait.recv();
+            let result = rows.and_then(|rows| rows.delete_entry(entry));
+            JobEnd {
+                keep: result.is_ok(),
+                done: Box::new(move |commit| {
+                    let _ = done_tx.send(commit.and(result));
+                }),
+            }
+        }))
+        .unwrap();
+    let upload = tokio::spawn(common::respond(
+        h.router.clone(),
+        common::upload_request(
+            &team.alice.token,
+            ScreenshotId::new(),
+            entry,
+            t0() - min(5),
+            image(1),
+        ),
+    ));
+    common::eventually("the upload to store its bytes", || async {
+        !h.blob_files().await.is_empty()
+    })
+    .await;
+    go.send(()).unwrap();
+    done.await.unwrap().unwrap();
+    let r = upload.await.unwrap();
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    assert!(h.blob_files().await.is_empty());
+}
+
 /// A file that cannot be removed (here a directory stands where it was) does not undo a
 /// committed delete: the answer is 200 and the owner's pages hear of it. Nor does it stop the
 /// sweep from removing the other orphans; once it can be removed, the next sweep removes it.

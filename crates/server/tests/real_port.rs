@@ -16,7 +16,10 @@ use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_server::{App, Config, serve};
 use tokio::process::{Child, Command};
 
+mod common;
 mod spawn;
+
+use common::eventually;
 
 /// Every upload attempt: id → (bytes, captured_at).
 type Attempts = Arc<Mutex<HashMap<ScreenshotId, (Vec<u8>, String)>>>;
@@ -990,19 +993,6 @@ async fn metric(client: &reqwest::Client, base: &str, series: &str) -> u64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(0)
-}
-
-/// Polls `done` every 50 ms until it holds, for at most 30 s.
-async fn eventually<F, Fut>(what: &str, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Two replicas on one PostgreSQL database and one bucket, both running maintenance every

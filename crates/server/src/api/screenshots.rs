@@ -24,7 +24,7 @@ use crate::blobs::blob_key;
 use crate::error::{Error, Result};
 use crate::intents::{Unsent, UploadOutcome};
 use crate::maintenance::discard;
-use crate::store::ScreenshotRow;
+use crate::store::{ScreenshotRow, StoreError};
 use crate::webp::{self, WebpError};
 
 /// Upload metadata.
@@ -144,8 +144,14 @@ pub(super) async fn upload(
             Ok(stored(outcome))
         }
         Err(e) => {
-            // The key is unique to this id and these bytes, and no row took it.
-            let _ = app.blobs().delete(&key).await;
+            // The key is this id's and these bytes'. A refusal by the rules means no row holds
+            // it, now or later, so the bytes go now. Any other failure (the write group timed
+            // out, the commit's answer was lost) may still leave a row that holds it: this
+            // attempt's, or that of a retry of the same upload on another replica. Those bytes
+            // are left to the sweep, which removes them only once no row references them.
+            if matches!(e, StoreError::Refused { .. } | StoreError::NotFound) {
+                let _ = app.blobs().delete(&key).await;
+            }
             Err(e.into())
         }
     }

@@ -61,7 +61,9 @@ pub enum Db {
     PostgresS3,
 }
 
-/// Runs each named `async fn(db: Db)` as two tests, `sqlite::name` and `postgres::name`.
+/// Runs each named `async fn(db: Db)` as two tests, `sqlite::name` and `postgres::name`. (Not
+/// every test file uses it.)
+#[allow(unused_macros)]
 macro_rules! both_backends {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -82,6 +84,7 @@ macro_rules! both_backends {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use both_backends;
 
 /// Runs each named `async fn(db: Db)` as three tests: `sqlite::name`, `postgres::name` and
@@ -112,6 +115,41 @@ pub struct Harness {
     pub store: Intents,
     /// The storage backend underneath, for raw checks.
     pub backend: Arc<dyn Backend>,
+    /// The database's URL, on PostgreSQL.
+    pub pg_url: Option<String>,
+}
+
+/// Sends `req` to `router`; the whole answer.
+pub async fn respond(router: Router, req: Request<Body>) -> Resp {
+    let res = router.oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// `PUT /api/v1/screenshots/{id}` of `bytes`, as the app sends it.
+pub fn upload_request(
+    token: &str,
+    id: ScreenshotId,
+    entry: EntryId,
+    captured_at: DateTime<Utc>,
+    bytes: Vec<u8>,
+) -> Request<Body> {
+    Request::builder()
+        .method("PUT")
+        .uri(format!(
+            "/api/v1/screenshots/{id}?entry_id={entry}&captured_at={}",
+            rfc(captured_at)
+        ))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "image/webp")
+        .body(Body::from(bytes))
+        .unwrap()
 }
 
 pub struct Resp {
@@ -158,18 +196,18 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::new(dir.path());
         configure(&mut config);
-        let backend: Arc<dyn Backend> = match db {
+        let (backend, pg_url): (Arc<dyn Backend>, _) = match db {
             Db::Sqlite => {
                 let mut opts = SqliteOptions::new(dir.path().join("shotclock.db"));
                 opts.secure_delete = secure_delete;
-                Arc::new(SqliteStore::open(&opts).unwrap())
+                (Arc::new(SqliteStore::open(&opts).unwrap()), None)
             }
             Db::Postgres | Db::PostgresS3 => {
                 // A copy of a database migrated once per test process (the conformance suite
                 // migrates from empty every time).
                 let open = |url: &str| PgStore::open(&PgOptions::from_url(url).unwrap()).unwrap();
                 let url = shotclock_testpg::database_like("migrated", |url| drop(open(url)));
-                Arc::new(open(&url))
+                (Arc::new(open(&url)), Some(url))
             }
         };
         let blobs: Arc<dyn Blobs> = match db {
@@ -204,19 +242,29 @@ impl Harness {
             dir,
             store,
             backend,
+            pg_url,
         }
     }
 
+    /// Another replica of this service on PostgreSQL: the same database and image storage and
+    /// clock, its own writer (its options adjusted by `adjust`). Send to it with [`respond`].
+    pub fn replica(&self, adjust: impl FnOnce(&mut PgOptions)) -> Router {
+        let url = self
+            .pg_url
+            .as_deref()
+            .expect("a replica needs a PostgreSQL harness");
+        let mut options = PgOptions::from_url(url).unwrap();
+        adjust(&mut options);
+        router(App::from_parts(
+            Config::new(self.dir.path()),
+            Arc::new(PgStore::open(&options).unwrap()),
+            Arc::clone(self.app.blobs()),
+            Arc::new(self.clock.clone()),
+        ))
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        respond(self.router.clone(), req).await
     }
 
     pub async fn call(
@@ -252,17 +300,8 @@ impl Harness {
         captured_at: DateTime<Utc>,
         bytes: Vec<u8>,
     ) -> Resp {
-        let req = Request::builder()
-            .method("PUT")
-            .uri(format!(
-                "/api/v1/screenshots/{id}?entry_id={entry}&captured_at={}",
-                rfc(captured_at)
-            ))
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "image/webp")
-            .body(Body::from(bytes))
-            .unwrap();
-        self.send(req).await
+        self.send(upload_request(token, id, entry, captured_at, bytes))
+            .await
     }
 
     /// Starts a timer for `who` at `start`; returns the entry id.
@@ -490,5 +529,18 @@ pub async fn read_until(
             Ok(Some(Err(_)) | None) => return false,
             Err(_) => panic!("no {needle:?} and no end within 10 s; got {seen:?}"),
         }
+    }
+}
+
+/// Polls `done` every 50 ms until it holds, for at most 30 s.
+pub async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
