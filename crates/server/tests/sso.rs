@@ -287,6 +287,33 @@ async fn admins_link_a_provider_that_is_checked_and_whose_secret_is_never_shown(
     let kept = h.raw(move |rows| rows.sso_config(ws)).await.unwrap();
     assert!(kept.auto_join);
     assert_eq!(kept.client_secret, row.client_secret);
+    // The stored secret goes only to the provider and client it was given for: another issuer
+    // (a provider that answers its discovery) or another client id needs the secret again.
+    let elsewhere = provider(&Keys::generate("k2"));
+    for (field, value) in [
+        ("issuer", json!(elsewhere.issuer())),
+        ("client_id", json!("another-client")),
+    ] {
+        let mut moved = body(&idp.issuer());
+        moved["client_secret"] = Value::Null;
+        moved[field] = value;
+        let res = h
+            .call(
+                "PUT",
+                "/api/v1/workspace/sso",
+                Some(&team.admin.token),
+                Some(moved),
+            )
+            .await;
+        res.expect(422);
+        let message = res.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("client_secret"), "{field}: {message}");
+    }
+    let still = h.raw(move |rows| rows.sso_config(ws)).await.unwrap();
+    assert_eq!(
+        (still.issuer, still.client_id),
+        (kept.issuer, kept.client_id)
+    );
 
     // A domain belongs to one workspace.
     let other = h.team("other").await;

@@ -39,7 +39,7 @@ describe("the form read from the settings", () => {
     });
   });
   it("says a stored secret is kept when left empty, and asks for one otherwise", () => {
-    expect(secretHint(LINKED)).toBe("Stored — leave empty to keep it.");
+    expect(secretHint(LINKED)).toBe("Stored — leave empty to keep it, unless you change the issuer or client id.");
     expect(secretHint(UNLINKED)).toMatch(/^Required/);
   });
   it("sums up the link in one line", () => {
@@ -96,6 +96,13 @@ describe("the update sent on save", () => {
   it("leaves the secret out when one is stored and the field is empty", () => {
     const r = toUpdate(form({ clientSecret: "   " }), LINKED);
     expect("update" in r && !("client_secret" in r.update)).toBe(true);
+  });
+  it("needs the secret again for another issuer or client id", () => {
+    const again = { problem: "Enter the client secret again: the stored one is only sent to the provider and client it was given for." };
+    expect(toUpdate(form({ clientSecret: "", issuer: "https://other.example.com" }), LINKED)).toEqual(again);
+    expect(toUpdate(form({ clientSecret: "", clientId: "other" }), LINKED)).toEqual(again);
+    expect("update" in toUpdate(form({ clientSecret: "", issuer: "https://login.example.com/" }), LINKED)).toBe(true);
+    expect("update" in toUpdate(form({ clientSecret: "new", clientId: "other" }), LINKED)).toBe(true);
   });
   it("needs a secret when none is stored", () => {
     expect(toUpdate(form({ clientSecret: "" }), UNLINKED)).toEqual({ problem: "Enter the client secret." });

@@ -89,7 +89,7 @@ export function issuerProblem(issuer: string): string | null {
 /** What the client secret field says under it. */
 export function secretHint(s: SsoSettings): string {
   return s.client_secret_set
-    ? "Stored — leave empty to keep it."
+    ? "Stored — leave empty to keep it, unless you change the issuer or client id."
     : "Required: the secret your identity provider gave for this client.";
 }
 
@@ -100,13 +100,18 @@ export function toUpdate(form: SsoForm, s: SsoSettings): { update: SsoSettingsUp
   const clientId = form.clientId.trim();
   if (!clientId) return { problem: "Enter the client id your identity provider gave." };
   const secret = form.clientSecret.trim();
+  const issuer = form.issuer.trim().replace(/\/+$/, "");
   if (!secret && !s.client_secret_set) return { problem: "Enter the client secret." };
+  // The service sends a stored secret only to the provider and client it was given for.
+  if (!secret && (issuer !== s.issuer || clientId !== s.client_id)) {
+    return { problem: "Enter the client secret again: the stored one is only sent to the provider and client it was given for." };
+  }
   const { domains, bad } = parseDomains(form.domains);
   if (bad.length) return { problem: `Not an email domain: ${bad.join(", ")} (write them like example.com).` };
   if (domains.length === 0) return { problem: "Name at least one email domain whose people sign in this way." };
   if (domains.length > MAX_DOMAINS) return { problem: `Name at most ${MAX_DOMAINS} email domains.` };
   const update: SsoSettingsUpdate = {
-    issuer: form.issuer.trim().replace(/\/+$/, ""),
+    issuer,
     client_id: clientId,
     allowed_domains: domains,
     auto_join: form.autoJoin,

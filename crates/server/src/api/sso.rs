@@ -177,8 +177,15 @@ pub(super) async fn set_settings(
             key.seal(secret, context.as_bytes())
                 .map_err(|e| Error::Internal(e.to_string()))?
         }
+        // The stored secret is only ever sent to the provider and client it was given for.
         _ => match app.intents().sso_config(workspace).await? {
-            Some(old) => old.client_secret,
+            Some(old) if old.issuer == issuer && old.client_id == client_id => old.client_secret,
+            Some(_) => {
+                return Err(Error::validation(
+                    "client_secret is needed when the issuer or client_id changes: the stored \
+                     secret is only sent to the provider it was given for",
+                ));
+            }
             None => return Err(Error::validation("client_secret is needed")),
         },
     };
