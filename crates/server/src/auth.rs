@@ -363,12 +363,14 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
 /// session cookie goes without `Secure`.
 #[must_use]
 pub fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
-    let Some(host) = headers
+    headers
         .get(axum::http::header::HOST)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+        .is_some_and(loopback_authority)
+}
+
+/// Whether `host[:port]` names this machine.
+fn loopback_authority(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
         rest.split_once(']').map_or(rest, |(a, _)| a)
     } else {
@@ -378,6 +380,21 @@ pub fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
     name == "localhost"
         || name.ends_with(".localhost")
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the cookies set on this request's answer carry `Secure`: always, unless the browser
+/// reaches the service over plain HTTP on this machine. What the browser sees is the public
+/// origin when the service has one (a reverse proxy in front may pass on a loopback `Host`),
+/// else the request's `Host`.
+#[must_use]
+pub fn secure_cookies(public_origin: Option<&str>, headers: &axum::http::HeaderMap) -> bool {
+    match public_origin {
+        Some(origin) => match origin.strip_prefix("http://") {
+            Some(authority) => !loopback_authority(authority.trim_end_matches('/')),
+            None => true,
+        },
+        None => !loopback_host(headers),
+    }
 }
 
 /// Refuses (403) a browser request without [`CSRF_HEADER`]`: 1`, or whose `Origin` is
@@ -421,6 +438,23 @@ pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!(
         "{WEB_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    )
+}
+
+/// The cookie that ties a browser's single sign-on to the browser that started it: it holds the
+/// sign-in's `state`, and the callback of a web sign-in is refused without it (another browser
+/// must not finish a sign-in someone else started, and so be signed in as them).
+pub const SSO_COOKIE: &str = "shotclock_sso";
+
+/// The `Set-Cookie` value that keeps a web sign-in's `state` for its callback, for
+/// `max_age_secs` (0 clears it). `SameSite=Lax`: the provider sends the browser back with a
+/// top-level navigation from its own site.
+#[must_use]
+pub fn sso_cookie(state: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SSO_COOKIE}={state}; Path=/api/v1/sso/callback; HttpOnly; SameSite=Lax; \
+         Max-Age={max_age_secs}{secure}"
     )
 }
 
@@ -1060,6 +1094,20 @@ mod tests {
             assert!(!loopback_host(&headers(&[("host", remote)])), "{remote}");
         }
         assert!(!loopback_host(&headers(&[])));
+    }
+
+    #[test]
+    fn cookies_are_secure_unless_the_browser_is_on_plain_http_on_this_machine() {
+        let local = headers(&[("host", "127.0.0.1:8478")]);
+        let remote = headers(&[("host", "team.example.com")]);
+        assert!(!secure_cookies(None, &local));
+        assert!(secure_cookies(None, &remote));
+        // Behind a proxy the public origin is what the browser sees, whatever the Host.
+        assert!(secure_cookies(Some("https://time.example.com"), &local));
+        assert!(secure_cookies(Some("https://localhost:8443"), &local));
+        assert!(secure_cookies(Some("http://time.example.com"), &local));
+        assert!(!secure_cookies(Some("http://localhost:8478/"), &remote));
+        assert!(!secure_cookies(Some("http://[::1]:8478"), &remote));
     }
 
     #[test]

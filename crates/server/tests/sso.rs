@@ -31,6 +31,8 @@ struct World {
     h: Harness,
     idp: Provider,
     team: Team,
+    /// The sign-in cookie this "browser" was last given by `start`, sent back to the callback.
+    browser: std::sync::Mutex<Option<String>>,
 }
 
 fn accounts() -> Vec<Account> {
@@ -79,7 +81,12 @@ async fn world(db: Db, auto_join: bool, password_sign_in: bool) -> World {
     let h = harness(db);
     let idp = provider(&Keys::generate("k1"));
     let team = h.team("acme").await;
-    let w = World { h, idp, team };
+    let w = World {
+        h,
+        idp,
+        team,
+        browser: std::sync::Mutex::default(),
+    };
     w.configure(auto_join, password_sign_in).await.expect(200);
     w
 }
@@ -103,19 +110,38 @@ impl World {
             .await
     }
 
+    /// A GET from this world's browser: its sign-in cookie goes with a callback.
     async fn get(&self, path_and_query: &str) -> Resp {
-        let req = Request::builder()
-            .uri(path_and_query)
-            .header("host", "127.0.0.1:9")
-            .body(Body::empty())
-            .unwrap();
-        self.h.send(req).await
+        let kept = self.browser.lock().unwrap().clone();
+        let cookie = kept.filter(|_| path_and_query.starts_with("/api/v1/sso/callback"));
+        self.get_with(path_and_query, cookie.as_deref()).await
     }
 
-    /// `start` with this query; answers the provider's authorization URL.
+    /// A GET with this cookie, or none (another browser).
+    async fn get_with(&self, path_and_query: &str, cookie: Option<&str>) -> Resp {
+        let mut req = Request::builder()
+            .uri(path_and_query)
+            .header("host", "127.0.0.1:9");
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        self.h.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// `start` with this query, keeping its sign-in cookie like a browser; answers the
+    /// provider's authorization URL.
     async fn start(&self, query: &str) -> String {
         let res = self.get(&format!("/api/v1/sso/start?{query}")).await;
         assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.body));
+        if let Some(set) = res
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with("shotclock_sso="))
+        {
+            *self.browser.lock().unwrap() = set.split(';').next().map(str::to_owned);
+        }
         let to = location(&res);
         assert!(to.starts_with(&self.idp.issuer()), "{to}");
         to
@@ -398,6 +424,55 @@ async fn web_sign_in_links_by_verified_email_then_by_subject(db: Db) {
     assert_eq!(replay.status, 400);
     assert!(page_text(&replay).contains("start it again"));
     assert!(replay.headers.get("set-cookie").is_none());
+}
+
+/// A browser's sign-in finishes only in the browser that started it: someone who starts a
+/// sign-in and signs in at the provider as themselves cannot hand the callback to another
+/// browser and so sign that browser in as them (login cross-site request forgery).
+async fn a_web_sign_in_finishes_only_in_the_browser_that_started_it(db: Db) {
+    let w = world(db, false, true).await;
+    let start = w.get("/api/v1/sso/start?email=alice%40acme.test").await;
+    assert_eq!(start.status, 303);
+    let set = start
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("shotclock_sso="))
+        .expect("the sign-in's cookie");
+    for part in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/v1/sso/callback",
+        "Max-Age=600",
+    ] {
+        assert!(set.contains(part), "{set}");
+    }
+    let back = w.at_provider(&location(&start), "alice-sub").await;
+    for other_browser in [None, Some("shotclock_sso=someone-elses")] {
+        let to = w.start("email=alice%40acme.test").await;
+        let back = w.at_provider(&to, "alice-sub").await;
+        let res = w.get_with(&back, other_browser).await;
+        assert_eq!(res.status, 400, "{other_browser:?}");
+        assert!(page_text(&res).contains("another browser"));
+        assert!(res.headers.get("set-cookie").is_none());
+        // That callback is used up: not even the browser that started it can finish it now.
+        let res = w.get(&back).await;
+        assert_eq!(res.status, 400);
+        assert!(page_text(&res).contains("not under way"));
+    }
+    // The browser that started it finishes it, and its sign-in cookie is cleared.
+    let cookie = set.split(';').next().unwrap();
+    let res = w.get_with(&back, Some(cookie)).await;
+    assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.body));
+    let me = me_with_cookie(&w, &session_cookie(&res).unwrap()).await;
+    assert_eq!(me["user"]["id"], json!(w.team.alice.id));
+    assert!(
+        res.headers
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("shotclock_sso=;"))
+    );
 }
 
 async fn app_sign_in_trades_a_one_time_code_bound_to_its_challenge(db: Db) {
@@ -756,6 +831,7 @@ async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
 
 common::both_backends!(
     web_sign_in_links_by_verified_email_then_by_subject,
+    a_web_sign_in_finishes_only_in_the_browser_that_started_it,
     app_sign_in_trades_a_one_time_code_bound_to_its_challenge,
     each_refusal_says_why_and_creates_nothing,
     an_admin_unlinks_and_passwords_and_domains_are_free_again,

@@ -421,10 +421,11 @@ async fn a_trusted_public_origin_passes_the_cross_site_check(db: Db) {
             .json(&json!({"email": s.team.alice.email, "password": PASSWORD}))
             .send()
     };
-    assert_eq!(
-        login("https://time.example.com").await.unwrap().status(),
-        200
-    );
+    let ok = login("https://time.example.com").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    // Served on 127.0.0.1 behind the proxy, but the browser is at an https origin: `Secure`.
+    let set = ok.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
     assert_eq!(
         login("https://evil.example.com").await.unwrap().status(),
         403

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::header::LOCATION;
+use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::TimeDelta;
@@ -26,7 +26,9 @@ use shotclock_domain::sso::domain_of;
 use super::auth::open_session;
 use super::{ApiJson, text};
 use crate::App;
-use crate::auth::{Auth, loopback_host, new_token, token_hash};
+use crate::auth::{
+    Auth, SSO_COOKIE, cookie, loopback_host, new_token, secure_cookies, sso_cookie, token_hash,
+};
 use crate::error::{Error, Result};
 use crate::intents::{CodeRefusal, SsoAccount, SsoPerson};
 use crate::sso::{Link, SsoError};
@@ -292,7 +294,8 @@ fn is_challenge(c: &str) -> bool {
         ("state" = Option<String>, Query, description = "app: its own state, handed back"),
     ),
     responses(
-        (status = 303, description = "to the identity provider"),
+        (status = 303, description = "to the identity provider; a browser's sign-in also \
+            sets the `shotclock_sso` cookie its callback needs"),
         (status = 404, description = "no workspace signs in through an identity provider for \
             this email or id (a page)", content_type = "text/html", body = String),
         (status = 422, description = "invalid parameters, or the provider cannot be reached \
@@ -304,8 +307,32 @@ pub(super) async fn start(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     match begin(&app, &headers, &q).await {
-        Ok(to) => redirect(&to),
+        Ok(Begun { to, web_state }) => {
+            let mut res = redirect(&to);
+            if let Some(state) = web_state {
+                // This browser alone may finish the sign-in it starts.
+                let secure = secure_cookies(app.config().public_origin.as_deref(), &headers);
+                append_cookie(
+                    &mut res,
+                    &sso_cookie(&state, REQUEST_TTL.num_seconds(), secure),
+                );
+            }
+            res
+        }
         Err((status, message)) => refused_page(status, &message),
+    }
+}
+
+/// A sign-in under way: the provider's authorization URL, and for a browser's sign-in its
+/// `state`, which that browser keeps in [`SSO_COOKIE`] for the callback.
+struct Begun {
+    to: String,
+    web_state: Option<String>,
+}
+
+fn append_cookie(res: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        res.headers_mut().append(SET_COOKIE, v);
     }
 }
 
@@ -319,7 +346,7 @@ async fn begin(
     app: &App,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
-) -> std::result::Result<String, PageError> {
+) -> std::result::Result<Begun, PageError> {
     let unavailable = |e: crate::store::StoreError| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -404,6 +431,7 @@ async fn begin(
         .await
         .map_err(|e| invalid(e.to_string()))?;
     let now = app.now();
+    let web_state = app_challenge.is_none().then(|| auth.state.clone());
     let row = SsoRequestRow {
         state_hash: token_hash(&auth.state),
         workspace_id: workspace,
@@ -419,7 +447,10 @@ async fn begin(
         .begin_sso(row, now)
         .await
         .map_err(unavailable)?;
-    Ok(auth.url.to_string())
+    Ok(Begun {
+        to: auth.url.to_string(),
+        web_state,
+    })
 }
 
 /// The identity provider's one callback: finishes the sign-in (see `crate::sso`). A browser
@@ -435,7 +466,8 @@ async fn begin(
         (status = 303, description = "signed in: to `/` with the session cookie, or to the \
             app's loopback with a one-time code"),
         (status = 400, description = "not a sign-in under way (unknown, used or expired \
-            state), or the provider refused (a page)", content_type = "text/html", body = String),
+            state), a browser's sign-in finished in another browser (without its `shotclock_sso` \
+            cookie), or the provider refused (a page)", content_type = "text/html", body = String),
         (status = 403, description = "the person may not sign in to the workspace (a page)",
             content_type = "text/html", body = String),
         (status = 502, description = "the provider's answer could not be used (a page)",
@@ -481,6 +513,16 @@ async fn finish(
              ten minutes, or did not start at this service); start it again",
         ));
     };
+    // A browser's sign-in finishes only in the browser that started it (the desktop app's is
+    // bound by its own PKCE challenge instead). Checked after the request is taken: a callback
+    // from another browser uses it up.
+    let web = request.app_challenge.is_none();
+    if web && cookie(headers, SSO_COOKIE).map(token_hash) != Some(request.state_hash) {
+        return Err(bad(
+            "this sign-in was started in another browser, or this browser did not keep its \
+             cookie; start it again here",
+        ));
+    }
     if let Some(error) = q.get("error") {
         let detail = q.get("error_description").map_or("", String::as_str);
         return Err(bad(&format!(
@@ -594,6 +636,8 @@ async fn finish(
             super::web::open_browser_session(app, &user, headers, &mut res)
                 .await
                 .map_err(unavailable)?;
+            let secure = secure_cookies(app.config().public_origin.as_deref(), headers);
+            append_cookie(&mut res, &sso_cookie("", 0, secure));
             Ok(res)
         }
     }

@@ -23,7 +23,7 @@ use super::auth::authenticate;
 use super::{ApiJson, member_dto, settings_dto, workspace_of};
 use crate::App;
 use crate::auth::{
-    Auth, Source, WEB_COOKIE, WebSession, check_same_origin, cookie, loopback_host, new_token,
+    Auth, Source, WEB_COOKIE, WebSession, check_same_origin, cookie, new_token, secure_cookies,
     session_cookie, web_token_hash,
 };
 use crate::error::{Error, Result};
@@ -95,7 +95,8 @@ pub(super) async fn open_browser_session(
             now + ttl,
         )
         .await?;
-    let cookie = session_cookie(&token, ttl.num_seconds(), !loopback_host(headers));
+    let secure = secure_cookies(app.config().public_origin.as_deref(), headers);
+    let cookie = session_cookie(&token, ttl.num_seconds(), secure);
     set_cookie(res.headers_mut(), &cookie);
     Ok(())
 }
@@ -122,7 +123,11 @@ pub(super) async fn logout(
     let mut res = StatusCode::NO_CONTENT.into_response();
     set_cookie(
         res.headers_mut(),
-        &session_cookie("", 0, !loopback_host(&headers)),
+        &session_cookie(
+            "",
+            0,
+            secure_cookies(app.config().public_origin.as_deref(), &headers),
+        ),
     );
     Ok(res)
 }
@@ -153,7 +158,7 @@ pub(super) async fn sessions(State(app): State<App>, mut req: Request, next: Nex
     {
         return e.into_response();
     }
-    let secure = !loopback_host(req.headers());
+    let secure = secure_cookies(app.config().public_origin.as_deref(), req.headers());
     req.extensions_mut().insert(WebSession(Auth {
         user,
         token_hash: hash,
