@@ -768,6 +768,24 @@ async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
     // A sign-in begun before the unlink cannot finish after it.
     let begun = w.start("email=alice%40acme.test").await;
     let back = w.at_provider(&begun, "alice-sub").await;
+    // The desktop app's one-time code, issued before the unlink.
+    let to = w
+        .start(&format!(
+            "email=alice%40acme.test&client=app&code_challenge={}\
+             &code_challenge_method=S256&redirect_uri={}&state=u1",
+            s256(VERIFIER),
+            urlencode(APP_REDIRECT)
+        ))
+        .await;
+    let res = w.get(&w.at_provider(&to, "alice-sub").await).await;
+    assert_eq!(res.status, 303, "{}", String::from_utf8_lossy(&res.body));
+    let app_code = url::Url::parse(&location(&res))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     // Members may not unlink.
     w.h.call(
         "DELETE",
@@ -802,6 +820,10 @@ async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
         page_text(&late).contains("not under way"),
         "the sign-in under way is gone"
     );
+    let body = json!({"code": app_code, "code_verifier": VERIFIER});
+    w.h.call("POST", "/api/v1/sso/token", None, Some(body))
+        .await
+        .expect(401);
     let res = w.get("/api/v1/sso/start?email=alice%40acme.test").await;
     assert_eq!(res.status, 404);
     // Unlinking again changes nothing.

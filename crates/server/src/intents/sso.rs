@@ -210,7 +210,8 @@ impl Intents {
     }
 
     /// Redeems an app code with its PKCE verifier: once only (a wrong verifier uses it up
-    /// too), before it expires, for an account that is still active.
+    /// too), before it expires, for an account that is still active, of a workspace that still
+    /// signs in through its provider (unlinking ends the sign-ins under way, R31).
     pub async fn redeem_sso_code(
         &self,
         code: String,
@@ -229,7 +230,9 @@ impl Intents {
                 return Ok(Err(CodeRefusal::WrongVerifier));
             }
             match rows.user(row.user_id)? {
-                Some(user) if user.active => Ok(Ok(user)),
+                Some(user) if user.active && rows.sso_config(user.workspace_id)?.is_some() => {
+                    Ok(Ok(user))
+                }
                 _ => Ok(Err(CodeRefusal::Invalid)),
             }
         })
