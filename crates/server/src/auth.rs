@@ -17,6 +17,9 @@
 //!   - per source: a bucket of [`SOURCE_BURST`] failures refilled one per [`SOURCE_REFILL`],
 //!     across all emails, so spraying guesses over many accounts is throttled.
 //!   - globally: the [`Hasher`]'s pool and queue bound how many guesses are checked at all.
+//!   - an attempt is charged as a wrong one when it is admitted, in the same step as the check,
+//!     and a right password gives the charge back: attempts in flight together cannot all pass
+//!     on the budget's last token or the last failure before a lock.
 //!
 //!   Unknown emails count like known ones, so the answers do not reveal which are registered.
 //! * Browser sessions (the web app): the token lives only in an `HttpOnly; SameSite=Strict`
@@ -526,9 +529,13 @@ fn refill(bucket: &mut BudgetState, now_ms: i64) {
     bucket.at_ms = now_ms;
 }
 
+/// 429, asking to wait `wait_ms` rounded up to whole seconds (a client that waits exactly that
+/// long is admitted), and at least one.
 fn too_many(wait_ms: i64) -> Error {
     Error::TooManyAttempts {
-        retry_after_secs: u64::try_from(wait_ms / 1000).unwrap_or(1).max(1),
+        retry_after_secs: u64::try_from(wait_ms.saturating_add(999) / 1000)
+            .unwrap_or(1)
+            .max(1),
     }
 }
 
@@ -540,21 +547,44 @@ fn lock_left_ms(pair: &PairState, now_ms: i64) -> Option<i64> {
         .filter(|left| *left > 0)
 }
 
-/// The throttle's verdict at `now_ms`: 429 while the pair is locked or the source's budget is
-/// spent.
-fn verdict(pair: Option<PairState>, budget: Option<BudgetState>, now_ms: i64) -> Result<()> {
+/// The throttle's verdict at `now_ms`: how long to wait (in milliseconds) while the pair is
+/// locked or the source's budget is spent; `None` when an attempt may go ahead.
+fn refusal(pair: Option<PairState>, budget: Option<BudgetState>, now_ms: i64) -> Option<i64> {
     if let Some(left) = pair.and_then(|p| lock_left_ms(&p, now_ms)) {
-        return Err(too_many(left));
+        return Some(left);
     }
-    if let Some(mut bucket) = budget {
-        refill(&mut bucket, now_ms);
-        if bucket.tokens < 1.0 {
-            #[allow(clippy::cast_possible_truncation)]
-            let wait = (SOURCE_REFILL.as_millis() as f64 * (1.0 - bucket.tokens)).ceil() as i64;
-            return Err(too_many(wait));
-        }
+    let mut bucket = budget?;
+    refill(&mut bucket, now_ms);
+    #[allow(clippy::cast_possible_truncation)]
+    (bucket.tokens < 1.0)
+        .then(|| (SOURCE_REFILL.as_millis() as f64 * (1.0 - bucket.tokens)).ceil() as i64)
+}
+
+/// One attempt at `now_ms`: refused (the rows unchanged, and how long to wait), or admitted and
+/// charged as a wrong password.
+fn admitted(rows: ThrottleRows, now_ms: i64) -> (ThrottleRows, Option<i64>) {
+    if let Some(wait) = refusal(rows.pair, rows.budget, now_ms) {
+        return (rows, Some(wait));
     }
-    Ok(())
+    let (pair, budget) = after_failure(rows.pair, rows.budget, now_ms);
+    let charged = ThrottleRows {
+        pair: Some(pair),
+        budget: Some(budget),
+    };
+    (charged, None)
+}
+
+/// The rows after a right password at `now_ms`: the pair's count starts over and the source
+/// gets back the charge of this attempt (not those of the wrong ones).
+fn after_success(rows: ThrottleRows, now_ms: i64) -> ThrottleRows {
+    ThrottleRows {
+        pair: None,
+        budget: rows.budget.map(|mut bucket| {
+            refill(&mut bucket, now_ms);
+            bucket.tokens = (bucket.tokens + 1.0).min(f64::from(SOURCE_BURST));
+            bucket
+        }),
+    }
 }
 
 /// The pair and the budget after one more wrong password at `now_ms`.
@@ -644,40 +674,57 @@ impl LoginLimiter {
         ms(self.started.elapsed())
     }
 
-    /// Fails with 429 while `email` is locked for `source`, or `source` has spent its budget.
-    pub async fn check(&self, email: &str, source: Source) -> Result<()> {
-        if let Some(cluster) = &self.shared {
-            let (pair, bucket) = shared_keys(email, source);
-            let rows = cluster.throttle(pair, bucket).await?;
-            return verdict(rows.pair, rows.budget, wall_ms());
-        }
-        let now = self.local_ms();
-        let t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
-        let pair = t.pairs.get(&(email.to_owned(), source)).copied();
-        let budget = t.sources.get(&source).copied();
-        verdict(pair, budget, now)
-    }
-
-    /// Records a wrong password for `email` from `source`.
-    pub async fn failed(&self, email: &str, source: Source) -> Result<()> {
+    /// Admits one attempt for `email` from `source`, or fails with 429 while `email` is locked
+    /// for `source` or `source` has spent its budget. An admitted attempt is charged as a wrong
+    /// password at once, in the same step as the check; [`LoginLimiter::succeeded`] gives the
+    /// charge back.
+    pub async fn admit(&self, email: &str, source: Source) -> Result<()> {
         if let Some(cluster) = &self.shared {
             let (pair, bucket) = shared_keys(email, source);
             let now = wall_ms();
+            let seen = Arc::new(Mutex::new(None));
+            let told = Arc::clone(&seen);
             cluster
                 .update_throttle(
                     pair,
                     bucket,
                     Box::new(move |rows| {
-                        let (pair, budget) = after_failure(rows.pair, rows.budget, now);
-                        ThrottleRows {
-                            pair: Some(pair),
-                            budget: Some(budget),
-                        }
+                        let (rows, wait) = admitted(rows, now);
+                        *told.lock().unwrap_or_else(PoisonError::into_inner) = wait;
+                        rows
                     }),
                 )
                 .await?;
+            let wait = *seen.lock().unwrap_or_else(PoisonError::into_inner);
+            return wait.map_or(Ok(()), |w| Err(too_many(w)));
+        }
+        let wait = self.update_local(email, source, admitted);
+        wait.map_or(Ok(()), |w| Err(too_many(w)))
+    }
+
+    /// Records a right password: the (email, source) count starts over, and the source gets
+    /// this attempt's charge back.
+    pub async fn succeeded(&self, email: &str, source: Source) -> Result<()> {
+        if let Some(cluster) = &self.shared {
+            let (pair, bucket) = shared_keys(email, source);
+            let now = wall_ms();
+            cluster
+                .update_throttle(pair, bucket, Box::new(move |rows| after_success(rows, now)))
+                .await?;
             return Ok(());
         }
+        self.update_local(email, source, |rows, now| (after_success(rows, now), None));
+        Ok(())
+    }
+
+    /// Applies `update` to this process's rows of `email` and `source` (dropping what no longer
+    /// limits anything once the tables are over their bound); answers what `update` answers.
+    fn update_local(
+        &self,
+        email: &str,
+        source: Source,
+        update: impl FnOnce(ThrottleRows, i64) -> (ThrottleRows, Option<i64>),
+    ) -> Option<i64> {
         let now = self.local_ms();
         let mut t = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
         if t.pairs.len() > MAX_TRACKED {
@@ -690,29 +737,20 @@ impl LoginLimiter {
             });
         }
         let key = (email.to_owned(), source);
-        let (pair, bucket) = after_failure(
-            t.pairs.get(&key).copied(),
-            t.sources.get(&source).copied(),
-            now,
-        );
-        t.pairs.insert(key, pair);
-        t.sources.insert(source, bucket);
-        Ok(())
-    }
-
-    /// Records a success: the (email, source) count starts over; the source's budget does not.
-    pub async fn succeeded(&self, email: &str, source: Source) -> Result<()> {
-        if let Some(cluster) = &self.shared {
-            let (pair, _) = shared_keys(email, source);
-            cluster.forget_pair(pair).await?;
-            return Ok(());
-        }
-        self.tables
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pairs
-            .remove(&(email.to_owned(), source));
-        Ok(())
+        let rows = ThrottleRows {
+            pair: t.pairs.get(&key).copied(),
+            budget: t.sources.get(&source).copied(),
+        };
+        let (rows, answer) = update(rows, now);
+        match rows.pair {
+            Some(pair) => t.pairs.insert(key, pair),
+            None => t.pairs.remove(&key),
+        };
+        match rows.budget {
+            Some(bucket) => t.sources.insert(source, bucket),
+            None => t.sources.remove(&source),
+        };
+        answer
     }
 
     /// Forgets shared rows that no longer limit anything (pairs neither locked nor touched for
@@ -802,6 +840,11 @@ mod tests {
         h
     }
 
+    /// The whole seconds of a refusal's wait, or `None` when the attempt may go ahead.
+    fn wait_of(wait_ms: Option<i64>) -> Option<u64> {
+        wait_secs(wait_ms.map_or(Ok(()), |w| Err(too_many(w))))
+    }
+
     /// The seconds a refusal asks the client to wait, or `None` when the attempt may go ahead.
     fn wait_secs(result: Result<()>) -> Option<u64> {
         match result {
@@ -833,8 +876,8 @@ mod tests {
 
     #[test]
     fn nothing_recorded_lets_an_attempt_through() {
-        assert_eq!(wait_secs(verdict(None, None, 0)), None);
-        assert_eq!(wait_secs(verdict(None, Some(full_budget(0)), 0)), None);
+        assert_eq!(wait_of(refusal(None, None, 0)), None);
+        assert_eq!(wait_of(refusal(None, Some(full_budget(0)), 0)), None);
     }
 
     #[test]
@@ -843,16 +886,16 @@ mod tests {
         let (pair, _) = failures(MAX_FAILURES - 1, t);
         assert_eq!(pair.failures, MAX_FAILURES - 1);
         assert_eq!(pair.locked_until_ms, None);
-        assert_eq!(wait_secs(verdict(Some(pair), None, t)), None);
+        assert_eq!(wait_of(refusal(Some(pair), None, t)), None);
 
         let (pair, _) = failures(MAX_FAILURES, t);
         assert_eq!(pair.failures, MAX_FAILURES);
         assert_eq!(pair.locked_until_ms, Some(t + 60_000));
-        assert_eq!(wait_secs(verdict(Some(pair), None, t)), Some(60));
-        assert_eq!(wait_secs(verdict(Some(pair), None, t + 2_500)), Some(57));
+        assert_eq!(wait_of(refusal(Some(pair), None, t)), Some(60));
+        assert_eq!(wait_of(refusal(Some(pair), None, t + 2_500)), Some(58));
         // The last millisecond still asks for a whole second; the end of the lock lets through.
-        assert_eq!(wait_secs(verdict(Some(pair), None, t + 59_999)), Some(1));
-        assert_eq!(wait_secs(verdict(Some(pair), None, t + 60_000)), None);
+        assert_eq!(wait_of(refusal(Some(pair), None, t + 59_999)), Some(1));
+        assert_eq!(wait_of(refusal(Some(pair), None, t + 60_000)), None);
     }
 
     #[test]
@@ -901,10 +944,10 @@ mod tests {
         let (_, still) = after_failure(None, Some(spent), t);
         assert_eq!(still.tokens, 0.0);
         // Refused for one refill period, then one more attempt is earned.
-        assert_eq!(wait_secs(verdict(None, Some(spent), t)), Some(6));
-        assert_eq!(wait_secs(verdict(None, Some(spent), t + 3_000)), Some(3));
-        assert_eq!(wait_secs(verdict(None, Some(spent), t + 5_999)), Some(1));
-        assert_eq!(wait_secs(verdict(None, Some(spent), t + 6_000)), None);
+        assert_eq!(wait_of(refusal(None, Some(spent), t)), Some(6));
+        assert_eq!(wait_of(refusal(None, Some(spent), t + 3_000)), Some(3));
+        assert_eq!(wait_of(refusal(None, Some(spent), t + 5_999)), Some(1));
+        assert_eq!(wait_of(refusal(None, Some(spent), t + 6_000)), None);
     }
 
     #[test]
@@ -961,7 +1004,7 @@ mod tests {
     fn a_locked_pair_is_refused_whatever_the_budget() {
         let (pair, _) = failures(MAX_FAILURES, 0);
         assert_eq!(
-            wait_secs(verdict(Some(pair), Some(full_budget(0)), 30_000)),
+            wait_of(refusal(Some(pair), Some(full_budget(0)), 30_000)),
             Some(30)
         );
         // …and a spent budget refuses a pair that is not locked.
@@ -970,7 +1013,7 @@ mod tests {
             at_ms: 0,
         };
         assert_eq!(
-            wait_secs(verdict(Some(PairState::default()), Some(spent), 0)),
+            wait_of(refusal(Some(PairState::default()), Some(spent), 0)),
             Some(3)
         );
     }
@@ -982,7 +1025,8 @@ mod tests {
             other => panic!("expected TooManyAttempts, got {other:?}"),
         };
         assert_eq!(secs(60_000), 60);
-        assert_eq!(secs(2_500), 2);
+        assert_eq!(secs(2_500), 3);
+        assert_eq!(secs(59_001), 60);
         assert_eq!(secs(999), 1);
         assert_eq!(secs(0), 1);
         assert_eq!(secs(-5_000), 1);
@@ -992,22 +1036,22 @@ mod tests {
     async fn in_memory_the_lock_holds_for_the_lockout_then_ends() {
         let mut limiter = LoginLimiter::default();
         let source = Source::of(IpAddr::from([203, 0, 113, 7]));
+        // Each admitted attempt counts as a wrong password until a right one says otherwise.
         for _ in 0..MAX_FAILURES {
-            limiter.check("a@acme.test", source).await.unwrap();
-            limiter.failed("a@acme.test", source).await.unwrap();
+            limiter.admit("a@acme.test", source).await.unwrap();
         }
-        assert!(wait_secs(limiter.check("a@acme.test", source).await).is_some());
+        assert!(wait_secs(limiter.admit("a@acme.test", source).await).is_some());
         // Another account from the same source, and the same account from elsewhere, go on.
-        assert_eq!(wait_secs(limiter.check("b@acme.test", source).await), None);
+        assert_eq!(wait_secs(limiter.admit("b@acme.test", source).await), None);
         let elsewhere = Source::of(IpAddr::from([198, 51, 100, 1]));
         assert_eq!(
-            wait_secs(limiter.check("a@acme.test", elsewhere).await),
+            wait_secs(limiter.admit("a@acme.test", elsewhere).await),
             None
         );
 
         // A lockout later (the limiter's clock started that much earlier), it has ended.
         limiter.started = limiter.started.checked_sub(LOCKOUT).unwrap();
-        assert_eq!(wait_secs(limiter.check("a@acme.test", source).await), None);
+        assert_eq!(wait_secs(limiter.admit("a@acme.test", source).await), None);
     }
 
     #[tokio::test]
@@ -1015,15 +1059,71 @@ mod tests {
         let limiter = LoginLimiter::default();
         let source = Source::of(IpAddr::from([203, 0, 113, 8]));
         for _ in 0..MAX_FAILURES - 1 {
-            limiter.failed("a@acme.test", source).await.unwrap();
+            limiter.admit("a@acme.test", source).await.unwrap();
         }
+        // A right password: its own charge comes back, not those of the wrong ones.
+        limiter.admit("a@acme.test", source).await.unwrap();
         limiter.succeeded("a@acme.test", source).await.unwrap();
-        limiter.failed("a@acme.test", source).await.unwrap();
-        // Counting started over: one more failure does not lock.
-        assert_eq!(wait_secs(limiter.check("a@acme.test", source).await), None);
+        limiter.admit("a@acme.test", source).await.unwrap();
         let t = limiter.tables.lock().unwrap();
+        // Counting started over: one wrong password since, far from the lock.
         assert_eq!(t.pairs[&("a@acme.test".to_owned(), source)].failures, 1);
-        assert!(t.sources[&source].tokens < f64::from(SOURCE_BURST - MAX_FAILURES) + 0.5);
+        let tokens = t.sources[&source].tokens;
+        let kept = f64::from(SOURCE_BURST - MAX_FAILURES);
+        assert!(
+            (tokens - kept).abs() < 0.5,
+            "{tokens} tokens left, not {kept}"
+        );
+    }
+
+    #[tokio::test]
+    async fn attempts_in_flight_together_cannot_share_the_last_token() {
+        let limiter = LoginLimiter::default();
+        let source = Source::of(IpAddr::from([203, 0, 113, 10]));
+        for i in 0..SOURCE_BURST - 1 {
+            limiter
+                .admit(&format!("{i}@acme.test"), source)
+                .await
+                .unwrap();
+        }
+        // One token left, and two attempts arrive before either is answered.
+        assert_eq!(wait_secs(limiter.admit("x@acme.test", source).await), None);
+        assert_eq!(
+            wait_secs(limiter.admit("y@acme.test", source).await),
+            Some(6)
+        );
+    }
+
+    #[test]
+    fn a_right_password_gives_back_one_charge_and_forgets_the_pair() {
+        let (pair, budget) = failures(3, 0);
+        let rows = ThrottleRows {
+            pair: Some(pair),
+            budget: Some(budget),
+        };
+        let after = after_success(rows, 0);
+        assert_eq!(after.pair, None);
+        let tokens = after.budget.unwrap().tokens;
+        assert!(
+            (tokens - f64::from(SOURCE_BURST - 2)).abs() < 1e-9,
+            "{tokens}"
+        );
+        // Never above a full budget; time since the last charge is earned first.
+        let full = after_success(
+            ThrottleRows {
+                pair: None,
+                budget: Some(full_budget(0)),
+            },
+            0,
+        );
+        assert_eq!(full.budget.unwrap().tokens, f64::from(SOURCE_BURST));
+        let later = after_success(rows, 6_000).budget.unwrap();
+        assert!((later.tokens - f64::from(SOURCE_BURST - 1)).abs() < 1e-9);
+        assert_eq!(later.at_ms, 6_000);
+        assert_eq!(
+            after_success(ThrottleRows::default(), 0),
+            ThrottleRows::default()
+        );
     }
 
     #[tokio::test]
@@ -1031,7 +1131,7 @@ mod tests {
         let limiter = LoginLimiter::default();
         let live = Source::of(IpAddr::from([203, 0, 113, 9]));
         for _ in 0..MAX_FAILURES {
-            limiter.failed("a@acme.test", live).await.unwrap();
+            limiter.admit("a@acme.test", live).await.unwrap();
         }
         let now = limiter.local_ms();
         {
@@ -1050,7 +1150,7 @@ mod tests {
         }
         // At the bound nothing is dropped: the new pair and source make it one over…
         let other = Source::of(IpAddr::from([198, 51, 100, 2]));
-        limiter.failed("b@acme.test", other).await.unwrap();
+        limiter.admit("b@acme.test", other).await.unwrap();
         {
             let t = limiter.tables.lock().unwrap();
             assert_eq!(
@@ -1060,7 +1160,7 @@ mod tests {
         }
         // …and over it, what no longer limits goes (the ended locks, the full budgets, a pair
         // that is not locked) while the lock and the spent budgets stay.
-        limiter.failed("c@acme.test", live).await.unwrap();
+        limiter.admit("c@acme.test", live).await.unwrap();
         let t = limiter.tables.lock().unwrap();
         let mut pairs: Vec<&str> = t.pairs.keys().map(|(email, _)| email.as_str()).collect();
         pairs.sort_unstable();

@@ -64,6 +64,46 @@ async fn attempt(
     req.send().await.unwrap()
 }
 
+/// Guesses sent together get no more than guesses sent one after another: each is charged as it
+/// is admitted, so they cannot all pass on what is left of a source's budget, nor on an
+/// account's last failures before its lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_sent_together_get_no_more_than_one_after_another() {
+    let (_dir, app, url) = start(|c| {
+        c.trust_forwarded_for = true;
+        c.hash_queue = 64;
+    })
+    .await;
+    team(&app, 64).await;
+    let client = reqwest::Client::new();
+    let checked = |answers: Vec<reqwest::Response>| {
+        for r in &answers {
+            assert!(matches!(r.status().as_u16(), 401 | 429), "{}", r.status());
+        }
+        answers.iter().filter(|r| r.status() == 401).count()
+    };
+    // A spray over 64 accounts at once, from one source.
+    let spray = (0..64).map(|i| {
+        let body = json!({"email": format!("m{i}@acme.test"), "password": "a guess"});
+        attempt(&client, &url, Some("203.0.113.9"), body)
+    });
+    let wrong = checked(futures_util::future::join_all(spray).await);
+    assert!(
+        wrong <= SOURCE_BURST as usize,
+        "{wrong} of 64 guesses sent together were checked; the source's budget is {SOURCE_BURST}"
+    );
+    // One account, 30 guesses at once, from another source.
+    let one = (0..30).map(|i| {
+        let body = json!({"email": "o@acme.test", "password": format!("guess {i}")});
+        attempt(&client, &url, Some("198.51.100.9"), body)
+    });
+    let wrong = checked(futures_util::future::join_all(one).await);
+    assert!(
+        wrong <= MAX_FAILURES as usize,
+        "{wrong} guesses at one account were checked; it locks after {MAX_FAILURES}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spray_over_fifty_accounts_from_one_source_is_throttled() {
     let (_dir, app, url) = start(|_| {}).await;

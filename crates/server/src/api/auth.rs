@@ -61,8 +61,9 @@ pub(super) async fn authenticate(app: &App, source: Source, req: &LoginRequest) 
     {
         return Err(Error::validation("email or password too long"));
     }
-    // One budget per email and source, whichever workspace the request names.
-    app.limiter().check(&mail, source).await?;
+    // One budget per email and source, whichever workspace the request names. The attempt is
+    // charged as a wrong one from here; a right password gives the charge back.
+    app.limiter().admit(&mail, source).await?;
     let candidates: Vec<UserRow> = app
         .intents()
         .users_by_email(mail.clone())
@@ -80,13 +81,12 @@ pub(super) async fn authenticate(app: &App, source: Source, req: &LoginRequest) 
             matched.push(user);
         }
     }
+    if matched.is_empty() {
+        return Err(Error::unauthorized("wrong email or password"));
+    }
+    app.limiter().succeeded(&mail, source).await?;
     match matched.len() {
-        0 => {
-            app.limiter().failed(&mail, source).await?;
-            Err(Error::unauthorized("wrong email or password"))
-        }
         1 => {
-            app.limiter().succeeded(&mail, source).await?;
             let user = matched.remove(0);
             // Single sign-on may have turned passwords off for all but the owner (R31).
             if !app.intents().password_sign_in_allowed(&user).await? {

@@ -142,7 +142,8 @@ pub(super) async fn accept(
     if req.password.chars().count() > limits::PASSWORD_MAX_CHARS {
         return Err(Error::validation("password too long"));
     }
-    app.limiter().check(THROTTLE_KEY, source).await?;
+    // Charged as a guess from here; a link that exists gives the charge back.
+    app.limiter().admit(THROTTLE_KEY, source).await?;
     let token = req.token.trim();
     let found = if token.is_empty() || token.chars().count() > TOKEN_CHARS {
         let unknown = LinkRefusal::Unknown;
@@ -155,12 +156,16 @@ pub(super) async fn accept(
             .working_invitation(invitation_token_hash(token), app.now())
             .await
     };
-    if let Err(StoreError::Refused {
-        code: ErrorCode::NotFound,
-        ..
-    }) = &found
-    {
-        app.limiter().failed(THROTTLE_KEY, source).await?;
+    let guessed_wrong = matches!(
+        &found,
+        Err(StoreError::Refused {
+            code: ErrorCode::NotFound,
+            ..
+        })
+    );
+    if !guessed_wrong {
+        // The link exists (whether it still works or not): not a guess.
+        app.limiter().succeeded(THROTTLE_KEY, source).await?;
     }
     let invitation = found?;
     check_new_password(&req.password, &invitation.email)?;
@@ -173,6 +178,5 @@ pub(super) async fn accept(
         .intents()
         .accept_invitation(invitation.token_hash, who, app.now())
         .await?;
-    app.limiter().succeeded(THROTTLE_KEY, source).await?;
     super::web::signed_in(&app, &user, &headers).await
 }

@@ -830,8 +830,6 @@ pub trait Cluster: Send + Sync + 'static {
         source: [u8; 32],
         update: ThrottleUpdate,
     ) -> StoreResult<()>;
-    /// Forgets `pair`'s failures.
-    async fn forget_pair(&self, pair: [u8; 32]) -> StoreResult<()>;
     /// Forgets pairs not locked at `now_ms` and untouched since `idle_before_ms`, and budgets
     /// last spent before `full_before_ms`.
     async fn prune_throttle(

@@ -309,23 +309,6 @@ impl Cluster for PgStore {
             .map_err(|_| StoreError::Closed)?
     }
 
-    async fn forget_pair(&self, pair: [u8; 32]) -> StoreResult<()> {
-        let pool = self.inner.pool.clone();
-        self.inner
-            .handle
-            .spawn(async move {
-                let obj = pool.get().await.map_err(pool_err)?;
-                obj.execute(
-                    "DELETE FROM signin_pairs WHERE pair = $1",
-                    &[&pair.as_slice()],
-                )
-                .await?;
-                Ok(())
-            })
-            .await
-            .map_err(|_| StoreError::Closed)?
-    }
-
     async fn prune_throttle(
         &self,
         now_ms: i64,
