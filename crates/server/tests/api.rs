@@ -953,8 +953,25 @@ async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() 
     assert_eq!(left.len(), 1, "the other screenshot's file stays");
 }
 
+/// One entry by id reads as it is listed, and is gone once deleted.
+async fn one_entry_reads_as_it_is_listed(db: Db) {
+    let h = Harness::on(db);
+    let (team, entry, _) = h.alices_stopped_entry("acme", &[10]).await;
+    let path = format!("/api/v1/entries/{entry}");
+    let one = h.get(&path, &team.alice.token).await;
+    one.expect(200);
+    let listed = h.entry_json(&team.alice.token, entry).await.unwrap();
+    assert_eq!(one.json(), listed);
+    assert_eq!(h.get(&path, &team.admin.token).await.json(), listed);
+    h.call("DELETE", &path, Some(&team.alice.token), None)
+        .await
+        .expect(200);
+    assert_eq!(h.get(&path, &team.alice.token).await.status, 404);
+}
+
 common::all_backends!(
     health_version_header_and_incompatible_versions,
+    one_entry_reads_as_it_is_listed,
     ten_wrong_passwords_answer_429_with_retry_after,
     members_and_signup_validate_input,
     signup_when_allowed,

@@ -97,6 +97,12 @@ const MATRIX: &[Row] = &[
     ("GET", "/api/v1/entries", [401, 401, 200, 404, 200, 404]),
     // A manual entry for alice: herself or an admin.
     ("POST", "/api/v1/entries", [401, 401, 201, 404, 201, 404]),
+    // Alice's entry: herself or an admin of her workspace.
+    (
+        "GET",
+        "/api/v1/entries/{id}",
+        [401, 401, 200, 404, 200, 404],
+    ),
     (
         "DELETE",
         "/api/v1/entries/{id}",

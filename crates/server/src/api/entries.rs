@@ -71,6 +71,25 @@ pub(super) async fn list(
     }))
 }
 
+/// One entry by id (own, or any of the workspace's for admins): what the desktop app asks
+/// about an entry it holds open when the service says another runs (ended there, or gone).
+#[utoipa::path(get, path = "/api/v1/entries/{id}", tag = "entries", operation_id = "get_entry", security(("bearer" = [])),
+    params(("id" = EntryId, Path, description = "entry id")),
+    responses(
+        (status = 200, body = Entry),
+        (status = 401, body = ApiError),
+        (status = 404, description = "no such entry (or not visible)", body = ApiError),
+    ))]
+pub(super) async fn get(
+    State(app): State<App>,
+    auth: Auth,
+    ApiPath(id): ApiPath<EntryId>,
+) -> Result<Json<Entry>> {
+    let row = app.intents().entry_for(auth.user.actor(), id).await?;
+    let ws = workspace_of(&app, &auth.user).await?;
+    Ok(Json(entry_dto(&row, ws.lock_date, app.now())))
+}
+
 /// Delete options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -114,7 +114,7 @@ pub fn openapi_router() -> (Router<App>, utoipa::openapi::OpenApi) {
         .routes(routes!(timer::start))
         .routes(routes!(timer::stop))
         .routes(routes!(entries::list, entries::add))
-        .routes(routes!(entries::delete, entries::edit))
+        .routes(routes!(entries::get, entries::delete, entries::edit))
         .routes(routes!(entries::approve))
         .routes(routes!(entries::approve_period, entries::approval_week))
         .routes(routes!(screenshots::day))

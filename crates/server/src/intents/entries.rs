@@ -226,6 +226,11 @@ impl Intents {
         .await
     }
 
+    /// One entry, if the actor may see it (own, or any of the workspace's for admins; R16).
+    pub async fn entry_for(&self, actor: Actor, id: EntryId) -> StoreResult<EntryRow> {
+        self.read(move |rows| visible_entry(rows, &actor, id)).await
+    }
+
     /// Deletes an entry with its screenshots (R15), if the actor may (R14, R16).
     pub async fn delete_entry(
         &self,
