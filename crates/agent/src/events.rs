@@ -30,7 +30,7 @@ use crate::state::{AgentEvent, CaptureStatus, Running, Shared};
 use shotclock_api::EntryId;
 use shotclock_api::dto::{Entry, Event, WorkspaceSettings};
 use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
-use shotclock_sync::{EventsOptions, StreamItem};
+use shotclock_sync::{EventsOptions, StreamItem, SyncError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -357,27 +357,35 @@ async fn resolve_open(shared: &Shared, said: &mut ServiceTimer) -> bool {
         }
     };
     for local in open.into_iter().filter(|e| Some(e.id) != running) {
-        // `GET /entries` lists by start; the entry's start is known to the millisecond.
-        let around = chrono::TimeDelta::seconds(1);
-        match shared
-            .service
-            .client
-            .entries(Some(local.start - around), Some(local.start + around), None)
-            .await
-        {
-            Ok(list) => match list.entries.into_iter().find(|e| e.id == local.id) {
-                Some(entry) if entry.end.is_some() => said.ended.push(entry),
-                // Open at the service although it says something else runs: a race with a
-                // change there; the next refresh tells.
-                Some(_) => {}
-                None => said.missing.push(local.id),
-            },
+        match service_entry(shared, &local).await {
+            Ok(Some(entry)) if entry.end.is_some() => said.ended.push(entry),
+            // Open at the service although it says something else runs: a race with a change
+            // there; the next refresh tells.
+            Ok(Some(_)) => {}
+            Ok(None) => said.missing.push(local.id),
             Err(err) => {
                 tracing::info!("could not ask the service about entry {}: {err}", local.id);
             }
         }
     }
     true
+}
+
+/// The service's copy of `local`, by its id (its start may have been corrected elsewhere, R39);
+/// `None` only when the service has it neither by id nor, as a service without the by-id
+/// answer lists it, by its start.
+async fn service_entry(shared: &Shared, local: &TimeEntry) -> Result<Option<Entry>, SyncError> {
+    if let Some(entry) = shared.service.client.entry(local.id).await? {
+        return Ok(Some(entry));
+    }
+    // `GET /entries` lists by start; the entry's start is known to the millisecond.
+    let around = chrono::TimeDelta::seconds(1);
+    let list = shared
+        .service
+        .client
+        .entries(Some(local.start - around), Some(local.start + around), None)
+        .await?;
+    Ok(list.entries.into_iter().find(|e| e.id == local.id))
 }
 
 /// Writes what the service said about the timer into the buffer and the running-timer mirror

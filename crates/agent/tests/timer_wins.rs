@@ -219,6 +219,59 @@ async fn agent_entry(
         .expect("the entry is in the buffer")
 }
 
+/// An entry whose start was corrected elsewhere (R39) while the app was closed, and which was
+/// stopped there too: after a restart the app finds it by its id, takes the service's times and
+/// keeps its screenshots. (Looked up by its old start, it was taken for deleted and dropped with
+/// its screenshots.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_corrected_and_stopped_elsewhere_is_adopted_not_dropped() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("corrected", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = started_and_captured(&agent, "corrected elsewhere").await;
+    agent.shutdown().await;
+    drop(agent);
+    let before = agent_entry(data.path(), entry).await;
+    let dir = data.path().to_owned();
+    let shots = tokio::task::spawn_blocking(move || {
+        let store = shotclock_store::Store::open(&dir).unwrap();
+        store.screenshots_of_entry(entry).unwrap().len()
+    })
+    .await
+    .unwrap();
+    assert!(shots > 0);
+
+    // Meanwhile, at the service: stopped, and its start moved ten minutes earlier.
+    let stopped = member.stop_timer(Some(entry), None).await.unwrap();
+    let end = stopped.stopped.and_then(|e| e.end).unwrap();
+    let start = before.start - chrono::TimeDelta::minutes(10);
+    let patch = shotclock_api::dto::EntryPatch {
+        start: Some(start),
+        ..Default::default()
+    };
+    member.edit_entry(entry, &patch, false).await.unwrap();
+
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    carries_end(data.path(), entry, end).await;
+    let after = agent_entry(data.path(), entry).await;
+    assert_eq!(after.start.timestamp_millis(), start.timestamp_millis());
+    assert_eq!(local_shots(&agent, entry).await.len(), shots);
+    agent.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_stopped_while_the_app_was_closed_is_not_captured_after_a_restart() {
     stopped_while_closed(Reach::All).await;

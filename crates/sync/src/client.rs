@@ -503,6 +503,17 @@ impl Client {
         self.json(call, None::<&()>).await
     }
 
+    /// `GET /entries/{id}`: one entry (own, or the workspace's for admins); `None` when the
+    /// service has no such entry, or does not show it to this account.
+    pub async fn entry(&self, id: EntryId) -> Result<Option<Entry>, SyncError> {
+        let call = Call::new(Method::GET, format!("api/v1/entries/{id}"));
+        match self.json(call, None::<&()>).await {
+            Ok(entry) => Ok(Some(entry)),
+            Err(e) if e.code() == Some(shotclock_api::ErrorCode::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `DELETE /entries/{id}`: deletes an entry with its screenshots (R15). A second delete of
     /// the same entry is `Rejected` with `not_found`.
     pub async fn delete_entry(&self, id: EntryId) -> Result<(), SyncError> {

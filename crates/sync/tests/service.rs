@@ -195,6 +195,12 @@ async fn timer_round_trip_and_entries() {
         .unwrap();
     assert_eq!(list.entries.len(), 1);
     assert_eq!(list.entries[0].id, id);
+    // By id: the same entry; none for an id the service does not have.
+    assert_eq!(
+        carol.entry(id).await.unwrap().as_ref(),
+        Some(&list.entries[0])
+    );
+    assert_eq!(carol.entry(EntryId::new()).await.unwrap(), None);
 
     // A start in the future beyond the allowed skew is a final clock_skew rejection.
     let err = carol
@@ -205,6 +211,7 @@ async fn timer_round_trip_and_entries() {
     assert!(!err.is_retryable());
 
     carol.delete_entry(id).await.unwrap();
+    assert_eq!(carol.entry(id).await.unwrap(), None);
     let err = carol.delete_entry(id).await.unwrap_err();
     assert!(
         matches!(&err, SyncError::Rejected { status: 404, error } if error.code == ErrorCode::NotFound),
