@@ -164,11 +164,7 @@ impl AgentHandle {
     /// already running stops at the new start.
     pub async fn start_timer(&self, description: String) -> Result<RunningTimer, AgentError> {
         let description = description.trim().to_owned();
-        if description.chars().count() > 500 {
-            return Err(AgentError::Invalid(
-                "the description is longer than 500 characters".into(),
-            ));
-        }
+        crate::manage::check_description(Some(&description))?;
         let _changing = self.shared.timer_lock.lock().await;
         let now = self.shared.time.now();
         let previous = self.shared.running_entry();

@@ -40,9 +40,6 @@ use shotclock_store::{
     EditEntry, EntryBefore, ManualEntry, NewOutboxItem, OutboxPayload, ScreenshotState, TimeEntry,
 };
 
-/// Longest description, in characters (as the service's limit).
-const DESCRIPTION_CHARS: usize = 2000;
-
 /// The removed time held here (a total, without its spans) that new times `[start, end)` can
 /// still hold: at most their length.
 fn deducted_within(
@@ -59,13 +56,14 @@ fn refusal(r: Refusal) -> AgentError {
     AgentError::Refused(ApiError::new(r.error_code(), r.to_string()))
 }
 
-fn check_description(description: Option<&str>) -> Result<(), AgentError> {
-    if description.is_some_and(|d| d.chars().count() > DESCRIPTION_CHARS) {
-        return Err(AgentError::Invalid(format!(
-            "the description is longer than {DESCRIPTION_CHARS} characters"
-        )));
+/// Refuses a (trimmed) description the service would refuse for good, in its words: checked
+/// before anything is held or queued, so such a change never goes out to be refused later.
+pub(crate) fn check_description(description: Option<&str>) -> Result<(), AgentError> {
+    let max = shotclock_api::limits::DESCRIPTION_CHARS;
+    match description.and_then(|d| shotclock_api::limits::text_problem(d, "the description", max)) {
+        Some(problem) => Err(AgentError::Invalid(problem)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `Some(answer)`, or `None` when the service could not be reached.

@@ -22,6 +22,43 @@ fn whole_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
 }
 
+/// A description the service would refuse for good (a tab pasted in, a text-direction
+/// override) is refused here at once, before anything is held or queued: a timer started with
+/// it ran and captured here while the service refused its start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_description_the_service_refuses_is_refused_before_anything_is_queued() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("words", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        screen.clone(),
+    )
+    .await;
+    let end = whole_ms(Utc::now() - TimeDelta::hours(2));
+    for bad in ["fix\tbug", "\u{202E}gub xif"] {
+        let err = agent.start_timer(bad.into()).await.unwrap_err();
+        assert!(
+            matches!(&err, AgentError::Invalid(m) if m.contains("control")),
+            "{err:?}"
+        );
+        let err = agent
+            .add_entry(bad.into(), end - TimeDelta::hours(1), end)
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, AgentError::Invalid(_)), "{err:?}");
+    }
+    assert_eq!(agent.running(), None);
+    assert_eq!(common::pending(&agent).await, 0);
+    assert_eq!(screen.captures(), 0);
+    // The same words without the tab are fine.
+    agent.start_timer("fix bug".into()).await.unwrap();
+    agent.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_order() {
     let mut server = TestServer::on(Storage::Sqlite, WINDOW_SECS);

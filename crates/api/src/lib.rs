@@ -54,6 +54,64 @@ pub mod limits {
     pub const BLOCK_RULES: usize = 50;
     /// A blocked-window rule's pattern.
     pub const BLOCK_PATTERN_CHARS: usize = 100;
+
+    /// Whether `c` may not appear in a name, an email or a description: control characters
+    /// (NUL, BEL, tabs, line breaks …) and the bidirectional overrides and isolates that make
+    /// text read in another order than it is stored.
+    #[must_use]
+    pub fn is_forbidden_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }
+
+    /// Why the service refuses this (trimmed) free-text `field` of at most `max` characters,
+    /// in its words; `None` when it takes it.
+    #[must_use]
+    pub fn text_problem(value: &str, field: &str, max: usize) -> Option<String> {
+        if value.chars().count() > max {
+            Some(format!("{field} is longer than {max} characters"))
+        } else if value.chars().any(is_forbidden_char) {
+            Some(format!(
+                "{field} contains control or text-direction characters"
+            ))
+        } else {
+            None
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn text_is_refused_for_its_length_and_its_characters() {
+            assert_eq!(text_problem("fix the bug", "description", 11), None);
+            assert_eq!(
+                text_problem("fix the bugs", "description", 11).as_deref(),
+                Some("description is longer than 11 characters")
+            );
+            assert_eq!(text_problem("ünïcode ✓", "name", 9), None);
+            for bad in [
+                "fix\tbug",
+                "a\nb",
+                "nul\0",
+                "\u{202E}evil",
+                "x\u{2066}y",
+                "\u{7f}",
+            ] {
+                assert_eq!(
+                    text_problem(bad, "description", 100).as_deref(),
+                    Some("description contains control or text-direction characters"),
+                    "{bad:?}"
+                );
+            }
+            for edge in ['\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', ' '] {
+                assert!(!is_forbidden_char(edge), "{edge:?}");
+            }
+            for edge in ['\u{202A}', '\u{2069}', '\u{1f}', '\u{9f}'] {
+                assert!(is_forbidden_char(edge), "{edge:?}");
+            }
+        }
+    }
 }
 
 use std::fmt;

@@ -504,27 +504,14 @@ pub(crate) fn day_bounds(date: &str, tz: &str) -> Result<(DateTime<Utc>, DateTim
     shotclock_domain::days::bounds(day, tz).map_err(|e| Error::validation(e.to_string()))
 }
 
-/// Characters no name, email or description may hold: control characters (NUL, BEL, line
-/// breaks …) and the bidirectional overrides and isolates that make text read in another order
-/// than it is stored.
-fn is_forbidden_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Trims and checks a free-text field.
+/// Trims and checks a free-text field (`shotclock_api::limits::text_problem`, which clients
+/// check too).
 pub(crate) fn text(value: &str, field: &str, max: usize) -> Result<String> {
     let v = value.trim();
-    if v.chars().count() > max {
-        return Err(Error::validation(format!(
-            "{field} is longer than {max} characters"
-        )));
+    match shotclock_api::limits::text_problem(v, field, max) {
+        Some(problem) => Err(Error::validation(problem)),
+        None => Ok(v.to_owned()),
     }
-    if v.chars().any(is_forbidden_char) {
-        return Err(Error::validation(format!(
-            "{field} contains control or text-direction characters"
-        )));
-    }
-    Ok(v.to_owned())
 }
 
 /// Normalises and checks an email address.
@@ -533,7 +520,9 @@ pub(crate) fn email(value: &str) -> Result<String> {
     let ok = v.chars().count() <= shotclock_api::limits::EMAIL_CHARS
         && v.split_once('@')
             .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.contains('@'))
-        && !v.chars().any(|c| c.is_whitespace() || is_forbidden_char(c));
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || shotclock_api::limits::is_forbidden_char(c));
     if ok {
         Ok(v)
     } else {
