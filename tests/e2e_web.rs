@@ -1220,8 +1220,15 @@ async fn an_admin_links_the_identity_provider_in_settings() -> Result<()> {
         .await?;
         save_page_png(&b, "sso-settings").await?;
 
-        // A provider that cannot be read: the service says so in plain words, nothing changes.
+        // Another provider needs the secret again: the stored one goes only to its own.
         fill(&b, "sso-issuer", &nobody).await?;
+        let (kind, words) = save_sso(&b).await?;
+        ensure!(
+            kind == "problem" && words.contains("secret again"),
+            "{kind}: {words}"
+        );
+        // A provider that cannot be read: the service says so in plain words, nothing changes.
+        fill(&b, "sso-client-secret", SECRET).await?;
         let (kind, words) = save_sso(&b).await?;
         ensure!(
             kind == "problem" && words.contains("could not be read"),
