@@ -60,7 +60,11 @@ impl Agent {
         };
         let acct = account.clone();
         store.call(move |s| s.set_account(&acct)).await?;
-        let settings = store.call(|s| s.settings()).await?.unwrap_or_default();
+        let cached = store.call(|s| s.settings()).await?;
+        // An offline start's `me` is older than what the buffer cached since (an admin may have
+        // turned capture off meanwhile, R4): then the cached settings stay.
+        let keep_cached = session.saved && cached.is_some();
+        let settings = cached.unwrap_or_default();
         // The entry the buffer holds as running is captured only once the service confirms it,
         // unless it was started here and its start is still queued (offline, R25): it may have
         // been stopped or deleted elsewhere while the app was closed (R8).
@@ -108,7 +112,9 @@ impl Agent {
         });
         // Settings from the sign-in answer, before the event stream connects; the timer is the
         // service's to confirm once it does.
-        events::adopt_settings(&shared, &session.me.workspace).await;
+        if !keep_cached {
+            events::adopt_settings(&shared, &session.me.workspace).await;
+        }
         events::sync_clock(&shared).await;
 
         let mut tasks = JoinSet::new();

@@ -18,6 +18,10 @@ pub struct Session {
     pub server_url: String,
     pub token: String,
     pub me: Me,
+    /// `me` is the copy saved at an earlier sign-in (an offline start), not the service's
+    /// answer now: the engine keeps the workspace settings its buffer cached since, which are
+    /// newer.
+    pub saved: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -53,6 +57,7 @@ impl Session {
             server_url: client.base_url().to_string(),
             token: info.token,
             me: info.me,
+            saved: false,
         })
     }
 
@@ -65,6 +70,7 @@ impl Session {
             server_url: client.base_url().to_string(),
             token: token.to_owned(),
             me,
+            saved: false,
         })
     }
 
@@ -96,6 +102,7 @@ impl Session {
                     server_url: server_url.to_owned(),
                     token: token.to_owned(),
                     me,
+                    saved: true,
                 }));
             }
             if !waiting(&err).await {

@@ -197,6 +197,7 @@ impl SsoSignIn {
                                         server_url: self.client.base_url().to_string(),
                                         token: info.token,
                                         me: info.me,
+                                        saved: false,
                                     })
                                 }
                                 Err(err) => {

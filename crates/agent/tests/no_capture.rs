@@ -13,7 +13,7 @@ use common::{
     DEADLINE, Events, Screen, captured, drained, local_attempts, local_shots, service_shots_of,
     session, start_agent,
 };
-use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, OffReason};
+use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, OffReason, Resumed, Session};
 use shotclock_api::{EntryId, Plan, Role};
 use shotclock_capture::{FakeSource, Rect, synthetic};
 use shotclock_store::CaptureHealth;
@@ -168,6 +168,65 @@ async fn nothing_is_captured_once_the_trial_has_ended() {
     agent.refresh().await;
     events.wait_for("capture on with the plan", t, active).await;
     captured(&agent, entry, 1, DEADLINE).await;
+}
+
+/// An admin turned capture off while the app ran; the app restarts while the service is out of
+/// reach. The account it starts with is the copy saved at sign-in, when capture was on: the
+/// settings the app cached since (off) stay, and a timer started offline is not captured (R4).
+/// Control: the same engine captured while capture was on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_restart_keeps_capture_off_as_the_admin_last_set_it() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("offline-off", &["alice"], true).await;
+    let alice = ws.member(0);
+    let signed_in = session(&server.url(), alice).await;
+    assert!(signed_in.me.workspace.screenshots_enabled);
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(data.path(), signed_in.clone(), Screen::new()).await;
+    let events = Events::record(&agent);
+    let entry = agent.start_timer("watched".into()).await.unwrap().entry_id;
+    captured(&agent, entry, 1, DEADLINE).await;
+    let t = Instant::now();
+    set_screenshots(&ws.owner, false).await;
+    events.wait_for("capture off", t, disabled).await;
+    agent.stop_timer().await.unwrap();
+    drained(&agent, DEADLINE).await;
+    agent.shutdown().await;
+    drop(agent);
+
+    // The restart, with the service out of reach: the saved account says capture is on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let resumed = Session::resume_or_wait(
+        &format!("http://{closed}/"),
+        &signed_in.token,
+        Some(signed_in.me.clone()),
+        |_| async { false },
+    )
+    .await
+    .unwrap();
+    let Resumed::Offline(offline) = resumed else {
+        panic!("expected an offline start, got {resumed:?}");
+    };
+    let screen = Screen::new();
+    let agent = start_agent(data.path(), offline, screen.clone()).await;
+    let events = Events::record(&agent);
+    let t = Instant::now();
+    let entry = agent.start_timer("offline".into()).await.unwrap().entry_id;
+    events
+        .wait_for("capture off after the offline restart", t, disabled)
+        .await;
+    tokio::time::sleep(Duration::from_secs(3 * u64::from(WINDOW_SECS))).await;
+    assert_eq!(screen.captures(), 0, "the screen was captured");
+    assert!(local_attempts(&agent, entry).await.is_empty());
+    agent.shutdown().await;
+}
+
+/// Capture is off because an admin turned it off.
+fn disabled(e: &AgentEvent) -> Option<()> {
+    (off_reason(e) == Some(OffReason::Disabled)).then_some(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
