@@ -149,6 +149,11 @@ where
         if slot.status(shared.time.now()) == SlotStatus::Pending {
             continue;
         }
+        // The gate also closes by time alone (a trial ends, R5): judged again at the moment, as
+        // the service judges the upload. Planned again, capture goes off with the reason.
+        if settings.gate().capture_allowed(shared.time.now()).is_err() {
+            continue;
+        }
         done = Some((entry.id, slot.window_index));
         let late = shared.time.now() - slot.at;
         if late.to_std().is_ok_and(|l| l > GRACE)

@@ -14,8 +14,8 @@ use common::{
     DEADLINE, Events, Screen, drained, local_shots, pending, service_shots, session, start_agent,
     start_agent_with_clock,
 };
-use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, Session};
-use shotclock_api::ScreenshotId;
+use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, OffReason, Session};
+use shotclock_api::{Plan, ScreenshotId};
 use shotclock_store::{OutboxKind, ScreenshotState};
 use shotclock_testkit::{TestServer, eventually};
 
@@ -138,6 +138,72 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
     assert!(
         at >= t0 && at < t0 + TimeDelta::seconds(1),
         "outside window 0: {at}"
+    );
+}
+
+/// A trial that ends between the moment drawn and the moment itself (R5): no screenshot is
+/// taken, and capture goes off with the trial's reason. The gate is judged again at the moment,
+/// as the service judges the upload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trial_that_ends_before_the_moment_drawn_takes_no_screenshot() {
+    let server = TestServer::with_window(2);
+    let ws = server.workspace("trial-end", &["alice"], true).await;
+    let mut sess = offline(&session(&server.url(), ws.member(0)).await);
+    let t0 = Utc::now();
+    let trial_end = t0 + TimeDelta::milliseconds(1);
+    let settings = &mut sess.me.workspace;
+    settings.plan = Plan::Free;
+    settings.screenshots_enabled = true;
+    settings.capture_window_secs = 2;
+    settings.trial_started_at = Some(trial_end - TimeDelta::days(7));
+    let clock = Arc::new(ManualClock::new(t0));
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent_with_clock(data.path(), sess, screen.clone(), clock.clone()).await;
+    let events = Events::record(&agent);
+
+    let t = Instant::now();
+    let running = agent
+        .start_timer("the trial's last moment".into())
+        .await
+        .unwrap();
+    let (_, at) = events
+        .wait_for("a moment to be drawn", t, |e| match e {
+            AgentEvent::CaptureChanged {
+                status:
+                    CaptureStatus::Active {
+                        entry_id,
+                        next_at: Some(at),
+                        ..
+                    },
+            } if *entry_id == running.entry_id => Some(*at),
+            _ => None,
+        })
+        .await;
+    clock.set(at);
+    if at < trial_end {
+        // The moment fell inside the trial's last millisecond (1 in 2,000): it is taken.
+        events
+            .wait_for("the capture", t, |e| {
+                matches!(e, AgentEvent::Captured { .. }).then_some(())
+            })
+            .await;
+        return;
+    }
+    events
+        .wait_for("capture off when the trial ended", t, |e| match e {
+            AgentEvent::CaptureChanged {
+                status: CaptureStatus::Off { reason, .. },
+            } => (*reason == OffReason::TrialExpired).then_some(()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(screen.captures(), 0, "captured after the trial ended");
+    assert!(
+        !events
+            .since(t)
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Captured { .. }))
     );
 }
 
