@@ -9,18 +9,33 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use common::{
     DEADLINE, Events, Screen, drained, local_shots, pending, service_shots, session, start_agent,
     start_agent_with_clock,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, OffReason, Session};
-use shotclock_api::{Plan, ScreenshotId};
+use shotclock_api::{EntryId, Plan, ScreenshotId};
 use shotclock_store::{OutboxKind, ScreenshotState};
 use shotclock_testkit::{TestServer, eventually};
 
 /// Starts a timer at the clock's time, moves the clock to the scheduler's drawn moment, and
 /// returns the screenshot taken then; stops the timer one second later.
+/// The capture moment `e` announces for `entry`, if it announces one.
+fn moment_drawn(e: &AgentEvent, entry: EntryId) -> Option<DateTime<Utc>> {
+    match e {
+        AgentEvent::CaptureChanged {
+            status:
+                CaptureStatus::Active {
+                    entry_id,
+                    next_at: Some(at),
+                    ..
+                },
+        } if *entry_id == entry => Some(*at),
+        _ => None,
+    }
+}
+
 async fn one_screenshot(
     agent: &AgentHandle,
     events: &Events,
@@ -41,17 +56,10 @@ async fn one_screenshot(
             _ => None,
         });
         if captured.is_none()
-            && let Some(next_at) = all.iter().rev().find_map(|e| match e {
-                AgentEvent::CaptureChanged {
-                    status:
-                        CaptureStatus::Active {
-                            entry_id,
-                            next_at: Some(at),
-                            ..
-                        },
-                } if *entry_id == running.entry_id => Some(*at),
-                _ => None,
-            })
+            && let Some(next_at) = all
+                .iter()
+                .rev()
+                .find_map(|e| moment_drawn(e, running.entry_id))
         {
             clock.set(next_at);
         }
@@ -90,17 +98,7 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
 
     let t = Instant::now();
     let running = agent.start_timer("frozen time".into()).await.unwrap();
-    let drawn = |e: &AgentEvent| match e {
-        AgentEvent::CaptureChanged {
-            status:
-                CaptureStatus::Active {
-                    entry_id,
-                    next_at: Some(at),
-                    ..
-                },
-        } if *entry_id == running.entry_id => Some(*at),
-        _ => None,
-    };
+    let drawn = |e: &AgentEvent| moment_drawn(e, running.entry_id);
     let (_, first) = events.wait_for("a moment to be drawn", t, drawn).await;
     assert!(first >= t0 && first < t0 + TimeDelta::seconds(1), "{first}");
     // The clock stands still: however long the engine sleeps, its moment has not come.
@@ -168,16 +166,8 @@ async fn a_trial_that_ends_before_the_moment_drawn_takes_no_screenshot() {
         .await
         .unwrap();
     let (_, at) = events
-        .wait_for("a moment to be drawn", t, |e| match e {
-            AgentEvent::CaptureChanged {
-                status:
-                    CaptureStatus::Active {
-                        entry_id,
-                        next_at: Some(at),
-                        ..
-                    },
-            } if *entry_id == running.entry_id => Some(*at),
-            _ => None,
+        .wait_for("a moment to be drawn", t, |e| {
+            moment_drawn(e, running.entry_id)
         })
         .await;
     clock.set(at);

@@ -808,18 +808,7 @@ async fn a_retry_that_fails_leaves_the_bytes_of_the_attempt_that_stores_them() {
     h.enable_capture(&team).await;
     let entry = h.start(&team.alice, t0() - min(30), "work").await;
     let impatient = h.replica(|o| o.write_lock_timeout = std::time::Duration::from_millis(200));
-    let (holder, connection) =
-        tokio_postgres::connect(h.pg_url.as_deref().unwrap(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    holder
-        .execute(
-            "SELECT pg_advisory_lock($1)",
-            &[&shotclock_server::store::postgres::WRITE_LOCK],
-        )
-        .await
-        .unwrap();
+    let holder = common::hold_write_lock(h.pg_url.as_deref().unwrap()).await;
 
     let (id, at) = (ScreenshotId::new(), t0() - min(5));
     let token = team.alice.token.clone();

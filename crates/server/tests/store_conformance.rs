@@ -5,10 +5,13 @@
 //! (`shotclock-testpg`; a missing PostgreSQL fails these tests, it never skips them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use common::hold_write_lock;
 use shotclock_api::{
     EntryId, ErrorCode, NotificationId, Plan, Role, ScreenshotId, UserId, WorkspaceId,
 };
@@ -1375,20 +1378,6 @@ async fn raw(url: &str) -> tokio_postgres::Client {
         .unwrap();
     tokio::spawn(connection);
     client
-}
-
-/// A session that holds the write groups' lock, as another replica's group would, until it is
-/// dropped.
-async fn hold_write_lock(url: &str) -> tokio_postgres::Client {
-    let holder = raw(url).await;
-    holder
-        .execute(
-            "SELECT pg_advisory_lock($1)",
-            &[&shotclock_server::store::postgres::WRITE_LOCK],
-        )
-        .await
-        .unwrap();
-    holder
 }
 
 fn pg_open(url: &str) -> Store {

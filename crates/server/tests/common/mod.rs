@@ -544,3 +544,20 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A session on `url` that holds the write groups' lock, as another replica's group would,
+/// until it is dropped.
+pub async fn hold_write_lock(url: &str) -> tokio_postgres::Client {
+    let (holder, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&shotclock_server::store::postgres::WRITE_LOCK],
+        )
+        .await
+        .unwrap();
+    holder
+}
