@@ -607,7 +607,51 @@ async fn r39_the_approvals_week_lists_every_member_with_screenshot_counts(db: Db
     .expect(422);
 }
 
+/// A large workspace's week is listed whole: more than ten thousand entries of one member are
+/// all there (the backends cut the workspace's list at 10,000, silently).
+async fn r39_the_approvals_week_of_a_large_workspace_is_listed_whole(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    const N: usize = 10_001;
+    let monday = t0() - min(11 * 60);
+    let rows = (0..N)
+        .map(|i| {
+            let start = monday + TimeDelta::seconds(i64::try_from(i).unwrap());
+            shotclock_server::store::EntryRow {
+                id: EntryId::new(),
+                workspace_id: team.ws,
+                user_id: team.bob.id,
+                description: String::new(),
+                times: shotclock_domain::entry::EntryTimes::new(
+                    start,
+                    Some(start + TimeDelta::seconds(1)),
+                ),
+                approved: false,
+                manual: true,
+                created_at: start,
+            }
+        })
+        .collect();
+    h.store.bulk_insert_entries(rows).await.unwrap();
+    let r = h
+        .get("/api/v1/approvals?day=2025-06-04&tz=UTC", &team.admin.token)
+        .await;
+    r.expect(200);
+    let week = r.json();
+    let bob = week["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["member"]["email"] == "bob@acme.test")
+        .unwrap()["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(bob, N);
+}
+
 common::all_backends!(
+    r39_the_approvals_week_of_a_large_workspace_is_listed_whole,
     r39_an_edits_dry_run_equals_the_real_change,
     r39_approve_a_week_then_a_members_delete_is_refused,
     r39_manual_entries,

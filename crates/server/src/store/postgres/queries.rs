@@ -345,7 +345,7 @@ impl Rows for Pg<'_> {
                 &format!(
                     "SELECT {ENTRY_COLS} FROM entries
                      WHERE workspace_id = $1 AND start_ms >= $2 AND start_ms < $3
-                     ORDER BY start_ms LIMIT 10000"
+                     ORDER BY start_ms"
                 ),
                 &[&u(workspace), &ms(from), &ms(to)],
                 entry_row,

@@ -228,7 +228,7 @@ impl Rows for Sql<'_> {
                 &format!(
                     "SELECT {ENTRY_COLS} FROM entries
                      WHERE workspace_id = ?1 AND start_ms >= ?2 AND start_ms < ?3
-                     ORDER BY start_ms LIMIT 10000"
+                     ORDER BY start_ms"
                 ),
                 params![u(workspace), ms(from), ms(to)],
                 entry_row,
