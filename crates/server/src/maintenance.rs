@@ -122,7 +122,12 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
 /// One full maintenance pass.
 pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
     let purged = purge(app).await?;
-    app.intents().purge_history(app.now()).await?;
+    if app.intents().purge_history(app.now()).await? > 0 {
+        // Old access-log lines, tombstones and gate history: gone from the files too (R24).
+        if let Err(e) = app.intents().scrub().await {
+            tracing::warn!(error = %e, "checkpoint after the history purge did not complete");
+        }
+    }
     app.limiter().prune().await?;
     let (swept, temp_removed) = sweep(app, grace).await?;
     if purged + swept > 0 {

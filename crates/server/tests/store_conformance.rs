@@ -1514,8 +1514,31 @@ async fn postgres_scrub_leaves_no_dead_tuples() {
             .get(0)
     };
     assert_eq!(dead().await, 1, "the deleted row is still on disk");
+    // A line of the access log (R35), gone by retention or with its owner's account.
+    client
+        .batch_execute(
+            "INSERT INTO screenshot_access (workspace_id, owner_id, screenshot_id, captured_ms,
+                 viewer_id, viewer_name, kind, at_ms)
+             VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1,
+                 gen_random_uuid(), 'Ada', 'viewed', 2);
+             DELETE FROM screenshot_access;",
+        )
+        .await
+        .unwrap();
+    let dead_access = async || -> i64 {
+        client
+            .query_one(
+                "SELECT dead_tuple_count FROM pgstattuple('screenshot_access')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(dead_access().await, 1);
     store.scrub().await.unwrap();
     assert_eq!(dead().await, 0);
+    assert_eq!(dead_access().await, 0, "the access log's deleted line");
 }
 
 /// A group that cannot get the write lock in time (another session holds it) runs none of its

@@ -83,7 +83,9 @@ const MIN_SERVER_VERSION: i32 = 140_000;
 
 /// Tables rows are deleted from; what [`Backend::scrub`] vacuums.
 const SCRUBBED: &str = "screenshots, screenshot_hours, entries, sessions, notifications, users, \
-                        tombstones, capture_gates, screenshot_days";
+                        tombstones, capture_gates, screenshot_days, screenshot_access, \
+                        workspace_block_rules, invitations, sso_identities, app_presence, \
+                        app_last_seen";
 
 /// How to reach the database.
 #[derive(Clone)]
