@@ -144,6 +144,63 @@ async fn server_errors_are_retryable_and_carry_retry_after() {
     assert_eq!(e.retry_after(), None);
 }
 
+/// The same response sent in `chunk`-byte chunks (chunked transfer encoding, no length).
+fn answer_chunked(status: &str, body: &str, chunk: usize) -> String {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\n{API_VERSION_HEADER}: {API_VERSION}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\n\
+         connection: close\r\n\r\n"
+    );
+    for part in body.as_bytes().chunks(chunk) {
+        out.push_str(&format!("{:x}\r\n", part.len()));
+        out.push_str(std::str::from_utf8(part).unwrap());
+        out.push_str("\r\n");
+    }
+    out + "0\r\n\r\n"
+}
+
+/// An error body of exactly `len` bytes whose code (`entry_overlap`) is not the one a 409
+/// without a readable body is given (`conflict`).
+fn error_body_of(len: usize) -> String {
+    let head = r#"{"code":"entry_overlap","message":""#;
+    let tail = r#""}"#;
+    format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()))
+}
+
+/// An error body is read up to its cap (64 KiB) and no further: at the cap it is the service's
+/// own words, one byte over it is not read (the status speaks), however it is sent.
+#[tokio::test]
+async fn an_error_body_is_read_up_to_its_cap() {
+    const CAP: usize = 64 * 1024;
+    let at_cap = error_body_of(CAP);
+    let over = error_body_of(CAP + 1);
+    let p = peer(vec![
+        answer("409 Conflict", &[], "application/json", &at_cap),
+        answer_chunked("409 Conflict", &at_cap, 1000),
+        answer_chunked("409 Conflict", &at_cap, CAP),
+        answer("409 Conflict", &[], "application/json", &over),
+        answer_chunked("409 Conflict", &over, 1000),
+        answer_chunked("409 Conflict", &over, CAP),
+    ])
+    .await;
+    let c = client(&p.url);
+    for (case, code) in [
+        ("at the cap, with its length", "entry_overlap"),
+        ("at the cap, in chunks", "entry_overlap"),
+        ("at the cap, in one chunk", "entry_overlap"),
+        ("over the cap, with its length", "conflict"),
+        ("over the cap, in chunks", "conflict"),
+        ("over the cap, in one chunk and a byte", "conflict"),
+    ] {
+        let e = c.me().await.unwrap_err();
+        assert_eq!(
+            e.code().map(|c| c.as_str().to_owned()).as_deref(),
+            Some(code),
+            "{case}: {e:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn client_errors_are_final() {
     let cases = [
