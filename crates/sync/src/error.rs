@@ -508,4 +508,44 @@ mod tests {
         let long = vec![b'a'; 10_000];
         assert!(synthesize(500, &long).message.len() < 300);
     }
+
+    #[test]
+    fn each_status_without_a_body_gets_its_own_code() {
+        for (status, code) in [
+            (400, ErrorCode::BadRequest),
+            (401, ErrorCode::Unauthorized),
+            (403, ErrorCode::Forbidden),
+            (404, ErrorCode::NotFound),
+            (405, ErrorCode::MethodNotAllowed),
+            (409, ErrorCode::Conflict),
+            (410, ErrorCode::Gone),
+            (413, ErrorCode::PayloadTooLarge),
+            (415, ErrorCode::UnsupportedMediaType),
+            (422, ErrorCode::Validation),
+            (429, ErrorCode::TooManyRequests),
+            (500, ErrorCode::Internal),
+            (599, ErrorCode::Internal),
+            (418, ErrorCode::Unknown),
+            (600, ErrorCode::Unknown),
+        ] {
+            assert_eq!(synthesize(status, b"").code, code, "{status}");
+        }
+    }
+
+    #[test]
+    fn errors_without_a_body_of_their_own_still_say_their_status_and_code() {
+        assert_eq!(SyncError::Unauthorized.status(), Some(401));
+        assert_eq!(
+            SyncError::Unauthorized.code(),
+            Some(ErrorCode::Unauthorized)
+        );
+        let version = SyncError::IncompatibleVersion {
+            service: Some("2".into()),
+            client: 1,
+        };
+        assert_eq!(version.code(), Some(ErrorCode::ApiVersion));
+        assert_eq!(version.status(), None);
+        let url = SyncError::invalid_url("no scheme");
+        assert_eq!((url.status(), url.code()), (None, None));
+    }
 }
