@@ -51,10 +51,14 @@ pub async fn discard(app: &App, keys: &[String]) {
             "files of deleted screenshots could not be removed; the sweep retries them"
         );
     }
+    scrub(app).await;
+}
+
+/// Makes what was just deleted unreadable in the database files (R24). A busy checkpoint is
+/// retried by the next delete or maintenance run; the delete itself has committed.
+async fn scrub(app: &App) {
     if let Err(e) = app.intents().scrub().await {
-        // A busy checkpoint is retried by the next delete or maintenance run; the delete
-        // itself has committed.
-        tracing::warn!(error = %e, "checkpoint after delete did not complete");
+        tracing::warn!(error = %e, "checkpoint after a delete did not complete");
     }
 }
 
@@ -123,10 +127,8 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<(usize, usize), Error> 
 pub async fn run(app: &App, grace: Duration) -> Result<Report, Error> {
     let purged = purge(app).await?;
     if app.intents().purge_history(app.now()).await? > 0 {
-        // Old access-log lines, tombstones and gate history: gone from the files too (R24).
-        if let Err(e) = app.intents().scrub().await {
-            tracing::warn!(error = %e, "checkpoint after the history purge did not complete");
-        }
+        // Old access-log lines, tombstones and gate history: gone from the files too.
+        scrub(app).await;
     }
     app.limiter().prune().await?;
     let (swept, temp_removed) = sweep(app, grace).await?;

@@ -820,8 +820,6 @@ pub trait Cluster: Send + Sync + 'static {
     fn listen(&self) -> tokio::sync::mpsc::UnboundedReceiver<Heard>;
     /// Takes `duty` unless another replica holds it (`None`); held until the [`Lead`] drops.
     async fn try_lead(&self, duty: Duty) -> StoreResult<Option<Lead>>;
-    /// The sign-in throttle's rows of `pair` and `source`.
-    async fn throttle(&self, pair: [u8; 32], source: [u8; 32]) -> StoreResult<ThrottleRows>;
     /// Replaces the throttle's rows of `pair` and `source` by `update` of them, atomically with
     /// respect to every replica (no lost update between two replicas).
     async fn update_throttle(

@@ -283,18 +283,6 @@ impl Cluster for PgStore {
         Ok(held.map(|h| Box::new(h) as Lead))
     }
 
-    async fn throttle(&self, pair: [u8; 32], source: [u8; 32]) -> StoreResult<ThrottleRows> {
-        let pool = self.inner.pool.clone();
-        self.inner
-            .handle
-            .spawn(async move {
-                let obj = pool.get().await.map_err(pool_err)?;
-                read_throttle(&obj, &pair, &source).await
-            })
-            .await
-            .map_err(|_| StoreError::Closed)?
-    }
-
     async fn update_throttle(
         &self,
         pair: [u8; 32],
