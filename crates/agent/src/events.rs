@@ -295,6 +295,7 @@ async fn apply(shared: &Shared, event: Event) -> bool {
             return adopted;
         }
         Event::EntryDeleted { entry_id } => {
+            let _changing = shared.timer_lock.lock().await;
             if let Err(e) = shared.store.call(move |s| s.delete_entry(entry_id)).await {
                 tracing::warn!(%entry_id, error = %e, "could not drop an entry deleted elsewhere");
             }

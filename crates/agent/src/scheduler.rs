@@ -262,12 +262,30 @@ async fn capture_once<S>(
         detail: String::new(),
     };
     let e = entry.clone();
-    match shared
+    // The entry may have been deleted (here, or elsewhere and heard of) while the screen was
+    // grabbed: every delete leaves the running-timer mirror under the timer lock, so, holding
+    // it, an entry that neither runs nor is in the buffer any more is gone, and its screenshot
+    // goes with it rather than bringing the entry back (R15, R29). One that still runs is
+    // stored even if the buffer could not take it yet (an unsaved adoption).
+    let _changing = shared.timer_lock.lock().await;
+    let running = shared.running_entry().is_some_and(|r| r.id == entry.id);
+    let recorded = shared
         .store
-        .call(move |s| s.record_capture(&e, &shot, &attempt))
-        .await
-    {
-        Ok(info) => {
+        .call(move |s| {
+            if !running && s.get_entry(e.id)?.is_none() {
+                return Ok(None);
+            }
+            s.record_capture(&e, &shot, &attempt).map(Some)
+        })
+        .await;
+    match recorded {
+        Ok(None) => {
+            tracing::info!(
+                window = slot.window_index,
+                "the entry was deleted while its screenshot was taken: discarded"
+            );
+        }
+        Ok(Some(info)) => {
             tracing::info!(window = slot.window_index, "screenshot captured");
             shared.kick.notify_one();
             shared.emit(AgentEvent::Captured {

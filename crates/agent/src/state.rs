@@ -172,7 +172,9 @@ pub(crate) struct Shared {
     pub timer: watch::Sender<Option<Running>>,
     /// Held while the running timer changes: a start or stop made here, and the adoption of
     /// the service's timer state, each checks the outbox and writes under it, so neither
-    /// overwrites the other with an older view.
+    /// overwrites the other with an older view. Every drop of an entry (deleted here, or
+    /// heard of as deleted) also happens under it, and the scheduler stores a screenshot under
+    /// it, so a screenshot never brings a deleted entry back.
     pub timer_lock: tokio::sync::Mutex<()>,
     /// Wakes the event task to re-read the service's timer: the last queued timer change was
     /// acknowledged, so the service's view is the newest again, or a refresh could not write

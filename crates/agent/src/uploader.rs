@@ -113,6 +113,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             SendOutcome::Deleted => {
                 backoff.reset();
                 let seq = item.seq;
+                // Under the timer lock, like every drop of an entry (see the scheduler).
+                let changing = shared.timer_lock.lock().await;
                 match shared.store.call(move |s| s.settle_deleted(seq)).await {
                     Ok(settled) => {
                         tracing::info!(
@@ -133,6 +135,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         shared.emit(AgentEvent::Deleted);
                     }
                     Err(err) => {
+                        drop(changing);
                         // Still pending: sent again later, answered `deleted` again.
                         tracing::error!("could not drop an item deleted on the service: {err}");
                         let _ = pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;

@@ -1,6 +1,7 @@
 //! A deleted screenshot never comes back (R24, R29): the service answers a create of a deleted
 //! id with `410` and code `deleted`, and the engine counts the item as done — it drops the item
-//! and its local copy, and does not set it aside as refused.
+//! and its local copy, and does not set it aside as refused. An entry deleted while a screenshot
+//! of it is being taken stays deleted here too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -241,4 +242,112 @@ async fn a_retry_after_a_delete_elsewhere_does_not_bring_the_screenshot_back() {
     let rejected = agent.rejected_items().await.unwrap();
     assert!(rejected.is_empty(), "set aside as refused: {rejected:#?}");
     agent.shutdown().await;
+}
+
+/// A desktop whose first grab waits, once it has begun, until the test lets it finish.
+struct HeldGrab {
+    screen: Screen,
+    began: std::sync::mpsc::Sender<()>,
+    finish: std::sync::mpsc::Receiver<()>,
+    held: bool,
+}
+
+impl shotclock_capture::ScreenSource for HeldGrab {
+    fn capture_all(
+        &mut self,
+    ) -> Result<Vec<shotclock_capture::Frame>, shotclock_capture::CaptureError> {
+        if !self.held {
+            self.held = true;
+            let _ = self.began.send(());
+            let _ = self.finish.recv_timeout(DEADLINE);
+        }
+        self.screen.capture_all()
+    }
+}
+
+/// Where an entry is deleted while a screenshot of it is being taken.
+#[derive(Debug, Clone, Copy)]
+enum DeletedBy {
+    /// The user, in this app.
+    Here,
+    /// Elsewhere: the app hears of it from the service's events.
+    Elsewhere,
+}
+
+/// An entry deleted while a screenshot of it is being taken does not come back in the buffer
+/// (R15, R29): the screenshot is discarded, not stored with the entry made again around it.
+async fn deleted_during_a_grab(by: DeletedBy) {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("grab-delete", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let (began_tx, began) = std::sync::mpsc::channel();
+    let (finish, finish_rx) = std::sync::mpsc::channel();
+    let source = HeldGrab {
+        screen: Screen::new(),
+        began: began_tx,
+        finish: finish_rx,
+        held: false,
+    };
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(data.path(), session(&server.url(), alice).await, source).await;
+    let events = Events::record(&agent);
+    let entry = agent
+        .start_timer("deleted mid-grab".into())
+        .await
+        .unwrap()
+        .entry_id;
+    tokio::task::spawn_blocking(move || began.recv_timeout(DEADLINE))
+        .await
+        .unwrap()
+        .expect("a grab began");
+    match by {
+        DeletedBy::Here => {
+            agent.delete_entry(entry, false).await.unwrap();
+        }
+        DeletedBy::Elsewhere => {
+            drained(&agent, DEADLINE).await;
+            member.delete_entry(entry).await.unwrap();
+            eventually("the app to hear of the delete", DEADLINE, || async {
+                agent.running().is_none().then_some(())
+            })
+            .await;
+        }
+    }
+    assert!(agent.running().is_none());
+    let released = Instant::now();
+    finish.send(()).unwrap();
+    // The scheduler says capture is off only once it is done with the grab.
+    events
+        .wait_for("capture to go off after the grab", released, |e| {
+            matches!(
+                e,
+                AgentEvent::CaptureChanged {
+                    status: shotclock_agent::CaptureStatus::Off { .. }
+                }
+            )
+            .then_some(())
+        })
+        .await;
+    let store = agent.local_store();
+    let (kept, shots) = store
+        .call(move |s| Ok((s.get_entry(entry)?, s.screenshots_of_entry(entry)?)))
+        .await
+        .unwrap();
+    assert_eq!(kept, None, "the deleted entry came back in the buffer");
+    assert!(shots.is_empty(), "{shots:?}");
+    assert!(agent.running().is_none());
+    drained(&agent, DEADLINE).await;
+    assert!(service_shots_of(&member, entry).await.is_empty());
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_deleted_here_during_a_grab_does_not_come_back() {
+    deleted_during_a_grab(DeletedBy::Here).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_deleted_elsewhere_during_a_grab_does_not_come_back() {
+    deleted_during_a_grab(DeletedBy::Elsewhere).await;
 }
