@@ -8,15 +8,17 @@
 //! When a session ends (sign-out) or a user's sessions are revoked (deactivated, role changed,
 //! account deleted), [`Hub::end`] closes the matching open streams at once: the client's
 //! reconnect then meets a 401 and it stops, instead of listening on a dead session. A stream
-//! that lags behind more than [`CAPACITY`] endings may miss its own; it then lives until the
-//! client disconnects.
+//! that may have missed its own ending — it fell behind more than [`CAPACITY`] endings, or
+//! another replica's notices were lost ([`Ended::Unsure`]) — reads its session again and
+//! closes if it is gone.
 //!
 //! With several replicas on one database, an event also travels to the others as a small
 //! [`Notice`] (ids and a kind, never a description or an image) through the backend's
 //! [`crate::store::Cluster`] channel, sent after the change committed; each replica rebuilds the
 //! event from its own reads and publishes it to its own streams (see `relay`). When a replica's
-//! listener loses its connection, notices sent meanwhile are gone: once it listens again,
-//! [`Hub::lag_all`] tells every open stream that it lagged, and clients re-read their state.
+//! listener loses its connection, or another replica could not send some notices, notices are
+//! gone: once it listens again (or hears of the loss), [`Hub::lag_all`] tells every open stream
+//! that it lagged, and clients re-read their state.
 //!
 //! Open streams are counted ([`Hub::admit`]): at most `per_user` per user and `total` in all;
 //! a stream beyond either is refused (429 with `Retry-After`), and its [`StreamSlot`] gives the
@@ -42,15 +44,19 @@ pub enum Ended {
     Session([u8; 32]),
     /// Every session of this user.
     User(UserId),
+    /// Endings may have been missed (see [`Hub::lag_all`]): every open stream checks its
+    /// session again and closes if it is gone.
+    Unsure,
 }
 
 impl Ended {
-    /// Whether this ending concerns the stream of `user` opened with `session`.
+    /// Whether this ending surely concerns the stream of `user` opened with `session`.
     #[must_use]
     pub fn ends(&self, user: UserId, session: &[u8; 32]) -> bool {
         match self {
             Ended::Session(hash) => hash == session,
             Ended::User(id) => *id == user,
+            Ended::Unsure => false,
         }
     }
 }
@@ -204,12 +210,14 @@ impl Notice {
 
     /// The notice for a session ending.
     #[must_use]
-    pub fn of_ending(ended: Ended) -> Self {
+    pub fn of_ending(ended: Ended) -> Option<Self> {
         match ended {
-            Ended::Session(hash) => Notice::SessionEnded {
+            Ended::Session(hash) => Some(Notice::SessionEnded {
                 h: hex::encode(hash),
-            },
-            Ended::User(u) => Notice::UserEnded { u },
+            }),
+            Ended::User(u) => Some(Notice::UserEnded { u }),
+            // Each replica judges its own doubt.
+            Ended::Unsure => None,
         }
     }
 
@@ -358,12 +366,16 @@ impl Hub {
         users.get(&user).is_some_and(|tx| tx.receiver_count() > 0)
     }
 
-    /// Tells every open stream that it may have missed events.
+    /// Tells every open stream that it may have missed events, and that it may have missed
+    /// the end of its session ([`Ended::Unsure`]).
     pub fn lag_all(&self) {
-        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        for tx in users.values() {
-            let _ = tx.send(Frame::Gap);
+        {
+            let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+            for tx in users.values() {
+                let _ = tx.send(Frame::Gap);
+            }
         }
+        self.end(Ended::Unsure);
     }
 }
 
@@ -393,10 +405,13 @@ mod tests {
         let deleted = Notice::of_event(alice, &Event::EntryDeleted { entry_id: entry });
         assert_eq!(deleted, Notice::EntryDeleted { u: alice, e: entry });
         assert_eq!(deleted.user(), Some(alice));
-        assert_eq!(Notice::of_ending(Ended::User(alice)).user(), Some(alice));
-        let session = Notice::of_ending(Ended::Session([0xab; 32]));
+        let user = Notice::of_ending(Ended::User(alice)).unwrap();
+        assert_eq!(user.user(), Some(alice));
+        let session = Notice::of_ending(Ended::Session([0xab; 32])).unwrap();
         assert_eq!(session, Notice::SessionEnded { h: "ab".repeat(32) });
         assert_eq!(session.user(), None);
+        // A doubt is this replica's own: it does not travel.
+        assert_eq!(Notice::of_ending(Ended::Unsure), None);
     }
 
     #[test]

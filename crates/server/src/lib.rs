@@ -322,7 +322,8 @@ impl App {
     /// replica.
     pub fn end(&self, ended: Ended) {
         if let Some(cluster) = &self.0.cluster
-            && let Some(payload) = relay::envelope(self, Notice::of_ending(ended))
+            && let Some(notice) = Notice::of_ending(ended)
+            && let Some(payload) = relay::envelope(self, notice)
         {
             cluster.notify(payload);
         }

@@ -6,8 +6,9 @@
 //! open here (no read at all), else rebuilds the event from its own reads: a relayed
 //! `timer_started` shows the entry as it is when it is read, which may already be stopped —
 //! events are hints to refresh, the listing is the truth. A notice about rows that are gone
-//! (the entry deleted meanwhile) is dropped. After the listener reconnected, every stream is
-//! told it lagged ([`crate::events::Hub::lag_all`]).
+//! (the entry deleted meanwhile) is dropped. After the listener reconnected, and when some
+//! replica lost notices it could not send, every stream is told it lagged
+//! ([`crate::events::Hub::lag_all`]).
 
 use shotclock_api::dto::Event;
 use tokio::sync::{mpsc, oneshot};
@@ -44,6 +45,10 @@ pub(crate) async fn run(
                     app.hub().lag_all();
                 }
             },
+            Heard::Missed => {
+                tracing::info!("a replica lost live events; streams told they lagged");
+                app.hub().lag_all();
+            }
             Heard::Notice(payload) => match serde_json::from_str::<Envelope>(&payload) {
                 Ok(envelope) if envelope.o == app.origin() => {}
                 Ok(envelope) => deliver(&app, envelope.notice).await,
@@ -253,6 +258,9 @@ mod tests {
 
         // The listener reconnected: every stream may have missed notices.
         tx.send(Heard::Listening).unwrap();
+        assert_eq!(next(&mut stream).await, Frame::Gap);
+        // So it may when a replica lost some it could not send.
+        tx.send(Heard::Missed).unwrap();
         assert_eq!(next(&mut stream).await, Frame::Gap);
     }
 

@@ -553,6 +553,74 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
     next_frames(&mut seen, "event: entry_deleted").await;
 }
 
+/// An open event stream's body and what it said so far.
+struct Listening {
+    body: Body,
+    seen: String,
+}
+
+impl Listening {
+    async fn open(h: &Harness, token: &str) -> Self {
+        let req = Request::get("/api/v1/events")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = tower::ServiceExt::oneshot(h.router.clone(), req)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let mut stream = Listening {
+            body: res.into_body(),
+            seen: String::new(),
+        };
+        assert!(stream.hears("event: ready").await);
+        stream
+    }
+
+    /// Reads until `want` was said (`true`) or the stream ended (`false`); fails after 10 s.
+    async fn hears(&mut self, want: &str) -> bool {
+        while !self.seen.contains(want) {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("neither {want:?} nor an end; heard {:?}", self.seen));
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.seen.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Some(Err(_)) | None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// A stream that may have missed the end of its own session (another replica could not send
+/// it, or the stream fell behind the endings) checks its session again: revoked, it closes;
+/// still valid, it hears only that it lagged and stays open.
+async fn a_stream_that_may_have_missed_its_ending_checks_its_session(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    let mut alices = Listening::open(&h, &team.alice.token).await;
+    let mut bobs = Listening::open(&h, &team.bob.token).await;
+    // Alice's session goes without this replica hearing of it.
+    h.store
+        .delete_session(shotclock_server::auth::token_hash(&team.alice.token))
+        .await
+        .unwrap();
+    h.app.hub().lag_all();
+    assert!(
+        !alices.hears("event: never said").await,
+        "the stream outlived its session: {:?}",
+        alices.seen
+    );
+    assert!(bobs.hears("event: lagged").await);
+    let entry = h.start(&team.bob, t0() - min(5), "still heard").await;
+    assert!(bobs.hears("event: timer_started").await);
+    assert!(bobs.seen.contains(&entry.to_string()));
+}
+
 /// Tables with a `user_id` or `workspace_id` column, read from the schema itself.
 fn person_tables(db: &std::path::Path) -> Vec<(String, Vec<String>)> {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -968,5 +1036,6 @@ common::all_backends!(
     upload_is_idempotent_by_id_and_hash,
     upload_rejects_bad_images_bodies_and_times,
     sse_streams_timer_notifications_and_deletes_live,
+    a_stream_that_may_have_missed_its_ending_checks_its_session,
     sweeper_removes_unreferenced_files_only,
 );

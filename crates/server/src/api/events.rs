@@ -1,5 +1,6 @@
 //! `GET /api/v1/events`: the caller's live events as Server-Sent Events, with keep-alive; the
-//! stream closes when its session ends (see [`crate::events::Hub::end`]). Open streams are
+//! stream closes when its session ends (see [`crate::events::Hub::end`]), also when it may have
+//! missed that ending and finds its session gone. Open streams are
 //! capped per user and in total (`Config::max_event_streams_per_user`, `max_event_streams`).
 
 use std::convert::Infallible;
@@ -19,7 +20,7 @@ use super::ApiQuery;
 use crate::App;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
-use crate::events::{Frame, Full};
+use crate::events::{Ended, Frame, Full};
 
 /// What a recording app says of itself when it opens its stream.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -87,11 +88,18 @@ pub(super) async fn stream(
     // Subscribed before the response starts, like the events: an ending cannot slip between.
     let mut endings = app.hub().endings();
     let (user, session) = (auth.user.id, auth.token_hash);
+    let checker = app.clone();
     let ended = async move {
         loop {
             match endings.recv().await {
                 Ok(ending) if ending.ends(user, &session) => return,
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                // Its own ending may have been among those missed.
+                Ok(Ended::Unsure) | Err(RecvError::Lagged(_)) => {
+                    if !still_signed_in(&checker, user, session).await {
+                        return;
+                    }
+                }
+                Ok(_) => {}
                 Err(RecvError::Closed) => std::future::pending::<()>().await,
             }
         }
@@ -118,4 +126,17 @@ pub(super) async fn stream(
     });
     Ok(Sse::new(ready.chain(events).take_until(ended))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Whether the stream of `user` opened with `session` may stay open: the session is still
+/// valid and its user's. A read that fails closes the stream too (the client reconnects and
+/// meets the service's answer then).
+async fn still_signed_in(app: &App, user: shotclock_api::UserId, session: [u8; 32]) -> bool {
+    match app.intents().session_user(session, app.now()).await {
+        Ok(found) => found.is_some_and(|u| u.id == user),
+        Err(e) => {
+            tracing::warn!(error = %e, "an event stream's session could not be checked; closed");
+            false
+        }
+    }
 }

@@ -771,6 +771,8 @@ pub enum Heard {
     Listening,
     /// A notice some replica (this one included) sent.
     Notice(String),
+    /// Some replica could not send some of its notices: they are lost.
+    Missed,
 }
 
 /// One (email, source) pair's consecutive failures (times in milliseconds).
@@ -813,7 +815,8 @@ pub type Lead = Box<dyn Send + Sync>;
 pub trait Cluster: Send + Sync + 'static {
     /// Sends `payload` (at most a few hundred bytes) to every listening replica, in order, in
     /// the background; never inside a transaction, so call it after the change committed. A
-    /// notice that cannot be sent is dropped (logged): notices are hints.
+    /// notice that cannot be sent after all is lost (logged; notices are hints), and every
+    /// listener then hears [`Heard::Missed`].
     fn notify(&self, payload: String);
     /// Starts the listener (once per process); what it hears arrives on the receiver. A lost
     /// connection is reopened with backoff and then reported as [`Heard::Listening`] again.

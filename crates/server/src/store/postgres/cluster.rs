@@ -4,7 +4,8 @@
 //! * **Notify.** One background task sends the queued notices in order with `pg_notify` on a
 //!   pooled connection, each in its own implicit transaction: never inside a write group, so a
 //!   notice cannot delay an upload's commit, and it is sent only after the change it describes
-//!   committed (the caller queues it after the answer).
+//!   committed (the caller queues it after the answer). Without a connection the notices wait;
+//!   one that is lost after all is made up for by a [`Heard::Missed`] to every replica.
 //! * **Listen.** A dedicated connection (`application_name` [`LISTENER_NAME`], outside the
 //!   pool) runs `LISTEN`; its notifications are forwarded as they arrive. When it fails, it is
 //!   reopened with backoff (0.1 s doubling to 5 s) and [`Heard::Listening`] is reported again:
@@ -36,26 +37,78 @@ pub const CHANNEL: &str = "shotclock_events";
 /// `application_name` of the listener connection (visible in `pg_stat_activity`).
 pub const LISTENER_NAME: &str = "shotclock-listener";
 
-/// Sends queued notices in order until the store goes.
+/// What a replica sends once it can again after it had to drop notices: every listener
+/// reports it as [`Heard::Missed`]. Not JSON, so no notice can be taken for it.
+const MISSED: &str = "missed";
+
+/// Notices waiting for a connection beyond which the oldest are dropped (and reported missed).
+const MAX_WAITING: usize = 10_000;
+
+/// Backoff between attempts to get a connection (and between reconnects of the listener).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Sends queued notices in order until the store goes. Without a connection they wait (at
+/// most [`MAX_WAITING`]); a notice that could not be sent, or was dropped while waiting, is
+/// made up for by [`MISSED`] before the next one sent, so other replicas' streams learn they
+/// lagged instead of missing events silently.
 pub(super) async fn notifier(pool: Pool, mut queue: mpsc::UnboundedReceiver<String>) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
+    let mut waiting = std::collections::VecDeque::new();
+    let mut missed = false;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        if waiting.is_empty() {
+            match queue.recv().await {
+                Some(first) => waiting.push_back(first),
+                None => return,
+            }
+        }
         while let Ok(next) = queue.try_recv() {
-            batch.push(next);
+            waiting.push_back(next);
+        }
+        let excess = waiting.len().saturating_sub(MAX_WAITING);
+        if excess > 0 {
+            waiting.drain(..excess);
+            missed = true;
+            tracing::warn!(
+                dropped = excess,
+                "live events for other replicas dropped while waiting"
+            );
         }
         let obj = match pool.get().await {
             Ok(obj) => obj,
             Err(e) => {
-                tracing::warn!(error = %e, dropped = batch.len(), "live events not sent to other replicas");
+                if queue.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, waiting = waiting.len(), "live events wait for a connection to other replicas");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
-        for payload in batch {
+        backoff = FIRST_BACKOFF;
+        if missed {
+            match obj
+                .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &MISSED])
+                .await
+            {
+                Ok(_) => missed = false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "other replicas could not be told they missed live events");
+                    continue;
+                }
+            }
+        }
+        while let Some(payload) = waiting.pop_front() {
             if let Err(e) = obj
                 .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
                 .await
             {
                 tracing::warn!(error = %e, "a live event was not sent to other replicas");
+                missed = true;
+                // The rest go on a connection got again.
+                break;
             }
         }
     }
@@ -67,7 +120,6 @@ async fn listener(
     tls: MakeRustls,
     out: mpsc::UnboundedSender<Heard>,
 ) {
-    const FIRST_BACKOFF: Duration = Duration::from_millis(100);
     let mut config = config;
     config.application_name(LISTENER_NAME);
     let mut backoff = FIRST_BACKOFF;
@@ -101,7 +153,12 @@ async fn listener(
                             return;
                         }
                         while let Some(payload) = payloads.recv().await {
-                            if out.send(Heard::Notice(payload)).is_err() {
+                            let heard = if payload == MISSED {
+                                Heard::Missed
+                            } else {
+                                Heard::Notice(payload)
+                            };
+                            if out.send(heard).is_err() {
                                 driver.abort();
                                 return;
                             }
@@ -114,7 +171,7 @@ async fn listener(
             Err(e) => tracing::warn!(error = %e, "the live-event listener cannot connect"),
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -323,5 +380,97 @@ impl Cluster for PgStore {
             })
             .await
             .map_err(|_| StoreError::Closed)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+
+    use super::*;
+    use crate::store::postgres::PgTls;
+
+    /// Long enough for a loaded machine; what never comes fails the test.
+    const WAIT: Duration = Duration::from_secs(30);
+
+    /// A fresh database's connection settings and a pool of `size` on it that waits `wait`
+    /// for a connection.
+    fn pool(size: usize, wait: Duration) -> (tokio_postgres::Config, Pool) {
+        let config: tokio_postgres::Config = shotclock_testpg::database().parse().unwrap();
+        let manager = Manager::from_config(
+            config.clone(),
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(wait))
+            .build()
+            .unwrap();
+        (config, pool)
+    }
+
+    /// A listener on `config`'s database, already listening.
+    async fn listening(config: tokio_postgres::Config) -> mpsc::UnboundedReceiver<Heard> {
+        let (out, mut heard) = mpsc::unbounded_channel();
+        tokio::spawn(listener(config, MakeRustls::new(&PgTls::Off).unwrap(), out));
+        assert_eq!(next(&mut heard).await, Heard::Listening);
+        heard
+    }
+
+    async fn next(heard: &mut mpsc::UnboundedReceiver<Heard>) -> Heard {
+        tokio::time::timeout(WAIT, heard.recv())
+            .await
+            .expect("the listener heard nothing")
+            .expect("the listener stopped")
+    }
+
+    /// Polls the pool's count of tasks waiting for a connection until `done` says so.
+    async fn waiters(pool: &Pool, what: &str, done: impl Fn(usize) -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !done(pool.status().waiting) {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// With every pooled connection busy for longer than the pool waits, a notice waits for
+    /// one rather than being dropped, and goes out, in order, once one is free.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_notice_waits_for_a_connection_instead_of_being_dropped() {
+        let (config, pool) = pool(1, Duration::from_millis(200));
+        let mut heard = listening(config).await;
+        let busy = pool.get().await.unwrap();
+        let (notices, queue) = mpsc::unbounded_channel();
+        tokio::spawn(notifier(pool.clone(), queue));
+        notices.send("one".to_owned()).unwrap();
+        notices.send("two".to_owned()).unwrap();
+        // The notifier asks for the connection, and gives up waiting at least once.
+        waiters(&pool, "the notifier to wait for a connection", |n| n == 1).await;
+        waiters(&pool, "the notifier's wait to time out", |n| n == 0).await;
+        drop(busy);
+        assert_eq!(next(&mut heard).await, Heard::Notice("one".into()));
+        assert_eq!(next(&mut heard).await, Heard::Notice("two".into()));
+    }
+
+    /// A notice PostgreSQL refuses (longer than its 8000-byte limit) is lost, and every
+    /// listener hears that notices were missed before the next one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_notice_is_heard_of_as_missed() {
+        let (config, pool) = pool(2, Duration::from_secs(5));
+        let mut heard = listening(config).await;
+        let (notices, queue) = mpsc::unbounded_channel();
+        tokio::spawn(notifier(pool, queue));
+        notices.send("before".to_owned()).unwrap();
+        notices.send("x".repeat(9_000)).unwrap();
+        notices.send("after".to_owned()).unwrap();
+        assert_eq!(next(&mut heard).await, Heard::Notice("before".into()));
+        assert_eq!(next(&mut heard).await, Heard::Missed);
+        assert_eq!(next(&mut heard).await, Heard::Notice("after".into()));
     }
 }
