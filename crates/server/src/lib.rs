@@ -54,7 +54,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::auth::{Hasher, LoginLimiter};
 use crate::blobs::{Blobs, BlobsLocation};
@@ -373,10 +373,12 @@ impl App {
         self.metrics().render(&self.intents().writer_load())
     }
 
-    /// Now, per the injected clock.
+    /// Now, per the injected clock, to the millisecond.
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {
-        self.0.clock.now()
+        // To the millisecond, as every backend keeps instants: an answer shows the instant
+        // the service stored, and a later read equals it.
+        self.0.clock.now().trunc_subsecs(3)
     }
 }
 

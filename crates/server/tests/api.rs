@@ -7,8 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::Request;
 use chrono::TimeDelta;
-use common::{Db, Harness, PASSWORD, image, rfc, t0};
-use http_body_util::BodyExt;
+use common::{Db, Harness, Listening, PASSWORD, image, rfc, t0};
 use serde_json::json;
 use shotclock_api::{EntryId, ScreenshotId};
 
@@ -483,34 +482,11 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
         .set_plan(team.ws, shotclock_api::Plan::Enterprise, h.app.now())
         .await
         .unwrap();
-    let req = Request::get("/api/v1/events")
-        .header("authorization", format!("Bearer {}", team.alice.token))
-        .body(Body::empty())
-        .unwrap();
-    let res = tower::ServiceExt::oneshot(h.router.clone(), req)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "text/event-stream");
-    let mut body = res.into_body();
-    let mut seen = String::new();
-    let mut next_frames = async |seen: &mut String, want: &str| {
-        while !seen.contains(want) {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-                .await
-                .expect("event in time")
-                .unwrap()
-                .unwrap();
-            if let Ok(data) = frame.into_data() {
-                seen.push_str(&String::from_utf8_lossy(&data));
-            }
-        }
-    };
-    next_frames(&mut seen, "event: ready").await;
+    let mut alice = Listening::open(&h, &team.alice.token).await;
     // A timer started "from another device" (the API).
     let entry = h.start(&team.alice, t0() - min(5), "from phone").await;
-    next_frames(&mut seen, "event: timer_started").await;
-    assert!(seen.contains(&entry.to_string()));
+    assert!(alice.hears("event: timer_started").await);
+    assert!(alice.seen.contains(&entry.to_string()));
     // Capture turned on: a notification arrives live.
     h.call(
         "PATCH",
@@ -520,19 +496,19 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
     )
     .await
     .expect(200);
-    next_frames(&mut seen, "event: notification").await;
-    next_frames(&mut seen, "event: settings_changed").await;
+    assert!(alice.hears("event: notification").await);
+    assert!(alice.hears("event: settings_changed").await);
     let id = ScreenshotId::new();
     h.upload(&team.alice.token, id, entry, t0(), image(1))
         .await
         .expect(201);
     // The owner's open pages hear of it (ids only).
-    next_frames(&mut seen, "event: screenshot_added").await;
-    assert!(seen.contains(&format!(
+    assert!(alice.hears("event: screenshot_added").await);
+    assert!(alice.seen.contains(&format!(
         r#"{{"type":"screenshot_added","screenshot_id":"{id}","entry_id":"{entry}"}}"#
     )));
     h.stop(&team.alice, t0()).await;
-    next_frames(&mut seen, "event: timer_stopped").await;
+    assert!(alice.hears("event: timer_stopped").await);
     h.call(
         "DELETE",
         &format!("/api/v1/screenshots/{id}"),
@@ -541,7 +517,7 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
     )
     .await
     .expect(200);
-    next_frames(&mut seen, "event: screenshot_deleted").await;
+    assert!(alice.hears("event: screenshot_deleted").await);
     h.call(
         "DELETE",
         &format!("/api/v1/entries/{entry}"),
@@ -550,50 +526,7 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
     )
     .await
     .expect(200);
-    next_frames(&mut seen, "event: entry_deleted").await;
-}
-
-/// An open event stream's body and what it said so far.
-struct Listening {
-    body: Body,
-    seen: String,
-}
-
-impl Listening {
-    async fn open(h: &Harness, token: &str) -> Self {
-        let req = Request::get("/api/v1/events")
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let res = tower::ServiceExt::oneshot(h.router.clone(), req)
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        let mut stream = Listening {
-            body: res.into_body(),
-            seen: String::new(),
-        };
-        assert!(stream.hears("event: ready").await);
-        stream
-    }
-
-    /// Reads until `want` was said (`true`) or the stream ended (`false`); fails after 10 s.
-    async fn hears(&mut self, want: &str) -> bool {
-        while !self.seen.contains(want) {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.body.frame())
-                .await
-                .unwrap_or_else(|_| panic!("neither {want:?} nor an end; heard {:?}", self.seen));
-            match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        self.seen.push_str(&String::from_utf8_lossy(&data));
-                    }
-                }
-                Some(Err(_)) | None => return false,
-            }
-        }
-        true
-    }
+    assert!(alice.hears("event: entry_deleted").await);
 }
 
 /// A stream that may have missed the end of its own session (another replica could not send

@@ -4,10 +4,8 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::Request;
 use chrono::TimeDelta;
-use common::{Db, Harness, t0};
+use common::{Db, Harness, Listening, t0};
 use http_body_util::BodyExt;
 use serde_json::json;
 
@@ -300,41 +298,11 @@ async fn r35_entry_deletes_and_edits_by_others_log_their_screenshots(db: Db) {
     assert!(lines(&h, beta.alice.id).await.is_empty());
 }
 
-/// The SSE stream of `token`, opened through the router.
-async fn events(h: &Harness, token: &str) -> Body {
-    let req = Request::get("/api/v1/events")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let res = tower::ServiceExt::oneshot(h.router.clone(), req)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.into_body()
-}
-
-/// Reads `body` into `seen` until `want` has been seen `times` times in all.
-async fn read_frames(body: &mut Body, seen: &mut String, want: &str, times: usize) {
-    while seen.matches(want).count() < times {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-            .await
-            .unwrap_or_else(|_| panic!("no {want:?} within 5 s; got {seen:?}"))
-            .unwrap()
-            .unwrap();
-        if let Ok(data) = frame.into_data() {
-            seen.push_str(&String::from_utf8_lossy(&data));
-        }
-    }
-}
-
 async fn r35_the_owner_hears_of_a_logged_look_live(db: Db) {
     let h = Harness::on(db);
     let (team, _entry, shots) = h.alices_stopped_entry("acme", &[20, 10]).await;
-    let mut alice = events(&h, &team.alice.token).await;
-    let mut admin = events(&h, &team.admin.token).await;
-    let (mut seen, mut admin_seen) = (String::new(), String::new());
-    read_frames(&mut alice, &mut seen, "event: ready", 1).await;
-    read_frames(&mut admin, &mut admin_seen, "event: ready", 1).await;
+    let mut alice = Listening::open(&h, &team.alice.token).await;
+    let mut admin = Listening::open(&h, &team.admin.token).await;
     // Her own look is not logged, so nothing is sent.
     h.get(&image_path(shots[0]), &team.alice.token)
         .await
@@ -343,12 +311,12 @@ async fn r35_the_owner_hears_of_a_logged_look_live(db: Db) {
     h.get(&image_path(shots[0]), &team.admin.token)
         .await
         .expect(200);
-    read_frames(&mut alice, &mut seen, "event: access_logged", 1).await;
+    assert!(alice.hears("event: access_logged").await);
     let data = format!(
         r#"{{"type":"access_logged","screenshot_id":"{}","kind":"viewed"}}"#,
         shots[0]
     );
-    assert!(seen.contains(&data), "{seen}");
+    assert!(alice.seen.contains(&data), "{}", alice.seen);
     // A repeat within the minute is not logged: no event; the owner's look at the other is.
     h.get(&image_path(shots[0]), &team.admin.token)
         .await
@@ -356,12 +324,14 @@ async fn r35_the_owner_hears_of_a_logged_look_live(db: Db) {
     h.get(&image_path(shots[1]), &team.owner.token)
         .await
         .expect(200);
-    read_frames(&mut alice, &mut seen, "event: access_logged", 2).await;
+    assert!(alice.hears_times("event: access_logged", 2).await);
     let second = format!(r#""screenshot_id":"{}""#, shots[1]);
+    let seen = &alice.seen;
     assert!(seen.contains(&second), "{seen}");
     assert_eq!(seen.matches("event: access_logged").count(), 2, "{seen}");
     // Nobody else hears of alice's log: the admin's stream got nothing after `ready`.
-    let nothing = tokio::time::timeout(std::time::Duration::from_millis(300), admin.frame()).await;
+    let nothing =
+        tokio::time::timeout(std::time::Duration::from_millis(300), admin.body.frame()).await;
     assert!(nothing.is_err(), "the admin's stream got {nothing:?}");
 }
 

@@ -39,6 +39,18 @@ fn webp(marker: u64) -> Vec<u8> {
     bytes
 }
 
+/// The owner starts the trial and turns screenshots on.
+async fn capture_on(owner: &shotclock_sync::Client) {
+    owner.start_trial().await.unwrap();
+    owner
+        .update_workspace(&UpdateSettingsRequest {
+            screenshots_enabled: Some(true),
+            ..UpdateSettingsRequest::default()
+        })
+        .await
+        .unwrap();
+}
+
 fn fast_reconnects() -> EventsOptions {
     EventsOptions {
         backoff: BackoffPolicy::new(Duration::from_millis(20), Duration::from_millis(200)),
@@ -240,14 +252,7 @@ async fn screenshot_upload_is_idempotent_and_conflicts_are_final() {
     let team = server.team("delta", &[("dave", Role::Member)]).await;
     let owner = server.sign_in(team.owner()).await;
     let dave = server.sign_in(&team.people[1]).await;
-    owner.start_trial().await.unwrap();
-    owner
-        .update_workspace(&UpdateSettingsRequest {
-            screenshots_enabled: Some(true),
-            ..UpdateSettingsRequest::default()
-        })
-        .await
-        .unwrap();
+    capture_on(&owner).await;
 
     // The service keeps instants to the millisecond.
     let start = (Utc::now() - TimeDelta::minutes(10)).trunc_subsecs(3);
@@ -594,4 +599,114 @@ async fn sso_settings_are_read_checked_and_unlinked_by_admins_only() {
             "{err:?}"
         );
     }
+}
+
+/// The admin's calls on people and privacy, each seen to take effect: an invitation listed
+/// then revoked, a member's role changed then the member removed, the workspace's block list
+/// written and read back, a recording app's capture report shown to admins, and an admin's
+/// view of a screenshot in its owner's access log (R34, R35, R38).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_block_lists_presence_and_the_access_log() {
+    use shotclock_api::dto::{InviteRequest, UpdateMemberRequest};
+    use shotclock_api::privacy::{AccessKind, BlockField, BlockRule, WorkspaceBlocklist};
+
+    let server = TestServer::start();
+    let team = server
+        .team("zeta", &[("zoe", Role::Member), ("yann", Role::Member)])
+        .await;
+    let owner = server.sign_in(team.owner()).await;
+    let zoe = server.sign_in(&team.people[1]).await;
+    let yann = &team.people[2];
+
+    // Invitations: made, listed, revoked.
+    let made = owner
+        .invite(&InviteRequest {
+            email: "new@zeta.test".into(),
+            role: Role::Admin,
+        })
+        .await
+        .unwrap();
+    assert!(!made.token.is_empty());
+    assert_eq!(made.invitation.role, Role::Admin);
+    let listed = owner.invitations().await.unwrap().invitations;
+    assert_eq!(listed, vec![made.invitation.clone()]);
+    owner.revoke_invitation(made.invitation.id).await.unwrap();
+    assert!(owner.invitations().await.unwrap().invitations.is_empty());
+
+    // Members: a role changed, then someone removed.
+    let me = zoe.me().await.unwrap();
+    let changed = owner
+        .update_member(
+            me.user.id,
+            &UpdateMemberRequest {
+                role: Some(Role::Admin),
+                active: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((changed.id, changed.role), (me.user.id, Role::Admin));
+    let yann_id = owner
+        .members()
+        .await
+        .unwrap()
+        .members
+        .into_iter()
+        .find(|m| m.email == yann.email)
+        .unwrap()
+        .id;
+    owner.remove_member(yann_id).await.unwrap();
+    let members = owner.members().await.unwrap().members;
+    assert!(members.iter().all(|m| m.id != yann_id), "{members:?}");
+    // A role change ended Zoe's sessions: she signs in again.
+    let zoe = server.sign_in(&team.people[1]).await;
+
+    // The workspace's block list.
+    let list = WorkspaceBlocklist {
+        rules: vec![BlockRule {
+            field: BlockField::Title,
+            pattern: "Payroll".into(),
+        }],
+    };
+    assert_eq!(owner.set_workspace_blocklist(&list).await.unwrap(), list);
+    assert_eq!(zoe.workspace_blocklist().await.unwrap(), list);
+
+    // Presence: Zoe's recording app connects with capture off, then reports it on.
+    let mut app = zoe.app_events(fast_reconnects(), || false);
+    assert!(matches!(next(&mut app).await, StreamItem::Connected));
+    let presence = |members: Vec<shotclock_api::dto::Member>| {
+        members
+            .into_iter()
+            .find(|m| m.id == me.user.id)
+            .and_then(|m| m.presence)
+            .unwrap()
+    };
+    let before = presence(owner.members().await.unwrap().members);
+    assert!(before.connected && !before.capture, "{before:?}");
+    zoe.report_capture(true).await.unwrap();
+    let after = presence(owner.members().await.unwrap().members);
+    assert!(after.connected && after.capture, "{after:?}");
+
+    // The access log: the owner opens one of Zoe's screenshots.
+    capture_on(&owner).await;
+    let entry = EntryId::new();
+    let start = (Utc::now() - TimeDelta::minutes(1)).trunc_subsecs(3);
+    zoe.start_timer(entry, "Budget", Some(start)).await.unwrap();
+    let shot = ScreenshotId::new();
+    zoe.upload_screenshot(&ScreenshotUpload {
+        id: shot,
+        entry_id: entry,
+        captured_at: Utc::now().trunc_subsecs(3),
+        bytes: webp(7).into(),
+    })
+    .await
+    .unwrap();
+    assert!(zoe.access_log().await.unwrap().entries.is_empty());
+    owner.screenshot_image(shot).await.unwrap();
+    let log = zoe.access_log().await.unwrap().entries;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].screenshot_id, log[0].kind, log[0].viewer_id),
+        (shot, AccessKind::Viewed, owner.me().await.unwrap().user.id)
+    );
 }

@@ -532,6 +532,58 @@ pub async fn read_until(
     }
 }
 
+/// An event stream (`GET /api/v1/events`) opened through a harness's router, and what it said
+/// so far.
+pub struct Listening {
+    pub body: Body,
+    pub seen: String,
+}
+
+impl Listening {
+    /// Opens the stream of `token` and reads its `ready`.
+    pub async fn open(h: &Harness, token: &str) -> Self {
+        let req = Request::get("/api/v1/events")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = h.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        let mut stream = Listening {
+            body: res.into_body(),
+            seen: String::new(),
+        };
+        assert!(
+            stream.hears("event: ready").await,
+            "the stream ended at once"
+        );
+        stream
+    }
+
+    /// Reads until `want` was said (`true`) or the stream ended (`false`); fails after 10 s.
+    pub async fn hears(&mut self, want: &str) -> bool {
+        self.hears_times(want, 1).await
+    }
+
+    /// Reads until `want` was said `times` times in all (`true`) or the stream ended.
+    pub async fn hears_times(&mut self, want: &str, times: usize) -> bool {
+        while self.seen.matches(want).count() < times {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), self.body.frame())
+                .await
+                .unwrap_or_else(|_| panic!("neither {want:?} nor an end; heard {:?}", self.seen));
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.seen.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Some(Err(_)) | None => return false,
+            }
+        }
+        true
+    }
+}
+
 /// Polls `done` every 50 ms until it holds, for at most 30 s.
 pub async fn eventually<F, Fut>(what: &str, mut done: F)
 where
