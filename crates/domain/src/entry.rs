@@ -74,17 +74,31 @@ pub fn counted(
     (length - deducted).max(TimeDelta::zero())
 }
 
-/// Where the previously running entry ends when a new timer starts while it runs (R13: one
-/// running entry per user; starting a new one stops the old one at the new start).
-///
-/// If the new start lies before the old one (a back-dated start), the old entry ends at its own
-/// start (zero length) rather than before it.
+/// How a timer started at some start meets the entry already running (R13: one running entry
+/// per user; starting a timer stops the running one at the new start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerStartMeets {
+    /// The running entry ends at this instant (the new start) and the new entry runs.
+    StopsRunning(DateTime<Utc>),
+    /// The new start is older than the running entry's (a start sent late by a device that was
+    /// offline): the later start keeps running, and the new entry ends at this instant, where
+    /// the running one began. Cutting the running entry back instead would leave it ending
+    /// before it starts and its screenshots outside it.
+    EndsNew(DateTime<Utc>),
+}
+
+/// What a timer started at `new_start` does while an entry that started at `running_start`
+/// runs: the later start runs; the earlier entry ends where the later one begins.
 #[must_use]
-pub fn stop_previous_on_start(
-    previous_start: DateTime<Utc>,
+pub fn timer_start_meets(
+    running_start: DateTime<Utc>,
     new_start: DateTime<Utc>,
-) -> DateTime<Utc> {
-    new_start.max(previous_start)
+) -> TimerStartMeets {
+    if new_start < running_start {
+        TimerStartMeets::EndsNew(running_start)
+    } else {
+        TimerStartMeets::StopsRunning(new_start)
+    }
 }
 
 #[cfg(test)]
@@ -149,11 +163,20 @@ mod tests {
     }
 
     #[rstest]
-    #[case::later_start_stops_old_at_new(0, 100, 100)]
-    #[case::same_instant(50, 50, 50)]
-    #[case::backdated_start_clamps_to_old_start(100, 40, 100)]
-    fn stop_previous(#[case] old: i64, #[case] new: i64, #[case] expected: i64) {
-        assert_eq!(stop_previous_on_start(t(old), t(new)), t(expected));
+    #[case::later_start_stops_the_running_one(0, 100, TimerStartMeets::StopsRunning(t(100)))]
+    #[case::same_instant_stops_the_running_one(50, 50, TimerStartMeets::StopsRunning(t(50)))]
+    #[case::an_older_start_ends_where_the_running_one_began(
+        100,
+        40,
+        TimerStartMeets::EndsNew(t(100))
+    )]
+    #[case::a_second_older(100, 99, TimerStartMeets::EndsNew(t(100)))]
+    fn a_timer_start_meets_the_running_entry(
+        #[case] running: i64,
+        #[case] new: i64,
+        #[case] expected: TimerStartMeets,
+    ) {
+        assert_eq!(timer_start_meets(t(running), t(new)), expected);
     }
 
     #[test]

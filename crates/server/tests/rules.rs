@@ -301,6 +301,60 @@ async fn r13_one_running_entry_and_start_stops_the_previous(db: Db) {
     assert_eq!(r.code(), "clock_skew");
 }
 
+/// A timer start older than the running entry's (sent late by a device that was offline) does
+/// not cut the later entry back to nothing: the later entry runs on with its screenshots inside
+/// it, and the older one ends where it began; the two do not overlap (R13, R15, R39).
+async fn r13_an_older_start_sent_late_leaves_the_later_entry_running(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let later = h.start(&team.alice, t0() - min(10), "later").await;
+    let shot = ScreenshotId::new();
+    h.upload(&team.alice.token, shot, later, t0() - min(5), image(1))
+        .await
+        .expect(201);
+    let older = EntryId::new();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": older, "description": "older", "start": rfc(t0() - min(30))})),
+        )
+        .await;
+    r.expect(200);
+    let body = r.json();
+    assert_eq!(body["running"]["id"], later.to_string(), "{body}");
+    assert!(body["running"]["end"].is_null(), "{body}");
+    assert_eq!(body["stopped"]["id"], older.to_string(), "{body}");
+    assert_eq!(
+        body["stopped"]["end"],
+        rfc(t0() - min(10)).replace(".000", "")
+    );
+    let current = h.get("/api/v1/timer", &team.alice.token).await;
+    assert_eq!(current.json()["running"]["id"], later.to_string());
+    let kept = h.raw_entry(later).await.unwrap();
+    assert_eq!((kept.times.start, kept.times.end), (t0() - min(10), None));
+    let ended = h.raw_entry(older).await.unwrap();
+    assert_eq!(
+        (ended.times.start, ended.times.end),
+        (t0() - min(30), Some(t0() - min(10)))
+    );
+    assert_eq!(h.raw_screenshot(shot).await.unwrap().entry_id, later);
+    // A retry answers the same entry, and changes nothing.
+    let again = h
+        .call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": older, "description": "older", "start": rfc(t0() - min(30))})),
+        )
+        .await;
+    again.expect(200);
+    assert!(again.json()["running"].is_null() && again.json()["stopped"].is_null());
+    assert_eq!(h.raw_entry(later).await.unwrap().times.end, None);
+}
+
 async fn r14_locked_and_approved_entries_refuse_member_edits(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -945,6 +999,7 @@ common::all_backends!(
     r5_capture_needs_enterprise_or_a_one_time_trial,
     r6_enabling_notifies_every_member_persistently,
     r13_one_running_entry_and_start_stops_the_previous,
+    r13_an_older_start_sent_late_leaves_the_later_entry_running,
     r14_locked_and_approved_entries_refuse_member_edits,
     r15_deleting_an_entry_deletes_its_screenshots_and_files,
     r16_forbidden_answers_exactly_like_missing,

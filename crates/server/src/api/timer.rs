@@ -24,7 +24,10 @@ pub(super) async fn current(State(app): State<App>, auth: Auth) -> Result<Json<T
     }))
 }
 
-/// Starts a timer with a client-generated entry id.
+/// Starts a timer with a client-generated entry id. The running entry stops at the new start;
+/// a start older than the running entry's (sent late by a device that was offline) leaves that
+/// entry running, and the new entry is answered as `stopped`, ending where the running one
+/// began (R13).
 #[utoipa::path(post, path = "/api/v1/timer/start", tag = "timer", security(("bearer" = [])),
     request_body = StartTimerRequest,
     responses(
@@ -60,15 +63,26 @@ pub(super) async fn start(
             },
         );
     }
+    let ended = outcome.entry.times.end.is_some();
     if outcome.created {
-        app.publish(
-            auth.user.id,
-            Event::TimerStarted {
-                entry: running.clone(),
-            },
-        );
+        let entry = running.clone();
+        // An entry that starts before the running one ends where that one began (R13): it
+        // is added to the list, and the running entry runs on.
+        let event = if ended {
+            Event::EntryChanged { entry }
+        } else {
+            Event::TimerStarted { entry }
+        };
+        app.publish(auth.user.id, event);
     }
-    let running = outcome.entry.times.end.is_none().then_some(running);
+    if outcome.created && ended {
+        let still = app.intents().running_entry(auth.user.id).await?;
+        return Ok(Json(TimerState {
+            running: still.map(|e| entry_dto(&e, ws.lock_date, now)),
+            stopped: Some(running),
+        }));
+    }
+    let running = (!ended).then_some(running);
     Ok(Json(TimerState { running, stopped }))
 }
 

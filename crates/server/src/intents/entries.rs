@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId, UserId};
-use shotclock_domain::entry::{EntryTimes, stop_previous_on_start};
+use shotclock_domain::entry::{EntryTimes, TimerStartMeets, timer_start_meets};
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::manage::{
     Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, may_approve,
@@ -115,8 +115,9 @@ fn visible_entry(rows: &mut dyn Rows, actor: &Actor, id: EntryId) -> StoreResult
 
 impl Intents {
     /// Starts a timer (idempotent by entry id); stops the user's running entry at the new
-    /// start (R13). A deleted id is refused with `deleted`; a start in a locked period is
-    /// refused for members (R14).
+    /// start (R13) — unless that entry started later, which then keeps running while the new
+    /// entry ends where it began ([`timer_start_meets`]). A deleted id is refused with
+    /// `deleted`; a start in a locked period is refused for members (R14).
     pub async fn start_timer(
         &self,
         user: &UserRow,
@@ -151,18 +152,24 @@ impl Intents {
                 ));
             }
             let mut stopped = None;
+            let mut end = None;
             if let Some(mut running) = rows.running_entry(user.id)? {
-                // R13: the previous entry stops at the new start.
-                running.times.end = Some(stop_previous_on_start(running.times.start, start));
-                rows.update_entry(&running)?;
-                stopped = Some(running);
+                // R13: the later start runs; the earlier entry ends where it begins.
+                match timer_start_meets(running.times.start, start) {
+                    TimerStartMeets::StopsRunning(at) => {
+                        running.times.end = Some(at);
+                        rows.update_entry(&running)?;
+                        stopped = Some(running);
+                    }
+                    TimerStartMeets::EndsNew(at) => end = Some(at),
+                }
             }
             let entry = EntryRow {
                 id,
                 workspace_id: user.workspace_id,
                 user_id: user.id,
                 description,
-                times: EntryTimes::new(start, None),
+                times: EntryTimes::new(start, end),
                 approved: false,
                 manual: false,
                 created_at: now,
