@@ -74,30 +74,52 @@ pub fn counted(
     (length - deducted).max(TimeDelta::zero())
 }
 
-/// How a timer started at some start meets the entry already running (R13: one running entry
-/// per user; starting a timer stops the running one at the new start).
+/// Where a new timer entry goes among the person's other entries, and what it does to the
+/// running one (R13, R39).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerStartMeets {
-    /// The running entry ends at this instant (the new start) and the new entry runs.
-    StopsRunning(DateTime<Utc>),
-    /// The new start is older than the running entry's (a start sent late by a device that was
-    /// offline): the later start keeps running, and the new entry ends at this instant, where
-    /// the running one began. Cutting the running entry back instead would leave it ending
-    /// before it starts and its screenshots outside it.
-    EndsNew(DateTime<Utc>),
+pub struct TimerPlacement {
+    /// The new entry's start.
+    pub start: DateTime<Utc>,
+    /// Its end: `None` when it runs; else where the next of the person's entries begins.
+    pub end: Option<DateTime<Utc>>,
+    /// Where the running entry stops, when it does.
+    pub stops_running: Option<DateTime<Utc>>,
 }
 
-/// What a timer started at `new_start` does while an entry that started at `running_start`
-/// runs: the later start runs; the earlier entry ends where the later one begins.
+/// Places a timer started at `requested` among the person's entries: the one running now
+/// (its start), if any, and the stopped ones that end after `requested` (`(start, end)`).
+///
+/// One running entry per user, and entries never overlap (R13, R39); the later start runs:
+/// - a running entry that started no later than `requested` stops there, and the new one runs;
+/// - a stopped entry that holds `requested` keeps its time: the new entry starts where it ends;
+/// - an entry that starts later (the running one included: a start sent late by a device that
+///   was offline) keeps its time too: the new entry ends where it begins, and does not run.
 #[must_use]
-pub fn timer_start_meets(
-    running_start: DateTime<Utc>,
-    new_start: DateTime<Utc>,
-) -> TimerStartMeets {
-    if new_start < running_start {
-        TimerStartMeets::EndsNew(running_start)
-    } else {
-        TimerStartMeets::StopsRunning(new_start)
+pub fn place_timer_start(
+    requested: DateTime<Utc>,
+    running: Option<DateTime<Utc>>,
+    stopped: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> TimerPlacement {
+    let mut by_start = stopped.to_vec();
+    by_start.sort_unstable();
+    let mut start = requested;
+    for &(from, to) in &by_start {
+        if from <= start && start < to {
+            start = to;
+        }
+    }
+    let later_running = running.filter(|&r| r > requested);
+    let end = by_start
+        .iter()
+        .map(|&(from, _)| from)
+        .filter(|&from| from >= start)
+        .chain(later_running)
+        .min()
+        .map(|end| end.max(start));
+    TimerPlacement {
+        start,
+        end,
+        stops_running: running.filter(|&r| r <= requested).map(|_| requested),
     }
 }
 
@@ -162,21 +184,38 @@ mod tests {
         );
     }
 
+    type Stopped = &'static [(i64, i64)];
+
     #[rstest]
-    #[case::later_start_stops_the_running_one(0, 100, TimerStartMeets::StopsRunning(t(100)))]
-    #[case::same_instant_stops_the_running_one(50, 50, TimerStartMeets::StopsRunning(t(50)))]
-    #[case::an_older_start_ends_where_the_running_one_began(
-        100,
-        40,
-        TimerStartMeets::EndsNew(t(100))
-    )]
-    #[case::a_second_older(100, 99, TimerStartMeets::EndsNew(t(100)))]
-    fn a_timer_start_meets_the_running_entry(
-        #[case] running: i64,
-        #[case] new: i64,
-        #[case] expected: TimerStartMeets,
+    #[case::alone(100, None, &[], (100, None, None))]
+    #[case::stops_the_running_one(100, Some(0), &[], (100, None, Some(100)))]
+    #[case::same_instant_stops_the_running_one(50, Some(50), &[], (50, None, Some(50)))]
+    #[case::older_than_the_running_one_ends_where_it_began(40, Some(100), &[], (40, Some(100), None))]
+    #[case::a_second_older(99, Some(100), &[], (99, Some(100), None))]
+    #[case::a_stopped_entry_holding_it_pushes_it_to_its_end(100, None, &[(90, 120)], (120, None, None))]
+    #[case::stopped_entries_back_to_back(100, None, &[(110, 130), (90, 110)], (130, None, None))]
+    #[case::a_later_stopped_entry_ends_it(100, None, &[(150, 160), (130, 140)], (100, Some(130), None))]
+    #[case::touching_ends_do_not_hold_it(100, None, &[(80, 100)], (100, None, None))]
+    #[case::pushed_then_ended_by_the_next(100, None, &[(90, 120), (150, 160)], (120, Some(150), None))]
+    #[case::pushed_then_ended_by_the_running_one(100, Some(200), &[(90, 120)], (120, Some(200), None))]
+    #[case::a_stopped_entry_starting_there_holds_it(100, None, &[(100, 110)], (110, None, None))]
+    fn a_timer_start_is_placed_among_the_persons_entries(
+        #[case] requested: i64,
+        #[case] running: Option<i64>,
+        #[case] stopped: Stopped,
+        #[case] expected: (i64, Option<i64>, Option<i64>),
     ) {
-        assert_eq!(timer_start_meets(t(running), t(new)), expected);
+        let stopped: Vec<_> = stopped.iter().map(|&(a, b)| (t(a), t(b))).collect();
+        let placed = place_timer_start(t(requested), running.map(t), &stopped);
+        let (start, end, stops) = expected;
+        assert_eq!(
+            placed,
+            TimerPlacement {
+                start: t(start),
+                end: end.map(t),
+                stops_running: stops.map(t),
+            }
+        );
     }
 
     #[test]

@@ -355,6 +355,49 @@ async fn r13_an_older_start_sent_late_leaves_the_later_entry_running(db: Db) {
     assert_eq!(h.raw_entry(later).await.unwrap().times.end, None);
 }
 
+/// A timer start never overlaps the person's stopped entries (R39: entries never overlap): a
+/// start before one ends where it begins, and a start inside one moves to its end.
+async fn r39_a_timer_start_never_overlaps_the_persons_stopped_entries(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    let kept = h.start(&team.alice, t0() - min(40), "kept").await;
+    h.stop(&team.alice, t0() - min(20)).await;
+    let start = |id: EntryId, at: chrono::DateTime<chrono::Utc>| {
+        h.call(
+            "POST",
+            "/api/v1/timer/start",
+            Some(&team.alice.token),
+            Some(json!({"entry_id": id, "description": "late", "start": rfc(at)})),
+        )
+    };
+    let before = EntryId::new();
+    let r = start(before, t0() - min(50)).await;
+    r.expect(200);
+    assert!(r.json()["running"].is_null(), "{}", r.json());
+    assert_eq!(r.json()["stopped"]["id"], before.to_string());
+    let row = h.raw_entry(before).await.unwrap();
+    assert_eq!(
+        (row.times.start, row.times.end),
+        (t0() - min(50), Some(t0() - min(40)))
+    );
+    let inside = EntryId::new();
+    let r = start(inside, t0() - min(30)).await;
+    r.expect(200);
+    assert_eq!(
+        r.json()["running"]["id"],
+        inside.to_string(),
+        "{}",
+        r.json()
+    );
+    let row = h.raw_entry(inside).await.unwrap();
+    assert_eq!((row.times.start, row.times.end), (t0() - min(20), None));
+    let row = h.raw_entry(kept).await.unwrap();
+    assert_eq!(
+        (row.times.start, row.times.end),
+        (t0() - min(40), Some(t0() - min(20)))
+    );
+}
+
 async fn r14_locked_and_approved_entries_refuse_member_edits(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -1000,6 +1043,7 @@ common::all_backends!(
     r6_enabling_notifies_every_member_persistently,
     r13_one_running_entry_and_start_stops_the_previous,
     r13_an_older_start_sent_late_leaves_the_later_entry_running,
+    r39_a_timer_start_never_overlaps_the_persons_stopped_entries,
     r14_locked_and_approved_entries_refuse_member_edits,
     r15_deleting_an_entry_deletes_its_screenshots_and_files,
     r16_forbidden_answers_exactly_like_missing,

@@ -24,10 +24,11 @@ pub(super) async fn current(State(app): State<App>, auth: Auth) -> Result<Json<T
     }))
 }
 
-/// Starts a timer with a client-generated entry id. The running entry stops at the new start;
-/// a start older than the running entry's (sent late by a device that was offline) leaves that
-/// entry running, and the new entry is answered as `stopped`, ending where the running one
-/// began (R13).
+/// Starts a timer with a client-generated entry id. The running entry stops at the new start.
+/// The person's other entries keep their time (entries never overlap): a start inside a
+/// stopped entry moves to its end, and when an entry starts later (the running one included:
+/// a start sent late by a device that was offline) the new entry ends where it begins and is
+/// answered as `stopped` (R13, R39).
 #[utoipa::path(post, path = "/api/v1/timer/start", tag = "timer", security(("bearer" = [])),
     request_body = StartTimerRequest,
     responses(
@@ -66,8 +67,8 @@ pub(super) async fn start(
     let ended = outcome.entry.times.end.is_some();
     if outcome.created {
         let entry = running.clone();
-        // An entry that starts before the running one ends where that one began (R13): it
-        // is added to the list, and the running entry runs on.
+        // An entry that ends where a later one begins (R13, R39) is added to the list; the
+        // running entry, if any, runs on.
         let event = if ended {
             Event::EntryChanged { entry }
         } else {

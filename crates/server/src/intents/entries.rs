@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId, UserId};
-use shotclock_domain::entry::{EntryTimes, TimerStartMeets, timer_start_meets};
+use shotclock_domain::entry::{EntryTimes, place_timer_start};
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::manage::{
     Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, may_approve,
@@ -115,8 +115,9 @@ fn visible_entry(rows: &mut dyn Rows, actor: &Actor, id: EntryId) -> StoreResult
 
 impl Intents {
     /// Starts a timer (idempotent by entry id); stops the user's running entry at the new
-    /// start (R13) — unless that entry started later, which then keeps running while the new
-    /// entry ends where it began ([`timer_start_meets`]). A deleted id is refused with
+    /// start (R13). The user's other entries keep their time ([`place_timer_start`]): a
+    /// stopped one holding the start moves it to its end, and one starting later (the running
+    /// one included) ends the new entry where it begins. A deleted id is refused with
     /// `deleted`; a start in a locked period is refused for members (R14).
     pub async fn start_timer(
         &self,
@@ -151,25 +152,26 @@ impl Intents {
                     "the start lies in a locked period; ask an admin",
                 ));
             }
+            // R13, R39: one running entry, no overlap; the later start runs.
+            let running = rows.running_entry(user.id)?;
+            let others: Vec<_> = rows
+                .entries_around(user.id, start, None)?
+                .into_iter()
+                .filter_map(|e| Some((e.times.start, e.times.end?)))
+                .collect();
+            let placed = place_timer_start(start, running.as_ref().map(|r| r.times.start), &others);
             let mut stopped = None;
-            let mut end = None;
-            if let Some(mut running) = rows.running_entry(user.id)? {
-                // R13: the later start runs; the earlier entry ends where it begins.
-                match timer_start_meets(running.times.start, start) {
-                    TimerStartMeets::StopsRunning(at) => {
-                        running.times.end = Some(at);
-                        rows.update_entry(&running)?;
-                        stopped = Some(running);
-                    }
-                    TimerStartMeets::EndsNew(at) => end = Some(at),
-                }
+            if let (Some(mut running), Some(at)) = (running, placed.stops_running) {
+                running.times.end = Some(at);
+                rows.update_entry(&running)?;
+                stopped = Some(running);
             }
             let entry = EntryRow {
                 id,
                 workspace_id: user.workspace_id,
                 user_id: user.id,
                 description,
-                times: EntryTimes::new(start, end),
+                times: EntryTimes::new(placed.start, placed.end),
                 approved: false,
                 manual: false,
                 created_at: now,
