@@ -104,7 +104,7 @@ pub fn place_timer_start(
     by_start.sort_unstable();
     let mut start = requested;
     for &(from, to) in &by_start {
-        if from <= start && start < to {
+        if (from..to).contains(&start) {
             start = to;
         }
     }
