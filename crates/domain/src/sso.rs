@@ -7,7 +7,10 @@
 //! 2. otherwise the email must be one the provider marks verified — an unverified email links
 //!    nothing and makes nothing;
 //! 3. its domain must be one of the workspace's allowed domains;
-//! 4. an account of this workspace with that email is linked (if active);
+//! 4. an account of this workspace with that email is linked (if active) — except the
+//!    owner's: a provider is set up by any admin, so one that vouches for the owner's email
+//!    must not hand over the workspace (R38: the owner is protected); the owner signs in with
+//!    their password, which they always keep;
 //! 5. someone who is an account of another workspace only is refused: one email, one
 //!    workspace through single sign-on, so a provider cannot pull people across;
 //! 6. anyone else joins as a member when the workspace has auto-join on, and is refused
@@ -25,6 +28,8 @@ pub struct Account<Id> {
     pub id: Id,
     /// Whether it may sign in.
     pub active: bool,
+    /// Whether it is the workspace's owner.
+    pub owner: bool,
 }
 
 /// What is known when the provider vouched for someone.
@@ -72,6 +77,8 @@ pub enum Refusal {
     OtherWorkspace,
     /// New people do not join automatically; an admin must invite them.
     NoAutoJoin,
+    /// The email is the owner's, whose account single sign-on never links.
+    Owner,
 }
 
 impl Refusal {
@@ -95,6 +102,9 @@ impl Refusal {
             Refusal::OtherWorkspace => "this email address belongs to another workspace",
             Refusal::NoAutoJoin => {
                 "you are not a member of this workspace yet; ask an admin for an invitation"
+            }
+            Refusal::Owner => {
+                "the workspace owner signs in with their password; single sign-on never takes over the owner's account"
             }
         }
     }
@@ -127,10 +137,12 @@ pub fn decide<Id: Copy>(facts: &Facts<Id>) -> Decision<Id> {
         return Decision::Refuse(Refusal::DomainNotAllowed);
     }
     if let Some(account) = facts.same_email {
-        return if account.active {
-            Decision::Link(account.id)
-        } else {
+        return if !account.active {
             Decision::Refuse(Refusal::Deactivated)
+        } else if account.owner {
+            Decision::Refuse(Refusal::Owner)
+        } else {
+            Decision::Link(account.id)
         };
     }
     if facts.elsewhere {
@@ -174,6 +186,7 @@ mod tests {
             (Refusal::DomainNotAllowed, "domain"),
             (Refusal::OtherWorkspace, "another workspace"),
             (Refusal::NoAutoJoin, "invitation"),
+            (Refusal::Owner, "owner signs in with their password"),
         ];
         for (refusal, word) in said {
             assert!(
@@ -188,10 +201,17 @@ mod tests {
     const ACTIVE: Account<u32> = Account {
         id: 7,
         active: true,
+        owner: false,
     };
     const GONE: Account<u32> = Account {
         id: 7,
         active: false,
+        owner: false,
+    };
+    const OWNER: Account<u32> = Account {
+        id: 7,
+        active: true,
+        owner: true,
     };
 
     #[test]
@@ -258,6 +278,30 @@ mod tests {
                     ..facts()
                 },
                 Decision::Refuse(Refusal::Deactivated),
+            ),
+            (
+                Facts {
+                    same_email: Some(OWNER),
+                    ..facts()
+                },
+                Decision::Refuse(Refusal::Owner),
+            ),
+            (
+                Facts {
+                    same_email: Some(Account {
+                        active: false,
+                        ..OWNER
+                    }),
+                    ..facts()
+                },
+                Decision::Refuse(Refusal::Deactivated),
+            ),
+            (
+                Facts {
+                    linked: Some(OWNER),
+                    ..facts()
+                },
+                Decision::SignIn(7),
             ),
             (
                 Facts {

@@ -706,6 +706,12 @@ async fn each_refusal_says_why_and_creates_nothing(db: Db) {
         ("bob%40acme.test", "bob-sub", "verified"),
         ("alice%40acme.test", "eve-sub", "not in a domain"),
         ("dave%40acme.test", "dave-sub", "another workspace"),
+        // A provider (any admin sets one up) that vouches for the owner's email.
+        (
+            "owner%40acme.test",
+            "owner-sub",
+            "owner signs in with their password",
+        ),
     ] {
         let to = w.start(&format!("email={email}")).await;
         let res = w.get(&w.at_provider(&to, login).await).await;
@@ -719,7 +725,7 @@ async fn each_refusal_says_why_and_creates_nothing(db: Db) {
     page_text(&res);
 
     assert_eq!(w.users().await, before, "nobody made");
-    for sub in ["bob-sub", "eve-sub", "dave-sub"] {
+    for sub in ["bob-sub", "eve-sub", "dave-sub", "owner-sub"] {
         assert!(!linked(&w, sub).await, "{sub} linked");
     }
 }

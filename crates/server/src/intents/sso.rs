@@ -158,6 +158,7 @@ impl Intents {
             let account = |u: &UserRow| Account {
                 id: u.id,
                 active: u.active,
+                owner: u.role == Role::Owner,
             };
             let facts = Facts {
                 linked: linked.as_ref().map(account),
