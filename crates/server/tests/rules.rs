@@ -228,12 +228,7 @@ async fn r13_one_running_entry_and_start_stops_the_previous(db: Db) {
     let first = h.start(&team.alice, t0() - min(60), "first").await;
     let second_id = EntryId::new();
     let r = h
-        .call(
-            "POST",
-            "/api/v1/timer/start",
-            Some(&team.alice.token),
-            Some(json!({"entry_id": second_id, "description": "second", "start": rfc(t0() - min(10))})),
-        )
+        .start_as(&team.alice, second_id, t0() - min(10), "second")
         .await;
     r.expect(200);
     let body = r.json();
@@ -246,12 +241,7 @@ async fn r13_one_running_entry_and_start_stops_the_previous(db: Db) {
     assert_eq!(body["running"]["id"], second_id.to_string());
     // Idempotent retry: same id, no new entry, nothing stopped.
     let again = h
-        .call(
-            "POST",
-            "/api/v1/timer/start",
-            Some(&team.alice.token),
-            Some(json!({"entry_id": second_id, "description": "second", "start": rfc(t0() - min(10))})),
-        )
+        .start_as(&team.alice, second_id, t0() - min(10), "second")
         .await;
     again.expect(200);
     assert!(again.json()["stopped"].is_null());
@@ -315,12 +305,7 @@ async fn r13_an_older_start_sent_late_leaves_the_later_entry_running(db: Db) {
         .expect(201);
     let older = EntryId::new();
     let r = h
-        .call(
-            "POST",
-            "/api/v1/timer/start",
-            Some(&team.alice.token),
-            Some(json!({"entry_id": older, "description": "older", "start": rfc(t0() - min(30))})),
-        )
+        .start_as(&team.alice, older, t0() - min(30), "older")
         .await;
     r.expect(200);
     let body = r.json();
@@ -343,12 +328,7 @@ async fn r13_an_older_start_sent_late_leaves_the_later_entry_running(db: Db) {
     assert_eq!(h.raw_screenshot(shot).await.unwrap().entry_id, later);
     // A retry answers the same entry, and changes nothing.
     let again = h
-        .call(
-            "POST",
-            "/api/v1/timer/start",
-            Some(&team.alice.token),
-            Some(json!({"entry_id": older, "description": "older", "start": rfc(t0() - min(30))})),
-        )
+        .start_as(&team.alice, older, t0() - min(30), "older")
         .await;
     again.expect(200);
     assert!(again.json()["running"].is_null() && again.json()["stopped"].is_null());
@@ -362,14 +342,7 @@ async fn r39_a_timer_start_never_overlaps_the_persons_stopped_entries(db: Db) {
     let team = h.team("acme").await;
     let kept = h.start(&team.alice, t0() - min(40), "kept").await;
     h.stop(&team.alice, t0() - min(20)).await;
-    let start = |id: EntryId, at: chrono::DateTime<chrono::Utc>| {
-        h.call(
-            "POST",
-            "/api/v1/timer/start",
-            Some(&team.alice.token),
-            Some(json!({"entry_id": id, "description": "late", "start": rfc(at)})),
-        )
-    };
+    let start = |id: EntryId, at| h.start_as(&team.alice, id, at, "late");
     let before = EntryId::new();
     let r = start(before, t0() - min(50)).await;
     r.expect(200);

@@ -307,6 +307,18 @@ impl Harness {
     /// Starts a timer for `who` at `start`; returns the entry id.
     pub async fn start(&self, who: &Person, start: DateTime<Utc>, description: &str) -> EntryId {
         let id = EntryId::new();
+        self.start_as(who, id, start, description).await.expect(200);
+        id
+    }
+
+    /// `POST /timer/start` of entry `id` at `start`; the whole answer.
+    pub async fn start_as(
+        &self,
+        who: &Person,
+        id: EntryId,
+        start: DateTime<Utc>,
+        description: &str,
+    ) -> Resp {
         self.call(
             "POST",
             "/api/v1/timer/start",
@@ -314,8 +326,6 @@ impl Harness {
             Some(serde_json::json!({"entry_id": id, "description": description, "start": rfc(start)})),
         )
         .await
-        .expect(200);
-        id
     }
 
     pub async fn stop(&self, who: &Person, end: DateTime<Utc>) {
