@@ -458,6 +458,28 @@ mod tests {
         assert_eq!(next(&mut heard).await, Heard::Notice("two".into()));
     }
 
+    /// While no connection is free, at most [`MAX_WAITING`] notices wait: the oldest beyond that
+    /// are dropped, and once a connection is free every listener hears that notices were
+    /// missed, then the newest ones in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn notices_beyond_the_cap_are_dropped_oldest_first_and_reported_missed() {
+        let (config, pool) = pool(1, Duration::from_millis(200));
+        let mut heard = listening(config).await;
+        let busy = pool.get().await.unwrap();
+        let (notices, queue) = mpsc::unbounded_channel();
+        let extra = 3;
+        for i in 0..MAX_WAITING + extra {
+            notices.send(i.to_string()).unwrap();
+        }
+        tokio::spawn(notifier(pool.clone(), queue));
+        waiters(&pool, "the notifier to wait for a connection", |n| n == 1).await;
+        drop(busy);
+        assert_eq!(next(&mut heard).await, Heard::Missed);
+        for i in extra..MAX_WAITING + extra {
+            assert_eq!(next(&mut heard).await, Heard::Notice(i.to_string()));
+        }
+    }
+
     /// A notice PostgreSQL refuses (longer than its 8000-byte limit) is lost, and every
     /// listener hears that notices were missed before the next one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
