@@ -74,6 +74,27 @@ pub fn counted(
     (length - deducted).max(TimeDelta::zero())
 }
 
+/// The running entry as a timer start sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunningEntry {
+    /// Its start.
+    pub start: DateTime<Utc>,
+    /// The capture instant of its latest screenshot, if it has any.
+    pub last_screenshot: Option<DateTime<Utc>>,
+}
+
+/// Where an entry that started at `start` ends when it is stopped at `requested`: never before
+/// its start, and never before its latest screenshot, which stays inside it (R15, R39: a stop
+/// that arrives late, or from a device whose clock is behind, does not cut screenshots off).
+#[must_use]
+pub fn stop_end(
+    start: DateTime<Utc>,
+    last_screenshot: Option<DateTime<Utc>>,
+    requested: DateTime<Utc>,
+) -> DateTime<Utc> {
+    requested.max(start).max(last_screenshot.unwrap_or(start))
+}
+
 /// Where a new timer entry goes among the person's other entries, and what it does to the
 /// running one (R13, R39).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,29 +107,33 @@ pub struct TimerPlacement {
     pub stops_running: Option<DateTime<Utc>>,
 }
 
-/// Places a timer started at `requested` among the person's entries: the one running now
-/// (its start), if any, and the stopped ones that end after `requested` (`(start, end)`).
+/// Places a timer started at `requested` among the person's entries: the one running now, if
+/// any, and the stopped ones that end after `requested` (`(start, end)`).
 ///
 /// One running entry per user, and entries never overlap (R13, R39); the later start runs:
-/// - a running entry that started no later than `requested` stops there, and the new one runs;
-/// - a stopped entry that holds `requested` keeps its time: the new entry starts where it ends;
+/// - a running entry that started no later than `requested` stops there ([`stop_end`]: not
+///   before its latest screenshot, where the new entry then starts), and the new one runs;
+/// - a stopped entry that holds the start keeps its time: the new entry starts where it ends;
 /// - an entry that starts later (the running one included: a start sent late by a device that
 ///   was offline) keeps its time too: the new entry ends where it begins, and does not run.
 #[must_use]
 pub fn place_timer_start(
     requested: DateTime<Utc>,
-    running: Option<DateTime<Utc>>,
+    running: Option<RunningEntry>,
     stopped: &[(DateTime<Utc>, DateTime<Utc>)],
 ) -> TimerPlacement {
+    let stops_running = running
+        .filter(|r| r.start <= requested)
+        .map(|r| stop_end(r.start, r.last_screenshot, requested));
     let mut by_start = stopped.to_vec();
     by_start.sort_unstable();
-    let mut start = requested;
+    let mut start = stops_running.unwrap_or(requested);
     for &(from, to) in &by_start {
         if (from..to).contains(&start) {
             start = to;
         }
     }
-    let later_running = running.filter(|&r| r > requested);
+    let later_running = running.map(|r| r.start).filter(|&r| r > requested);
     let end = by_start
         .iter()
         .map(|&(from, _)| from)
@@ -119,7 +144,7 @@ pub fn place_timer_start(
     TimerPlacement {
         start,
         end,
-        stops_running: running.filter(|&r| r <= requested).map(|_| requested),
+        stops_running,
     }
 }
 
@@ -188,25 +213,31 @@ mod tests {
 
     #[rstest]
     #[case::alone(100, None, &[], (100, None, None))]
-    #[case::stops_the_running_one(100, Some(0), &[], (100, None, Some(100)))]
-    #[case::same_instant_stops_the_running_one(50, Some(50), &[], (50, None, Some(50)))]
-    #[case::older_than_the_running_one_ends_where_it_began(40, Some(100), &[], (40, Some(100), None))]
-    #[case::a_second_older(99, Some(100), &[], (99, Some(100), None))]
+    #[case::stops_the_running_one(100, Some((0, None)), &[], (100, None, Some(100)))]
+    #[case::same_instant_stops_the_running_one(50, Some((50, None)), &[], (50, None, Some(50)))]
+    #[case::a_screenshot_before_the_start_stays_inside(100, Some((0, Some(90))), &[], (100, None, Some(100)))]
+    #[case::a_screenshot_after_the_start_keeps_its_entry_to_it(100, Some((0, Some(130))), &[], (130, None, Some(130)))]
+    #[case::older_than_the_running_one_ends_where_it_began(40, Some((100, Some(130))), &[], (40, Some(100), None))]
+    #[case::a_second_older(99, Some((100, None)), &[], (99, Some(100), None))]
     #[case::a_stopped_entry_holding_it_pushes_it_to_its_end(100, None, &[(90, 120)], (120, None, None))]
     #[case::stopped_entries_back_to_back(100, None, &[(110, 130), (90, 110)], (130, None, None))]
     #[case::a_later_stopped_entry_ends_it(100, None, &[(150, 160), (130, 140)], (100, Some(130), None))]
     #[case::touching_ends_do_not_hold_it(100, None, &[(80, 100)], (100, None, None))]
     #[case::pushed_then_ended_by_the_next(100, None, &[(90, 120), (150, 160)], (120, Some(150), None))]
-    #[case::pushed_then_ended_by_the_running_one(100, Some(200), &[(90, 120)], (120, Some(200), None))]
+    #[case::pushed_then_ended_by_the_running_one(100, Some((200, None)), &[(90, 120)], (120, Some(200), None))]
     #[case::a_stopped_entry_starting_there_holds_it(100, None, &[(100, 110)], (110, None, None))]
     fn a_timer_start_is_placed_among_the_persons_entries(
         #[case] requested: i64,
-        #[case] running: Option<i64>,
+        #[case] running: Option<(i64, Option<i64>)>,
         #[case] stopped: Stopped,
         #[case] expected: (i64, Option<i64>, Option<i64>),
     ) {
         let stopped: Vec<_> = stopped.iter().map(|&(a, b)| (t(a), t(b))).collect();
-        let placed = place_timer_start(t(requested), running.map(t), &stopped);
+        let running = running.map(|(start, last)| RunningEntry {
+            start: t(start),
+            last_screenshot: last.map(t),
+        });
+        let placed = place_timer_start(t(requested), running, &stopped);
         let (start, end, stops) = expected;
         assert_eq!(
             placed,
@@ -216,6 +247,21 @@ mod tests {
                 stops_running: stops.map(t),
             }
         );
+    }
+
+    #[rstest]
+    #[case::as_asked(0, None, 100, 100)]
+    #[case::not_before_its_start(50, None, 40, 50)]
+    #[case::not_before_its_latest_screenshot(0, Some(120), 100, 120)]
+    #[case::a_screenshot_before_the_end(0, Some(80), 100, 100)]
+    #[case::a_screenshot_at_the_end(0, Some(100), 100, 100)]
+    fn a_stop_keeps_the_entrys_screenshots_inside(
+        #[case] start: i64,
+        #[case] last: Option<i64>,
+        #[case] requested: i64,
+        #[case] expected: i64,
+    ) {
+        assert_eq!(stop_end(t(start), last.map(t), t(requested)), t(expected));
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub mod sso;
 pub mod visibility;
 
 pub use delete::{DeleteDecision, DeleteRequest, ForbiddenReason, decide};
-pub use entry::{EntryTimes, TimerPlacement, place_timer_start};
+pub use entry::{EntryTimes, RunningEntry, TimerPlacement, place_timer_start, stop_end};
 pub use gate::{CaptureGate, GateReason, TRIAL_LENGTH};
 pub use lock::{EditBlock, EntryStatus, is_locked, may_edit, member_may_edit};
 pub use retention::RETENTION;

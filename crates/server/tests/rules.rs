@@ -371,6 +371,48 @@ async fn r39_a_timer_start_never_overlaps_the_persons_stopped_entries(db: Db) {
     );
 }
 
+/// A start or a stop that lands before the running entry's latest screenshot (sent late, or from
+/// a device whose clock is behind) does not cut that screenshot off: the entry ends at it, and
+/// a new entry starts there (R15, R39).
+async fn r15_a_late_start_or_stop_keeps_the_running_entrys_screenshots_inside(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let first = h.start(&team.alice, t0() - min(30), "first").await;
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        first,
+        t0() - min(5),
+        image(1),
+    )
+    .await
+    .expect(201);
+    let next = EntryId::new();
+    let r = h.start_as(&team.alice, next, t0() - min(10), "next").await;
+    r.expect(200);
+    assert_eq!(r.json()["stopped"]["id"], first.to_string(), "{}", r.json());
+    assert_eq!(r.json()["running"]["id"], next.to_string(), "{}", r.json());
+    let row = h.raw_entry(first).await.unwrap();
+    assert_eq!(row.times.end, Some(t0() - min(5)));
+    let row = h.raw_entry(next).await.unwrap();
+    assert_eq!((row.times.start, row.times.end), (t0() - min(5), None));
+    h.upload(
+        &team.alice.token,
+        ScreenshotId::new(),
+        next,
+        t0() - min(2),
+        image(2),
+    )
+    .await
+    .expect(201);
+    h.stop(&team.alice, t0() - min(3)).await;
+    assert_eq!(
+        h.raw_entry(next).await.unwrap().times.end,
+        Some(t0() - min(2))
+    );
+}
+
 async fn r14_locked_and_approved_entries_refuse_member_edits(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -1017,6 +1059,7 @@ common::all_backends!(
     r13_one_running_entry_and_start_stops_the_previous,
     r13_an_older_start_sent_late_leaves_the_later_entry_running,
     r39_a_timer_start_never_overlaps_the_persons_stopped_entries,
+    r15_a_late_start_or_stop_keeps_the_running_entrys_screenshots_inside,
     r14_locked_and_approved_entries_refuse_member_edits,
     r15_deleting_an_entry_deletes_its_screenshots_and_files,
     r16_forbidden_answers_exactly_like_missing,

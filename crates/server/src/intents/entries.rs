@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shotclock_api::{EntryId, ErrorCode, ScreenshotId, UserId};
-use shotclock_domain::entry::{EntryTimes, place_timer_start};
+use shotclock_domain::entry::{EntryTimes, RunningEntry, place_timer_start, stop_end};
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::manage::{
     Bounds, EditRequest, ManualRequest, Refusal, decide_edit, decide_manual, may_approve,
@@ -39,6 +39,15 @@ fn neighbours(
         .filter(|e| e.id != except)
         .map(|e| (e.times.start, e.times.end))
         .collect())
+}
+
+/// The capture instant of an entry's latest screenshot, if it has any.
+fn last_screenshot(rows: &mut dyn Rows, entry: EntryId) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(rows
+        .entry_screenshots(entry)?
+        .iter()
+        .map(|s| s.captured_at)
+        .max())
 }
 
 /// What an entry edit asks to change (absent fields stay).
@@ -154,12 +163,19 @@ impl Intents {
             }
             // R13, R39: one running entry, no overlap; the later start runs.
             let running = rows.running_entry(user.id)?;
+            let held = match &running {
+                Some(r) => Some(RunningEntry {
+                    start: r.times.start,
+                    last_screenshot: last_screenshot(rows, r.id)?,
+                }),
+                None => None,
+            };
             let others: Vec<_> = rows
                 .entries_around(user.id, start, None)?
                 .into_iter()
                 .filter_map(|e| Some((e.times.start, e.times.end?)))
                 .collect();
-            let placed = place_timer_start(start, running.as_ref().map(|r| r.times.start), &others);
+            let placed = place_timer_start(start, held, &others);
             let mut stopped = None;
             if let (Some(mut running), Some(at)) = (running, placed.stops_running) {
                 running.times.end = Some(at);
@@ -186,7 +202,8 @@ impl Intents {
         .await
     }
 
-    /// Stops the user's running entry (or, idempotently, answers the given stopped entry).
+    /// Stops the user's running entry (or, idempotently, answers the given stopped entry), not
+    /// before its latest screenshot ([`stop_end`]).
     pub async fn stop_timer(
         &self,
         user: UserId,
@@ -206,7 +223,8 @@ impl Intents {
                 return Ok(None);
             };
             if target.times.end.is_none() {
-                target.times.end = Some(end.max(target.times.start));
+                let last = last_screenshot(rows, target.id)?;
+                target.times.end = Some(stop_end(target.times.start, last, end));
                 rows.update_entry(&target)?;
             }
             Ok(Some(target))
