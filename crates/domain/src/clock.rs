@@ -7,6 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+/// How far in the service's future an instant a client names may lie (a start, an end, a
+/// capture time): device clocks drift, and an engine stamps in its estimate of the service's
+/// time (R13).
+pub const MAX_FUTURE: TimeDelta = TimeDelta::minutes(5);
+
 /// A source of the current instant.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Now, as this clock tells it.

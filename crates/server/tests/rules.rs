@@ -413,6 +413,26 @@ async fn r15_a_late_start_or_stop_keeps_the_running_entrys_screenshots_inside(db
     );
 }
 
+/// A capture stamped a little ahead of the service's clock (the device's estimate of it is off
+/// by less than the allowed skew) lands in its running entry, and the stop that follows keeps
+/// it inside (R15, R25: nothing the device took in good faith is refused for good).
+async fn r15_a_capture_stamped_a_little_ahead_lands_in_its_running_entry(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    // Capture on from a minute after the workspace was made, up to now and beyond.
+    h.clock.advance(min(1));
+    h.enable_capture_from_now(&team).await;
+    let now = h.app.now();
+    let entry = h.start(&team.alice, now - min(10), "ahead").await;
+    let ahead = now + TimeDelta::seconds(2);
+    let shot = ScreenshotId::new();
+    h.upload(&team.alice.token, shot, entry, ahead, image(1))
+        .await
+        .expect(201);
+    h.stop(&team.alice, now).await;
+    assert_eq!(h.raw_entry(entry).await.unwrap().times.end, Some(ahead));
+}
+
 async fn r14_locked_and_approved_entries_refuse_member_edits(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -1060,6 +1080,7 @@ common::all_backends!(
     r13_an_older_start_sent_late_leaves_the_later_entry_running,
     r39_a_timer_start_never_overlaps_the_persons_stopped_entries,
     r15_a_late_start_or_stop_keeps_the_running_entrys_screenshots_inside,
+    r15_a_capture_stamped_a_little_ahead_lands_in_its_running_entry,
     r14_locked_and_approved_entries_refuse_member_edits,
     r15_deleting_an_entry_deletes_its_screenshots_and_files,
     r16_forbidden_answers_exactly_like_missing,

@@ -65,7 +65,7 @@ use crate::intents::ShownScreenshot;
 use crate::store::{EntryRow, NotificationRow, UserRow, WorkspaceRow};
 
 /// Largest clock difference accepted for client-supplied instants in the future.
-pub const MAX_SKEW: TimeDelta = TimeDelta::minutes(5);
+pub const MAX_SKEW: TimeDelta = shotclock_domain::clock::MAX_FUTURE;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -167,7 +167,12 @@ fn decide_upload(
             "a manual entry has no screenshots",
         ));
     }
-    let span_end = entry.times.end.unwrap_or(now);
+    // A running entry reaches as far as a client's instant may (a capture stamped a little
+    // ahead of this clock); a stop keeps it inside (`entry::stop_end`).
+    let span_end = entry
+        .times
+        .end
+        .unwrap_or(now + shotclock_domain::clock::MAX_FUTURE);
     if row.captured_at < entry.times.start || row.captured_at > span_end {
         return Err(StoreError::refused(
             ErrorCode::Validation,
