@@ -48,7 +48,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use shotclock_api::dto::{
     Entry, Health, Member, Notification, Screenshot, TimeSpan, WorkspaceSettings,
@@ -63,9 +63,6 @@ use crate::App;
 use crate::error::{Error, Result};
 use crate::intents::ShownScreenshot;
 use crate::store::{EntryRow, NotificationRow, UserRow, WorkspaceRow};
-
-/// Largest clock difference accepted for client-supplied instants in the future.
-pub const MAX_SKEW: TimeDelta = shotclock_domain::clock::MAX_FUTURE;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -484,7 +481,7 @@ pub(crate) fn check_skew(app: &App, t: DateTime<Utc>, what: &str) -> Result<()> 
             "{what} {t} lies before 2000-01-01"
         )));
     }
-    if t > app.now() + MAX_SKEW {
+    if t > app.now() + shotclock_domain::clock::MAX_FUTURE {
         return Err(Error::api(
             ErrorCode::ClockSkew,
             format!(
@@ -535,6 +532,7 @@ pub(crate) fn email(value: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     #[test]
     fn day_bounds_follow_the_zone() {
