@@ -127,6 +127,17 @@ mod imp {
 mod tests {
     use super::*;
 
+    /// Held by every test that reads this process's resident set: the tests of one binary run
+    /// on parallel threads of one process, and another test's 16 MiB read or written in the
+    /// middle of a measurement is indistinguishable from memory not given back.
+    static RESIDENT_SET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn measuring_alone() -> std::sync::MutexGuard<'static, ()> {
+        RESIDENT_SET
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     #[test]
     fn only_private_read_only_file_mappings_are_chosen() {
         let maps = "\
@@ -166,6 +177,7 @@ mod tests {
             shotclock_procstat::resident_kib(std::process::id(), |m| m.start == start as u64)
                 .unwrap()
         }
+        let _alone = measuring_alone();
         // Beside the test executable, on the build's disk: a file on tmpfs is memory of its own
         // that only swap could take.
         let exe = std::env::current_exe().unwrap();
@@ -234,6 +246,7 @@ mod tests {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
                 .unwrap_or(0)
         }
+        let _alone = measuring_alone();
         // 32 MiB of small blocks (below any mmap threshold), touched, then freed while one
         // block above them stays: `free` alone cannot shrink the heap past it.
         let blocks: Vec<Vec<u8>> = (0..2048).map(|i| vec![i as u8 | 1; 16 * 1024]).collect();
