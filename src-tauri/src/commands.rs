@@ -196,6 +196,54 @@ pub async fn approve_period(
     Ok(state.agent().await?.approve_period(request).await?)
 }
 
+// ---- privacy: block lists (R34) and who looked (R35) ------------------------------------------
+
+#[tauri::command]
+pub async fn workspace_blocklist(
+    state: State<'_, AppState>,
+) -> Answer<Vec<shotclock_capture::BlockRule>> {
+    Ok(state.agent().await?.workspace_block_rules())
+}
+
+#[tauri::command]
+pub async fn set_workspace_blocklist(
+    state: State<'_, AppState>,
+    rules: Vec<shotclock_capture::BlockRule>,
+) -> Answer<Vec<shotclock_capture::BlockRule>> {
+    Ok(state
+        .agent()
+        .await?
+        .set_workspace_block_rules(rules)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn own_blocklist(
+    state: State<'_, AppState>,
+) -> Answer<Vec<shotclock_capture::BlockRule>> {
+    Ok(state.agent().await?.own_block_rules())
+}
+
+#[tauri::command]
+pub async fn set_own_blocklist(
+    state: State<'_, AppState>,
+    rules: Vec<shotclock_capture::BlockRule>,
+) -> Answer<Vec<shotclock_capture::BlockRule>> {
+    Ok(state.agent().await?.set_own_block_rules(rules).await?)
+}
+
+#[tauri::command]
+pub async fn windows_now(state: State<'_, AppState>) -> Answer<shotclock_agent::WindowsNow> {
+    Ok(state.agent().await?.windows_now().await)
+}
+
+#[tauri::command]
+pub async fn access_log(
+    state: State<'_, AppState>,
+) -> Answer<Vec<shotclock_api::privacy::AccessEntry>> {
+    Ok(state.agent().await?.access_log().await?.entries)
+}
+
 // ---- input parsing ----------------------------------------------------------------------------
 
 pub(crate) fn parse_id<T: std::str::FromStr>(s: &str, what: &str) -> Answer<T> {
@@ -259,50 +307,4 @@ mod tests {
             ErrorKind::Invalid
         );
     }
-}
-
-#[tauri::command]
-pub async fn workspace_blocklist(
-    state: State<'_, AppState>,
-) -> Answer<Vec<shotclock_capture::BlockRule>> {
-    Ok(state.agent().await?.workspace_block_rules())
-}
-
-#[tauri::command]
-pub async fn set_workspace_blocklist(
-    state: State<'_, AppState>,
-    rules: Vec<shotclock_capture::BlockRule>,
-) -> Answer<Vec<shotclock_capture::BlockRule>> {
-    Ok(state
-        .agent()
-        .await?
-        .set_workspace_block_rules(rules)
-        .await?)
-}
-
-#[tauri::command]
-pub async fn own_blocklist(
-    state: State<'_, AppState>,
-) -> Answer<Vec<shotclock_capture::BlockRule>> {
-    Ok(state.agent().await?.own_block_rules())
-}
-
-#[tauri::command]
-pub async fn set_own_blocklist(
-    state: State<'_, AppState>,
-    rules: Vec<shotclock_capture::BlockRule>,
-) -> Answer<Vec<shotclock_capture::BlockRule>> {
-    Ok(state.agent().await?.set_own_block_rules(rules).await?)
-}
-
-#[tauri::command]
-pub async fn windows_now(state: State<'_, AppState>) -> Answer<shotclock_agent::WindowsNow> {
-    Ok(state.agent().await?.windows_now().await)
-}
-
-#[tauri::command]
-pub async fn access_log(
-    state: State<'_, AppState>,
-) -> Answer<Vec<shotclock_api::privacy::AccessEntry>> {
-    Ok(state.agent().await?.access_log().await?.entries)
 }
