@@ -168,7 +168,8 @@ fn error_body_of(len: usize) -> String {
 }
 
 /// An error body is read up to its cap (64 KiB) and no further: at the cap it is the service's
-/// own words, one byte over it is not read (the status speaks), however it is sent.
+/// own words; one byte over it, the status speaks and the message shows the body's first words
+/// (a proxy's long error page), however it is sent.
 #[tokio::test]
 async fn an_error_body_is_read_up_to_its_cap() {
     const CAP: usize = 64 * 1024;
@@ -198,6 +199,18 @@ async fn an_error_body_is_read_up_to_its_cap() {
             Some(code),
             "{case}: {e:?}"
         );
+        if code == "conflict" {
+            let SyncError::Rejected { error, .. } = &e else {
+                panic!("{case}: {e:?}");
+            };
+            assert!(
+                error
+                    .message
+                    .starts_with(r#"HTTP 409: {"code":"entry_overlap","message":"xxx"#),
+                "{case}: {}",
+                error.message
+            );
+        }
     }
 }
 
