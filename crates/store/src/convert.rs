@@ -90,3 +90,37 @@ pub(crate) fn to_i64<T: TryInto<i64> + Copy + Display>(
     v.try_into()
         .map_err(|_| StoreError::Invalid(format!("{what} {v} does not fit in 63 bits")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+    use shotclock_api::EntryId;
+
+    /// Reads column 0 of `SELECT {value}` with `read`, and says what went wrong.
+    fn read_error<T: std::fmt::Debug>(
+        value: &str,
+        read: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> String {
+        let conn = Connection::open_in_memory().unwrap();
+        let got = conn.query_row(&format!("SELECT {value}"), [], |row| read(row));
+        StoreError::from(got.unwrap_err()).to_string()
+    }
+
+    /// A value the app cannot read names itself in the error, and never panics.
+    #[test]
+    fn unreadable_values_say_what_they_are() {
+        let e = read_error("'not-an-id'", |r| parsed::<EntryId>(r, 0));
+        assert!(e.contains(r#""not-an-id""#), "{e}");
+        let e = read_error("'not-an-id'", |r| opt_parsed::<EntryId>(r, 0));
+        assert!(e.contains(r#""not-an-id""#), "{e}");
+        let e = read_error(&i64::MAX.to_string(), |r| time(r, 0));
+        assert!(e.contains("out of range"), "{e}");
+        let e = read_error(&i64::MAX.to_string(), |r| opt_time(r, 0));
+        assert!(e.contains("out of range"), "{e}");
+        let e = read_error("-1", |r| unsigned::<u32>(r, 0));
+        assert!(e.contains("-1 out of range"), "{e}");
+        assert!(to_i64(u64::MAX, "size").is_err());
+        assert_eq!(to_i64(7u64, "size").unwrap(), 7);
+    }
+}
