@@ -12,7 +12,10 @@ use rstest::rstest;
 use shotclock_api::{EntryId, ScreenshotId};
 
 use crate::store::OpenOptions;
-use crate::{AttemptId, CaptureHealth, NewAttempt, NewScreenshot, Store, TimeEntry};
+use crate::{
+    AttemptId, CaptureHealth, EditEntry, EntryBefore, NewAttempt, NewOutboxItem, NewScreenshot,
+    OutboxPayload, Store, TimeEntry,
+};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap()
@@ -23,6 +26,8 @@ enum How {
     DeleteScreenshot,
     DeleteScreenshotWithTombstone,
     DeleteEntry,
+    /// An edit of the entry whose new times leave the screenshot outside (R39).
+    EditEntryExcluding,
     PurgeExpired,
     /// Retention of a screenshot that was uploaded first (its outbox row is already gone).
     PurgeExpiredUploaded,
@@ -101,6 +106,34 @@ fn marker_survives(
                 .unwrap()
         ),
         How::DeleteEntry => assert!(store.delete_entry(entry.id).unwrap()),
+        How::EditEntryExcluding => {
+            let start = shot.captured_at + TimeDelta::minutes(1);
+            let edit = EditEntry {
+                entry_id: entry.id,
+                description: None,
+                start: Some(start),
+                end: None,
+                confirm: true,
+                before: EntryBefore {
+                    description: entry.description.clone(),
+                    start: entry.start,
+                    end: entry.end,
+                },
+            };
+            let item = NewOutboxItem {
+                item_id: uuid::Uuid::now_v7(),
+                entry_id: Some(entry.id),
+                payload: OutboxPayload::EditEntry(edit),
+            };
+            let edited = TimeEntry {
+                start,
+                ..entry.clone()
+            };
+            let now = t0() + TimeDelta::hours(1);
+            store
+                .record_entry_edit(&edited, &[shot.id], &item, now)
+                .unwrap();
+        }
         How::PurgeExpired => {
             assert_eq!(store.purge_expired(t0() + TimeDelta::days(8)).unwrap(), 1);
         }
@@ -121,6 +154,7 @@ fn final_delete_leaves_no_copy(
         How::DeleteScreenshot,
         How::DeleteScreenshotWithTombstone,
         How::DeleteEntry,
+        How::EditEntryExcluding,
         How::PurgeExpired,
         How::PurgeExpiredUploaded
     )]
@@ -139,6 +173,7 @@ fn without_secure_delete_the_scan_finds_the_marker(
     #[values(
         How::DeleteScreenshot,
         How::DeleteEntry,
+        How::EditEntryExcluding,
         How::PurgeExpired,
         How::PurgeExpiredUploaded
     )]

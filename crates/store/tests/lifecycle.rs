@@ -252,3 +252,62 @@ async fn the_handle_runs_calls_off_the_async_threads_and_clones_cheaply() {
     assert!(matches!(err, shotclock_store::StoreError::Task(_)));
     assert!(handle.call(|s| s.integrity_check()).await.unwrap());
 }
+
+/// Time added here by hand (R39) is known as such while it is held here or its item waits or
+/// was set aside; a timer's entry never is.
+#[test]
+fn time_added_by_hand_is_known_as_such() {
+    let (_dir, mut store) = common::store();
+    let stopped = |start| shotclock_store::TimeEntry {
+        end: Some(start + mins(30)),
+        ..entry(start)
+    };
+    let (later, earlier) = (stopped(t0()), stopped(t0() - mins(120)));
+    let timer = entry(t0() + mins(60));
+    let queue = |store: &mut Store, e: &shotclock_store::TimeEntry, kind| {
+        store
+            .record_timer_change(e, &entry_item(e, kind), t0() + mins(90))
+            .unwrap()
+    };
+    queue(&mut store, &timer, OutboxKind::TimerStart);
+    let sent = queue(&mut store, &later, OutboxKind::ManualEntry);
+    let refused = queue(&mut store, &earlier, OutboxKind::ManualEntry);
+
+    // Held here by start; queued in the order they were made.
+    assert_eq!(store.manual_entries().unwrap(), vec![earlier.id, later.id]);
+    assert_eq!(
+        store.entries_queued(OutboxKind::ManualEntry).unwrap(),
+        vec![later.id, earlier.id]
+    );
+    assert_eq!(
+        store.entries_queued(OutboxKind::TimerStart).unwrap(),
+        vec![timer.id]
+    );
+    assert!(store.is_queued_manual(later.id).unwrap());
+    assert!(!store.is_queued_manual(timer.id).unwrap());
+    assert!(
+        !store
+            .is_queued_manual(shotclock_api::EntryId::new())
+            .unwrap()
+    );
+
+    // Sent: no longer queued, still held here as added by hand.
+    assert!(store.ack(sent).unwrap());
+    assert_eq!(
+        store.entries_queued(OutboxKind::ManualEntry).unwrap(),
+        vec![earlier.id]
+    );
+    assert!(store.is_queued_manual(later.id).unwrap());
+
+    // Refused: the entry goes, its item stays aside, and it was still added by hand.
+    assert!(store.reject(refused, "overlaps another entry").unwrap());
+    assert!(store.get_entry(earlier.id).unwrap().is_none());
+    assert_eq!(store.manual_entries().unwrap(), vec![later.id]);
+    assert!(
+        store
+            .entries_queued(OutboxKind::ManualEntry)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.is_queued_manual(earlier.id).unwrap());
+}

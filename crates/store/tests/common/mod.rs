@@ -5,8 +5,8 @@
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_store::{
-    AttemptId, CaptureHealth, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind, OutboxPayload,
-    Store, TimeEntry, TimerStart, TimerStop,
+    AttemptId, CaptureHealth, ManualEntry, NewAttempt, NewOutboxItem, NewScreenshot, OutboxKind,
+    OutboxPayload, Store, TimeEntry, TimerStart, TimerStop,
 };
 use tempfile::TempDir;
 
@@ -77,7 +77,8 @@ pub fn free_item() -> NewOutboxItem {
     }
 }
 
-/// A queued change of `entry` of `kind` (`TimerStart`, `TimerStop`, or another kind's payload).
+/// A queued change of `entry` of `kind` (`TimerStart`, `TimerStop`, `ManualEntry`, or another
+/// kind's payload).
 pub fn entry_item(entry: &TimeEntry, kind: OutboxKind) -> NewOutboxItem {
     let payload = match kind {
         OutboxKind::TimerStart => OutboxPayload::TimerStart(TimerStart {
@@ -87,6 +88,12 @@ pub fn entry_item(entry: &TimeEntry, kind: OutboxKind) -> NewOutboxItem {
         }),
         OutboxKind::TimerStop => OutboxPayload::TimerStop(TimerStop {
             entry_id: entry.id,
+            end: entry.end.unwrap_or(entry.start),
+        }),
+        OutboxKind::ManualEntry => OutboxPayload::ManualEntry(ManualEntry {
+            entry_id: entry.id,
+            description: entry.description.clone(),
+            start: entry.start,
             end: entry.end.unwrap_or(entry.start),
         }),
         // Not a timer change: its payload (tests check these are refused as timer changes).
