@@ -311,3 +311,70 @@ fn only_an_entrys_own_changes_make_it_synced() {
         ScreenshotState::Uploaded
     );
 }
+
+/// An edit made here (R39) as a queued item: the entry's new times, and what they were.
+fn edit(
+    e: &shotclock_store::TimeEntry,
+    description: &str,
+    start: chrono::DateTime<chrono::Utc>,
+) -> (shotclock_store::TimeEntry, shotclock_store::NewOutboxItem) {
+    use shotclock_store::{EditEntry, EntryBefore, NewOutboxItem, OutboxPayload, TimeEntry};
+    let item = NewOutboxItem {
+        item_id: uuid::Uuid::now_v7(),
+        entry_id: Some(e.id),
+        payload: OutboxPayload::EditEntry(EditEntry {
+            entry_id: e.id,
+            description: Some(description.into()),
+            start: Some(start),
+            end: None,
+            confirm: false,
+            before: EntryBefore {
+                description: e.description.clone(),
+                start: e.start,
+                end: e.end,
+            },
+        }),
+    };
+    let edited = TimeEntry {
+        description: description.into(),
+        start,
+        ..e.clone()
+    };
+    (edited, item)
+}
+
+/// A refused edit made here is undone: the entry reads as before it — unless a later change of
+/// the same entry is still queued, which keeps the entry as the user last left it.
+#[test]
+fn a_refused_edit_is_undone_unless_a_later_change_waits() {
+    let (_dir, mut store) = store();
+    let e = shotclock_store::TimeEntry {
+        end: Some(t0() + mins(60)),
+        ..entry(t0())
+    };
+    store.upsert_entry(&e).unwrap();
+
+    let (edited, item) = edit(&e, "renamed", t0() + mins(10));
+    let seq = store.record_entry_edit(&edited, &[], &item, t0()).unwrap();
+    assert_eq!(
+        store.get_entry(e.id).unwrap().unwrap().description,
+        "renamed"
+    );
+    assert!(store.reject(seq, "403 entry_locked").unwrap());
+    let back = store.get_entry(e.id).unwrap().unwrap();
+    assert_eq!(
+        (back.description.as_str(), back.start, back.end),
+        (e.description.as_str(), e.start, e.end)
+    );
+
+    let (first, item) = edit(&e, "first", t0() + mins(5));
+    let refused = store.record_entry_edit(&first, &[], &item, t0()).unwrap();
+    let (second, item) = edit(&first, "second", t0() + mins(15));
+    store.record_entry_edit(&second, &[], &item, t0()).unwrap();
+    assert!(store.reject(refused, "403 entry_locked").unwrap());
+    let kept = store.get_entry(e.id).unwrap().unwrap();
+    assert_eq!(
+        (kept.description.as_str(), kept.start),
+        ("second", second.start)
+    );
+}
