@@ -44,6 +44,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod net;
 pub mod presence;
+mod private;
 mod relay;
 pub mod sso;
 pub mod store;

@@ -343,3 +343,72 @@ common::all_backends!(
     r35_entry_deletes_and_edits_by_others_log_their_screenshots,
     r35_the_owner_hears_of_a_logged_look_live,
 );
+
+/// Every mode below `root`, by path relative to it.
+#[cfg(unix)]
+fn modes_below(root: &std::path::Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for item in std::fs::read_dir(&dir).unwrap() {
+            let item = item.unwrap();
+            let meta = item.metadata().unwrap();
+            let name = item
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string();
+            out.push((name, meta.permissions().mode() & 0o7777));
+            if meta.is_dir() {
+                todo.push(item.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The embedded service's files (everyone's screenshots, the accounts) are readable by the
+/// service's user alone, whatever the umask it was started with: folders 0700, files 0600.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_embedded_services_files_are_its_users_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("var").join("shotclock");
+    // The usual umask of a shell, which leaves new files readable by everyone.
+    let umask = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+    let app = shotclock_server::App::open(shotclock_server::Config::new(&data)).await;
+    rustix::process::umask(umask);
+    let app = app.unwrap();
+    shotclock_server::api::create_workspace(
+        &app,
+        "Acme".into(),
+        "o@acme.test",
+        "O",
+        "a long enough password".into(),
+        app.now(),
+    )
+    .await
+    .unwrap();
+    let key = shotclock_server::blobs::blob_key(shotclock_api::ScreenshotId::new(), &[7; 32]);
+    app.blobs()
+        .put(&key, common::image(1).into())
+        .await
+        .unwrap();
+
+    let modes = modes_below(tmp.path());
+    assert!(
+        modes.iter().any(|(name, _)| name.ends_with(".db")) && modes.len() > 5,
+        "{modes:?}"
+    );
+    let loose: Vec<_> = modes
+        .iter()
+        .filter(|(name, mode)| {
+            let dir = tmp.path().join(name).is_dir();
+            *mode != if dir { 0o700 } else { 0o600 }
+        })
+        .collect();
+    assert!(loose.is_empty(), "readable by others: {loose:?}");
+}
