@@ -222,6 +222,60 @@ fn deleting_a_screenshot_removes_its_upload_and_optionally_queues_a_tombstone() 
     );
 }
 
+/// A member's delete (R21) records the entry's whole removed time with the delete, and says
+/// whether the screenshot was held here; one not held here still moves the entry's time.
+#[test]
+fn a_members_delete_records_the_entrys_removed_time() {
+    let (_dir, mut store) = common::store();
+    let e = entry(t0());
+    let a = capture(&mut store, &e, t0() + mins(3));
+    assert!(
+        store
+            .delete_screenshot_deducting(a.id, (e.id, mins(3)), Some((None, t0() + mins(10))))
+            .unwrap()
+    );
+    assert!(store.screenshot(a.id).unwrap().is_none());
+    assert_eq!(store.get_entry(e.id).unwrap().unwrap().deducted, mins(3));
+    let tomb = store.next_due(t0() + mins(10)).unwrap().unwrap();
+    assert_eq!(
+        (tomb.kind, tomb.item_id),
+        (OutboxKind::DeleteScreenshot, *a.id.as_uuid())
+    );
+
+    let elsewhere = shotclock_api::ScreenshotId::new();
+    assert!(
+        !store
+            .delete_screenshot_deducting(elsewhere, (e.id, mins(8)), None)
+            .unwrap()
+    );
+    assert_eq!(store.get_entry(e.id).unwrap().unwrap().deducted, mins(8));
+}
+
+/// The scheduler resumes after the latest window that has an attempt (R9), by window, then by
+/// instant.
+#[test]
+fn the_latest_attempt_of_an_entry_is_by_window() {
+    let (_dir, mut store) = common::store();
+    let (e, other) = (entry(t0()), entry(t0()));
+    assert!(store.last_attempt_of_entry(e.id).unwrap().is_none());
+    let record = |store: &mut Store, of: &shotclock_store::TimeEntry, window, at| {
+        let s = common::shot(of, at);
+        let attempt = shotclock_store::NewAttempt {
+            window_index: window,
+            ..common::attempt(of, at, CaptureHealth::Ok)
+        };
+        store.record_capture(of, &s, &attempt).unwrap();
+        attempt.id
+    };
+    record(&mut store, &e, 0, t0() + mins(2));
+    let latest = record(&mut store, &e, 2, t0() + mins(11));
+    // Stamped later, but of an earlier window.
+    record(&mut store, &e, 1, t0() + mins(12));
+    record(&mut store, &other, 5, t0() + mins(26));
+    let last = store.last_attempt_of_entry(e.id).unwrap().unwrap();
+    assert_eq!((last.id, last.window_index), (latest, 2));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_handle_runs_calls_off_the_async_threads_and_clones_cheaply() {
     let dir = tempfile::tempdir().unwrap();
