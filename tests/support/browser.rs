@@ -37,6 +37,8 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// A running chromedriver, stopped with SIGTERM when dropped (it takes its browsers along).
+/// Its browsers run in the tests' time zone (`TZ`, which they inherit), so the web app's
+/// "today" is the day the tests ask the service about, also in the hour around UTC midnight.
 pub struct ChromeDriver {
     child: Child,
     /// chromedriver's port on 127.0.0.1.
@@ -50,6 +52,7 @@ impl ChromeDriver {
         let port = super::free_port()?;
         let child = Command::new(binary)
             .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            .env("TZ", super::service::time_zone().name)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
