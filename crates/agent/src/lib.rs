@@ -55,7 +55,7 @@ pub use members::InviteLink;
 pub use session::{Resumed, Session};
 pub use shotclock_api::dto::{ApprovalEntry, EntryDeleteReport, MemberWeek};
 /// The one private-file writer (0600 on Unix, atomic), for the clients' session files.
-pub use shotclock_store::write_private;
+pub use shotclock_privatefs::write as write_private;
 pub use shotclock_store::{CaptureHealth, OutboxKind};
 pub use sso::{SsoError, SsoSignIn};
 pub use state::{AgentEvent, CaptureStatus, OffReason, RunningTimer};

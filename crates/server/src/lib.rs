@@ -44,7 +44,6 @@ pub mod maintenance;
 pub mod metrics;
 pub mod net;
 pub mod presence;
-mod private;
 mod relay;
 pub mod sso;
 pub mod store;

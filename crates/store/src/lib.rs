@@ -58,7 +58,6 @@ mod settings;
 mod store;
 
 pub use error::StoreError;
-pub use fsperm::write_private;
 pub use handle::StoreHandle;
 pub use model::{
     AttemptId, BlockField, CachedAccount, CachedSettings, CaptureAttempt, CaptureHealth,

@@ -128,34 +128,3 @@ fn companions_left_with_data_in_them_are_made_private() {
         "the commit in the WAL was read"
     );
 }
-
-/// A private file (the session token, say) is written whole, readable by this user only,
-/// replacing what was there — even a looser file — and leaves nothing beside it.
-#[test]
-fn private_files_are_written_whole_and_only_for_this_user() {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("token");
-    std::fs::write(&path, "an older, longer token").unwrap();
-    chmod(&path, 0o644);
-    shotclock_store::write_private(&path, b"new token").unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), b"new token");
-    assert_eq!(mode(&path), 0o600);
-    let names: Vec<_> = std::fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("token")]);
-    // A temporary file left over by a write cut short, with a looser mode, does not pass its
-    // mode on.
-    let left_over = tmp.path().join("token.tmp");
-    std::fs::write(&left_over, "half a tok").unwrap();
-    chmod(&left_over, 0o644);
-    shotclock_store::write_private(&path, b"newer token").unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), b"newer token");
-    assert_eq!(mode(&path), 0o600);
-    assert!(!left_over.exists());
-    // A directory that is not there fails, and writes nothing.
-    let missing = tmp.path().join("gone").join("token");
-    assert!(shotclock_store::write_private(&missing, b"x").is_err());
-    assert!(!missing.exists());
-}

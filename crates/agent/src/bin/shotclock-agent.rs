@@ -184,10 +184,10 @@ fn screen_source(token_file: &Path) -> SystemSource {
     source
 }
 
-/// Writes a file only the user can read (0600 on Unix), atomically, creating its folder.
+/// Writes a file only the user can read (0600 on Unix), atomically, creating its folder (0700).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        shotclock_privatefs::create_dir_all(dir)?;
     }
-    Ok(shotclock_store::write_private(path, bytes)?)
+    Ok(shotclock_privatefs::write(path, bytes)?)
 }

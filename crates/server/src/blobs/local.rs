@@ -3,7 +3,7 @@
 //! Durability: `put` writes a temp file under `tmp/`, fsyncs it, renames it into place and
 //! fsyncs the directory, so once `put` returns the file survives a crash or `kill -9`; a crash
 //! mid-write leaves only a temp file, which [`Blobs::clean_temp`] removes later. `delete` is
-//! idempotent. Folders and files are readable by the service's user alone (`crate::private`).
+//! idempotent. Folders and files are readable by the service's user alone (`shotclock_privatefs`).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ impl LocalBlobs {
     /// Uses (and creates) `root`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        crate::private::create_dir_all(&root.join("tmp"))?;
+        shotclock_privatefs::create_dir_all(&root.join("tmp"))?;
         Ok(Self {
             root,
             counter: AtomicU64::new(0),
@@ -76,10 +76,10 @@ impl Blobs for LocalBlobs {
                 .ok_or_else(|| io::Error::other("blob path has no parent"))?
                 .to_path_buf();
             if !dir.exists() {
-                crate::private::create_dir_all(&dir)?;
+                shotclock_privatefs::create_dir_all(&dir)?;
                 fsync_dir(&root)?;
             }
-            let mut file = crate::private::create_new(&tmp)?;
+            let mut file = shotclock_privatefs::create_new(&tmp)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
             drop(file);

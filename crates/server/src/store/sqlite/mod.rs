@@ -137,9 +137,9 @@ impl SqliteStore {
     /// Opens (creating and migrating if needed) the database and starts the writer thread.
     pub fn open(options: &SqliteOptions) -> StoreResult<Self> {
         if let Some(dir) = options.path.parent() {
-            crate::private::create_dir_all(dir).map_err(open_err)?;
+            shotclock_privatefs::create_dir_all(dir).map_err(open_err)?;
         }
-        crate::private::create_if_missing(&options.path).map_err(open_err)?;
+        shotclock_privatefs::create_if_missing(&options.path).map_err(open_err)?;
         let mut writer = Connection::open(&options.path)?;
         configure_writer(&writer, options)?;
         migrate(&mut writer)?;
