@@ -11,11 +11,15 @@
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 /// The mode of a private folder.
 pub const DIR_MODE: u32 = 0o700;
 /// The mode of a private file.
 pub const FILE_MODE: u32 = 0o600;
+
+/// Held by [`write`] (private files are small and seldom written: session and account files).
+static WRITING: Mutex<()> = Mutex::new(());
 
 /// Creates `dir` and any missing parents, each readable by this user alone. A folder that
 /// already exists keeps its mode (see [`restrict`]).
@@ -68,6 +72,9 @@ pub fn create_if_missing(path: &Path) -> io::Result<()> {
 /// # Errors
 /// Any I/O failure; the file at `path` is then unchanged, and no copy of `bytes` is left.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // One write at a time in this process: two writes of the same file would share its
+    // temporary file, and one could rename the other's half-written file into place.
+    let _one_at_a_time = WRITING.lock().unwrap_or_else(PoisonError::into_inner);
     let tmp = path.with_extension("tmp");
     // A temporary file left by a write cut short (or anything else by that name, a link
     // included) goes first: the new one is created here, so it has this mode and no other.
@@ -126,6 +133,13 @@ mod tests {
         out
     }
 
+    /// Writes `bytes` to `path` as any program would, then gives it `mode`.
+    fn plain_write(path: &Path, bytes: &[u8], mode: u32) {
+        let written = std::fs::write(path, bytes)
+            .and_then(|()| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)));
+        assert!(written.is_ok(), "{written:?}");
+    }
+
     /// The mode of `path` itself (a link's own), or 0 if there is nothing.
     fn mode(path: &Path) -> u32 {
         std::fs::symlink_metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777)
@@ -153,8 +167,7 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), b"");
 
         // An existing file is left whole, with its mode.
-        std::fs::write(&file, b"rows").unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        plain_write(&file, b"rows", 0o640);
         create_if_missing(&file).unwrap();
         assert_eq!(std::fs::read(&file).unwrap(), b"rows");
         assert_eq!(mode(&file), 0o640);
@@ -183,8 +196,7 @@ mod tests {
     fn a_write_replaces_the_file_whole_and_privately() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("token");
-        std::fs::write(&path, b"an older, longer token").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        plain_write(&path, b"an older, longer token", 0o644);
         under_umask(0o022, || write(&path, b"new token")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new token");
         assert_eq!(mode(&path), FILE_MODE);
@@ -200,8 +212,7 @@ mod tests {
 
         // What a write cut short left, readable by everyone, does not pass its mode on.
         let leftover = tmp.path().join("token.tmp");
-        std::fs::write(&leftover, b"half a tok").unwrap();
-        std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+        plain_write(&leftover, b"half a tok", 0o644);
         under_umask(0o000, || write(&path, b"newer token")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"newer token");
         assert_eq!(mode(&path), FILE_MODE);
@@ -228,6 +239,32 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::IsADirectory, "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), b"newer token");
         assert!(stuck.join("inside").exists());
+    }
+
+    /// Two tasks writing the same file at once: every write succeeds and the file ends whole,
+    /// as one of them wrote it.
+    #[test]
+    fn writes_of_the_same_file_at_once_each_land_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("account");
+        let contents: Vec<Vec<u8>> = (0..4u8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
+        std::thread::scope(|scope| {
+            let writers: Vec<_> = contents
+                .iter()
+                .map(|bytes| {
+                    let path = &path;
+                    scope.spawn(move || (0..50).map(|_| write(path, bytes)).collect::<Vec<_>>())
+                })
+                .collect();
+            for writer in writers {
+                for result in writer.join().unwrap() {
+                    result.unwrap();
+                }
+            }
+        });
+        let now = std::fs::read(&path).unwrap();
+        assert!(contents.contains(&now), "a mixed or partial file");
+        assert!(!tmp.path().join("account.tmp").exists());
     }
 
     #[test]
