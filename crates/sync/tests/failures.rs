@@ -287,6 +287,8 @@ async fn connection_refused_is_a_retryable_network_error() {
     }
     assert!(e.is_retryable());
     assert_eq!(e.status(), None);
+    // What a status line shows the user.
+    assert_eq!(e.to_string(), "could not connect to the service");
 }
 
 #[tokio::test]
@@ -311,6 +313,7 @@ async fn a_silent_service_times_out_retryably() {
         other => panic!("{other:?}"),
     }
     assert!(e.is_retryable());
+    assert_eq!(e.to_string(), "the service did not answer in time");
 }
 
 #[tokio::test]
@@ -326,6 +329,7 @@ async fn an_answer_cut_short_is_retryable() {
         "{e:?}"
     );
     assert!(e.is_retryable());
+    assert_eq!(e.to_string(), "the connection to the service broke");
 }
 
 #[tokio::test]
@@ -548,6 +552,56 @@ async fn event_stream_reconnects_after_the_peer_closes_and_skips_unknown_events(
             "disconnected:0",
             "unauthorized",
         ]
+    );
+}
+
+/// A connection that stayed up for `healthy_after` starts the backoff over: every reconnect
+/// after one waits at most the first ceiling, however often the service drops the stream.
+/// (Without the reset the ceiling doubles each time: 5, 10, 20 … 640 ms.)
+#[tokio::test]
+async fn a_healthy_connection_starts_the_backoff_over() {
+    let sse = format!(
+        "HTTP/1.1 200 OK\r\n{API_VERSION_HEADER}: {API_VERSION}\r\ncontent-type: text/event-stream\r\n\
+         connection: close\r\n\r\nevent: ready\ndata: {{}}\n\n"
+    );
+    let drops = 8;
+    let mut answers = vec![sse; drops];
+    answers.push(answer(
+        "401 Unauthorized",
+        &[],
+        "application/json",
+        &error_body("unauthorized"),
+    ));
+    let p = peer(answers).await;
+    let first_ceiling = Duration::from_millis(5);
+    let mut stream = client(&p.url).events_with(EventsOptions {
+        backoff: BackoffPolicy::new(first_ceiling, Duration::from_secs(10)),
+        // Every connection that opened counts as healthy.
+        healthy_after: Duration::ZERO,
+    });
+    assert_eq!(format!("{stream:?}"), "EventStream { .. }");
+    let mut waits = Vec::new();
+    let mut connected = 0;
+    // Read as a `Stream`, as a consumer combining it with others does.
+    while let Some(item) = tokio::time::timeout(
+        Duration::from_secs(30),
+        futures_util::StreamExt::next(&mut stream),
+    )
+    .await
+    .unwrap()
+    {
+        match item {
+            StreamItem::Connected => connected += 1,
+            StreamItem::Disconnected { retry_in, .. } => waits.push(retry_in),
+            StreamItem::Unauthorized => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(connected, drops);
+    assert_eq!(waits.len(), drops);
+    assert!(
+        waits.iter().all(|w| *w <= first_ceiling),
+        "the backoff grew after healthy connections: {waits:?}"
     );
 }
 
