@@ -665,3 +665,92 @@ async fn wait(stream: &mut shotclock_sync::EventStream) -> Option<StreamItem> {
         .await
         .unwrap()
 }
+
+/// Answers well above the ordinary (2 MiB: a long entry list, a large screenshot) but below the
+/// caps (32 MiB each) are read whole.
+#[tokio::test]
+async fn large_answers_below_their_caps_are_read_whole() {
+    let big = 2 * 1024 * 1024;
+    // JSON may carry any amount of white space.
+    let members = format!("{{\"members\":[]{}}}", " ".repeat(big));
+    let image = "w".repeat(big);
+    let p = peer(vec![
+        answer("200 OK", &[], "application/json", &members),
+        answer("200 OK", &[], "image/webp", &image),
+    ])
+    .await;
+    let c = client(&p.url);
+    assert!(c.members().await.unwrap().members.is_empty());
+    let bytes = c
+        .screenshot_image(shotclock_api::ScreenshotId::new())
+        .await
+        .unwrap();
+    assert_eq!(bytes.len(), big);
+}
+
+/// A JSON answer of exactly its cap (32 MiB) is read; one byte more is refused as too large,
+/// not cut and parsed.
+#[tokio::test]
+async fn a_json_answer_is_read_up_to_its_cap() {
+    const CAP: usize = 32 * 1024 * 1024;
+    let of_len = |len: usize| {
+        let head = "{\"members\":[]";
+        format!("{head}{}}}", " ".repeat(len - head.len() - 1))
+    };
+    let p = peer(vec![
+        answer("200 OK", &[], "application/json", &of_len(CAP)),
+        answer("200 OK", &[], "application/json", &of_len(CAP + 1)),
+    ])
+    .await;
+    let c = client(&p.url);
+    assert!(c.members().await.unwrap().members.is_empty());
+    let e = c.members().await.unwrap_err();
+    assert!(
+        e.to_string().contains(&format!("larger than {CAP} bytes")),
+        "{e}"
+    );
+}
+
+/// `entry` answers `None` only for the service's "no such entry"; any other failure stays an
+/// error (a member's entry is never taken for deleted because the service was down).
+#[tokio::test]
+async fn an_entry_is_missing_only_when_the_service_says_so() {
+    let p = peer(vec![
+        answer(
+            "404 Not Found",
+            &[],
+            "application/json",
+            &error_body("not_found"),
+        ),
+        answer(
+            "503 Service Unavailable",
+            &[],
+            "application/json",
+            &error_body("internal"),
+        ),
+    ])
+    .await;
+    let c = client(&p.url);
+    let id = shotclock_api::EntryId::new();
+    assert!(c.entry(id).await.unwrap().is_none());
+    let e = c.entry(id).await.unwrap_err();
+    assert_eq!(e.status(), Some(503), "{e:?}");
+}
+
+/// A client shows where it talks to and whether it is signed in, never its token; it keeps the
+/// network settings it was made with.
+#[tokio::test]
+async fn a_client_shows_no_token_and_keeps_its_settings() {
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(1234),
+        ..ClientOptions::default()
+    };
+    let c = Client::with_options("http://127.0.0.1:9/", options.clone()).unwrap();
+    assert_eq!(c.options(), &options);
+    let signed_in = c.with_token("secret-token");
+    let shown = format!("{signed_in:?}");
+    assert!(shown.contains("127.0.0.1:9"), "{shown}");
+    assert!(shown.contains("signed_in: true"), "{shown}");
+    assert!(!shown.contains("secret-token"), "{shown}");
+    assert!(format!("{c:?}").contains("signed_in: false"));
+}
