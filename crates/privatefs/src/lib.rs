@@ -18,7 +18,7 @@ pub const DIR_MODE: u32 = 0o700;
 /// The mode of a private file.
 pub const FILE_MODE: u32 = 0o600;
 
-/// Held by [`write`] (private files are small and seldom written: session and account files).
+/// Held by [`write()`] (private files are small and seldom written: session and account files).
 static WRITING: Mutex<()> = Mutex::new(());
 
 /// Creates `dir` and any missing parents, each readable by this user alone. A folder that
