@@ -79,6 +79,12 @@ impl Blobs for LocalBlobs {
                 shotclock_privatefs::create_dir_all(&dir)?;
                 fsync_dir(&root)?;
             }
+            // A leftover of a process killed mid-write that had this process id: this process
+            // never reuses a name, so whatever stands there is no live write.
+            match std::fs::remove_file(&tmp) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
             let mut file = shotclock_privatefs::create_new(&tmp)?;
             file.write_all(&bytes)?;
             file.sync_all()?;
@@ -167,5 +173,22 @@ mod tests {
         blobs.delete(&key).await.unwrap();
         assert!(blobs.get(&key).await.unwrap().is_none());
         assert!(blobs.list().await.unwrap().is_empty());
+    }
+
+    /// A temporary file left by a process killed mid-write does not block the next one that
+    /// gets the same process id (in a container the service is always process 1).
+    #[tokio::test]
+    async fn a_temporary_file_left_by_a_killed_process_blocks_no_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        let leftover = dir
+            .path()
+            .join("tmp")
+            .join(format!("{}-0.tmp", std::process::id()));
+        std::fs::write(&leftover, b"half an ima").unwrap();
+        let key = blob_key(ScreenshotId::new(), &[0x34; 32]);
+        blobs.put(&key, "whole".into()).await.unwrap();
+        assert_eq!(blobs.get(&key).await.unwrap().unwrap(), b"whole");
+        assert!(!leftover.exists());
     }
 }
