@@ -31,10 +31,6 @@ use shotclock_store::{AttemptId, CaptureHealth, NewAttempt, NewScreenshot, TimeE
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How late a moment may be acted on before it counts as missed (the machine slept through
-/// it, or the process was not running).
-const GRACE: Duration = Duration::from_secs(30);
-
 pub(crate) async fn run<S>(shared: Arc<Shared>, source: S)
 where
     S: ScreenSource + Send + 'static,
@@ -111,13 +107,19 @@ where
             status_of(&plan, choice, &capturer),
         );
 
+        // Off, nothing is due: only a change wakes the loop.
         let wait = match &plan {
-            Ok((_, slot)) => (slot.at - now).to_std().unwrap_or(Duration::ZERO),
-            Err(_) => Duration::MAX,
+            Ok((_, slot)) => Some((slot.at - now).to_std().unwrap_or(Duration::ZERO)),
+            Err(_) => None,
         };
-        let sleep = tokio::time::sleep(wait.min(Duration::from_secs(86_400 * 365)));
+        let moment = async move {
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = sleep => {}
+            () = moment => {}
             r = timer_rx.changed() => { if r.is_err() { return; } continue; }
             r = settings_rx.changed() => { if r.is_err() { return; } continue; }
             () = shared.ask_again.notified() => {
@@ -140,25 +142,25 @@ where
         if timer_rx.has_changed().unwrap_or(true) || settings_rx.has_changed().unwrap_or(true) {
             continue;
         }
+        let now = shared.time.now();
         // Woke before the moment by the engine's clock (the sleep runs on the monotonic clock;
         // the wall clock may have stepped back, the service-offset estimate may have moved, or
         // an injected clock stands still): the moment has not come. Plan again with `done`
         // unchanged (`domain::schedule`: "Pending => continue") rather than capture early —
         // an early capture is stamped before its moment, possibly in a window that already
         // has its screenshot (R9).
-        if slot.status(shared.time.now()) == SlotStatus::Pending {
+        let status = slot.status(now);
+        if status == SlotStatus::Pending {
             continue;
         }
         // The gate also closes by time alone (a trial ends, R5): judged again at the moment, as
         // the service judges the upload. Planned again, capture goes off with the reason.
-        if settings.gate().capture_allowed(shared.time.now()).is_err() {
+        if settings.gate().capture_allowed(now).is_err() {
             continue;
         }
         done = Some((entry.id, slot.window_index));
-        let late = shared.time.now() - slot.at;
-        if late.to_std().is_ok_and(|l| l > GRACE)
-            || slot.status(shared.time.now()) == SlotStatus::Missed
-        {
+        // Too late for the moment drawn (`schedule::LATE_GRACE`) or past its window.
+        if status == SlotStatus::Missed {
             record_failure(
                 &shared,
                 &entry,

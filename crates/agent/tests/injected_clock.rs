@@ -16,7 +16,7 @@ use common::{
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, OffReason, Session};
 use shotclock_api::{EntryId, Plan, ScreenshotId};
-use shotclock_store::{OutboxKind, ScreenshotState};
+use shotclock_store::{CaptureHealth, OutboxKind, ScreenshotState};
 use shotclock_testkit::{TestServer, eventually};
 
 /// Starts a timer at the clock's time, moves the clock to the scheduler's drawn moment, and
@@ -136,6 +136,51 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
     assert!(
         at >= t0 && at < t0 + TimeDelta::seconds(1),
         "outside window 0: {at}"
+    );
+}
+
+/// A moment the machine slept through (R9): on waking after its window closed — here only two
+/// seconds late, well inside `schedule::LATE_GRACE` — nothing is captured; the window is
+/// recorded as missed, not made up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moment_slept_through_is_recorded_as_missed_not_captured() {
+    let server = TestServer::with_window(1);
+    let ws = server.workspace("slept", &["alice"], true).await;
+    let sess = offline(&session(&server.url(), ws.member(0)).await);
+    let t0 = Utc::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent_with_clock(data.path(), sess, screen.clone(), clock.clone()).await;
+    let events = Events::record(&agent);
+
+    let t = Instant::now();
+    let running = agent.start_timer("asleep".into()).await.unwrap();
+    let (_, at) = events
+        .wait_for("a moment to be drawn", t, |e| {
+            moment_drawn(e, running.entry_id)
+        })
+        .await;
+    // The machine sleeps through the moment and the end of its one-second window.
+    clock.set(at + TimeDelta::seconds(2));
+    let (_, missed_at) = events
+        .wait_for("the window recorded as missed", t, |e| match e {
+            AgentEvent::CaptureFailed {
+                health: CaptureHealth::Missed,
+                at,
+                ..
+            } => Some(*at),
+            _ => None,
+        })
+        .await;
+    assert_eq!(missed_at, at + TimeDelta::seconds(2));
+    assert_eq!(screen.captures(), 0, "captured after the window closed");
+    assert!(
+        !events
+            .since(t)
+            .iter()
+            .any(|e| matches!(e, AgentEvent::Captured { .. })),
+        "a screenshot was taken for a missed moment"
     );
 }
 

@@ -47,8 +47,8 @@ pub use gate::{CaptureGate, GateReason, TRIAL_LENGTH};
 pub use lock::{EditBlock, EntryStatus, is_locked, may_edit, member_may_edit};
 pub use retention::RETENTION;
 pub use schedule::{
-    CaptureSlot, CaptureWindow, ScheduleError, SlotStatus, next_capture, next_capture_after,
-    window_index_of, window_span,
+    CaptureSlot, CaptureWindow, LATE_GRACE, ScheduleError, SlotStatus, next_capture,
+    next_capture_after, window_index_of, window_span,
 };
 pub use span::{Span, SpanSet};
 pub use visibility::{Actor, Owner, ViewScope, can_view};

@@ -4,7 +4,9 @@
 //! window `k` is `[start + k·w, start + (k+1)·w)` for a window length `w` (default 300 s, a
 //! server setting so tests can shorten it). Each window gets **one** capture moment, drawn
 //! uniformly at random inside it; when the scheduler learns of the timer mid-window, the moment
-//! is drawn from what remains of that window. Missed moments are not made up.
+//! is drawn from what remains of that window. A moment is taken at most [`LATE_GRACE`] late and
+//! inside its window; otherwise it is missed (the machine slept, the app was not running), and
+//! missed moments are not made up.
 //!
 //! # Design
 //!
@@ -21,7 +23,7 @@
 //!     sleep_until(slot.at);
 //!     match slot.status(clock.now()) {
 //!         SlotStatus::Due => capture(),        // still inside the window
-//!         SlotStatus::Missed => record_miss(), // slept past the window: not made up
+//!         SlotStatus::Missed => record_miss(), // slept past it: not made up
 //!         SlotStatus::Pending => continue,     // woke early: same slot again (done unchanged)
 //!     }
 //!     done = Some(slot.window_index);
@@ -120,11 +122,18 @@ pub struct CaptureSlot {
 pub enum SlotStatus {
     /// The moment has not come yet.
     Pending,
-    /// The moment has come and the window is still open: capture now.
+    /// The moment has come, at most [`LATE_GRACE`] ago, and the window is still open: capture
+    /// now.
     Due,
-    /// The window has closed: the moment was missed and is not made up (R9).
+    /// The window has closed, or the moment passed more than [`LATE_GRACE`] ago (the machine
+    /// slept through it, or the app was not running): missed, and not made up (R9).
     Missed,
 }
+
+/// How late a moment may still be taken. A capture much later than its moment would no longer
+/// be the moment drawn at random (R9): after a sleep, a screenshot taken on waking would land
+/// where the person is sure to be back at the screen.
+pub const LATE_GRACE: TimeDelta = TimeDelta::seconds(30);
 
 impl CaptureSlot {
     /// The window as a span.
@@ -138,7 +147,7 @@ impl CaptureSlot {
     pub fn status(&self, now: DateTime<Utc>) -> SlotStatus {
         if now < self.at {
             SlotStatus::Pending
-        } else if now < self.window_end {
+        } else if now < self.window_end && now - self.at <= LATE_GRACE {
             SlotStatus::Due
         } else {
             SlotStatus::Missed
@@ -386,20 +395,26 @@ mod tests {
     }
 
     #[rstest]
-    #[case::before_moment(-1, SlotStatus::Pending)]
-    #[case::at_moment(0, SlotStatus::Due)]
-    #[case::after_moment_in_window(5, SlotStatus::Due)]
-    #[case::last_second_of_window(199, SlotStatus::Due)]
-    #[case::window_end_is_past_the_window(200, SlotStatus::Missed)]
-    #[case::window_closed(1_000, SlotStatus::Missed)]
-    fn slot_status(#[case] offset: i64, #[case] expected: SlotStatus) {
+    #[case::before_moment(100, -1, SlotStatus::Pending)]
+    #[case::at_moment(100, 0, SlotStatus::Due)]
+    #[case::a_little_late(100, 5_000, SlotStatus::Due)]
+    #[case::late_by_the_whole_grace(100, 30_000, SlotStatus::Due)]
+    #[case::later_than_the_grace(100, 30_001, SlotStatus::Missed)]
+    #[case::much_later_in_the_open_window(100, 99_000, SlotStatus::Missed)]
+    #[case::last_millisecond_of_window(290, 9_999, SlotStatus::Due)]
+    #[case::window_end_is_past_the_window(290, 10_000, SlotStatus::Missed)]
+    #[case::window_closed(100, 1_000_000, SlotStatus::Missed)]
+    fn slot_status(#[case] at_secs: i64, #[case] late_ms: i64, #[case] expected: SlotStatus) {
         let slot = CaptureSlot {
             window_index: 0,
             window_start: start(),
             window_end: start() + secs(300),
-            at: start() + secs(100),
+            at: start() + secs(at_secs),
         };
-        assert_eq!(slot.status(slot.at + secs(offset)), expected);
+        assert_eq!(
+            slot.status(slot.at + TimeDelta::milliseconds(late_ms)),
+            expected
+        );
     }
 
     #[test]
