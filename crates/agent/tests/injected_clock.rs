@@ -84,10 +84,21 @@ fn offline(sess: &Session) -> Session {
     offline
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
+/// An offline engine with one-second windows, its clock standing still at `t0` until the test
+/// moves it.
+struct Frozen {
+    _server: TestServer,
+    _data: tempfile::TempDir,
+    t0: DateTime<Utc>,
+    clock: Arc<ManualClock>,
+    screen: Screen,
+    agent: AgentHandle,
+    events: Events,
+}
+
+async fn frozen(workspace: &str) -> Frozen {
     let server = TestServer::with_window(1);
-    let ws = server.workspace("moment", &["alice"], true).await;
+    let ws = server.workspace(workspace, &["alice"], true).await;
     let sess = offline(&session(&server.url(), ws.member(0)).await);
     let t0 = Utc::now();
     let clock = Arc::new(ManualClock::new(t0));
@@ -95,6 +106,28 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
     let screen = Screen::new();
     let agent = start_agent_with_clock(data.path(), sess, screen.clone(), clock.clone()).await;
     let events = Events::record(&agent);
+    Frozen {
+        _server: server,
+        _data: data,
+        t0,
+        clock,
+        screen,
+        agent,
+        events,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
+    let Frozen {
+        _server,
+        _data,
+        t0,
+        clock,
+        screen,
+        agent,
+        events,
+    } = frozen("moment").await;
 
     let t = Instant::now();
     let running = agent.start_timer("frozen time".into()).await.unwrap();
@@ -144,15 +177,15 @@ async fn no_capture_before_the_moment_drawn_by_the_injected_clock() {
 /// recorded as missed, not made up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_moment_slept_through_is_recorded_as_missed_not_captured() {
-    let server = TestServer::with_window(1);
-    let ws = server.workspace("slept", &["alice"], true).await;
-    let sess = offline(&session(&server.url(), ws.member(0)).await);
-    let t0 = Utc::now();
-    let clock = Arc::new(ManualClock::new(t0));
-    let data = tempfile::tempdir().unwrap();
-    let screen = Screen::new();
-    let agent = start_agent_with_clock(data.path(), sess, screen.clone(), clock.clone()).await;
-    let events = Events::record(&agent);
+    let Frozen {
+        _server,
+        _data,
+        clock,
+        screen,
+        agent,
+        events,
+        ..
+    } = frozen("slept").await;
 
     let t = Instant::now();
     let running = agent.start_timer("asleep".into()).await.unwrap();
