@@ -21,9 +21,24 @@ pub struct LocalBlobs {
 
 impl LocalBlobs {
     /// Uses (and creates) `root`.
+    ///
+    /// Temporary files named with this process's id are removed first: they are leftovers of an
+    /// earlier process killed mid-write that had the same id (in a container the service is
+    /// always process 1), never live writes, and their names would block this process's.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        shotclock_privatefs::create_dir_all(&root.join("tmp"))?;
+        let tmp = root.join("tmp");
+        shotclock_privatefs::create_dir_all(&tmp)?;
+        let ours = format!("{}-", std::process::id());
+        for entry in std::fs::read_dir(&tmp)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with(&ours) {
+                match std::fs::remove_file(entry.path()) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
+        }
         Ok(Self {
             root,
             counter: AtomicU64::new(0),
@@ -78,12 +93,6 @@ impl Blobs for LocalBlobs {
             if !dir.exists() {
                 shotclock_privatefs::create_dir_all(&dir)?;
                 fsync_dir(&root)?;
-            }
-            // A leftover of a process killed mid-write that had this process id: this process
-            // never reuses a name, so whatever stands there is no live write.
-            match std::fs::remove_file(&tmp) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                _ => {}
             }
             let mut file = shotclock_privatefs::create_new(&tmp)?;
             file.write_all(&bytes)?;
@@ -180,15 +189,23 @@ mod tests {
     #[tokio::test]
     async fn a_temporary_file_left_by_a_killed_process_blocks_no_upload() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = LocalBlobs::open(dir.path()).unwrap();
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
         let leftover = dir
             .path()
             .join("tmp")
             .join(format!("{}-0.tmp", std::process::id()));
         std::fs::write(&leftover, b"half an ima").unwrap();
+        let another = dir
+            .path()
+            .join("tmp")
+            .join(format!("{}-0.tmp", std::process::id() + 1));
+        std::fs::write(&another, b"someone else's").unwrap();
+        let blobs = LocalBlobs::open(dir.path()).unwrap();
         let key = blob_key(ScreenshotId::new(), &[0x34; 32]);
         blobs.put(&key, "whole".into()).await.unwrap();
         assert_eq!(blobs.get(&key).await.unwrap().unwrap(), b"whole");
         assert!(!leftover.exists());
+        // Another process's file is left to the sweep (it may be a live write).
+        assert!(another.exists());
     }
 }
