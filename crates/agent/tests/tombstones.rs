@@ -1,7 +1,8 @@
 //! A deleted screenshot never comes back (R24, R29): the service answers a create of a deleted
 //! id with `410` and code `deleted`, and the engine counts the item as done — it drops the item
 //! and its local copy, and does not set it aside as refused. An entry deleted while a screenshot
-//! of it is being taken stays deleted here too.
+//! of it is being taken stays deleted here too, even when another timer runs by the time the
+//! grab ends; an entry only stopped during the grab keeps that screenshot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -265,20 +266,32 @@ impl shotclock_capture::ScreenSource for HeldGrab {
     }
 }
 
-/// Where an entry is deleted while a screenshot of it is being taken.
+/// What happens to the running entry while a screenshot of it is being taken.
 #[derive(Debug, Clone, Copy)]
-enum DeletedBy {
-    /// The user, in this app.
-    Here,
-    /// Elsewhere: the app hears of it from the service's events.
-    Elsewhere,
+enum DuringGrab {
+    /// The user deletes it in this app.
+    DeletedHere,
+    /// It is deleted elsewhere: the app hears of it from the service's events.
+    DeletedElsewhere,
+    /// The user deletes it here and starts another timer before the grab ends.
+    DeletedHereAndAnotherStarted,
+    /// The user stops the timer: the entry stays.
+    Stopped,
 }
 
-/// An entry deleted while a screenshot of it is being taken does not come back in the buffer
-/// (R15, R29): the screenshot is discarded, not stored with the entry made again around it.
-async fn deleted_during_a_grab(by: DeletedBy) {
+impl DuringGrab {
+    fn keeps_the_entry(self) -> bool {
+        matches!(self, Self::Stopped)
+    }
+}
+
+/// A change to the running entry while a screenshot of it is being taken (R15, R29): an entry
+/// deleted does not come back in the buffer (the screenshot is discarded, not stored with the
+/// entry made again around it), even when another timer runs by then; an entry only stopped
+/// keeps the screenshot taken while it ran.
+async fn changed_during_a_grab(change: DuringGrab) {
     let server = TestServer::with_window(WINDOW_SECS);
-    let ws = server.workspace("grab-delete", &["alice"], true).await;
+    let ws = server.workspace("grab-change", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
     let (began_tx, began) = std::sync::mpsc::channel();
@@ -293,7 +306,7 @@ async fn deleted_during_a_grab(by: DeletedBy) {
     let agent = start_agent(data.path(), session(&server.url(), alice).await, source).await;
     let events = Events::record(&agent);
     let entry = agent
-        .start_timer("deleted mid-grab".into())
+        .start_timer("changed mid-grab".into())
         .await
         .unwrap()
         .entry_id;
@@ -301,11 +314,12 @@ async fn deleted_during_a_grab(by: DeletedBy) {
         .await
         .unwrap()
         .expect("a grab began");
-    match by {
-        DeletedBy::Here => {
+    let mut other = None;
+    match change {
+        DuringGrab::DeletedHere => {
             agent.delete_entry(entry, false).await.unwrap();
         }
-        DeletedBy::Elsewhere => {
+        DuringGrab::DeletedElsewhere => {
             drained(&agent, DEADLINE).await;
             member.delete_entry(entry).await.unwrap();
             eventually("the app to hear of the delete", DEADLINE, || async {
@@ -313,41 +327,81 @@ async fn deleted_during_a_grab(by: DeletedBy) {
             })
             .await;
         }
+        DuringGrab::DeletedHereAndAnotherStarted => {
+            agent.delete_entry(entry, false).await.unwrap();
+            let next = agent.start_timer("the next task".into()).await.unwrap();
+            other = Some(next.entry_id);
+        }
+        DuringGrab::Stopped => {
+            agent.stop_timer().await.unwrap();
+        }
     }
-    assert!(agent.running().is_none());
+    assert_eq!(agent.running().map(|r| r.entry_id), other);
     let released = Instant::now();
     finish.send(()).unwrap();
-    // The scheduler says capture is off only once it is done with the grab.
+    // The scheduler announces the next state only once it is done with the grab: capture off,
+    // or active for the other entry.
     events
-        .wait_for("capture to go off after the grab", released, |e| {
-            matches!(
-                e,
+        .wait_for("the scheduler to be done with the grab", released, |e| {
+            match e {
                 AgentEvent::CaptureChanged {
-                    status: shotclock_agent::CaptureStatus::Off { .. }
-                }
-            )
+                    status: shotclock_agent::CaptureStatus::Off { .. },
+                } => other.is_none(),
+                AgentEvent::CaptureChanged {
+                    status: shotclock_agent::CaptureStatus::Active { entry_id, .. },
+                } => other == Some(*entry_id),
+                _ => false,
+            }
             .then_some(())
         })
         .await;
+    if other.is_some() {
+        agent.stop_timer().await.unwrap();
+    }
     let store = agent.local_store();
     let (kept, shots) = store
         .call(move |s| Ok((s.get_entry(entry)?, s.screenshots_of_entry(entry)?)))
         .await
         .unwrap();
-    assert_eq!(kept, None, "the deleted entry came back in the buffer");
-    assert!(shots.is_empty(), "{shots:?}");
-    assert!(agent.running().is_none());
     drained(&agent, DEADLINE).await;
-    assert!(service_shots_of(&member, entry).await.is_empty());
+    let at_service = service_shots_of(&member, entry).await;
+    if change.keeps_the_entry() {
+        let kept = kept.expect("the stopped entry is in the buffer");
+        assert_eq!(
+            shots.len(),
+            1,
+            "the screenshot taken while it ran: {shots:?}"
+        );
+        let stopped = kept.end.expect("the entry is stopped");
+        assert!(shots[0].captured_at <= stopped, "{shots:?} after {stopped}");
+        assert_eq!(
+            at_service.iter().map(|s| s.id).collect::<Vec<_>>(),
+            vec![shots[0].id]
+        );
+    } else {
+        assert_eq!(kept, None, "the deleted entry came back in the buffer");
+        assert!(shots.is_empty(), "{shots:?}");
+        assert!(at_service.is_empty(), "{at_service:?}");
+    }
     agent.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_deleted_here_during_a_grab_does_not_come_back() {
-    deleted_during_a_grab(DeletedBy::Here).await;
+    changed_during_a_grab(DuringGrab::DeletedHere).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_deleted_elsewhere_during_a_grab_does_not_come_back() {
-    deleted_during_a_grab(DeletedBy::Elsewhere).await;
+    changed_during_a_grab(DuringGrab::DeletedElsewhere).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_deleted_during_a_grab_stays_deleted_when_another_timer_runs_by_then() {
+    changed_during_a_grab(DuringGrab::DeletedHereAndAnotherStarted).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_stopped_during_a_grab_keeps_its_screenshot() {
+    changed_during_a_grab(DuringGrab::Stopped).await;
 }
