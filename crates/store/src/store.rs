@@ -183,3 +183,37 @@ fn expect_pragma(pragma: &'static str, expected: &str, actual: &str) -> Result<(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_store_shows_in_logs_as_its_path_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        assert_eq!(
+            format!("{store:?}"),
+            format!("Store {{ db_path: {path:?}, .. }}")
+        );
+        let handle = crate::StoreHandle::new(store);
+        assert_eq!(format!("{handle:?}"), "StoreHandle { .. }");
+    }
+
+    #[test]
+    fn a_pragma_that_did_not_take_is_an_error_naming_it() {
+        assert!(expect_pragma("synchronous", "2", "2").is_ok());
+        let err = expect_pragma("journal_mode", "wal", "memory").unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                StoreError::Pragma { pragma: "journal_mode", expected, actual }
+                    if expected == "wal" && actual == "memory"
+            ),
+            "{err:?}"
+        );
+    }
+}

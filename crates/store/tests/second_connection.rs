@@ -70,3 +70,49 @@ fn writes_wait_for_another_connections_write_lock() {
     assert_eq!(kept.end, stopped.end);
     assert_eq!(store.screenshots_of_entry(later.id).unwrap().len(), 1);
 }
+
+/// A reader on another connection keeps a checkpoint from copying what was written after its
+/// read began: the checkpoint fails and says how many frames it left in the log — exactly
+/// those written since — and, once the reader is done, the next checkpoint empties the log.
+#[test]
+fn a_checkpoint_blocked_by_a_reader_counts_the_frames_it_left() {
+    let (_dir, mut store) = common::store();
+    let e = entry(t0());
+    capture(&mut store, &e, t0() + mins(1));
+    let wal = {
+        let mut name = store.path().as_os_str().to_owned();
+        name.push("-wal");
+        std::path::PathBuf::from(name)
+    };
+    let wal_len = || std::fs::metadata(&wal).unwrap().len();
+    let before = wal_len();
+    // A WAL file is a 32-byte header and frames of a 24-byte header and one page each.
+    assert!(
+        before > 32,
+        "the first capture is in the log ({before} bytes)"
+    );
+
+    let reader = rusqlite::Connection::open(store.path()).unwrap();
+    let page: i64 = reader
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    let frame = 24 + u64::try_from(page).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let n: i64 = reader
+        .query_row("SELECT COUNT(*) FROM screenshots", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    capture(&mut store, &e, t0() + mins(2));
+    let written = (wal_len() - before) / frame;
+    assert!(written > 0, "the second capture is in the log");
+
+    match store.checkpoint() {
+        Err(StoreError::CheckpointIncomplete { frames_left }) => {
+            assert_eq!(u64::try_from(frames_left).unwrap(), written);
+        }
+        other => panic!("the reader did not block the checkpoint: {other:?}"),
+    }
+    reader.execute_batch("COMMIT").unwrap();
+    store.checkpoint().unwrap();
+    assert_eq!(wal_len(), 0);
+}
