@@ -1,6 +1,8 @@
 //! Managing entries from the engine (R39, R25): an edit, a delete and time added by hand while
 //! the service is down reach it once each, in the order they were made; a change the service
-//! refuses comes back with its reason and is undone here.
+//! refuses comes back with its reason and is undone here. Online, the service's dry run decides
+//! an edit and the user's confirmation is asked first; added time is checked against the
+//! service's entries; an admin's edit of a member's entry goes straight to the service.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -94,7 +96,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
     server.stop();
     assert!(member.health().await.is_err(), "the service is still up");
     let patch = EntryPatch {
-        description: Some("edited offline".into()),
+        description: Some("  edited offline ".into()),
         end: Some(new_end),
         ..EntryPatch::default()
     };
@@ -482,4 +484,181 @@ async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
     };
     assert_eq!(times(&listed_offline), times(&listed_online));
     assert!(listed_online[0].deducted_secs >= 1, "{listed_online:#?}");
+
+    // An edit made offline keeps the removed time its (unchanged) times still hold.
+    let renamed = EntryPatch {
+        description: Some("renamed offline".into()),
+        ..EntryPatch::default()
+    };
+    let preview = agent
+        .edit_entry(entry, renamed.clone(), true)
+        .await
+        .unwrap();
+    assert_eq!(preview.entry.deducted_secs, listed_online[0].deducted_secs);
+    agent.edit_entry(entry, renamed, false).await.unwrap();
+    let edited = agent.entries(from, to).await.unwrap();
+    assert_eq!(edited[0].description, "renamed offline");
+    assert_eq!(times(&edited), times(&listed_online));
+}
+
+/// Online, an edit of an entry held here is decided by the service's own dry run: the dry run
+/// names the screenshot the new end leaves outside, the edit without the user's confirmation
+/// is refused before anything is held or queued, and the confirmed one goes, its description
+/// trimmed, here and at the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_an_edit_is_decided_by_the_service_and_waits_for_the_users_confirmation() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("online-edit", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent.start_timer("online".into()).await.unwrap().entry_id;
+    eventually("two uploads", DEADLINE, || async {
+        (service_shots_of(&member, entry).await.len() >= 2).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    drained(&agent, DEADLINE).await;
+    let shots = local_shots(&agent, entry).await;
+    let n = shots.len();
+    let (kept_last, dropped) = (&shots[n - 2], &shots[n - 1]);
+    let new_end =
+        whole_ms(kept_last.captured_at + (dropped.captured_at - kept_last.captured_at) / 2);
+    let patch = EntryPatch {
+        description: Some("  renamed online  ".into()),
+        end: Some(new_end),
+        ..EntryPatch::default()
+    };
+
+    let preview = agent.edit_entry(entry, patch.clone(), true).await.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.excluded_screenshots, vec![dropped.id]);
+    match agent.edit_entry(entry, patch.clone(), false).await {
+        Err(AgentError::Refused(e)) => assert_eq!(e.code, ErrorCode::ConfirmationRequired),
+        other => panic!("an unconfirmed edit was not refused: {other:?}"),
+    }
+    assert_eq!(local_shots(&agent, entry).await.len(), n);
+    assert_eq!(common::pending(&agent).await, 0, "something was queued");
+
+    let confirmed = EntryPatch {
+        confirm: true,
+        ..patch
+    };
+    let done = agent.edit_entry(entry, confirmed, false).await.unwrap();
+    assert!(!done.dry_run);
+    drained(&agent, DEADLINE).await;
+    let served = member.entry(entry).await.unwrap().expect("the entry");
+    assert_eq!(
+        (served.description.as_str(), served.end),
+        ("renamed online", Some(new_end))
+    );
+    let held = agent
+        .local_store()
+        .call(move |s| s.get_entry(entry))
+        .await
+        .unwrap()
+        .expect("the entry here");
+    assert_eq!(
+        (held.description.as_str(), held.end),
+        ("renamed online", Some(new_end))
+    );
+    let here = local_shots(&agent, entry).await;
+    assert_eq!(here.len(), n - 1);
+    assert!(here.iter().all(|s| s.id != dropped.id));
+    assert_eq!(service_shots_of(&member, entry).await.len(), n - 1);
+}
+
+/// Time added by hand is checked against the service's entries too when it answers: one the
+/// new times overlap, made on another device and never held here, refuses the addition at once
+/// and nothing is queued. A session the service no longer accepts is an error, not "offline":
+/// nothing is queued that could never be sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_time_is_checked_against_the_services_entries_and_a_refused_session() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("added-checked", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let now = whole_ms(Utc::now());
+    let hours = |h: i64| now - TimeDelta::hours(h);
+    member
+        .add_entry(&shotclock_api::dto::NewEntry {
+            id: shotclock_api::EntryId::new(),
+            user_id: None,
+            description: "on the laptop".into(),
+            start: hours(4),
+            end: hours(3),
+        })
+        .await
+        .unwrap();
+
+    match agent.add_entry("here".into(), hours(5), hours(3)).await {
+        Err(AgentError::Refused(e)) => assert_eq!(e.code, ErrorCode::EntryOverlap),
+        other => panic!("an overlap with the service's entry was not refused: {other:?}"),
+    }
+    assert_eq!(common::pending(&agent).await, 0, "something was queued");
+
+    ws.owner.remove_member(alice.id).await.unwrap();
+    let refused = agent.add_entry("after".into(), hours(2), hours(1)).await;
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(common::pending(&agent).await, 0, "something was queued");
+}
+
+/// An admin's edit of a member's entry (never held on the admin's device) goes to the service
+/// directly; the edit, not its dry run, tells the views to refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_edit_of_a_members_entry_refreshes_the_views_once_it_is_made() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("admin-edit", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    let now = whole_ms(Utc::now());
+    let entry = member
+        .add_entry(&shotclock_api::dto::NewEntry {
+            id: shotclock_api::EntryId::new(),
+            user_id: None,
+            description: "alice's".into(),
+            start: now - TimeDelta::hours(2),
+            end: now - TimeDelta::hours(1),
+        })
+        .await
+        .unwrap()
+        .id;
+    let data = tempfile::tempdir().unwrap();
+    let admin = start_agent(
+        data.path(),
+        session(&server.url(), ws.team.owner()).await,
+        Screen::new(),
+    )
+    .await;
+    let mut events = admin.subscribe();
+    // `emit` sends before the command returns: whatever it sent is in the channel by then.
+    let mut refreshes = || {
+        std::iter::from_fn(|| events.try_recv().ok())
+            .filter(|e| matches!(e, AgentEvent::Deleted))
+            .count()
+    };
+    let patch = EntryPatch {
+        description: Some("fixed by the admin".into()),
+        ..EntryPatch::default()
+    };
+    let preview = admin.edit_entry(entry, patch.clone(), true).await.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(refreshes(), 0, "a dry run asked for a refresh");
+    admin.edit_entry(entry, patch, false).await.unwrap();
+    assert_eq!(refreshes(), 1);
+    let served = member.entry(entry).await.unwrap().expect("the entry");
+    assert_eq!(served.description, "fixed by the admin");
 }
