@@ -95,8 +95,10 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
 
     server.stop();
     assert!(member.health().await.is_err(), "the service is still up");
+    let new_start = whole_ms(a.start - TimeDelta::minutes(1));
     let patch = EntryPatch {
         description: Some("  edited offline ".into()),
+        start: Some(new_start),
         end: Some(new_end),
         ..EntryPatch::default()
     };
@@ -106,8 +108,11 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
         .await
         .unwrap();
     assert_eq!(preview.excluded_screenshots, vec![dropped.id]);
-    assert_eq!(preview.entry.end, Some(new_end));
-    assert!(preview.dry_run);
+    assert_eq!(
+        (preview.entry.start, preview.entry.end),
+        (new_start, Some(new_end))
+    );
+    assert!(preview.dry_run && !preview.entry.manual);
     assert_eq!(
         local_shots(&agent, a.entry_id).await.len(),
         n,
@@ -147,6 +152,33 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
         .await
         .unwrap();
     assert!(added.manual);
+    // Its creation still waits here: an edit's dry run knows it was added by hand.
+    let about_added = agent
+        .edit_entry(added.id, EntryPatch::default(), true)
+        .await
+        .unwrap();
+    assert!(about_added.entry.manual);
+    // The rules here see this device's entries: time that overlaps the edited entry by one
+    // millisecond is refused.
+    match agent
+        .add_entry(
+            "overlapping".into(),
+            new_start - TimeDelta::minutes(5),
+            new_start + TimeDelta::milliseconds(1),
+        )
+        .await
+    {
+        Err(AgentError::Refused(e)) => assert_eq!(e.code, ErrorCode::EntryOverlap),
+        other => panic!("an overlap offline was not refused: {other:?}"),
+    }
+    // An entry not held here is the service's to delete: offline, that fails as offline.
+    match agent
+        .delete_entry(shotclock_api::EntryId::new(), true)
+        .await
+    {
+        Err(AgentError::Sync(e)) => assert!(e.is_retryable(), "{e}"),
+        other => panic!("not answered as offline: {other:?}"),
+    }
 
     // While offline, the list shows all three.
     let (from, to) = (
@@ -158,7 +190,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
     assert_eq!(ids, vec![added.id, a.entry_id], "{listed:#?}");
     assert!(listed[0].manual);
     assert_eq!(listed[1].description, "edited offline");
-    assert_eq!(listed[1].end, Some(new_end));
+    assert_eq!((listed[1].start, listed[1].end), (new_start, Some(new_end)));
 
     server.restart();
     drained(&agent, DEADLINE).await;
@@ -178,7 +210,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
         (added_start, Some(added_end))
     );
     assert_eq!(served[1].description, "edited offline");
-    assert_eq!(served[1].end, Some(new_end));
+    assert_eq!((served[1].start, served[1].end), (new_start, Some(new_end)));
     let remote: Vec<_> = service_shots_of(&member, a.entry_id)
         .await
         .into_iter()
@@ -253,6 +285,10 @@ async fn an_edit_the_service_refuses_comes_back_with_its_reason_and_is_undone() 
     match agent.edit_entry(entry, rename.clone(), true).await {
         Err(AgentError::Sync(e)) => assert_eq!(e.code(), Some(ErrorCode::EntryApproved)),
         other => panic!("an edit of an approved entry was not refused: {other:?}"),
+    }
+    match agent.delete_entry(entry, true).await {
+        Err(AgentError::Sync(e)) => assert_eq!(e.code(), Some(ErrorCode::EntryApproved)),
+        other => panic!("a delete of an approved entry was not refused: {other:?}"),
     }
 
     // Offline, this device cannot know of the approval: the edit is taken here and queued.
@@ -519,6 +555,17 @@ async fn online_an_edit_is_decided_by_the_service_and_waits_for_the_users_confir
     )
     .await;
     let entry = agent.start_timer("online".into()).await.unwrap().entry_id;
+    // The running timer shows an edit of its entry at once.
+    let renamed = EntryPatch {
+        description: Some("still running".into()),
+        ..EntryPatch::default()
+    };
+    agent.edit_entry(entry, renamed, false).await.unwrap();
+    let running = agent.running().expect("the timer runs");
+    assert_eq!(
+        (running.entry_id, running.description.as_str()),
+        (entry, "still running")
+    );
     eventually("two uploads", DEADLINE, || async {
         (service_shots_of(&member, entry).await.len() >= 2).then_some(())
     })
@@ -550,8 +597,14 @@ async fn online_an_edit_is_decided_by_the_service_and_waits_for_the_users_confir
         confirm: true,
         ..patch
     };
+    let mut events = agent.subscribe();
     let done = agent.edit_entry(entry, confirmed, false).await.unwrap();
     assert!(!done.dry_run);
+    // A screenshot went with the edit: the views are told to refresh.
+    let refreshes = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e, AgentEvent::Deleted))
+        .count();
+    assert_eq!(refreshes, 1);
     drained(&agent, DEADLINE).await;
     let served = member.entry(entry).await.unwrap().expect("the entry");
     assert_eq!(
