@@ -535,6 +535,69 @@ async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
     let edited = agent.entries(from, to).await.unwrap();
     assert_eq!(edited[0].description, "renamed offline");
     assert_eq!(times(&edited), times(&listed_online));
+    // Shortened to half a second, it holds at most half a second of removed time.
+    let start = listed_online[0].start;
+    let shortened = EntryPatch {
+        end: Some(start + TimeDelta::milliseconds(500)),
+        confirm: true,
+        ..EntryPatch::default()
+    };
+    agent.edit_entry(entry, shortened, false).await.unwrap();
+    let short = agent.entries(from, to).await.unwrap();
+    assert_eq!(times(&short), vec![(entry, 0, 0)], "{short:#?}");
+}
+
+/// An entry deleted elsewhere that this device has not heard of yet (its live events do not
+/// get through) is deleted here all the same: the service's dry run does not know it, so the
+/// rules here decide, and the delete that follows is done, not set aside.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_deleted_elsewhere_and_not_heard_of_yet_is_deleted_here_too() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("unheard-delete", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    let proxy = Proxy::start(
+        server.addr,
+        std::sync::Arc::new(|_: &str, path: &str| {
+            if path.starts_with("/api/v1/events") {
+                common::proxy::Fault::Refuse
+            } else {
+                common::proxy::Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let now = whole_ms(Utc::now());
+    let entry = agent
+        .add_entry(
+            "deleted on the laptop".into(),
+            now - TimeDelta::hours(2),
+            now - TimeDelta::hours(1),
+        )
+        .await
+        .unwrap()
+        .id;
+    drained(&agent, DEADLINE).await;
+    member.delete_entry(entry).await.unwrap();
+
+    let report = agent.delete_entry(entry, true).await.unwrap();
+    assert_eq!((report.entry_id, report.screenshots), (entry, 0));
+    agent.delete_entry(entry, false).await.unwrap();
+    let held = agent
+        .local_store()
+        .call(move |s| s.get_entry(entry))
+        .await
+        .unwrap();
+    assert_eq!(held, None);
+    drained(&agent, DEADLINE).await;
+    assert!(agent.rejected_items().await.unwrap().is_empty());
 }
 
 /// Online, an edit of an entry held here is decided by the service's own dry run: the dry run
@@ -625,6 +688,66 @@ async fn online_an_edit_is_decided_by_the_service_and_waits_for_the_users_confir
     assert_eq!(here.len(), n - 1);
     assert!(here.iter().all(|s| s.id != dropped.id));
     assert_eq!(service_shots_of(&member, entry).await.len(), n - 1);
+
+    // The Timer view's week lists it; deleted, it goes, its report no dry run.
+    let week = agent
+        .entries_for_week(served.start.date_naive(), "UTC")
+        .await
+        .unwrap();
+    assert_eq!(week.iter().map(|e| e.id).collect::<Vec<_>>(), vec![entry]);
+    let report = agent.delete_entry(entry, false).await.unwrap();
+    assert!(!report.dry_run);
+    assert_eq!(report.screenshots, u32::try_from(n - 1).unwrap());
+    drained(&agent, DEADLINE).await;
+    assert_eq!(member.entry(entry).await.unwrap(), None);
+}
+
+/// Online, a delete's dry run is the service's, with the screenshots still waiting here to be
+/// sent added to its count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_report_online_counts_the_screenshots_still_waiting_here() {
+    let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
+    let ws = server.workspace("waiting-count", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    // Every upload fails as unreachable: the screenshots wait here.
+    let proxy = Proxy::start(
+        server.addr,
+        std::sync::Arc::new(|method: &str, path: &str| {
+            if method == "PUT" && path.starts_with("/api/v1/screenshots/") {
+                common::proxy::Fault::Refuse
+            } else {
+                common::proxy::Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent.start_timer("waiting".into()).await.unwrap().entry_id;
+    let member = server.sign_in(&alice).await;
+    eventually("the start at the service", DEADLINE, || async {
+        member.entry(entry).await.unwrap().map(|_| ())
+    })
+    .await;
+    eventually("two screenshots waiting here", DEADLINE, || async {
+        (local_shots(&agent, entry).await.len() >= 2).then_some(())
+    })
+    .await;
+    let report = agent.delete_entry(entry, true).await.unwrap();
+    let waiting = local_shots(&agent, entry).await.len();
+    assert!(service_shots_of(&member, entry).await.is_empty());
+    // A capture may land between the report and the count.
+    let counted = usize::try_from(report.screenshots).unwrap();
+    assert!(
+        counted >= 2 && counted <= waiting,
+        "{counted} counted, {waiting} waiting"
+    );
+    assert!(report.dry_run);
 }
 
 /// Time added by hand is checked against the service's entries too when it answers: one the
