@@ -548,8 +548,9 @@ async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
 }
 
 /// An entry deleted elsewhere that this device has not heard of yet (its live events do not
-/// get through) is deleted here all the same: the service's dry run does not know it, so the
-/// rules here decide, and the delete that follows is done, not set aside.
+/// get through): an edit of it is refused at once as deleted; a delete of it is done here
+/// all the same (the rules here decide, as the service's dry run does not know it), and the
+/// delete that follows is done, not set aside.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_deleted_elsewhere_and_not_heard_of_yet_is_deleted_here_too() {
     let server = TestServer::on(Storage::Sqlite, WINDOW_SECS);
@@ -586,6 +587,17 @@ async fn an_entry_deleted_elsewhere_and_not_heard_of_yet_is_deleted_here_too() {
         .id;
     drained(&agent, DEADLINE).await;
     member.delete_entry(entry).await.unwrap();
+
+    // The service's dry run of an edit knows it was deleted: refused at once, not queued.
+    let rename = EntryPatch {
+        description: Some("too late".into()),
+        ..EntryPatch::default()
+    };
+    match agent.edit_entry(entry, rename, false).await {
+        Err(AgentError::Sync(e)) => assert_eq!(e.code(), Some(ErrorCode::Deleted), "{e}"),
+        other => panic!("an edit of a deleted entry was not refused: {other:?}"),
+    }
+    assert_eq!(common::pending(&agent).await, 0, "the edit was queued");
 
     let report = agent.delete_entry(entry, true).await.unwrap();
     assert_eq!((report.entry_id, report.screenshots), (entry, 0));
