@@ -10,7 +10,8 @@ mod common;
 use chrono::{DateTime, TimeDelta, Utc};
 use common::proxy::Proxy;
 use common::{
-    DEADLINE, Events, Screen, drained, local_shots, service_shots_of, session, start_agent,
+    DEADLINE, Events, Screen, agent_of, drained, local_shots, service_shots_of, session,
+    start_agent,
 };
 use shotclock_agent::{AgentError, AgentEvent};
 use shotclock_api::ErrorCode;
@@ -68,12 +69,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
     let alice = ws.member(0).clone();
     let proxy = Proxy::pass(server.addr).await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&proxy.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &proxy.url(), &alice).await;
     let member = server.sign_in(&alice).await;
 
     // Entry A with at least three screenshots at the service; entry B after it, stopped.
@@ -247,12 +243,7 @@ async fn an_edit_the_service_refuses_comes_back_with_its_reason_and_is_undone() 
     let ws = server.workspace("refused-edit", &["alice"], false).await;
     let alice = ws.member(0).clone();
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&server.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &server.url(), &alice).await;
     let events = Events::record(&agent);
 
     let now = Utc::now();
@@ -351,12 +342,7 @@ async fn the_delete_report_and_the_approvals_week_come_from_the_service_in_one_r
     let alice = ws.member(0).clone();
     let member = server.sign_in(&alice).await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&server.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &server.url(), &alice).await;
     let first = agent.start_timer("with screenshots".into()).await.unwrap();
     eventually("two uploads", DEADLINE, || async {
         (service_shots_of(&member, first.entry_id).await.len() >= 2).then_some(())
@@ -369,12 +355,7 @@ async fn the_delete_report_and_the_approvals_week_come_from_the_service_in_one_r
     // The owner's engine, through a proxy that logs every request.
     let proxy = Proxy::pass(server.addr).await;
     let admin_dir = tempfile::tempdir().unwrap();
-    let admin = start_agent(
-        admin_dir.path(),
-        session(&proxy.url(), ws.team.owner()).await,
-        Screen::new(),
-    )
-    .await;
+    let admin = agent_of(admin_dir.path(), &proxy.url(), ws.team.owner()).await;
     let before = proxy.exchanges().len();
     let week = admin
         .approvals(first.start.date_naive(), "UTC")
@@ -433,12 +414,7 @@ async fn time_added_here_stays_marked_manual_offline_after_it_was_sent() {
     let ws = server.workspace("manual-offline", &["alice"], false).await;
     let alice = ws.member(0).clone();
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&server.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &server.url(), &alice).await;
     let now = Utc::now();
     let (start, end) = (
         whole_ms(now - TimeDelta::hours(2)),
@@ -467,12 +443,7 @@ async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
     let alice = ws.member(0).clone();
     let member = server.sign_in(&alice).await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&server.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &server.url(), &alice).await;
     let entry = agent
         .start_timer("with removed time".into())
         .await
@@ -557,24 +528,9 @@ async fn an_entry_deleted_elsewhere_and_not_heard_of_yet_is_deleted_here_too() {
     let ws = server.workspace("unheard-delete", &["alice"], false).await;
     let alice = ws.member(0).clone();
     let member = server.sign_in(&alice).await;
-    let proxy = Proxy::start(
-        server.addr,
-        std::sync::Arc::new(|_: &str, path: &str| {
-            if path.starts_with("/api/v1/events") {
-                common::proxy::Fault::Refuse
-            } else {
-                common::proxy::Fault::Pass
-            }
-        }),
-    )
-    .await;
+    let proxy = Proxy::refusing(server.addr, |_, path| path.starts_with("/api/v1/events")).await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&proxy.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &proxy.url(), &alice).await;
     let now = whole_ms(Utc::now());
     let entry = agent
         .add_entry(
@@ -623,12 +579,7 @@ async fn online_an_edit_is_decided_by_the_service_and_waits_for_the_users_confir
     let alice = ws.member(0).clone();
     let member = server.sign_in(&alice).await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&server.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &server.url(), &alice).await;
     let entry = agent.start_timer("online".into()).await.unwrap().entry_id;
     // The running timer shows an edit of its entry at once.
     let renamed = EntryPatch {
@@ -722,24 +673,12 @@ async fn a_delete_report_online_counts_the_screenshots_still_waiting_here() {
     let ws = server.workspace("waiting-count", &["alice"], true).await;
     let alice = ws.member(0).clone();
     // Every upload fails as unreachable: the screenshots wait here.
-    let proxy = Proxy::start(
-        server.addr,
-        std::sync::Arc::new(|method: &str, path: &str| {
-            if method == "PUT" && path.starts_with("/api/v1/screenshots/") {
-                common::proxy::Fault::Refuse
-            } else {
-                common::proxy::Fault::Pass
-            }
-        }),
-    )
+    let proxy = Proxy::refusing(server.addr, |method, path| {
+        method == "PUT" && path.starts_with("/api/v1/screenshots/")
+    })
     .await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&proxy.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &proxy.url(), &alice).await;
     let entry = agent.start_timer("waiting".into()).await.unwrap().entry_id;
     let member = server.sign_in(&alice).await;
     eventually("the start at the service", DEADLINE, || async {
@@ -773,12 +712,7 @@ async fn added_time_is_checked_against_the_services_entries_and_a_refused_sessio
     let alice = ws.member(0).clone();
     let member = server.sign_in(&alice).await;
     let data = tempfile::tempdir().unwrap();
-    let agent = start_agent(
-        data.path(),
-        session(&server.url(), &alice).await,
-        Screen::new(),
-    )
-    .await;
+    let agent = agent_of(data.path(), &server.url(), &alice).await;
     let now = whole_ms(Utc::now());
     let hours = |h: i64| now - TimeDelta::hours(h);
     member
@@ -825,12 +759,7 @@ async fn an_admins_edit_of_a_members_entry_refreshes_the_views_once_it_is_made()
         .unwrap()
         .id;
     let data = tempfile::tempdir().unwrap();
-    let admin = start_agent(
-        data.path(),
-        session(&server.url(), ws.team.owner()).await,
-        Screen::new(),
-    )
-    .await;
+    let admin = agent_of(data.path(), &server.url(), ws.team.owner()).await;
     let mut events = admin.subscribe();
     // `emit` sends before the command returns: whatever it sent is in the channel by then.
     let mut refreshes = || {

@@ -40,6 +40,11 @@ pub async fn session(url: &str, who: &Person) -> Session {
     Session::sign_in(url, &who.email, PASSWORD).await.unwrap()
 }
 
+/// `who`'s engine on `dir`, signed in at `url`, on a synthetic desktop ([`Screen`]).
+pub async fn agent_of(dir: &Path, url: &str, who: &Person) -> AgentHandle {
+    start_agent(dir, session(url, who).await, Screen::new()).await
+}
+
 /// Starts the engine on `dir` with the system clock.
 pub async fn start_agent<S>(dir: &Path, session: Session, source: S) -> AgentHandle
 where

@@ -87,6 +87,19 @@ impl Proxy {
         Self::start(upstream, Arc::new(|_: &str, _: &str| Fault::Pass)).await
     }
 
+    /// A proxy that refuses, as unreachable, the requests `refused(method, path)` picks and
+    /// relays the rest.
+    pub async fn refusing(upstream: SocketAddr, refused: fn(&str, &str) -> bool) -> Self {
+        let policy = move |method: &str, path: &str| {
+            if refused(method, path) {
+                Fault::Refuse
+            } else {
+                Fault::Pass
+            }
+        };
+        Self::start(upstream, Arc::new(policy)).await
+    }
+
     pub async fn start(upstream: SocketAddr, policy: Policy) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
