@@ -374,6 +374,10 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, AgentError::Invalid(_)), "{err}");
+        let err = SsoSignIn::begin("http://127.0.0.1:9", "ana.acme.test")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AgentError::Invalid(_)), "{err}");
         let err = SsoSignIn::begin("http://acme.example", "ana@acme.test")
             .await
             .unwrap_err();
@@ -390,6 +394,10 @@ mod tests {
         assert!(body.contains("does not belong"), "{body}");
         let (status, _) = send(port, &get("/callback?code=abc")).await;
         assert!(status.contains("400"), "{status}");
+        // A provider's long code (several KiB) is read whole, not refused as too large.
+        let long = format!("/callback?code={}&state=someone-else", "c".repeat(6 * 1024));
+        let (status, _) = send(port, &get(&long)).await;
+        assert!(status.contains("400"), "{status}");
         let (status, _) = send(port, &get("/favicon.ico")).await;
         assert!(status.contains("404"), "{status}");
         let (status, _) = send(port, "POST /callback HTTP/1.1\r\n\r\n").await;
@@ -399,6 +407,16 @@ mod tests {
             "a".repeat(MAX_REQUEST_BYTES)
         );
         let (status, _) = send(port, &huge).await;
+        assert!(status.contains("431"), "{status}");
+        // The limit is the head's whole size, its blank line included: one byte more is refused.
+        let sized = |n: usize| {
+            let bare = get("/callback?state=nope&x=").len();
+            get(&format!("/callback?state=nope&x={}", "a".repeat(n - bare)))
+        };
+        assert_eq!(sized(MAX_REQUEST_BYTES).len(), MAX_REQUEST_BYTES);
+        let (status, _) = send(port, &sized(MAX_REQUEST_BYTES)).await;
+        assert!(status.contains("400"), "{status}");
+        let (status, _) = send(port, &sized(MAX_REQUEST_BYTES + 1)).await;
         assert!(status.contains("431"), "{status}");
         // A connection that never speaks does not hold the others up.
         let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -456,6 +474,23 @@ mod tests {
         assert!(body.contains("did not accept"), "{body}");
         let err = waiting.await.unwrap().unwrap_err();
         assert!(matches!(err, AgentError::Sync(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_shows_in_logs_as_its_service_and_port_and_never_its_secrets() {
+        let sign_in = begun().await;
+        let shown = format!("{sign_in:?}");
+        assert!(shown.starts_with("SsoSignIn"), "{shown}");
+        assert!(shown.contains("http://127.0.0.1:9/"), "{shown}");
+        assert!(shown.contains(&port_of(&sign_in).to_string()), "{shown}");
+        assert!(!shown.contains(&sign_in.state), "{shown}");
+        assert!(!shown.contains(sign_in.verifier.secret()), "{shown}");
+    }
+
+    #[test]
+    fn a_person_is_told_the_sign_in_lasts_five_minutes() {
+        let told = SsoError::TimedOut(SIGN_IN_DEADLINE).to_string();
+        assert!(told.contains("within 5 minutes"), "{told}");
     }
 
     #[tokio::test]
