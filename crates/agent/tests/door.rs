@@ -1,7 +1,8 @@
 //! The engine's door: what a client sees through `AgentHandle` alone — this device's unsent
 //! screenshots in the day's list (marked waiting to sync) while the service is down and until
 //! they are acknowledged, entries answered from the buffer offline, images read locally first,
-//! and the session life every client shares (resume, offline start with a known account).
+//! and the session life every client shares (resume, offline start with a known account, a
+//! revoked session an error rather than an offline answer).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
@@ -278,4 +279,53 @@ async fn a_screenshot_deleted_before_it_was_sent_never_reaches_the_service_and_i
         .unwrap();
     assert_eq!(after.deducted_secs, preview.removed_secs);
     agent.shutdown().await;
+}
+
+/// Only an unreachable service makes the door answer from this device: a session the service
+/// revoked is an error to show (sign in again), never the local entries or a count of what
+/// waits here passed off as the day's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_session_is_an_error_not_an_offline_answer() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("door-revoked", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&server.url(), &alice).await;
+    let (me, token) = (sess.me.user.id, sess.token.clone());
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let now = Utc::now();
+    let (from, to) = (now - TimeDelta::hours(1), now + TimeDelta::hours(1));
+    let today = now.date_naive();
+    // Online, all three answer.
+    agent.entries(from, to).await.unwrap();
+    agent.day_counts(today, "UTC").await.unwrap();
+    agent.screenshots_of_day(me, today, "UTC").await.unwrap();
+
+    shotclock_sync::Client::new(server.url())
+        .unwrap()
+        .with_token(&token)
+        .logout()
+        .await
+        .unwrap();
+    let unauthorized = |what: &str, err: AgentError| {
+        assert!(
+            matches!(
+                err,
+                AgentError::Sync(shotclock_sync::SyncError::Unauthorized)
+            ),
+            "{what}: {err:?}"
+        );
+    };
+    unauthorized("entries", agent.entries(from, to).await.unwrap_err());
+    unauthorized(
+        "day counts",
+        agent.day_counts(today, "UTC").await.unwrap_err(),
+    );
+    unauthorized(
+        "own screenshots",
+        agent
+            .screenshots_of_day(me, today, "UTC")
+            .await
+            .unwrap_err(),
+    );
 }
