@@ -15,7 +15,7 @@ use common::proxy::Proxy;
 use common::{DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent};
 use shotclock_agent::{AgentError, Resumed, Session};
 use shotclock_api::ErrorCode;
-use shotclock_api::dto::DeleteKind;
+use shotclock_api::dto::{DeleteKind, EntryPatch};
 use shotclock_store::ScreenshotState;
 use shotclock_testkit::{TestServer, eventually};
 
@@ -328,4 +328,71 @@ async fn a_revoked_session_is_an_error_not_an_offline_answer() {
             .await
             .unwrap_err(),
     );
+}
+
+/// The day's list online shows the changes made here that the service has not heard of yet:
+/// an entry deleted here goes with all its screenshots, and an edit here leaves out those its
+/// new times exclude, while the service still lists them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_list_online_leaves_out_what_a_queued_delete_or_edit_took() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("door-queued", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    // Edits and deletes of entries are unreachable: they stay queued here.
+    let proxy = Proxy::refusing(server.addr, |method, path| {
+        (method == "PATCH" || method == "DELETE") && path.starts_with("/api/v1/entries/")
+    })
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&proxy.url(), &alice).await;
+    let me = sess.me.user.id;
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let member = server.sign_in(&alice).await;
+
+    let a = agent.start_timer("edited".into()).await.unwrap().entry_id;
+    eventually("three uploads of the edited entry", DEADLINE, || async {
+        (service_shots_of(&member, a).await.len() >= 3).then_some(())
+    })
+    .await;
+    let b = agent.start_timer("deleted".into()).await.unwrap().entry_id;
+    eventually("an upload of the deleted entry", DEADLINE, || async {
+        (!service_shots_of(&member, b).await.is_empty()).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    drained(&agent, DEADLINE).await;
+    let a_shots = local_shots(&agent, a).await;
+    let b_shots = local_shots(&agent, b).await;
+    let n = a_shots.len();
+    let (kept_last, dropped) = (&a_shots[n - 2], &a_shots[n - 1]);
+    let new_end = chrono::DateTime::from_timestamp_millis(
+        (kept_last.captured_at + (dropped.captured_at - kept_last.captured_at) / 2)
+            .timestamp_millis(),
+    )
+    .unwrap();
+    let patch = EntryPatch {
+        end: Some(new_end),
+        confirm: true,
+        ..EntryPatch::default()
+    };
+    agent.edit_entry(a, patch, false).await.unwrap();
+    agent.delete_entry(b, false).await.unwrap();
+    assert_eq!(
+        service_shots_of(&member, a).await.len() + service_shots_of(&member, b).await.len(),
+        n + b_shots.len(),
+        "the service heard of the edit or the delete"
+    );
+
+    let days: BTreeSet<_> = a_shots
+        .iter()
+        .chain(&b_shots)
+        .map(|s| s.captured_at.date_naive())
+        .collect();
+    let mut listed = BTreeSet::new();
+    for day in days {
+        let list = agent.screenshots_of_day(me, day, "UTC").await.unwrap();
+        listed.extend(list.screenshots.iter().map(|s| s.screenshot.id));
+    }
+    let expected: BTreeSet<_> = a_shots[..n - 1].iter().map(|s| s.id).collect();
+    assert_eq!(listed, expected);
 }
