@@ -283,7 +283,8 @@ async fn a_screenshot_deleted_before_it_was_sent_never_reaches_the_service_and_i
 
 /// Only an unreachable service makes the door answer from this device: a session the service
 /// revoked is an error to show (sign in again), never the local entries or a count of what
-/// waits here passed off as the day's.
+/// waits here passed off as the day's. (An image the service does not know is none, not an
+/// error.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_session_is_an_error_not_an_offline_answer() {
     let server = TestServer::with_window(WINDOW_SECS);
@@ -300,6 +301,9 @@ async fn a_revoked_session_is_an_error_not_an_offline_answer() {
     agent.entries(from, to).await.unwrap();
     agent.day_counts(today, "UTC").await.unwrap();
     agent.screenshots_of_day(me, today, "UTC").await.unwrap();
+    // A screenshot the service does not know (or the caller may not see) is none, not an error.
+    let unknown = shotclock_api::ScreenshotId::new();
+    assert_eq!(agent.image(unknown).await.unwrap(), None);
 
     shotclock_sync::Client::new(server.url())
         .unwrap()

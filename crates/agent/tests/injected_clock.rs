@@ -310,6 +310,13 @@ async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploade
 
     // Today, by the injected clock: the old one is past retention.
     clock.set(now);
+    // Past retention, its copy here is shown no more, even before the purge takes it.
+    let shown = agent.image(old).await.map(|bytes| bytes.map(|b| b.len()));
+    assert!(
+        !matches!(shown, Ok(Some(_))),
+        "an expired screenshot was shown: {shown:?}"
+    );
+    assert!(agent.image(young).await.unwrap().is_some());
     let t = Instant::now();
     assert_eq!(agent.purge_expired().await, 1);
     events
