@@ -22,7 +22,7 @@ use shotclock_api::dto::{
     UpdateSettingsRequest, WorkspaceSettings,
 };
 use shotclock_api::{ApiError, EntryId, ErrorCode, NotificationId, ScreenshotId, UserId};
-use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide};
+use shotclock_domain::delete::{DeleteDecision, DeleteRequest, decide, removed_by_deletes};
 use shotclock_domain::entry::{EntryTimes, counted};
 use shotclock_domain::lock::is_locked;
 use shotclock_domain::span::{Span, SpanSet};
@@ -248,10 +248,11 @@ impl AgentHandle {
         let shared = self.shared();
         let now = shared.time.now();
         let entry_id = shot.entry_id;
-        let (entry, others) = shared
+        let (entry, others, deleted_here) = shared
             .store
             .call(move |s| {
                 let entry = s.get_entry(entry_id)?;
+                let deleted_here = s.unsent_deletes_of(entry_id)?;
                 let others: Vec<DateTime<Utc>> = s
                     .screenshots_of_entry(entry_id)?
                     .into_iter()
@@ -261,17 +262,27 @@ impl AgentHandle {
                     })
                     .map(|o| o.captured_at)
                     .collect();
-                Ok((entry, others))
+                Ok((entry, others, deleted_here))
             })
             .await?;
         let entry = entry.ok_or_else(|| refused(ErrorCode::NotFound, "no such screenshot"))?;
         let served = self.served_entry(&entry).await?;
         let approved = served.as_ref().is_some_and(|e| e.approved);
-        let times = EntryTimes {
+        let mut times = EntryTimes {
             start: entry.start,
             end: entry.end,
             removed: served.as_ref().map(removed_spans).unwrap_or_default(),
         };
+        // What the deletes made here and not sent yet removed is not at the service yet: it is
+        // removed already, and this delete must not take it again (R21).
+        let remain: Vec<DateTime<Utc>> = others
+            .iter()
+            .copied()
+            .chain(std::iter::once(shot.captured_at))
+            .collect();
+        times.removed = times
+            .removed
+            .union(&removed_by_deletes(&times, &remain, &deleted_here));
         let account = &shared.account;
         let lock_date = shared.settings.borrow().lock_date;
         let decision = decide(&DeleteRequest {

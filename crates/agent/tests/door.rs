@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use common::proxy::Proxy;
+use common::proxy::{Fault, Proxy};
 use common::{DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent};
 use shotclock_agent::{AgentError, Resumed, Session};
 use shotclock_api::ErrorCode;
@@ -399,4 +399,157 @@ async fn the_days_list_online_leaves_out_what_a_queued_delete_or_edit_took() {
     }
     let expected: BTreeSet<_> = a_shots[..n - 1].iter().map(|s| s.id).collect();
     assert_eq!(listed, expected);
+}
+
+/// The removed time an unsent screenshot's delete decides offline is taken off the entry here
+/// at once, to the millisecond (R21): each delete the span since the previous screenshot that
+/// remains. The last screenshot of an entry takes the entry with it (R19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_screenshots_deleted_offline_take_their_time_off_here_and_the_last_its_entry() {
+    let mut server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("unsent-deduct", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&server.url(), &alice).await;
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    server.stop();
+    let entry = agent.start_timer("offline".into()).await.unwrap().entry_id;
+    eventually("three captures waiting here", DEADLINE, || async {
+        (local_shots(&agent, entry).await.len() >= 3).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    let held = local_shots(&agent, entry).await;
+    assert!(
+        held.iter().all(|s| s.state == ScreenshotState::Pending),
+        "{held:?}"
+    );
+    let deducted = || async {
+        agent
+            .local_store()
+            .call(move |s| s.get_entry(entry))
+            .await
+            .unwrap()
+            .unwrap()
+            .deducted
+    };
+    let first = &held[0];
+    for victim in &held[1..] {
+        let report = agent.delete_screenshot(victim.id, false).await.unwrap();
+        assert_eq!(report.decision, DeleteKind::DeleteScreenshot);
+        // Every later screenshot's span reaches back to the first, the only one left before it.
+        assert_eq!(
+            deducted().await.num_milliseconds(),
+            (victim.captured_at - first.captured_at).num_milliseconds(),
+            "after deleting the screenshot of {}",
+            victim.captured_at
+        );
+    }
+    let last = agent.delete_screenshot(first.id, true).await.unwrap();
+    assert_eq!(last.decision, DeleteKind::DeleteEntry);
+
+    // The service, once it hears of them, holds the same removed time.
+    server.restart();
+    drained(&agent, DEADLINE).await;
+    assert!(agent.rejected_items().await.unwrap().is_empty());
+    let member = server.sign_in(&alice).await;
+    let served = member.entry(entry).await.unwrap().unwrap();
+    let removed_there: i64 = served
+        .removed
+        .iter()
+        .map(|s| (s.end - s.start).num_milliseconds())
+        .sum();
+    assert_eq!(
+        removed_there,
+        (held[held.len() - 1].captured_at - first.captured_at).num_milliseconds(),
+        "{served:?}"
+    );
+}
+
+/// Online, an unsent screenshot's delete counts the time the service has already removed from
+/// the entry, even a removal this device has not heard of yet: the entry here ends up with the
+/// service's removed spans and the new one, to the millisecond (R21).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsent_screenshot_deleted_online_adds_to_the_time_the_service_removed() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("unsent-online", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    // No live events (this device does not hear of deletes made elsewhere), and uploads are
+    // refused while `hold` is set.
+    let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held_back = hold.clone();
+    let proxy = Proxy::start(
+        server.addr,
+        std::sync::Arc::new(move |method: &str, path: &str| {
+            let upload = method == "PUT" && path.starts_with("/api/v1/screenshots/");
+            if path.starts_with("/api/v1/events")
+                || (upload && held_back.load(std::sync::atomic::Ordering::SeqCst))
+            {
+                Fault::Refuse
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&proxy.url(), &alice).await;
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let member = server.sign_in(&alice).await;
+    let entry = agent.start_timer("online".into()).await.unwrap().entry_id;
+    eventually("two uploads", DEADLINE, || async {
+        (service_shots_of(&member, entry).await.len() >= 2).then_some(())
+    })
+    .await;
+    hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    let uploaded = service_shots_of(&member, entry).await;
+    eventually("a capture waiting here", DEADLINE, || async {
+        local_shots(&agent, entry)
+            .await
+            .iter()
+            .any(|s| s.state == ScreenshotState::Pending && s.captured_at > uploaded[1].captured_at)
+            .then_some(())
+    })
+    .await;
+    // The stop waits here behind the held upload: it is made at the service too, at the
+    // same instant.
+    agent.stop_timer().await.unwrap();
+    let end = agent
+        .local_store()
+        .call(move |s| s.get_entry(entry))
+        .await
+        .unwrap()
+        .unwrap()
+        .end;
+    member.stop_timer(Some(entry), end).await.unwrap();
+    // Elsewhere, the second uploaded screenshot is deleted: the service removes its span.
+    member
+        .delete_screenshot(uploaded[1].id, false)
+        .await
+        .unwrap();
+    let served = member.entry(entry).await.unwrap().unwrap();
+    let removed_there: i64 = served
+        .removed
+        .iter()
+        .map(|s| (s.end - s.start).num_milliseconds())
+        .sum();
+    assert!(removed_there > 0, "{served:?}");
+
+    let held = local_shots(&agent, entry).await;
+    let n = held.len();
+    let victim = &held[n - 1];
+    assert_eq!(victim.state, ScreenshotState::Pending);
+    let report = agent.delete_screenshot(victim.id, false).await.unwrap();
+    assert_eq!(report.decision, DeleteKind::DeleteScreenshot);
+    let deducted = agent
+        .local_store()
+        .call(move |s| s.get_entry(entry))
+        .await
+        .unwrap()
+        .unwrap()
+        .deducted;
+    assert_eq!(
+        deducted.num_milliseconds(),
+        removed_there + (victim.captured_at - held[n - 2].captured_at).num_milliseconds()
+    );
 }

@@ -150,19 +150,49 @@ pub fn decide(req: &DeleteRequest<'_>) -> DeleteDecision {
     if req.others.is_empty() {
         return DeleteDecision::DeleteEntry;
     }
-    // The previous remaining screenshot (the latest captured at or before this one), or the
-    // entry start if this is the first.
-    let from = req
-        .others
-        .iter()
-        .copied()
-        .filter(|&t| t <= req.captured_at)
-        .max()
-        .unwrap_or(req.entry.start);
-    let wanted = Span::new(from, req.captured_at).intersection(&Span::new(req.entry.start, end));
+    let wanted = since_previous(req.entry.start, end, req.others, req.captured_at);
     DeleteDecision::DeleteScreenshot {
         removes: SpanSet::from(wanted).subtract(&req.entry.removed),
     }
+}
+
+/// The span a member's delete of the screenshot captured at `at` takes: from the previous
+/// remaining screenshot (the latest of `others` captured at or before it), or the entry's
+/// start if there is none, to `at`, clipped to the entry `[start, end)`.
+fn since_previous(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    others: &[DateTime<Utc>],
+    at: DateTime<Utc>,
+) -> Span {
+    let from = others
+        .iter()
+        .copied()
+        .filter(|&t| t <= at)
+        .max()
+        .unwrap_or(start);
+    Span::new(from, at).intersection(&Span::new(start, end))
+}
+
+/// The time a member's deletes of the screenshots captured at `deleted` removed from the stopped
+/// entry `entry`, given the screenshots of it that `remain`: in whatever order they were
+/// deleted, its union with `entry.removed` is what [`decide`] and [`DeleteDecision::apply`]
+/// left one delete after another. A device
+/// works out from this what its deletes not yet sent took, so that a later delete there does
+/// not count that time twice. A running entry has had nothing removed by deletes (R20).
+#[must_use]
+pub fn removed_by_deletes(
+    entry: &EntryTimes,
+    remain: &[DateTime<Utc>],
+    deleted: &[DateTime<Utc>],
+) -> SpanSet {
+    let Some(end) = entry.end else {
+        return SpanSet::new();
+    };
+    deleted
+        .iter()
+        .map(|&at| since_previous(entry.start, end, remain, at))
+        .collect()
 }
 
 #[cfg(test)]
@@ -370,6 +400,37 @@ mod tests {
         assert_eq!(DeleteDecision::DeleteEntry.apply(&before), None);
     }
 
+    #[test]
+    fn removed_by_deletes_reaches_back_to_the_previous_remaining_screenshot() {
+        let entry = EntryTimes {
+            start: t(0),
+            end: Some(t(1_000)),
+            removed: spans(&[(800, 900)]),
+        };
+        let at = |list: &[i64]| list.iter().map(|&s| t(s)).collect::<Vec<_>>();
+        // 400 and 700 deleted, 100 remains: [100, 700); the first screenshot's span reaches
+        // back to the start; one after the end is clipped to it.
+        assert_eq!(
+            removed_by_deletes(&entry, &at(&[100]), &at(&[700, 400])),
+            spans(&[(100, 700)])
+        );
+        assert_eq!(
+            removed_by_deletes(&entry, &at(&[400]), &at(&[100])),
+            spans(&[(0, 100)])
+        );
+        assert_eq!(
+            removed_by_deletes(&entry, &at(&[950]), &at(&[1_200])),
+            spans(&[(950, 1_000)])
+        );
+        assert_eq!(removed_by_deletes(&entry, &at(&[100]), &[]), SpanSet::new());
+        // A running entry has had nothing removed by deletes.
+        let running = EntryTimes::new(t(0), None);
+        assert_eq!(
+            removed_by_deletes(&running, &at(&[100]), &at(&[400])),
+            SpanSet::new()
+        );
+    }
+
     /// An entry [0, len) with screenshots at the given offsets (seconds), deleted in `order`.
     fn arb_entry_and_deletes() -> impl Strategy<Value = (i64, Vec<i64>, Vec<usize>)> {
         (1i64..20_000).prop_flat_map(|len| {
@@ -493,6 +554,15 @@ mod tests {
                         let deleted: Vec<i64> = order[..=step].iter().map(|&i| shots[i]).collect();
                         let remaining: Vec<i64> = order[step + 1..].iter().map(|&i| shots[i]).collect();
                         prop_assert_eq!(&entry.removed, &oracle(&deleted, &remaining));
+                        let at = |list: &[i64]| list.iter().map(|&s| t(s)).collect::<Vec<_>>();
+                        prop_assert_eq!(
+                            &entry.removed,
+                            &removed_by_deletes(
+                                &EntryTimes::new(t(0), Some(t(len))),
+                                &at(&remaining),
+                                &at(&deleted),
+                            )
+                        );
                         removed_before = entry.removed.clone();
                     }
                     DeleteDecision::DeleteEntry => prop_assert!(last),

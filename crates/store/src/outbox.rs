@@ -35,7 +35,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
-use shotclock_api::ScreenshotId;
+use shotclock_api::{EntryId, ScreenshotId};
 
 use crate::convert::{ms, opt_parsed, parsed, time, unsigned};
 use crate::{
@@ -402,5 +402,37 @@ impl Store {
             |row| row.get(0),
         )?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// When the screenshots of `entry` were captured whose deletes were made here before they
+    /// were sent and still wait to be sent themselves (their tombstones carry the instant): the
+    /// time those deletes removed is not at the service yet.
+    ///
+    /// # Errors
+    /// SQLite failure or an unreadable row.
+    pub fn unsent_deletes_of(&self, entry: EntryId) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT payload FROM outbox
+             WHERE state = 'pending' AND kind = ?1 AND entry_id = ?2 ORDER BY seq",
+        )?;
+        let payloads = stmt
+            .query_map(
+                params![OutboxKind::DeleteScreenshot.as_str(), entry.to_string()],
+                |row| row.get::<_, String>(0),
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        // An unreadable tombstone is the uploader's to set aside; it carries no instant here.
+        Ok(payloads
+            .iter()
+            .filter_map(|json| OutboxPayload::from_json(OutboxKind::DeleteScreenshot, json).ok())
+            .filter_map(|payload| match payload {
+                OutboxPayload::DeleteScreenshot { unsent: Some(shot) }
+                    if shot.entry_id == entry =>
+                {
+                    Some(shot.captured_at)
+                }
+                _ => None,
+            })
+            .collect())
     }
 }

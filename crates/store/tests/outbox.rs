@@ -378,3 +378,54 @@ fn a_refused_edit_is_undone_unless_a_later_change_waits() {
         ("second", second.start)
     );
 }
+
+#[test]
+fn unsent_deletes_of_an_entry_are_the_instants_its_pending_tombstones_carry() {
+    let (_dir, mut store) = store();
+    let e = entry(t0());
+    let other = entry(t0());
+    store
+        .record_timer_change(&e, &entry_item(&e, OutboxKind::TimerStart), t0())
+        .unwrap();
+    store
+        .record_timer_change(&other, &entry_item(&other, OutboxKind::TimerStart), t0())
+        .unwrap();
+    let unsent = |entry_id, at| {
+        Some(shotclock_store::UnsentShot {
+            entry_id,
+            captured_at: at,
+        })
+    };
+    let first = capture(&mut store, &e, t0() + mins(1));
+    let second = capture(&mut store, &e, t0() + mins(2));
+    let uploaded = capture(&mut store, &e, t0() + mins(3));
+    let elsewhere = capture(&mut store, &other, t0() + mins(4));
+    assert!(store.unsent_deletes_of(e.id).unwrap().is_empty());
+    for (shot, of) in [(&second, e.id), (&first, e.id), (&elsewhere, other.id)] {
+        store
+            .delete_screenshot_with_tombstone(shot.id, unsent(of, shot.captured_at), t0())
+            .unwrap();
+    }
+    // A delete of a screenshot the service has carries no instant: its time is the service's.
+    store
+        .delete_screenshot_with_tombstone(uploaded.id, None, t0())
+        .unwrap();
+    assert_eq!(
+        store.unsent_deletes_of(e.id).unwrap(),
+        vec![second.captured_at, first.captured_at]
+    );
+    assert_eq!(
+        store.unsent_deletes_of(other.id).unwrap(),
+        vec![elsewhere.captured_at]
+    );
+    // Once sent, or refused for good, it no longer waits.
+    while let Some(item) = store.next_due(t0() + mins(10)).unwrap() {
+        if item.kind == OutboxKind::DeleteScreenshot && item.entry_id == Some(other.id) {
+            assert!(store.reject(item.seq, "404 not_found").unwrap());
+        } else {
+            assert!(store.ack(item.seq).unwrap());
+        }
+    }
+    assert!(store.unsent_deletes_of(e.id).unwrap().is_empty());
+    assert!(store.unsent_deletes_of(other.id).unwrap().is_empty());
+}
