@@ -553,3 +553,38 @@ async fn an_unsent_screenshot_deleted_online_adds_to_the_time_the_service_remove
         removed_there + (victim.captured_at - held[n - 2].captured_at).num_milliseconds()
     );
 }
+
+/// An admin turning screenshots on tells every member (R6): the engine lists the member's
+/// unread notification, and once it is marked read, the service keeps it read and the engine
+/// lists it no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_notifications_are_listed_until_marked_read() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("door-notified", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    assert!(agent.unread_notifications().await.unwrap().is_empty());
+    ws.owner
+        .update_workspace(&shotclock_api::dto::UpdateSettingsRequest {
+            screenshots_enabled: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let unread = agent.unread_notifications().await.unwrap();
+    assert_eq!(unread.len(), 1, "{unread:?}");
+    assert_eq!(unread[0].kind, "screenshots_enabled");
+    assert!(!unread[0].read);
+    agent.mark_notification_read(unread[0].id).await.unwrap();
+    assert!(agent.unread_notifications().await.unwrap().is_empty());
+    let member = server.sign_in(&alice).await;
+    let all = member.notifications().await.unwrap().notifications;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((all[0].id, all[0].read), (unread[0].id, true));
+}
