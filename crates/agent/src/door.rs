@@ -273,17 +273,21 @@ impl AgentHandle {
             end: entry.end,
             removed: served.as_ref().map(removed_spans).unwrap_or_default(),
         };
-        // What the deletes made here and not sent yet removed is not at the service yet: it is
-        // removed already, and this delete must not take it again (R21).
-        let remain: Vec<DateTime<Utc>> = others
-            .iter()
-            .copied()
-            .chain(std::iter::once(shot.captured_at))
-            .collect();
-        times.removed = times
-            .removed
-            .union(&removed_by_deletes(&times, &remain, &deleted_here));
         let account = &shared.account;
+        // What a member's deletes made here and not sent yet removed is not at the service yet:
+        // it is removed already, and this delete must not take it again (R21). An admin's
+        // deletes remove nothing (R22).
+        if !account.role.is_admin() {
+            let remain: Vec<DateTime<Utc>> = others
+                .iter()
+                .copied()
+                .chain(std::iter::once(shot.captured_at))
+                .collect();
+            times.removed =
+                times
+                    .removed
+                    .union(&removed_by_deletes(&times, &remain, &deleted_here));
+        }
         let lock_date = shared.settings.borrow().lock_date;
         let decision = decide(&DeleteRequest {
             actor: Actor {
@@ -326,9 +330,9 @@ impl AgentHandle {
             let local_now = shared.time.local_now();
             let id = shot.id;
             // The entry keeps counting what this delete removed (R21): exactly, over the
-            // service's removed spans when it answered; else added to what is held here.
+            // service's removed spans when it answered (which also brings a count here that
+            // was behind up to date); else added to what is held here.
             let deducted = match (&decision, &served) {
-                (DeleteDecision::DeleteScreenshot { removes }, _) if removes.is_empty() => None,
                 (DeleteDecision::DeleteScreenshot { removes }, Some(_)) => Some(
                     EntryTimes {
                         removed: times.removed.union(removes),

@@ -8,6 +8,8 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -466,6 +468,26 @@ async fn unsent_screenshots_deleted_offline_take_their_time_off_here_and_the_las
     );
 }
 
+/// A relay without live events (this device does not hear of deletes made elsewhere) that
+/// refuses uploads, as unreachable, while the flag it returns is set.
+async fn holding_uploads(upstream: std::net::SocketAddr) -> (Proxy, Arc<AtomicBool>) {
+    let hold = Arc::new(AtomicBool::new(false));
+    let held_back = hold.clone();
+    let proxy = Proxy::start(
+        upstream,
+        Arc::new(move |method: &str, path: &str| {
+            let upload = method == "PUT" && path.starts_with("/api/v1/screenshots/");
+            if path.starts_with("/api/v1/events") || (upload && held_back.load(Ordering::SeqCst)) {
+                Fault::Refuse
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    (proxy, hold)
+}
+
 /// Online, an unsent screenshot's delete counts the time the service has already removed from
 /// the entry, even a removal this device has not heard of yet: the entry here ends up with the
 /// service's removed spans and the new one, to the millisecond (R21).
@@ -474,24 +496,7 @@ async fn an_unsent_screenshot_deleted_online_adds_to_the_time_the_service_remove
     let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("unsent-online", &["alice"], true).await;
     let alice = ws.member(0).clone();
-    // No live events (this device does not hear of deletes made elsewhere), and uploads are
-    // refused while `hold` is set.
-    let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let held_back = hold.clone();
-    let proxy = Proxy::start(
-        server.addr,
-        std::sync::Arc::new(move |method: &str, path: &str| {
-            let upload = method == "PUT" && path.starts_with("/api/v1/screenshots/");
-            if path.starts_with("/api/v1/events")
-                || (upload && held_back.load(std::sync::atomic::Ordering::SeqCst))
-            {
-                Fault::Refuse
-            } else {
-                Fault::Pass
-            }
-        }),
-    )
-    .await;
+    let (proxy, hold) = holding_uploads(server.addr).await;
     let data = tempfile::tempdir().unwrap();
     let sess = session(&proxy.url(), &alice).await;
     let agent = start_agent(data.path(), sess, Screen::new()).await;
@@ -501,7 +506,7 @@ async fn an_unsent_screenshot_deleted_online_adds_to_the_time_the_service_remove
         (service_shots_of(&member, entry).await.len() >= 2).then_some(())
     })
     .await;
-    hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    hold.store(true, Ordering::SeqCst);
     let uploaded = service_shots_of(&member, entry).await;
     eventually("a capture waiting here", DEADLINE, || async {
         local_shots(&agent, entry)
@@ -587,4 +592,48 @@ async fn a_members_notifications_are_listed_until_marked_read() {
     let all = member.notifications().await.unwrap().notifications;
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!((all[0].id, all[0].read), (unread[0].id, true));
+}
+
+/// An admin's deletes of their own screenshots remove no time (R22), also those made here
+/// before the screenshots were sent: a later delete does not count the earlier ones' spans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admins_unsent_deletes_remove_no_time() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("unsent-admin", &[], true).await;
+    let owner = ws.team.owner().clone();
+    let (proxy, hold) = holding_uploads(server.addr).await;
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&proxy.url(), &owner).await;
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let entry = agent.start_timer("admin".into()).await.unwrap().entry_id;
+    hold.store(true, Ordering::SeqCst);
+    let pending = || async {
+        local_shots(&agent, entry)
+            .await
+            .into_iter()
+            .filter(|s| s.state == ScreenshotState::Pending)
+            .collect::<Vec<_>>()
+    };
+    eventually("three captures waiting here", DEADLINE, || async {
+        (pending().await.len() >= 3).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    let waiting = pending().await;
+    let n = waiting.len();
+    for victim in [&waiting[n - 1], &waiting[n - 2]] {
+        let report = agent.delete_screenshot(victim.id, false).await.unwrap();
+        assert_eq!(
+            (report.decision, report.removed_secs),
+            (DeleteKind::DeleteScreenshot, 0)
+        );
+        let deducted = agent
+            .local_store()
+            .call(move |s| s.get_entry(entry))
+            .await
+            .unwrap()
+            .unwrap()
+            .deducted;
+        assert_eq!(deducted, TimeDelta::zero());
+    }
 }
