@@ -604,6 +604,7 @@ async fn an_admins_unsent_deletes_remove_no_time() {
     let (proxy, hold) = holding_uploads(server.addr).await;
     let data = tempfile::tempdir().unwrap();
     let sess = session(&proxy.url(), &owner).await;
+    let token = sess.token.clone();
     let agent = start_agent(data.path(), sess, Screen::new()).await;
     let entry = agent.start_timer("admin".into()).await.unwrap().entry_id;
     hold.store(true, Ordering::SeqCst);
@@ -636,4 +637,21 @@ async fn an_admins_unsent_deletes_remove_no_time() {
             .deducted;
         assert_eq!(deducted, TimeDelta::zero());
     }
+    // Only an unreachable service lets the rules here decide alone: a revoked session is an
+    // error, and the screenshot stays.
+    shotclock_sync::Client::new(server.url())
+        .unwrap()
+        .with_token(&token)
+        .logout()
+        .await
+        .unwrap();
+    let refused = agent.delete_screenshot(waiting[n - 3].id, false).await;
+    assert!(
+        matches!(
+            refused,
+            Err(AgentError::Sync(shotclock_sync::SyncError::Unauthorized))
+        ),
+        "{refused:?}"
+    );
+    assert!(pending().await.iter().any(|s| s.id == waiting[n - 3].id));
 }
