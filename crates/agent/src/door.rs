@@ -663,6 +663,8 @@ mod tests {
         // The stop queued here ends it; what the service knows besides (approval, deducted
         // time) stays.
         assert_eq!(merged[0].end, Some(at(30)));
+        assert_eq!(merged[0].description, "held", "the description queued here shows");
+        assert_eq!(merged[1].description, "served");
         assert!(merged[0].approved);
         assert_eq!(merged[0].duration_secs, 30 * 60 - 60);
         assert_eq!(merged[1].end, Some(at(110)), "the service's state stays");
