@@ -663,7 +663,10 @@ mod tests {
         // The stop queued here ends it; what the service knows besides (approval, deducted
         // time) stays.
         assert_eq!(merged[0].end, Some(at(30)));
-        assert_eq!(merged[0].description, "held", "the description queued here shows");
+        assert_eq!(
+            merged[0].description, "held",
+            "the description queued here shows"
+        );
         assert_eq!(merged[1].description, "served");
         assert!(merged[0].approved);
         assert_eq!(merged[0].duration_secs, 30 * 60 - 60);
@@ -671,6 +674,35 @@ mod tests {
         assert_eq!(merged[2].user_id, user);
         assert_eq!(merged[2].duration_secs, 10 * 60, "running: up to now");
         assert!(!merged[2].approved);
+    }
+
+    #[test]
+    fn an_edit_queued_here_shows_its_times_with_the_services_removed_time_inside_them() {
+        let user = UserId::new();
+        let id = EntryId::new();
+        // The service's entry [0, 50) has its first minute removed.
+        let merged = |start, end| {
+            let local = Held {
+                entries: vec![held(id, start, Some(end), false)],
+                ..Held::default()
+            };
+            merge_entries(
+                Some(vec![served(id, user, 0, Some(50))]),
+                local,
+                user,
+                at(60),
+            )
+        };
+        let earlier = merged(-5, 40);
+        assert_eq!((earlier[0].start, earlier[0].end), (at(-5), Some(at(40))));
+        assert_eq!(earlier[0].description, "held");
+        assert_eq!(earlier[0].deducted_secs, 60);
+        assert_eq!(earlier[0].duration_secs, 45 * 60 - 60);
+        // A start moved past the removed minute leaves it outside.
+        let later = merged(2, 40);
+        assert_eq!(later[0].start, at(2));
+        assert_eq!(later[0].deducted_secs, 0);
+        assert_eq!(later[0].duration_secs, 38 * 60);
     }
 
     #[test]
