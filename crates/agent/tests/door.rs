@@ -15,10 +15,10 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use common::proxy::{Fault, Proxy};
 use common::{DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent};
-use shotclock_agent::{AgentError, Resumed, Session};
-use shotclock_api::ErrorCode;
+use shotclock_agent::{AgentError, AgentHandle, Resumed, Session};
 use shotclock_api::dto::{DeleteKind, EntryPatch};
-use shotclock_store::ScreenshotState;
+use shotclock_api::{EntryId, ErrorCode};
+use shotclock_store::{ScreenshotState, TimeEntry};
 use shotclock_testkit::{TestServer, eventually};
 
 const WINDOW_SECS: u32 = 1;
@@ -426,15 +426,7 @@ async fn unsent_screenshots_deleted_offline_take_their_time_off_here_and_the_las
         held.iter().all(|s| s.state == ScreenshotState::Pending),
         "{held:?}"
     );
-    let deducted = || async {
-        agent
-            .local_store()
-            .call(move |s| s.get_entry(entry))
-            .await
-            .unwrap()
-            .unwrap()
-            .deducted
-    };
+    let deducted = || async { held_entry(&agent, entry).await.deducted };
     let first = &held[0];
     for victim in &held[1..] {
         let report = agent.delete_screenshot(victim.id, false).await.unwrap();
@@ -466,6 +458,16 @@ async fn unsent_screenshots_deleted_offline_take_their_time_off_here_and_the_las
         (held[held.len() - 1].captured_at - first.captured_at).num_milliseconds(),
         "{served:?}"
     );
+}
+
+/// The entry as this device holds it.
+async fn held_entry(agent: &AgentHandle, entry: EntryId) -> TimeEntry {
+    agent
+        .local_store()
+        .call(move |s| s.get_entry(entry))
+        .await
+        .unwrap()
+        .expect("the entry is held here")
 }
 
 /// A relay without live events (this device does not hear of deletes made elsewhere) that
@@ -519,13 +521,7 @@ async fn an_unsent_screenshot_deleted_online_adds_to_the_time_the_service_remove
     // The stop waits here behind the held upload: it is made at the service too, at the
     // same instant.
     agent.stop_timer().await.unwrap();
-    let end = agent
-        .local_store()
-        .call(move |s| s.get_entry(entry))
-        .await
-        .unwrap()
-        .unwrap()
-        .end;
+    let end = held_entry(&agent, entry).await.end;
     member.stop_timer(Some(entry), end).await.unwrap();
     // Elsewhere, the second uploaded screenshot is deleted: the service removes its span.
     member
@@ -546,13 +542,7 @@ async fn an_unsent_screenshot_deleted_online_adds_to_the_time_the_service_remove
     assert_eq!(victim.state, ScreenshotState::Pending);
     let report = agent.delete_screenshot(victim.id, false).await.unwrap();
     assert_eq!(report.decision, DeleteKind::DeleteScreenshot);
-    let deducted = agent
-        .local_store()
-        .call(move |s| s.get_entry(entry))
-        .await
-        .unwrap()
-        .unwrap()
-        .deducted;
+    let deducted = held_entry(&agent, entry).await.deducted;
     assert_eq!(
         deducted.num_milliseconds(),
         removed_there + (victim.captured_at - held[n - 2].captured_at).num_milliseconds()
@@ -628,13 +618,7 @@ async fn an_admins_unsent_deletes_remove_no_time() {
             (report.decision, report.removed_secs),
             (DeleteKind::DeleteScreenshot, 0)
         );
-        let deducted = agent
-            .local_store()
-            .call(move |s| s.get_entry(entry))
-            .await
-            .unwrap()
-            .unwrap()
-            .deducted;
+        let deducted = held_entry(&agent, entry).await.deducted;
         assert_eq!(deducted, TimeDelta::zero());
     }
     // Only an unreachable service lets the rules here decide alone: a revoked session is an
