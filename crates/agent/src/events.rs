@@ -512,3 +512,26 @@ pub(crate) async fn adopt_settings(shared: &Shared, s: &WorkspaceSettings) {
     // The workspace's blocklist changes are announced as settings changes (R34).
     crate::blocklist::refresh_workspace_rules(shared).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::time::Instant;
+
+    #[test]
+    fn only_an_unsaved_adoption_arms_the_retry_and_an_armed_one_is_kept() {
+        let mut retry = None;
+        unsaved(true, &mut retry);
+        assert_eq!(retry, None, "a saved adoption armed a retry");
+        let before = Instant::now();
+        unsaved(false, &mut retry);
+        let armed = retry.expect("an unsaved adoption armed no retry");
+        assert!(armed >= before + UNSAVED_RETRY && armed <= Instant::now() + UNSAVED_RETRY);
+        // Later adoptions, saved or not, do not move an armed retry.
+        let earlier = Some(before);
+        let mut retry = earlier;
+        unsaved(false, &mut retry);
+        unsaved(true, &mut retry);
+        assert_eq!(retry, earlier);
+    }
+}
