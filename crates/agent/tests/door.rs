@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use common::proxy::{Fault, Proxy};
 use common::{DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent};
-use shotclock_agent::{AgentError, AgentHandle, Resumed, Session};
+use shotclock_agent::{AgentError, AgentEvent, AgentHandle, Resumed, Session};
 use shotclock_api::dto::{DeleteKind, EntryPatch};
 use shotclock_api::{EntryId, ErrorCode};
 use shotclock_store::{ScreenshotState, TimeEntry};
@@ -638,4 +638,67 @@ async fn an_admins_unsent_deletes_remove_no_time() {
         "{refused:?}"
     );
     assert!(pending().await.iter().any(|s| s.id == waiting[n - 3].id));
+}
+
+/// At each connect the engine shows the notifications still unread (R6: who was offline finds
+/// them), never again one already read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_shows_the_unread_notifications_and_not_the_read_ones() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server
+        .workspace("door-connect-notified", &["alice"], false)
+        .await;
+    let alice = ws.member(0).clone();
+    let member = server.sign_in(&alice).await;
+    for on in [true, false, true] {
+        ws.owner
+            .update_workspace(&shotclock_api::dto::UpdateSettingsRequest {
+                screenshots_enabled: Some(on),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    // The service lists the newest first; the engine shows them in that order, so the unread
+    // one shows only after the read one was passed over.
+    let all = member.notifications().await.unwrap().notifications;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let (read, unread) = (all[0].id, all[1].id);
+    member.mark_notification_read(read).await.unwrap();
+
+    // The event stream opens only once the engine's events are recorded.
+    let open = Arc::new(AtomicBool::new(false));
+    let opened = open.clone();
+    let proxy = Proxy::start(
+        server.addr,
+        Arc::new(move |_: &str, path: &str| {
+            if path.starts_with("/api/v1/events") && !opened.load(Ordering::SeqCst) {
+                Fault::Refuse
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let sess = session(&proxy.url(), &alice).await;
+    let agent = start_agent(data.path(), sess, Screen::new()).await;
+    let events = common::Events::record(&agent);
+    let since = std::time::Instant::now();
+    open.store(true, Ordering::SeqCst);
+    events
+        .wait_for("the unread notification", since, |e| match e {
+            AgentEvent::Notification { notification } if notification.id == unread => Some(()),
+            _ => None,
+        })
+        .await;
+    let shown: Vec<_> = events
+        .since(since)
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::Notification { notification } => Some(notification.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, vec![unread]);
 }
