@@ -2,6 +2,7 @@
 //! - local retention (R18): a screenshot older than 7 days leaves the device even though it was
 //!   never uploaded, and it is never uploaded afterwards; a younger one stays and is uploaded;
 //! - the capture moment (R9) is the injected clock's: no screenshot before the moment drawn.
+//! Online, the engine keeps to the service's clock whatever the computer's says.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -378,4 +379,27 @@ async fn an_unsent_screenshot_older_than_seven_days_is_dropped_and_never_uploade
     let local = local_shots(&agent, young_entry).await;
     assert_eq!(local.len(), 1);
     assert_eq!(local[0].state, ScreenshotState::Uploaded);
+}
+
+/// Online, the engine keeps to the service's clock: on a computer whose clock is an hour
+/// behind, a timer starts at the service's now, not the computer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_the_engine_keeps_to_the_services_clock() {
+    let server = TestServer::with_window(60);
+    let ws = server.workspace("skewed", &["alice"], true).await;
+    let sess = session(&server.url(), ws.member(0)).await;
+    let clock = Arc::new(ManualClock::new(Utc::now() - TimeDelta::hours(1)));
+    let data = tempfile::tempdir().unwrap();
+    let before = Utc::now();
+    let agent = start_agent_with_clock(data.path(), sess, Screen::new(), clock).await;
+    let running = agent.start_timer("an hour behind".into()).await.unwrap();
+    let after = Utc::now();
+    // The estimate is one round trip's: within a few seconds of the service's time.
+    let slack = TimeDelta::seconds(5);
+    assert!(
+        running.start >= before - slack && running.start <= after + slack,
+        "the timer started at {}, the service's time was {before} to {after}",
+        running.start
+    );
+    agent.shutdown().await;
 }
