@@ -2,6 +2,7 @@
 //! - local retention (R18): a screenshot older than 7 days leaves the device even though it was
 //!   never uploaded, and it is never uploaded afterwards; a younger one stays and is uploaded;
 //! - the capture moment (R9) is the injected clock's: no screenshot before the moment drawn.
+//!
 //! Online, the engine keeps to the service's clock whatever the computer's says.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
