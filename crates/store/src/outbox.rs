@@ -426,11 +426,7 @@ impl Store {
             .iter()
             .filter_map(|json| OutboxPayload::from_json(OutboxKind::DeleteScreenshot, json).ok())
             .filter_map(|payload| match payload {
-                OutboxPayload::DeleteScreenshot { unsent: Some(shot) }
-                    if shot.entry_id == entry =>
-                {
-                    Some(shot.captured_at)
-                }
+                OutboxPayload::DeleteScreenshot { unsent: Some(shot) } => Some(shot.captured_at),
                 _ => None,
             })
             .collect())
