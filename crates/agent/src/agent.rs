@@ -342,10 +342,11 @@ impl AgentHandle {
         retention::purge(&self.shared).await
     }
 
-    /// Re-reads the timer and settings from the service now. A timer the buffer could not take
-    /// is read again by the event loop, which retries until the buffer takes it.
+    /// Re-reads the timer and settings from the service now. A timer the buffer could not take,
+    /// or that could not be read, is read again by the event loop, which retries until the
+    /// buffer takes it (a read only while its event stream is connected).
     pub async fn refresh(&self) {
-        if !events::refresh(&self.shared).await {
+        if events::refresh(&self.shared).await != events::Adopted::Saved {
             self.shared.timer_settled.notify_one();
         }
     }

@@ -18,7 +18,11 @@
 //!   of such a change makes the engine read the service's timer again;
 //! - when the buffer cannot take it (another process holds its write lock for longer than the
 //!   store waits), an entry the service ended or no longer has leaves the mirror all the same,
-//!   so capture stops at once, and the timer is read and written again a few seconds later.
+//!   so capture stops at once, and the timer is read and written again a few seconds later;
+//! - when the timer cannot be read while the event stream is connected (a connection dropped
+//!   on the way, a service answering 503), it is read again a few seconds later, and then at
+//!   growing intervals until it is read; a timer started elsewhere while this device was
+//!   offline is otherwise learnt only at the next reconnect. Offline, the reconnect reads it.
 //!
 //! The scheduler captures only for a confirmed timer (see `state::Running`): a timer stopped or
 //! deleted elsewhere while the app was closed is not captured after a restart, whether the
@@ -34,14 +38,61 @@ use shotclock_sync::{EventsOptions, StreamItem, SyncError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// How long after the buffer could not take the service's timer (see [`adopt_timer`]) it is
-/// read and written again; the store itself has already waited its busy timeout by then.
+/// How long after the buffer could not take the service's timer (see [`adopt_timer`]), or the
+/// timer could not be read, it is read (and written) again; the store itself has already waited
+/// its busy timeout by then. Each retry that fails again doubles the wait, up to
+/// [`RETRY_CAP`].
 const UNSAVED_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Arms `retry` when an adoption was not saved (and it is not armed already).
-fn unsaved(adopted: bool, retry: &mut Option<tokio::time::Instant>) {
-    if !adopted && retry.is_none() {
-        *retry = Some(tokio::time::Instant::now() + UNSAVED_RETRY);
+/// The longest wait between two reads of a timer that keeps failing.
+const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How far what the service says of the timer got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "an unsaved or unread timer is retried by the caller"]
+pub(crate) enum Adopted {
+    /// The buffer and the mirror hold it.
+    Saved,
+    /// Read, but the buffer could not take all of it.
+    Unsaved,
+    /// The service could not be asked (a transient failure: unreachable, or it answered 5xx).
+    Unread,
+}
+
+impl Adopted {
+    fn saved(saved: bool) -> Self {
+        if saved { Self::Saved } else { Self::Unsaved }
+    }
+}
+
+/// When the service's timer is read again: after an adoption the buffer could not take, or a
+/// read that failed while the event stream is connected (offline, the reconnect reads it).
+#[derive(Debug, Default)]
+struct Retry {
+    at: Option<tokio::time::Instant>,
+    /// The wait of the next retry; `None`: [`UNSAVED_RETRY`].
+    next: Option<std::time::Duration>,
+}
+
+impl Retry {
+    /// Takes what became of a read (and adoption) of the timer: arms the retry if it failed
+    /// and none is armed. Each failure after another waits twice as long as the one before (up
+    /// to [`RETRY_CAP`]); a saved one starts over.
+    fn after(&mut self, adopted: Adopted, connected: bool) {
+        let again = match adopted {
+            Adopted::Saved => {
+                self.next = None;
+                false
+            }
+            Adopted::Unsaved => true,
+            Adopted::Unread => connected,
+        };
+        if !again || self.at.is_some() {
+            return;
+        }
+        let wait = self.next.unwrap_or(UNSAVED_RETRY);
+        self.at = Some(tokio::time::Instant::now() + wait);
+        self.next = Some((wait * 2).min(RETRY_CAP));
     }
 }
 
@@ -63,20 +114,21 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut connected = false;
     let mut reported = false;
     let mut shutdown_rx = shared.shutdown.subscribe();
-    // When the buffer could not take what the service said of the timer, it is read again then.
-    let mut retry: Option<tokio::time::Instant> = None;
+    // When the buffer could not take what the service said of the timer, or it could not be
+    // read, it is read again then.
+    let mut retry = Retry::default();
     loop {
         let item = tokio::select! {
             item = stream.next() => item,
             _ = shared.timer_settled.notified() => {
-                unsaved(learn_timer(&shared).await, &mut retry);
+                retry.after(learn_timer(&shared).await, connected);
                 continue;
             }
-            () = tokio::time::sleep_until(retry.unwrap_or_else(tokio::time::Instant::now)),
-                if retry.is_some() =>
+            () = tokio::time::sleep_until(retry.at.unwrap_or_else(tokio::time::Instant::now)),
+                if retry.at.is_some() =>
             {
-                retry = None;
-                unsaved(learn_timer(&shared).await, &mut retry);
+                retry.at = None;
+                retry.after(learn_timer(&shared).await, connected);
                 continue;
             }
             Ok(()) = capture_rx.changed() => {
@@ -94,10 +146,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 reported = sent.load(Ordering::SeqCst);
                 report_capture(&shared, &capture_rx, &mut reported).await;
                 shared.reconnected.notify_one();
-                unsaved(refresh(&shared).await, &mut retry);
+                retry.after(refresh(&shared).await, connected);
             }
-            Some(StreamItem::Lagged { .. }) => unsaved(refresh(&shared).await, &mut retry),
-            Some(StreamItem::Event(event)) => unsaved(apply(&shared, event).await, &mut retry),
+            Some(StreamItem::Lagged { .. }) => {
+                retry.after(refresh(&shared).await, connected);
+            }
+            Some(StreamItem::Event(event)) => {
+                retry.after(Adopted::saved(apply(&shared, event).await), connected);
+            }
             Some(StreamItem::Disconnected { error, retry_in }) => {
                 connected = false;
                 tracing::info!("event stream lost ({error}); reconnecting in {retry_in:?}");
@@ -143,9 +199,8 @@ async fn report_capture(
 }
 
 /// Re-reads the running timer and the settings (after a connect, or when events were lost).
-/// Returns false when the buffer could not take the timer (see [`adopt_timer`]).
-#[must_use = "an unsaved adoption is retried by the caller"]
-pub(crate) async fn refresh(shared: &Shared) -> bool {
+/// Answers what became of the timer (see [`learn_timer`]).
+pub(crate) async fn refresh(shared: &Shared) -> Adopted {
     sync_clock(shared).await;
     match shared.service.client.workspace().await {
         Ok(settings) => adopt_settings(shared, &settings).await,
@@ -325,16 +380,22 @@ pub(crate) struct ServiceTimer {
 
 /// Reads the service's running timer and the state of every other entry the buffer holds open,
 /// and adopts them. If the timer cannot be read, nothing changes (an unconfirmed timer stays
-/// uncaptured; a confirmed one stays captured, and the next connect reads it again).
+/// uncaptured; a confirmed one stays captured), and the answer says whether reading it again
+/// may help: [`Adopted::Unread`] for a transient failure; a refusal (the session revoked, the
+/// service too new) is left to the event stream, which meets it too.
 ///
-/// Returns false when the buffer could not take what the service said (see [`adopt_timer`]).
-#[must_use = "an unsaved adoption is retried by the caller"]
-pub(crate) async fn learn_timer(shared: &Shared) -> bool {
+/// Answers [`Adopted::Unsaved`] when the buffer could not take what the service said (see
+/// [`adopt_timer`]).
+pub(crate) async fn learn_timer(shared: &Shared) -> Adopted {
     let running = match shared.service.client.timer().await {
         Ok(state) => state.running,
         Err(err) => {
             tracing::info!("could not read the timer: {err}");
-            return true;
+            return if err.is_retryable() {
+                Adopted::Unread
+            } else {
+                Adopted::Saved
+            };
         }
     };
     let mut said = ServiceTimer {
@@ -342,7 +403,7 @@ pub(crate) async fn learn_timer(shared: &Shared) -> bool {
         ..ServiceTimer::default()
     };
     let resolved = resolve_open(shared, &mut said).await;
-    adopt_timer(shared, said).await && resolved
+    Adopted::saved(adopt_timer(shared, said).await && resolved)
 }
 
 /// Asks the service about each entry the buffer holds open (no end) other than the one `said`
@@ -516,22 +577,64 @@ pub(crate) async fn adopt_settings(shared: &Shared, s: &WorkspaceSettings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tokio::time::Instant;
 
-    #[test]
-    fn only_an_unsaved_adoption_arms_the_retry_and_an_armed_one_is_kept() {
-        let mut retry = None;
-        unsaved(true, &mut retry);
-        assert_eq!(retry, None, "a saved adoption armed a retry");
+    /// Arms `retry` as the event loop does (it fires by setting `at` back to `None`) and
+    /// answers the wait it armed, if any, in whole seconds.
+    fn armed(retry: &mut Retry, adopted: Adopted, connected: bool) -> Option<u64> {
         let before = Instant::now();
-        unsaved(false, &mut retry);
-        let armed = retry.expect("an unsaved adoption armed no retry");
-        assert!(armed >= before + UNSAVED_RETRY && armed <= Instant::now() + UNSAVED_RETRY);
-        // Later adoptions, saved or not, do not move an armed retry.
-        let earlier = Some(before);
-        let mut retry = earlier;
-        unsaved(false, &mut retry);
-        unsaved(true, &mut retry);
-        assert_eq!(retry, earlier);
+        retry.after(adopted, connected);
+        let wait: Duration = retry.at? - before;
+        Some(wait.as_secs_f64().round() as u64)
+    }
+
+    fn fired(retry: &mut Retry) {
+        retry.at = None;
+    }
+
+    #[test]
+    fn an_unsaved_adoption_arms_the_retry_and_a_saved_one_does_not() {
+        let mut retry = Retry::default();
+        assert_eq!(armed(&mut retry, Adopted::Saved, true), None);
+        assert_eq!(armed(&mut retry, Adopted::Saved, false), None);
+        let wait = armed(&mut retry, Adopted::Unsaved, false);
+        assert_eq!(wait, Some(UNSAVED_RETRY.as_secs()));
+    }
+
+    #[test]
+    fn an_unread_timer_is_read_again_only_while_connected() {
+        let mut retry = Retry::default();
+        assert_eq!(armed(&mut retry, Adopted::Unread, false), None);
+        let wait = armed(&mut retry, Adopted::Unread, true);
+        assert_eq!(wait, Some(UNSAVED_RETRY.as_secs()));
+    }
+
+    #[test]
+    fn an_armed_retry_is_kept_whatever_comes_before_it() {
+        let mut retry = Retry::default();
+        retry.after(Adopted::Unsaved, true);
+        let at = retry.at;
+        for adopted in [Adopted::Unsaved, Adopted::Unread, Adopted::Saved] {
+            retry.after(adopted, true);
+            assert_eq!(retry.at, at, "{adopted:?} moved the armed retry");
+        }
+    }
+
+    #[test]
+    fn failures_in_a_row_wait_twice_as_long_up_to_the_cap_and_a_saved_one_starts_over() {
+        let mut retry = Retry::default();
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            waits.push(armed(&mut retry, Adopted::Unread, true).expect("no retry armed"));
+            fired(&mut retry);
+        }
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300]);
+        // Offline, a failed read leaves the retry to the reconnect, and keeps the pace.
+        assert_eq!(armed(&mut retry, Adopted::Unread, false), None);
+        assert_eq!(armed(&mut retry, Adopted::Unsaved, false), Some(300));
+        fired(&mut retry);
+        assert_eq!(armed(&mut retry, Adopted::Saved, true), None);
+        assert_eq!(armed(&mut retry, Adopted::Unsaved, true), Some(5));
     }
 }

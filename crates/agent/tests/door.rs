@@ -702,3 +702,91 @@ async fn a_connect_shows_the_unread_notifications_and_not_the_read_ones() {
         .collect();
     assert_eq!(shown, vec![unread]);
 }
+
+/// A member deletes screenshots the service has (R21, R24) through the engine: a preview
+/// changes nothing here; a delete drops the local copy at once, and the entry held here takes
+/// the service's removed time to the millisecond; when the service's entry cannot be read back
+/// (unreachable), the report's whole seconds are added to what is held instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploaded_screenshot_deleted_here_takes_the_services_removed_time() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("uploaded-delete", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    // No live events (the entry's change would overwrite what the delete wrote here), and the
+    // entries' list unreachable while the flag is set.
+    let hide = Arc::new(AtomicBool::new(false));
+    let hidden = hide.clone();
+    let proxy = Proxy::start(
+        server.addr,
+        Arc::new(move |method: &str, path: &str| {
+            let list = method == "GET" && path == "/api/v1/entries";
+            if path.starts_with("/api/v1/events") || (list && hidden.load(Ordering::SeqCst)) {
+                Fault::Refuse
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let member = server.sign_in(&alice).await;
+    let entry = agent.start_timer("uploaded".into()).await.unwrap().entry_id;
+    // The second victim: a screenshot at least a second after the one before it, that one and
+    // the first victim's neighbours apart (so that its removed span is its own).
+    let second = |shots: &[shotclock_api::dto::Screenshot]| {
+        (4..shots.len())
+            .find(|&i| (shots[i].captured_at - shots[i - 1].captured_at).num_seconds() >= 1)
+    };
+    eventually("uploads with a gap of a second", DEADLINE, || async {
+        second(&service_shots_of(&member, entry).await).map(|_| ())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    drained(&agent, DEADLINE).await;
+    let shots = service_shots_of(&member, entry).await;
+    let i = second(&shots).unwrap();
+    let engine = &agent;
+    let held = move |id| async move {
+        local_shots(engine, entry)
+            .await
+            .iter()
+            .any(|s| s.id == id && s.state == ScreenshotState::Uploaded)
+    };
+    assert!(held(shots[1].id).await, "the uploaded copy is held here");
+
+    let preview = agent.delete_screenshot(shots[1].id, true).await.unwrap();
+    assert!(preview.dry_run);
+    assert_eq!(preview.decision, DeleteKind::DeleteScreenshot);
+    assert!(held(shots[1].id).await, "a preview dropped the local copy");
+    assert_eq!(held_entry(&agent, entry).await.deducted, TimeDelta::zero());
+
+    let first = agent.delete_screenshot(shots[1].id, false).await.unwrap();
+    assert_eq!(first.removed_secs, preview.removed_secs);
+    assert!(!held(shots[1].id).await, "the local copy stayed");
+    let served = member.entry(entry).await.unwrap().unwrap();
+    let removed: i64 = served
+        .removed
+        .iter()
+        .map(|s| (s.end - s.start).num_milliseconds())
+        .sum();
+    assert!(removed > 0, "{served:?}");
+    let deducted = held_entry(&agent, entry).await.deducted;
+    assert_eq!(deducted.num_milliseconds(), removed);
+
+    hide.store(true, Ordering::SeqCst);
+    let report = agent.delete_screenshot(shots[i].id, false).await.unwrap();
+    assert_eq!(report.decision, DeleteKind::DeleteScreenshot);
+    assert!(report.removed_secs >= 1, "{report:?}");
+    assert!(!held(shots[i].id).await, "the local copy stayed");
+    assert_eq!(
+        held_entry(&agent, entry).await.deducted,
+        deducted + TimeDelta::seconds(report.removed_secs)
+    );
+    agent.shutdown().await;
+}

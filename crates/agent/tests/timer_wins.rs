@@ -8,12 +8,12 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::proxy::{Fault, Proxy};
 use common::{
-    DEADLINE, Events, Screen, local_attempts, local_shots, pending, session, start_agent,
+    DEADLINE, Events, HeldGrab, Screen, local_attempts, local_shots, pending, session, start_agent,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus, Session};
 use shotclock_testkit::{TestServer, eventually, wait_for};
@@ -378,11 +378,25 @@ async fn a_timer_started_offline_is_still_captured_after_an_offline_restart() {
     agent.shutdown().await;
 }
 
+/// Where the buffer in `dir` keeps its database.
+async fn buffer_path(dir: &std::path::Path) -> std::path::PathBuf {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        shotclock_store::Store::open(&dir)
+            .unwrap()
+            .path()
+            .to_owned()
+    })
+    .await
+    .unwrap()
+}
+
 /// Holds the write lock of the buffer at `path` from another connection until the returned
-/// sender is sent to; then answers how many entries the buffer held ended, read inside the
-/// lock's transaction.
+/// sender is sent to; then answers `count` (a `SELECT count(*)`), read inside the lock's
+/// transaction.
 async fn hold_write_lock(
     path: std::path::PathBuf,
+    count: &'static str,
 ) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<i64>) {
     let (held, is_held) = tokio::sync::oneshot::channel();
     let (release, released) = std::sync::mpsc::channel::<()>();
@@ -391,15 +405,9 @@ async fn hold_write_lock(
         conn.execute_batch("BEGIN IMMEDIATE").unwrap();
         held.send(()).unwrap();
         let _ = released.recv();
-        let ended: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM time_entries WHERE end_at IS NOT NULL",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
+        let counted: i64 = conn.query_row(count, [], |row| row.get(0)).unwrap();
         conn.execute_batch("COMMIT").unwrap();
-        ended
+        counted
     });
     is_held.await.unwrap();
     (release, holder)
@@ -424,19 +432,13 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
     )
     .await;
     let entry = started_and_captured(&agent, "stopped while locked").await;
-    let path = {
-        let dir = data.path().to_owned();
-        tokio::task::spawn_blocking(move || {
-            shotclock_store::Store::open(&dir)
-                .unwrap()
-                .path()
-                .to_owned()
-        })
-        .await
-        .unwrap()
-    };
+    let path = buffer_path(data.path()).await;
 
-    let (release, holder) = hold_write_lock(path).await;
+    let (release, holder) = hold_write_lock(
+        path,
+        "SELECT count(*) FROM time_entries WHERE end_at IS NOT NULL",
+    )
+    .await;
     let stopped = member.stop_timer(Some(entry), None).await.unwrap();
     let end = stopped
         .stopped
@@ -467,5 +469,243 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
         "the screen was captured after the timer stopped"
     );
     assert_eq!(agent.running(), None);
+    agent.shutdown().await;
+}
+
+/// A relay that refuses, as unreachable, the next `n` reads of the timer once the test sets
+/// the counter it returns to `n`.
+async fn refusing_timer_reads(upstream: std::net::SocketAddr) -> (Proxy, Arc<AtomicUsize>) {
+    let refuse = Arc::new(AtomicUsize::new(0));
+    let left = refuse.clone();
+    let proxy = Proxy::start(
+        upstream,
+        Arc::new(move |method: &str, path: &str| {
+            let read = method == "GET" && path == "/api/v1/timer";
+            let refused = read
+                && left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if refused { Fault::Refuse } else { Fault::Pass }
+        }),
+    )
+    .await;
+    (proxy, refuse)
+}
+
+/// An engine on `source` whose first read after its connect is done, and a timer started
+/// elsewhere (a live `timer_started`) while another process holds the buffer's write lock:
+/// returns once the engine has taken that timer as running, which it does only once the buffer
+/// has refused it, with the lock released and the buffer checked not to hold the entry. The
+/// engine reaches the service through the relay returned, whose counter refuses reads of the
+/// timer from then on (see [`refusing_timer_reads`]).
+async fn started_elsewhere_while_locked<S>(
+    server: &TestServer,
+    alice: &shotclock_testkit::Person,
+    dir: &std::path::Path,
+    source: S,
+) -> (
+    shotclock_agent::AgentHandle,
+    shotclock_api::EntryId,
+    (Proxy, Arc<AtomicUsize>),
+)
+where
+    S: shotclock_capture::ScreenSource + Send + 'static,
+{
+    let other = server.sign_in(alice).await;
+    let (proxy, refuse) = refusing_timer_reads(server.addr).await;
+    let agent = start_agent(dir, session(&proxy.url(), alice).await, source).await;
+    // That read ends with the notifications: the timer it read (none) is adopted by then, so
+    // the start below reaches the engine only as a live event.
+    eventually(
+        "the engine's first read after its connect",
+        DEADLINE,
+        || async {
+            proxy
+                .exchanges()
+                .iter()
+                .any(|x| x.path == "/api/v1/notifications" && x.status.is_some())
+                .then_some(())
+        },
+    )
+    .await;
+
+    let (release, holder) =
+        hold_write_lock(buffer_path(dir).await, "SELECT count(*) FROM time_entries").await;
+    let entry = shotclock_api::EntryId::new();
+    other
+        .start_timer(entry, "started while locked", None)
+        .await
+        .unwrap();
+    eventually(
+        "the engine to take the timer started elsewhere",
+        DEADLINE,
+        || async {
+            agent
+                .running()
+                .is_some_and(|r| r.entry_id == entry)
+                .then_some(())
+        },
+    )
+    .await;
+    release.send(()).unwrap();
+    assert_eq!(
+        holder.join().unwrap(),
+        0,
+        "the buffer held an entry under the lock: the test proves nothing"
+    );
+    (agent, entry, (proxy, refuse))
+}
+
+/// The same lock while a timer starts elsewhere, with screenshots off (nothing else writes the
+/// entry): the engine takes the timer as running, and writes it into the buffer once the lock
+/// goes, without waiting for a reconnect — even when its first read of the timer after that
+/// fails (a connection dropped on the way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_started_elsewhere_while_the_buffer_is_locked_is_written_later() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("locked-start", &["alice"], false).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let (agent, entry, (_relay, refuse)) =
+        started_elsewhere_while_locked(&server, ws.member(0), data.path(), screen.clone()).await;
+    refuse.store(1, Ordering::SeqCst);
+    let written = wait_for(DEADLINE, "the started entry in the buffer", || async {
+        agent_entry_opt(data.path(), entry).await
+    })
+    .await
+    .expect("the entry the service started never reached the buffer");
+    assert_eq!(written.end, None, "{written:?}");
+    assert_eq!(
+        refuse.load(Ordering::SeqCst),
+        0,
+        "no read of the timer failed"
+    );
+    assert_eq!(screen.captures(), 0, "captured with screenshots off");
+    agent.shutdown().await;
+}
+
+/// A timer started elsewhere while this device was offline, and the read of the timer at the
+/// reconnect lost (a connection dropped on the way): the engine reads it again a few seconds
+/// later and captures it, rather than waiting for the next reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_read_lost_at_a_reconnect_is_read_again() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("lost-read", &["alice"], true).await;
+    let alice = ws.member(0);
+    let other = server.sign_in(alice).await;
+    let blocked = Arc::new(AtomicBool::new(true));
+    let cut = blocked.clone();
+    let refuse = Arc::new(AtomicUsize::new(1));
+    let left = refuse.clone();
+    // Offline (everything but the sign-in refused) until the test lets calls through; then
+    // the first read of the timer is refused too.
+    let proxy = Proxy::start(
+        server.addr,
+        Arc::new(move |method: &str, path: &str| {
+            if cut.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
+                return Fault::Refuse;
+            }
+            let read = method == "GET" && path == "/api/v1/timer";
+            let refused = read
+                && left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if refused { Fault::Refuse } else { Fault::Pass }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        screen.clone(),
+    )
+    .await;
+    let entry = shotclock_api::EntryId::new();
+    other
+        .start_timer(entry, "started while offline", None)
+        .await
+        .unwrap();
+    blocked.store(false, Ordering::SeqCst);
+    eventually(
+        "the engine to take the timer started elsewhere",
+        DEADLINE,
+        || async {
+            agent
+                .running()
+                .is_some_and(|r| r.entry_id == entry)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        refuse.load(Ordering::SeqCst),
+        0,
+        "no read of the timer failed"
+    );
+    eventually("a capture of the entry", DEADLINE, || async {
+        (!local_shots(&agent, entry).await.is_empty()).then_some(())
+    })
+    .await;
+    let connects = proxy
+        .exchanges()
+        .iter()
+        .filter(|x| x.path == "/api/v1/events" && x.status.is_some())
+        .count();
+    assert_eq!(connects, 1, "the engine reconnected to learn the timer");
+    agent.shutdown().await;
+}
+
+/// The same, with screenshots on, and the first grab of the started entry held until the lock
+/// has gone: the buffer does not hold the entry yet (the engine writes it again a few seconds
+/// later), but it runs, so the screenshot is stored with it rather than discarded as one of a
+/// deleted entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_of_a_running_entry_the_buffer_has_not_taken_yet_is_stored() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("locked-grab", &["alice"], true).await;
+    let data = tempfile::tempdir().unwrap();
+    let screen = Screen::new();
+    let (source, mut grab) = HeldGrab::new(screen.clone());
+    let (agent, entry, _relay) =
+        started_elsewhere_while_locked(&server, ws.member(0), data.path(), source).await;
+    let events = Events::record(&agent);
+    let since = std::time::Instant::now();
+    grab.began().await;
+    assert_eq!(
+        agent_entry_opt(data.path(), entry).await,
+        None,
+        "the buffer took the entry before the held grab ended: the test proves nothing"
+    );
+    grab.finish();
+    // The scheduler takes the next grab only once it is done with the held one.
+    eventually(
+        "the held grab stored or the next grab begun",
+        DEADLINE,
+        || {
+            let stored = events
+                .since(since)
+                .iter()
+                .any(|e| matches!(e, AgentEvent::Captured { .. }));
+            let next = screen.captures() >= 2;
+            async move { (stored || next).then_some(()) }
+        },
+    )
+    .await;
+    let first = events
+        .since(since)
+        .into_iter()
+        .find(|e| matches!(e, AgentEvent::Captured { .. }));
+    assert!(
+        first.is_some(),
+        "the screenshot of the running entry was discarded ({} grabs)",
+        screen.captures()
+    );
+    let shots = local_shots(&agent, entry).await;
+    assert!(
+        !shots.is_empty(),
+        "no screenshot of the entry in the buffer"
+    );
     agent.shutdown().await;
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use common::proxy::{Exchange, Fault, Proxy};
-use common::{DEADLINE, Events, Screen, drained, service_shots_of, session, start_agent};
+use common::{DEADLINE, Events, HeldGrab, Screen, drained, service_shots_of, session, start_agent};
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
 use shotclock_testkit::{TestServer, eventually};
@@ -245,27 +245,6 @@ async fn a_retry_after_a_delete_elsewhere_does_not_bring_the_screenshot_back() {
     agent.shutdown().await;
 }
 
-/// A desktop whose first grab waits, once it has begun, until the test lets it finish.
-struct HeldGrab {
-    screen: Screen,
-    began: std::sync::mpsc::Sender<()>,
-    finish: std::sync::mpsc::Receiver<()>,
-    held: bool,
-}
-
-impl shotclock_capture::ScreenSource for HeldGrab {
-    fn capture_all(
-        &mut self,
-    ) -> Result<Vec<shotclock_capture::Frame>, shotclock_capture::CaptureError> {
-        if !self.held {
-            self.held = true;
-            let _ = self.began.send(());
-            let _ = self.finish.recv_timeout(DEADLINE);
-        }
-        self.screen.capture_all()
-    }
-}
-
 /// What happens to the running entry while a screenshot of it is being taken.
 #[derive(Debug, Clone, Copy)]
 enum DuringGrab {
@@ -294,14 +273,7 @@ async fn changed_during_a_grab(change: DuringGrab) {
     let ws = server.workspace("grab-change", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
-    let (began_tx, began) = std::sync::mpsc::channel();
-    let (finish, finish_rx) = std::sync::mpsc::channel();
-    let source = HeldGrab {
-        screen: Screen::new(),
-        began: began_tx,
-        finish: finish_rx,
-        held: false,
-    };
+    let (source, mut grab) = HeldGrab::new(Screen::new());
     let data = tempfile::tempdir().unwrap();
     let agent = start_agent(data.path(), session(&server.url(), alice).await, source).await;
     let events = Events::record(&agent);
@@ -310,10 +282,7 @@ async fn changed_during_a_grab(change: DuringGrab) {
         .await
         .unwrap()
         .entry_id;
-    tokio::task::spawn_blocking(move || began.recv_timeout(DEADLINE))
-        .await
-        .unwrap()
-        .expect("a grab began");
+    grab.began().await;
     let mut other = None;
     match change {
         DuringGrab::DeletedHere => {
@@ -338,7 +307,7 @@ async fn changed_during_a_grab(change: DuringGrab) {
     }
     assert_eq!(agent.running().map(|r| r.entry_id), other);
     let released = Instant::now();
-    finish.send(()).unwrap();
+    grab.finish();
     // The scheduler announces the next state only once it is done with the grab: capture off,
     // or active for the other entry.
     events

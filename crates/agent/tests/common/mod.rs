@@ -3,7 +3,8 @@
 //! `shotclock-testkit`'s.
 //!
 //! - [`Screen`]: a synthetic desktop (`shotclock_capture::synthetic`) whose every capture is a
-//!   different frame, and which counts the captures it was asked for.
+//!   different frame, and which counts the captures it was asked for; [`HeldGrab`] holds its
+//!   first grab until the test lets it finish.
 //! - [`Events`]: records everything an [`AgentHandle`] emits, for polling.
 #![allow(
     dead_code,
@@ -114,6 +115,66 @@ impl ScreenSource for Screen {
             }
         }
         Ok(vec![frame])
+    }
+}
+
+/// A desktop whose first grab waits, once it has begun, until the test lets it finish (for at
+/// most [`DEADLINE`], so a failed test never leaves the engine stuck in it).
+pub struct HeldGrab {
+    screen: Screen,
+    began: std::sync::mpsc::Sender<()>,
+    finish: std::sync::mpsc::Receiver<()>,
+    held: bool,
+}
+
+/// The test's side of a [`HeldGrab`].
+pub struct Grab {
+    began: Option<std::sync::mpsc::Receiver<()>>,
+    finish: std::sync::mpsc::Sender<()>,
+}
+
+impl HeldGrab {
+    pub fn new(screen: Screen) -> (Self, Grab) {
+        let (began_tx, began) = std::sync::mpsc::channel();
+        let (finish, finish_rx) = std::sync::mpsc::channel();
+        let source = Self {
+            screen,
+            began: began_tx,
+            finish: finish_rx,
+            held: false,
+        };
+        let grab = Grab {
+            began: Some(began),
+            finish,
+        };
+        (source, grab)
+    }
+}
+
+impl ScreenSource for HeldGrab {
+    fn capture_all(&mut self) -> Result<Vec<Frame>, CaptureError> {
+        if !self.held {
+            self.held = true;
+            let _ = self.began.send(());
+            let _ = self.finish.recv_timeout(DEADLINE);
+        }
+        self.screen.capture_all()
+    }
+}
+
+impl Grab {
+    /// Waits until the first grab has begun (it is held from then on).
+    pub async fn began(&mut self) {
+        let began = self.began.take().expect("waited for once");
+        tokio::task::spawn_blocking(move || began.recv_timeout(DEADLINE))
+            .await
+            .unwrap()
+            .expect("a grab began");
+    }
+
+    /// Lets the held grab finish.
+    pub fn finish(&self) {
+        self.finish.send(()).unwrap();
     }
 }
 
