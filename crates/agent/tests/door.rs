@@ -790,3 +790,33 @@ async fn an_uploaded_screenshot_deleted_here_takes_the_services_removed_time() {
     );
     agent.shutdown().await;
 }
+
+/// A handle knows its own engine (the app tells a revoked session of the engine it runs from
+/// one of an earlier sign-in that went away): every clone of a handle is the same engine, and
+/// another engine of the same account is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_knows_its_own_engine_from_another_of_the_same_account() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("same-engine", &["alice"], false).await;
+    let alice = ws.member(0).clone();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = start_agent(
+        one.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let second = start_agent(
+        two.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let clone = first.clone();
+    assert!(first.same_engine(&clone) && clone.same_engine(&first));
+    assert!(first.same_engine(&first));
+    assert!(!first.same_engine(&second) && !second.same_engine(&first));
+    assert_eq!(first.account().user_id, second.account().user_id);
+    first.shutdown().await;
+    second.shutdown().await;
+}
