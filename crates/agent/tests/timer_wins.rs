@@ -709,3 +709,47 @@ async fn a_screenshot_of_a_running_entry_the_buffer_has_not_taken_yet_is_stored(
     );
     agent.shutdown().await;
 }
+
+/// The same lock while the app asks for a refresh itself (its window shown again), with no live
+/// events reaching it: the refresh finds a timer started elsewhere, takes it as running though
+/// the buffer refused it, and the engine writes it into the buffer once the lock goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_a_refresh_finds_while_the_buffer_is_locked_is_written_later() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("locked-refresh", &["alice"], false).await;
+    let alice = ws.member(0);
+    let other = server.sign_in(alice).await;
+    let proxy = Proxy::refusing(server.addr, |_, path| path.starts_with("/api/v1/events")).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = shotclock_api::EntryId::new();
+    other
+        .start_timer(entry, "found by a refresh", None)
+        .await
+        .unwrap();
+    let (release, holder) = hold_write_lock(
+        buffer_path(data.path()).await,
+        "SELECT count(*) FROM time_entries",
+    )
+    .await;
+    agent.refresh().await;
+    assert_eq!(agent.running().map(|r| r.entry_id), Some(entry));
+    release.send(()).unwrap();
+    assert_eq!(
+        holder.join().unwrap(),
+        0,
+        "the buffer held an entry under the lock: the test proves nothing"
+    );
+    let written = wait_for(DEADLINE, "the entry in the buffer", || async {
+        agent_entry_opt(data.path(), entry).await
+    })
+    .await
+    .expect("the entry the refresh found never reached the buffer");
+    assert_eq!(written.end, None, "{written:?}");
+    agent.shutdown().await;
+}
