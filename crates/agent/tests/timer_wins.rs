@@ -753,3 +753,57 @@ async fn a_timer_a_refresh_finds_while_the_buffer_is_locked_is_written_later() {
     assert_eq!(written.end, None, "{written:?}");
     agent.shutdown().await;
 }
+
+/// Edits made elsewhere reach the engine as live events and the service's state wins: a stopped
+/// entry renamed elsewhere is renamed in the buffer, and the running one renamed elsewhere
+/// shows the new name as the running timer and in the buffer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_edited_elsewhere_take_the_services_state_here() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("edited", &["alice"], false).await;
+    let alice = ws.member(0);
+    let other = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let stopped = agent.start_timer("first".into()).await.unwrap().entry_id;
+    agent.stop_timer().await.unwrap();
+    let running = agent.start_timer("second".into()).await.unwrap().entry_id;
+    common::drained(&agent, DEADLINE).await;
+
+    let rename = |to: &str| shotclock_api::dto::EntryPatch {
+        description: Some(to.into()),
+        ..Default::default()
+    };
+    other
+        .edit_entry(stopped, &rename("first, renamed elsewhere"), false)
+        .await
+        .unwrap();
+    other
+        .edit_entry(running, &rename("second, renamed elsewhere"), false)
+        .await
+        .unwrap();
+    eventually("both renames in the buffer", DEADLINE, || async {
+        let first = agent_entry(data.path(), stopped).await;
+        let second = agent_entry(data.path(), running).await;
+        (first.description == "first, renamed elsewhere"
+            && second.description == "second, renamed elsewhere")
+            .then_some(())
+    })
+    .await;
+    let first = agent_entry(data.path(), stopped).await;
+    assert!(
+        first.end.is_some(),
+        "the stopped entry runs again: {first:?}"
+    );
+    let timer = agent.running().expect("the second entry runs");
+    assert_eq!(
+        (timer.entry_id, timer.description.as_str()),
+        (running, "second, renamed elsewhere")
+    );
+    agent.shutdown().await;
+}
