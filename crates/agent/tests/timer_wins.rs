@@ -30,19 +30,31 @@ enum Reach {
     SignInOnly,
 }
 
-/// A relay that, while `blocked`, refuses every call but the sign-in.
-async fn relay(upstream: std::net::SocketAddr, blocked: Arc<AtomicBool>) -> Proxy {
-    Proxy::start(
+/// A relay that, while `blocked`, refuses every call but the sign-in; and, once the test sets
+/// the counter it returns to `n`, refuses the next `n` reads of the timer (a connection dropped
+/// on the way).
+async fn relay(
+    upstream: std::net::SocketAddr,
+    blocked: Arc<AtomicBool>,
+) -> (Proxy, Arc<AtomicUsize>) {
+    let refuse = Arc::new(AtomicUsize::new(0));
+    let left = refuse.clone();
+    let proxy = Proxy::start(
         upstream,
-        Arc::new(move |_method: &str, path: &str| {
+        Arc::new(move |method: &str, path: &str| {
             if blocked.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
-                Fault::Refuse
-            } else {
-                Fault::Pass
+                return Fault::Refuse;
             }
+            let read = method == "GET" && path == "/api/v1/timer";
+            let refused = read
+                && left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if refused { Fault::Refuse } else { Fault::Pass }
         }),
     )
-    .await
+    .await;
+    (proxy, refuse)
 }
 
 async fn stopped_while_closed(reach: Reach) {
@@ -51,7 +63,7 @@ async fn stopped_while_closed(reach: Reach) {
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
     let blocked = Arc::new(AtomicBool::new(false));
-    let proxy = relay(server.addr, blocked.clone()).await;
+    let (proxy, _) = relay(server.addr, blocked.clone()).await;
     let data = tempfile::tempdir().unwrap();
 
     // First run: the timer starts here, reaches the service, and is captured.
@@ -472,32 +484,12 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
     agent.shutdown().await;
 }
 
-/// A relay that refuses, as unreachable, the next `n` reads of the timer once the test sets
-/// the counter it returns to `n`.
-async fn refusing_timer_reads(upstream: std::net::SocketAddr) -> (Proxy, Arc<AtomicUsize>) {
-    let refuse = Arc::new(AtomicUsize::new(0));
-    let left = refuse.clone();
-    let proxy = Proxy::start(
-        upstream,
-        Arc::new(move |method: &str, path: &str| {
-            let read = method == "GET" && path == "/api/v1/timer";
-            let refused = read
-                && left
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok();
-            if refused { Fault::Refuse } else { Fault::Pass }
-        }),
-    )
-    .await;
-    (proxy, refuse)
-}
-
 /// An engine on `source` whose first read after its connect is done, and a timer started
 /// elsewhere (a live `timer_started`) while another process holds the buffer's write lock:
 /// returns once the engine has taken that timer as running, which it does only once the buffer
 /// has refused it, with the lock released and the buffer checked not to hold the entry. The
 /// engine reaches the service through the relay returned, whose counter refuses reads of the
-/// timer from then on (see [`refusing_timer_reads`]).
+/// timer from then on (see [`relay`]).
 async fn started_elsewhere_while_locked<S>(
     server: &TestServer,
     alice: &shotclock_testkit::Person,
@@ -512,7 +504,7 @@ where
     S: shotclock_capture::ScreenSource + Send + 'static,
 {
     let other = server.sign_in(alice).await;
-    let (proxy, refuse) = refusing_timer_reads(server.addr).await;
+    let (proxy, refuse) = relay(server.addr, Arc::new(AtomicBool::new(false))).await;
     let agent = start_agent(dir, session(&proxy.url(), alice).await, source).await;
     // That read ends with the notifications: the timer it read (none) is adopted by then, so
     // the start below reaches the engine only as a live event.
@@ -594,26 +586,9 @@ async fn a_timer_read_lost_at_a_reconnect_is_read_again() {
     let alice = ws.member(0);
     let other = server.sign_in(alice).await;
     let blocked = Arc::new(AtomicBool::new(true));
-    let cut = blocked.clone();
-    let refuse = Arc::new(AtomicUsize::new(1));
-    let left = refuse.clone();
-    // Offline (everything but the sign-in refused) until the test lets calls through; then
-    // the first read of the timer is refused too.
-    let proxy = Proxy::start(
-        server.addr,
-        Arc::new(move |method: &str, path: &str| {
-            if cut.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
-                return Fault::Refuse;
-            }
-            let read = method == "GET" && path == "/api/v1/timer";
-            let refused = read
-                && left
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok();
-            if refused { Fault::Refuse } else { Fault::Pass }
-        }),
-    )
-    .await;
+    let (proxy, refuse) = relay(server.addr, blocked.clone()).await;
+    // Offline until the test lets calls through; then the first read of the timer is refused.
+    refuse.store(1, Ordering::SeqCst);
     let data = tempfile::tempdir().unwrap();
     let screen = Screen::new();
     let agent = start_agent(
