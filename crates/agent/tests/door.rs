@@ -470,16 +470,20 @@ async fn held_entry(agent: &AgentHandle, entry: EntryId) -> TimeEntry {
         .expect("the entry is held here")
 }
 
-/// A relay without live events (this device does not hear of deletes made elsewhere) that
-/// refuses uploads, as unreachable, while the flag it returns is set.
-async fn holding_uploads(upstream: std::net::SocketAddr) -> (Proxy, Arc<AtomicBool>) {
+/// A relay without live events (this device does not hear of changes made elsewhere) that
+/// refuses the calls `held(method, path)` picks, as unreachable, while the flag it returns is
+/// set.
+async fn without_events(
+    upstream: std::net::SocketAddr,
+    held: fn(&str, &str) -> bool,
+) -> (Proxy, Arc<AtomicBool>) {
     let hold = Arc::new(AtomicBool::new(false));
     let held_back = hold.clone();
     let proxy = Proxy::start(
         upstream,
         Arc::new(move |method: &str, path: &str| {
-            let upload = method == "PUT" && path.starts_with("/api/v1/screenshots/");
-            if path.starts_with("/api/v1/events") || (upload && held_back.load(Ordering::SeqCst)) {
+            let refused = held(method, path) && held_back.load(Ordering::SeqCst);
+            if path.starts_with("/api/v1/events") || refused {
                 Fault::Refuse
             } else {
                 Fault::Pass
@@ -488,6 +492,14 @@ async fn holding_uploads(upstream: std::net::SocketAddr) -> (Proxy, Arc<AtomicBo
     )
     .await;
     (proxy, hold)
+}
+
+/// [`without_events`], holding back uploads.
+async fn holding_uploads(upstream: std::net::SocketAddr) -> (Proxy, Arc<AtomicBool>) {
+    without_events(upstream, |method, path| {
+        method == "PUT" && path.starts_with("/api/v1/screenshots/")
+    })
+    .await
 }
 
 /// Online, an unsent screenshot's delete counts the time the service has already removed from
@@ -714,19 +726,9 @@ async fn an_uploaded_screenshot_deleted_here_takes_the_services_removed_time() {
     let alice = ws.member(0).clone();
     // No live events (the entry's change would overwrite what the delete wrote here), and the
     // entries' list unreachable while the flag is set.
-    let hide = Arc::new(AtomicBool::new(false));
-    let hidden = hide.clone();
-    let proxy = Proxy::start(
-        server.addr,
-        Arc::new(move |method: &str, path: &str| {
-            let list = method == "GET" && path == "/api/v1/entries";
-            if path.starts_with("/api/v1/events") || (list && hidden.load(Ordering::SeqCst)) {
-                Fault::Refuse
-            } else {
-                Fault::Pass
-            }
-        }),
-    )
+    let (proxy, hide) = without_events(server.addr, |method, path| {
+        method == "GET" && path == "/api/v1/entries"
+    })
     .await;
     let data = tempfile::tempdir().unwrap();
     let agent = start_agent(
