@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// timer could not be read, it is read (and written) again; the store itself has already waited
 /// its busy timeout by then. Each retry that fails again doubles the wait, up to
 /// [`RETRY_CAP`].
-const UNSAVED_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+const FIRST_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The longest wait between two reads of a timer that keeps failing.
 const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(300);
@@ -70,7 +70,7 @@ impl Adopted {
 #[derive(Debug, Default)]
 struct Retry {
     at: Option<tokio::time::Instant>,
-    /// The wait of the next retry; `None`: [`UNSAVED_RETRY`].
+    /// The wait of the next retry; `None`: [`FIRST_RETRY`].
     next: Option<std::time::Duration>,
 }
 
@@ -90,7 +90,7 @@ impl Retry {
         if !again || self.at.is_some() {
             return;
         }
-        let wait = self.next.unwrap_or(UNSAVED_RETRY);
+        let wait = self.next.unwrap_or(FIRST_RETRY);
         self.at = Some(tokio::time::Instant::now() + wait);
         self.next = Some((wait * 2).min(RETRY_CAP));
     }
@@ -456,7 +456,7 @@ async fn service_entry(shared: &Shared, local: &TimeEntry) -> Result<Option<Entr
 /// Returns whether the buffer took all of it. When it could not (another process held its
 /// write lock for longer than the store waits), an entry the service ended or no longer has
 /// leaves the mirror all the same, so capture stops at once, and the caller asks again later
-/// ([`UNSAVED_RETRY`]).
+/// ([`FIRST_RETRY`]).
 #[must_use = "an unsaved adoption is retried by the caller"]
 pub(crate) async fn adopt_timer(shared: &Shared, said: ServiceTimer) -> bool {
     let _changing = shared.timer_lock.lock().await;
@@ -599,7 +599,7 @@ mod tests {
         assert_eq!(armed(&mut retry, Adopted::Saved, true), None);
         assert_eq!(armed(&mut retry, Adopted::Saved, false), None);
         let wait = armed(&mut retry, Adopted::Unsaved, false);
-        assert_eq!(wait, Some(UNSAVED_RETRY.as_secs()));
+        assert_eq!(wait, Some(FIRST_RETRY.as_secs()));
     }
 
     #[test]
@@ -607,7 +607,7 @@ mod tests {
         let mut retry = Retry::default();
         assert_eq!(armed(&mut retry, Adopted::Unread, false), None);
         let wait = armed(&mut retry, Adopted::Unread, true);
-        assert_eq!(wait, Some(UNSAVED_RETRY.as_secs()));
+        assert_eq!(wait, Some(FIRST_RETRY.as_secs()));
     }
 
     #[test]
