@@ -24,6 +24,9 @@
 //!   growing intervals until it is read; a timer started elsewhere while this device was
 //!   offline is otherwise learnt only at the next reconnect. Offline, the reconnect reads it.
 //!
+//! A delete made elsewhere (a screenshot, an entry) that the buffer cannot take for the same
+//! reason is made again in the same way until it takes: final here too (R24).
+//!
 //! The scheduler captures only for a confirmed timer (see `state::Running`): a timer stopped or
 //! deleted elsewhere while the app was closed is not captured after a restart, whether the
 //! service answers at once or the app starts offline. One confirmed before the event stream
@@ -31,8 +34,8 @@
 //! that outage is learnt only at the reconnect).
 
 use crate::state::{AgentEvent, CaptureStatus, Running, Shared};
-use shotclock_api::EntryId;
 use shotclock_api::dto::{Entry, Event, WorkspaceSettings};
+use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
 use shotclock_sync::{EventsOptions, StreamItem, SyncError};
 use std::sync::Arc;
@@ -65,19 +68,42 @@ impl Adopted {
     }
 }
 
-/// When the service's timer is read again: after an adoption the buffer could not take, or a
-/// read that failed while the event stream is connected (offline, the reconnect reads it).
+/// A delete made elsewhere that the buffer could not take yet (another process held its write
+/// lock): made again until it takes, so that it is final here too (R15, R24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forget {
+    Screenshot(ScreenshotId),
+    Entry(EntryId),
+}
+
+/// What became of a live event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    /// Taken, or nothing to keep.
+    Done,
+    /// What it said of the timer, and how far that got.
+    Timer(Adopted),
+    /// A delete the buffer could not take.
+    Unforgotten(Forget),
+}
+
+/// What is done again, and when: the service's timer read again after an adoption the buffer
+/// could not take, or after a read that failed while the event stream is connected (offline,
+/// the reconnect reads it); deletes made elsewhere that the buffer could not take.
 #[derive(Debug, Default)]
 struct Retry {
     at: Option<tokio::time::Instant>,
     /// The wait of the next retry; `None`: [`FIRST_RETRY`].
     next: Option<std::time::Duration>,
+    /// The timer is read again when the retry fires.
+    timer: bool,
+    /// Deletes made again when the retry fires.
+    forget: Vec<Forget>,
 }
 
 impl Retry {
-    /// Takes what became of a read (and adoption) of the timer: arms the retry if it failed
-    /// and none is armed. Each failure after another waits twice as long as the one before (up
-    /// to [`RETRY_CAP`]); a saved one starts over.
+    /// Takes what became of a read (and adoption) of the timer: has it read again if it failed.
+    /// A saved one starts the waits over.
     fn after(&mut self, adopted: Adopted, connected: bool) {
         let again = match adopted {
             Adopted::Saved => {
@@ -87,12 +113,45 @@ impl Retry {
             Adopted::Unsaved => true,
             Adopted::Unread => connected,
         };
-        if !again || self.at.is_some() {
+        if again {
+            self.timer = true;
+            self.arm();
+        }
+    }
+
+    /// Has `what` made again.
+    fn forget(&mut self, what: Forget) {
+        if !self.forget.contains(&what) {
+            self.forget.push(what);
+        }
+        self.arm();
+    }
+
+    /// Arms the retry unless it is armed: each retry armed after another waits twice as long as
+    /// the one before (up to [`RETRY_CAP`]).
+    fn arm(&mut self) {
+        if self.at.is_some() {
             return;
         }
         let wait = self.next.unwrap_or(FIRST_RETRY);
         self.at = Some(tokio::time::Instant::now() + wait);
         self.next = Some((wait * 2).min(RETRY_CAP));
+    }
+
+    /// The retry fires: what is due (the timer to read, deletes to make).
+    fn due(&mut self) -> (bool, Vec<Forget>) {
+        self.at = None;
+        (
+            std::mem::take(&mut self.timer),
+            std::mem::take(&mut self.forget),
+        )
+    }
+
+    /// Once what was due is done: if nothing was armed again, the waits start over.
+    fn settled(&mut self) {
+        if self.at.is_none() {
+            self.next = None;
+        }
     }
 }
 
@@ -127,8 +186,16 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             () = tokio::time::sleep_until(retry.at.unwrap_or_else(tokio::time::Instant::now)),
                 if retry.at.is_some() =>
             {
-                retry.at = None;
-                retry.after(learn_timer(&shared).await, connected);
+                let (timer, forget) = retry.due();
+                for what in forget {
+                    if !forget_here(&shared, what).await {
+                        retry.forget(what);
+                    }
+                }
+                if timer {
+                    retry.after(learn_timer(&shared).await, connected);
+                }
+                retry.settled();
                 continue;
             }
             Ok(()) = capture_rx.changed() => {
@@ -151,9 +218,11 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             Some(StreamItem::Lagged { .. }) => {
                 retry.after(refresh(&shared).await, connected);
             }
-            Some(StreamItem::Event(event)) => {
-                retry.after(Adopted::saved(apply(&shared, event).await), connected);
-            }
+            Some(StreamItem::Event(event)) => match apply(&shared, event).await {
+                Applied::Done => {}
+                Applied::Timer(adopted) => retry.after(adopted, connected),
+                Applied::Unforgotten(what) => retry.forget(what),
+            },
             Some(StreamItem::Disconnected { error, retry_in }) => {
                 connected = false;
                 tracing::info!("event stream lost ({error}); reconnecting in {retry_in:?}");
@@ -299,9 +368,8 @@ pub(crate) async fn sync_clock(shared: &Shared) {
     }
 }
 
-/// Takes one live event; returns false when the buffer could not take a timer the service
-/// reported (see [`adopt_timer`]).
-async fn apply(shared: &Shared, event: Event) -> bool {
+/// Takes one live event; answers what the buffer could not take, to be retried.
+async fn apply(shared: &Shared, event: Event) -> Applied {
     match event {
         Event::TimerStarted { entry } => {
             let mut said = ServiceTimer {
@@ -309,28 +377,26 @@ async fn apply(shared: &Shared, event: Event) -> bool {
                 ..ServiceTimer::default()
             };
             let resolved = resolve_open(shared, &mut said).await;
-            return adopt_timer(shared, said).await && resolved;
+            Applied::Timer(Adopted::saved(adopt_timer(shared, said).await && resolved))
         }
         Event::TimerStopped { entry } => {
             let said = ServiceTimer {
                 ended: vec![entry],
                 ..ServiceTimer::default()
             };
-            return adopt_timer(shared, said).await;
+            Applied::Timer(Adopted::saved(adopt_timer(shared, said).await))
         }
-        Event::SettingsChanged { settings } => adopt_settings(shared, &settings).await,
+        Event::SettingsChanged { settings } => {
+            adopt_settings(shared, &settings).await;
+            Applied::Done
+        }
         Event::Notification { notification } => {
             shared.emit(AgentEvent::Notification { notification });
+            Applied::Done
         }
         Event::ScreenshotDeleted { screenshot_id, .. } => {
-            if let Err(e) = shared
-                .store
-                .call(move |s| s.delete_screenshot(screenshot_id))
-                .await
-            {
-                tracing::warn!(%screenshot_id, error = %e, "could not drop a screenshot deleted elsewhere");
-            }
-            shared.emit(AgentEvent::Deleted);
+            let what = Forget::Screenshot(screenshot_id);
+            forgotten(forget_here(shared, what).await, what)
         }
         Event::EntryChanged { entry } => {
             // An edit, a manual entry or an approval: the service's times win, as for the timer.
@@ -347,23 +413,54 @@ async fn apply(shared: &Shared, event: Event) -> bool {
             };
             let adopted = adopt_timer(shared, said).await;
             shared.emit(AgentEvent::EntryChanged);
-            return adopted;
+            Applied::Timer(Adopted::saved(adopted))
         }
         Event::EntryDeleted { entry_id } => {
-            let _changing = shared.timer_lock.lock().await;
-            if let Err(e) = shared.store.call(move |s| s.delete_entry(entry_id)).await {
-                tracing::warn!(%entry_id, error = %e, "could not drop an entry deleted elsewhere");
-            }
-            shared.forget_timer(entry_id);
-            shared.emit(AgentEvent::Deleted);
+            let what = Forget::Entry(entry_id);
+            forgotten(forget_here(shared, what).await, what)
         }
-        Event::ScreenshotAdded { .. } => shared.emit(AgentEvent::ScreenshotAdded),
-        Event::AccessLogged { .. } => shared.emit(AgentEvent::AccessLogged),
-        // No catch-all: a new event of the service is a compile error here until it is handled.
-        // (Event types a newer service sends that this build does not know are skipped by the
-        // event stream reader, before they get here.)
+        Event::ScreenshotAdded { .. } => {
+            shared.emit(AgentEvent::ScreenshotAdded);
+            Applied::Done
+        }
+        Event::AccessLogged { .. } => {
+            shared.emit(AgentEvent::AccessLogged);
+            Applied::Done
+        } // No catch-all: a new event of the service is a compile error here until it is handled.
+          // (Event types a newer service sends that this build does not know are skipped by the
+          // event stream reader, before they get here.)
     }
-    true
+}
+
+fn forgotten(done: bool, what: Forget) -> Applied {
+    if done {
+        Applied::Done
+    } else {
+        Applied::Unforgotten(what)
+    }
+}
+
+/// Makes here a delete made elsewhere; false when the buffer could not take it. A deleted entry
+/// leaves the running-timer mirror either way, so capture stops at once. The UI hears of each
+/// attempt.
+async fn forget_here(shared: &Shared, what: Forget) -> bool {
+    let done = match what {
+        Forget::Screenshot(id) => shared.store.call(move |s| s.delete_screenshot(id)).await,
+        Forget::Entry(id) => {
+            let _changing = shared.timer_lock.lock().await;
+            let done = shared.store.call(move |s| s.delete_entry(id)).await;
+            shared.forget_timer(id);
+            done
+        }
+    };
+    shared.emit(AgentEvent::Deleted);
+    match done {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::warn!(?what, error = %err, "could not make here a delete made elsewhere; trying again");
+            false
+        }
+    }
 }
 
 /// What the service said about the timer, to be adopted by [`adopt_timer`].
@@ -589,8 +686,9 @@ mod tests {
         Some(wait.as_secs_f64().round() as u64)
     }
 
-    fn fired(retry: &mut Retry) {
-        retry.at = None;
+    /// The retry fires, and what was due fails again (the caller arms it again).
+    fn fired(retry: &mut Retry) -> (bool, Vec<Forget>) {
+        retry.due()
     }
 
     #[test]
@@ -627,14 +725,46 @@ mod tests {
         let mut waits = Vec::new();
         for _ in 0..8 {
             waits.push(armed(&mut retry, Adopted::Unread, true).expect("no retry armed"));
-            fired(&mut retry);
+            assert_eq!(fired(&mut retry), (true, vec![]));
         }
         assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300]);
         // Offline, a failed read leaves the retry to the reconnect, and keeps the pace.
         assert_eq!(armed(&mut retry, Adopted::Unread, false), None);
         assert_eq!(armed(&mut retry, Adopted::Unsaved, false), Some(300));
-        fired(&mut retry);
+        assert_eq!(fired(&mut retry), (true, vec![]));
         assert_eq!(armed(&mut retry, Adopted::Saved, true), None);
         assert_eq!(armed(&mut retry, Adopted::Unsaved, true), Some(5));
+    }
+
+    #[test]
+    fn a_delete_not_taken_is_made_again_once_with_the_timer_only_when_due() {
+        let shot = Forget::Screenshot(ScreenshotId::new());
+        let entry = Forget::Entry(EntryId::new());
+        let mut retry = Retry::default();
+        retry.forget(shot);
+        let at = retry.at.expect("no retry armed");
+        retry.forget(entry);
+        retry.forget(shot);
+        assert_eq!(retry.at, Some(at), "a second delete moved the armed retry");
+        assert_eq!(fired(&mut retry), (false, vec![shot, entry]));
+        assert_eq!(retry.at, None);
+        // The screenshot's delete fails again: it alone is due next time, after twice the wait.
+        let before = Instant::now();
+        retry.forget(shot);
+        retry.settled();
+        let wait = retry.at.expect("no retry armed") - before;
+        assert_eq!(wait.as_secs_f64().round() as u64, 10);
+        retry.after(Adopted::Unsaved, true);
+        assert_eq!(fired(&mut retry), (true, vec![shot]));
+    }
+
+    #[test]
+    fn once_everything_due_is_done_the_waits_start_over() {
+        let mut retry = Retry::default();
+        retry.forget(Forget::Entry(EntryId::new()));
+        let _ = fired(&mut retry);
+        retry.settled();
+        assert_eq!(retry.at, None);
+        assert_eq!(armed(&mut retry, Adopted::Unread, true), Some(5));
     }
 }

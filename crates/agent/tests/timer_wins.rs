@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::proxy::{Fault, Proxy};
 use common::{
-    DEADLINE, Events, HeldGrab, Screen, local_attempts, local_shots, pending, session, start_agent,
+    DEADLINE, Events, HeldGrab, Screen, buffer_path, hold_write_lock, local_attempts, local_shots,
+    pending, session, start_agent,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus, Session};
 use shotclock_testkit::{TestServer, eventually, wait_for};
@@ -388,41 +389,6 @@ async fn a_timer_started_offline_is_still_captured_after_an_offline_restart() {
         "{status:?}"
     );
     agent.shutdown().await;
-}
-
-/// Where the buffer in `dir` keeps its database.
-async fn buffer_path(dir: &std::path::Path) -> std::path::PathBuf {
-    let dir = dir.to_owned();
-    tokio::task::spawn_blocking(move || {
-        shotclock_store::Store::open(&dir)
-            .unwrap()
-            .path()
-            .to_owned()
-    })
-    .await
-    .unwrap()
-}
-
-/// Holds the write lock of the buffer at `path` from another connection until the returned
-/// sender is sent to; then answers `count` (a `SELECT count(*)`), read inside the lock's
-/// transaction.
-async fn hold_write_lock(
-    path: std::path::PathBuf,
-    count: &'static str,
-) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<i64>) {
-    let (held, is_held) = tokio::sync::oneshot::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-        held.send(()).unwrap();
-        let _ = released.recv();
-        let counted: i64 = conn.query_row(count, [], |row| row.get(0)).unwrap();
-        conn.execute_batch("COMMIT").unwrap();
-        counted
-    });
-    is_held.await.unwrap();
-    (release, holder)
 }
 
 /// Another process holds the buffer's write lock for longer than the engine waits for it (a

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use common::proxy::{Exchange, Fault, Proxy};
-use common::{DEADLINE, Events, HeldGrab, Screen, drained, service_shots_of, session, start_agent};
+use common::{
+    DEADLINE, Events, HeldGrab, Screen, buffer_path, drained, hold_write_lock, service_shots_of,
+    session, start_agent,
+};
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
 use shotclock_testkit::{TestServer, eventually};
@@ -373,4 +376,83 @@ async fn an_entry_deleted_during_a_grab_stays_deleted_when_another_timer_runs_by
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_stopped_during_a_grab_keeps_its_screenshot() {
     changed_during_a_grab(DuringGrab::Stopped).await;
+}
+
+/// Deletes made elsewhere while another process holds the buffer's write lock for longer than
+/// the engine waits (R15, R24): the engine hears of them but cannot take them at once; they
+/// are final all the same — the screenshot an admin deleted and the entry deleted on another
+/// device leave this device once the lock goes, without waiting for a reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_heard_while_the_buffer_is_locked_are_made_once_it_is_free() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("locked-deletes", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let kept = agent.start_timer("kept".into()).await.unwrap().entry_id;
+    eventually("two uploads of the kept entry", DEADLINE, || async {
+        (service_shots_of(&member, kept).await.len() >= 2).then_some(())
+    })
+    .await;
+    let gone = agent.start_timer("deleted".into()).await.unwrap().entry_id;
+    eventually("an upload of the deleted entry", DEADLINE, || async {
+        (!service_shots_of(&member, gone).await.is_empty()).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    drained(&agent, DEADLINE).await;
+    let victim = service_shots_of(&member, kept).await[0].id;
+    let events = Events::record(&agent);
+
+    let (release, holder) = hold_write_lock(
+        buffer_path(data.path()).await,
+        "SELECT count(*) FROM time_entries",
+    )
+    .await;
+    let t = Instant::now();
+    ws.owner.delete_screenshot(victim, false).await.unwrap();
+    member.delete_entry(gone).await.unwrap();
+    // The engine tells the UI once it has tried each (and failed, the lock being held).
+    eventually("the engine to try both deletes", DEADLINE, || {
+        let tried = events
+            .since(t)
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Deleted))
+            .count();
+        async move { (tried >= 2).then_some(()) }
+    })
+    .await;
+    release.send(()).unwrap();
+    assert_eq!(
+        holder.join().unwrap(),
+        2,
+        "the buffer had lost an entry under the lock: the test proves nothing"
+    );
+    let store = agent.local_store();
+    eventually("both deletes made here", DEADLINE, || async {
+        let (shot, entry, shots) = store
+            .call(move |s| {
+                Ok((
+                    s.screenshot(victim)?,
+                    s.get_entry(gone)?,
+                    s.screenshots_of_entry(gone)?,
+                ))
+            })
+            .await
+            .unwrap();
+        (shot.is_none() && entry.is_none() && shots.is_empty()).then_some(())
+    })
+    .await;
+    let left = store
+        .call(move |s| s.screenshots_of_entry(kept))
+        .await
+        .unwrap();
+    assert!(!left.is_empty(), "the kept entry lost every screenshot");
+    agent.shutdown().await;
 }

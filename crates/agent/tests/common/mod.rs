@@ -118,6 +118,41 @@ impl ScreenSource for Screen {
     }
 }
 
+/// Where the buffer in `dir` keeps its database.
+pub async fn buffer_path(dir: &std::path::Path) -> std::path::PathBuf {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || {
+        shotclock_store::Store::open(&dir)
+            .unwrap()
+            .path()
+            .to_owned()
+    })
+    .await
+    .unwrap()
+}
+
+/// Holds the write lock of the buffer at `path` from another connection until the returned
+/// sender is sent to; then answers `count` (a `SELECT count(*)`), read inside the lock's
+/// transaction.
+pub async fn hold_write_lock(
+    path: std::path::PathBuf,
+    count: &'static str,
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<i64>) {
+    let (held, is_held) = tokio::sync::oneshot::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        held.send(()).unwrap();
+        let _ = released.recv();
+        let counted: i64 = conn.query_row(count, [], |row| row.get(0)).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        counted
+    });
+    is_held.await.unwrap();
+    (release, holder)
+}
+
 /// A desktop whose first grab waits, once it has begun, until the test lets it finish (for at
 /// most [`DEADLINE`], so a failed test never leaves the engine stuck in it).
 pub struct HeldGrab {
