@@ -454,5 +454,18 @@ async fn deletes_heard_while_the_buffer_is_locked_are_made_once_it_is_free() {
         .await
         .unwrap();
     assert!(!left.is_empty(), "the kept entry lost every screenshot");
+    // Made once: no further attempt follows (the next would come 10 s after the one that
+    // took, and each attempt tells the UI).
+    let tries = || {
+        events
+            .since(t)
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::Deleted))
+            .count()
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let made = tries();
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    assert_eq!(tries(), made, "the deletes were made again after they took");
     agent.shutdown().await;
 }
