@@ -173,8 +173,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut connected = false;
     let mut reported = false;
     let mut shutdown_rx = shared.shutdown.subscribe();
-    // When the buffer could not take what the service said of the timer, or it could not be
-    // read, it is read again then.
+    // What the buffer could not take (the service's timer, deletes made elsewhere) and reads of
+    // the timer that failed, done again when it fires.
     let mut retry = Retry::default();
     loop {
         let item = tokio::select! {
