@@ -748,3 +748,62 @@ async fn entries_edited_elsewhere_take_the_services_state_here() {
     );
     agent.shutdown().await;
 }
+
+/// A service that does not answer an entry by its id (one without that route): an entry
+/// stopped there while the app was closed is found by its start after a restart, takes the
+/// service's end and keeps its screenshots, rather than being taken for deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_a_service_does_not_answer_by_id_is_found_by_its_start() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("by-start", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let proxy = Proxy::start(
+        server.addr,
+        Arc::new(|method: &str, path: &str| {
+            if method == "GET" && path.starts_with("/api/v1/entries/") {
+                Fault::AnswerNotFound
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = started_and_captured(&agent, "found by its start").await;
+    let held = local_shots(&agent, entry).await.len();
+    agent.shutdown().await;
+    drop(agent);
+    let stopped = member.stop_timer(Some(entry), None).await.unwrap();
+    let end = stopped
+        .stopped
+        .and_then(|e| e.end)
+        .expect("the service stopped it");
+
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    carries_end(data.path(), entry, end).await;
+    assert!(
+        proxy
+            .exchanges()
+            .iter()
+            .any(|x| x.fault == Fault::AnswerNotFound),
+        "the engine never asked by id: the test proves nothing"
+    );
+    let kept = local_shots(&agent, entry).await.len();
+    assert!(
+        kept >= held && held > 0,
+        "{kept} screenshots kept of {held}"
+    );
+    agent.shutdown().await;
+}

@@ -7,9 +7,10 @@
 //! two-way copy. When the upstream service is down, a client connection is closed without an
 //! answer (the client sees a network error, as it would with the service gone).
 //!
-//! Two faults never reach the service: [`Fault::Refuse`] closes the connection without an
-//! answer (that call alone is unreachable), and [`Fault::AnswerDeleted`] answers in the
-//! service's place with `410` and error code `deleted` (a tombstoned id, R29).
+//! Three faults never reach the service: [`Fault::Refuse`] closes the connection without an
+//! answer (that call alone is unreachable); [`Fault::AnswerDeleted`] answers in the service's
+//! place with `410` and error code `deleted` (a tombstoned id, R29), and
+//! [`Fault::AnswerNotFound`] with `404` and `not_found` (a service without that route).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -37,19 +38,35 @@ pub enum Fault {
     /// Answer `410 {"code":"deleted",…}` without asking the service, as it answers the create
     /// of an id that was deleted (R29).
     AnswerDeleted,
+    /// Answer `404 {"code":"not_found",…}` without asking the service, as a service answers a
+    /// route it does not have.
+    AnswerNotFound,
 }
 
-/// The service's answer to a create of a deleted id.
-fn deleted_answer() -> Vec<u8> {
-    let body = r#"{"code":"deleted","message":"this id was deleted for good"}"#;
-    format!(
-        "HTTP/1.1 410 Gone\r\n{}: {}\r\ncontent-type: application/json\r\n\
+/// An answer in the service's place: `status` with the error `body`; `None` for a fault that
+/// is not one.
+fn answer(fault: Fault) -> Option<(u16, Vec<u8>)> {
+    let (status, reason, body) = match fault {
+        Fault::AnswerDeleted => (
+            410,
+            "Gone",
+            r#"{"code":"deleted","message":"this id was deleted for good"}"#,
+        ),
+        Fault::AnswerNotFound => (
+            404,
+            "Not Found",
+            r#"{"code":"not_found","message":"no such route"}"#,
+        ),
+        _ => return None,
+    };
+    let bytes = format!(
+        "HTTP/1.1 {status} {reason}\r\n{}: {}\r\ncontent-type: application/json\r\n\
          content-length: {}\r\n\r\n{body}",
         shotclock_api::API_VERSION_HEADER,
         shotclock_api::API_VERSION,
         body.len()
-    )
-    .into_bytes()
+    );
+    Some((status, bytes.into_bytes()))
 }
 
 /// One request that reached the proxy.
@@ -251,11 +268,11 @@ async fn connection(
             log.lock().unwrap().push(exchange);
             return; // both connections drop here, nothing was sent upstream
         }
-        if fault == Fault::AnswerDeleted {
-            exchange.status = Some(410);
+        if let Some((status, bytes)) = answer(fault) {
+            exchange.status = Some(status);
             log.lock().unwrap().push(exchange);
             cbuf.drain(..total);
-            if client.write_all(&deleted_answer()).await.is_err() || req.close {
+            if client.write_all(&bytes).await.is_err() || req.close {
                 return;
             }
             continue;
@@ -304,7 +321,11 @@ async fn connection(
                 return; // RST instead of the answer
             }
             Fault::Delay(d) => tokio::time::sleep(d).await,
-            Fault::Pass | Fault::DropMidBody | Fault::Refuse | Fault::AnswerDeleted => {}
+            Fault::Pass
+            | Fault::DropMidBody
+            | Fault::Refuse
+            | Fault::AnswerDeleted
+            | Fault::AnswerNotFound => {}
         }
         if client.write_all(&sbuf[..rtotal]).await.is_err() {
             return;
