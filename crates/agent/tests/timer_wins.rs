@@ -323,11 +323,18 @@ async fn a_timer_deleted_while_the_app_was_closed_leaves_the_buffer_uncaptured()
         screen.clone(),
     )
     .await;
+    let events = Events::record(&agent);
+    let started = Instant::now();
     eventually("the deleted entry to leave the buffer", DEADLINE, || {
         let dir = data.path().to_owned();
         async move { agent_entry_opt(&dir, entry).await.is_none().then_some(()) }
     })
     .await;
+    events
+        .wait_for("the UI to hear that the entry went", started, |e| {
+            matches!(e, AgentEvent::Deleted).then_some(())
+        })
+        .await;
     assert!(
         local_shots(&agent, entry).await.is_empty(),
         "its screenshots stayed"
@@ -805,5 +812,38 @@ async fn an_entry_a_service_does_not_answer_by_id_is_found_by_its_start() {
         kept >= held && held > 0,
         "{kept} screenshots kept of {held}"
     );
+    agent.shutdown().await;
+}
+
+/// A timer started here whose start has not reached the service yet is the newer state: a
+/// refresh meanwhile (the service says nothing runs) leaves it running here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_started_here_and_not_yet_sent_stays_running_through_a_refresh() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("not-yet-sent", &["alice"], false).await;
+    let alice = ws.member(0);
+    let proxy = Proxy::refusing(server.addr, |method, path| {
+        method == "POST" && path == "/api/v1/timer/start"
+    })
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let entry = agent.start_timer("here".into()).await.unwrap().entry_id;
+    assert!(pending(&agent).await > 0, "the start was sent");
+    agent.refresh().await;
+    assert!(
+        proxy
+            .exchanges()
+            .iter()
+            .any(|x| x.path == "/api/v1/timer" && x.status == Some(200)),
+        "the refresh read no timer: the test proves nothing"
+    );
+    assert_eq!(agent.running().map(|r| r.entry_id), Some(entry));
+    assert!(pending(&agent).await > 0, "the start was sent");
     agent.shutdown().await;
 }
