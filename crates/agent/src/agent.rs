@@ -342,11 +342,11 @@ impl AgentHandle {
         retention::purge(&self.shared).await
     }
 
-    /// Re-reads the timer and settings from the service now. A timer the buffer could not take,
-    /// or that could not be read, is read again by the event loop, which retries until the
-    /// buffer takes it (a read only while its event stream is connected).
+    /// Re-reads the timer and settings from the service now. A timer the buffer could not take
+    /// is read again by the event loop, which retries until the buffer takes it. (One that could
+    /// not be read is left to the event stream: its live events, and the read at each connect.)
     pub async fn refresh(&self) {
-        if events::refresh(&self.shared).await != events::Adopted::Saved {
+        if events::refresh(&self.shared).await == events::Adopted::Unsaved {
             self.shared.timer_settled.notify_one();
         }
     }

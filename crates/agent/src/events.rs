@@ -54,7 +54,8 @@ const RETRY_CAP: std::time::Duration = std::time::Duration::from_secs(300);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use = "an unsaved or unread timer is retried by the caller"]
 pub(crate) enum Adopted {
-    /// The buffer and the mirror hold it.
+    /// Nothing to do again: the buffer and the mirror hold it, or the service refused the read
+    /// for good (a revoked session, a newer API: the event stream meets that too).
     Saved,
     /// Read, but the buffer could not take all of it.
     Unsaved,
@@ -370,6 +371,9 @@ pub(crate) async fn sync_clock(shared: &Shared) {
 
 /// Takes one live event; answers what the buffer could not take, to be retried.
 async fn apply(shared: &Shared, event: Event) -> Applied {
+    // No catch-all: a new event of the service is a compile error here until it is handled.
+    // (Event types a newer service sends that this build does not know are skipped by the
+    // event stream reader, before they get here.)
     match event {
         Event::TimerStarted { entry } => {
             let mut said = ServiceTimer {
@@ -426,9 +430,7 @@ async fn apply(shared: &Shared, event: Event) -> Applied {
         Event::AccessLogged { .. } => {
             shared.emit(AgentEvent::AccessLogged);
             Applied::Done
-        } // No catch-all: a new event of the service is a compile error here until it is handled.
-          // (Event types a newer service sends that this build does not know are skipped by the
-          // event stream reader, before they get here.)
+        }
     }
 }
 
@@ -686,11 +688,6 @@ mod tests {
         Some(wait.as_secs_f64().round() as u64)
     }
 
-    /// The retry fires, and what was due fails again (the caller arms it again).
-    fn fired(retry: &mut Retry) -> (bool, Vec<Forget>) {
-        retry.due()
-    }
-
     #[test]
     fn an_unsaved_adoption_arms_the_retry_and_a_saved_one_does_not() {
         let mut retry = Retry::default();
@@ -725,13 +722,13 @@ mod tests {
         let mut waits = Vec::new();
         for _ in 0..8 {
             waits.push(armed(&mut retry, Adopted::Unread, true).expect("no retry armed"));
-            assert_eq!(fired(&mut retry), (true, vec![]));
+            assert_eq!(retry.due(), (true, vec![]));
         }
         assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300]);
         // Offline, a failed read leaves the retry to the reconnect, and keeps the pace.
         assert_eq!(armed(&mut retry, Adopted::Unread, false), None);
         assert_eq!(armed(&mut retry, Adopted::Unsaved, false), Some(300));
-        assert_eq!(fired(&mut retry), (true, vec![]));
+        assert_eq!(retry.due(), (true, vec![]));
         assert_eq!(armed(&mut retry, Adopted::Saved, true), None);
         assert_eq!(armed(&mut retry, Adopted::Unsaved, true), Some(5));
     }
@@ -746,7 +743,7 @@ mod tests {
         retry.forget(entry);
         retry.forget(shot);
         assert_eq!(retry.at, Some(at), "a second delete moved the armed retry");
-        assert_eq!(fired(&mut retry), (false, vec![shot, entry]));
+        assert_eq!(retry.due(), (false, vec![shot, entry]));
         assert_eq!(retry.at, None);
         // The screenshot's delete fails again: it alone is due next time, after twice the wait.
         let before = Instant::now();
@@ -755,14 +752,14 @@ mod tests {
         let wait = retry.at.expect("no retry armed") - before;
         assert_eq!(wait.as_secs_f64().round() as u64, 10);
         retry.after(Adopted::Unsaved, true);
-        assert_eq!(fired(&mut retry), (true, vec![shot]));
+        assert_eq!(retry.due(), (true, vec![shot]));
     }
 
     #[test]
     fn once_everything_due_is_done_the_waits_start_over() {
         let mut retry = Retry::default();
         retry.forget(Forget::Entry(EntryId::new()));
-        let _ = fired(&mut retry);
+        let _ = retry.due();
         retry.settled();
         assert_eq!(retry.at, None);
         assert_eq!(armed(&mut retry, Adopted::Unread, true), Some(5));

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::proxy::{Fault, Proxy};
 use common::{
-    DEADLINE, Events, HeldGrab, Screen, buffer_path, hold_write_lock, local_attempts, local_shots,
-    pending, session, start_agent,
+    DEADLINE, Events, HeldGrab, Screen, local_attempts, local_shots, lock_buffer, pending, session,
+    start_agent,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus, Session};
 use shotclock_testkit::{TestServer, eventually, wait_for};
@@ -417,10 +417,8 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
     )
     .await;
     let entry = started_and_captured(&agent, "stopped while locked").await;
-    let path = buffer_path(data.path()).await;
-
-    let (release, holder) = hold_write_lock(
-        path,
+    let lock = lock_buffer(
+        data.path(),
         "SELECT count(*) FROM time_entries WHERE end_at IS NOT NULL",
     )
     .await;
@@ -438,9 +436,8 @@ async fn a_timer_stopped_elsewhere_while_the_buffer_is_locked_stops_capture_and_
         },
     )
     .await;
-    release.send(()).unwrap();
     assert_eq!(
-        holder.join().unwrap(),
+        lock.release(),
         0,
         "the buffer held an ended entry under the lock: the test proves nothing"
     );
@@ -494,8 +491,7 @@ where
     )
     .await;
 
-    let (release, holder) =
-        hold_write_lock(buffer_path(dir).await, "SELECT count(*) FROM time_entries").await;
+    let lock = lock_buffer(dir, "SELECT count(*) FROM time_entries").await;
     let entry = shotclock_api::EntryId::new();
     other
         .start_timer(entry, "started while locked", None)
@@ -512,9 +508,8 @@ where
         },
     )
     .await;
-    release.send(()).unwrap();
     assert_eq!(
-        holder.join().unwrap(),
+        lock.release(),
         0,
         "the buffer held an entry under the lock: the test proves nothing"
     );
@@ -680,16 +675,11 @@ async fn a_timer_a_refresh_finds_while_the_buffer_is_locked_is_written_later() {
         .start_timer(entry, "found by a refresh", None)
         .await
         .unwrap();
-    let (release, holder) = hold_write_lock(
-        buffer_path(data.path()).await,
-        "SELECT count(*) FROM time_entries",
-    )
-    .await;
+    let lock = lock_buffer(data.path(), "SELECT count(*) FROM time_entries").await;
     agent.refresh().await;
     assert_eq!(agent.running().map(|r| r.entry_id), Some(entry));
-    release.send(()).unwrap();
     assert_eq!(
-        holder.join().unwrap(),
+        lock.release(),
         0,
         "the buffer held an entry under the lock: the test proves nothing"
     );

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use common::proxy::{Exchange, Fault, Proxy};
 use common::{
-    DEADLINE, Events, HeldGrab, Screen, buffer_path, drained, hold_write_lock, service_shots_of,
-    session, start_agent,
+    DEADLINE, Events, HeldGrab, Screen, drained, lock_buffer, service_shots_of, session,
+    start_agent,
 };
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
@@ -410,11 +410,7 @@ async fn deletes_heard_while_the_buffer_is_locked_are_made_once_it_is_free() {
     let victim = service_shots_of(&member, kept).await[0].id;
     let events = Events::record(&agent);
 
-    let (release, holder) = hold_write_lock(
-        buffer_path(data.path()).await,
-        "SELECT count(*) FROM time_entries",
-    )
-    .await;
+    let lock = lock_buffer(data.path(), "SELECT count(*) FROM time_entries").await;
     let t = Instant::now();
     ws.owner.delete_screenshot(victim, false).await.unwrap();
     member.delete_entry(gone).await.unwrap();
@@ -428,9 +424,8 @@ async fn deletes_heard_while_the_buffer_is_locked_are_made_once_it_is_free() {
         async move { (tried >= 2).then_some(()) }
     })
     .await;
-    release.send(()).unwrap();
     assert_eq!(
-        holder.join().unwrap(),
+        lock.release(),
         2,
         "the buffer had lost an entry under the lock: the test proves nothing"
     );

@@ -118,26 +118,25 @@ impl ScreenSource for Screen {
     }
 }
 
-/// Where the buffer in `dir` keeps its database.
-pub async fn buffer_path(dir: &std::path::Path) -> std::path::PathBuf {
+/// Another connection holding the write lock of an engine's buffer (see [`lock_buffer`]).
+pub struct HeldLock {
+    release: std::sync::mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<i64>,
+}
+
+/// Holds the write lock of the buffer in `dir` from another connection (a `sqlite3` shell left
+/// in a transaction) until [`HeldLock::release`], which answers `count` (a `SELECT count(*)`)
+/// read inside the lock's transaction.
+pub async fn lock_buffer(dir: &Path, count: &'static str) -> HeldLock {
     let dir = dir.to_owned();
-    tokio::task::spawn_blocking(move || {
+    let path = tokio::task::spawn_blocking(move || {
         shotclock_store::Store::open(&dir)
             .unwrap()
             .path()
             .to_owned()
     })
     .await
-    .unwrap()
-}
-
-/// Holds the write lock of the buffer at `path` from another connection until the returned
-/// sender is sent to; then answers `count` (a `SELECT count(*)`), read inside the lock's
-/// transaction.
-pub async fn hold_write_lock(
-    path: std::path::PathBuf,
-    count: &'static str,
-) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<i64>) {
+    .unwrap();
     let (held, is_held) = tokio::sync::oneshot::channel();
     let (release, released) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
@@ -150,7 +149,15 @@ pub async fn hold_write_lock(
         counted
     });
     is_held.await.unwrap();
-    (release, holder)
+    HeldLock { release, holder }
+}
+
+impl HeldLock {
+    /// Lets the lock go; answers the count read just before.
+    pub fn release(self) -> i64 {
+        self.release.send(()).unwrap();
+        self.holder.join().unwrap()
+    }
 }
 
 /// A desktop whose first grab waits, once it has begun, until the test lets it finish (for at
