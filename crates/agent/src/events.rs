@@ -278,6 +278,7 @@ pub(crate) async fn refresh(shared: &Shared) -> Adopted {
     }
     let adopted = learn_timer(shared).await;
     reconcile_deletes(shared).await;
+    reconcile_entries(shared).await;
     if let Ok(list) = shared.service.client.notifications().await {
         for notification in list.notifications.into_iter().filter(|n| !n.read) {
             shared.emit(AgentEvent::Notification { notification });
@@ -349,6 +350,80 @@ async fn reconcile_deletes(shared: &Shared) {
             shared.emit(AgentEvent::Deleted);
         }
         Err(err) => tracing::error!("could not drop deleted screenshots: {err}"),
+    }
+}
+
+/// Drops entries this device holds stopped that the service no longer has: deleted while this
+/// device was not listening, or heard of while the buffer could not take it and the app quit
+/// before it could (R15, R24). The buffer is read before the service's list, so an entry
+/// adopted in between is not taken for a deleted one; one missing from the list is asked for
+/// by id before it goes (one starting before the range listed, or moved out of it by an edit
+/// elsewhere, is not in it).
+/// Each goes as one the service no longer has ([`shotclock_store::Store::drop_entry_missing_on_service`]):
+/// not while a change of it made here is queued or kept aside. On any error it deletes
+/// nothing; the next connect compares again.
+async fn reconcile_entries(shared: &Shared) {
+    let now = shared.time.now();
+    let from = shotclock_domain::retention::cutoff(now);
+    let to = now + chrono::TimeDelta::days(1);
+    let Ok(held) = shared
+        .store
+        .call(move |s| s.entries_between(from, to))
+        .await
+    else {
+        return;
+    };
+    let stopped: Vec<EntryId> = held
+        .into_iter()
+        .filter(|e| e.end.is_some())
+        .map(|e| e.id)
+        .collect();
+    if stopped.is_empty() {
+        return;
+    }
+    let listed: std::collections::HashSet<EntryId> = match shared
+        .service
+        .client
+        .entries(Some(from), Some(to), None)
+        .await
+    {
+        Ok(list) => list.entries.into_iter().map(|e| e.id).collect(),
+        Err(err) => {
+            tracing::info!("could not compare entries with the service: {err}");
+            return;
+        }
+    };
+    let mut gone = Vec::new();
+    for id in stopped.into_iter().filter(|id| !listed.contains(id)) {
+        match shared.service.client.entry(id).await {
+            Ok(None) => gone.push(id),
+            Ok(Some(_)) => {}
+            Err(err) => {
+                tracing::info!("could not compare entries with the service: {err}");
+                return;
+            }
+        }
+    }
+    if gone.is_empty() {
+        return;
+    }
+    let dropped = shared
+        .store
+        .call(move |s| {
+            let mut n = 0usize;
+            for id in gone {
+                n += usize::from(s.drop_entry_missing_on_service(id)?);
+            }
+            Ok(n)
+        })
+        .await;
+    match dropped {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!("dropped {n} entries deleted on the service");
+            shared.emit(AgentEvent::Deleted);
+        }
+        Err(err) => tracing::error!("could not drop entries deleted on the service: {err}"),
     }
 }
 

@@ -464,3 +464,125 @@ async fn deletes_heard_while_the_buffer_is_locked_are_made_once_it_is_free() {
     assert_eq!(tries(), made, "the deletes were made again after they took");
     agent.shutdown().await;
 }
+
+/// An entry stopped here and deleted elsewhere while the app was closed leaves the buffer at
+/// the next start, with everything of it; the other entries stay (R15, R24). (A delete the
+/// buffer could not take before the app quit ends the same way.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_entry_deleted_while_the_app_was_closed_leaves_on_the_next_start() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("closed-entry", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let kept = agent.start_timer("kept".into()).await.unwrap().entry_id;
+    eventually("an upload of the kept entry", DEADLINE, || async {
+        (!service_shots_of(&member, kept).await.is_empty()).then_some(())
+    })
+    .await;
+    let gone = agent.start_timer("deleted".into()).await.unwrap().entry_id;
+    eventually("an upload of the deleted entry", DEADLINE, || async {
+        (!service_shots_of(&member, gone).await.is_empty()).then_some(())
+    })
+    .await;
+    agent.stop_timer().await.unwrap();
+    drained(&agent, DEADLINE).await;
+    agent.shutdown().await;
+    drop(agent);
+
+    // Meanwhile the stopped entry is deleted on the web.
+    member.delete_entry(gone).await.unwrap();
+
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let store = agent.local_store();
+    eventually(
+        "the deleted entry to leave the buffer",
+        DEADLINE,
+        || async {
+            let (entry, shots) = store
+                .call(move |s| Ok((s.get_entry(gone)?, s.screenshots_of_entry(gone)?)))
+                .await
+                .unwrap();
+            (entry.is_none() && shots.is_empty()).then_some(())
+        },
+    )
+    .await;
+    let (entry, shots) = store
+        .call(move |s| Ok((s.get_entry(kept)?, s.screenshots_of_entry(kept)?)))
+        .await
+        .unwrap();
+    assert!(entry.is_some(), "the kept entry left the buffer");
+    assert!(!shots.is_empty(), "the kept entry lost its screenshots");
+    agent.shutdown().await;
+}
+
+/// The same for entries typed in here, which hold no screenshots: the one deleted elsewhere
+/// leaves at the next start and the UI hears of it; the other stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_entry_deleted_while_the_app_was_closed_leaves_on_the_next_start() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("closed-typed", &["alice"], true).await;
+    let alice = ws.member(0);
+    let member = server.sign_in(alice).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let hour = chrono::TimeDelta::hours(1);
+    let now = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).unwrap();
+    let kept = agent
+        .add_entry("kept".into(), now - hour * 4, now - hour * 3)
+        .await
+        .unwrap()
+        .id;
+    let gone = agent
+        .add_entry("deleted".into(), now - hour * 2, now - hour)
+        .await
+        .unwrap()
+        .id;
+    drained(&agent, DEADLINE).await;
+    agent.shutdown().await;
+    drop(agent);
+    member.delete_entry(gone).await.unwrap();
+
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let started = Instant::now();
+    let events = Events::record(&agent);
+    let store = agent.local_store();
+    eventually(
+        "the deleted entry to leave the buffer",
+        DEADLINE,
+        || async {
+            let entry = store.call(move |s| s.get_entry(gone)).await.unwrap();
+            entry.is_none().then_some(())
+        },
+    )
+    .await;
+    events
+        .wait_for("the UI to hear that the entry went", started, |e| {
+            matches!(e, AgentEvent::Deleted).then_some(())
+        })
+        .await;
+    let entry = store.call(move |s| s.get_entry(kept)).await.unwrap();
+    assert!(entry.is_some(), "the kept entry left the buffer");
+    agent.shutdown().await;
+}
