@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     DEADLINE, Events, Screen, assert_one_per_window, captured, drained, local_attempts,
-    local_shots, service_shots_of, session, start_agent, unique, window_of,
+    local_shots, service_shots_of, session, start_agent, stop_settled, unique, window_of,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus};
 use shotclock_api::EntryId;
@@ -39,7 +39,7 @@ async fn a_running_timer_uploads_one_screenshot_per_window_exactly_once() {
     let running = agent.start_timer("writing tests".into()).await.unwrap();
     let entry = running.entry_id;
     captured(&agent, entry, 6, Duration::from_secs(60)).await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
 
     let member = server.sign_in(alice).await;
@@ -265,7 +265,7 @@ async fn a_screenshot_an_admin_deletes_leaves_no_trace_in_the_local_files() {
         .entry_id;
     captured(&agent, entry, 3, DEADLINE).await;
     // A running entry's screenshot cannot be deleted (R20): stop first.
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
 
     let local = local_shots(&agent, entry).await;
@@ -370,7 +370,7 @@ async fn a_screenshot_deleted_while_the_app_was_closed_leaves_on_the_next_start(
         .unwrap()
         .entry_id;
     captured(&agent, entry, 2, DEADLINE).await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let local = local_shots(&agent, entry).await;
     let victim = local[0].id;

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use common::proxy::{Fault, Proxy};
-use common::{DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent};
+use common::{
+    DEADLINE, Screen, drained, local_shots, service_shots_of, session, start_agent, stop_settled,
+};
 use shotclock_agent::{AgentError, AgentEvent, AgentHandle, Resumed, Session};
 use shotclock_api::dto::{DeleteKind, EntryPatch};
 use shotclock_api::{EntryId, ErrorCode};
@@ -96,7 +98,7 @@ async fn unsent_screenshots_are_listed_as_waiting_until_the_service_has_them() {
     assert!(matches!(other, Err(e) if e.is_retryable()));
 
     server.restart();
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, Duration::from_secs(120)).await;
     let list = agent.screenshots_of_day(me, today, "UTC").await.unwrap();
     assert!(list.screenshots.iter().all(|s| !s.waiting_to_sync));
@@ -365,7 +367,7 @@ async fn the_days_list_online_leaves_out_what_a_queued_delete_or_edit_took() {
         (!service_shots_of(&member, b).await.is_empty()).then_some(())
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let a_shots = local_shots(&agent, a).await;
     let b_shots = local_shots(&agent, b).await;
@@ -749,7 +751,7 @@ async fn an_uploaded_screenshot_deleted_here_takes_the_services_removed_time() {
         second(&service_shots_of(&member, entry).await).map(|_| ())
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let shots = service_shots_of(&member, entry).await;
     let i = second(&shots).unwrap();

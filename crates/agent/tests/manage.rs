@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use common::proxy::Proxy;
 use common::{
     DEADLINE, Events, Screen, agent_of, drained, local_shots, service_shots_of, session,
-    start_agent,
+    start_agent, stop_settled,
 };
 use shotclock_agent::{AgentError, AgentEvent};
 use shotclock_api::ErrorCode;
@@ -79,7 +79,7 @@ async fn an_edit_a_delete_and_added_time_made_offline_reach_the_service_once_in_
     })
     .await;
     let b = agent.start_timer("second".into()).await.unwrap().entry_id;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let shots = local_shots(&agent, a.entry_id).await;
     let n = shots.len();
@@ -348,7 +348,7 @@ async fn the_delete_report_and_the_approvals_week_come_from_the_service_in_one_r
         (service_shots_of(&member, first.entry_id).await.len() >= 2).then_some(())
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let at_service = service_shots_of(&member, first.entry_id).await.len();
 
@@ -463,7 +463,7 @@ async fn an_entrys_time_counts_the_removed_time_alike_online_and_offline() {
         middle(&at)
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let shots = local_shots(&agent, entry).await;
     let at: Vec<_> = shots.iter().map(|s| s.captured_at).collect();
@@ -596,7 +596,7 @@ async fn online_an_edit_is_decided_by_the_service_and_waits_for_the_users_confir
         (service_shots_of(&member, entry).await.len() >= 2).then_some(())
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let shots = local_shots(&agent, entry).await;
     let n = shots.len();

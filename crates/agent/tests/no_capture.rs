@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use common::{
     DEADLINE, Events, Screen, captured, drained, local_attempts, local_shots, service_shots_of,
-    session, start_agent,
+    session, start_agent, stop_settled,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, OffReason, Resumed, Session};
 use shotclock_api::{EntryId, Plan, Role};
@@ -189,7 +189,7 @@ async fn an_offline_restart_keeps_capture_off_as_the_admin_last_set_it() {
     let t = Instant::now();
     set_screenshots(&ws.owner, false).await;
     events.wait_for("capture off", t, disabled).await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     agent.shutdown().await;
     drop(agent);
@@ -389,4 +389,66 @@ async fn a_capture_that_yields_nothing_usable_is_recorded_with_its_reason() {
         assert!(service_shots_of(&member, entry).await.is_empty());
         agent.shutdown().await;
     }
+}
+
+/// An admin turned capture on while the app was closed; the user signs in again, and only the
+/// sign-in reaches the service at first. The sign-in's answer is newer than the settings the
+/// app cached (off): capture is on at once, and a timer started then is captured (R4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_turns_capture_on_as_the_admin_set_it_while_the_app_was_closed() {
+    use common::proxy::{Fault, Proxy};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("sign-in-on", &["alice"], false).await;
+    let alice = ws.member(0);
+    let blocked = Arc::new(AtomicBool::new(false));
+    let only_sign_in = blocked.clone();
+    let proxy = Proxy::start(
+        server.addr,
+        Arc::new(move |_: &str, path: &str| {
+            if only_sign_in.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
+                Fault::Refuse
+            } else {
+                Fault::Pass
+            }
+        }),
+    )
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        Screen::new(),
+    )
+    .await;
+    let cached = agent.local_store().call(|s| s.settings()).await.unwrap();
+    assert!(
+        cached.is_some_and(|s| !s.screenshots_enabled),
+        "the app cached no settings with capture off: the test proves nothing"
+    );
+    agent.shutdown().await;
+    drop(agent);
+    set_screenshots(&ws.owner, true).await;
+
+    blocked.store(true, Ordering::SeqCst);
+    let screen = Screen::new();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), alice).await,
+        screen.clone(),
+    )
+    .await;
+    let entry = agent
+        .start_timer("signed in".into())
+        .await
+        .unwrap()
+        .entry_id;
+    captured(&agent, entry, 1, DEADLINE).await;
+    assert!(
+        proxy.exchanges().iter().any(|x| x.fault == Fault::Refuse),
+        "the relay refused nothing: the test proves nothing"
+    );
+    agent.shutdown().await;
 }

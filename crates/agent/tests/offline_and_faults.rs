@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use common::proxy::{Exchange, Fault, Proxy};
 use common::{
     DEADLINE, Events, Screen, assert_one_per_window, captured, drained, local_shots, pending,
-    service_shots_of, session, start_agent, unique,
+    service_shots_of, session, start_agent, stop_settled, unique,
 };
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
@@ -97,7 +97,7 @@ async fn captures_buffer_while_the_service_is_down_then_upload_once_in_order_on(
 
     server.restart();
     let back = Instant::now();
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, Duration::from_secs(120)).await;
     let drained_in = back.elapsed();
     assert!(agent.rejected_items().await.unwrap().is_empty());
@@ -211,7 +211,7 @@ async fn a_faulty_network_loses_nothing_and_duplicates_nothing_on(storage: Stora
         .unwrap()
         .entry_id;
     captured(&agent, entry, 8, Duration::from_secs(60)).await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, Duration::from_secs(120)).await;
     assert!(agent.rejected_items().await.unwrap().is_empty());
 
@@ -390,7 +390,7 @@ async fn an_item_refused_for_good_is_kept_aside_and_blocks_nothing_on(storage: S
         },
     )
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
 
     let rejected = agent.rejected_items().await.unwrap();

@@ -17,6 +17,7 @@ mod common;
 use common::proxy::Proxy;
 use common::{
     DEADLINE, Screen, drained, local_attempts, local_shots, service_shots_of, session, start_agent,
+    stop_settled,
 };
 use shotclock_capture::BlockRule;
 use shotclock_store::CaptureHealth;
@@ -87,7 +88,7 @@ async fn own_rules_fail_closed_without_a_window_list_and_never_leave_the_compute
         .set_own_block_rules(vec![BlockRule::title(SECRET)])
         .await
         .unwrap();
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let exchanges = proxy.exchanges();
     assert!(exchanges.iter().any(|e| e.path.contains("screenshots")));
@@ -195,7 +196,7 @@ async fn an_admins_workspace_rule_reaches_the_members_engine_live_and_is_applied
     })
     .await;
     assert!(agent.workspace_block_rules().is_empty());
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let exchanges = proxy.exchanges();
     assert!(

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use common::{
     DEADLINE, Events, Screen, captured, drained, local_shots, service_shots_of, session,
-    start_agent, unique,
+    start_agent, stop_settled, unique,
 };
 use shotclock_agent::{AgentEvent, CaptureStatus};
 use shotclock_api::EntryId;
@@ -39,7 +39,7 @@ async fn an_admins_delete_through_one_replica_reaches_the_agent_on_the_other() {
         .unwrap()
         .entry_id;
     captured(&agent, entry, 2, DEADLINE).await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let victim = local_shots(&agent, entry).await[0].id;
 
@@ -159,7 +159,7 @@ async fn a_replica_dying_mid_uploads_loses_nothing_and_duplicates_nothing() {
     a.stop();
     let at_death = local_shots(&agent, entry).await.len();
     captured(&agent, entry, at_death + 3, DEADLINE).await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     assert!(
         counts[1].load(Ordering::SeqCst) > 0,

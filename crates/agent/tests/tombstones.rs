@@ -15,7 +15,7 @@ use std::time::Instant;
 use common::proxy::{Exchange, Fault, Proxy};
 use common::{
     DEADLINE, Events, HeldGrab, Screen, drained, lock_buffer, service_shots_of, session,
-    start_agent,
+    start_agent, stop_settled,
 };
 use shotclock_agent::AgentEvent;
 use shotclock_api::ScreenshotId;
@@ -78,7 +78,7 @@ async fn an_upload_answered_deleted_is_done_and_its_local_copy_goes() {
         async move { (ids.len() >= 3).then_some(ids) }
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
 
     // Done, not refused: nothing set aside, nothing told the UI as refused.
@@ -405,7 +405,7 @@ async fn deletes_heard_while_the_buffer_is_locked_are_made_once_it_is_free() {
         (!service_shots_of(&member, gone).await.is_empty()).then_some(())
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     let victim = service_shots_of(&member, kept).await[0].id;
     let events = Events::record(&agent);
@@ -491,7 +491,7 @@ async fn a_stopped_entry_deleted_while_the_app_was_closed_leaves_on_the_next_sta
         (!service_shots_of(&member, gone).await.is_empty()).then_some(())
     })
     .await;
-    agent.stop_timer().await.unwrap();
+    stop_settled(&agent).await;
     drained(&agent, DEADLINE).await;
     agent.shutdown().await;
     drop(agent);

@@ -23,7 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use shotclock_agent::{Agent, AgentConfig, AgentEvent, AgentHandle, Clock, Session, SystemClock};
+use shotclock_agent::{
+    Agent, AgentConfig, AgentEvent, AgentHandle, CaptureStatus, Clock, OffReason, Session,
+    SystemClock,
+};
 use shotclock_api::EntryId;
 use shotclock_api::dto::Screenshot;
 use shotclock_capture::{CaptureError, Frame, ScreenSource, synthetic};
@@ -343,6 +346,24 @@ pub async fn drained(handle: &AgentHandle, within: Duration) {
     if let Err(e) = result {
         panic!("{e}: {} still pending", left.load(Ordering::SeqCst));
     }
+}
+
+/// Stops the timer and waits until capture has gone off with it: a screenshot whose moment came
+/// just before the stop is stored by then (it belongs to the entry, R9), so it cannot land
+/// after the test has read what the entry holds.
+pub async fn stop_settled(handle: &AgentHandle) {
+    handle.stop_timer().await.unwrap();
+    eventually("capture to go off after the stop", DEADLINE, || async {
+        matches!(
+            handle.capture_status(),
+            CaptureStatus::Off {
+                reason: OffReason::NoTimer,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
 }
 
 /// Waits until the local store holds at least `at_least` screenshots of `entry`, and returns
