@@ -63,8 +63,9 @@ fn app_is_running() -> bool {
 }
 
 /// Waits up to `grace` for every app process to exit, then asks the stragglers to stop
-/// (SIGTERM) and waits as long again. The app is single-instance: a launch while an earlier
-/// one lingers would hand over to it, and the new WebDriver session would never get a window.
+/// (SIGTERM) and waits as long again; then, as long again, until the bus has let go of its
+/// single-instance name. The app is single-instance: a launch while an earlier one lingers
+/// would hand over to it, and the new WebDriver session would never get a window.
 pub fn stop_lingering_apps(grace: Duration) -> Result<()> {
     let wait_gone = |limit: Duration| {
         let deadline = Instant::now() + limit;
@@ -73,19 +74,76 @@ pub fn stop_lingering_apps(grace: Duration) -> Result<()> {
         }
         !app_is_running()
     };
-    if wait_gone(grace) {
-        return Ok(());
+    if !wait_gone(grace) {
+        for pid in app_pids() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        if !wait_gone(grace) {
+            bail!("an earlier app (pids {:?}) does not exit", app_pids())
+        }
     }
-    for pid in app_pids() {
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status();
+    single_instance_released(grace)
+}
+
+/// The D-Bus name through which a second launch hands over to a running app: the
+/// single-instance plugin's, the app's identifier (`tauri.conf.json`) and `.SingleInstance`.
+fn single_instance_name() -> Result<String> {
+    let conf: serde_json::Value =
+        serde_json::from_str(include_str!("../../tauri.conf.json")).context("tauri.conf.json")?;
+    let id = conf["identifier"]
+        .as_str()
+        .context("tauri.conf.json has no identifier")?;
+    Ok(format!("{id}.SingleInstance"))
+}
+
+/// Whether a process owns the app's single-instance name on the session bus; `None` without a
+/// session bus.
+fn single_instance_owned() -> Result<Option<bool>> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        return Ok(None);
     }
-    if wait_gone(grace) {
-        Ok(())
-    } else {
-        bail!("an earlier app (pids {:?}) does not exit", app_pids())
+    let name = single_instance_name()?;
+    let out = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{name}"),
+        ])
+        .output()
+        .context("running dbus-send (the `dbus` package)")?;
+    if !out.status.success() {
+        bail!(
+            "dbus-send could not ask the session bus: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
+    Ok(Some(
+        String::from_utf8_lossy(&out.stdout).contains("boolean true"),
+    ))
+}
+
+/// Waits up to `grace` until no process owns the app's single-instance name on the session
+/// bus. An app that has exited may still own it for a moment, until the bus has seen its
+/// connection close: a launch then hands its arguments over to it, gets no reply, and stops
+/// ("failed to forward arguments to the running instance"), and no window ever comes. Without
+/// a session bus there is nothing to wait for (the plugin then launches normally).
+fn single_instance_released(grace: Duration) -> Result<()> {
+    let deadline = Instant::now() + grace;
+    while single_instance_owned()? == Some(true) {
+        if Instant::now() >= deadline {
+            bail!(
+                "{} is still owned on the session bus",
+                single_instance_name()?
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// Where tests leave screenshots of the window (ignored by git).
@@ -164,7 +222,16 @@ impl Driver {
     pub async fn launch_app(envs: &[(&str, &std::ffi::OsStr)]) -> Result<(Self, Client)> {
         let driver = Self::start(envs)?;
         let first = match driver.session().await {
-            Ok(client) => return Ok((driver, client)),
+            Ok(client) => {
+                // The app that came up owns the name the next launch waits on.
+                if single_instance_owned()? == Some(false) {
+                    bail!(
+                        "the app runs but does not own {}: the wait before a launch watches the wrong name",
+                        single_instance_name()?
+                    );
+                }
+                return Ok((driver, client));
+            }
             Err(e) if request_lost(&e) => e,
             Err(e) => return Err(e),
         };
