@@ -42,7 +42,7 @@
 //! image bytes. Idempotency is the caller's ids (client-generated UUIDv7s), so retrying a
 //! retryable failure with the same arguments is always safe.
 //!
-//! Known gaps: no SSO yet (R2 "later"); the event stream has no replay (the service keeps none),
+//! Known gaps: the event stream has no replay (the service keeps none),
 //! hence the re-read on `Connected`; HTTP/1.1 only.
 
 #![warn(missing_docs)]
