@@ -13,16 +13,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{
-    DEADLINE, Events, Screen, drained, local_shots, pending, service_shots, session, start_agent,
-    start_agent_with_clock,
+    DEADLINE, Events, Screen, drained, local_attempts, local_shots, pending, service_shots,
+    session, start_agent, start_agent_with_clock,
 };
 use shotclock_agent::{AgentEvent, AgentHandle, CaptureStatus, ManualClock, OffReason, Session};
 use shotclock_api::{EntryId, Plan, ScreenshotId};
 use shotclock_store::{CaptureHealth, OutboxKind, ScreenshotState};
 use shotclock_testkit::{TestServer, eventually};
 
-/// Starts a timer at the clock's time, moves the clock to the scheduler's drawn moment, and
-/// returns the screenshot taken then; stops the timer one second later.
 /// The capture moment `e` announces for `entry`, if it announces one.
 fn moment_drawn(e: &AgentEvent, entry: EntryId) -> Option<DateTime<Utc>> {
     match e {
@@ -38,17 +36,17 @@ fn moment_drawn(e: &AgentEvent, entry: EntryId) -> Option<DateTime<Utc>> {
     }
 }
 
-async fn one_screenshot(
-    agent: &AgentHandle,
+/// Waits for the first screenshot of `entry` heard since `t`, moving the clock to the latest
+/// moment the scheduler drew for it (the scheduler sleeps in real time until the moment it
+/// drew; when it wakes, the clock says the moment has come). Returns the screenshot and when
+/// it was taken.
+async fn captured_at_moment(
     events: &Events,
     clock: &ManualClock,
-    what: &str,
-) -> ScreenshotId {
-    let t = Instant::now();
-    let running = agent.start_timer(what.into()).await.unwrap();
-    // The scheduler sleeps (in real time) until the moment it drew; move the clock to the
-    // latest moment drawn so that, when it wakes, the clock says the moment has come.
-    let (id, at) = eventually("a capture at the drawn moment", DEADLINE, || {
+    entry: EntryId,
+    t: Instant,
+) -> (ScreenshotId, DateTime<Utc>) {
+    eventually("a capture at the drawn moment", DEADLINE, || {
         let all = events.since(t);
         let captured = all.iter().find_map(|e| match e {
             AgentEvent::Captured {
@@ -58,16 +56,26 @@ async fn one_screenshot(
             _ => None,
         });
         if captured.is_none()
-            && let Some(next_at) = all
-                .iter()
-                .rev()
-                .find_map(|e| moment_drawn(e, running.entry_id))
+            && let Some(next_at) = all.iter().rev().find_map(|e| moment_drawn(e, entry))
         {
             clock.set(next_at);
         }
         async move { captured }
     })
-    .await;
+    .await
+}
+
+/// Starts a timer at the clock's time, moves the clock to the scheduler's drawn moment, and
+/// returns the screenshot taken then; stops the timer one second later.
+async fn one_screenshot(
+    agent: &AgentHandle,
+    events: &Events,
+    clock: &ManualClock,
+    what: &str,
+) -> ScreenshotId {
+    let t = Instant::now();
+    let running = agent.start_timer(what.into()).await.unwrap();
+    let (id, at) = captured_at_moment(events, clock, running.entry_id, t).await;
     assert!(at >= running.start, "captured before the entry started");
     clock.set(at + TimeDelta::seconds(1));
     agent.stop_timer().await.unwrap();
@@ -401,6 +409,60 @@ async fn online_the_engine_keeps_to_the_services_clock() {
         running.start >= before - slack && running.start <= after + slack,
         "the timer started at {}, the service's time was {before} to {after}",
         running.start
+    );
+    agent.shutdown().await;
+}
+
+/// A restart inside a window that already has its screenshot takes no second one there (R9):
+/// the scheduler reads the last window attempted from the buffer, and the next moment it draws
+/// lies in the window after. The clock stands still at the moment of the first screenshot
+/// across the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_inside_a_window_that_has_its_screenshot_waits_for_the_next_window() {
+    let server = TestServer::with_window(1);
+    let ws = server.workspace("restart-window", &["alice"], true).await;
+    let sess = offline(&session(&server.url(), ws.member(0)).await);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let data = tempfile::tempdir().unwrap();
+    let agent =
+        start_agent_with_clock(data.path(), sess.clone(), Screen::new(), clock.clone()).await;
+    let events = Events::record(&agent);
+    let t = Instant::now();
+    let running = agent.start_timer("restarted".into()).await.unwrap();
+    let (_, at) = captured_at_moment(&events, &clock, running.entry_id, t).await;
+    let next_window = running.start + TimeDelta::seconds(1);
+    assert!(
+        at < next_window,
+        "the first screenshot is not in window 0: {at}"
+    );
+    agent.shutdown().await;
+    drop(agent);
+
+    let screen = Screen::new();
+    let agent = start_agent_with_clock(data.path(), sess, screen.clone(), clock.clone()).await;
+    let next_at = eventually("capture planned after the restart", DEADLINE, || async {
+        match agent.capture_status() {
+            CaptureStatus::Active {
+                entry_id,
+                next_at: Some(next_at),
+                ..
+            } if entry_id == running.entry_id && next_at >= next_window => Some(next_at),
+            _ => None,
+        }
+    })
+    .await;
+    assert!(next_at < next_window + TimeDelta::seconds(1), "{next_at}");
+    let attempts = local_attempts(&agent, running.entry_id).await;
+    let in_first: Vec<_> = attempts.iter().filter(|a| a.window_index == 0).collect();
+    assert_eq!(
+        in_first.len(),
+        1,
+        "window 0 was attempted again: {attempts:#?}"
+    );
+    assert_eq!(
+        screen.captures(),
+        0,
+        "the screen was captured again in window 0"
     );
     agent.shutdown().await;
 }
