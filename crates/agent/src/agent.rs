@@ -245,8 +245,9 @@ impl AgentHandle {
     }
 
     /// Deletes a screenshot on the service (R19–R22) — or, with `dry_run`, only answers what the
-    /// delete would do. After a real delete the local copy goes at once, without waiting for the
-    /// service's event (R24), and the UI hears [`AgentEvent::Deleted`].
+    /// delete would do. After a real delete the local copy goes at once — with its entry, when
+    /// it was the member's last screenshot of it (R21) — without waiting for the service's
+    /// event (R24), and the UI hears [`AgentEvent::Deleted`].
     ///
     /// A screenshot still waiting here to be sent is deleted here: the answer comes from the
     /// same `domain` policy, computed locally, and the delete is queued as a tombstone that
@@ -268,7 +269,19 @@ impl AgentHandle {
             .client
             .delete_screenshot(id, dry_run)
             .await?;
-        if !dry_run {
+        if dry_run {
+            return Ok(report);
+        }
+        if report.decision == DeleteKind::DeleteEntry {
+            // The member's last screenshot took its entry with it (R21): so here, at once.
+            let entry = report.entry_id;
+            let _changing = self.shared.timer_lock.lock().await;
+            self.shared
+                .store
+                .call(move |s| s.delete_entry(entry))
+                .await?;
+            self.shared.forget_timer(entry);
+        } else {
             let deducted = self.deducted_after(&report).await?;
             self.shared
                 .store
@@ -277,21 +290,21 @@ impl AgentHandle {
                     None => s.delete_screenshot(id),
                 })
                 .await?;
-            self.shared.emit(AgentEvent::Deleted);
         }
+        self.shared.emit(AgentEvent::Deleted);
         Ok(report)
     }
 
     /// After the service deleted a screenshot of an entry held here and removed time from it
-    /// (a member's delete, R21): the entry's whole removed time, for the local buffer to keep
+    /// (a member's delete that left the entry, R21): the entry's whole removed time, for the local buffer to keep
     /// counting it as the service does. Read back from the service to the millisecond; if it
     /// cannot answer, the report's whole seconds are added to what is held.
     async fn deducted_after(
         &self,
         report: &DeleteReport,
     ) -> Result<Option<(EntryId, chrono::TimeDelta)>, AgentError> {
-        if report.decision != DeleteKind::DeleteScreenshot || self.shared.account.role.is_admin() {
-            // An admin's delete removes no time (R22); a member's last one deletes the entry.
+        if self.shared.account.role.is_admin() {
+            // An admin's delete removes no time (R22).
             return Ok(None);
         }
         let entry_id = report.entry_id;

@@ -795,6 +795,54 @@ async fn an_uploaded_screenshot_deleted_here_takes_the_services_removed_time() {
     agent.shutdown().await;
 }
 
+/// A member's delete of the last screenshot of an entry the service has takes the entry with
+/// it (R21), and the entry held here goes at once too, with nothing of it left: not only once
+/// the service's event arrives (here it never does), or at the next connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_delete_of_an_entrys_last_uploaded_screenshot_takes_the_entry_here_at_once() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("last-uploaded", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let (proxy, _) = without_events(server.addr, |_, _| false).await;
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&proxy.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    let member = server.sign_in(&alice).await;
+    let entry = agent.start_timer("last one".into()).await.unwrap().entry_id;
+    eventually("two uploads", DEADLINE, || async {
+        (service_shots_of(&member, entry).await.len() >= 2).then_some(())
+    })
+    .await;
+    stop_settled(&agent).await;
+    drained(&agent, DEADLINE).await;
+    let shots = service_shots_of(&member, entry).await;
+    let (last, others) = shots.split_last().unwrap();
+    for shot in others {
+        let report = agent.delete_screenshot(shot.id, false).await.unwrap();
+        assert_eq!(report.decision, DeleteKind::DeleteScreenshot);
+    }
+    held_entry(&agent, entry).await;
+
+    let report = agent.delete_screenshot(last.id, false).await.unwrap();
+    assert_eq!(report.decision, DeleteKind::DeleteEntry);
+    assert!(
+        member.entry(entry).await.unwrap().is_none(),
+        "the service kept it"
+    );
+    let store = agent.local_store();
+    let (held, left) = store
+        .call(move |s| Ok((s.get_entry(entry)?, s.screenshots_of_entry(entry)?)))
+        .await
+        .unwrap();
+    assert!(held.is_none(), "the entry stayed here: {held:?}");
+    assert!(left.is_empty(), "its screenshots stayed here: {left:?}");
+    agent.shutdown().await;
+}
+
 /// A handle knows its own engine (the app tells a revoked session of the engine it runs from
 /// one of an earlier sign-in that went away): every clone of a handle is the same engine, and
 /// another engine of the same account is not.
