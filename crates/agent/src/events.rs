@@ -173,7 +173,6 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut capture_rx = shared.capture.subscribe();
     let mut connected = false;
     let mut reported = false;
-    let mut shutdown_rx = shared.shutdown.subscribe();
     // What the buffer could not take (the service's timer, deletes made elsewhere) and reads of
     // the timer that failed, done again when it fires.
     let mut retry = Retry::default();
@@ -205,7 +204,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 }
                 continue;
             }
-            _ = shutdown_rx.changed() => return,
+            () = shared.stopping() => return,
         };
         match item {
             None => return,

@@ -8,12 +8,11 @@ use std::time::Duration;
 const EVERY: Duration = Duration::from_secs(600);
 
 pub(crate) async fn run(shared: Arc<Shared>) {
-    let mut shutdown_rx = shared.shutdown.subscribe();
     loop {
         purge(&shared).await;
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
-            _ = shutdown_rx.changed() => return,
+            () = shared.stopping() => return,
         }
     }
 }

@@ -43,7 +43,6 @@ where
     let mut rng = StdRng::from_os_rng();
     let mut timer_rx = shared.timer.subscribe();
     let mut settings_rx = shared.settings.subscribe();
-    let mut shutdown_rx = shared.shutdown.subscribe();
     // (entry, last window attempted)
     let mut done: Option<(shotclock_api::EntryId, u64)> = None;
     let mut last_status: Option<CaptureStatus> = None;
@@ -130,7 +129,7 @@ where
                 }
                 continue;
             }
-            _ = shutdown_rx.changed() => {
+            () = shared.stopping() => {
                 if prepared {
                     capturer.release().await;
                 }

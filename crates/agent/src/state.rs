@@ -245,4 +245,14 @@ impl Shared {
     pub(crate) fn is_shutdown(&self) -> bool {
         *self.shutdown.borrow()
     }
+
+    /// Resolves once the engine is told to stop: at once if it already was. Every task waits
+    /// on this, not on a change of its own receiver: a receiver made after the stop takes the
+    /// stop as seen, so a task first run after a quick shutdown (a sign-out or quit right after
+    /// the start) would never end, and the shutdown waiting for it neither.
+    pub(crate) async fn stopping(&self) {
+        let mut rx = self.shutdown.subscribe();
+        // An error only once the sender is gone, and `self` owns it.
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
 }

@@ -25,7 +25,6 @@ use std::time::Duration;
 
 pub(crate) async fn run(shared: Arc<Shared>) {
     let mut backoff = Backoff::new(BackoffPolicy::default());
-    let mut shutdown_rx = shared.shutdown.subscribe();
     loop {
         if shared.is_shutdown() {
             return;
@@ -42,13 +41,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 tokio::select! {
                     _ = shared.kick.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
-                    _ = shutdown_rx.changed() => return,
+                    () = shared.stopping() => return,
                 }
                 continue;
             }
             Err(err) => {
                 tracing::error!("outbox unreadable: {err}");
-                let _ = pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;
+                let _ = pause(&shared, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -84,7 +83,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     "will retry in {delay:?}: {error}"
                 );
                 retry_later(&shared, &item, delay, error).await;
-                if pause(&shared, &mut shutdown_rx, delay).await == Woken::Reconnected {
+                if pause(&shared, delay).await == Woken::Reconnected {
                     // The service is back: resend now instead of waiting out the backoff.
                     backoff.reset();
                     let seq = item.seq;
@@ -138,7 +137,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         drop(changing);
                         // Still pending: sent again later, answered `deleted` again.
                         tracing::error!("could not drop an item deleted on the service: {err}");
-                        let _ = pause(&shared, &mut shutdown_rx, backoff.next_delay()).await;
+                        let _ = pause(&shared, backoff.next_delay()).await;
                     }
                 }
             }
@@ -171,17 +170,13 @@ enum Woken {
 }
 
 /// Waits `delay`, until the event stream reconnects, or until shutdown.
-async fn pause(
-    shared: &Shared,
-    shutdown_rx: &mut tokio::sync::watch::Receiver<bool>,
-    delay: Duration,
-) -> Woken {
+async fn pause(shared: &Shared, delay: Duration) -> Woken {
     if shared.is_shutdown() {
         return Woken::Shutdown;
     }
     tokio::select! {
         _ = tokio::time::sleep(delay) => Woken::Elapsed,
         _ = shared.reconnected.notified() => Woken::Reconnected,
-        _ = shutdown_rx.changed() => Woken::Shutdown,
+        () = shared.stopping() => Woken::Shutdown,
     }
 }

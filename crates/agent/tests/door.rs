@@ -843,6 +843,26 @@ async fn a_members_delete_of_an_entrys_last_uploaded_screenshot_takes_the_entry_
     agent.shutdown().await;
 }
 
+/// A shutdown asked for before the engine's tasks first ran (a sign-out or a quit right after
+/// the sign-in) ends every one of them. On a one-thread runtime the tasks started with the
+/// engine cannot run before the test's next await, so the shutdown always comes first.
+#[tokio::test(flavor = "current_thread")]
+async fn a_shutdown_right_after_the_start_ends_the_engine() {
+    let server = TestServer::with_window(WINDOW_SECS);
+    let ws = server.workspace("quick-quit", &["alice"], true).await;
+    let alice = ws.member(0).clone();
+    let data = tempfile::tempdir().unwrap();
+    let agent = start_agent(
+        data.path(),
+        session(&server.url(), &alice).await,
+        Screen::new(),
+    )
+    .await;
+    tokio::time::timeout(DEADLINE, agent.shutdown())
+        .await
+        .expect("the engine's tasks did not end after the shutdown");
+}
+
 /// A handle knows its own engine (the app tells a revoked session of the engine it runs from
 /// one of an earlier sign-in that went away): every clone of a handle is the same engine, and
 /// another engine of the same account is not.
