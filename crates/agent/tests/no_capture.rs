@@ -404,18 +404,7 @@ async fn a_sign_in_turns_capture_on_as_the_admin_set_it_while_the_app_was_closed
     let ws = server.workspace("sign-in-on", &["alice"], false).await;
     let alice = ws.member(0);
     let blocked = Arc::new(AtomicBool::new(false));
-    let only_sign_in = blocked.clone();
-    let proxy = Proxy::start(
-        server.addr,
-        Arc::new(move |_: &str, path: &str| {
-            if only_sign_in.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
-                Fault::Refuse
-            } else {
-                Fault::Pass
-            }
-        }),
-    )
-    .await;
+    let (proxy, _) = Proxy::sign_in_only(server.addr, blocked.clone()).await;
     let data = tempfile::tempdir().unwrap();
     let agent = start_agent(
         data.path(),

@@ -31,40 +31,13 @@ enum Reach {
     SignInOnly,
 }
 
-/// A relay that, while `blocked`, refuses every call but the sign-in; and, once the test sets
-/// the counter it returns to `n`, refuses the next `n` reads of the timer (a connection dropped
-/// on the way).
-async fn relay(
-    upstream: std::net::SocketAddr,
-    blocked: Arc<AtomicBool>,
-) -> (Proxy, Arc<AtomicUsize>) {
-    let refuse = Arc::new(AtomicUsize::new(0));
-    let left = refuse.clone();
-    let proxy = Proxy::start(
-        upstream,
-        Arc::new(move |method: &str, path: &str| {
-            if blocked.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
-                return Fault::Refuse;
-            }
-            let read = method == "GET" && path == "/api/v1/timer";
-            let refused = read
-                && left
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                    .is_ok();
-            if refused { Fault::Refuse } else { Fault::Pass }
-        }),
-    )
-    .await;
-    (proxy, refuse)
-}
-
 async fn stopped_while_closed(reach: Reach) {
     let server = TestServer::with_window(WINDOW_SECS);
     let ws = server.workspace("elsewhere", &["alice"], true).await;
     let alice = ws.member(0);
     let member = server.sign_in(alice).await;
     let blocked = Arc::new(AtomicBool::new(false));
-    let (proxy, _) = relay(server.addr, blocked.clone()).await;
+    let (proxy, _) = Proxy::sign_in_only(server.addr, blocked.clone()).await;
     let data = tempfile::tempdir().unwrap();
 
     // First run: the timer starts here, reaches the service, and is captured.
@@ -474,7 +447,7 @@ where
     S: shotclock_capture::ScreenSource + Send + 'static,
 {
     let other = server.sign_in(alice).await;
-    let (proxy, refuse) = relay(server.addr, Arc::new(AtomicBool::new(false))).await;
+    let (proxy, refuse) = Proxy::sign_in_only(server.addr, Arc::new(AtomicBool::new(false))).await;
     let agent = start_agent(dir, session(&proxy.url(), alice).await, source).await;
     // That read ends with the notifications: the timer it read (none) is adopted by then, so
     // the start below reaches the engine only as a live event.
@@ -554,7 +527,7 @@ async fn a_timer_read_lost_at_a_reconnect_is_read_again() {
     let alice = ws.member(0);
     let other = server.sign_in(alice).await;
     let blocked = Arc::new(AtomicBool::new(true));
-    let (proxy, refuse) = relay(server.addr, blocked.clone()).await;
+    let (proxy, refuse) = Proxy::sign_in_only(server.addr, blocked.clone()).await;
     // Offline until the test lets calls through; then the first read of the timer is refused.
     refuse.store(1, Ordering::SeqCst);
     let data = tempfile::tempdir().unwrap();

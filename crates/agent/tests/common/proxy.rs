@@ -13,6 +13,7 @@
 //! [`Fault::AnswerNotFound`] with `404` and `not_found` (a service without that route).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,6 +116,33 @@ impl Proxy {
             }
         };
         Self::start(upstream, Arc::new(policy)).await
+    }
+
+    /// A relay that, while `blocked`, refuses every call but the sign-in (the app gets a session
+    /// and nothing else); and, once the test sets the counter it returns to `n`, refuses the
+    /// next `n` reads of the timer (a connection dropped on the way).
+    pub async fn sign_in_only(
+        upstream: std::net::SocketAddr,
+        blocked: Arc<AtomicBool>,
+    ) -> (Self, Arc<AtomicUsize>) {
+        let refuse = Arc::new(AtomicUsize::new(0));
+        let left = refuse.clone();
+        let proxy = Self::start(
+            upstream,
+            Arc::new(move |method: &str, path: &str| {
+                if blocked.load(Ordering::SeqCst) && path != "/api/v1/auth/login" {
+                    return Fault::Refuse;
+                }
+                let read = method == "GET" && path == "/api/v1/timer";
+                let refused = read
+                    && left
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                if refused { Fault::Refuse } else { Fault::Pass }
+            }),
+        )
+        .await;
+        (proxy, refuse)
     }
 
     pub async fn start(upstream: SocketAddr, policy: Policy) -> Self {
