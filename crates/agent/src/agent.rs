@@ -274,13 +274,7 @@ impl AgentHandle {
         }
         if report.decision == DeleteKind::DeleteEntry {
             // The member's last screenshot took its entry with it (R21): so here, at once.
-            let entry = report.entry_id;
-            let _changing = self.shared.timer_lock.lock().await;
-            self.shared
-                .store
-                .call(move |s| s.delete_entry(entry))
-                .await?;
-            self.shared.forget_timer(entry);
+            self.shared.drop_deleted_entry(report.entry_id).await?;
         } else {
             let deducted = self.deducted_after(&report).await?;
             self.shared
@@ -296,8 +290,8 @@ impl AgentHandle {
     }
 
     /// After the service deleted a screenshot of an entry held here and removed time from it
-    /// (a member's delete that left the entry, R21): the entry's whole removed time, for the local buffer to keep
-    /// counting it as the service does. Read back from the service to the millisecond; if it
+    /// (a member's delete that left the entry, R21): the entry's whole removed time, for the
+    /// local buffer to keep counting it as the service does. Read back from the service to the millisecond; if it
     /// cannot answer, the report's whole seconds are added to what is held.
     async fn deducted_after(
         &self,

@@ -34,6 +34,7 @@
 //! that outage is learnt only at the reconnect).
 
 use crate::state::{AgentEvent, CaptureStatus, Running, Shared};
+use chrono::{DateTime, Utc};
 use shotclock_api::dto::{Entry, Event, WorkspaceSettings};
 use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_store::{CachedSettings, ScreenshotState, TimeEntry};
@@ -276,8 +277,14 @@ pub(crate) async fn refresh(shared: &Shared) -> Adopted {
         Err(err) => tracing::info!("could not read the workspace settings: {err}"),
     }
     let adopted = learn_timer(shared).await;
-    reconcile_deletes(shared).await;
-    reconcile_entries(shared).await;
+    // The days the service still keeps (R18), compared with what this device holds.
+    let now = shared.time.now();
+    let kept = (
+        shotclock_domain::retention::cutoff(now),
+        now + chrono::TimeDelta::days(1),
+    );
+    reconcile_deletes(shared, kept).await;
+    reconcile_entries(shared, kept).await;
     if let Ok(list) = shared.service.client.notifications().await {
         for notification in list.notifications.into_iter().filter(|n| !n.read) {
             shared.emit(AgentEvent::Notification { notification });
@@ -289,10 +296,7 @@ pub(crate) async fn refresh(shared: &Shared) -> Adopted {
 /// Drops local copies of uploaded screenshots the service no longer has: deleted (or purged)
 /// while this device was not listening (R24). Lists the service's days that hold local
 /// screenshots; on any error it deletes nothing.
-async fn reconcile_deletes(shared: &Shared) {
-    let now = shared.time.now();
-    let from = shotclock_domain::retention::cutoff(now);
-    let to = now + chrono::TimeDelta::days(1);
+async fn reconcile_deletes(shared: &Shared, (from, to): (DateTime<Utc>, DateTime<Utc>)) {
     let Ok(local) = shared
         .store
         .call(move |s| s.screenshots_between(from, to))
@@ -361,10 +365,7 @@ async fn reconcile_deletes(shared: &Shared) {
 /// Each goes as one the service no longer has ([`shotclock_store::Store::drop_entry_missing_on_service`]):
 /// not while a change of it made here is queued or kept aside. On any error it deletes
 /// nothing; the next connect compares again.
-async fn reconcile_entries(shared: &Shared) {
-    let now = shared.time.now();
-    let from = shotclock_domain::retention::cutoff(now);
-    let to = now + chrono::TimeDelta::days(1);
+async fn reconcile_entries(shared: &Shared, (from, to): (DateTime<Utc>, DateTime<Utc>)) {
     let Ok(held) = shared
         .store
         .call(move |s| s.entries_between(from, to))
@@ -522,12 +523,7 @@ fn forgotten(done: bool, what: Forget) -> Applied {
 async fn forget_here(shared: &Shared, what: Forget) -> bool {
     let done = match what {
         Forget::Screenshot(id) => shared.store.call(move |s| s.delete_screenshot(id)).await,
-        Forget::Entry(id) => {
-            let _changing = shared.timer_lock.lock().await;
-            let done = shared.store.call(move |s| s.delete_entry(id)).await;
-            shared.forget_timer(id);
-            done
-        }
+        Forget::Entry(id) => shared.drop_deleted_entry(id).await,
     };
     shared.emit(AgentEvent::Deleted);
     match done {

@@ -11,7 +11,7 @@ use shotclock_api::{EntryId, ScreenshotId};
 use shotclock_capture::{Consent, SourceChoice};
 use shotclock_domain::GateReason;
 use shotclock_store::{
-    CachedAccount, CachedSettings, CaptureHealth, OutboxKind, StoreHandle, TimeEntry,
+    CachedAccount, CachedSettings, CaptureHealth, OutboxKind, StoreError, StoreHandle, TimeEntry,
 };
 use tokio::sync::{Notify, broadcast, watch};
 
@@ -221,6 +221,17 @@ impl Shared {
         if was.as_ref() != Some(&now) {
             self.emit(AgentEvent::TimerChanged { running: now });
         }
+    }
+
+    /// Drops entry `id`, which the service no longer has, from this device: from the buffer
+    /// with everything of it, and from the running-timer mirror — from the mirror even when the
+    /// buffer cannot take the delete now, so capture stops at once. Under the timer lock, like
+    /// every drop of an entry (see the scheduler). Answers whether the buffer held it.
+    pub(crate) async fn drop_deleted_entry(&self, id: EntryId) -> Result<bool, StoreError> {
+        let _changing = self.timer_lock.lock().await;
+        let done = self.store.call(move |s| s.delete_entry(id)).await;
+        self.forget_timer(id);
+        done
     }
 
     /// Clears the running-timer mirror if it holds entry `id` (stopped or deleted elsewhere).
