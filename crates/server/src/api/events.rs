@@ -1,6 +1,7 @@
 //! `GET /api/v1/events`: the caller's live events as Server-Sent Events, with keep-alive; the
 //! stream closes when its session ends (see [`crate::events::Hub::end`]), also when it may have
-//! missed that ending and finds its session gone. Open streams are
+//! missed that ending and finds its session gone. A session that ended after the request's
+//! `Auth` read it and before the stream listened for endings is refused (401). Open streams are
 //! capped per user and in total (`Config::max_event_streams_per_user`, `max_event_streams`).
 
 use std::convert::Infallible;
@@ -55,6 +56,15 @@ pub(super) async fn stream(
     auth: Auth,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, Infallible>>>> {
+    // Endings are heard from here on; the one check below covers those before (the session
+    // was read by `Auth`, maybe long enough ago for a sign-out to land since).
+    let mut endings = app.hub().endings();
+    let (user, session) = (auth.user.id, auth.token_hash);
+    if !session_holds(&app, user, session).await? {
+        return Err(Error::unauthorized(
+            "the session ended while its event stream opened; sign in again",
+        ));
+    }
     let config = app.config();
     let slot = app
         .hub()
@@ -85,9 +95,6 @@ pub(super) async fn stream(
         _ => None,
     };
     let rx = app.hub().subscribe(auth.user.id);
-    // Subscribed before the response starts, like the events: an ending cannot slip between.
-    let mut endings = app.hub().endings();
-    let (user, session) = (auth.user.id, auth.token_hash);
     let checker = app.clone();
     let ended = async move {
         loop {
@@ -132,11 +139,83 @@ pub(super) async fn stream(
 /// valid and its user's. A read that fails closes the stream too (the client reconnects and
 /// meets the service's answer then).
 async fn still_signed_in(app: &App, user: shotclock_api::UserId, session: [u8; 32]) -> bool {
-    match app.intents().session_user(session, app.now()).await {
-        Ok(found) => found.is_some_and(|u| u.id == user),
-        Err(e) => {
-            tracing::warn!(error = %e, "an event stream's session could not be checked; closed");
-            false
-        }
+    session_holds(app, user, session).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "an event stream's session could not be checked; closed");
+        false
+    })
+}
+
+/// Whether `session` is still valid and `user`'s.
+async fn session_holds(
+    app: &App,
+    user: shotclock_api::UserId,
+    session: [u8; 32],
+) -> crate::store::StoreResult<bool> {
+    let found = app.intents().session_user(session, app.now()).await?;
+    Ok(found.is_some_and(|u| u.id == user))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::Config;
+    use crate::auth::new_token;
+    use axum::response::IntoResponse;
+
+    /// A sign-out that lands after a request's session was read and before its stream
+    /// listens for endings: the stream is refused, instead of staying open on an ended
+    /// session.
+    #[tokio::test]
+    async fn a_session_ended_while_its_stream_opens_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(Config::new(dir.path())).await.unwrap();
+        let (_, owner) = crate::api::auth::create_workspace(
+            &app,
+            "Acme".into(),
+            "ann@example.com",
+            "Ann",
+            "correct horse battery staple".into(),
+            app.now(),
+        )
+        .await
+        .unwrap();
+        let (_, hash) = new_token();
+        let now = app.now();
+        app.intents()
+            .create_session(
+                hash,
+                owner.id,
+                owner.workspace_id,
+                now,
+                now + app.config().session_ttl,
+            )
+            .await
+            .unwrap();
+        // The request's session, read while it was valid.
+        let owner_id = owner.id;
+        let auth = Auth {
+            user: owner,
+            token_hash: hash,
+            web: false,
+        };
+        // The sign-out, between that read and the stream's start.
+        app.intents().delete_session(hash).await.unwrap();
+        app.end(Ended::Session(hash));
+        let answer = stream(
+            State(app.clone()),
+            auth,
+            ApiQuery(EventsQuery {
+                capture: Some(CaptureState::On),
+            }),
+        )
+        .await;
+        let Err(refused) = answer else {
+            panic!("the stream of an ended session opened");
+        };
+        assert_eq!(refused.into_response().status(), 401);
+        // Nothing of it stays: no open stream, no connected app.
+        assert_eq!(app.hub().open_streams(owner_id), (0, 0));
     }
 }
