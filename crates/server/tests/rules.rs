@@ -768,6 +768,59 @@ async fn r18_expired_screenshots_are_never_served_and_are_purged(db: Db) {
     assert!(h.raw_screenshot(id).await.is_none());
 }
 
+/// A screenshot is listed, counted and served up to the last millisecond of its 7 days, and
+/// from the millisecond they end nowhere (R18): the day's list, the admins' counts and the
+/// screenshot itself agree on the same instant.
+async fn r18_a_screenshot_leaves_every_view_the_millisecond_it_expires(db: Db) {
+    let h = Harness::on(db);
+    let (team, _, shots) = h.alices_stopped_entry("acme", &[20]).await;
+    let id = shots[0];
+    let captured = t0() - min(20);
+    let day = captured.date_naive();
+    let alice = team.alice.token.clone();
+    let admin = team.admin.token.clone();
+    let view = |at| {
+        h.clock.set(at);
+        let (h, alice, admin) = (&h, alice.clone(), admin.clone());
+        async move {
+            let listed = h
+                .get(&format!("/api/v1/screenshots?date={day}&tz=UTC"), &alice)
+                .await;
+            listed.expect(200);
+            let counts = h
+                .get(
+                    &format!("/api/v1/screenshots/counts?date={day}&tz=UTC"),
+                    &admin,
+                )
+                .await;
+            counts.expect(200);
+            let shown = h.get(&format!("/api/v1/screenshots/{id}"), &alice).await;
+            (
+                listed.json()["screenshots"].as_array().unwrap().len(),
+                counts.json()["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["count"].as_u64().unwrap())
+                    .sum::<u64>(),
+                shown.status,
+            )
+        }
+    };
+    let last = captured + TimeDelta::days(7) - TimeDelta::milliseconds(1);
+    assert_eq!(
+        view(last).await,
+        (1, 1, 200),
+        "the last millisecond of its 7 days"
+    );
+    let gone = captured + TimeDelta::days(7);
+    assert_eq!(
+        view(gone).await,
+        (0, 0, 404),
+        "the first millisecond after them"
+    );
+}
+
 async fn purge_works_in_batches(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -1086,6 +1139,7 @@ common::all_backends!(
     r16_forbidden_answers_exactly_like_missing,
     day_list_uses_the_viewers_time_zone,
     r18_expired_screenshots_are_never_served_and_are_purged,
+    r18_a_screenshot_leaves_every_view_the_millisecond_it_expires,
     purge_works_in_batches,
     r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry,
     r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_time,
