@@ -416,6 +416,47 @@ async fn r15_a_late_start_or_stop_keeps_the_running_entrys_screenshots_inside(db
 /// A capture stamped a little ahead of the service's clock (the device's estimate of it is off
 /// by less than the allowed skew) lands in its running entry, and the stop that follows keeps
 /// it inside (R15, R25: nothing the device took in good faith is refused for good).
+/// A stopped entry takes screenshots from its first to its last millisecond, both included,
+/// and refuses one a millisecond outside either end (R15), storing nothing of it.
+async fn r15_a_stopped_entry_takes_screenshots_from_its_start_to_its_end_inclusive(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    h.enable_capture(&team).await;
+    let (start, end) = (t0() - min(30), t0() - min(10));
+    let entry = h.start(&team.alice, start, "work").await;
+    h.stop(&team.alice, end).await;
+    let ms = TimeDelta::milliseconds(1);
+    for (at, status) in [(start - ms, 422), (start, 201), (end, 201), (end + ms, 422)] {
+        let r = h
+            .upload(&team.alice.token, ScreenshotId::new(), entry, at, image(1))
+            .await;
+        assert_eq!(r.status, status, "a capture at {at}: {:?}", r.body);
+        if status == 422 {
+            assert_eq!(r.code(), "validation");
+            assert!(
+                r.json()["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("outside its entry")
+            );
+        }
+    }
+    let day = t0().date_naive();
+    let listed = h
+        .get(
+            &format!("/api/v1/screenshots?date={day}&tz=UTC"),
+            &team.alice.token,
+        )
+        .await;
+    let times: Vec<String> = listed.json()["screenshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["captured_at"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(times.len(), 2, "{times:?}");
+}
+
 async fn r15_a_capture_stamped_a_little_ahead_lands_in_its_running_entry(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -1134,6 +1175,7 @@ common::all_backends!(
     r39_a_timer_start_never_overlaps_the_persons_stopped_entries,
     r15_a_late_start_or_stop_keeps_the_running_entrys_screenshots_inside,
     r15_a_capture_stamped_a_little_ahead_lands_in_its_running_entry,
+    r15_a_stopped_entry_takes_screenshots_from_its_start_to_its_end_inclusive,
     r14_locked_and_approved_entries_refuse_member_edits,
     r15_deleting_an_entry_deletes_its_screenshots_and_files,
     r16_forbidden_answers_exactly_like_missing,
