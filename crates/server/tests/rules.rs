@@ -1084,6 +1084,9 @@ async fn r21_locked_entries_refuse_member_deletes(db: Db) {
         )
         .await;
     assert_eq!(r.code(), "entry_locked");
+    // The words say what to do, not only the code.
+    let message = r.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("locked; ask an admin"), "{message}");
     h.call(
         "DELETE",
         &format!("/api/v1/screenshots/{id}"),
@@ -1152,6 +1155,31 @@ async fn r21_r29_an_unsent_screenshots_delete_removes_its_time_once(db: Db) {
         .await;
     late.expect(410);
     assert_eq!(late.code(), "deleted");
+    // An unsent screenshot that is its entry's last takes the entry with it (R21), and its own
+    // id is remembered too, not only its entry's (R29).
+    let lone_start = start + min(50);
+    let lone = h.start(&team.alice, lone_start, "nothing sent").await;
+    h.stop(&team.alice, lone_start + min(5)).await;
+    let last = ScreenshotId::new();
+    let at = lone_start + min(2);
+    let gone = h
+        .call(
+            "DELETE",
+            &format!(
+                "/api/v1/screenshots/{last}?entry_id={lone}&captured_at={}",
+                rfc(at)
+            ),
+            Some(&team.alice.token),
+            None,
+        )
+        .await;
+    gone.expect(200);
+    assert_eq!(gone.json()["decision"], "delete_entry");
+    assert!(h.entry_json(&team.alice.token, lone).await.is_none());
+    let late = h.upload(&team.alice.token, last, lone, at, image(3)).await;
+    late.expect(410);
+    let message = late.json()["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("screenshot was deleted"), "{message}");
     // Half the facts is not an unsent screenshot.
     h.call(
         "DELETE",
