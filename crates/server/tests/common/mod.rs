@@ -485,6 +485,17 @@ impl Harness {
             .cloned()
     }
 
+    /// Whether `needle` can be read anywhere in the embedded database's files (the database
+    /// and its write-ahead log), as anyone with the files could.
+    pub fn database_files_hold(&self, needle: &[u8]) -> bool {
+        let db = std::fs::read(self.dir.path().join("shotclock.db"))
+            .expect("the embedded database's file");
+        let wal = std::fs::read(self.dir.path().join("shotclock.db-wal")).unwrap_or_default();
+        [db, wal]
+            .iter()
+            .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+    }
+
     /// The keys of every stored image, wherever the harness keeps them.
     pub async fn blob_files(&self) -> Vec<String> {
         self.app
