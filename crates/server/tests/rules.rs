@@ -603,6 +603,31 @@ async fn r15_deleting_an_entry_deletes_its_screenshots_and_files(db: Db) {
 
 // ---- R16: visibility --------------------------------------------------------------------------
 
+/// A stop that names another member's entry answers like a missing one and stops nothing: not
+/// the other's running entry, nor the caller's own (R16, R13).
+async fn r16_a_stop_naming_anothers_entry_is_not_found_and_stops_nothing(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    let alices = h.start(&team.alice, t0() - min(30), "alice's").await;
+    let bobs = h.start(&team.bob, t0() - min(20), "bob's").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/timer/stop",
+            Some(&team.bob.token),
+            Some(json!({"entry_id": alices, "end": rfc(t0())})),
+        )
+        .await;
+    r.expect(404);
+    assert_eq!(r.code(), "not_found");
+    let running = |token: String| {
+        let h = &h;
+        async move { h.get("/api/v1/timer", &token).await.json()["running"]["id"].clone() }
+    };
+    assert_eq!(running(team.alice.token.clone()).await, alices.to_string());
+    assert_eq!(running(team.bob.token.clone()).await, bobs.to_string());
+}
+
 async fn r16_forbidden_answers_exactly_like_missing(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -1207,6 +1232,7 @@ common::all_backends!(
     r14_locked_and_approved_entries_refuse_member_edits,
     r15_deleting_an_entry_deletes_its_screenshots_and_files,
     r16_forbidden_answers_exactly_like_missing,
+    r16_a_stop_naming_anothers_entry_is_not_found_and_stops_nothing,
     day_list_uses_the_viewers_time_zone,
     r18_expired_screenshots_are_never_served_and_are_purged,
     r18_a_screenshot_leaves_every_view_the_millisecond_it_expires,
