@@ -363,6 +363,49 @@ async fn r39_manual_entries(db: Db) {
 }
 
 /// A running entry's start can be corrected, never into another entry; it has no end.
+/// A manual entry's id answers again only for the same entry: the same person, manual, the
+/// same start and end. Anything else naming it is a conflict and changes nothing, and a
+/// timer's entry or another person's is never handed out as a retry's answer (R39, R16).
+async fn r39_a_manual_entrys_id_is_answered_again_only_for_the_same_entry(db: Db) {
+    let h = Harness::on(db);
+    let (team, timed, _) = h.alices_stopped_entry("acme", &[20]).await;
+    let manual = EntryId::new();
+    let add = |token: String, id: EntryId, start: i64, end: i64| {
+        let h = &h;
+        async move {
+            h.call(
+                "POST",
+                "/api/v1/entries",
+                Some(&token),
+                Some(json!({
+                    "id": id,
+                    "description": "meeting",
+                    "start": rfc(t0() - min(start)),
+                    "end": rfc(t0() - min(end)),
+                })),
+            )
+            .await
+        }
+    };
+    let alice = team.alice.token.clone();
+    add(alice.clone(), manual, 120, 60).await.expect(201);
+    let made = h.entry_json(&alice, manual).await.unwrap();
+    let timer = h.entry_json(&alice, timed).await.unwrap();
+    for (who, id, start, end, what) in [
+        (&alice, manual, 121, 60, "another start"),
+        (&alice, manual, 120, 61, "another end"),
+        (&alice, timed, 30, 0, "a timer's entry with its own times"),
+        (&team.bob.token, manual, 120, 60, "another person's entry"),
+    ] {
+        let r = add(who.clone(), id, start, end).await;
+        assert_eq!(r.status, 409, "{what}: {:?}", r.body);
+        assert_eq!(r.code(), "conflict", "{what}");
+    }
+    assert_eq!(h.entry_json(&alice, manual).await.unwrap(), made);
+    assert_eq!(h.entry_json(&alice, timed).await.unwrap(), timer);
+    assert!(h.entry_json(&team.bob.token, manual).await.is_none());
+}
+
 async fn r39_a_running_entrys_start_is_correctable_and_it_has_no_end(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -655,6 +698,7 @@ common::all_backends!(
     r39_an_edits_dry_run_equals_the_real_change,
     r39_approve_a_week_then_a_members_delete_is_refused,
     r39_manual_entries,
+    r39_a_manual_entrys_id_is_answered_again_only_for_the_same_entry,
     r39_a_running_entrys_start_is_correctable_and_it_has_no_end,
     r39_an_entry_deletes_dry_run_equals_the_real_delete,
     r39_the_approvals_week_lists_every_member_with_screenshot_counts,
