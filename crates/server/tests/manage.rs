@@ -240,6 +240,41 @@ async fn r39_approve_a_week_then_a_members_delete_is_refused(db: Db) {
         .expect(200);
 }
 
+/// Approving a week leaves a running entry of it unapproved (its time is not final yet); the
+/// stopped ones are approved.
+async fn r39_approving_a_week_leaves_its_running_entry_unapproved(db: Db) {
+    let h = Harness::on(db);
+    let (team, stopped, _) = h.alices_stopped_entry("acme", &[20]).await;
+    let running = h.start(&team.alice, t0(), "still going").await;
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/approvals",
+            Some(&team.admin.token),
+            Some(json!({
+                "user_id": team.alice.id,
+                "date": "2025-06-04",
+                "time_zone": "UTC",
+                "period": "week",
+                "approved": true,
+            })),
+        )
+        .await;
+    r.expect(200);
+    let approved = |id: EntryId| {
+        r.json()["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id.to_string())
+            .map(|e| e["approved"].clone())
+    };
+    assert_eq!(approved(stopped), Some(json!(true)));
+    assert_eq!(approved(running), Some(json!(false)));
+    assert!(h.raw_entry(stopped).await.unwrap().approved);
+    assert!(!h.raw_entry(running).await.unwrap().approved);
+}
+
 /// Manual entries: labelled manual, no screenshots, idempotent by id, never overlapping the
 /// person's other entries, and a deleted id stays deleted.
 async fn r39_manual_entries(db: Db) {
@@ -697,6 +732,7 @@ common::all_backends!(
     r39_the_approvals_week_of_a_large_workspace_is_listed_whole,
     r39_an_edits_dry_run_equals_the_real_change,
     r39_approve_a_week_then_a_members_delete_is_refused,
+    r39_approving_a_week_leaves_its_running_entry_unapproved,
     r39_manual_entries,
     r39_a_manual_entrys_id_is_answered_again_only_for_the_same_entry,
     r39_a_running_entrys_start_is_correctable_and_it_has_no_end,
