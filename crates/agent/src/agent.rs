@@ -291,8 +291,8 @@ impl AgentHandle {
 
     /// After the service deleted a screenshot of an entry held here and removed time from it
     /// (a member's delete that left the entry, R21): the entry's whole removed time, for the
-    /// local buffer to keep counting it as the service does. Read back from the service to the millisecond; if it
-    /// cannot answer, the report's whole seconds are added to what is held.
+    /// local buffer to keep counting it as the service does. Read back from the service to the
+    /// millisecond; if it cannot answer, the report's whole seconds are added to what is held.
     async fn deducted_after(
         &self,
         report: &DeleteReport,

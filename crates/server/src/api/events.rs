@@ -215,7 +215,7 @@ mod tests {
             panic!("the stream of an ended session opened");
         };
         assert_eq!(refused.into_response().status(), 401);
-        // Nothing of it stays: no open stream, no connected app.
+        // It took no stream slot.
         assert_eq!(app.hub().open_streams(owner_id), (0, 0));
     }
 }
