@@ -11,6 +11,10 @@
 //!    stopped one keeps one ([`Refusal::EndRequired`]); start before end; nothing in the future.
 //! 4. **No overlap** with another entry of the same person ([`Refusal::Overlap`]); a running
 //!    entry reaches into the open future.
+//!
+//!    Checks 3 and 4 judge new times only: times left as stored (a description edit) pass, as
+//!    a timer stopped in the millisecond it started or started by a clock a little ahead was
+//!    stored with them.
 //! 5. **Screenshots stay inside their entry** (R15): an edit names the screenshots its new bounds
 //!    exclude (a capture at the end instant still belongs to the entry, as an upload does), and
 //!    is refused with [`Refusal::ConfirmFirst`] until the user confirmed that those go with it.
@@ -218,11 +222,15 @@ pub fn decide_edit(req: &EditRequest<'_>) -> Result<EditPlan, Refusal> {
     if !req.actor.role.is_admin() && is_locked(req.start, req.lock_date) {
         return Err(Refusal::Locked);
     }
-    check_times(req.entry.is_running(), req.start, req.end, req.now)?;
-    // Entries stored before this rule may overlap; a description-only edit leaves them be.
+    // Times left as stored are not judged again: a timer stopped in the millisecond it started
+    // ends at its start, one started by a clock a little ahead starts after now, and entries
+    // stored before the overlap rule may overlap; a description-only edit leaves them be.
     let moved = req.start != req.entry.start || req.end != req.entry.end;
-    if moved && overlaps_any(req.start, req.end, req.others) {
-        return Err(Refusal::Overlap);
+    if moved {
+        check_times(req.entry.is_running(), req.start, req.end, req.now)?;
+        if overlaps_any(req.start, req.end, req.others) {
+            return Err(Refusal::Overlap);
+        }
     }
     let excluded: Vec<usize> = req
         .screenshots
@@ -595,6 +603,41 @@ mod tests {
             now: t(2000),
         });
         assert_eq!(got.map(|_| ()), expected);
+    }
+
+    /// A timer stopped in the millisecond it started is stored with its end at its start, and
+    /// one started by a clock ahead of the service's may start after the service's now: both
+    /// are kept as they are (the stop and the start accept them), so leaving their times alone
+    /// (a description edit) passes, while moving them is checked like any edit.
+    #[rstest]
+    #[case::empty_unchanged((1000, 1000), (1000, 1000), Ok(()))]
+    #[case::empty_moved((1000, 1000), (1000, 1001), Ok(()))]
+    #[case::empty_kept_empty_elsewhere((1000, 1000), (990, 990), Err(Refusal::EndBeforeStart))]
+    #[case::ahead_unchanged((2100, 2100), (2100, 2100), Ok(()))]
+    #[case::ahead_moved((2100, 2100), (2100, 2101), Err(Refusal::InFuture))]
+    fn stored_times_are_checked_only_when_moved(
+        #[case] stored: (i64, i64),
+        #[case] new: (i64, i64),
+        #[case] expected: Result<(), Refusal>,
+    ) {
+        let entry = EntryTimes::new(t(stored.0), Some(t(stored.1)));
+        let got = decide_edit(&EditRequest {
+            actor: actor(Who::Me),
+            owner: owner(),
+            entry: &entry,
+            approved: false,
+            lock_date: None,
+            start: t(new.0),
+            end: Some(t(new.1)),
+            screenshots: &[],
+            others: &[],
+            confirmed: false,
+            now: t(2000),
+        });
+        assert_eq!(
+            got.map(|p| (p.times.start, p.times.end)),
+            expected.map(|()| (t(new.0), Some(t(new.1))))
+        );
     }
 
     #[rstest]

@@ -481,6 +481,55 @@ async fn r39_a_running_entrys_start_is_correctable_and_it_has_no_end(db: Db) {
     assert_eq!(at(&timer.json()["running"]["start"]), t0() - min(90));
 }
 
+/// Times the service stored are not judged again by an edit that leaves them alone: a timer
+/// stopped in the millisecond it started (its end at its start), and one started by a device
+/// clock a little ahead of the service's (its start after the service's now), are renamed like
+/// any entry; moving their times is checked as always.
+async fn r39_an_entry_stored_with_times_no_edit_could_set_is_still_renamed(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    let alice = team.alice.token.clone();
+    let empty = h.start(&team.alice, t0() - min(20), "blink").await;
+    h.stop(&team.alice, t0() - min(20)).await;
+    let stored = h.entry_json(&alice, empty).await.unwrap();
+    assert_eq!(stored["start"], stored["end"], "{stored}");
+    let ahead = h.start(&team.alice, t0() + min(2), "ahead").await;
+
+    for (id, name) in [(empty, "blink, renamed"), (ahead, "ahead, renamed")] {
+        let path = format!("/api/v1/entries/{id}");
+        let before = h.entry_json(&alice, id).await.unwrap();
+        let r = h
+            .call(
+                "PATCH",
+                &path,
+                Some(&alice),
+                Some(json!({"description": name})),
+            )
+            .await;
+        r.expect(200);
+        let after = h.entry_json(&alice, id).await.unwrap();
+        assert_eq!(after["description"], name);
+        assert_eq!(
+            (&after["start"], &after["end"]),
+            (&before["start"], &before["end"])
+        );
+    }
+    // Moving them is judged: an end still at the start, a start still ahead.
+    let moved = [
+        (
+            empty,
+            json!({"start": rfc(t0() - min(21)), "end": rfc(t0() - min(21))}),
+        ),
+        (ahead, json!({"start": rfc(t0() + min(1))})),
+    ];
+    for (id, change) in moved {
+        let path = format!("/api/v1/entries/{id}");
+        let r = h.call("PATCH", &path, Some(&alice), Some(change)).await;
+        r.expect(422);
+        assert_eq!(r.code(), "validation");
+    }
+}
+
 /// `DELETE /entries/{id}?dry_run=true` answers what the delete would do — the entry, its
 /// tracked time and how many screenshots go with it — changing nothing, refused exactly as the
 /// delete; the real delete answers the same report and does it.
@@ -736,6 +785,7 @@ common::all_backends!(
     r39_manual_entries,
     r39_a_manual_entrys_id_is_answered_again_only_for_the_same_entry,
     r39_a_running_entrys_start_is_correctable_and_it_has_no_end,
+    r39_an_entry_stored_with_times_no_edit_could_set_is_still_renamed,
     r39_an_entry_deletes_dry_run_equals_the_real_delete,
     r39_the_approvals_week_lists_every_member_with_screenshot_counts,
 );
