@@ -1047,18 +1047,30 @@ async fn member_edits_a_description_and_adds_time_by_hand() -> Result<()> {
     let service = Service::start()?;
     let team = service.team("edits", false).await?;
     let ana = service.sign_in(&team.ana).await?;
-    let rec = record_entry(&ana, "Typo in the descripton", 90, &[]).await?;
+    // A switch of timers, as the app makes one: the first entry stops and the second starts at
+    // one instant, to the millisecond. Renaming the second keeps its times to the millisecond:
+    // its start moved back to the second shown would overlap the first, and be refused.
+    let min = chrono::TimeDelta::minutes;
+    let switch = now_secs() - min(10) + chrono::TimeDelta::milliseconds(700);
+    let end = switch + min(2) + chrono::TimeDelta::milliseconds(250);
+    let typo = shotclock_api::EntryId::new();
+    ana.start_timer(
+        shotclock_api::EntryId::new(),
+        "Planning",
+        Some(switch - min(5)),
+    )
+    .await?;
+    ana.start_timer(typo, "Typo in the descripton", Some(switch))
+        .await?;
+    ana.stop_timer(Some(typo), Some(end)).await?;
     let zone = service::time_zone();
     // An hour of work forgotten earlier today (the test's day never straddles midnight).
-    let (from, to) = (
-        rec.start - chrono::TimeDelta::minutes(50),
-        rec.start - chrono::TimeDelta::minutes(20),
-    );
+    let (from, to) = (now_secs() - min(50), now_secs() - min(20));
 
     let app = DesktopApp::signed_in(&service, &team.ana).await?;
     let outcome = async {
-        let row = entry_row(rec.entry);
-        edit(&app, rec.entry).await?;
+        let row = entry_row(typo);
+        edit(&app, typo).await?;
         app.type_into(&tid("edit-description"), "Quarterly report")
             .await?;
         app.click(&tid("edit-save")).await?;
@@ -1070,11 +1082,15 @@ async fn member_edits_a_description_and_adds_time_by_hand() -> Result<()> {
             (text == "Quarterly report").then_some(())
         })
         .await?;
-        wait_for(MEDIUM, "the new description at the service", || async {
-            let e = entry(&ana, rec.entry, None).await.ok()??;
-            (e.description == "Quarterly report").then_some(())
+        let renamed = wait_for(MEDIUM, "the new description at the service", || async {
+            let e = entry(&ana, typo, None).await.ok()??;
+            (e.description == "Quarterly report").then_some(e)
         })
         .await?;
+        ensure!(
+            (renamed.start, renamed.end) == (switch, Some(end)),
+            "the rename moved the entry: {renamed:?}"
+        );
 
         // "Add time": a manual entry, marked manual in the list and at the service.
         app.click(&tid("add-time")).await?;

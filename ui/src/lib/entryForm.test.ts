@@ -82,3 +82,31 @@ describe("the patch of an edit", () => {
     expect(patchFor(entry(), renamed)).toEqual({ confirm: false, description: "Review" });
   });
 });
+
+describe("times left as shown", () => {
+  it("are the entry's own instants, to the millisecond: a rename sends only the description", () => {
+    // A timer's entry starts and ends at milliseconds; the form shows seconds.
+    const e = entry({ start: "2026-11-25T09:00:00.400Z", end: "2026-11-25T10:30:15.700Z" });
+    const renamed = checkForm({ ...formOf(e, "UTC"), description: "Review" }, "UTC", now, false, formOf(e, "UTC"));
+    if (!renamed.ok) throw new Error(renamed.error);
+    expect(patchFor(e, renamed)).toEqual({ confirm: false, description: "Review" });
+    const shorter = checkForm({ ...formOf(e, "UTC"), end: "10:00" }, "UTC", now, false, formOf(e, "UTC"));
+    if (!shorter.ok) throw new Error(shorter.error);
+    expect(patchFor(e, shorter)).toEqual({ confirm: false, end: "2026-11-25T10:00:00.000Z" });
+  });
+  it("are not judged again; moved, they are", () => {
+    // Stopped in the second it started: its end shows as its start.
+    const blink = entry({ start: "2026-11-25T09:00:00.400Z", end: "2026-11-25T09:00:00.900Z" });
+    const shown = formOf(blink, "UTC");
+    expect(checkForm({ ...shown, description: "Blink" }, "UTC", now, false, shown).ok).toBe(true);
+    expect(checkForm({ ...shown, description: "Blink" }, "UTC", now).ok).toBe(false);
+    expect(checkForm({ ...shown, start: "8:59:59", end: "8:59:59" }, "UTC", now, false, shown).ok).toBe(false);
+    // Started by a device clock a little ahead of this one.
+    const ahead = entry({ start: new Date(now + 60_000).toISOString(), end: null });
+    const aheadShown = formOf(ahead, "UTC");
+    const kept = checkForm({ ...aheadShown, description: "Ahead" }, "UTC", now, true, aheadShown);
+    if (!kept.ok) throw new Error(kept.error);
+    expect(patchFor(ahead, kept)).toEqual({ confirm: false, description: "Ahead" });
+    expect(checkForm({ ...aheadShown, start: "18:00:30" }, "UTC", now, true, aheadShown).ok).toBe(false);
+  });
+});

@@ -52,8 +52,18 @@ export function formOf(entry: Entry, timeZone: string): EntryForm {
   };
 }
 
-/** Checks a form; `running`: the entry has no end (its end cannot be set). */
-export function checkForm(form: EntryForm, timeZone: string, nowMs: number, running = false): FormCheck {
+/** Whether two forms name the same day, start and end (however the times are typed). */
+function sameTimes(a: EntryForm, b: EntryForm): boolean {
+  return a.day === b.day && parseTime(a.start) === parseTime(b.start) && parseTime(a.end) === parseTime(b.end);
+}
+
+/**
+ * Checks a form; `running`: the entry has no end (its end cannot be set). `shown`: for an edit,
+ * the entry as the form first showed it: times left as shown are the entry's own and are not
+ * judged again (a timer stopped in the second it started, or started by a device clock a little
+ * ahead, was stored with them), as the service does.
+ */
+export function checkForm(form: EntryForm, timeZone: string, nowMs: number, running = false, shown?: EntryForm): FormCheck {
   const description = form.description.trim();
   if (description.length > DESCRIPTION_CHARS) {
     return { ok: false, error: `The description is longer than ${DESCRIPTION_CHARS} characters.` };
@@ -62,28 +72,38 @@ export function checkForm(form: EntryForm, timeZone: string, nowMs: number, runn
   const startSecs = parseTime(form.start);
   if (startSecs === null) return { ok: false, error: "The start must be a time like 9:30 or 09:30:15." };
   const start = localInstant(form.day, startSecs, timeZone);
+  const kept = shown !== undefined && sameTimes(form, shown);
   let end: Date | null = null;
   if (running) {
     if (form.end.trim() !== "") return { ok: false, error: "A running entry has no end: stop the timer instead." };
   } else {
     const endSecs = parseTime(form.end);
     if (endSecs === null) return { ok: false, error: "The end must be a time like 17:00 or 17:00:30." };
-    if (endSecs === startSecs) return { ok: false, error: "The end must come after the start." };
+    if (endSecs === startSecs && !kept) return { ok: false, error: "The end must come after the start." };
     const endDay = endSecs < startSecs ? addDays(form.day, 1) : form.day;
     end = localInstant(endDay, endSecs, timeZone);
   }
-  if (start.getTime() > nowMs || (end !== null && end.getTime() > nowMs)) {
+  if (!kept && (start.getTime() > nowMs || (end !== null && end.getTime() > nowMs))) {
     return { ok: false, error: "An entry cannot start or end in the future." };
   }
   return { ok: true, description, start, end };
 }
 
-/** The patch of `entry` to what the checked form says: only the fields that changed. */
+/** Whether a form's instant differs from the entry's `stored` one as the form shows it: to the second. */
+function moved(checked: Date, stored: string): boolean {
+  return checked.getTime() !== Math.floor(Date.parse(stored) / 1000) * 1000;
+}
+
+/**
+ * The patch of `entry` to what the checked form says: only the fields that changed. A time left
+ * as shown keeps the entry's own instant, milliseconds and all: renaming a timer's entry must not
+ * move it a fraction of a second (onto the entry before it, or off its last screenshot).
+ */
 export function patchFor(entry: Entry, checked: Extract<FormCheck, { ok: true }>, confirm = false): EntryPatch {
   const patch: EntryPatch = { confirm };
   if (checked.description !== entry.description) patch.description = checked.description;
-  if (checked.start.getTime() !== Date.parse(entry.start)) patch.start = checked.start.toISOString();
-  if (checked.end !== null && (entry.end === null || checked.end.getTime() !== Date.parse(entry.end))) {
+  if (moved(checked.start, entry.start)) patch.start = checked.start.toISOString();
+  if (checked.end !== null && (entry.end === null || moved(checked.end, entry.end))) {
     patch.end = checked.end.toISOString();
   }
   return patch;
