@@ -475,6 +475,31 @@ async fn a_web_sign_in_finishes_only_in_the_browser_that_started_it(db: Db) {
     );
 }
 
+/// A sign-in under way is kept ten minutes and no longer: its callback a millisecond before
+/// the tenth minute signs in, at the tenth minute it is refused as not under way.
+async fn a_sign_in_under_way_is_kept_ten_minutes_to_the_millisecond(db: Db) {
+    let w = world(db, false, true).await;
+    let began = w.h.app.now();
+    let ten = TimeDelta::minutes(10);
+    for (after, status) in [(ten, 400), (ten - TimeDelta::milliseconds(1), 303)] {
+        w.h.clock.set(began);
+        let to = w.start("email=alice%40acme.test").await;
+        let back = w.at_provider(&to, "alice-sub").await;
+        w.h.clock.set(began + after);
+        let res = w.get(&back).await;
+        assert_eq!(
+            res.status,
+            status,
+            "{after}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        if status == 400 {
+            assert!(page_text(&res).contains("not under way"));
+        }
+    }
+    w.h.clock.set(Utc::now());
+}
+
 async fn app_sign_in_trades_a_one_time_code_bound_to_its_challenge(db: Db) {
     let w = world(db, false, true).await;
     let challenge = s256(VERIFIER);
@@ -860,6 +885,7 @@ async fn an_admin_unlinks_and_passwords_and_domains_are_free_again(db: Db) {
 common::both_backends!(
     web_sign_in_links_by_verified_email_then_by_subject,
     a_web_sign_in_finishes_only_in_the_browser_that_started_it,
+    a_sign_in_under_way_is_kept_ten_minutes_to_the_millisecond,
     app_sign_in_trades_a_one_time_code_bound_to_its_challenge,
     each_refusal_says_why_and_creates_nothing,
     an_admin_unlinks_and_passwords_and_domains_are_free_again,

@@ -265,5 +265,8 @@ mod tests {
         assert!(same("abc", "abc"));
         assert!(!same("abc", "abd"));
         assert!(!same("abc", "ab"));
+        // Two differences that cancel out under XOR are still two differences.
+        assert!(!same("ab", "ba"));
+        assert!(!same("xay", "xby"));
     }
 }
