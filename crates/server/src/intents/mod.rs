@@ -166,14 +166,7 @@ impl Intents {
             JobEnd {
                 keep,
                 done: Box::new(move |commit| {
-                    let answer = match (result, commit) {
-                        (Err(e), _) => Err(e),
-                        // A dry run kept nothing, so the group's fate is not its answer.
-                        (Ok(r), _) if dry_run => Ok(r),
-                        (Ok(r), Ok(())) => Ok(r),
-                        (Ok(_), Err(e)) => Err(e),
-                    };
-                    let _ = tx.send(answer);
+                    let _ = tx.send(answer(result, commit, dry_run));
                 }),
             }
         }))?;
@@ -233,6 +226,18 @@ impl Intents {
     }
 }
 
+/// A write job's answer once its group ended: its own refusal, else its result if the group
+/// committed. A dry run kept nothing, so the group's fate is not its answer; a kept change
+/// whose commit failed did not happen and must not be answered as done.
+fn answer<R>(result: StoreResult<R>, commit: StoreResult<()>, dry_run: bool) -> StoreResult<R> {
+    match (result, commit) {
+        (Err(e), _) => Err(e),
+        (Ok(r), _) if dry_run => Ok(r),
+        (Ok(r), Ok(())) => Ok(r),
+        (Ok(_), Err(e)) => Err(e),
+    }
+}
+
 /// Deletes an entry with all its screenshots (R15) and remembers every id (R24–R26).
 fn delete_entry_rows(
     rows: &mut dyn TxRows,
@@ -267,4 +272,32 @@ fn live_entry(rows: &mut dyn Rows, id: EntryId) -> StoreResult<Option<EntryRow>>
         return Err(deleted("entry"));
     }
     rows.entry(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_is_answered_as_done_only_when_it_was_kept_or_a_dry_run() {
+        let failed = || Err(StoreError::Commit("disk full".into()));
+        let refused = || Err::<u8, _>(StoreError::NotFound);
+        for dry_run in [false, true] {
+            assert_eq!(answer(Ok(1), Ok(()), dry_run).ok(), Some(1));
+            assert!(matches!(
+                answer(refused(), Ok(()), dry_run),
+                Err(StoreError::NotFound)
+            ));
+            assert!(matches!(
+                answer(refused(), failed(), dry_run),
+                Err(StoreError::NotFound)
+            ));
+        }
+        // The group failed: a kept change did not happen; a dry run's answer stands.
+        assert!(matches!(
+            answer(Ok(1), failed(), false),
+            Err(StoreError::Commit(_))
+        ));
+        assert_eq!(answer(Ok(1), failed(), true).ok(), Some(1));
+    }
 }
