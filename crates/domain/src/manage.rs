@@ -576,51 +576,27 @@ mod tests {
         }
     }
 
-    /// Entries stored before the overlap rule may overlap: their times can still be left as
-    /// they are (a description edit), but not moved while they overlap.
+    /// Times are judged when an edit moves them, never when it leaves them as stored. Entries
+    /// stored before the overlap rule may overlap another; a timer stopped in the millisecond
+    /// it started ends at its start; one started by a clock ahead of the service's may start
+    /// after the service's now (the stop and the start accept both). Each can be renamed (its
+    /// times unchanged), and moving it is checked like any edit.
     #[rstest]
-    #[case::unchanged(100, Some(1000), Ok(()))]
-    #[case::start_moved(110, Some(1000), Err(Refusal::Overlap))]
-    #[case::end_moved(100, Some(990), Err(Refusal::Overlap))]
-    fn overlap_only_when_moved(
-        #[case] start: i64,
-        #[case] end: Option<i64>,
-        #[case] expected: Result<(), Refusal>,
-    ) {
-        let entry = EntryTimes::new(t(100), Some(t(1000)));
-        let others = [(t(500), Some(t(600)))];
-        let got = decide_edit(&EditRequest {
-            actor: actor(Who::Me),
-            owner: owner(),
-            entry: &entry,
-            approved: false,
-            lock_date: None,
-            start: t(start),
-            end: end.map(t),
-            screenshots: &[],
-            others: &others,
-            confirmed: false,
-            now: t(2000),
-        });
-        assert_eq!(got.map(|_| ()), expected);
-    }
-
-    /// A timer stopped in the millisecond it started is stored with its end at its start, and
-    /// one started by a clock ahead of the service's may start after the service's now: both
-    /// are kept as they are (the stop and the start accept them), so leaving their times alone
-    /// (a description edit) passes, while moving them is checked like any edit.
-    #[rstest]
+    #[case::overlapping_unchanged((100, 1000), (100, 1000), Ok(()))]
+    #[case::overlapping_start_moved((100, 1000), (110, 1000), Err(Refusal::Overlap))]
+    #[case::overlapping_end_moved((100, 1000), (100, 990), Err(Refusal::Overlap))]
     #[case::empty_unchanged((1000, 1000), (1000, 1000), Ok(()))]
     #[case::empty_moved((1000, 1000), (1000, 1001), Ok(()))]
     #[case::empty_kept_empty_elsewhere((1000, 1000), (990, 990), Err(Refusal::EndBeforeStart))]
     #[case::ahead_unchanged((2100, 2100), (2100, 2100), Ok(()))]
     #[case::ahead_moved((2100, 2100), (2100, 2101), Err(Refusal::InFuture))]
-    fn stored_times_are_checked_only_when_moved(
+    fn stored_times_are_judged_only_when_moved(
         #[case] stored: (i64, i64),
         #[case] new: (i64, i64),
         #[case] expected: Result<(), Refusal>,
     ) {
         let entry = EntryTimes::new(t(stored.0), Some(t(stored.1)));
+        let others = [(t(500), Some(t(600)))];
         let got = decide_edit(&EditRequest {
             actor: actor(Who::Me),
             owner: owner(),
@@ -630,7 +606,7 @@ mod tests {
             start: t(new.0),
             end: Some(t(new.1)),
             screenshots: &[],
-            others: &[],
+            others: &others,
             confirmed: false,
             now: t(2000),
         });
