@@ -185,6 +185,12 @@ async fn r6_enabling_notifies_every_member_persistently(db: Db) {
         assert_eq!(list.len(), 1, "{}", who.email);
         assert_eq!(list[0]["kind"], "screenshots_enabled");
         assert_eq!(list[0]["read"], false);
+        // It says where and what: the workspace by name, and that screenshots are taken.
+        let message = list[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("acme") && message.contains("screenshot is taken"),
+            "{message}"
+        );
     }
     // Re-sending "enabled" while already on does not notify again.
     h.call(

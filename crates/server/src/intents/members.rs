@@ -215,14 +215,15 @@ impl Intents {
     ) -> StoreResult<UserRow> {
         self.write(move |rows| {
             let before = workspace_member(rows, &actor, user)?;
-            if let Some(r) = role {
-                allowed(&actor, &before, MemberChange::Role(r))?;
-            }
-            if let Some(a) = active {
-                allowed(&actor, &before, MemberChange::Active(a))?;
-            }
-            if role.is_none() && active.is_none() {
-                allowed(&actor, &before, MemberChange::Active(before.active))?;
+            // Keeping the member as they are is checked first, so even an empty change is an
+            // admin's to make; then each change asked.
+            let asked = [
+                Some(MemberChange::Active(before.active)),
+                role.map(MemberChange::Role),
+                active.map(MemberChange::Active),
+            ];
+            for change in asked.into_iter().flatten() {
+                allowed(&actor, &before, change)?;
             }
             let after = UserRow {
                 role: role.unwrap_or(before.role),
