@@ -90,14 +90,40 @@ async fn r5_capture_needs_enterprise_or_a_one_time_trial(db: Db) {
         .await;
     r.expect(200);
     assert_eq!(r.json()["trial_available"], false);
-    h.call(
-        "POST",
-        "/api/v1/workspace/trial",
-        Some(&team.admin.token),
-        None,
-    )
-    .await
-    .expect(409);
+    let again = h
+        .call(
+            "POST",
+            "/api/v1/workspace/trial",
+            Some(&team.admin.token),
+            None,
+        )
+        .await;
+    again.expect(409);
+    assert!(
+        again.message().contains("already been used"),
+        "{}",
+        again.message()
+    );
+    // An enterprise workspace has no trial to start, and is told why.
+    let paying = h.team("globex").await;
+    h.store
+        .set_plan(paying.ws, shotclock_api::Plan::Enterprise, h.app.now())
+        .await
+        .unwrap();
+    let r = h
+        .call(
+            "POST",
+            "/api/v1/workspace/trial",
+            Some(&paying.admin.token),
+            None,
+        )
+        .await;
+    r.expect(409);
+    assert!(
+        r.message().contains("enterprise plan already includes"),
+        "{}",
+        r.message()
+    );
     let r = h
         .call(
             "PATCH",

@@ -166,6 +166,13 @@ impl Resp {
     pub fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_owned()
     }
+    /// The typed error's message.
+    pub fn message(&self) -> String {
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
         assert_eq!(
