@@ -56,6 +56,12 @@ async fn r4_only_admins_change_settings(db: Db) {
     assert_eq!(r.json()["plan"], "free");
 }
 
+/// `POST /workspace/trial` as the holder of `token`.
+async fn start_trial(h: &Harness, token: &str) -> common::Resp {
+    h.call("POST", "/api/v1/workspace/trial", Some(token), None)
+        .await
+}
+
 async fn r5_capture_needs_enterprise_or_a_one_time_trial(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
@@ -72,32 +78,11 @@ async fn r5_capture_needs_enterprise_or_a_one_time_trial(db: Db) {
     assert_eq!(r.code(), "feature_unavailable");
 
     // Members cannot start the trial; admins can, once.
-    h.call(
-        "POST",
-        "/api/v1/workspace/trial",
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(403);
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/workspace/trial",
-            Some(&team.admin.token),
-            None,
-        )
-        .await;
+    start_trial(&h, &team.alice.token).await.expect(403);
+    let r = start_trial(&h, &team.admin.token).await;
     r.expect(200);
     assert_eq!(r.json()["trial_available"], false);
-    let again = h
-        .call(
-            "POST",
-            "/api/v1/workspace/trial",
-            Some(&team.admin.token),
-            None,
-        )
-        .await;
+    let again = start_trial(&h, &team.admin.token).await;
     again.expect(409);
     assert!(
         again.message().contains("already been used"),
@@ -110,14 +95,7 @@ async fn r5_capture_needs_enterprise_or_a_one_time_trial(db: Db) {
         .set_plan(paying.ws, shotclock_api::Plan::Enterprise, h.app.now())
         .await
         .unwrap();
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/workspace/trial",
-            Some(&paying.admin.token),
-            None,
-        )
-        .await;
+    let r = start_trial(&h, &paying.admin.token).await;
     r.expect(409);
     assert!(
         r.message().contains("enterprise plan already includes"),
