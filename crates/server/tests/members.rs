@@ -409,7 +409,7 @@ async fn removing_a_member_deletes_their_account_and_data(db: Db) {
         .expect(201);
 }
 
-async fn deactivating_or_removing_ends_event_streams_at_once(db: Db) {
+async fn deactivating_or_removing_ends_event_streams_at_once_and_nothing_else_does(db: Db) {
     let h = Harness::on(db);
     let team: Team = h.team("acme").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -429,6 +429,20 @@ async fn deactivating_or_removing_ends_event_streams_at_once(db: Db) {
     let mut alice = open(team.alice.token.clone()).await;
     assert!(read_until(&mut bob, "event: ready").await);
     assert!(read_until(&mut alice, "event: ready").await);
+    // A change that changes nothing ends nothing: bob's stream still hears his timer.
+    patch(
+        &h,
+        &team.admin.token,
+        team.bob.id,
+        json!({"role": "member", "active": true}),
+    )
+    .await
+    .expect(200);
+    h.start(&team.bob, h.app.now(), "kept").await;
+    assert!(
+        read_until(&mut bob, "event: timer_started").await,
+        "an unchanged member's stream ended"
+    );
     patch(&h, &team.admin.token, team.bob.id, json!({"active": false}))
         .await
         .expect(200);
@@ -448,5 +462,5 @@ common::all_backends!(
     guessing_links_is_throttled_like_sign_in,
     admins_change_roles_and_deactivate_with_the_owner_protected,
     removing_a_member_deletes_their_account_and_data,
-    deactivating_or_removing_ends_event_streams_at_once,
+    deactivating_or_removing_ends_event_streams_at_once_and_nothing_else_does,
 );

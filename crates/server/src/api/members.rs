@@ -82,7 +82,8 @@ pub(super) async fn add(
 }
 
 /// Changes a member's role, or deactivates or reactivates them (admins; the owner protected).
-/// Ends their sessions and event streams at once.
+/// Ends their sessions and event streams at once (a change to what they already are ends
+/// nothing).
 #[utoipa::path(patch, path = "/api/v1/members/{id}", tag = "members", operation_id = "update_member", security(("bearer" = [])),
     params(("id" = UserId, Path, description = "member id")),
     request_body = UpdateMemberRequest,
@@ -100,12 +101,14 @@ pub(super) async fn update(
     ApiJson(req): ApiJson<UpdateMemberRequest>,
 ) -> Result<Json<Member>> {
     auth.require_admin()?;
-    let row = app
+    let changed = app
         .intents()
         .change_member(auth.user, id, req.role, req.active)
         .await?;
-    app.end(Ended::User(id));
-    Ok(Json(member_dto(&row)))
+    if changed.revoked {
+        app.end(Ended::User(id));
+    }
+    Ok(Json(member_dto(&changed.member)))
 }
 
 /// Removes a member from the workspace (admins; never the owner): their account goes with

@@ -42,6 +42,15 @@ pub struct Acceptance {
     pub password_hash: String,
 }
 
+/// A member after an admin's change.
+#[derive(Debug, Clone)]
+pub struct ChangedMember {
+    /// The member as they are now.
+    pub member: UserRow,
+    /// Whether anything changed, and so their sessions were revoked.
+    pub revoked: bool,
+}
+
 fn link_state(row: &InvitationRow) -> LinkState {
     LinkState {
         expires_at: row.expires_at,
@@ -205,14 +214,15 @@ impl Intents {
     }
 
     /// Changes a member's role and/or active flag (admins; the owner protected, R38). Any
-    /// change revokes all of the member's sessions at once.
+    /// change revokes all of the member's sessions at once; a change to what they already are
+    /// revokes nothing.
     pub async fn change_member(
         &self,
         actor: UserRow,
         user: UserId,
         role: Option<Role>,
         active: Option<bool>,
-    ) -> StoreResult<UserRow> {
+    ) -> StoreResult<ChangedMember> {
         self.write(move |rows| {
             let before = workspace_member(rows, &actor, user)?;
             // Keeping the member as they are is checked first, so even an empty change is an
@@ -230,12 +240,16 @@ impl Intents {
                 active: active.unwrap_or(before.active),
                 ..before.clone()
             };
-            if after != before {
+            let revoked = after != before;
+            if revoked {
                 rows.update_user(&after)?;
                 // Any change of what a token may do revokes it at once.
                 rows.delete_sessions(user, None)?;
             }
-            Ok(after)
+            Ok(ChangedMember {
+                member: after,
+                revoked,
+            })
         })
         .await
     }

@@ -42,7 +42,7 @@ use crate::store::{
 };
 
 pub use self::entries::{EntryChange, EntryDeletion, EntryEdit, ManualEntry, MemberEntries};
-pub use self::members::{Acceptance, NewInvitation};
+pub use self::members::{Acceptance, ChangedMember, NewInvitation};
 pub use self::presence::{HeldApp, Liveness, never_seen};
 pub use self::screenshots::ShownScreenshot;
 pub use self::screenshots::{Unsent, UploadOutcome};
