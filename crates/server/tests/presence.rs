@@ -14,9 +14,11 @@ use chrono::TimeDelta;
 use common::{Db, Harness, PASSWORD, t0};
 use serde_json::{Value, json};
 use shotclock_agent::{Agent, AgentConfig, Session, SystemClock};
-use shotclock_api::UserId;
+use shotclock_api::{UserId, WorkspaceId};
 use shotclock_capture::{CaptureError, Frame, ScreenSource, synthetic};
+use shotclock_server::intents::{HeldApp, Liveness};
 use shotclock_server::serve;
+use uuid::Uuid;
 
 struct Desktop;
 
@@ -214,7 +216,118 @@ async fn only_a_recording_apps_stream_counts(db: Db) {
     .await;
 }
 
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+/// Every replica in the table, sorted.
+async fn replicas(h: &Harness) -> Vec<Uuid> {
+    h.raw(|rows| Ok(sorted(rows.replicas()?.into_iter().map(|r| r.id).collect())))
+        .await
+}
+
+/// Which replica holds which member's app in `ws`, sorted.
+async fn held_by(h: &Harness, ws: WorkspaceId) -> Vec<(Uuid, UserId)> {
+    h.raw(move |rows| {
+        let held = rows.app_presence(ws)?.into_iter();
+        Ok(sorted(held.map(|r| (r.replica, r.user_id)).collect()))
+    })
+    .await
+}
+
+/// A heartbeat removes the replicas whose heartbeat is older than the time-to-live, and their
+/// rows, keeping each of their apps' "last seen" at their last heartbeat; replicas beating
+/// within it (to the millisecond) stay. On a database only one process opens, every other
+/// replica goes. A replica swept while alive writes back the apps it holds.
+async fn a_heartbeat_removes_dead_replicas_and_keeps_when_their_apps_were_seen(db: Db) {
+    let h = Harness::on(db);
+    let team = h.team("acme").await;
+    let ttl = TimeDelta::seconds(90);
+    let (now, ws) = (t0(), team.ws);
+    let [me, edge, dead, fresh] = [(); 4].map(|()| Uuid::now_v7());
+    let live = Liveness { me, ttl };
+    let app = |session: u8, user: UserId, connected_at| HeldApp {
+        session_hash: [session; 32],
+        user,
+        capture: true,
+        connected_at,
+    };
+    let intents = h.app.intents();
+    // Each connect is also its replica's heartbeat; `dead` beats once more after its app
+    // connected.
+    let dead_beat = now - ttl - TimeDelta::milliseconds(1);
+    for (replica, held) in [
+        (edge, app(1, team.bob.id, now - ttl)),
+        (dead, app(2, team.alice.id, now - TimeDelta::hours(1))),
+        (fresh, app(3, team.admin.id, now)),
+    ] {
+        intents
+            .app_connected(replica, held)
+            .unwrap()
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let dead_live = Liveness { me: dead, ttl };
+    assert_eq!(
+        intents
+            .replica_beat(dead_live, dead_beat, false, vec![])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        intents
+            .replica_beat(live, now, false, vec![])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(replicas(&h).await, sorted(vec![me, edge, fresh]));
+    assert_eq!(
+        held_by(&h, ws).await,
+        sorted(vec![(edge, team.bob.id), (fresh, team.admin.id)])
+    );
+    let last_seen = h.raw(move |rows| rows.apps_last_seen(ws)).await;
+    assert_eq!(
+        last_seen[&team.alice.id], dead_beat,
+        "seen until its replica's last beat"
+    );
+
+    // Alone on its database: every other replica goes, however fresh.
+    assert_eq!(
+        intents.replica_beat(live, now, true, vec![]).await.unwrap(),
+        2
+    );
+    assert_eq!(replicas(&h).await, vec![me]);
+    assert!(held_by(&h, ws).await.is_empty());
+
+    // `edge` was alive after all: its next heartbeat writes back what it holds.
+    let back = app(1, team.bob.id, now - ttl);
+    let edge_live = Liveness { me: edge, ttl };
+    assert_eq!(
+        intents
+            .replica_beat(edge_live, now, false, vec![back])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(replicas(&h).await, sorted(vec![me, edge]));
+    assert_eq!(held_by(&h, ws).await, vec![(edge, team.bob.id)]);
+    // Known, a replica writes nothing back (here, an app whose stream just closed).
+    intents
+        .app_disconnected(edge, back.session_hash, team.bob.id, now)
+        .unwrap();
+    intents
+        .replica_beat(edge_live, now, false, vec![back])
+        .await
+        .unwrap();
+    assert!(held_by(&h, ws).await.is_empty());
+}
+
 common::all_backends!(
     an_engine_shows_connected_with_its_capture_state_then_last_seen,
+    a_heartbeat_removes_dead_replicas_and_keeps_when_their_apps_were_seen,
     only_a_recording_apps_stream_counts,
 );
