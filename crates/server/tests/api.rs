@@ -885,12 +885,58 @@ async fn an_upload_refused_in_its_write_removes_its_bytes() {
     assert!(h.blob_files().await.is_empty());
 }
 
+/// What the service logs on this thread while it lives.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    /// Logs the current thread's events (a `#[tokio::test]` runs its tasks on it) until the
+    /// guard drops.
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(self.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    /// How many lines say `what`.
+    fn count(&self, what: &str) -> usize {
+        let bytes = self.0.lock().unwrap();
+        String::from_utf8_lossy(&bytes).matches(what).count()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
 /// A file that cannot be removed (here a directory stands where it was) does not undo a
 /// committed delete: the answer is 200 and the owner's pages hear of it. Nor does it stop the
 /// sweep from removing the other orphans; once it can be removed, the next sweep removes it.
+/// Each time a file is left behind the operator is warned, and only then.
 #[tokio::test]
 async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() {
     use shotclock_server::events::Frame;
+    const DELETE_LEFT: &str = "files of deleted screenshots could not be removed";
+    const SWEEP_LEFT: &str = "orphan files could not be removed";
+    let logs = Logs::default();
+    let _logging = logs.capture();
     let h = Harness::new();
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[20, 10]).await;
     let key = h.raw_screenshot(shots[0]).await.unwrap().blob_key;
@@ -909,6 +955,7 @@ async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() 
     .await
     .expect(200);
     assert!(h.raw_screenshot(shots[0]).await.is_none());
+    assert_eq!(logs.count(DELETE_LEFT), 1, "the operator is warned");
     assert_eq!(
         events.try_recv().unwrap(),
         Frame::Event(shotclock_api::dto::Event::ScreenshotDeleted {
@@ -925,6 +972,7 @@ async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() 
     assert_eq!(swept, 1, "the other orphan is removed");
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
     assert!(h.blob_files().await.contains(&key), "the stuck one is left");
+    assert_eq!(logs.count(SWEEP_LEFT), 1, "the operator is warned");
 
     std::fs::remove_dir_all(&path).unwrap();
     std::fs::write(&path, b"x").unwrap();
@@ -935,6 +983,23 @@ async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() 
     let left = h.blob_files().await;
     assert!(!left.contains(&key), "{left:?}");
     assert_eq!(left.len(), 1, "the other screenshot's file stays");
+
+    // Deleted and swept with nothing left behind: no warning.
+    h.call(
+        "DELETE",
+        &format!("/api/v1/screenshots/{}", shots[1]),
+        Some(&team.admin.token),
+        None,
+    )
+    .await
+    .expect(200);
+    assert!(h.blob_files().await.is_empty());
+    assert_eq!(
+        logs.count(DELETE_LEFT),
+        1,
+        "warned once, for the stuck file"
+    );
+    assert_eq!(logs.count(SWEEP_LEFT), 1, "warned once, by the first sweep");
 }
 
 /// One entry by id reads as it is listed, and is gone once deleted.
