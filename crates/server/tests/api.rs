@@ -757,7 +757,12 @@ async fn r24_deleted_data_is_not_readable_in_the_database_files() {
     );
 }
 
+/// The sweep removes files no row references once past the grace period, and maintenance
+/// says so in the log only when it removed something.
 async fn sweeper_removes_unreferenced_files_only(db: Db) {
+    const DID: &str = ": maintenance purged=";
+    let logs = Logs::default();
+    let _logging = logs.capture();
     let h = Harness::on(db);
     let team = h.team("acme").await;
     h.enable_capture(&team).await;
@@ -783,12 +788,14 @@ async fn sweeper_removes_unreferenced_files_only(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.swept, 0);
+    assert_eq!(logs.count(DID), 0, "nothing done, nothing said");
     let r = shotclock_server::maintenance::run(&h.app, std::time::Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(r.swept, 1);
     assert_eq!(h.blob_files().await.len(), 1);
     assert!(h.app.blobs().get(&orphan).await.unwrap().is_none());
+    assert_eq!(logs.count(&format!("{DID}0 swept=1 ")), 1);
 }
 
 /// The same upload reaches two replicas (the app retried while its first attempt still waited
