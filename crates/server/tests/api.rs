@@ -510,14 +510,7 @@ async fn sse_streams_timer_notifications_and_deletes_live(db: Db) {
     )));
     h.stop(&team.alice, t0()).await;
     assert!(alice.hears("event: timer_stopped").await);
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{id}"),
-        Some(&team.admin.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.admin.token, id).await.expect(200);
     assert!(alice.hears("event: screenshot_deleted").await);
     h.call(
         "DELETE",
@@ -733,14 +726,7 @@ async fn residue_after_delete(secure_delete: bool) -> bool {
         "marker is written"
     );
 
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{id}"),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, id).await.expect(200);
     assert!(h.blob_files().await.is_empty());
     h.database_files_hold(marker.as_bytes()) || h.database_files_hold(&hash)
 }
@@ -953,14 +939,9 @@ async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() 
     std::fs::write(path.join("in-the-way"), b"x").unwrap();
     let mut events = h.app.hub().subscribe(team.alice.id);
 
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[0]),
-        Some(&team.admin.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.admin.token, shots[0])
+        .await
+        .expect(200);
     assert!(h.raw_screenshot(shots[0]).await.is_none());
     assert_eq!(logs.count(DELETE_LEFT), 1, "the operator is warned");
     assert_eq!(
@@ -992,14 +973,9 @@ async fn a_file_that_cannot_be_removed_fails_neither_the_delete_nor_the_sweep() 
     assert_eq!(left.len(), 1, "the other screenshot's file stays");
 
     // Deleted and swept with nothing left behind: no warning.
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[1]),
-        Some(&team.admin.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.admin.token, shots[1])
+        .await
+        .expect(200);
     assert!(h.blob_files().await.is_empty());
     assert_eq!(
         logs.count(DELETE_LEFT),

@@ -32,14 +32,9 @@ async fn a_deleted_screenshot_never_comes_back_on_a_retry(db: Db) {
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15]).await;
     let (keep, gone) = (shots[0], shots[1]);
 
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{gone}"),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, gone)
+        .await
+        .expect(200);
     let before = h.entry_json(&team.alice.token, entry).await.unwrap();
     assert_eq!(before["deducted_secs"], 600);
 
@@ -144,14 +139,7 @@ async fn an_expired_screenshot_takes_no_part_in_a_delete_decision(db: Db) {
     assert_eq!(r.json()["decision"], "delete_entry", "{}", r.json());
     assert_eq!(r.json()["removed_secs"], 30 * 60);
     // The real delete agrees with its dry run.
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{young}"),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.alice.token, young).await;
     r.expect(200);
     assert_eq!(r.json()["decision"], "delete_entry");
     assert!(h.entry_json(&team.alice.token, entry).await.is_none());

@@ -26,14 +26,9 @@ async fn r39_an_edits_dry_run_equals_the_real_change(db: Db) {
     // Alice's entry [t0-30, t0) with screenshots 25, 15 and 5 minutes before t0.
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15, 5]).await;
     // Her delete of the middle one removes [t0-25, t0-15).
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[1]),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, shots[1])
+        .await
+        .expect(200);
     let path = format!("/api/v1/entries/{entry}");
     let shorter = json!({"end": rfc(t0() - min(10)), "description": "shorter"});
     let before = h.raw_entry(entry).await.unwrap();
@@ -99,14 +94,7 @@ async fn r39_an_edits_dry_run_equals_the_real_change(db: Db) {
     again.expect(410);
     assert_eq!(again.code(), "deleted");
     // A later delete removes only time not yet removed and inside the new bounds.
-    let d = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{}", shots[0]),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let d = h.delete_screenshot(&team.alice.token, shots[0]).await;
     d.expect(200);
     assert_eq!(d.json()["decision"], "delete_entry", "it was the last one");
 }
@@ -537,14 +525,9 @@ async fn r39_an_entry_deletes_dry_run_equals_the_real_delete(db: Db) {
     let h = Harness::on(db);
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15, 5]).await;
     // Her delete of the middle one removes [t0-25, t0-15): 20 minutes stay tracked.
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[1]),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, shots[1])
+        .await
+        .expect(200);
     let path = format!("/api/v1/entries/{entry}");
     let dry_path = format!("{path}?dry_run=true");
     let before = h.raw_entry(entry).await.unwrap();
@@ -627,14 +610,9 @@ async fn r39_the_approvals_week_lists_every_member_with_screenshot_counts(db: Db
     let h = Harness::on(db);
     let (team, entry, shots) = h.alices_stopped_entry("acme", &[25, 15, 5]).await;
     // One of them deleted: two stay.
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[1]),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, shots[1])
+        .await
+        .expect(200);
     // Another entry of hers earlier that week (t0 is a Monday noon), without screenshots.
     let early = h.start(&team.alice, t0() - min(180), "early").await;
     h.stop(&team.alice, t0() - min(150)).await;

@@ -166,28 +166,18 @@ async fn r35_deletes_by_others_are_logged_and_no_method_removes_a_line(db: Db) {
     let before = h.get("/api/v1/access-log", &team.alice.token).await.json();
     assert_eq!(before["entries"].as_array().unwrap().len(), 1);
     h.clock.advance(TimeDelta::seconds(1));
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[0]),
-        Some(&team.admin.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.admin.token, shots[0])
+        .await
+        .expect(200);
     let after = h.get("/api/v1/access-log", &team.alice.token).await.json();
     let entries = after["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["kind"], "deleted");
     assert_eq!(entries[0]["screenshot_id"], json!(shots[0]));
     // Alice deleting her own is not logged.
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{}", shots[1]),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, shots[1])
+        .await
+        .expect(200);
     let log = h.get("/api/v1/access-log", &team.alice.token).await.json();
     assert_eq!(log, after);
     // No endpoint changes the log: every other method is refused, for anyone.
@@ -448,14 +438,9 @@ async fn r35_r29_old_log_lines_and_tombstones_leave_the_database_files() {
     );
     // A delete's tombstone, once no decision can need it, leaves them with its pass too.
     let deleted = shots[1];
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{deleted}"),
-        Some(&team.alice.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.alice.token, deleted)
+        .await
+        .expect(200);
     h.store.scrub().await.unwrap();
     assert!(found(&deleted), "the tombstone is written");
     // A pass while the tombstone is still kept (the workspace's old capture states go then).

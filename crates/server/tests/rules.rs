@@ -667,23 +667,9 @@ async fn r16_forbidden_answers_exactly_like_missing(db: Db) {
         assert_eq!(r.status, 404);
         assert_eq!(r.body, reference.body, "byte-identical to a missing id");
     }
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{id}"),
-            Some(&team.bob.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.bob.token, id).await;
     assert_eq!((r.status, r.body.clone()), (404, reference.body.clone()));
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{id}"),
-            Some(&other.admin.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&other.admin.token, id).await;
     assert_eq!((r.status, r.body.clone()), (404, reference.body.clone()));
     let r = h
         .call(
@@ -944,24 +930,10 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
         .expect(201);
     }
     // R20: running entry.
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{}", ids[1]),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.alice.token, ids[1]).await;
     r.expect(409);
     assert_eq!(r.code(), "stop_timer_first");
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{}", ids[1]),
-            Some(&team.admin.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.admin.token, ids[1]).await;
     assert_eq!(r.code(), "stop_timer_first");
     h.stop(&team.alice, start + min(40)).await;
 
@@ -999,14 +971,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
 
     // Deleting the +30 screenshot removes (+10, +30] minus nothing already removed... the span
     // from the previous remaining screenshot (+10) to +30; [+10, +20) is already gone.
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{}", ids[2]),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.alice.token, ids[2]).await;
     r.expect(200);
     assert_eq!(r.json()["removed_secs"], 600, "time is never removed twice");
     let e = h.entry_json(&team.alice.token, entry).await.unwrap();
@@ -1024,14 +989,7 @@ async fn r20_r21_member_deletes_remove_time_once_and_the_last_deletes_the_entry(
         .await;
     assert_eq!(r.json()["decision"], "delete_entry");
     assert!(h.entry_json(&team.alice.token, entry).await.is_some());
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{}", ids[0]),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.alice.token, ids[0]).await;
     r.expect(200);
     assert_eq!(r.json()["decision"], "delete_entry");
     assert!(h.entry_json(&team.alice.token, entry).await.is_none());
@@ -1061,27 +1019,13 @@ async fn r21_r22_approved_entries_refuse_members_and_admin_deletes_remove_no_tim
     )
     .await
     .expect(200);
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{b}"),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.alice.token, b).await;
     r.expect(403);
     assert_eq!(r.code(), "entry_approved");
     let before = h.entry_json(&team.alice.token, entry).await.unwrap();
     // Admin deletes: no time removed, even the last screenshot keeps the entry.
     for id in [b, a] {
-        let r = h
-            .call(
-                "DELETE",
-                &format!("/api/v1/screenshots/{id}"),
-                Some(&team.admin.token),
-                None,
-            )
-            .await;
+        let r = h.delete_screenshot(&team.admin.token, id).await;
         r.expect(200);
         assert_eq!(r.json()["removed_secs"], 0);
         assert_eq!(r.json()["decision"], "delete_screenshot");
@@ -1110,26 +1054,12 @@ async fn r21_locked_entries_refuse_member_deletes(db: Db) {
     )
     .await
     .expect(200);
-    let r = h
-        .call(
-            "DELETE",
-            &format!("/api/v1/screenshots/{id}"),
-            Some(&team.alice.token),
-            None,
-        )
-        .await;
+    let r = h.delete_screenshot(&team.alice.token, id).await;
     assert_eq!(r.code(), "entry_locked");
     // The words say what to do, not only the code.
     let message = r.json()["message"].as_str().unwrap().to_owned();
     assert!(message.contains("locked; ask an admin"), "{message}");
-    h.call(
-        "DELETE",
-        &format!("/api/v1/screenshots/{id}"),
-        Some(&team.owner.token),
-        None,
-    )
-    .await
-    .expect(200);
+    h.delete_screenshot(&team.owner.token, id).await.expect(200);
 }
 
 /// A screenshot deleted on its device before it was sent: the service applies the same policy

@@ -299,6 +299,12 @@ impl Harness {
         self.call("GET", path, Some(token), None).await
     }
 
+    /// `DELETE /api/v1/screenshots/{id}` by the holder of `token`; the whole answer.
+    pub async fn delete_screenshot(&self, token: &str, id: ScreenshotId) -> Resp {
+        let path = format!("/api/v1/screenshots/{id}");
+        self.call("DELETE", &path, Some(token), None).await
+    }
+
     pub async fn upload(
         &self,
         token: &str,
