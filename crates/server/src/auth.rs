@@ -45,6 +45,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::App;
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 pub use crate::store::{BudgetState, PairState};
 use crate::store::{Cluster, ThrottleRows, UserRow};
@@ -627,6 +628,9 @@ pub struct LoginLimiter {
     tables: Mutex<Tables>,
     started: Instant,
     shared: Option<Arc<dyn Cluster>>,
+    /// The service's clock, which times the shared rows (replicas agree on it, not on their
+    /// processes' start).
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for LoginLimiter {
@@ -639,7 +643,7 @@ impl std::fmt::Debug for LoginLimiter {
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self::new(None)
+        Self::new(None, Arc::new(SystemClock))
     }
 }
 
@@ -655,23 +659,26 @@ fn shared_keys(email: &str, source: Source) -> ([u8; 32], [u8; 32]) {
     (pair, source)
 }
 
-fn wall_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 impl LoginLimiter {
-    /// A throttle in memory, or shared through `cluster`.
+    /// A throttle in memory, or shared through `cluster` and timed by `clock`.
     #[must_use]
-    pub fn new(cluster: Option<Arc<dyn Cluster>>) -> Self {
+    pub fn new(cluster: Option<Arc<dyn Cluster>>, clock: Arc<dyn Clock>) -> Self {
         Self {
             tables: Mutex::default(),
             started: Instant::now(),
             shared: cluster,
+            clock,
         }
     }
 
+    /// Now for this process's rows: monotonic, from the limiter's start.
     fn local_ms(&self) -> i64 {
         ms(self.started.elapsed())
+    }
+
+    /// Now for the shared rows: the service's clock.
+    fn shared_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
     }
 
     /// Admits one attempt for `email` from `source`, or fails with 429 while `email` is locked
@@ -681,7 +688,7 @@ impl LoginLimiter {
     pub async fn admit(&self, email: &str, source: Source) -> Result<()> {
         if let Some(cluster) = &self.shared {
             let (pair, bucket) = shared_keys(email, source);
-            let now = wall_ms();
+            let now = self.shared_ms();
             let seen = Arc::new(Mutex::new(None));
             let told = Arc::clone(&seen);
             cluster
@@ -707,7 +714,7 @@ impl LoginLimiter {
     pub async fn succeeded(&self, email: &str, source: Source) -> Result<()> {
         if let Some(cluster) = &self.shared {
             let (pair, bucket) = shared_keys(email, source);
-            let now = wall_ms();
+            let now = self.shared_ms();
             cluster
                 .update_throttle(pair, bucket, Box::new(move |rows| after_success(rows, now)))
                 .await?;
@@ -757,7 +764,7 @@ impl LoginLimiter {
     /// a [`LOCKOUT`], budgets full again); part of maintenance.
     pub async fn prune(&self) -> Result<()> {
         if let Some(cluster) = &self.shared {
-            let now = wall_ms();
+            let now = self.shared_ms();
             let full = ms(SOURCE_REFILL) * i64::from(SOURCE_BURST);
             cluster
                 .prune_throttle(now, now - ms(LOCKOUT), now - full)

@@ -260,7 +260,7 @@ impl App {
         let config_allows_loopback = config.allow_loopback_idp;
         Self(Arc::new(Inner {
             hasher,
-            limiter: LoginLimiter::new(cluster.clone()),
+            limiter: LoginLimiter::new(cluster.clone(), Arc::clone(&clock)),
             cluster,
             origin,
             config,

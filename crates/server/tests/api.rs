@@ -183,6 +183,35 @@ async fn ten_wrong_passwords_answer_429_with_retry_after(db: Db) {
     .expect(200);
 }
 
+/// With replicas sharing a database the throttle lives there, timed by the service's clock: a
+/// locked pair stays locked until the lockout has passed, then signs in.
+#[tokio::test]
+async fn a_shared_lock_ends_a_lockout_later_by_the_services_clock() {
+    let h = Harness::on(Db::Postgres);
+    let team = h.team("acme").await;
+    let login = |password: &'static str| {
+        let (h, email) = (&h, team.alice.email.clone());
+        async move {
+            h.call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await
+            .status
+        }
+    };
+    for _ in 0..shotclock_server::auth::MAX_FAILURES {
+        assert_eq!(login("wrong password!").await, 401);
+    }
+    let lockout = TimeDelta::from_std(shotclock_server::auth::LOCKOUT).unwrap();
+    h.clock.advance(lockout - TimeDelta::milliseconds(1));
+    assert_eq!(login(PASSWORD).await, 429, "a millisecond before its end");
+    h.clock.advance(TimeDelta::milliseconds(1));
+    assert_eq!(login(PASSWORD).await, 200, "over");
+}
+
 async fn members_and_signup_validate_input(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
