@@ -212,6 +212,40 @@ async fn a_shared_lock_ends_a_lockout_later_by_the_services_clock() {
     assert_eq!(login(PASSWORD).await, 200, "over");
 }
 
+/// The shared throttle's upkeep forgets only what no longer limits anything: a source's budget
+/// partly refilled still holds after it.
+#[tokio::test]
+async fn upkeep_keeps_a_shared_budget_until_it_is_full_again() {
+    use shotclock_server::auth::{SOURCE_BURST, SOURCE_REFILL};
+    let h = Harness::on(Db::Postgres);
+    let guess = |n: u32| {
+        let h = &h;
+        async move {
+            h.call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(
+                    json!({"email": format!("nobody{n}@acme.test"), "password": "wrong password!"}),
+                ),
+            )
+            .await
+            .status
+        }
+    };
+    // One account each, so no pair locks: only the source's budget limits.
+    for n in 0..SOURCE_BURST {
+        assert_eq!(guess(n).await, 401);
+    }
+    assert_eq!(guess(SOURCE_BURST).await, 429, "the budget is spent");
+    h.clock
+        .advance(TimeDelta::from_std(SOURCE_REFILL * 2).unwrap());
+    h.app.limiter().prune().await.unwrap();
+    assert_eq!(guess(100).await, 401);
+    assert_eq!(guess(101).await, 401);
+    assert_eq!(guess(102).await, 429, "two attempts earned back, no more");
+}
+
 async fn members_and_signup_validate_input(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
