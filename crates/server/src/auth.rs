@@ -695,6 +695,7 @@ impl LoginLimiter {
                 .update_throttle(
                     pair,
                     bucket,
+                    now,
                     Box::new(move |rows| {
                         let (rows, wait) = admitted(rows, now);
                         *told.lock().unwrap_or_else(PoisonError::into_inner) = wait;
@@ -716,7 +717,12 @@ impl LoginLimiter {
             let (pair, bucket) = shared_keys(email, source);
             let now = self.shared_ms();
             cluster
-                .update_throttle(pair, bucket, Box::new(move |rows| after_success(rows, now)))
+                .update_throttle(
+                    pair,
+                    bucket,
+                    now,
+                    Box::new(move |rows| after_success(rows, now)),
+                )
                 .await?;
             return Ok(());
         }

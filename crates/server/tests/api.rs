@@ -244,6 +244,46 @@ async fn upkeep_keeps_a_shared_budget_until_it_is_full_again() {
     assert_eq!(guess(100).await, 401);
     assert_eq!(guess(101).await, 401);
     assert_eq!(guess(102).await, 429, "two attempts earned back, no more");
+
+    // What no longer limits anything goes: the budget once full again, each account's count
+    // once untouched for a lockout.
+    let (db, connection) =
+        tokio_postgres::connect(h.pg_url.as_deref().unwrap(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let rows = |table: &'static str| {
+        let db = &db;
+        async move {
+            let n: i64 = db
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get(0);
+            n
+        }
+    };
+    assert_eq!(
+        (rows("signin_budgets").await, rows("signin_pairs").await),
+        (1, i64::from(SOURCE_BURST) + 2),
+        "kept while they limit"
+    );
+    let lockout = TimeDelta::from_std(shotclock_server::auth::LOCKOUT).unwrap();
+    h.clock.advance(lockout);
+    h.app.limiter().prune().await.unwrap();
+    assert_eq!(rows("signin_budgets").await, 1, "not full yet");
+    assert_eq!(
+        rows("signin_pairs").await,
+        2,
+        "the two accounts tried after the refill were touched less than a lockout ago"
+    );
+    h.clock
+        .advance(TimeDelta::from_std(SOURCE_REFILL * SOURCE_BURST).unwrap());
+    h.app.limiter().prune().await.unwrap();
+    assert_eq!(
+        (rows("signin_budgets").await, rows("signin_pairs").await),
+        (0, 0)
+    );
 }
 
 async fn members_and_signup_validate_input(db: Db) {

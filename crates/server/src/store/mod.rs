@@ -824,11 +824,13 @@ pub trait Cluster: Send + Sync + 'static {
     /// Takes `duty` unless another replica holds it (`None`); held until the [`Lead`] drops.
     async fn try_lead(&self, duty: Duty) -> StoreResult<Option<Lead>>;
     /// Replaces the throttle's rows of `pair` and `source` by `update` of them, atomically with
-    /// respect to every replica (no lost update between two replicas).
+    /// respect to every replica (no lost update between two replicas); a pair kept is recorded
+    /// as touched at `now_ms`, the service's now (what [`Cluster::prune_throttle`] compares).
     async fn update_throttle(
         &self,
         pair: [u8; 32],
         source: [u8; 32],
+        now_ms: i64,
         update: ThrottleUpdate,
     ) -> StoreResult<()>;
     /// Forgets pairs not locked at `now_ms` and untouched since `idle_before_ms`, and budgets

@@ -241,6 +241,7 @@ async fn write_throttle(
     client: &tokio_postgres::Client,
     pair: &[u8; 32],
     source: &[u8; 32],
+    now_ms: i64,
     rows: ThrottleRows,
 ) -> StoreResult<()> {
     match rows.pair {
@@ -249,11 +250,11 @@ async fn write_throttle(
             client
                 .execute(
                     "INSERT INTO signin_pairs (pair, failures, locked_until_ms, updated_ms)
-                     VALUES ($1, $2, $3, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                     VALUES ($1, $2, $3, $4)
                      ON CONFLICT (pair) DO UPDATE SET failures = EXCLUDED.failures,
                          locked_until_ms = EXCLUDED.locked_until_ms,
                          updated_ms = EXCLUDED.updated_ms",
-                    &[&pair.as_slice(), &failures, &p.locked_until_ms],
+                    &[&pair.as_slice(), &failures, &p.locked_until_ms, &now_ms],
                 )
                 .await?;
         }
@@ -293,6 +294,7 @@ async fn update_throttle(
     pool: Pool,
     pair: [u8; 32],
     source: [u8; 32],
+    now_ms: i64,
     update: ThrottleUpdate,
 ) -> StoreResult<()> {
     let obj = pool.get().await.map_err(pool_err)?;
@@ -302,7 +304,7 @@ async fn update_throttle(
         ))
         .await?;
         let rows = read_throttle(&obj, &pair, &source).await?;
-        write_throttle(&obj, &pair, &source, update(rows)).await?;
+        write_throttle(&obj, &pair, &source, now_ms, update(rows)).await?;
         obj.batch_execute("COMMIT").await?;
         Ok(())
     }
@@ -344,12 +346,13 @@ impl Cluster for PgStore {
         &self,
         pair: [u8; 32],
         source: [u8; 32],
+        now_ms: i64,
         update: ThrottleUpdate,
     ) -> StoreResult<()> {
         let pool = self.inner.pool.clone();
         self.inner
             .handle
-            .spawn(update_throttle(pool, pair, source, update))
+            .spawn(update_throttle(pool, pair, source, now_ms, update))
             .await
             .map_err(|_| StoreError::Closed)?
     }
