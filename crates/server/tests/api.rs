@@ -51,15 +51,7 @@ async fn login_me_logout_and_revocations() {
     let team = h.team("acme").await;
     let login = |email: String, password: &'static str| {
         let h = &h;
-        async move {
-            h.call(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await
-        }
+        async move { h.login(&email, password).await }
     };
     let r = login(team.alice.email.to_uppercase(), PASSWORD).await;
     r.expect(200);
@@ -151,36 +143,17 @@ async fn ten_wrong_passwords_answer_429_with_retry_after(db: Db) {
     let h = Harness::on(db);
     let team = h.team("acme").await;
     for _ in 0..10 {
-        h.call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": team.alice.email, "password": "wrong password!"})),
-        )
-        .await
-        .expect(401);
+        h.login(&team.alice.email, "wrong password!")
+            .await
+            .expect(401);
     }
-    let r = h
-        .call(
-            "POST",
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"email": team.alice.email, "password": PASSWORD})),
-        )
-        .await;
+    let r = h.login(&team.alice.email, PASSWORD).await;
     r.expect(429);
     assert_eq!(r.code(), "too_many_requests");
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     // Another account is unaffected.
-    h.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": team.bob.email, "password": PASSWORD})),
-    )
-    .await
-    .expect(200);
+    h.login(&team.bob.email, PASSWORD).await.expect(200);
 }
 
 /// With replicas sharing a database the throttle lives there, timed by the service's clock: a
@@ -191,16 +164,7 @@ async fn a_shared_lock_ends_a_lockout_later_by_the_services_clock() {
     let team = h.team("acme").await;
     let login = |password: &'static str| {
         let (h, email) = (&h, team.alice.email.clone());
-        async move {
-            h.call(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(json!({"email": email, "password": password})),
-            )
-            .await
-            .status
-        }
+        async move { h.login(&email, password).await.status }
     };
     for _ in 0..shotclock_server::auth::MAX_FAILURES {
         assert_eq!(login("wrong password!").await, 401);
@@ -221,16 +185,8 @@ async fn upkeep_keeps_a_shared_budget_until_it_is_full_again() {
     let guess = |n: u32| {
         let h = &h;
         async move {
-            h.call(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                Some(
-                    json!({"email": format!("nobody{n}@acme.test"), "password": "wrong password!"}),
-                ),
-            )
-            .await
-            .status
+            let email = format!("nobody{n}@acme.test");
+            h.login(&email, "wrong password!").await.status
         }
     };
     // One account each, so no pair locks: only the source's budget limits.
@@ -331,14 +287,7 @@ async fn members_and_signup_validate_input(db: Db) {
     .await
     .expect(403);
     // The new member can sign in with the password the admin set.
-    h.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": "new@acme.test", "password": "long enough pw"})),
-    )
-    .await
-    .expect(200);
+    h.login("new@acme.test", "long enough pw").await.expect(200);
     // Sign-up is off by default.
     let r = h
         .call(

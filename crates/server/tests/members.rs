@@ -59,13 +59,7 @@ async fn pending(h: &Harness, admin: &str) -> Vec<Value> {
 }
 
 async fn login(h: &Harness, email: &str) -> common::Resp {
-    h.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": email, "password": PASSWORD})),
-    )
-    .await
+    h.login(email, PASSWORD).await
 }
 
 async fn patch(h: &Harness, by: &str, who: impl std::fmt::Display, body: Value) -> common::Resp {
@@ -152,14 +146,9 @@ async fn an_invitation_signs_the_invitee_up_once(db: Db) {
         .unwrap();
     assert_eq!(carol["active"], true);
     assert!(pending(&h, &team.admin.token).await.is_empty());
-    h.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": "carol@acme.test", "password": "correct horse battery"})),
-    )
-    .await
-    .expect(200);
+    h.login("carol@acme.test", "correct horse battery")
+        .await
+        .expect(200);
     // The link works once.
     let again = accept(&h, &token, "Mallory", "another long password").await;
     again.expect(410);

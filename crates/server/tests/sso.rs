@@ -195,13 +195,7 @@ async fn me_with_cookie(w: &World, cookie: &str) -> Value {
 }
 
 async fn password_login(h: &Harness, email: &str) -> Resp {
-    h.call(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(json!({"email": email, "password": PASSWORD})),
-    )
-    .await
+    h.login(email, PASSWORD).await
 }
 
 #[tokio::test]

@@ -299,6 +299,13 @@ impl Harness {
         self.call("GET", path, Some(token), None).await
     }
 
+    /// `POST /api/v1/auth/login` with `email` and `password`; the whole answer.
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        let body = serde_json::json!({"email": email, "password": password});
+        self.call("POST", "/api/v1/auth/login", None, Some(body))
+            .await
+    }
+
     /// `DELETE /api/v1/screenshots/{id}` by the holder of `token`; the whole answer.
     pub async fn delete_screenshot(&self, token: &str, id: ScreenshotId) -> Resp {
         let path = format!("/api/v1/screenshots/{id}");
